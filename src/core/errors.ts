@@ -1,0 +1,24 @@
+/**
+ * Thrown when `errorIfNonfinite` is true and the total gradient norm is NaN or
+ * infinite. It is thrown before any gradient is modified.
+ *
+ * `totalNorm` carries the offending value (NaN, Infinity) and `normType` the
+ * order of the norm that was computed, so a caller can log them.
+ */
+export class NonFiniteNormError extends Error {
+  readonly totalNorm: number;
+  readonly normType: number;
+
+  constructor(totalNorm: number, normType: number) {
+    super(
+      `The total norm of order ${normType} for gradients is non-finite (${totalNorm}), ` +
+        "so it cannot be clipped. To disable this error and scale the gradients by the " +
+        "non-finite norm anyway (NaN where a gradient was inf, NaN everywhere for a NaN norm), " +
+        "set errorIfNonfinite: false; to skip such a step instead, use the tfjs wrapper's " +
+        'nonFinite: "skip" policy.',
+    );
+    this.name = "NonFiniteNormError";
+    this.totalNorm = totalNorm;
+    this.normType = normType;
+  }
+}
