@@ -1,0 +1,8 @@
+/** Adaptive clippers: pure threshold rules (AutoClip, ZClip), their typed-array classes, and AGC. */
+export type { ThresholdRule, ThresholdUpdate, ClipResult } from "./rule.js";
+export { autoClipRule, parseAutoClipState, AutoClip, type AutoClipRuleOptions, type AutoClipOptions, type AutoClipState } from "./autoclip.js";
+export { zClipRule, parseZClipState, ZClip, ZCLIP_EPSILON, type ZClipRuleOptions, type ZClipOptions, type ZClipState } from "./zclip.js";
+export { AGC, type AgcOptions, type AgcParameter, type AgcResult } from "./agc.js";
+export { agcUnitScale, agcUnitScaleWith, AGC_DIV_EPSILON, type AgcScaleOps } from "./agc-scale.js";
+export { unitLayout, unitReductionAxes, type UnitAxis, type UnitLayout } from "./units.js";
+export { percentile, quantile } from "./percentile.js";

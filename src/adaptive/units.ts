@@ -1,0 +1,70 @@
+/**
+ * What a "unit" is for AGC: one output channel of a weight, or the whole
+ * tensor for scalars and vectors.
+ */
+import { describe } from "../core/validate.js";
+
+/**
+ * Where the output-channel axis is: `"last"` for TensorFlow.js / Keras
+ * layouts (dense kernel `[in, out]`, conv kernel `[h, w, in, out]`),
+ * `"first"` for PyTorch layouts (linear weight `[out, in]`, conv weight
+ * `[out, in, h, w]`).
+ */
+export type UnitAxis = "last" | "first";
+
+/**
+ * The units of a tensor of this shape, flattened row-major: `count` units of
+ * `size` elements each. Element `(u, k)` (unit u, k-th element of it) is at
+ * `u * unitStride + k * elementStride`.
+ * - rank 0 or 1: one unit, the whole tensor;
+ * - `"last"`: `count = shape[rank-1]`, unitStride 1, elementStride count;
+ * - `"first"`: `count = shape[0]`, contiguous units (unitStride size, elementStride 1).
+ */
+export interface UnitLayout {
+  count: number;
+  size: number;
+  unitStride: number;
+  elementStride: number;
+}
+
+/** Validates a shape (array of integers >= 0) and returns its element count. */
+export function shapeSize(shape: unknown, where: string): number {
+  if (!Array.isArray(shape)) {
+    throw new TypeError(`gradclip: ${where}: shape must be an array of integers >= 0; got ${describe(shape)}.`);
+  }
+  let n = 1;
+  for (const d of shape) {
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
+      throw new RangeError(`gradclip: ${where}: shape must be an array of integers >= 0; got [${shape.join(", ")}].`);
+    }
+    n *= d;
+  }
+  return n;
+}
+
+/** The unit layout of a (valid) shape; see `UnitLayout`. */
+export function unitLayout(shape: readonly number[], axis: UnitAxis): UnitLayout {
+  let total = 1;
+  for (const d of shape) total *= d;
+  if (shape.length <= 1) return { count: 1, size: total, unitStride: total, elementStride: 1 };
+  if (axis === "last") {
+    const count = shape[shape.length - 1]!;
+    return { count, size: count === 0 ? 0 : total / count, unitStride: 1, elementStride: count };
+  }
+  const count = shape[0]!;
+  const size = count === 0 ? 0 : total / count;
+  return { count, size, unitStride: size, elementStride: 1 };
+}
+
+/**
+ * The axes a unit-wise norm reduces over (keep the others): for a tfjs
+ * implementation, `tf.norm(x, 2, unitReductionAxes(x.rank, axis), true)` or
+ * `sqrt(sum(square(x), axes, keepDims))` gives each unit's norm broadcast
+ * against `x`. Rank 0/1: every axis (one unit); `"last"`: all but the last;
+ * `"first"`: all but the first.
+ */
+export function unitReductionAxes(rank: number, axis: UnitAxis): number[] {
+  const all = Array.from({ length: rank }, (_, i) => i);
+  if (rank <= 1) return all;
+  return axis === "last" ? all.slice(0, rank - 1) : all.slice(1);
+}

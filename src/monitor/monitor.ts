@@ -1,0 +1,314 @@
+/**
+ * The gradient monitor: a per-step record of norms, thresholds and bad
+ * steps, statistics over a window, a `maxNorm` suggestion, JSON/CSV export.
+ * Backend-independent: it stores host numbers; GPU callers feed it in
+ * batches (`recordColumns`, `recordAsync`) so no step needs a host sync.
+ */
+import { checkOptions, describe } from "../core/validate.js";
+import { checkInteger, checkNumberIn } from "../adaptive/options.js";
+import {
+  encodeMonitorHistory,
+  monitorHistoryToCSV,
+  parseMonitorHistory,
+  MONITOR_HISTORY_FORMAT,
+  MONITOR_HISTORY_VERSION,
+  type MonitorHistory,
+  type MonitorHistoryJSON,
+  type MonitorTotals,
+} from "./history.js";
+import { resolveStep, type MonitorRecord, type MonitorStepInput } from "./record.js";
+import { summarize, usableNorms, type MonitorStats } from "./stats.js";
+import { suggestMaxNorm, type MaxNormSuggestion, type SuggestMaxNormOptions } from "./suggest.js";
+
+/** Options of `GradientMonitor`. */
+export interface GradientMonitorOptions {
+  /** Recent steps the statistics, `logValues` and `suggestMaxNorm` use by default, integer >= 1. Default 100. */
+  window?: number;
+  /** Records kept (oldest dropped first; run totals are kept regardless), integer >= 1 or Infinity. Default 100000. */
+  capacity?: number;
+  /** Quantiles reported by `stats`, each in [0, 1]. Default [0.05, 0.25, 0.5, 0.75, 0.95]. */
+  quantiles?: readonly number[];
+  /** Free-form JSON object written into the history (run name, optimizer, ...). */
+  meta?: Record<string, unknown>;
+}
+
+/**
+ * Steps given column-wise, e.g. straight from one `tensor.data()` per field
+ * after stacking K steps' scalars on a GPU backend. All columns have the same
+ * length; optional ones may be left out. Boolean columns accept 0/1 numbers
+ * (tfjs `bool` tensors read as `Uint8Array`).
+ */
+export interface MonitorColumns {
+  totalNorm: ArrayLike<number>;
+  step?: ArrayLike<number>;
+  maxNorm?: ArrayLike<number>;
+  coefficient?: ArrayLike<number>;
+  clipped?: ArrayLike<boolean | number>;
+  nonFinite?: ArrayLike<boolean | number>;
+  skipped?: ArrayLike<boolean | number>;
+  loss?: ArrayLike<number>;
+  /** Per-variable norms: one column per name. */
+  norms?: Readonly<Record<string, ArrayLike<number>>>;
+}
+
+/** A value or a promise of it. */
+export type Awaitable<T> = T | PromiseLike<T>;
+
+/** Values for a Keras/tfjs `fit` log: the last norm, the window's clip rate, the run's skipped steps. */
+export interface MonitorLogValues {
+  grad_norm: number;
+  clip_rate: number;
+  skipped_steps: number;
+}
+
+const DEFAULT_QUANTILES = [0.05, 0.25, 0.5, 0.75, 0.95];
+
+function isColumns(x: unknown): x is MonitorColumns {
+  return typeof x === "object" && x !== null && !(Symbol.iterator in x) && "totalNorm" in x;
+}
+
+function columnBool(x: boolean | number): boolean {
+  return typeof x === "boolean" ? x : x !== 0;
+}
+
+/** Turns columns into step inputs (validating lengths first). */
+export function columnsToSteps(columns: MonitorColumns): MonitorStepInput[] {
+  if (typeof columns !== "object" || columns === null) {
+    throw new TypeError(`gradclip: GradientMonitor: columns must be an object of arrays; got ${describe(columns)}.`);
+  }
+  const n = columns.totalNorm?.length;
+  if (typeof n !== "number") throw new TypeError("gradclip: GradientMonitor: columns.totalNorm must be an array-like of numbers.");
+  const check = (name: string, c: ArrayLike<unknown> | undefined) => {
+    if (c !== undefined && c.length !== n) {
+      throw new RangeError(`gradclip: GradientMonitor: column ${name} has ${c.length} entries but totalNorm has ${n}; give every column one entry per step.`);
+    }
+  };
+  for (const k of ["step", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss"] as const) check(k, columns[k]);
+  const norms = columns.norms ? Object.entries(columns.norms) : [];
+  for (const [k, c] of norms) check(`norms[${JSON.stringify(k)}]`, c);
+  const out: MonitorStepInput[] = [];
+  for (let i = 0; i < n; i++) {
+    const s: MonitorStepInput = { totalNorm: columns.totalNorm[i]! };
+    if (columns.step) s.step = columns.step[i]!;
+    if (columns.maxNorm) s.maxNorm = columns.maxNorm[i]!;
+    if (columns.coefficient) s.coefficient = columns.coefficient[i]!;
+    if (columns.clipped) s.clipped = columnBool(columns.clipped[i]!);
+    if (columns.nonFinite) s.nonFinite = columnBool(columns.nonFinite[i]!);
+    if (columns.skipped) s.skipped = columnBool(columns.skipped[i]!);
+    if (columns.loss) s.loss = columns.loss[i]!;
+    if (norms.length > 0) s.norms = Object.fromEntries(norms.map(([k, c]) => [k, c[i]!]));
+    out.push(s);
+  }
+  return out;
+}
+
+/**
+ * Records gradient health per step and summarises it.
+ *
+ * @example
+ * const monitor = new GradientMonitor({ window: 200 });
+ * const clipper = new ZClip();
+ * for (const batch of data) {
+ *   const grads = computeGrads(batch);
+ *   monitor.record({ ...clipper.clip_(grads), loss });
+ * }
+ * console.log(monitor.stats().clipRate, monitor.suggestMaxNorm());
+ * fs.writeFileSync("history.json", JSON.stringify(monitor));   // for `gradclip report`
+ */
+export class GradientMonitor {
+  readonly window: number;
+  readonly capacity: number;
+  readonly quantiles: readonly number[];
+  readonly meta: Record<string, unknown> | undefined;
+  #records: MonitorRecord[] = [];
+  #totals: MonitorTotals = { steps: 0, clippedSteps: 0, skippedSteps: 0, nonFiniteSteps: 0 };
+  #lastStep: number | null = null;
+  #tail: Promise<unknown> = Promise.resolve();
+  #pending = 0;
+  #errors: unknown[] = [];
+
+  constructor(options?: GradientMonitorOptions) {
+    checkOptions(options, "GradientMonitor");
+    this.window = checkInteger(options?.window, "window", 1, 100);
+    this.capacity = options?.capacity === Infinity ? Infinity : checkInteger(options?.capacity, "capacity", 1, 100_000);
+    const qs = options?.quantiles ?? DEFAULT_QUANTILES;
+    if (!Array.isArray(qs)) throw new TypeError(`gradclip: GradientMonitor quantiles must be an array of numbers in [0, 1]; got ${describe(qs)}.`);
+    this.quantiles = qs.map((q, i) => checkNumberIn(q, `quantiles[${i}]`, 0, 1, 0));
+    if (options?.meta !== undefined && (typeof options.meta !== "object" || options.meta === null || Array.isArray(options.meta))) {
+      throw new TypeError(`gradclip: GradientMonitor meta must be a plain object; got ${describe(options.meta)}.`);
+    }
+    this.meta = options?.meta;
+  }
+
+  /**
+   * A monitor continuing a saved history (a `MonitorHistory`, its JSON
+   * object, or the JSON text): records, totals and `window` are restored.
+   */
+  static fromHistory(history: unknown, options?: Omit<GradientMonitorOptions, "window">): GradientMonitor {
+    const h = parseMonitorHistory(history);
+    const m = new GradientMonitor({ ...options, window: h.window, meta: options?.meta ?? h.meta });
+    m.#totals = { ...h.totals };
+    m.#records = h.records.slice(Math.max(0, h.records.length - m.capacity));
+    m.#lastStep = h.records.length > 0 ? h.records[h.records.length - 1]!.step : null;
+    return m;
+  }
+
+  /** Records one step (see `MonitorStepInput` for defaults); returns the stored record. */
+  record(step: MonitorStepInput): MonitorRecord {
+    const r = resolveStep(step, this.#lastStep);
+    this.#append(r);
+    return r;
+  }
+
+  /** Records several steps in order; all are validated before any is stored. */
+  recordMany(steps: Iterable<MonitorStepInput>): MonitorRecord[] {
+    if (steps === null || typeof steps !== "object" || !(Symbol.iterator in steps)) {
+      throw new TypeError(`gradclip: GradientMonitor.recordMany expects an iterable of steps; got ${describe(steps)}.`);
+    }
+    const out: MonitorRecord[] = [];
+    let last = this.#lastStep;
+    for (const s of steps) {
+      const r = resolveStep(s, last);
+      last = r.step;
+      out.push(r);
+    }
+    for (const r of out) this.#append(r);
+    return out;
+  }
+
+  /** Records steps given column-wise (see `MonitorColumns`); all validated first. */
+  recordColumns(columns: MonitorColumns): MonitorRecord[] {
+    return this.recordMany(columnsToSteps(columns));
+  }
+
+  /**
+   * Records a batch that is not on the host yet: a promise of steps, of
+   * columns, or an iterable of step promises (e.g. built from
+   * `tensor.data()`). Batches are stored in the order `recordAsync` was
+   * called, whatever order they resolve in. Never rejects, so it can be left
+   * un-awaited in a training loop: a batch that fails (rejected promise,
+   * invalid step) records nothing and its error is thrown by the next `flush()`.
+   * Resolves to the stored records ([] on failure).
+   */
+  recordAsync(batch: Awaitable<Iterable<Awaitable<MonitorStepInput>> | MonitorColumns>): Promise<MonitorRecord[]> {
+    this.#pending++;
+    // Resolve the inputs now, in parallel with earlier batches; store them in call order.
+    const inputs = Promise.resolve(batch).then((b) => (isColumns(b) ? columnsToSteps(b) : Promise.all(Array.from(b as Iterable<Awaitable<MonitorStepInput>>))));
+    inputs.catch(() => undefined); // handled below, after the earlier batches: no unhandled-rejection report meanwhile
+    const done = this.#tail
+      .then(() => inputs)
+      .then((steps) => this.recordMany(steps))
+      .catch((e: unknown) => {
+        this.#errors.push(e);
+        return [] as MonitorRecord[];
+      });
+    const settled = done.then(() => {
+      this.#pending--;
+    });
+    this.#tail = settled;
+    return done;
+  }
+
+  /**
+   * Waits until every `recordAsync` batch so far is stored. Rejects with the
+   * first error of a failed batch since the last flush (an `AggregateError`
+   * when several failed); the monitor stays usable.
+   */
+  async flush(): Promise<void> {
+    await this.#tail;
+    if (this.#errors.length === 0) return;
+    const errors = this.#errors;
+    this.#errors = [];
+    throw errors.length === 1 ? errors[0] : new AggregateError(errors, `gradclip: ${errors.length} monitor batches failed.`);
+  }
+
+  /** Batches passed to `recordAsync` and not yet stored. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** The kept records, oldest first (a copy). */
+  get records(): MonitorRecord[] {
+    return this.#records.slice(Math.max(0, this.#records.length - this.capacity));
+  }
+
+  /** Run-wide counts, including records dropped by `capacity`. */
+  get totals(): MonitorTotals {
+    return { ...this.#totals };
+  }
+
+  /** The most recent record, if any. */
+  last(): MonitorRecord | undefined {
+    return this.#records[this.#records.length - 1];
+  }
+
+  /** Statistics over the last `window` steps (default: the monitor's `window`); see `MonitorStats`. */
+  stats(window: number = this.window): MonitorStats {
+    return summarize(this.#recent(window), this.quantiles);
+  }
+
+  /**
+   * A recommended `maxNorm` from the last `window` steps (default: every kept
+   * record), or a refusal before enough steps; see the function `suggestMaxNorm`.
+   */
+  suggestMaxNorm(options?: SuggestMaxNormOptions & { window?: number }): MaxNormSuggestion {
+    const window = options?.window === undefined ? Infinity : checkInteger(options.window, "window", 1, Infinity);
+    return suggestMaxNorm(usableNorms(this.#recent(window)), options);
+  }
+
+  /** `{ grad_norm, clip_rate, skipped_steps }` for a `fit` callback's logs (NaN before any step). */
+  logValues(): MonitorLogValues {
+    return {
+      grad_norm: this.last()?.totalNorm ?? NaN,
+      clip_rate: this.stats().clipRate,
+      skipped_steps: this.#totals.skippedSteps,
+    };
+  }
+
+  /** The history (decoded numbers); see `history.ts` for the format. */
+  history(): MonitorHistory {
+    const h: MonitorHistory = {
+      format: MONITOR_HISTORY_FORMAT,
+      version: MONITOR_HISTORY_VERSION,
+      window: this.window,
+      totals: this.totals,
+      records: this.records,
+    };
+    if (this.meta !== undefined) h.meta = this.meta;
+    return h;
+  }
+
+  /** The JSON history file's content: `JSON.stringify(monitor)` writes it. */
+  toJSON(): MonitorHistoryJSON {
+    return encodeMonitorHistory(this.history());
+  }
+
+  /** The kept records as CSV (see `monitorHistoryToCSV`). */
+  toCSV(): string {
+    return monitorHistoryToCSV(this.records);
+  }
+
+  /** Forgets every record and total. */
+  clear(): void {
+    this.#records = [];
+    this.#totals = { steps: 0, clippedSteps: 0, skippedSteps: 0, nonFiniteSteps: 0 };
+    this.#lastStep = null;
+  }
+
+  #recent(window: number): MonitorRecord[] {
+    const n = Math.min(window, this.capacity);
+    return this.#records.slice(Math.max(0, this.#records.length - n));
+  }
+
+  #append(r: MonitorRecord): void {
+    this.#records.push(r);
+    // Drop old records in chunks: amortised O(1) per step instead of a shift each time.
+    if (this.#records.length >= 2 * this.capacity) this.#records.splice(0, this.#records.length - this.capacity);
+    this.#lastStep = r.step;
+    const t = this.#totals;
+    t.steps++;
+    if (r.clipped && !r.skipped) t.clippedSteps++;
+    if (r.skipped) t.skippedSteps++;
+    if (r.nonFinite) t.nonFiniteSteps++;
+  }
+}
