@@ -58,7 +58,7 @@ export function getTotalNorm(grads: Grads, options?: NormOptions): number {
  * @example const n = getTotalNorm(grads); clipGradsWithNorm_(grads, 1.0, n);
  */
 export function clipGradsWithNorm_(grads: Grads, maxNorm: number, totalNorm: number): void {
-  checkNonNegative(maxNorm, "maxNorm");
+  maxNorm = checkNonNegative(maxNorm, "maxNorm");
   if (typeof totalNorm !== "number") {
     throw new TypeError(`gradclip: totalNorm must be a number; got ${describe(totalNorm)}.`);
   }
@@ -86,7 +86,7 @@ export function clipGradsWithNorm_(grads: Grads, maxNorm: number, totalNorm: num
  * @example const preClipNorm = clipGradNorm_(params, 1.0);
  */
 export function clipGradNorm_(grads: Grads, maxNorm: number, options?: NormOptions): number {
-  checkNonNegative(maxNorm, "maxNorm");
+  maxNorm = checkNonNegative(maxNorm, "maxNorm");
   const { p, errorIfNonfinite } = resolveNormOptions(options, "clipGradNorm_");
   const list = collectGrads(grads, "clipGradNorm_");
   const total = totalNormOf(list, p);
@@ -105,6 +105,6 @@ export function clipGradNorm_(grads: Grads, maxNorm: number, options?: NormOptio
  * @example clipGradValue_(params, 0.5);
  */
 export function clipGradValue_(grads: Grads, clipValue: number): void {
-  checkNonNegative(clipValue, "clipValue");
+  clipValue = checkNonNegative(clipValue, "clipValue");
   for (const g of collectGrads(grads, "clipGradValue_")) kernelsFor(g).clamp(g, clipValue);
 }

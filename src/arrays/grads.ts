@@ -11,8 +11,8 @@ export type GradSource = Grad | null | undefined | { grad: Grad | null | undefin
 /** One gradient source, or any iterable of them (arrays, sets, generators: consumed once). */
 export type Grads = GradSource | Iterable<GradSource>;
 
-const ACCEPTED =
-  "a Float32Array, a Float64Array, a { grad } object, null or undefined, or an iterable of these";
+const ENTRY_ACCEPTED = "a Float32Array, a Float64Array, a { grad } object, null or undefined";
+const ACCEPTED = `${ENTRY_ACCEPTED}, or an iterable of these`;
 
 export function isGrad(x: unknown): x is Grad {
   return x instanceof Float32Array || x instanceof Float64Array;
@@ -31,10 +31,19 @@ function sourceToGrad(source: unknown, where: string, fnName: string): Grad | nu
     if (g === null || g === undefined) return null;
     if (isGrad(g)) return g;
     throw new TypeError(
-      `gradclip: ${fnName}: the .grad of ${where} must be a Float32Array, a Float64Array, null or undefined; got ${describe(g)}.`,
+      `gradclip: ${fnName}: the .grad of ${where} must be a Float32Array, a Float64Array, null or undefined; got ${describe(g)}${Array.isArray(g) || ArrayBuffer.isView(g) ? " (convert it: Float32Array.from(values))" : ""}.`,
     );
   }
-  throw new TypeError(`gradclip: ${fnName}: ${where} must be ${ACCEPTED}; got ${describe(source)}.`);
+  throw new TypeError(`gradclip: ${fnName}: ${where} must be ${ENTRY_ACCEPTED}; got ${describe(source)}${hintFor(source, true)}.`);
+}
+
+/** A conversion hint for the common mistakes: plain number arrays and other typed arrays. */
+function hintFor(value: unknown, isEntry: boolean): string {
+  if (typeof value === "number" && isEntry) return " (a plain number array? wrap it: Float64Array.from(values))";
+  if (Array.isArray(value)) return " (nested arrays are not accepted: pass a flat list of Float32Array/Float64Array)";
+  if (ArrayBuffer.isView(value)) return " (convert it: Float32Array.from(values))";
+  if (typeof value === "object" && value !== null) return " (an object without a grad property)";
+  return "";
 }
 
 /**
@@ -50,7 +59,7 @@ export function collectGrads(grads: unknown, fnName: string): Grad[] {
     return g ? [g] : [];
   }
   if (typeof grads === "string" || ArrayBuffer.isView(grads) || typeof (grads as Iterable<unknown>)[Symbol.iterator] !== "function") {
-    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describe(grads)}.`);
+    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describe(grads)}${hintFor(grads, false)}.`);
   }
   const out: Grad[] = [];
   let index = 0;

@@ -41,7 +41,8 @@ export function checkNonNegative(value: unknown, name: string): number {
   if (Number.isNaN(value) || value < 0) {
     throw new RangeError(`gradclip: ${name} must be a number >= 0; got ${value}.`);
   }
-  return value;
+  // -0 passes `value < 0`; normalise it so it cannot flip the sign of zeros it produces.
+  return value === 0 ? 0 : value;
 }
 
 /** Checks an optional boolean flag; `undefined` gives `fallback`. */
@@ -57,7 +58,9 @@ export function checkBoolean(value: unknown, name: string, fallback: boolean): b
 export function checkOptions(options: unknown, fnName: string): void {
   if (options === undefined || options === null) return;
   if (typeof options !== "object" || Array.isArray(options)) {
-    throw new TypeError(`gradclip: ${fnName} options must be an object; got ${describe(options)}.`);
+    // A bare number here is usually PyTorch's positional norm_type.
+    const hint = typeof options === "number" || typeof options === "string" ? ` (write { normType: ${describe(options)} })` : "";
+    throw new TypeError(`gradclip: ${fnName} options must be an object${hint}; got ${describe(options)}.`);
   }
 }
 
@@ -70,7 +73,8 @@ export function describe(value: unknown): string {
   if (typeof value === "function") return "a function";
   if (Array.isArray(value)) return `an Array of length ${value.length}`;
   const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
-  return ctor ? `a ${ctor}` : "an object";
+  if (!ctor) return "an object";
+  return `${/^(?:[AEIO]|U(?!int))/.test(ctor) ? "an" : "a"} ${ctor}`;
 }
 
 /** Options shared by the norm-computing functions of every backend. */
