@@ -1,0 +1,80 @@
+/**
+ * A path for backends that keep float32 tensors in host-addressable memory
+ * (cpu: JavaScript typed arrays; wasm: the module's heap). It reads the
+ * backend's own storage in place, computes with the core's array kernels
+ * (float64 accumulation, true norms) and writes results straight into new
+ * tensors' storage: no copy out and back.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { combineNorms } from "../../core/combine.js";
+import { kernelsFor } from "../../arrays/kernels.js";
+import { tensorNorm } from "../../arrays/norm.js";
+import { genericKernels } from "./generic.js";
+import type { ClipKernels, NormValue } from "./types.js";
+
+/** Access to a backend's float32 storage. */
+export interface HostMemory {
+  /**
+   * A Float32Array over `t`'s own storage (no copy), or null when `t` is not
+   * float32 or not held by this backend. Views may be invalidated by any
+   * allocation (wasm memory growth): take them just before use.
+   */
+  view(t: tf.Tensor): Float32Array | null;
+  /** Whether nothing but `t` refers to its storage. */
+  exclusive(t: tf.Tensor): boolean;
+  /** A new float32 tensor of `shape` (contents unspecified) whose storage `view` returns. */
+  allocate(shape: number[]): tf.Tensor;
+}
+
+function readCoefficient(coef: NormValue): number {
+  return typeof coef === "number" ? coef : coef.dataSync()[0]!;
+}
+
+/**
+ * Applies `write` (an in-place array kernel) to a tensor the caller gets back:
+ * in `t`'s own storage when the caller disposes `t` and nothing else shares
+ * it (then the result is `t`'s storage under a new tensor, via a free
+ * reshape), else in a fresh tensor filled with a copy of `t`.
+ */
+function mapInto(mem: HostMemory, t: tf.Tensor, owned: boolean, write: (a: Float32Array) => void): tf.Tensor | null {
+  if (owned && !(t instanceof tf.Variable) && mem.exclusive(t)) {
+    const a = mem.view(t);
+    if (!a) return null;
+    write(a);
+    return tf.reshape(t, t.shape);
+  }
+  if (!mem.view(t)) return null;
+  const out = mem.allocate(t.shape);
+  // Views after the allocation: it may have moved (grown) the wasm heap.
+  const src = mem.view(t);
+  const dst = mem.view(out);
+  if (!src || !dst) {
+    out.dispose();
+    return null;
+  }
+  dst.set(src);
+  write(dst);
+  return out;
+}
+
+export function hostKernels(name: string, mem: HostMemory): ClipKernels {
+  return {
+    name,
+    totalNorm(tensors, p) {
+      const norms = new Float64Array(tensors.length);
+      for (let i = 0; i < tensors.length; i++) {
+        const a = mem.view(tensors[i]!);
+        if (!a) return genericKernels.totalNorm(tensors, p);
+        norms[i] = tensorNorm(a, p);
+      }
+      return combineNorms(norms, p);
+    },
+    scale(t, coef, owned) {
+      const c = readCoefficient(coef);
+      return mapInto(mem, t, owned, (a) => kernelsFor(a).scale(a, c)) ?? genericKernels.scale(t, coef, owned);
+    },
+    clamp(t, c, owned) {
+      return mapInto(mem, t, owned, (a) => kernelsFor(a).clamp(a, c)) ?? genericKernels.clamp(t, c, owned);
+    },
+  };
+}

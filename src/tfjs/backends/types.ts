@@ -1,0 +1,26 @@
+/**
+ * What a per-backend clipping path provides. Values that may live on the host
+ * or on the device are `NormValue`s: a plain number where the backend
+ * computed it on the host (cpu, wasm), a float32 `tf.Scalar` otherwise.
+ */
+import type * as tf from "@tensorflow/tfjs-core";
+
+export type NormValue = number | tf.Scalar;
+
+export interface ClipKernels {
+  /** For diagnostics and tests: which path ran ("generic", "cpu", "wasm", ...). */
+  readonly name: string;
+  /**
+   * The total p-norm of `tensors` taken together (per-tensor norms combined
+   * with the core's `combineNormsWith`); 0 for an empty list. Never modifies
+   * or disposes its inputs.
+   */
+  totalNorm(tensors: readonly tf.Tensor[], p: number): NormValue;
+  /**
+   * `t · coef` as a tensor the caller owns. With `owned`, the caller disposes
+   * `t` right after, so its storage may be reused when nothing else shares it.
+   */
+  scale(t: tf.Tensor, coef: NormValue, owned: boolean): tf.Tensor;
+  /** `clamp(t, -c, c)` as a tensor the caller owns; `owned` as for `scale`. */
+  clamp(t: tf.Tensor, c: number, owned: boolean): tf.Tensor;
+}

@@ -1,0 +1,25 @@
+/**
+ * gradclip/tfjs: PyTorch-grade gradient clipping for TensorFlow.js.
+ *
+ * Functions on gradient containers, an optimizer wrapper that clips inside
+ * `applyGradients` (so `model.fit` clips), a `fit` callback logging the
+ * gradient norm, and the seams for adaptive clippers and per-backend paths.
+ */
+export { getTotalNorm, clipGradsWithNorm_, clipGradNorm_, clipGradValue_ } from "./clip.js";
+export type { TensorGrads, NamedTensor } from "./grads.js";
+export { withGradientClipping, ClippedOptimizer, type StepInfo, type StepListener } from "./optimizer.js";
+export type { GradientClippingOptions, NonFinitePolicy } from "./options.js";
+export { gradNormCallback, type GradNormCallback } from "./callback.js";
+export {
+  thresholdClipper,
+  registerClipperOption,
+  type GradientClipper,
+  type ClipStep,
+  type ClipOutcome,
+  type ThresholdRule,
+  type ClipperFactory,
+  type JsonValue,
+} from "./clipper.js";
+export { registerClipKernels, type ClipKernels, type ClipKernelsFactory, type NormValue } from "./backends/index.js";
+export { NonFiniteNormError } from "../core/errors.js";
+export type { NormType, NormOptions } from "../core/validate.js";

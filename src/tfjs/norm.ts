@@ -1,0 +1,50 @@
+/**
+ * Total norm, coefficient and scaling on tensors, through the active
+ * backend's clipping path: the steps both the functions and the optimizer
+ * wrapper are built from.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { clipCoefficient, clipCoefficientWith } from "../core/coefficient.js";
+import { clipKernelsForActiveBackend, type ClipKernels, type NormValue } from "./backends/index.js";
+import { scalarCoefficientOps } from "./ops.js";
+
+export type { NormValue };
+
+/** The active backend's clipping path. */
+export function activeKernels(): ClipKernels {
+  return clipKernelsForActiveBackend();
+}
+
+/** The total p-norm (see `ClipKernels.totalNorm`); intermediates are disposed. */
+export function totalNormOf(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): NormValue {
+  return tf.tidy(() => k.totalNorm(tensors, p));
+}
+
+/** The core's `min(1, maxNorm / (total + 1e-6))`, on the host or on the device. */
+export function coefficientOf(maxNorm: number, total: NormValue): NormValue {
+  if (typeof total === "number") return clipCoefficient(maxNorm, total);
+  return tf.tidy(() => clipCoefficientWith(scalarCoefficientOps, maxNorm, total));
+}
+
+/** The value as a new float32 scalar the caller owns. */
+export function toScalar(v: NormValue): tf.Scalar {
+  return typeof v === "number" ? tf.scalar(v, "float32") : tf.clone(v);
+}
+
+/** The value on the host: one device read for a scalar. */
+export function readValue(v: NormValue): number {
+  return typeof v === "number" ? v : v.dataSync()[0]!;
+}
+
+export function disposeValue(v: NormValue): void {
+  if (typeof v !== "number") v.dispose();
+}
+
+/**
+ * `t · coef`, or `t` itself when the coefficient is known on the host to be
+ * exactly 1 (x · 1 = x, NaN stays NaN: skipping changes no value).
+ */
+export function scaleBy(k: ClipKernels, t: tf.Tensor, coef: NormValue, owned: boolean): tf.Tensor {
+  if (coef === 1) return t;
+  return k.scale(t, coef, owned);
+}

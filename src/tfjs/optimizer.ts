@@ -1,0 +1,276 @@
+/**
+ * `withGradientClipping`: any `tf.Optimizer`, clipping inside
+ * `applyGradients`, so `minimize`, `LayersModel.fit`/`fitDataset`/
+ * `trainOnBatch` and custom loops all clip.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { NonFiniteNormError } from "../core/errors.js";
+import { describe } from "../core/validate.js";
+import type { ClipStep, GradientClipper, JsonValue } from "./clipper.js";
+import { checkTensor, type NamedTensor } from "./grads.js";
+import { activeKernels, disposeValue, readValue, toScalar, totalNormOf, type NormValue } from "./norm.js";
+import {
+  optionsFromConfig,
+  resolveClippingOptions,
+  type GradientClippingOptions,
+  type NonFinitePolicy,
+} from "./options.js";
+
+/** One optimizer step, as reported to step listeners. */
+export interface StepInfo {
+  /**
+   * The pre-clip total norm, valid only during the listener call: `tf.keep`
+   * or `tf.clone` it to keep it (reading it later in batches avoids a GPU
+   * sync per step).
+   */
+  readonly totalNorm: tf.Scalar;
+  /** The same on the host when it is known without a device read (cpu, wasm, or read for the policy). */
+  readonly totalNormValue?: number;
+  /** The order of the norm. */
+  readonly normType: number;
+  /** The threshold the clipper applied, when it has one. */
+  readonly maxNorm?: number;
+  /** True when the step was skipped (`nonFinite: "skip"`). */
+  readonly skipped: boolean;
+}
+
+export type StepListener = (info: StepInfo) => void;
+
+type Container = tf.NamedTensorMap | NamedTensor[];
+
+function readEntries(vg: unknown): { names: string[]; grads: (tf.Tensor | null)[] } {
+  const where = "ClippedOptimizer.applyGradients";
+  if (Array.isArray(vg)) {
+    const names: string[] = [], grads: (tf.Tensor | null)[] = [];
+    vg.forEach((e: unknown, i) => {
+      if (typeof e !== "object" || e === null || !("name" in e)) {
+        throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, tensor }; got ${describe(e)}.`);
+      }
+      const { name, tensor } = e as { name: string; tensor?: unknown };
+      names.push(name);
+      grads.push(checkTensor(tensor, `gradient "${name}"`, where));
+    });
+    return { names, grads };
+  }
+  if (typeof vg !== "object" || vg === null || vg instanceof tf.Tensor) {
+    throw new TypeError(`gradclip: ${where}: expected a NamedTensorMap or NamedTensor[]; got ${describe(vg)}.`);
+  }
+  const map = vg as Record<string, unknown>;
+  const names = Object.keys(map);
+  return { names, grads: names.map((n) => checkTensor(map[n], `gradient "${n}"`, where)) };
+}
+
+/** The same container shape, order and length, with `grads` in place of the tensors (missing ones kept). */
+function rebuild(vg: Container, grads: readonly (tf.Tensor | null)[]): Container {
+  if (Array.isArray(vg)) return vg.map((e, i) => ({ name: e.name, tensor: grads[i] ?? e.tensor }));
+  const out: tf.NamedTensorMap = {};
+  Object.keys(vg).forEach((n, i) => { out[n] = grads[i] ?? (vg as tf.NamedTensorMap)[n]!; });
+  return out;
+}
+
+interface SerializedInner { className: string; config: tf.serialization.ConfigDict }
+
+function deserializeOptimizer(o: unknown): tf.Optimizer {
+  const inner = o as SerializedInner | undefined;
+  const entry = inner && tf.serialization.SerializationMap.getMap().classNameMap[inner.className];
+  if (!entry) {
+    throw new TypeError(
+      `gradclip: cannot rebuild the wrapped optimizer ${describe(inner?.className)}: it is not a registered tfjs class.`,
+    );
+  }
+  const [cls, fromConfig] = entry;
+  return fromConfig(cls, inner.config) as unknown as tf.Optimizer;
+}
+
+/**
+ * An optimizer that clips gradients before its wrapped optimizer applies
+ * them. Made by `withGradientClipping`; registered with tfjs serialization
+ * so a model saved with `includeOptimizer: true` loads back with its
+ * clipping (import `gradclip/tfjs` before loading).
+ */
+export class ClippedOptimizer extends tf.Optimizer {
+  /** @nocollapse */
+  static get className(): string {
+    return "gradclip.ClippedOptimizer";
+  }
+
+  /** The wrapped optimizer (it owns the slots and the iteration count). */
+  readonly optimizer: tf.Optimizer;
+  /** The clipping strategy. */
+  readonly clipper: GradientClipper;
+  /** The order of the measured (and logged) total norm. */
+  readonly normType: number;
+  readonly nonFinite: NonFinitePolicy;
+  private readonly clippingConfig: { [key: string]: JsonValue } | null;
+  private skipped = 0;
+  private readonly listeners = new Set<StepListener>();
+
+  constructor(optimizer: tf.Optimizer, options: GradientClippingOptions) {
+    super();
+    if (!(optimizer instanceof tf.Optimizer)) {
+      throw new TypeError(`gradclip: withGradientClipping: optimizer must be a tf.Optimizer; got ${describe(optimizer)}.`);
+    }
+    const r = resolveClippingOptions(options);
+    this.optimizer = optimizer;
+    this.clipper = r.clipper;
+    this.normType = r.p;
+    this.nonFinite = r.nonFinite;
+    this.clippingConfig = r.config;
+  }
+
+  /** Steps skipped by `nonFinite: "skip"` since this wrapper was made. */
+  get skippedSteps(): number {
+    return this.skipped;
+  }
+
+  /** Delegated: the wrapped optimizer's count (skipped steps do not count). */
+  override get iterations(): number {
+    return this.optimizer.iterations;
+  }
+
+  /**
+   * Calls `listener` after every step (also skipped ones) with the pre-clip
+   * norm; returns a function that removes it. The monitor and the `fit`
+   * callback use this.
+   */
+  onStep(listener: StepListener): () => void {
+    this.listeners.add(listener);
+    return () => { this.listeners.delete(listener); };
+  }
+
+  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+    return this.optimizer.computeGradients(f, varList);
+  }
+
+  /**
+   * Measures the pre-clip total norm, applies the non-finite policy, clips,
+   * and hands the clipped gradients to the wrapped optimizer in the same
+   * container shape, order and length (nulls kept: tfjs optimizers index
+   * their slots by position). The caller's tensors are neither modified nor
+   * disposed; every tensor made here is disposed before returning.
+   *
+   * @throws NonFiniteNormError with `nonFinite: "error"` (nothing changed).
+   */
+  override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const { names, grads } = readEntries(variableGradients);
+    const tensors = grads.filter((g): g is tf.Tensor => g !== null);
+    const total = totalNormOf(activeKernels(), tensors, this.normType);
+    let hostTotal: number | undefined = typeof total === "number" ? total : undefined;
+    const totalNormValue = () => (hostTotal ??= readValue(total));
+    try {
+      if (this.nonFinite !== "propagate") {
+        const v = totalNormValue();
+        if (!Number.isFinite(v)) {
+          if (this.nonFinite === "error") throw new NonFiniteNormError(v, this.normType);
+          this.skipped++;
+          this.report(total, hostTotal, true, undefined);
+          return;
+        }
+      }
+      const step: ClipStep = {
+        grads, names, totalNorm: total, normType: this.normType, totalNormValue,
+        variable: (name) => tf.engine().registeredVariables[name],
+      };
+      let maxNorm: number | undefined;
+      let clipped: (tf.Tensor | null)[] = [];
+      tf.tidy(() => {
+        const outcome = this.clipper.clip(step);
+        if (outcome.grads.length !== grads.length) {
+          throw new Error(`gradclip: clipper ${this.clipper.kind} returned ${outcome.grads.length} gradients for ${grads.length}.`);
+        }
+        // Kept past the tidy; disposed below once the wrapped optimizer has used them.
+        outcome.grads.forEach((g, i) => { if (g && g !== grads[i]) tf.keep(g); });
+        clipped = outcome.grads;
+        maxNorm = outcome.maxNorm;
+      });
+      try {
+        this.optimizer.applyGradients(rebuild(variableGradients, clipped));
+      } finally {
+        clipped.forEach((g, i) => { if (g && g !== grads[i]) g.dispose(); });
+      }
+      this.report(total, hostTotal, false, maxNorm);
+    } finally {
+      disposeValue(total);
+    }
+  }
+
+  private report(total: NormValue, hostTotal: number | undefined, skipped: boolean, maxNorm: number | undefined): void {
+    if (this.listeners.size === 0) return;
+    tf.tidy(() => {
+      const totalNorm = typeof total === "number" ? toScalar(total) : total;
+      const info: StepInfo = { totalNorm, normType: this.normType, skipped, ...(hostTotal !== undefined ? { totalNormValue: hostTotal } : {}), ...(maxNorm !== undefined ? { maxNorm } : {}) };
+      for (const l of this.listeners) l(info);
+    });
+  }
+
+  override dispose(): void {
+    this.optimizer.dispose();
+    this.listeners.clear();
+  }
+
+  override async getWeights(): Promise<NamedTensor[]> {
+    return this.optimizer.getWeights();
+  }
+
+  override async setWeights(weightValues: NamedTensor[]): Promise<void> {
+    return this.optimizer.setWeights(weightValues);
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    const config: tf.serialization.ConfigDict = {
+      optimizer: { className: this.optimizer.getClassName(), config: this.optimizer.getConfig() },
+      clipping: this.clippingConfig ?? { customClipper: this.clipper.kind },
+    };
+    const state = this.clipper.getState?.();
+    if (state !== undefined) config.clipperState = state as tf.serialization.ConfigDictValue;
+    return config;
+  }
+
+  /** @nocollapse */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    const clipping = config.clipping as { [key: string]: JsonValue } | undefined;
+    if (!clipping || "customClipper" in clipping) {
+      throw new TypeError(
+        `gradclip: this model was saved with a custom clipper (${describe(clipping?.customClipper)}), which cannot be rebuilt; ` +
+          "make it an option with registerClipperOption so it saves with the model.",
+      );
+    }
+    const opt = new cls(deserializeOptimizer(config.optimizer), optionsFromConfig(clipping)) as unknown as ClippedOptimizer;
+    if (config.clipperState !== undefined) opt.clipper.setState?.(config.clipperState as JsonValue);
+    return opt as unknown as T;
+  }
+}
+
+tf.serialization.registerClass(ClippedOptimizer);
+
+/**
+ * Wraps `optimizer` so that every `applyGradients` (hence `minimize`,
+ * `model.fit`, `fitDataset`, `trainOnBatch`) clips the gradients first.
+ *
+ * Options (one clipping rule at most; conflicting options throw TypeError):
+ * - `maxNorm` (Keras: `global_clipnorm`), `normType`: PyTorch's
+ *   `clip_grad_norm_`, `g · min(1, maxNorm / (total + 1e-6))`;
+ * - `clipnorm`: each tensor's norm clipped on its own (Keras's option name,
+ *   our coefficient);
+ * - `clipValue` (Keras: `clipvalue`): elements clamped to ±clipValue;
+ * - `nonFinite`: `"propagate"` (default), `"error"` (= `errorIfNonfinite:
+ *   true`: throws `NonFiniteNormError`, weights and optimizer state
+ *   untouched), `"skip"` (no weight, slot or iteration change; counted in
+ *   `skippedSteps`). These two read the norm on the host once per step.
+ * - `{}`: no clipping, the norm is still measured (for `gradNormCallback`).
+ *
+ * Unlike Keras, `0` is a threshold (clips everything to zero), not "off".
+ * Synchronous; no host read per step on GPU backends with the default
+ * policy. The returned optimizer delegates `getWeights`, `setWeights`,
+ * `getConfig` (nested), `iterations` and `dispose` to `optimizer`, which it
+ * owns from now on.
+ *
+ * @throws TypeError / RangeError for a bad optimizer or options.
+ * @example model.compile({ optimizer: withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }), loss: "meanSquaredError" });
+ */
+export function withGradientClipping(optimizer: tf.Optimizer, options: GradientClippingOptions): ClippedOptimizer {
+  return new ClippedOptimizer(optimizer, options);
+}

@@ -1,0 +1,303 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import * as tfl from "@tensorflow/tfjs-layers";
+import * as core from "../../src/index.js";
+import {
+  ClippedOptimizer, NonFiniteNormError, clipGradNorm_, gradNormCallback, registerClipperOption,
+  thresholdClipper, withGradientClipping, type ThresholdRule,
+} from "../../src/tfjs/index.js";
+import { assertClose, useMode, type Mode } from "./setup.js";
+
+const BACKENDS: Mode[] = ["cpu", "wasm"];
+
+function denseModel(seed = 1): tfl.Sequential {
+  return tfl.sequential({
+    layers: [
+      tfl.layers.dense({ units: 6, inputShape: [4], activation: "tanh", kernelInitializer: tfl.initializers.glorotUniform({ seed }) }),
+      tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }) }),
+    ],
+  });
+}
+
+/** Deterministic data whose targets are large, so gradients are large. */
+function data(n: number, scale = 50): { xs: tf.Tensor; ys: tf.Tensor } {
+  const x = new Float32Array(n * 4).map((_, i) => Math.sin(i * 1.3));
+  const y = new Float32Array(n * 2).map((_, i) => scale * Math.cos(i * 0.7));
+  return { xs: tf.tensor(x, [n, 4]), ys: tf.tensor(y, [n, 2]) };
+}
+
+function weightsOf(model: tfl.LayersModel): Float32Array[] {
+  return model.getWeights().map((w) => Float32Array.from(w.dataSync()));
+}
+
+/** The global L2 norm of the per-step weight change, measured in float64 on the host. */
+function updateNorm(a: Float32Array[], b: Float32Array[]): number {
+  return core.getTotalNorm(a.map((w, i) => Float64Array.from(w, (v, j) => v - b[i]![j]!)));
+}
+
+test("options: aliases, conflicts, unknown keys and bad values are clear errors", async () => {
+  await useMode("cpu");
+  const sgd = () => tf.train.sgd(0.1);
+  assert.throws(() => withGradientClipping(sgd(), { maxNorm: 1, global_clipnorm: 1 }), /same option/);
+  assert.throws(() => withGradientClipping(sgd(), { clipValue: 1, clipvalue: 1 }), /same option/);
+  assert.throws(() => withGradientClipping(sgd(), { maxNorm: 1, clipnorm: 1 }), /conflict/);
+  assert.throws(() => withGradientClipping(sgd(), { clipnorm: 1, clipvalue: 1 }), /conflict/);
+  assert.throws(() => withGradientClipping(sgd(), { maxNorm: 1, clipValue: 0.1 }), /conflict/);
+  assert.throws(() => withGradientClipping(sgd(), { clipValue: 1, normType: 1 }), /normType applies/);
+  assert.throws(() => withGradientClipping(sgd(), { maxNorm: 1, errorIfNonfinite: true, nonFinite: "skip" }), /conflicts/);
+  assert.throws(() => withGradientClipping(sgd(), { maxnorm: 1 } as unknown as { maxNorm: number }), /unknown option "maxnorm"/);
+  assert.throws(() => withGradientClipping(sgd(), { autoclip: {} }), /not available/);
+  assert.throws(() => withGradientClipping(sgd(), { maxNorm: -1 }), RangeError);
+  assert.throws(() => withGradientClipping(sgd(), { clipnorm: NaN }), RangeError);
+  assert.throws(() => withGradientClipping(sgd(), { maxNorm: 1, normType: 0 }), RangeError);
+  assert.throws(() => withGradientClipping(sgd(), { nonFinite: "ignore" as "skip" }), TypeError);
+  assert.throws(() => withGradientClipping({} as tf.Optimizer, { maxNorm: 1 }), /tf.Optimizer/);
+  assert.throws(() => withGradientClipping(sgd(), undefined as unknown as { maxNorm: number }), TypeError);
+  const o = withGradientClipping(sgd(), { global_clipnorm: 2, errorIfNonfinite: true });
+  assert.equal(o.clipper.kind, "maxNorm");
+  assert.equal(o.nonFinite, "error");
+  assert.equal(withGradientClipping(sgd(), { clipvalue: 0.5 }).clipper.kind, "clipValue");
+  assert.equal(withGradientClipping(sgd(), { clipnorm: 0.5 }).clipper.kind, "clipnorm");
+  // The base minimize is inherited, not forwarded (forwarding would skip clipping).
+  assert.equal(ClippedOptimizer.prototype.minimize, tf.Optimizer.prototype.minimize);
+});
+
+test("rules: maxNorm, global_clipnorm, clipnorm (per tensor) and clipvalue update as specified", async () => {
+  await useMode("cpu");
+  const run = (options: object, gs: number[][]): number[][] => {
+    const vars = gs.map((g, i) => tf.variable(tf.zeros([g.length]), true, `rules_${i}_${Math.random()}`));
+    const opt = withGradientClipping(tf.train.sgd(1), options);
+    opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(gs[i]!) })));
+    const out = vars.map((v) => Array.from(v.dataSync(), (x) => -x));
+    tf.dispose(vars);
+    opt.dispose();
+    return out;
+  };
+  const gs = [[3, 4], [0, 12]]; // norms 5 and 12, total 13
+  const c = 1 / (13 + 1e-6);
+  for (const opts of [{ maxNorm: 1 }, { global_clipnorm: 1 }]) {
+    const u = run(opts, gs);
+    assertClose(u.flat(), [3 * c, 4 * c, 0, 12 * c], 1e-6, JSON.stringify(opts));
+  }
+  const per = run({ clipnorm: 6 }, gs); // first unclipped (5 < 6), second scaled to 6
+  assertClose(per.flat(), [3, 4, 0, 12 * 6 / (12 + 1e-6)], 1e-6, "clipnorm");
+  const val = run({ clipvalue: 3.5 }, gs);
+  assert.deepEqual(val.flat().map((x) => x + 0), [3, 3.5, 0, 3.5]);
+  const zero = run({ maxNorm: 0 }, gs); // 0 clips to zero (Keras would disable clipping)
+  assert.deepEqual(zero.flat().map(Math.abs), [0, 0, 0, 0]);
+});
+
+for (const mode of BACKENDS) {
+  test(`fit (${mode}): with sgd(lr) and maxNorm m every update has norm <= lr·m; without, some do not`, async (t) => {
+    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    const lr = 0.05, m = 0.5;
+    const { xs, ys } = data(48);
+    const trainNorms = async (wrap: boolean): Promise<number[]> => {
+      const model = denseModel();
+      model.compile({ optimizer: wrap ? withGradientClipping(tf.train.sgd(lr), { maxNorm: m }) : tf.train.sgd(lr), loss: "meanSquaredError" });
+      const norms: number[] = [];
+      let before: Float32Array[] = [];
+      await model.fit(xs, ys, {
+        epochs: 2, batchSize: 8, shuffle: false, verbose: 0,
+        callbacks: { onBatchBegin: async () => { before = weightsOf(model); }, onBatchEnd: async () => { norms.push(updateNorm(weightsOf(model), before)); } },
+      });
+      model.dispose();
+      return norms;
+    };
+    const clipped = await trainNorms(true);
+    const plain = await trainNorms(false);
+    assert.equal(clipped.length, 12);
+    for (const n of clipped) assert.ok(n <= lr * m * (1 + 1e-4), `update norm ${n} > lr·m = ${lr * m}`);
+    assert.ok(Math.max(...plain) > 2 * lr * m, `without clipping the updates are larger (max ${Math.max(...plain)})`);
+    tf.dispose([xs, ys]);
+  });
+
+  test(`memory (${mode}): numTensors is stable across minimize, fit and trainOnBatch`, async (t) => {
+    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    const { xs, ys } = data(16);
+    const model = denseModel();
+    const opt = withGradientClipping(tf.train.adam(0.01), { maxNorm: 1, nonFinite: "skip" });
+    model.compile({ optimizer: opt, loss: "meanSquaredError" });
+    const cb = gradNormCallback(opt);
+    const round = async () => {
+      await model.fit(xs, ys, { epochs: 2, batchSize: 4, verbose: 0, callbacks: [cb] });
+      await model.trainOnBatch(xs, ys);
+      const w = model.trainableWeights.map((v) => v.read() as tf.Variable);
+      opt.minimize(() => tf.losses.meanSquaredError(ys, model.predict(xs) as tf.Tensor) as tf.Scalar, false, w);
+    };
+    await round();
+    await round();
+    const settled = tf.memory().numTensors;
+    for (let i = 0; i < 6; i++) await round();
+    assert.equal(tf.memory().numTensors, settled);
+    model.dispose();
+    tf.dispose([xs, ys]);
+  });
+}
+
+test("order and nulls: Adam's slots line up with the variables (NamedTensor[] with nulls, and maps)", async () => {
+  await useMode("cpu");
+  const mk = (tag: string) => [0, 1, 2].map((i) => tf.variable(tf.fill([i + 2], 0.5), true, `ord_${tag}_${i}`));
+  const wrappedVars = mk("w"), refVars = mk("r");
+  const wrapped = withGradientClipping(tf.train.adam(0.1), { maxNorm: 1 });
+  const ref = tf.train.adam(0.1);
+  const gradValues = [[1, 2], null, [3, 4, 5, 6]];
+  for (let step = 0; step < 3; step++) {
+    const gs = gradValues.map((g, i) => (g ? tf.mul(tf.tensor(g), step + 1) : null));
+    const held = [...gs];
+    wrapped.applyGradients(wrappedVars.map((v, i) => ({ name: v.name, tensor: gs[i] as tf.Tensor })));
+    held.forEach((g) => { if (g) assert.ok(!g.isDisposed, "the caller's gradients are not disposed"); });
+    const clipped = gs.map((g) => (g ? tf.clone(g) : null));
+    tf.dispose(clipGradNorm_(clipped, 1));
+    ref.applyGradients(refVars.map((v, i) => ({ name: v.name, tensor: clipped[i] as tf.Tensor })));
+    tf.dispose([...gs, ...clipped].filter((g): g is tf.Tensor => g !== null));
+  }
+  wrappedVars.forEach((v, i) => assertClose(v.dataSync(), refVars[i]!.dataSync(), 1e-6, `variable ${i}`));
+  assert.equal(wrappedVars[1]!.dataSync()[0], 0.5, "the variable without gradient did not move");
+  const [ws, rs] = [await wrapped.getWeights(), await ref.getWeights()];
+  assert.equal(ws.length, rs.length);
+  ws.forEach((w, i) => {
+    assert.equal(w.name.replace("_w_", "_"), rs[i]!.name.replace("_r_", "_"));
+    assertClose(w.tensor.dataSync(), rs[i]!.tensor.dataSync(), 1e-6, `slot ${w.name}`);
+  });
+  assert.equal(wrapped.iterations, 3);
+  // A map: same key order, same result as the list form.
+  const mapVar = tf.variable(tf.zeros([2]), true, "ord_map");
+  const mapOpt = withGradientClipping(tf.train.sgd(1), { maxNorm: 1 });
+  const g = tf.tensor([3, 4]);
+  mapOpt.applyGradients({ ord_map: g });
+  assertClose(mapVar.dataSync(), [-3 / (5 + 1e-6), -4 / (5 + 1e-6)], 1e-6, "map form");
+  tf.dispose([...wrappedVars, ...refVars, mapVar, g]);
+  wrapped.dispose(); ref.dispose(); mapOpt.dispose();
+});
+
+async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | null = null;
+  await model.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } }; }), { includeOptimizer: true });
+  return saved!;
+}
+
+test("save/load: a model saved with includeOptimizer loads back with its clipping and Adam state", async () => {
+  await useMode("cpu");
+  const { xs, ys } = data(8);
+  const model = denseModel();
+  model.compile({ optimizer: withGradientClipping(tf.train.adam(0.02), { maxNorm: 0.25, normType: "inf", nonFinite: "skip" }), loss: "meanSquaredError" });
+  await model.fit(xs, ys, { epochs: 2, batchSize: 4, verbose: 0 });
+  const artifacts = await saveToMemory(model);
+  const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
+  const opt = loaded.optimizer as ClippedOptimizer;
+  assert.ok(opt instanceof ClippedOptimizer, "the optimizer is the clipping wrapper");
+  assert.equal(opt.clipper.kind, "maxNorm");
+  assert.equal(opt.normType, Infinity);
+  assert.equal(opt.nonFinite, "skip");
+  assert.equal(opt.optimizer.getClassName(), "Adam");
+  assert.deepEqual(opt.getConfig(), (model.optimizer as ClippedOptimizer).getConfig());
+  assert.equal(opt.iterations, 4);
+  // Training on continues identically.
+  await model.trainOnBatch(xs, ys);
+  await loaded.trainOnBatch(xs, ys);
+  weightsOf(loaded).forEach((w, i) => assertClose(w, weightsOf(model)[i]!, 1e-6, `weight ${i} after a step`));
+  model.dispose(); loaded.dispose();
+  tf.dispose([xs, ys]);
+});
+
+for (const mode of BACKENDS) {
+  test(`nonFinite (${mode}): "skip" leaves weights, Adam moments and iterations unchanged; "error" throws; the next batch trains`, async (t) => {
+    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    const { xs, ys } = data(8);
+    const nanXs = tf.fill([8, 4], NaN);
+    for (const policy of ["skip", "error", "propagate"] as const) {
+      const model = denseModel();
+      const opt = withGradientClipping(tf.train.adam(0.01), { maxNorm: 1, nonFinite: policy });
+      model.compile({ optimizer: opt, loss: "meanSquaredError" });
+      await model.trainOnBatch(xs, ys);
+      const w0 = weightsOf(model);
+      const s0 = (await opt.getWeights()).map((w) => Float32Array.from(w.tensor.dataSync()));
+      const it0 = opt.iterations;
+      if (policy === "error") await assert.rejects(model.trainOnBatch(nanXs, ys), NonFiniteNormError);
+      else await model.trainOnBatch(nanXs, ys);
+      const w1 = weightsOf(model);
+      if (policy === "propagate") {
+        assert.ok(w1.some((w) => w.some(Number.isNaN)), "propagate: NaN reaches the weights (as in PyTorch)");
+      } else {
+        w1.forEach((w, i) => assert.deepEqual(w, w0[i], `${policy}: weight ${i} unchanged`));
+        const s1 = (await opt.getWeights()).map((w) => Float32Array.from(w.tensor.dataSync()));
+        s1.forEach((s, i) => assert.deepEqual(s, s0[i], `${policy}: optimizer weight ${i} unchanged`));
+        assert.equal(opt.iterations, it0, `${policy}: iterations unchanged`);
+        assert.equal(opt.skippedSteps, policy === "skip" ? 1 : 0);
+        await model.trainOnBatch(xs, ys);
+        assert.equal(opt.iterations, it0 + 1, `${policy}: the next finite batch trains`);
+        assert.ok(weightsOf(model).some((w, i) => w.some((v, j) => v !== w0[i]![j])), "weights moved");
+        assert.ok(weightsOf(model).every((w) => w.every(Number.isFinite)), "no NaN in the weights");
+      }
+      model.dispose();
+    }
+    tf.dispose([xs, ys, nanXs]);
+  });
+}
+
+test("grad_norm: batch logs carry the pre-clip norm, epoch logs and history its batch-size-weighted mean", async () => {
+  await useMode("cpu");
+  const { xs, ys } = data(12);
+  // The expected first-batch norm, computed independently from the same loss.
+  const model = denseModel(7);
+  const expected = tf.tidy(() => {
+    const [x5, y5] = [tf.slice(xs, 0, 5), tf.slice(ys, 0, 5)]; // the first batch (no shuffling)
+    const { grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y5, model.predict(x5) as tf.Tensor) as tf.Scalar,
+      model.trainableWeights.map((w) => w.read() as tf.Variable));
+    return core.getTotalNorm(Object.values(grads).map((g) => Float64Array.from(g.dataSync())));
+  });
+  const opt = withGradientClipping(tf.train.sgd(0.01), { maxNorm: 1 });
+  model.compile({ optimizer: opt, loss: "meanSquaredError" });
+  const perEpoch: number[][] = [];
+  const sizes: number[][] = [];
+  const h = await model.fit(xs, ys, {
+    epochs: 2, batchSize: 5, shuffle: false, verbose: 0,
+    callbacks: [gradNormCallback(opt), {
+      onEpochBegin: async () => { perEpoch.push([]); sizes.push([]); },
+      onBatchEnd: async (_b: number, logs?: tfl.Logs) => { perEpoch.at(-1)!.push(logs!.grad_norm as number); sizes.at(-1)!.push(logs!.size as number); },
+    }],
+  });
+  assert.ok(Math.abs(perEpoch[0]![0]! - expected) <= 1e-5 * expected, `first batch grad_norm ${perEpoch[0]![0]} vs ${expected}`);
+  assert.equal(h.history.grad_norm!.length, 2);
+  h.history.grad_norm!.forEach((v, e) => {
+    const mean = perEpoch[e]!.reduce((s, x, i) => s + x * sizes[e]![i]!, 0) / sizes[e]!.reduce((a, b) => a + b, 0);
+    assert.ok(Math.abs((v as number) - mean) <= 1e-5 * mean, `epoch ${e}: ${v} vs mean ${mean}`);
+  });
+  // As a plain object (wrapped by tfjs in a CustomCallback) it defines no onBatchEnd, so no per-batch read.
+  const cb = gradNormCallback(opt);
+  assert.equal(cb.onBatchEnd, undefined);
+  // Beside a tf.Callback (called directly) it works too.
+  const h2 = await model.fit(xs, ys, { epochs: 1, batchSize: 6, verbose: 0, callbacks: [new tfl.CustomCallback({}), cb] });
+  assert.equal(h2.history.grad_norm!.length, 1);
+  assert.ok(Number.isFinite(h2.history.grad_norm![0] as number));
+  model.dispose();
+  tf.dispose([xs, ys]);
+});
+
+test("clipper seam: a threshold rule and a registered option key, with state saved and restored", async () => {
+  await useMode("cpu");
+  // Threshold = half the largest norm seen so far (a stand-in for AutoClip/ZClip).
+  const rule: ThresholdRule<{ max: number }> = {
+    init: () => ({ max: 0 }),
+    update: (s, n) => { const max = Math.max(s.max, n); return { maxNorm: max / 2, state: { max } }; },
+  };
+  const unregister = registerClipperOption("halfmax", () => thresholdClipper("halfmax", rule));
+  try {
+    const v = tf.variable(tf.zeros([2]), true, "seam_v");
+    const opt = withGradientClipping(tf.train.sgd(1), { halfmax: {} } as never);
+    const g = tf.tensor([3, 4]);
+    opt.applyGradients([{ name: "seam_v", tensor: g }]);
+    assertClose(v.dataSync(), [-3 * 2.5 / (5 + 1e-6), -4 * 2.5 / (5 + 1e-6)], 1e-6, "clipped to half the max norm");
+    const config = opt.getConfig();
+    assert.deepEqual(config.clipperState, { max: 5 });
+    const back = ClippedOptimizer.fromConfig(ClippedOptimizer, JSON.parse(JSON.stringify(config))) as ClippedOptimizer;
+    assert.equal(back.clipper.kind, "halfmax");
+    assert.deepEqual(back.clipper.getState!(), { max: 5 });
+    tf.dispose([v, g]);
+  } finally {
+    unregister();
+  }
+  assert.throws(() => withGradientClipping(tf.train.sgd(1), { halfmax: {} } as never), /unknown option/);
+});
