@@ -1,0 +1,56 @@
+/**
+ * The compiled kernel module (kernels.wat, bytes in kernels.wasm.ts) and its
+ * export signatures. A leaf module: nothing here depends on the kernel registry.
+ */
+import { KERNELS_WASM_BASE64 } from "./kernels.wasm.js";
+
+/** The exports of kernels.wat: byte address, element count (, coefficient). */
+export interface KernelExports {
+  sumSquaresF32(p: number, n: number): number;
+  sumAbsF32(p: number, n: number): number;
+  maxAbsF32(p: number, n: number): number;
+  scaleF32(p: number, n: number, c: number): void;
+  clampF32(p: number, n: number, c: number): void;
+  sumSquaresF64(p: number, n: number): number;
+  sumAbsF64(p: number, n: number): number;
+  maxAbsF64(p: number, n: number): number;
+  scaleF64(p: number, n: number, c: number): void;
+  clampF64(p: number, n: number, c: number): void;
+  /** Adds `blocks` 8-element blocks from p into the 8 float64 accumulators at acc. */
+  accSumSquaresF32(p: number, blocks: number, acc: number): void;
+  accSumAbsF32(p: number, blocks: number, acc: number): void;
+  accSumSquaresF64(p: number, blocks: number, acc: number): void;
+  accSumAbsF64(p: number, blocks: number, acc: number): void;
+}
+
+let compiled: WebAssembly.Module | null | undefined;
+
+/**
+ * The compiled kernel module, or null where WebAssembly SIMD is unavailable.
+ * Compiled synchronously once: the module is under the 4 KB that browsers
+ * allow to compile synchronously on the main thread.
+ */
+export function kernelModule(): WebAssembly.Module | null {
+  if (compiled === undefined) {
+    try {
+      const text = atob(KERNELS_WASM_BASE64);
+      const bytes = new Uint8Array(text.length);
+      for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+      compiled = new WebAssembly.Module(bytes);
+    } catch {
+      compiled = null;
+    }
+  }
+  return compiled;
+}
+
+/** An instance of the kernels over `memory`, or null where WebAssembly SIMD is unavailable. */
+export function instantiateKernels(memory: WebAssembly.Memory): KernelExports | null {
+  const module = kernelModule();
+  return module && (new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports);
+}
+
+/** Whether this runtime can run the WebAssembly SIMD kernels. */
+export function wasmSimdSupported(): boolean {
+  return typeof WebAssembly === "object" && kernelModule() !== null;
+}

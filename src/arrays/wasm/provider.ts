@@ -1,0 +1,64 @@
+/**
+ * Routes the core functions (clipGradNorm_ & co.) to the WebAssembly SIMD
+ * kernels for arrays that live in a registered WebAssembly.Memory, through the
+ * kernel registry of ../kernels.ts; every other array keeps jsKernels.
+ */
+import type { Grad } from "../grads.js";
+import { jsKernels, registerKernelProvider, type ArrayKernels, type KernelProvider } from "../kernels.js";
+import { wasmKernelsForMemory, wasmSimdSupported } from "./memory-kernels.js";
+
+// Weak, so that a dropped GradBuffer's memory can be collected.
+const memories = new Set<WeakRef<WebAssembly.Memory>>();
+let unregisterProvider: (() => void) | null = null;
+
+/** The kernels bound to the registered memory `a` is a view of, if any. */
+function kernelsOf(a: Grad): ArrayKernels | undefined {
+  for (const ref of memories) {
+    const memory = ref.deref();
+    if (!memory) memories.delete(ref);
+    // Compared with the memory's current buffer: views detached by grow() fall back.
+    else if (memory.buffer === a.buffer) return wasmKernelsForMemory(memory);
+  }
+  return undefined;
+}
+
+const provider: KernelProvider = {
+  name: "wasm-simd",
+  accepts: (a) => kernelsOf(a) !== undefined,
+  sumSquares: (a) => (kernelsOf(a) ?? jsKernels).sumSquares(a),
+  sumPow: (a, p) => (kernelsOf(a) ?? jsKernels).sumPow(a, p),
+  maxAbs: (a) => (kernelsOf(a) ?? jsKernels).maxAbs(a),
+  scale: (a, c) => (kernelsOf(a) ?? jsKernels).scale(a, c),
+  clamp: (a, c) => (kernelsOf(a) ?? jsKernels).clamp(a, c),
+};
+
+/**
+ * Makes `getTotalNorm`, `clipGradNorm_`, `clipGradsWithNorm_` and
+ * `clipGradValue_` run the WebAssembly SIMD kernels, in place, on every
+ * Float32Array/Float64Array that is a view of `memory` (e.g. another
+ * library's WebAssembly heap). Results are bit for bit those of the plain
+ * JavaScript kernels; only the speed changes. `GradBuffer` does this for its
+ * own memory. A no-op where WebAssembly SIMD is unavailable.
+ *
+ * Returns a function that undoes the registration. The memory is held weakly.
+ *
+ * @throws TypeError if `memory` is not a WebAssembly.Memory or is shared.
+ * @example
+ * const stop = useWasmKernels(memory);
+ * clipGradNorm_(new Float32Array(memory.buffer, 0, 1024), 1.0); // SIMD
+ * stop();
+ */
+export function useWasmKernels(memory: WebAssembly.Memory): () => void {
+  wasmKernelsForMemory(memory); // validates, and binds the instance once
+  if (!wasmSimdSupported()) return () => {};
+  const ref = new WeakRef(memory);
+  memories.add(ref);
+  unregisterProvider ??= registerKernelProvider(provider);
+  return () => {
+    memories.delete(ref);
+    if (memories.size === 0 && unregisterProvider) {
+      unregisterProvider();
+      unregisterProvider = null;
+    }
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * WebAssembly SIMD for ordinary typed arrays: each array is streamed through
+ * a small scratch WebAssembly memory in cache-sized chunks. Copying a chunk
+ * in is a memcpy (TypedArray.set) and the SIMD pass then reads it from cache;
+ * the scaling and clamping passes copy each chunk back. Slower than running
+ * in place (GradBuffer), faster than the JavaScript loops.
+ *
+ * The results are those of jsKernels bit for bit: chunks hold whole
+ * 8-element blocks, the eight float64 accumulators carry across chunks in
+ * the scratch memory, and the trailing n mod 8 elements and the final
+ * combination follow jsKernels' order.
+ */
+import type { Grad } from "../grads.js";
+import { instantiateKernels } from "./module.js";
+
+/** Elements per chunk (64 KiB of float32, 128 KiB of float64): stays in L2. */
+const CHUNK = 16384;
+/** Byte offsets in the scratch memory: the accumulators, then one chunk. */
+const ACC = 0;
+const DATA = 64;
+
+/** The kernels the staging path provides (sumPow for p = 1 only: sumAbs). */
+export interface StagedKernels {
+  sumSquares(a: Grad): number;
+  sumAbs(a: Grad): number;
+  maxAbs(a: Grad): number;
+  scale(a: Grad, c: number): void;
+  clamp(a: Grad, c: number): void;
+}
+
+let staged: StagedKernels | null | undefined;
+
+/** The staging kernels (created once), or null where WebAssembly SIMD is unavailable. */
+export function stagedKernels(): StagedKernels | null {
+  if (staged === undefined) staged = createStaged();
+  return staged;
+}
+
+function createStaged(): StagedKernels | null {
+  const memory = new WebAssembly.Memory({ initial: 3, maximum: 3 }); // 64 B + 128 KiB fit
+  const w = instantiateKernels(memory);
+  if (!w) return null;
+  const acc = new Float64Array(memory.buffer, ACC, 8);
+  const f32 = new Float32Array(memory.buffer, DATA, CHUNK);
+  const f64 = new Float64Array(memory.buffer, DATA, CHUNK);
+
+  /** Σ term(a_i) in the 8-accumulator order (see ../kernels.ts). */
+  function sum8(a: Grad, is32: boolean, accumulate: (p: number, blocks: number, acc: number) => void,
+    term: (x: number) => number): number {
+    const stage = is32 ? f32 : f64;
+    acc.fill(0);
+    const n = a.length, n8 = n - (n % 8);
+    for (let i = 0; i < n8; i += CHUNK) {
+      const len = Math.min(CHUNK, n8 - i);
+      stage.set(a.subarray(i, i + len));
+      accumulate(DATA, len >> 3, ACC);
+    }
+    for (let i = n8; i < n; i++) acc[0] += term(a[i]!);
+    return ((acc[0]! + acc[1]!) + (acc[2]! + acc[3]!)) + ((acc[4]! + acc[5]!) + (acc[6]! + acc[7]!));
+  }
+
+  /** Applies an in-place kernel chunk by chunk: copy in, run, copy back. */
+  function inPlace(a: Grad, c: number, k32: (p: number, n: number, c: number) => void,
+    k64: (p: number, n: number, c: number) => void): void {
+    const is32 = a instanceof Float32Array;
+    const stage = is32 ? f32 : f64;
+    const kernel = is32 ? k32 : k64;
+    for (let i = 0; i < a.length; i += CHUNK) {
+      const len = Math.min(CHUNK, a.length - i);
+      const part = a.subarray(i, i + len);
+      stage.set(part);
+      kernel(DATA, len, c);
+      part.set(len === CHUNK ? stage : stage.subarray(0, len));
+    }
+  }
+
+  const square = (x: number): number => x * x;
+  return {
+    sumSquares: (a) =>
+      a instanceof Float32Array ? sum8(a, true, w.accSumSquaresF32, square) : sum8(a, false, w.accSumSquaresF64, square),
+    sumAbs: (a) =>
+      a instanceof Float32Array ? sum8(a, true, w.accSumAbsF32, Math.abs) : sum8(a, false, w.accSumAbsF64, Math.abs),
+    maxAbs(a) {
+      const is32 = a instanceof Float32Array;
+      const stage = is32 ? f32 : f64;
+      let m = 0;
+      for (let i = 0; i < a.length; i += CHUNK) {
+        const len = Math.min(CHUNK, a.length - i);
+        stage.set(a.subarray(i, i + len));
+        const chunkMax = is32 ? w.maxAbsF32(DATA, len) : w.maxAbsF64(DATA, len);
+        if (chunkMax !== chunkMax) return NaN;
+        if (chunkMax > m) m = chunkMax;
+      }
+      return m;
+    },
+    // The f32 kernels take c as a float32 parameter: fround(c), as jsKernels.
+    scale: (a, c) => inPlace(a, c, w.scaleF32, w.scaleF64),
+    clamp: (a, c) => inPlace(a, c, w.clampF32, w.clampF64),
+  };
+}

@@ -1,0 +1,139 @@
+/**
+ * The WebAssembly SIMD kernels equal jsKernels bit for bit, in place over
+ * views of any WebAssembly.Memory, at any length and offset.
+ */
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import fc from "fast-check";
+import type { Grad } from "../../src/arrays/grads.js";
+import { jsKernels, type ArrayKernels } from "../../src/arrays/kernels.js";
+import { wasmKernelsForMemory, wasmSimdSupported } from "../../src/arrays/wasm/memory-kernels.js";
+
+const memory = new WebAssembly.Memory({ initial: 4 }); // 256 KiB scratch
+const wasm = wasmKernelsForMemory(memory);
+
+/** A view of `memory` at element offset `offset` holding `values`. */
+function inMemory(Ctor: typeof Float32Array | typeof Float64Array, values: ArrayLike<number>, offset: number): Grad {
+  const view = new Ctor(memory.buffer, offset * Ctor.BYTES_PER_ELEMENT, values.length);
+  view.set(values);
+  return view;
+}
+
+/** Same bits up to NaN payloads (Object.is: NaN equals NaN, 0 differs from -0). */
+function assertSameElements(actual: Grad, expected: Grad, what: string): void {
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < actual.length; i++) {
+    if (!Object.is(actual[i], expected[i])) assert.fail(`${what}: element ${i} is ${actual[i]}, jsKernels gives ${expected[i]}`);
+  }
+}
+
+const COEFS = [0.3, 1, 0, 1e-30, 3e38, 1 / 3, NaN, Infinity];
+const CLAMPS = [0, 0.1, 1, 1e-30, 1e30, Infinity];
+
+/** Every kernel on `values` at `offset`, through wasm and through jsKernels, compared. */
+function checkAll(Ctor: typeof Float32Array | typeof Float64Array, values: ArrayLike<number>, offset: number): void {
+  const js = new Ctor(values);
+  const w = inMemory(Ctor, values, offset);
+  const ctx = `${Ctor.name}[${values.length}] at +${offset}`;
+  assert.ok(Object.is(wasm.sumSquares(w), jsKernels.sumSquares(js)), `sumSquares ${ctx}`);
+  assert.ok(Object.is(wasm.sumPow(w, 1), jsKernels.sumPow(js, 1)), `sumPow 1 ${ctx}`);
+  assert.ok(Object.is(wasm.sumPow(w, 3), jsKernels.sumPow(js, 3)), `sumPow 3 ${ctx}`);
+  assert.ok(Object.is(wasm.maxAbs(w), jsKernels.maxAbs(js)), `maxAbs ${ctx}`);
+  for (const c of COEFS) {
+    const a = inMemory(Ctor, values, offset), b = new Ctor(values);
+    wasm.scale(a, c);
+    jsKernels.scale(b, c);
+    assertSameElements(a, b, `scale(${c}) ${ctx}`);
+  }
+  for (const c of CLAMPS) {
+    const a = inMemory(Ctor, values, offset), b = new Ctor(values);
+    wasm.clamp(a, c);
+    jsKernels.clamp(b, c);
+    assertSameElements(a, b, `clamp(${c}) ${ctx}`);
+  }
+}
+
+test("WebAssembly SIMD is available (Node >= 20), so these tests exercise the wasm kernels", () => {
+  assert.equal(wasmSimdSupported(), true);
+  assert.notEqual(wasm, jsKernels);
+});
+
+test("random data, every length 0..70 and every offset 0..5: same bits as jsKernels", () => {
+  let seed = 12345;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  for (const Ctor of [Float32Array, Float64Array]) {
+    for (let n = 0; n <= 70; n++) {
+      const values = Array.from({ length: n }, () => rand() * 100);
+      for (let offset = 0; offset <= 5; offset++) checkAll(Ctor, values, offset);
+    }
+  }
+});
+
+test("a long array (the SIMD main loop dominates): same bits as jsKernels", () => {
+  const values = Array.from({ length: 10_007 }, (_, i) => Math.sin(i) * (i % 13));
+  checkAll(Float32Array, values, 3);
+  checkAll(Float64Array, values, 1);
+});
+
+test("special values: NaN, ±Infinity, 1e20, 1e-30, subnormals, -0, in the SIMD body and in the tail", () => {
+  const specials = [NaN, Infinity, -Infinity, 1e20, -1e20, 1e-30, 1e-40, -0, 3e38, 1e300, 5e-324];
+  for (const Ctor of [Float32Array, Float64Array]) {
+    for (const s of specials) {
+      for (const at of [0, 5, 9, 16]) {
+        // 17 elements: two 8-element blocks and a one-element tail.
+        const values = Array.from({ length: 17 }, (_, i) => (i === at ? s : (i % 3) - 1.5));
+        checkAll(Ctor, values, 1);
+      }
+    }
+  }
+});
+
+test("float32 values near 1e20 give the true sum of squares (float64 accumulation, no overflow)", () => {
+  const w = inMemory(Float32Array, [1e20, -1e20, 1e20, 1e20, 1e20, 1e20, 1e20, 1e20, 1e20], 0);
+  const x = Math.fround(1e20);
+  const expected = 9 * x * x;
+  assert.ok(Math.abs(wasm.sumSquares(w) - expected) <= 1e-15 * expected);
+  assert.equal(wasm.maxAbs(inMemory(Float32Array, [1, NaN, 2, 3, 4, 5, 6, 7, 8], 0)), NaN);
+  assert.equal(wasm.maxAbs(inMemory(Float32Array, [1, 2, 3, 4, 5, 6, 7, 8, -9], 0)), 9);
+});
+
+test("property: any float32 / float64 arrays (NaN, infinities, subnormals included), any offset", () => {
+  fc.assert(
+    fc.property(fc.float32Array({ maxLength: 60 }), fc.nat(7), (values, offset) => {
+      checkAll(Float32Array, values, offset);
+    }),
+    { numRuns: 150 },
+  );
+  fc.assert(
+    fc.property(fc.float64Array({ maxLength: 60 }), fc.nat(7), (values, offset) => {
+      checkAll(Float64Array, values, offset);
+    }),
+    { numRuns: 150 },
+  );
+});
+
+test("arrays outside the memory, and views detached by memory.grow, go to jsKernels untouched by wasm", () => {
+  const plain = new Float32Array([3, 4, NaN, 1]);
+  assert.ok(Object.is(wasm.sumSquares(plain), jsKernels.sumSquares(plain)));
+  const other = new WebAssembly.Memory({ initial: 1 });
+  const foreign = new Float32Array(other.buffer, 0, 9).fill(2);
+  assert.equal(wasm.sumSquares(foreign), 36);
+  wasm.scale(foreign, 0.5);
+  assert.deepEqual([...foreign], Array(9).fill(1));
+
+  const growable = new WebAssembly.Memory({ initial: 1, maximum: 3 });
+  const k: ArrayKernels = wasmKernelsForMemory(growable);
+  const before = new Float32Array(growable.buffer, 0, 16).fill(1);
+  growable.grow(1);
+  assert.equal(before.length, 0); // detached
+  assert.equal(k.sumSquares(before), 0);
+  const after = new Float32Array(growable.buffer, 65536, 16).fill(3);
+  assert.equal(k.sumSquares(after), 16 * 9);
+  k.clamp(after, 1);
+  assert.deepEqual([...after], Array(16).fill(1));
+});
+
+test("wasmKernelsForMemory caches per memory and rejects a non-memory", () => {
+  assert.equal(wasmKernelsForMemory(memory), wasm);
+  assert.throws(() => wasmKernelsForMemory(new ArrayBuffer(8) as unknown as WebAssembly.Memory), TypeError);
+});
