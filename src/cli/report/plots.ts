@@ -1,0 +1,141 @@
+/**
+ * The report's plots: Vega-Lite specs compiled with vega-lite and rendered to
+ * SVG strings in Node by vega (headless View, no DOM, no network), so the
+ * HTML that embeds them opens offline.
+ */
+import * as vega from "vega";
+import { compile, type TopLevelSpec } from "vega-lite";
+import type { ReportGroup } from "./model.js";
+
+interface Point { step: number; run: string; value: number }
+interface Event { step: number; run: string; event: "clipped" | "skipped" | "non-finite" }
+
+const WIDTH = 380;
+
+/** Only values a log scale can draw (finite and > 0). */
+function positive(x: number | null): x is number {
+  return x !== null && Number.isFinite(x) && x > 0;
+}
+
+function series(group: ReportGroup, pick: (r: ReportGroup["runs"][number]["history"]["records"][number]) => number | null): Point[] {
+  const out: Point[] = [];
+  for (const run of group.runs) {
+    for (const r of run.history.records) {
+      const v = pick(r);
+      if (positive(v)) out.push({ step: r.step, run: run.label, value: v });
+    }
+  }
+  return out;
+}
+
+const runColor = { field: "run", type: "nominal", title: null, scale: { scheme: "tableau10" }, legend: { orient: "top", direction: "horizontal" } } as const;
+const stepAxis = { tickMinStep: 1, format: "d" } as const;
+
+/** Loss against step, log scale, one line a run, a red rule where a run diverged. */
+export function lossSpec(group: ReportGroup): TopLevelSpec {
+  const diverged = group.runs.filter((r) => r.divergedAtStep !== null).map((r) => ({ step: r.divergedAtStep!, run: r.label }));
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: "training loss", anchor: "start", fontSize: 13 },
+    width: WIDTH,
+    height: 220,
+    layer: [
+      {
+        data: { values: series(group, (r) => r.loss) },
+        mark: { type: "line", strokeWidth: 1.2, clip: true },
+        encoding: {
+          x: { field: "step", type: "quantitative", title: "step", axis: stepAxis },
+          y: { field: "value", type: "quantitative", scale: { type: "log" }, title: "loss (log)" },
+          color: runColor,
+        },
+      },
+      ...(diverged.length > 0
+        ? [{
+            data: { values: diverged },
+            mark: { type: "rule" as const, color: "#d62728", strokeDash: [4, 3] },
+            encoding: { x: { field: "step", type: "quantitative" as const } },
+          }]
+        : []),
+    ],
+  } as TopLevelSpec;
+}
+
+/** Pre-clip total gradient norm against step (log), with each run's threshold dashed over it. */
+export function normSpec(group: ReportGroup): TopLevelSpec {
+  const norms = series(group, (r) => r.totalNorm);
+  const thresholds = series(group, (r) => r.maxNorm);
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: "pre-clip gradient norm (dashed: threshold)", anchor: "start", fontSize: 13 },
+    width: WIDTH,
+    height: 220,
+    layer: [
+      {
+        data: { values: norms },
+        mark: { type: "line", strokeWidth: 1.2, clip: true },
+        encoding: {
+          x: { field: "step", type: "quantitative", title: "step", axis: stepAxis },
+          y: { field: "value", type: "quantitative", scale: { type: "log" }, title: "gradient norm (log)" },
+          color: runColor,
+        },
+      },
+      ...(thresholds.length > 0
+        ? [{
+            data: { values: thresholds },
+            mark: { type: "line" as const, strokeDash: [5, 3], strokeWidth: 1.6, color: "#222" },
+            encoding: {
+              x: { field: "step", type: "quantitative" as const },
+              y: { field: "value", type: "quantitative" as const },
+              detail: { field: "run", type: "nominal" as const },
+            },
+          }]
+        : []),
+    ],
+  } as TopLevelSpec;
+}
+
+/** Whether any run of the group has a clipped, skipped or non-finite step. */
+export function hasEvents(group: ReportGroup): boolean {
+  return group.runs.some((run) => run.history.records.some((r) => r.clipped || r.skipped || r.nonFinite));
+}
+
+/** One row a run: a tick at every step that was clipped, skipped or non-finite. */
+export function eventSpec(group: ReportGroup): TopLevelSpec {
+  const events: Event[] = [];
+  let maxStep = 0;
+  for (const run of group.runs) {
+    for (const r of run.history.records) {
+      maxStep = Math.max(maxStep, r.step);
+      if (r.skipped) events.push({ step: r.step, run: run.label, event: "skipped" });
+      else if (r.nonFinite) events.push({ step: r.step, run: run.label, event: "non-finite" });
+      else if (r.clipped) events.push({ step: r.step, run: run.label, event: "clipped" });
+    }
+  }
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: "clip and skip events", anchor: "start", fontSize: 13 },
+    width: WIDTH * 2 + 60,
+    height: { step: 16 },
+    data: { values: events },
+    mark: { type: "tick", thickness: 1, size: 12 },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "step", axis: stepAxis, scale: { domain: [0, Math.max(1, maxStep)] } },
+      y: { field: "run", type: "nominal", title: null, sort: group.runs.map((r) => r.label) },
+      color: {
+        field: "event", type: "nominal", title: "event",
+        scale: { domain: ["clipped", "skipped", "non-finite"], range: ["#4c78a8", "#f58518", "#d62728"] },
+      },
+    },
+  } as TopLevelSpec;
+}
+
+/** Compiles a Vega-Lite spec and renders it to an SVG string (no DOM, no network). */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const vg = compile(spec).spec;
+  const view = new vega.View(vega.parse(vg), { renderer: "none" });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
