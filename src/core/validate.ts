@@ -54,13 +54,27 @@ export function checkBoolean(value: unknown, name: string, fallback: boolean): b
   return value;
 }
 
-/** Checks that `options` is undefined or a plain object. */
-export function checkOptions(options: unknown, fnName: string): void {
+/**
+ * Checks that `options` is undefined or a plain object and, when `known` is
+ * given, that it has no other keys: a misspelt option (`norm_type`,
+ * `maxnorm`) would otherwise be silently ignored and the default used.
+ */
+export function checkOptions(options: unknown, fnName: string, known?: readonly string[]): void {
   if (options === undefined || options === null) return;
   if (typeof options !== "object" || Array.isArray(options)) {
     // A bare number here is usually PyTorch's positional norm_type.
     const hint = typeof options === "number" || typeof options === "string" ? ` (write { normType: ${describe(options)} })` : "";
     throw new TypeError(`gradclip: ${fnName} options must be an object${hint}; got ${describe(options)}.`);
+  }
+  if (!known) return;
+  for (const key of Object.keys(options)) {
+    if (known.includes(key)) continue;
+    const lower = key.replace(/_/g, "").toLowerCase();
+    const close = known.find((k) => k.toLowerCase() === lower);
+    throw new TypeError(
+      `gradclip: ${fnName}: unknown option ${JSON.stringify(key)}${close ? ` (did you mean ${close}?)` : ""}; ` +
+        `known options: ${known.join(", ")}.`,
+    );
   }
 }
 
@@ -85,12 +99,14 @@ export interface NormOptions {
   errorIfNonfinite?: boolean;
 }
 
-/** Validates `NormOptions` and returns them normalised. */
+const NORM_OPTION_KEYS: readonly (keyof NormOptions)[] = ["normType", "errorIfNonfinite"];
+
+/** Validates `NormOptions` (unknown keys are a TypeError) and returns them normalised. */
 export function resolveNormOptions(
   options: NormOptions | undefined,
   fnName: string,
 ): { p: number; errorIfNonfinite: boolean } {
-  checkOptions(options, fnName);
+  checkOptions(options, fnName, NORM_OPTION_KEYS);
   return {
     p: parseNormType(options?.normType),
     errorIfNonfinite: checkBoolean(options?.errorIfNonfinite, "errorIfNonfinite", false),

@@ -183,6 +183,18 @@ describe("invalid options: nothing modified", () => {
         assertUnchanged(v);
       });
     }
+    const UNKNOWN_KEYS: [Record<string, unknown>, RegExp][] = [
+      [{ norm_type: 1 }, /unknown option "norm_type" \(did you mean normType\?\); known options: normType, errorIfNonfinite\./],
+      [{ normtype: "inf" }, /unknown option "normtype" \(did you mean normType\?\)/],
+      [{ normType: 1, maxNorm: 3 }, /unknown option "maxNorm"; known options: normType, errorIfNonfinite\./],
+    ];
+    for (const [bad, pattern] of UNKNOWN_KEYS) {
+      test(`${fnName}: unknown option key ${Object.keys(bad).join(",")}`, () => {
+        const v = victims();
+        expectError(() => call(v, bad), TypeError, pattern);
+        assertUnchanged(v);
+      });
+    }
     test(`${fnName}: null or undefined options mean the defaults`, () => {
       assert.equal(call(victims(), null), Math.hypot(30, 40, 3, 4));
       assert.equal(call(victims(), undefined), Math.hypot(30, 40, 3, 4));
