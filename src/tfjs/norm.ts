@@ -23,7 +23,9 @@ export function totalNormOf(k: ClipKernels, tensors: readonly tf.Tensor[], p: nu
 /** The core's `min(1, maxNorm / (total + 1e-6))`, on the host or on the device. */
 export function coefficientOf(maxNorm: number, total: NormValue): NormValue {
   if (typeof total === "number") return clipCoefficient(maxNorm, total);
-  return tf.tidy(() => clipCoefficientWith(scalarCoefficientOps, maxNorm, total));
+  // A backend's fused form of the same formula (one shader instead of ~8 ops on webgl), if it has one.
+  const k = activeKernels();
+  return tf.tidy(() => k.coefficient?.(maxNorm, total) ?? clipCoefficientWith(scalarCoefficientOps, maxNorm, total));
 }
 
 /** The value as a new float32 scalar the caller owns. */

@@ -21,6 +21,12 @@ export interface ClipKernels {
    * `t` right after, so its storage may be reused when nothing else shares it.
    */
   scale(t: tf.Tensor, coef: NormValue, owned: boolean): tf.Tensor;
+  /**
+   * Optional: the core's clip coefficient `min(1, maxNorm / (total + 1e-6))`
+   * on the device in fewer dispatches than tf ops, as a new scalar; null to
+   * let the caller use tf ops (e.g. for a `maxNorm` a shader cannot spell).
+   */
+  coefficient?(maxNorm: number, total: tf.Scalar): tf.Scalar | null;
   /** `clamp(t, -c, c)` as a tensor the caller owns; `owned` as for `scale`. */
   clamp(t: tf.Tensor, c: number, owned: boolean): tf.Tensor;
 }

@@ -1,0 +1,119 @@
+/**
+ * Shader source for p-norms, generated from the core's combination: the
+ * statements come from running `combineNormsWith` (src/core/combine.ts) over
+ * shader-code "values", so a shader computes exactly the core's overflow-safe
+ * s · (Σ (v_i / s)^p)^(1/p), s = max v_i (NaN wins, then Infinity) — the
+ * same recipe for a row of |g| (a partial norm) and for combining partials.
+ * Written for GLSL (WebGL) and WGSL (WebGPU) through a small dialect.
+ */
+import { clipCoefficientWith, type CoefficientOps } from "../../core/coefficient.js";
+import { combineNormsWith, type NormCombineOps } from "../../core/combine.js";
+
+/** The syntax differences between GLSL ES and WGSL that the generator needs. */
+export interface ShaderDialect {
+  /** A mutable float variable declaration. */
+  float(name: string, init: string): string;
+  /** A mutable bool variable declaration. */
+  bool(name: string, init: string): string;
+  /** `for j in [0, count)`; `bound` is a compile-time upper bound of `count` (GLSL ES needs one). */
+  loop(j: string, bound: number, count: string, body: string): string;
+  /** `cond ? a : b`. */
+  select(cond: string, a: string, b: string): string;
+  /** A NaN value (tfjs's shader preambles provide one). */
+  readonly nan: string;
+}
+
+export const glsl: ShaderDialect = {
+  float: (n, init) => `float ${n} = ${init};`,
+  bool: (n, init) => `bool ${n} = ${init};`,
+  loop: (j, bound, count, body) => `for (int ${j} = 0; ${j} < ${bound}; ${j}++) { if (${j} >= ${count}) { break; } ${body} }`,
+  select: (c, a, b) => `((${c}) ? (${a}) : (${b}))`,
+  nan: "NAN",
+};
+
+export const wgsl: ShaderDialect = {
+  float: (n, init) => `var ${n} : f32 = ${init};`,
+  bool: (n, init) => `var ${n} : bool = ${init};`,
+  loop: (j, _bound, count, body) => `for (var ${j} : i32 = 0; ${j} < ${count}; ${j}++) { ${body} }`,
+  select: (c, a, b) => `select(${b}, ${a}, ${c})`,
+  nan: "uniforms.NAN",
+};
+
+/** A number as a float literal both languages accept. */
+export function floatLiteral(x: number): string {
+  if (!Number.isFinite(x)) throw new RangeError(`gradclip: no shader literal for ${x}`);
+  return Number.isInteger(x) && Math.abs(x) < 1e15 ? x.toFixed(1) : String(x);
+}
+
+/** A vector in shader code: `count` elements (an int expression, at most `bound`), element `j` is `load(j)` (>= 0 or NaN). */
+export interface ShaderVector {
+  readonly bound: number;
+  readonly count: string;
+  load(j: string): string;
+}
+
+/**
+ * Statements that leave the p-norm of `v` (p > 0, Infinity allowed), as the
+ * core combines non-negative values, in the float variable named by `result`.
+ */
+export function normStatements(d: ShaderDialect, v: ShaderVector, p: number, prefix: string): { code: string; result: string } {
+  const lines: string[] = [];
+  let serial = 0;
+  const fresh = (name: string) => `${prefix}${name}${serial++}`;
+  const P = p === Infinity ? "" : floatLiteral(p);
+  const ops: NormCombineOps<ShaderVector, string> = {
+    max(x) {
+      const m = fresh("max"), nan = fresh("nan"), a = fresh("a"), j = fresh("j"), out = fresh("m");
+      lines.push(d.float(m, "0.0"), d.bool(nan, "false"));
+      // An explicit isnan (tfjs's bit-exact helper): max() and > may drop NaN.
+      lines.push(d.loop(j, x.bound, x.count, `${d.float(a, x.load(j))} if (isnan(${a})) { ${nan} = true; } else if (${a} > ${m}) { ${m} = ${a}; }`));
+      lines.push(d.float(out, d.select(nan, d.nan, m)));
+      return out;
+    },
+    safeScale(s) {
+      const out = fresh("s");
+      lines.push(d.float(out, d.select(`${s} > 0.0 && !isinf(${s})`, s, "1.0")));
+      return out;
+    },
+    sumPowScaled(x, s, pp) {
+      const acc = fresh("acc"), r = fresh("r"), j = fresh("j");
+      // pow(0, p) and pow(NaN, p) are left undefined by GLSL: spell them out.
+      const term = pp === 2 ? `${r} * ${r}` : pp === 1 ? r : d.select(`isnan(${r})`, r, d.select(`${r} == 0.0`, "0.0", `pow(${r}, ${P})`));
+      lines.push(d.float(acc, "0.0"));
+      lines.push(d.loop(j, x.bound, x.count, `${d.float(r, `${x.load(j)} / ${s}`)} ${acc} = ${acc} + ${term};`));
+      return acc;
+    },
+    mulRoot(s, x, pp) {
+      const out = fresh("n");
+      lines.push(d.float(out, pp === 2 ? `${s} * sqrt(${x})` : pp === 1 ? `${s} * ${x}` : `${s} * pow(${x}, 1.0 / ${P})`));
+      return out;
+    },
+  };
+  const result = combineNormsWith(ops, v, p);
+  return { code: lines.join("\n"), result };
+}
+
+/** Row layout of a flat tensor of `n` elements for row partials: cols a power of two near sqrt(n). */
+export function rowLayout(n: number): { rows: number; cols: number } {
+  let cols = 1;
+  while (cols * cols < n) cols *= 2;
+  return { rows: Math.ceil(n / cols), cols };
+}
+
+/**
+ * The core's clip coefficient `min(1, maxNorm / (total + 1e-6))` as one
+ * shader expression over the float expression `total` (NaN passes through),
+ * or null where `maxNorm` has no finite float32 literal (the caller then uses
+ * tf ops).
+ */
+export function coefficientExpression(d: ShaderDialect, maxNorm: number, total: string): string | null {
+  const m = Math.fround(maxNorm);
+  if (!Number.isFinite(m)) return null;
+  const ops: CoefficientOps<string> = {
+    addConstant: (x, c) => `(${x} + ${floatLiteral(c)})`,
+    divideConstantBy: (c, x) => `(${floatLiteral(Math.fround(c))} / ${x})`,
+    // `x > max` is false for NaN: NaN passes through, as in the core.
+    clampMax: (x, max) => d.select(`${x} > ${floatLiteral(max)}`, floatLiteral(max), x),
+  };
+  return clipCoefficientWith(ops, m, total);
+}
