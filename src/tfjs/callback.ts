@@ -74,7 +74,8 @@ export function gradNormCallback(optimizer: ClippedOptimizer): GradNormCallback 
   const listen = () => {
     unsubscribe ??= optimizer.onStep((info) => {
       if (!target) return;
-      target[GRAD_NORM] = tf.keep(tf.clone(info.totalNorm));
+      // Another callback (gradientMonitorCallback) may have put the same scalar there: replacing it would leak it.
+      if (!(target[GRAD_NORM] instanceof tf.Tensor)) target[GRAD_NORM] = tf.keep(tf.clone(info.totalNorm));
       if (reportsSkips) target[SKIPPED] = optimizer.skippedSteps;
       target = null;
     });

@@ -42,6 +42,12 @@ export interface ClipOutcome {
   readonly grads: (tf.Tensor | null)[];
   /** The threshold applied this step, if there is one (for logs and the monitor). */
   readonly maxNorm?: number;
+  /**
+   * For strategies without a single threshold (AGC): the smallest factor any
+   * gradient was scaled by this step (1: nothing clipped), for logs and the
+   * monitor. A tensor here is kept and disposed by the wrapper.
+   */
+  readonly coefficient?: NormValue;
 }
 
 /** A clipping strategy. Runs inside `tf.tidy`: intermediates are disposed for it. */

@@ -3,7 +3,9 @@
  *
  * Functions on gradient containers, an optimizer wrapper that clips inside
  * `applyGradients` (so `model.fit` clips), a `fit` callback logging the
- * gradient norm, and the seams for adaptive clippers and per-backend paths.
+ * gradient norm, the adaptive clippers as option keys (`autoclip`, `zclip`,
+ * `agc`, registered on import), a `fit` callback feeding a GradientMonitor,
+ * and the seams for more clippers and per-backend paths.
  */
 export { getTotalNorm, clipGradsWithNorm_, clipGradNorm_, clipGradValue_ } from "./clip.js";
 export type { TensorGrads, NamedTensor } from "./grads.js";
@@ -20,6 +22,15 @@ export {
   type ClipperFactory,
   type JsonValue,
 } from "./clipper.js";
+export { autoClipClipper, zClipClipper, registerAdaptiveClippers } from "./adaptive.js";
+export { agcClipper, type AgcClipperOptions } from "./agc.js";
+export { feedMonitor, type MonitorFeed, type MonitorFeedOptions } from "./monitor-feed.js";
+export {
+  gradientMonitorCallback,
+  type GradientMonitorCallback,
+  type GradientMonitorCallbackOptions,
+} from "./monitor-callback.js";
+export { GradientMonitor } from "../monitor/monitor.js";
 export { registerClipKernels, type ClipKernels, type ClipKernelsFactory, type NormValue } from "./backends/index.js";
 export { NonFiniteNormError } from "../core/errors.js";
 export type { NormType, NormOptions } from "../core/validate.js";

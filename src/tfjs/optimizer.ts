@@ -32,6 +32,21 @@ export interface StepInfo {
   readonly maxNorm?: number;
   /** True when the step was skipped (`nonFinite: "skip"`). */
   readonly skipped: boolean;
+  /**
+   * The smallest factor a gradient was scaled by, from strategies without a
+   * single threshold (AGC); valid only during the call. Absent otherwise
+   * (with `maxNorm` it is `min(1, maxNorm / (totalNorm + 1e-6))`).
+   */
+  readonly coefficient?: tf.Scalar;
+  /** The variable names of this step, aligned with `grads`. */
+  readonly names: readonly string[];
+  /** The gradients before clipping (null where a variable has none); valid only during the call, never dispose them. */
+  readonly grads: readonly (tf.Tensor | null)[];
+  /**
+   * The step's loss, when it was computed by this optimizer's `minimize` /
+   * `computeGradients` (so in `model.fit`); valid only during the call.
+   */
+  readonly loss?: tf.Scalar;
 }
 
 export type StepListener = (info: StepInfo) => void;
@@ -94,6 +109,15 @@ export class ClippedOptimizer extends tf.Optimizer {
     return "gradclip.ClippedOptimizer";
   }
 
+  /**
+   * Ordinary `instanceof`: tf.Optimizer's own `Symbol.hasInstance` accepts any
+   * object with minimize/computeGradients/applyGradients, which would make
+   * every tfjs optimizer pass `x instanceof ClippedOptimizer`.
+   */
+  static override [Symbol.hasInstance](x: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, x);
+  }
+
   /** The wrapped optimizer (it owns the slots and the iteration count). */
   readonly optimizer: tf.Optimizer;
   /** The clipping strategy. */
@@ -104,6 +128,7 @@ export class ClippedOptimizer extends tf.Optimizer {
   private readonly clippingConfig: { [key: string]: JsonValue } | null;
   private skipped = 0;
   private readonly listeners = new Set<StepListener>();
+  private lastLoss: tf.Scalar | null = null;
 
   constructor(optimizer: tf.Optimizer, options: GradientClippingOptions) {
     super();
@@ -139,7 +164,10 @@ export class ClippedOptimizer extends tf.Optimizer {
   }
 
   override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
-    return this.optimizer.computeGradients(f, varList);
+    const out = this.optimizer.computeGradients(f, varList);
+    // Not owned: reported to step listeners by the next applyGradients if still alive (the base minimize calls it next).
+    this.lastLoss = out.value;
+    return out;
   }
 
   /**
@@ -152,6 +180,8 @@ export class ClippedOptimizer extends tf.Optimizer {
    * @throws NonFiniteNormError with `nonFinite: "error"` (nothing changed).
    */
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
+    const loss = this.lastLoss !== null && !this.lastLoss.isDisposed ? this.lastLoss : undefined;
+    this.lastLoss = null;
     const { names, grads } = readEntries(variableGradients);
     const tensors = grads.filter((g): g is tf.Tensor => g !== null);
     const total = totalNormOf(activeKernels(), tensors, this.normType);
@@ -163,7 +193,7 @@ export class ClippedOptimizer extends tf.Optimizer {
         if (!Number.isFinite(v)) {
           if (this.nonFinite === "error") throw new NonFiniteNormError(v, this.normType);
           this.skipped++;
-          this.report(total, hostTotal, true, undefined);
+          this.report({ total, hostTotal, skipped: true, names, grads, loss });
           return;
         }
       }
@@ -172,6 +202,7 @@ export class ClippedOptimizer extends tf.Optimizer {
         variable: (name) => tf.engine().registeredVariables[name],
       };
       let maxNorm: number | undefined;
+      let coefficient: NormValue | undefined;
       let clipped: (tf.Tensor | null)[] = [];
       tf.tidy(() => {
         const outcome = this.clipper.clip(step);
@@ -182,23 +213,38 @@ export class ClippedOptimizer extends tf.Optimizer {
         outcome.grads.forEach((g, i) => { if (g && g !== grads[i]) tf.keep(g); });
         clipped = outcome.grads;
         maxNorm = outcome.maxNorm;
+        coefficient = outcome.coefficient;
+        if (coefficient !== undefined && typeof coefficient !== "number") tf.keep(coefficient);
       });
       try {
-        this.optimizer.applyGradients(rebuild(variableGradients, clipped));
+        try {
+          this.optimizer.applyGradients(rebuild(variableGradients, clipped));
+        } finally {
+          clipped.forEach((g, i) => { if (g && g !== grads[i]) g.dispose(); });
+        }
+        this.report({ total, hostTotal, skipped: false, maxNorm, coefficient, names, grads, loss });
       } finally {
-        clipped.forEach((g, i) => { if (g && g !== grads[i]) g.dispose(); });
+        if (coefficient !== undefined) disposeValue(coefficient);
       }
-      this.report(total, hostTotal, false, maxNorm);
     } finally {
       disposeValue(total);
     }
   }
 
-  private report(total: NormValue, hostTotal: number | undefined, skipped: boolean, maxNorm: number | undefined): void {
+  private report(r: {
+    total: NormValue; hostTotal: number | undefined; skipped: boolean; maxNorm?: number | undefined;
+    coefficient?: NormValue | undefined; names: string[]; grads: (tf.Tensor | null)[]; loss: tf.Scalar | undefined;
+  }): void {
     if (this.listeners.size === 0) return;
     tf.tidy(() => {
-      const totalNorm = typeof total === "number" ? toScalar(total) : total;
-      const info: StepInfo = { totalNorm, normType: this.normType, skipped, ...(hostTotal !== undefined ? { totalNormValue: hostTotal } : {}), ...(maxNorm !== undefined ? { maxNorm } : {}) };
+      const totalNorm = typeof r.total === "number" ? toScalar(r.total) : r.total;
+      const info: StepInfo = {
+        totalNorm, normType: this.normType, skipped: r.skipped, names: r.names, grads: r.grads,
+        ...(r.hostTotal !== undefined ? { totalNormValue: r.hostTotal } : {}),
+        ...(r.maxNorm !== undefined ? { maxNorm: r.maxNorm } : {}),
+        ...(r.coefficient !== undefined ? { coefficient: typeof r.coefficient === "number" ? toScalar(r.coefficient) : r.coefficient } : {}),
+        ...(r.loss !== undefined ? { loss: r.loss } : {}),
+      };
       for (const l of this.listeners) l(info);
     });
   }
@@ -206,6 +252,7 @@ export class ClippedOptimizer extends tf.Optimizer {
   override dispose(): void {
     this.optimizer.dispose();
     this.listeners.clear();
+    this.lastLoss = null;
   }
 
   override async getWeights(): Promise<NamedTensor[]> {

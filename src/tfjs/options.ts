@@ -3,6 +3,9 @@
  * and their JSON form (saved with a model, read back on load).
  */
 import { checkBoolean, checkNonNegative, checkOptions, describe, parseNormType, type NormType } from "../core/validate.js";
+import type { AutoClipRuleOptions } from "../adaptive/autoclip.js";
+import type { ZClipRuleOptions } from "../adaptive/zclip.js";
+import type { AgcClipperOptions } from "./agc.js";
 import {
   ADAPTIVE_OPTION_KEYS,
   clipperOptionFactory,
@@ -42,12 +45,12 @@ export interface GradientClippingOptions {
   nonFinite?: NonFinitePolicy;
   /** A custom strategy (not saved with a model: use `registerClipperOption` for that). */
   clipper?: GradientClipper;
-  /** AutoClip (adaptive percentile threshold); available once registered by gradclip's adaptive module. */
-  autoclip?: JsonValue;
-  /** ZClip (z-score spike threshold); available once registered. */
-  zclip?: JsonValue;
-  /** AGC (unit-wise adaptive clipping); available once registered. */
-  agc?: JsonValue;
+  /** AutoClip: the threshold is a percentile of the norms so far (see `autoClipClipper`). Saved with the model, state included. */
+  autoclip?: AutoClipRuleOptions;
+  /** ZClip: z-score spike clipping (see `zClipClipper`). Saved with the model, state included. */
+  zclip?: ZClipRuleOptions;
+  /** AGC: unit-wise adaptive gradient clipping (see `agcClipper`). Saved with the model. */
+  agc?: AgcClipperOptions;
 }
 
 /** Validated options. */
@@ -191,4 +194,21 @@ export function resolveClippingOptions(options: unknown): ResolvedClipping {
     config[rule.key] = rule.value as JsonValue;
   }
   return { clipper, p, nonFinite, config: rule === custom ? null : config };
+}
+
+/**
+ * Checks that an option key's value is an object (or null/undefined: the
+ * defaults) with only `known` keys; returns it as a record.
+ */
+export function checkClipperOptions(value: unknown, key: string, known: readonly string[]): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(`gradclip: withGradientClipping: ${key} must be an options object (e.g. { ${key}: {} } for the defaults); got ${describe(value)}.`);
+  }
+  for (const k of Object.keys(value)) {
+    if (!known.includes(k)) {
+      throw new TypeError(`gradclip: withGradientClipping: unknown ${key} option ${JSON.stringify(k)}; known: ${known.join(", ")}.`);
+    }
+  }
+  return value as Record<string, unknown>;
 }

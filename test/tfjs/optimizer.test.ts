@@ -47,7 +47,8 @@ test("options: aliases, conflicts, unknown keys and bad values are clear errors"
   assert.throws(() => withGradientClipping(sgd(), { clipValue: 1, normType: 1 }), /normType applies/);
   assert.throws(() => withGradientClipping(sgd(), { maxNorm: 1, errorIfNonfinite: true, nonFinite: "skip" }), /conflicts/);
   assert.throws(() => withGradientClipping(sgd(), { maxnorm: 1 } as unknown as { maxNorm: number }), /unknown option "maxnorm"/);
-  assert.throws(() => withGradientClipping(sgd(), { autoclip: {} }), /not available/);
+  assert.throws(() => withGradientClipping(sgd(), { autoclip: { percentile: 200 } }), RangeError);
+  assert.throws(() => withGradientClipping(sgd(), { zclip: { alpha: 0.9, bogus: 1 } as never }), /unknown zclip option "bogus"/);
   assert.throws(() => withGradientClipping(sgd(), { maxNorm: -1 }), RangeError);
   assert.throws(() => withGradientClipping(sgd(), { clipnorm: NaN }), RangeError);
   assert.throws(() => withGradientClipping(sgd(), { maxNorm: 1, normType: 0 }), RangeError);

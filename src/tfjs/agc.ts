@@ -1,0 +1,140 @@
+/**
+ * AGC, unit-wise adaptive gradient clipping (Brock, De, Smith & Simonyan,
+ * 2021), on tensors: the wrapper strategy behind `{ agc: {...} }`.
+ *
+ * The unit scale is the core's `agcUnitScaleWith` evaluated with tf ops on
+ * the tensors of per-unit norms, and the units are the core's
+ * `unitReductionAxes`, so this and the typed-array `AGC` apply the same rule.
+ * Everything runs on the device: no host read.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { AGC } from "../adaptive/agc.js";
+import { agcUnitScaleWith, type AgcScaleOps } from "../adaptive/agc-scale.js";
+import { unitReductionAxes, type UnitAxis } from "../adaptive/units.js";
+import { describe } from "../core/validate.js";
+import type { GradientClipper } from "./clipper.js";
+import { checkClipperOptions } from "./options.js";
+
+/** Options of `{ agc: {...} }` (JSON, so they save with the model). */
+export interface AgcClipperOptions {
+  /** λ, the largest allowed ratio ||G_u|| / max(||W_u||, eps); > 0. Default 0.01. */
+  clipping?: number;
+  /** Floor on the parameter norm; > 0. Default 1e-3. */
+  eps?: number;
+  /** `"last"` (tfjs/Keras layouts, default) or `"first"` (PyTorch layouts). */
+  unitAxis?: UnitAxis;
+  /** Variable names left unclipped, exactly as tfjs names them (e.g. `"classifier/kernel"`). */
+  exclude?: string[];
+  /** A regular expression (source text, tested with `RegExp.test`) for more names to leave unclipped, e.g. `"^classifier/"`. */
+  excludePattern?: string;
+}
+
+/** The unit-scale arithmetic on tensors of per-unit norms. */
+const tensorScaleOps: AgcScaleOps<tf.Tensor> = {
+  // Kept NaN explicitly: not every backend's maximum is documented to propagate it.
+  maximumConstant: (x, c) => tf.where(tf.isNaN(x), x, tf.maximum(x, c)),
+  mulConstant: (x, c) => tf.mul(x, c),
+  divide: (a, b) => tf.div(a, b),
+  // `greater` is false for NaN: scale 1, as the formula requires.
+  whereGreater: (x, c, ifTrue) => tf.where(tf.greater(x, c), ifTrue, tf.onesLike(ifTrue)),
+};
+
+/**
+ * Each unit's L2 norm, shaped to broadcast against `x` (reduced axes kept as
+ * size 1). Computed as `m · sqrt(mean((|x| / m)²)) · sqrt(unitSize)` with
+ * `m` the unit's max |x|, so no intermediate exceeds 1 (finite for every
+ * finite float32 input, and within range on WebGL's 16-bit textures, as the
+ * generic total norm); `m = 0` gives 0, `m = Infinity` gives Infinity, NaN
+ * anywhere in the unit gives NaN.
+ */
+export function unitNorms(x: tf.Tensor, axes: readonly number[]): tf.Tensor {
+  if (x.rank === 0) return tf.abs(x);
+  const a = tf.abs(x);
+  const ax = [...axes];
+  const m = tf.max(a, ax, true);
+  const unitSize = ax.reduce((n, i) => n * x.shape[i]!, 1);
+  const q = tf.mean(tf.square(tf.div(a, m)), ax, true);
+  const n = tf.mul(tf.mul(m, tf.sqrt(q)), Math.sqrt(unitSize));
+  const finite = tf.where(tf.equal(m, 0), tf.zerosLike(m), tf.where(tf.equal(m, Infinity), m, n));
+  return tf.where(tf.any(tf.isNaN(x), ax, true), tf.fill(m.shape, NaN), finite);
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+/**
+ * AGC as a wrapper strategy. For each gradient G of a variable W not
+ * excluded, and each unit u (one output channel along `unitAxis`; the whole
+ * tensor for scalars and vectors):
+ *
+ *     w* = max(||W_u||₂, eps)
+ *     G_u ← ||G_u|| / w* > λ ? G_u · λ · w* / max(||G_u||₂, 1e-6) : G_u
+ *
+ * (`agcUnitScaleWith`), so `||G_u|| <= λ · max(||W_u||, eps)` afterwards up to
+ * float32 rounding. W is read through `step.variable(name)` (its values
+ * before this step's update). NaN norms leave the unit as it is (NaN
+ * propagates); an infinite gradient unit gets scale 0. No host read; every
+ * intermediate is disposed (the wrapper runs strategies in `tf.tidy`). The
+ * step reports no single `maxNorm`; its `coefficient` is the smallest unit
+ * scale (1 when nothing was clipped), a device scalar.
+ *
+ * @throws TypeError / RangeError for bad options (before training); at a step,
+ *   TypeError when a gradient's variable cannot be found by name and
+ *   RangeError when its shape differs (before anything is applied).
+ * @example withGradientClipping(tf.train.sgd(0.1), { agc: { clipping: 0.01, exclude: ["classifier/kernel", "classifier/bias"] } })
+ */
+export function agcClipper(options?: AgcClipperOptions): GradientClipper {
+  const o = checkClipperOptions(options, "agc", ["clipping", "eps", "unitAxis", "exclude", "excludePattern"]);
+  if (o.exclude !== undefined && !(Array.isArray(o.exclude) && o.exclude.every((x) => typeof x === "string"))) {
+    throw new TypeError(`gradclip: withGradientClipping: agc.exclude must be an array of variable names (strings); got ${describe(o.exclude)}.`);
+  }
+  if (o.excludePattern !== undefined && typeof o.excludePattern !== "string") {
+    throw new TypeError(`gradclip: withGradientClipping: agc.excludePattern must be a regular expression's source text; got ${describe(o.excludePattern)}.`);
+  }
+  let pattern: RegExp[] = [];
+  if (o.excludePattern !== undefined) {
+    try {
+      pattern = [new RegExp(o.excludePattern)];
+    } catch (e) {
+      throw new TypeError(`gradclip: withGradientClipping: agc.excludePattern is not a valid regular expression: ${(e as Error).message}`);
+    }
+  }
+  // The core class validates clipping, eps and unitAxis and owns the exclusion rule.
+  const agc = new AGC({
+    clipping: o.clipping as number | undefined,
+    eps: o.eps as number | undefined,
+    unitAxis: o.unitAxis as UnitAxis | undefined,
+    exclude: [...((o.exclude as string[] | undefined) ?? []), ...pattern],
+  });
+  const { clipping, eps, unitAxis } = agc;
+  return {
+    kind: "agc",
+    clip(step) {
+      // Look every variable up first, so a missing one throws before any op runs.
+      const params = step.grads.map((g, i) => {
+        const name = step.names[i]!;
+        if (!g || g.size === 0 || agc.excludes(name)) return null;
+        const v = step.variable(name);
+        if (!v) {
+          throw new TypeError(`gradclip: agc needs each parameter's values, but no variable is named ${JSON.stringify(name)}; pass gradients keyed by variable name.`);
+        }
+        if (!sameShape(v.shape, g.shape)) {
+          throw new RangeError(`gradclip: agc: variable ${JSON.stringify(name)} has shape [${v.shape.join(", ")}] but its gradient [${g.shape.join(", ")}].`);
+        }
+        return v;
+      });
+      const scales: tf.Tensor[] = [];
+      const grads = step.grads.map((g, i) => {
+        const v = params[i];
+        if (!g || !v) return g;
+        const axes = unitReductionAxes(g.rank, unitAxis);
+        const scale = agcUnitScaleWith(tensorScaleOps, unitNorms(g, axes), unitNorms(v, axes), clipping, eps);
+        scales.push(tf.reshape(scale, [-1]));
+        return tf.mul(g, scale);
+      });
+      const coefficient = scales.length > 0 ? (tf.min(tf.concat(scales)) as tf.Scalar) : 1;
+      return { grads, coefficient };
+    },
+  };
+}

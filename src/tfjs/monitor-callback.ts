@@ -1,0 +1,158 @@
+/**
+ * A `model.fit` / `fitDataset` callback that feeds a `GradientMonitor` and
+ * puts `grad_norm`, `clip_rate` and `skipped_steps` into the logs, without a
+ * host read per batch (see `callback.ts` for how tfjs-layers passes logs to
+ * callbacks, and `monitor-feed.ts` for the batched reads).
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import type { GradientMonitor } from "../monitor/monitor.js";
+import { checkArguments, feedMonitor, resolveFeedOptions, type MonitorFeed, type MonitorFeedOptions } from "./monitor-feed.js";
+import type { ClippedOptimizer } from "./optimizer.js";
+
+type Logs = Record<string, unknown>;
+interface CallbackParams { metrics?: string[] }
+interface WithParams { params?: CallbackParams }
+type Hook = (this: unknown, ...args: unknown[]) => Promise<void>;
+
+/** Options of `gradientMonitorCallback`. */
+export type GradientMonitorCallbackOptions = MonitorFeedOptions;
+
+/** A tfjs-layers callback (usable alone, in an array, or beside `tf.Callback`s). */
+export interface GradientMonitorCallback {
+  /** The monitor it feeds. */
+  readonly monitor: GradientMonitor;
+  setParams(params: CallbackParams): void;
+  setModel(model: unknown): void;
+  onTrainBegin(this: unknown, logs?: Logs): Promise<void>;
+  onTrainEnd(this: unknown, logs?: Logs): Promise<void>;
+  onEpochBegin(this: unknown, epoch: number, logs?: Logs): Promise<void>;
+  onEpochEnd(this: unknown, epoch: number, logs?: Logs): Promise<void>;
+  onBatchBegin(this: unknown, batch: number, logs?: Logs): Promise<void>;
+  readonly onBatchEnd: Hook | undefined;
+  /** Reads the steps not yet read and waits until the monitor has stored them (also done at each epoch end). */
+  flush(): Promise<void>;
+}
+
+const GRAD_NORM = "grad_norm";
+const CLIP_RATE = "clip_rate";
+const SKIPPED = "skipped_steps";
+
+/**
+ * A `fit` callback that records every training step into `monitor` (through
+ * `feedMonitor`: pre-clip norm, threshold, coefficient, skipped, loss, and
+ * with `perVariable` each variable's norm by name) and adds to the logs:
+ *
+ * - batch logs: `grad_norm`, the step's pre-clip total norm (a device scalar
+ *   on GPU backends, read only if another callback asks for numbers), and
+ *   `skipped_steps`, the monitor's skipped-step count so far (a number);
+ * - epoch logs (and `history.history`): after the epoch's steps are stored
+ *   (one wait per epoch), `grad_norm` = the mean pre-clip norm of the epoch's
+ *   steps that were finite and not skipped (`monitor.stats(epochSteps).mean`;
+ *   NaN if none), `clip_rate` = the fraction of the epoch's applied steps that
+ *   were clipped, `skipped_steps` = the monitor's run total.
+ *
+ * No host read per batch: step values are read `readEvery` (default 32) at a
+ * time, asynchronously. Use it instead of `gradNormCallback` (it writes the
+ * same batch `grad_norm`); place it before callbacks that read these keys at
+ * epoch end. After `fit`, the monitor holds every step: read
+ * `monitor.stats()`, `monitor.suggestMaxNorm()`, or save `JSON.stringify(monitor)`.
+ *
+ * @throws TypeError when `optimizer` is not from `withGradientClipping` or
+ *   `monitor` is not a `GradientMonitor`; TypeError / RangeError for bad options.
+ * @example
+ * const monitor = new GradientMonitor();
+ * await model.fit(xs, ys, { epochs: 5, callbacks: [gradientMonitorCallback(opt, monitor)] });
+ * console.log(monitor.suggestMaxNorm());
+ */
+export function gradientMonitorCallback(
+  optimizer: ClippedOptimizer,
+  monitor: GradientMonitor,
+  options?: GradientMonitorCallbackOptions,
+): GradientMonitorCallback {
+  checkArguments(optimizer, monitor, "gradientMonitorCallback");
+  const feedOptions = resolveFeedOptions(options, "gradientMonitorCallback");
+  let feed: MonitorFeed | null = null;
+  let unsubscribe: (() => void) | null = null;
+  let target: Logs | null = null;
+  let skippedAtStart = 0;
+  let epochStartSteps = 0;
+  // True once tfjs calls us directly as a tf.Callback (setParams is called only then).
+  let direct = false;
+
+  const addMetric = (params: CallbackParams | undefined) => {
+    // BaseLogger averages (and disposes) batch-log tensors only for keys in params.metrics.
+    if (params && Array.isArray(params.metrics) && !params.metrics.includes(GRAD_NORM)) params.metrics.push(GRAD_NORM);
+  };
+  const start = async () => {
+    if (feed) return;
+    await monitor.flush();
+    skippedAtStart = monitor.totals.skippedSteps;
+    feed = feedMonitor(optimizer, monitor, feedOptions);
+    // Subscribed after the feed, so feed.skippedSteps already counts this step.
+    unsubscribe = optimizer.onStep((info) => {
+      if (!target) return;
+      if (!(target[GRAD_NORM] instanceof tf.Tensor)) target[GRAD_NORM] = info.totalNormValue ?? tf.keep(tf.clone(info.totalNorm));
+      target[SKIPPED] = skippedAtStart + feed!.skippedSteps;
+      target = null;
+    });
+  };
+  const stop = async () => {
+    unsubscribe?.();
+    unsubscribe = null;
+    target = null;
+    const f = feed;
+    feed = null;
+    if (f) {
+      f.stop();
+      await f.flush();
+    }
+  };
+  const noop: Hook = async () => {};
+
+  const self: GradientMonitorCallback = {
+    monitor,
+    setParams(params) {
+      direct = true;
+      (this as WithParams).params = params;
+      addMetric(params);
+    },
+    setModel() {},
+    async onTrainBegin(this: unknown) {
+      // Wrapped as a plain object, `this` is tfjs's CustomCallback, which holds the shared params.
+      addMetric((this as WithParams | undefined)?.params);
+      await start();
+    },
+    async onTrainEnd(this: unknown) {
+      await stop();
+      if (this === self) direct = false;
+    },
+    async onEpochBegin() {
+      epochStartSteps = feed?.steps ?? 0;
+    },
+    async onBatchBegin(_batch, logs) {
+      target = logs ?? null;
+    },
+    get onBatchEnd() {
+      return direct ? noop : undefined;
+    },
+    async onEpochEnd(_epoch, logs) {
+      if (!feed) return;
+      await feed.flush();
+      const n = feed.steps - epochStartSteps;
+      if (!logs) return;
+      if (n > 0) {
+        const s = monitor.stats(n);
+        // BaseLogger put its own (batch-size-weighted, NaN-including) mean here; ours replaces it.
+        const previous = logs[GRAD_NORM];
+        if (previous instanceof tf.Tensor) previous.dispose();
+        logs[GRAD_NORM] = s.mean;
+        logs[CLIP_RATE] = s.clipRate;
+      }
+      logs[SKIPPED] = monitor.totals.skippedSteps;
+    },
+    async flush() {
+      await feed?.flush();
+    },
+  };
+  return self;
+}
