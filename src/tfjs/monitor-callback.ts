@@ -6,36 +6,20 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GradientMonitor } from "../monitor/monitor.js";
+import { CLIP_RATE, fitLogsCallback, GRAD_NORM, putGradNorm, SKIPPED, type FitLogsCallback, type Logs } from "./fit-logs.js";
 import { checkArguments, feedMonitor, resolveFeedOptions, type MonitorFeed, type MonitorFeedOptions } from "./monitor-feed.js";
 import type { ClippedOptimizer } from "./optimizer.js";
-
-type Logs = Record<string, unknown>;
-interface CallbackParams { metrics?: string[] }
-interface WithParams { params?: CallbackParams }
-type Hook = (this: unknown, ...args: unknown[]) => Promise<void>;
 
 /** Options of `gradientMonitorCallback`. */
 export type GradientMonitorCallbackOptions = MonitorFeedOptions;
 
 /** A tfjs-layers callback (usable alone, in an array, or beside `tf.Callback`s). */
-export interface GradientMonitorCallback {
+export interface GradientMonitorCallback extends FitLogsCallback {
   /** The monitor it feeds. */
   readonly monitor: GradientMonitor;
-  setParams(params: CallbackParams): void;
-  setModel(model: unknown): void;
-  onTrainBegin(this: unknown, logs?: Logs): Promise<void>;
-  onTrainEnd(this: unknown, logs?: Logs): Promise<void>;
-  onEpochBegin(this: unknown, epoch: number, logs?: Logs): Promise<void>;
-  onEpochEnd(this: unknown, epoch: number, logs?: Logs): Promise<void>;
-  onBatchBegin(this: unknown, batch: number, logs?: Logs): Promise<void>;
-  readonly onBatchEnd: Hook | undefined;
   /** Reads the steps not yet read and waits until the monitor has stored them (also done at each epoch end). */
   flush(): Promise<void>;
 }
-
-const GRAD_NORM = "grad_norm";
-const CLIP_RATE = "clip_rate";
-const SKIPPED = "skipped_steps";
 
 /**
  * A `fit` callback that records every training step into `monitor` (through
@@ -73,69 +57,37 @@ export function gradientMonitorCallback(
   const feedOptions = resolveFeedOptions(options, "gradientMonitorCallback");
   let feed: MonitorFeed | null = null;
   let unsubscribe: (() => void) | null = null;
-  let target: Logs | null = null;
   let skippedAtStart = 0;
   let epochStartSteps = 0;
-  // True once tfjs calls us directly as a tf.Callback (setParams is called only then).
-  let direct = false;
-
-  const addMetric = (params: CallbackParams | undefined) => {
-    // BaseLogger averages (and disposes) batch-log tensors only for keys in params.metrics.
-    if (params && Array.isArray(params.metrics) && !params.metrics.includes(GRAD_NORM)) params.metrics.push(GRAD_NORM);
-  };
-  const start = async () => {
-    if (feed) return;
-    await monitor.flush();
-    skippedAtStart = monitor.totals.skippedSteps;
-    feed = feedMonitor(optimizer, monitor, feedOptions);
-    // Subscribed after the feed, so feed.skippedSteps already counts this step.
-    unsubscribe = optimizer.onStep((info) => {
-      if (!target) return;
-      if (!(target[GRAD_NORM] instanceof tf.Tensor)) target[GRAD_NORM] = info.totalNormValue ?? tf.keep(tf.clone(info.totalNorm));
-      target[SKIPPED] = skippedAtStart + feed!.skippedSteps;
-      target = null;
-    });
-  };
-  const stop = async () => {
-    unsubscribe?.();
-    unsubscribe = null;
-    target = null;
-    const f = feed;
-    feed = null;
-    if (f) {
-      f.stop();
-      await f.flush();
-    }
-  };
-  const noop: Hook = async () => {};
-
-  const self: GradientMonitorCallback = {
-    monitor,
-    setParams(params) {
-      direct = true;
-      (this as WithParams).params = params;
-      addMetric(params);
+  const { callback, batchLogs, release } = fitLogsCallback({
+    async start() {
+      if (feed) return;
+      await monitor.flush();
+      skippedAtStart = monitor.totals.skippedSteps;
+      feed = feedMonitor(optimizer, monitor, feedOptions);
+      // Subscribed after the feed, so feed.skippedSteps already counts this step.
+      unsubscribe = optimizer.onStep((info) => {
+        const logs = batchLogs();
+        if (!logs) return;
+        putGradNorm(logs, info);
+        logs[SKIPPED] = skippedAtStart + feed!.skippedSteps;
+        release();
+      });
     },
-    setModel() {},
-    async onTrainBegin(this: unknown) {
-      // Wrapped as a plain object, `this` is tfjs's CustomCallback, which holds the shared params.
-      addMetric((this as WithParams | undefined)?.params);
-      await start();
+    async stop() {
+      unsubscribe?.();
+      unsubscribe = null;
+      const f = feed;
+      feed = null;
+      if (f) {
+        f.stop();
+        await f.flush();
+      }
     },
-    async onTrainEnd(this: unknown) {
-      await stop();
-      if (this === self) direct = false;
-    },
-    async onEpochBegin() {
+    onEpochBegin() {
       epochStartSteps = feed?.steps ?? 0;
     },
-    async onBatchBegin(_batch, logs) {
-      target = logs ?? null;
-    },
-    get onBatchEnd() {
-      return direct ? noop : undefined;
-    },
-    async onEpochEnd(_epoch, logs) {
+    async onEpochEnd(logs: Logs | undefined) {
       if (!feed) return;
       await feed.flush();
       const n = feed.steps - epochStartSteps;
@@ -150,9 +102,11 @@ export function gradientMonitorCallback(
       }
       logs[SKIPPED] = monitor.totals.skippedSteps;
     },
+  });
+  return Object.assign(callback, {
+    monitor,
     async flush() {
       await feed?.flush();
     },
-  };
-  return self;
+  });
 }
