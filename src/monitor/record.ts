@@ -98,6 +98,11 @@ function checkNorms(norms: unknown): Record<string, number> {
     throw new TypeError(`gradclip: GradientMonitor: norms must be an object { [name]: number }; got ${describe(norms)}.`);
   }
   const out: Record<string, number> = {};
-  for (const [name, v] of Object.entries(norms)) out[name] = checkNumber(v, `norms[${JSON.stringify(name)}]`);
+  for (const [name, v] of Object.entries(norms)) {
+    const key = `norms[${JSON.stringify(name)}]`;
+    const n = checkNumber(v, key);
+    if (n < 0) throw new RangeError(`gradclip: GradientMonitor: ${key} is a norm and must be >= 0 (or NaN/Infinity); got ${n}.`);
+    out[name] = n;
+  }
   return out;
 }

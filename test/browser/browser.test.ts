@@ -74,7 +74,7 @@ async function within<T>(ms: number, label: string, work: Promise<T>): Promise<T
 
 function skipReason(t: TestContext): boolean {
   if (unavailable) {
-    t.diagnostic(`skipped: ${unavailable}`);
+    t.skip(unavailable);
     return true;
   }
   const dist = join(distDir, "tfjs/index.js");
@@ -153,7 +153,7 @@ async function backendSuite(t: TestContext, backend: "webgl" | "webgpu") {
   if (backend === "webgpu") {
     const reason = await call<string | null>(page, "webgpuUnavailableReason");
     if (reason) {
-      t.diagnostic(`skipped webgpu: ${reason}`);
+      t.skip(`webgpu: ${reason}`);
       return;
     }
   }

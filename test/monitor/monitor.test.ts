@@ -153,3 +153,15 @@ test("options are validated", () => {
   assert.throws(() => new GradientMonitor({ meta: [] as never }), TypeError);
   assert.equal(new GradientMonitor({ capacity: Infinity }).capacity, Infinity);
 });
+
+test("whatever record accepts survives toJSON and parseMonitorHistory; negative norms are refused before recording", () => {
+  const m = new GradientMonitor();
+  m.record({ totalNorm: 3, maxNorm: 1, loss: 0.5, norms: { a: 0, b: 2.5, c: NaN, d: Infinity } });
+  m.record({ totalNorm: NaN, skipped: true, norms: { a: NaN } });
+  m.record({ totalNorm: Infinity, maxNorm: Infinity });
+  assert.throws(() => m.record({ totalNorm: 1, norms: { a: -1 } }), /norms\["a"\] is a norm and must be >= 0/);
+  assert.throws(() => m.record({ totalNorm: -1 }), RangeError);
+  assert.equal(m.records.length, 3, "the refused steps were not recorded");
+  const back = GradientMonitor.fromHistory(JSON.parse(JSON.stringify(m)));
+  assert.deepEqual(back.records, m.records);
+});
