@@ -84,8 +84,11 @@ interface Checked {
  * ]);
  */
 export class AGC {
+  /** λ: a unit's gradient norm is kept at most λ · max(‖W_u‖, eps). */
   readonly clipping: number;
+  /** The floor on a unit's parameter norm, so zero-initialised units can still move. */
   readonly eps: number;
+  /** Which axis indexes output units: `"last"` (tfjs/Keras layouts) or `"first"` (PyTorch). */
   readonly unitAxis: UnitAxis;
   readonly #isExcluded: (name: string | undefined) => boolean;
   readonly #errorIfNonfinite: boolean;

@@ -106,6 +106,7 @@ export interface AutoClipOptions extends AutoClipRuleOptions {
  * const resumed = AutoClip.fromState(JSON.parse(localStorage.autoclip), { percentile: 10 });
  */
 export class AutoClip {
+  /** The pure rule behind this clipper (`init`/`update`), for other backends and the tfjs wrapper. */
   readonly rule: ThresholdRule<AutoClipState>;
   readonly #ruleOptions: AutoClipRuleOptions;
   readonly #normOptions: { normType: NormType; errorIfNonfinite: boolean };

@@ -179,6 +179,7 @@ export interface ZClipOptions extends ZClipRuleOptions {
  * const resumed = ZClip.fromState(JSON.parse(saved), { zThreshold: 2.5 });
  */
 export class ZClip {
+  /** The pure rule behind this clipper (`init`/`update`), for other backends and the tfjs wrapper. */
   readonly rule: ThresholdRule<ZClipState>;
   readonly #ruleOptions: ZClipRuleOptions;
   readonly #normOptions: { normType: NormType; errorIfNonfinite: boolean };

@@ -6,7 +6,9 @@
  * order of the norm that was computed, so a caller can log them.
  */
 export class NonFiniteNormError extends Error {
+  /** The non-finite total norm: NaN, Infinity. */
   readonly totalNorm: number;
+  /** The order p of the norm that was computed (Infinity for the max-norm). */
   readonly normType: number;
 
   constructor(totalNorm: number, normType: number) {

@@ -37,7 +37,9 @@
 import { describe } from "../core/validate.js";
 import type { MonitorRecord } from "./record.js";
 
+/** The `format` tag of a history file; files with another tag are refused as foreign. */
 export const MONITOR_HISTORY_FORMAT = "gradclip.monitor-history";
+/** The history format version this build writes; files with a newer version are refused. */
 export const MONITOR_HISTORY_VERSION = 1;
 
 /**
@@ -85,6 +87,7 @@ export interface MonitorHistoryJSON extends Omit<MonitorHistory, "records"> {
 
 /** Thrown by `parseMonitorHistory`; `path` names the offending field (e.g. `records[3].totalNorm`). */
 export class MonitorHistoryError extends Error {
+  /** Where in the file the problem is, e.g. `records[3].totalNorm` (empty for the whole file). */
   readonly path: string;
   constructor(path: string, message: string) {
     super(`gradclip: invalid monitor history${path ? ` at ${path}` : ""}: ${message}`);

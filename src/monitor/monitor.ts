@@ -116,9 +116,13 @@ export function columnsToSteps(columns: MonitorColumns): MonitorStepInput[] {
  * fs.writeFileSync("history.json", JSON.stringify(monitor));   // for `gradclip report`
  */
 export class GradientMonitor {
+  /** Steps `stats()` looks back over by default. */
   readonly window: number;
+  /** Most records kept (oldest dropped first); `totals` still count every step. */
   readonly capacity: number;
+  /** Quantiles `stats()` reports, each in [0, 1]. */
   readonly quantiles: readonly number[];
+  /** Free-form run description saved with the history (model, dataset, …). */
   readonly meta: Record<string, unknown> | undefined;
   #records: MonitorRecord[] = [];
   #totals: MonitorTotals = { steps: 0, clippedSteps: 0, skippedSteps: 0, nonFiniteSteps: 0 };
