@@ -25,9 +25,30 @@ export const COMMANDS = ["demo", "report", "bench"] as const;
 type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
 interface Parsed { values: Record<string, string | boolean | undefined>; positionals: string[] }
 
-function parse(command: string, args: string[], options: FlagSpec, positionals: boolean): Parsed {
+/**
+ * `--flag VALUE` → `--flag=VALUE` for the numeric flags. parseArgs refuses a
+ * value that starts with "-" as ambiguous and suggests `--steps=-1`, which is
+ * still wrong; bound to its flag, `-1` (or a forgotten value like `--quick`)
+ * reaches our own check, which says what a valid value is.
+ */
+function bindNumericValues(args: readonly string[], numeric: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--") return [...out, ...args.slice(i)];
+    if (numeric.includes(a) && i + 1 < args.length && args[i + 1]!.startsWith("-")) {
+      out.push(`${a}=${args[i + 1]}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
+function parse(command: string, args: string[], options: FlagSpec, positionals: boolean, numeric: readonly string[] = []): Parsed {
   try {
-    return parseArgs({ args, options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: positionals }) as Parsed;
+    return parseArgs({
+      args: bindNumericValues(args, numeric), options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: positionals,
+    }) as Parsed;
   } catch (e) {
     // parseArgs messages are clear ("Unknown option '--x'"); drop its hint about "--" which does not apply here.
     throw new UsageError((e as Error).message.replace(/\. To specify a positional argument.*$/s, "."), command);
@@ -37,7 +58,7 @@ function parse(command: string, args: string[], options: FlagSpec, positionals: 
 function positiveInt(value: string | undefined, flag: string, command: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
-    throw new UsageError(`${flag} must be a whole number >= 1; got "${value}".`, command);
+    throw new UsageError(`${flag} must be a positive integer; got ${value === "" ? "nothing" : value}.`, command);
   }
   return Number(value);
 }
@@ -58,7 +79,7 @@ function parseDemo(args: string[]): Command {
   const { values } = parse("demo", args, {
     quick: { type: "boolean" }, out: { type: "string" }, seeds: { type: "string" }, steps: { type: "string" },
     strategies: { type: "string" }, backend: { type: "string" },
-  }, false);
+  }, false, ["--seeds", "--steps"]);
   if (values.help) return { kind: "help", topic: "demo" };
   const backend = values.backend as string | undefined;
   if (backend !== undefined && backend !== "cpu" && backend !== "wasm") {

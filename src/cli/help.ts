@@ -30,9 +30,22 @@ Draws a self-contained HTML report (loss, pre-clip gradient norm with the
 threshold, clip and skip events, a summary table) from a history saved with
 GradientMonitor.toJSON().
 
+Long histories are thinned for drawing (per pixel, a step range keeps its
+lowest and highest value, so spikes stay), and every clipped, skipped or
+non-finite step keeps a mark. Records are drawn in step order. A non-finite
+step that was skipped is an event; the first one that was applied is marked
+as the divergence.
+
 Options:
   --out FILE   where to write the report (default: report.html)
-  -h, --help   this help`,
+  -h, --help   this help
+
+Exit codes:
+  0   the report was written
+  1   the run failed: HISTORY.json cannot be read, is not JSON, is not a
+      gradclip monitor history, or has a malformed field (the message names
+      the file and the field), or the report cannot be written
+  2   a usage error: an unknown flag, no history file or more than one`,
   bench: `Usage: gradclip bench [NAME...]
 
 Runs "npm run bench" (bench/run.ts: every bench/*.bench.ts, or those whose

@@ -15,11 +15,16 @@ export interface Progress {
   start(label: string, total: number): RunProgress;
 }
 
-/** A bar on a TTY `stream`, plain lines otherwise. */
+/**
+ * A bar on a TTY `stream`. Otherwise plain lines, two per run:
+ * `<label>: started, <total> steps` when it starts and `<label>: <outcome>`
+ * when it ends (no per-step output, so a CI log stays short).
+ */
 export function createProgress(stream: NodeJS.WriteStream): Progress {
   if (!stream.isTTY) {
     return {
-      start(label) {
+      start(label, total) {
+        stream.write(`${label}: started, ${total} steps\n`);
         return { tick() {}, done: (outcome) => { stream.write(`${label}: ${outcome}\n`); } };
       },
     };

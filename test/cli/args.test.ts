@@ -27,9 +27,14 @@ test("report takes exactly one history file and an optional --out", () => {
 
 test("bad values and unknown flags are UsageErrors that say what is wrong", () => {
   const cases: [string[], RegExp][] = [
-    [["demo", "--seeds", "0"], /--seeds must be a whole number >= 1; got "0"/],
-    [["demo", "--steps", "1.5"], /--steps must be a whole number/],
-    [["demo", "--steps", "many"], /--steps must be a whole number/],
+    [["demo", "--seeds", "0"], /^--seeds must be a positive integer; got 0\.$/],
+    [["demo", "--steps", "1.5"], /^--steps must be a positive integer; got 1\.5\.$/],
+    [["demo", "--steps", "many"], /^--steps must be a positive integer; got many\.$/],
+    // parseArgs alone calls "-1" ambiguous and suggests --steps=-1, which is just as invalid.
+    [["demo", "--steps", "-1"], /^--steps must be a positive integer; got -1\.$/],
+    [["demo", "--steps=-1"], /^--steps must be a positive integer; got -1\.$/],
+    [["demo", "--seeds", "-2.5"], /^--seeds must be a positive integer; got -2\.5\.$/],
+    [["demo", "--steps", "--quick"], /^--steps must be a positive integer; got --quick\.$/],
     [["demo", "--strategies", "none,magic"], /unknown strategy "magic"/],
     [["demo", "--backend", "webgl"], /--backend must be cpu or wasm/],
     [["demo", "--frobnicate"], /Unknown option '--frobnicate'/],
@@ -52,9 +57,10 @@ test("--help works for the program and each command", () => {
 });
 
 test("the CLI exits 2 with a clear message on usage errors, 0 on --help", () => {
-  const bad = runCli(["demo", "--seeds", "-3"]);
+  const bad = runCli(["demo", "--steps", "-1"]);
   assert.equal(bad.status, 2);
-  assert.match(bad.stderr, /gradclip: .*--seeds/);
+  assert.match(bad.stderr, /^gradclip: --steps must be a positive integer; got -1\.\n/);
+  assert.doesNotMatch(bad.stderr, /ambiguous|--steps=-XYZ/);
   assert.match(bad.stderr, /gradclip demo --help/);
   const unknown = runCli(["demo", "--nope"]);
   assert.equal(unknown.status, 2);

@@ -13,7 +13,7 @@ export function escapeHtml(s: string): string {
 const CSS = `
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d1d1f; margin: 24px auto; max-width: 1060px; padding: 0 16px; }
 h1 { font-size: 22px; margin-bottom: 4px; } h2 { font-size: 17px; margin: 28px 0 2px; border-top: 1px solid #ddd; padding-top: 14px; }
-p.desc { color: #555; margin: 0 0 8px; } .intro p { margin: 6px 0; max-width: 900px; }
+p.desc { color: #555; margin: 0 0 8px; } p.empty { color: #8a5a00; background: #fff8e1; padding: 8px 12px; } .intro p { margin: 6px 0; max-width: 900px; }
 .row { display: flex; flex-wrap: wrap; gap: 8px; } .row svg { max-width: 100%; height: auto; }
 table { border-collapse: collapse; margin: 10px 0 4px; font-variant-numeric: tabular-nums; }
 th, td { padding: 3px 10px; border-bottom: 1px solid #e4e4e4; text-align: right; } th { background: #f4f4f6; }
@@ -31,6 +31,14 @@ function tableHtml(t: ReportModel["table"]): string {
 export async function renderReport(model: ReportModel): Promise<string> {
   const sections: string[] = [];
   for (const g of model.groups) {
+    if (g.runs.every((r) => r.history.records.length === 0)) {
+      // Axes with nothing on them read as a broken page; say what is (not) there instead.
+      sections.push(
+        `<section>\n<h2>${escapeHtml(g.name)}</h2>\n<p class="desc">${escapeHtml(g.description)}</p>\n` +
+          `<p class="empty">No records: the history holds no steps to plot.</p>\n</section>`,
+      );
+      continue;
+    }
     const [loss, norm, events] = await Promise.all([
       renderSvg(lossSpec(g)), renderSvg(normSpec(g)),
       hasEvents(g)

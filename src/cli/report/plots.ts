@@ -5,25 +5,37 @@
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
+import { bucketEvents, decimateMinMax } from "./downsample.js";
 import type { ReportGroup } from "./model.js";
 
 interface Point { step: number; run: string; value: number }
-interface Event { step: number; run: string; event: "clipped" | "skipped" | "non-finite" }
+type EventKind = "clipped" | "skipped" | "non-finite";
+interface Event { step: number; run: string; event: EventKind }
 
-const WIDTH = 380;
+/** Plot widths in pixels; they also bound the data: about 2 points a pixel per line, 1 event mark a pixel per kind and run. */
+export const WIDTH = 380;
+export const EVENT_WIDTH = WIDTH * 2 + 60;
+/** Drawn last (on top) when marks of several kinds share a pixel: the rarer, worse events. */
+const EVENT_ORDER: readonly EventKind[] = ["clipped", "skipped", "non-finite"];
 
 /** Only values a log scale can draw (finite and > 0). */
 function positive(x: number | null): x is number {
   return x !== null && Number.isFinite(x) && x > 0;
 }
 
-function series(group: ReportGroup, pick: (r: ReportGroup["runs"][number]["history"]["records"][number]) => number | null): Point[] {
+/**
+ * The points of one line a run: the records' drawable values, min-max
+ * decimated to about 2 points a pixel of the plot width (spikes kept).
+ */
+export function series(group: ReportGroup, pick: (r: ReportGroup["runs"][number]["history"]["records"][number]) => number | null): Point[] {
   const out: Point[] = [];
   for (const run of group.runs) {
+    const points: Point[] = [];
     for (const r of run.history.records) {
       const v = pick(r);
-      if (positive(v)) out.push({ step: r.step, run: run.label, value: v });
+      if (positive(v)) points.push({ step: r.step, run: run.label, value: v });
     }
+    out.push(...decimateMinMax(points, WIDTH));
   }
   return out;
 }
@@ -99,27 +111,47 @@ export function hasEvents(group: ReportGroup): boolean {
   return group.runs.some((run) => run.history.records.some((r) => r.clipped || r.skipped || r.nonFinite));
 }
 
-/** One row a run: a tick at every step that was clipped, skipped or non-finite. */
-export function eventSpec(group: ReportGroup): TopLevelSpec {
-  const events: Event[] = [];
-  let maxStep = 0;
+/**
+ * The event marks of a group: one per clipped, skipped or non-finite step;
+ * when a run has more than there are pixels, one per pixel-wide stretch of
+ * steps and kind (`bucketEvents`), so no event vanishes. Sorted so that
+ * skipped and non-finite marks are drawn over clipped ones.
+ */
+export function eventMarks(group: ReportGroup): { events: (Event & { count: number })[]; domain: [number, number] } {
+  let minStep = 0;
+  let maxStep = 1;
   for (const run of group.runs) {
     for (const r of run.history.records) {
-      maxStep = Math.max(maxStep, r.step);
-      if (r.skipped) events.push({ step: r.step, run: run.label, event: "skipped" });
-      else if (r.nonFinite) events.push({ step: r.step, run: run.label, event: "non-finite" });
-      else if (r.clipped) events.push({ step: r.step, run: run.label, event: "clipped" });
+      if (r.step < minStep) minStep = r.step;
+      if (r.step > maxStep) maxStep = r.step;
     }
   }
+  const events: (Event & { count: number })[] = [];
+  for (const run of group.runs) {
+    const own: Event[] = [];
+    for (const r of run.history.records) {
+      if (r.skipped) own.push({ step: r.step, run: run.label, event: "skipped" });
+      else if (r.nonFinite) own.push({ step: r.step, run: run.label, event: "non-finite" });
+      else if (r.clipped) own.push({ step: r.step, run: run.label, event: "clipped" });
+    }
+    events.push(...bucketEvents(own, (e) => e.event, minStep, maxStep, EVENT_WIDTH));
+  }
+  events.sort((a, b) => EVENT_ORDER.indexOf(a.event) - EVENT_ORDER.indexOf(b.event) || a.step - b.step);
+  return { events, domain: [minStep, maxStep] };
+}
+
+/** One row a run: a tick at every step (or pixel, for long runs) that was clipped, skipped or non-finite. */
+export function eventSpec(group: ReportGroup): TopLevelSpec {
+  const { events, domain } = eventMarks(group);
   return {
     $schema: "https://vega.github.io/schema/vega-lite/v6.json",
     title: { text: "clip and skip events", anchor: "start", fontSize: 13 },
-    width: WIDTH * 2 + 60,
+    width: EVENT_WIDTH,
     height: { step: 16 },
     data: { values: events },
     mark: { type: "tick", thickness: 1, size: 12 },
     encoding: {
-      x: { field: "step", type: "quantitative", title: "step", axis: stepAxis, scale: { domain: [0, Math.max(1, maxStep)] } },
+      x: { field: "step", type: "quantitative", title: "step", axis: stepAxis, scale: { domain } },
       y: { field: "run", type: "nominal", title: null, sort: group.runs.map((r) => r.label) },
       color: {
         field: "event", type: "nominal", title: "event",
