@@ -40,21 +40,26 @@ export function getTotalNorm(grads: TensorGrads, options?: NormOptions): tf.Scal
  * (PyTorch's `clip_grads_with_norm_`), in float32: each entry of `grads` is
  * replaced by its scaled tensor and the old tensor is disposed (an entry may
  * be left as it is where the coefficient is known to be exactly 1).
- * `totalNorm` (a number or a `tf.Scalar`, e.g. from `getTotalNorm`; not
- * disposed) NaN makes every gradient NaN and Infinity makes finite gradients
- * 0, as in PyTorch. No host read on GPU backends.
+ * `totalNorm` (a number or a rank-0 `tf.Scalar`, e.g. from `getTotalNorm`;
+ * not disposed) NaN makes every gradient NaN and Infinity makes finite
+ * gradients 0, as in PyTorch. No host read on GPU backends, hence a
+ * negative tensor `totalNorm` is not checked (that would need a read); a
+ * negative number is refused. The same tensor in two entries gets
+ * `g · coef` in each (tensors are immutable; PyTorch, in place, would scale
+ * it twice).
  *
  * @throws TypeError / RangeError for bad arguments (negative or NaN
- *   `maxNorm`, negative number `totalNorm`, a tensor `totalNorm` that is not
- *   a scalar), before anything is modified.
+ *   `maxNorm`, negative number `totalNorm`, a tensor `totalNorm` that is
+ *   disposed or not rank 0), before anything is modified.
  * @example const n = getTotalNorm(grads); clipGradsWithNorm_(grads, 1.0, n); n.dispose();
  */
 export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNorm: tf.Scalar | number): void {
-  checkNonNegative(maxNorm, "maxNorm");
+  // The checked value: -0 becomes 0, so zeros keep their sign as in the core.
+  const m = checkNonNegative(maxNorm, "maxNorm");
   checkTotalNorm(totalNorm);
   const slots = collectTensorGrads(grads, "clipGradsWithNorm_");
   const k = activeKernels();
-  const coef = coefficientOf(maxNorm, typeof totalNorm === "number" ? totalNorm : (totalNorm as tf.Scalar));
+  const coef = coefficientOf(m, typeof totalNorm === "number" ? totalNorm : (totalNorm as tf.Scalar));
   try {
     replaceEach(slots, (t) => scaleBy(k, t, coef, true));
   } finally {
@@ -72,6 +77,9 @@ export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNor
  * tensor disposed, so afterwards the norm is at most `maxNorm` (slightly
  * below, by the epsilon). Where the coefficient is known to be exactly 1
  * (cpu/wasm) entries may be left as they are: read results from `grads`.
+ * The same tensor in two entries counts twice in the norm and each entry
+ * gets `g · coef` once (tensors are immutable; the core and PyTorch, in
+ * place, scale a repeated array twice).
  *
  * - No host read on GPU backends unless `errorIfNonfinite` is set.
  * - Non-finite total with `errorIfNonfinite` false (default): gradients are
@@ -88,13 +96,13 @@ export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNor
  *   optimizer.applyGradients(grads); tf.dispose(grads); norm.dispose();
  */
 export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: NormOptions): tf.Scalar {
-  checkNonNegative(maxNorm, "maxNorm");
+  const m = checkNonNegative(maxNorm, "maxNorm"); // -0 normalised to 0, as in the core
   const { p, errorIfNonfinite } = resolveNormOptions(options, "clipGradNorm_");
   const slots = collectTensorGrads(grads, "clipGradNorm_");
   const k = activeKernels();
   const total = totalNormOf(k, slots.map((s) => s.tensor), p);
   throwIfNonfinite(total, p, errorIfNonfinite);
-  const coef = coefficientOf(maxNorm, total);
+  const coef = coefficientOf(m, total);
   try {
     replaceEach(slots, (t) => scaleBy(k, t, coef, true));
   } catch (e) {
@@ -117,10 +125,10 @@ export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: Nor
  * @example clipGradValue_(grads, 0.5);
  */
 export function clipGradValue_(grads: TensorGrads, clipValue: number): void {
-  checkNonNegative(clipValue, "clipValue");
+  const c = checkNonNegative(clipValue, "clipValue"); // -0 normalised to 0, as in the core
   const slots = collectTensorGrads(grads, "clipGradValue_");
   const k = activeKernels();
-  replaceEach(slots, (t) => k.clamp(t, clipValue, true));
+  replaceEach(slots, (t) => k.clamp(t, c, true));
 }
 
 function throwIfNonfinite(total: NormValue, p: number, errorIfNonfinite: boolean): void {
@@ -148,9 +156,11 @@ function checkTotalNorm(totalNorm: unknown): void {
   if (!(totalNorm instanceof tf.Tensor)) {
     throw new TypeError(`gradclip: totalNorm must be a number or a tf.Scalar; got ${describe(totalNorm)}.`);
   }
-  if (totalNorm.isDisposed || totalNorm.size !== 1) {
+  if (totalNorm.isDisposed) throw new TypeError("gradclip: totalNorm is a disposed tensor; pass a live tf.Scalar.");
+  // Rank 0 only: a [1]-shaped norm would broadcast a scalar gradient to shape [1].
+  if (totalNorm.rank !== 0) {
     throw new TypeError(
-      `gradclip: totalNorm must be a live tf.Scalar (one element); got a ${totalNorm.isDisposed ? "disposed tensor" : `tensor of shape [${totalNorm.shape}]`}.`,
+      `gradclip: totalNorm must be a tf.Scalar (rank 0); got a tensor of shape [${totalNorm.shape}] (reshape it with tf.reshape(t, [])).`,
     );
   }
 }

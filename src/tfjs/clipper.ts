@@ -54,6 +54,7 @@ export interface ClipOutcome {
 export interface GradientClipper {
   /** The option key it was made from (`"maxNorm"`, `"clipnorm"`, `"clipValue"`, `"autoclip"`, ...). */
   readonly kind: string;
+  /** The gradients to apply this step (inside `tf.tidy`; never dispose `step`'s tensors). */
   clip(step: ClipStep): ClipOutcome;
   /** State that must survive save/load (adaptive history), as JSON. */
   getState?(): JsonValue;
@@ -66,7 +67,9 @@ export interface GradientClipper {
  * this step's total norm, the threshold to clip with and the next state.
  */
 export interface ThresholdRule<S> {
+  /** The state before the first step. */
   init(): S;
+  /** This step's threshold and the next state, from the state and this step's total norm. */
   update(state: S, totalNorm: number): { maxNorm: number; state: S };
   /** State as JSON and back; identity when `S` is JSON already. */
   toJSON?(state: S): JsonValue;
@@ -171,10 +174,12 @@ export function registerClipperOption(key: string, factory: ClipperFactory): () 
   };
 }
 
+/** The factory registered for option `key`, if any. */
 export function clipperOptionFactory(key: string): ClipperFactory | undefined {
   return optionFactories.get(key);
 }
 
+/** The option keys registered so far (`autoclip`, `zclip`, `agc` once `gradclip/tfjs` is imported). */
 export function registeredClipperOptions(): string[] {
   return [...optionFactories.keys()];
 }

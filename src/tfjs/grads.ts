@@ -5,18 +5,20 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { describe } from "../core/validate.js";
 
-/**
- * Gradients as tfjs produces them: a `NamedTensorMap` (`tf.variableGrads`,
- * `optimizer.computeGradients`), a `NamedTensor[]` (what `applyGradients`
- * accepts), or a plain array of tensors. `null`/`undefined` entries (and
- * `{ name, tensor: null }`) are parameters without a gradient: skipped, kept.
- */
 /** tfjs's `{ name, tensor }` (what `Optimizer.applyGradients` takes in a list). */
 export interface NamedTensor {
   name: string;
   tensor: tf.Tensor;
 }
 
+/**
+ * Gradients as tfjs produces them: a `NamedTensorMap` (`tf.variableGrads`,
+ * `optimizer.computeGradients`), a `NamedTensor[]` (what `applyGradients`
+ * accepts), or a plain array of tensors. `null`/`undefined` entries (and
+ * `{ name, tensor: null }`) are parameters without a gradient: skipped, kept.
+ * The same tensor in two entries is two gradients: counted twice in the
+ * norm, and each entry gets its own scaled tensor (see `clipGradNorm_`).
+ */
 export type TensorGrads =
   | tf.NamedTensorMap
   | readonly NamedTensor[]
@@ -30,6 +32,10 @@ export interface GradSlot {
 
 const ACCEPTED = "a NamedTensorMap, an array of { name, tensor } or an array of tensors (null/undefined allowed)";
 
+/**
+ * `x` as a gradient: a live float32 tensor, or null for null/undefined (no
+ * gradient). TypeError naming `where` and `fnName` otherwise.
+ */
 export function checkTensor(x: unknown, where: string, fnName: string): tf.Tensor | null {
   if (x === null || x === undefined) return null;
   if (!(x instanceof tf.Tensor)) {

@@ -85,6 +85,51 @@ function rebuild(vg: Container, grads: readonly (tf.Tensor | null)[]): Container
 
 interface SerializedInner { className: string; config: tf.serialization.ConfigDict }
 
+/**
+ * JSON text with every `_` written as the JSON escape `\u005f`, so the string
+ * holds no underscore: tfjs-layers' loader (`convertPythonicToTs`) camel-cases
+ * every key and string value containing `_` (`"dense_Dense2/kernel"` would
+ * come back as `"denseDense2/kernel"`), but leaves strings without one
+ * untouched. `JSON.parse` reads it back as it was. (`_` can only occur inside
+ * JSON strings, and no JSON escape contains one, so the replacement is exact.)
+ */
+function encodeJson(value: JsonValue): string {
+  return JSON.stringify(value).replace(/_/g, "\\u005f");
+}
+
+function decodeJson(text: string, what: string): JsonValue {
+  try {
+    return JSON.parse(text) as JsonValue;
+  } catch {
+    throw new TypeError(`gradclip: ClippedOptimizer.fromConfig: ${what} is not valid JSON text; was the config edited?`);
+  }
+}
+
+function isRecord(v: unknown): v is { [key: string]: JsonValue } {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+/**
+ * The clipping options and clipper state of a saved config: the encoded form
+ * of this build (`clipping` a string, see `encodeJson`), or the plain objects
+ * of earlier builds (read as they are; their strings with `_` may already
+ * have been camel-cased by tfjs-layers).
+ */
+function readClippingConfig(config: tf.serialization.ConfigDict): { clipping: { [key: string]: JsonValue } | undefined; state: JsonValue | undefined } {
+  const raw = config.clipping as unknown;
+  const rawState = config.clipperState as JsonValue | undefined;
+  if (typeof raw !== "string") {
+    return { clipping: isRecord(raw) ? raw : undefined, state: rawState };
+  }
+  const clipping = decodeJson(raw, "clipping");
+  if (!isRecord(clipping)) {
+    throw new TypeError(`gradclip: ClippedOptimizer.fromConfig: clipping must encode an options object; got ${describe(clipping)}.`);
+  }
+  // A state that is not a string was put there by hand: taken as it is (and validated by the clipper).
+  const state = typeof rawState === "string" ? decodeJson(rawState, "clipperState") : rawState;
+  return { clipping, state };
+}
+
 function deserializeOptimizer(o: unknown): tf.Optimizer {
   const inner = o as SerializedInner | undefined;
   const entry = inner && tf.serialization.SerializationMap.getMap().classNameMap[inner.className];
@@ -104,7 +149,11 @@ function deserializeOptimizer(o: unknown): tf.Optimizer {
  * clipping (import `gradclip/tfjs` before loading).
  */
 export class ClippedOptimizer extends tf.Optimizer {
-  /** @nocollapse */
+  /**
+   * The name tfjs serialization registers this class under (saved in the
+   * model's training config as the optimizer's `className`).
+   * @nocollapse
+   */
   static get className(): string {
     return "gradclip.ClippedOptimizer";
   }
@@ -124,6 +173,7 @@ export class ClippedOptimizer extends tf.Optimizer {
   readonly clipper: GradientClipper;
   /** The order of the measured (and logged) total norm. */
   readonly normType: number;
+  /** What a step with a NaN/infinite total norm does: `"propagate"`, `"error"` or `"skip"` (see `withGradientClipping`). */
   readonly nonFinite: NonFinitePolicy;
   private readonly clippingConfig: { [key: string]: JsonValue } | null;
   private skipped = 0;
@@ -163,6 +213,10 @@ export class ClippedOptimizer extends tf.Optimizer {
     return () => { this.listeners.delete(listener); };
   }
 
+  /**
+   * Delegated to the wrapped optimizer; the loss is remembered so the next
+   * `applyGradients` can report it to step listeners (it is not owned here).
+   */
   override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
     const out = this.optimizer.computeGradients(f, varList);
     // Not owned: reported to step listeners by the next applyGradients if still alive (the base minimize calls it next).
@@ -249,36 +303,67 @@ export class ClippedOptimizer extends tf.Optimizer {
     });
   }
 
+  /**
+   * Disposes the wrapped optimizer (its slot tensors: Adam's moments, ...)
+   * and drops the step listeners. The wrapper itself holds no tensors.
+   */
   override dispose(): void {
     this.optimizer.dispose();
     this.listeners.clear();
     this.lastLoss = null;
   }
 
+  /**
+   * The wrapped optimizer's weights (its iteration count and slots, e.g.
+   * Adam's moments), as `model.save({ includeOptimizer: true })` stores them.
+   * The clipper state is not a weight: it is saved in `getConfig`.
+   */
   override async getWeights(): Promise<NamedTensor[]> {
     return this.optimizer.getWeights();
   }
 
+  /** Restores weights from `getWeights` into the wrapped optimizer (what `tf.loadLayersModel` calls). */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
     return this.optimizer.setWeights(weightValues);
   }
 
+  /**
+   * The config saved with a model: `{ optimizer: { className, config },
+   * clipping, clipperState? }`. `optimizer` is the wrapped optimizer's own
+   * config, as tfjs saves it (so it loads back exactly as that optimizer
+   * saved alone would). `clipping` (the validated options) and
+   * `clipperState` (adaptive state) are JSON text with every `_` escaped as
+   * `\u005f`: tfjs-layers camel-cases keys and strings containing `_` when
+   * it loads a model, which would change layer names in `agc.exclude`,
+   * patterns, and option keys; `JSON.parse` reads them back unchanged.
+   */
   override getConfig(): tf.serialization.ConfigDict {
     const config: tf.serialization.ConfigDict = {
       optimizer: { className: this.optimizer.getClassName(), config: this.optimizer.getConfig() },
-      clipping: this.clippingConfig ?? { customClipper: this.clipper.kind },
+      clipping: encodeJson(this.clippingConfig ?? { customClipper: this.clipper.kind }),
     };
     const state = this.clipper.getState?.();
-    if (state !== undefined) config.clipperState = state as tf.serialization.ConfigDictValue;
+    if (state !== undefined) config.clipperState = encodeJson(state);
     return config;
   }
 
-  /** @nocollapse */
+  /**
+   * Rebuilds a wrapper from `getConfig` (what `tf.loadLayersModel` calls):
+   * the wrapped optimizer through tfjs's class registry, the clipping
+   * options, then the clipper state. Also reads configs saved by earlier
+   * builds (plain `clipping` / `clipperState` objects).
+   *
+   * @throws TypeError for a config saved with a custom `clipper` (not
+   *   rebuildable), an unregistered wrapped optimizer class, or malformed
+   *   clipping text; the option and state validation errors of
+   *   `withGradientClipping` and the clipper.
+   * @nocollapse
+   */
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const clipping = config.clipping as { [key: string]: JsonValue } | undefined;
+    const { clipping, state } = readClippingConfig(config);
     if (!clipping || "customClipper" in clipping) {
       throw new TypeError(
         `gradclip: this model was saved with a custom clipper (${describe(clipping?.customClipper)}), which cannot be rebuilt; ` +
@@ -286,7 +371,7 @@ export class ClippedOptimizer extends tf.Optimizer {
       );
     }
     const opt = new cls(deserializeOptimizer(config.optimizer), optionsFromConfig(clipping)) as unknown as ClippedOptimizer;
-    if (config.clipperState !== undefined) opt.clipper.setState?.(config.clipperState as JsonValue);
+    if (state !== undefined) opt.clipper.setState?.(state);
     return opt as unknown as T;
   }
 }

@@ -21,6 +21,7 @@ import {
 /** What to do with a step whose total gradient norm is NaN or infinite. */
 export type NonFinitePolicy = "propagate" | "error" | "skip";
 
+/** Options of `withGradientClipping`: one clipping rule at most, plus the non-finite policy. */
 export interface GradientClippingOptions {
   /** Clip the global norm of all gradients to this (PyTorch's `max_norm`). */
   maxNorm?: number;
@@ -55,9 +56,11 @@ export interface GradientClippingOptions {
 
 /** Validated options. */
 export interface ResolvedClipping {
+  /** The strategy selected. */
   readonly clipper: GradientClipper;
   /** Order of the logged/checked total norm. */
   readonly p: number;
+  /** The non-finite policy (`errorIfNonfinite: true` already folded into `"error"`). */
   readonly nonFinite: NonFinitePolicy;
   /** JSON form for `getConfig`, or null for a custom `clipper` (cannot be saved). */
   readonly config: { [key: string]: JsonValue } | null;

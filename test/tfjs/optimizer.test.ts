@@ -114,6 +114,43 @@ for (const mode of BACKENDS) {
     tf.dispose([xs, ys]);
   });
 
+  test(`fitDataset (${mode}): the wrapper clips there too (update norm <= lr·m; larger without)`, async (t) => {
+    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    const lr = 0.05, m = 0.5, batches = 5;
+    // A minimal tfjs-layers Dataset: fresh batch tensors each time (fitDataset disposes them).
+    const dataset = {
+      size: batches,
+      iterator: async () => {
+        let i = 0;
+        return {
+          next: async () => {
+            if (i >= batches) return { done: true, value: null };
+            const { xs, ys } = data(8, 50 + 10 * i++);
+            return { done: false, value: { xs, ys } };
+          },
+        };
+      },
+    };
+    const trainNorms = async (wrap: boolean): Promise<number[]> => {
+      const model = denseModel();
+      model.compile({ optimizer: wrap ? withGradientClipping(tf.train.sgd(lr), { maxNorm: m }) : tf.train.sgd(lr), loss: "meanSquaredError" });
+      const norms: number[] = [];
+      let before: Float32Array[] = [];
+      await model.fitDataset(dataset as never, {
+        epochs: 2, verbose: 0,
+        callbacks: { onBatchBegin: async () => { before = weightsOf(model); }, onBatchEnd: async () => { norms.push(updateNorm(weightsOf(model), before)); } },
+      });
+      model.dispose();
+      return norms;
+    };
+    const clipped = await trainNorms(true);
+    const plain = await trainNorms(false);
+    assert.equal(clipped.length, 2 * batches);
+    for (const n of clipped) assert.ok(n <= lr * m * (1 + 1e-4), `update norm ${n} > lr·m = ${lr * m}`);
+    assert.ok(Math.max(...clipped) > 0.5 * lr * m, "the clipped updates are not trivially small");
+    assert.ok(Math.max(...plain) > 2 * lr * m, `without clipping the updates are larger (max ${Math.max(...plain)})`);
+  });
+
   test(`memory (${mode}): numTensors is stable across minimize, fit and trainOnBatch`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     const { xs, ys } = data(16);
@@ -136,6 +173,23 @@ for (const mode of BACKENDS) {
     tf.dispose([xs, ys]);
   });
 }
+
+test("dispose: disposing the wrapper frees the wrapped optimizer's slot tensors", async () => {
+  await useMode("cpu");
+  const v = tf.variable(tf.zeros([3, 2]), true, "dispose_v");
+  const opt = withGradientClipping(tf.train.adam(0.1), { maxNorm: 1 });
+  const g = tf.ones([3, 2]);
+  const before = tf.memory().numTensors;
+  opt.applyGradients([{ name: v.name, tensor: g }]);
+  const slots = (await opt.getWeights()).filter((w) => w.name !== "iter");
+  const withSlots = tf.memory().numTensors;
+  assert.ok(withSlots > before, `Adam made slot tensors (${before} -> ${withSlots})`);
+  assert.ok(slots.length >= 2 && slots.every((s) => !s.tensor.isDisposed), "two moments for the variable");
+  opt.dispose();
+  assert.ok(tf.memory().numTensors < withSlots, `numTensors dropped (${withSlots} -> ${tf.memory().numTensors})`);
+  assert.ok(slots.every((s) => s.tensor.isDisposed), "every slot tensor is disposed");
+  tf.dispose([v, g]);
+});
 
 test("order and nulls: Adam's slots line up with the variables (NamedTensor[] with nulls, and maps)", async () => {
   await useMode("cpu");
@@ -292,7 +346,7 @@ test("clipper seam: a threshold rule and a registered option key, with state sav
     opt.applyGradients([{ name: "seam_v", tensor: g }]);
     assertClose(v.dataSync(), [-3 * 2.5 / (5 + 1e-6), -4 * 2.5 / (5 + 1e-6)], 1e-6, "clipped to half the max norm");
     const config = opt.getConfig();
-    assert.deepEqual(config.clipperState, { max: 5 });
+    assert.deepEqual(JSON.parse(config.clipperState as string), { max: 5 }, "state saved as JSON text");
     const back = ClippedOptimizer.fromConfig(ClippedOptimizer, JSON.parse(JSON.stringify(config))) as ClippedOptimizer;
     assert.equal(back.clipper.kind, "halfmax");
     assert.deepEqual(back.clipper.getState!(), { max: 5 });
