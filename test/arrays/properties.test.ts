@@ -136,6 +136,28 @@ test("splitting or concatenating tensors does not change the norm", () => {
   );
 });
 
+test("splitting or concatenating tensors does not change the norm for p < 1, with extreme values", () => {
+  // Huge and subnormal values together: ratios to the largest underflow, their p-th powers do not.
+  const extreme = fc.oneof(valueArb(-1074, 1023), fc.constantFrom(1e-320, 5e-324, 1e300, -1e308));
+  fc.assert(
+    fc.property(
+      fc.array(extreme, { minLength: 1, maxLength: 40 }).map((v) => Float64Array.from(v)),
+      fc.array(fc.nat(), { maxLength: 6 }),
+      fc.oneof(fc.constantFrom(0.01, 0.1, 0.5), fc.double({ min: 0.01, max: 1, maxExcluded: true, noNaN: true })),
+      (whole, rawCuts, p) => {
+        const cuts = [...new Set(rawCuts.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+        const bounds = [0, ...cuts, whole.length];
+        const pieces = bounds.slice(1).map((end, i) => whole.slice(bounds[i], end));
+        const a = getTotalNorm(whole, { normType: p });
+        const b = getTotalNorm(pieces, { normType: p });
+        // Rounding of the power sum is amplified by 1/p in the root.
+        assertNear(b, a, 1e-14 / p, `p=${p} cuts=${cuts}`);
+      },
+    ),
+    RUNS,
+  );
+});
+
 const SPECIAL = fc.constantFrom(NaN, Infinity, -Infinity, 0, -0);
 const WITH_SPECIALS = listArb(
   fc.boolean().chain((f32) =>

@@ -25,8 +25,10 @@ test("generated norm statements equal the core's combineNorms (NaN, Infinity, 0,
   let seed = 7;
   const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
   const cases: number[][] = [[], [0, 0], [3, -4], [1e30, -2e30, 5], [1e-30, 3e-30], [1, NaN, 2], [Infinity, 1], [-Infinity, NaN]];
+  // p < 1 extremes: a ratio that underflows (1e-320 / 1e10) yet counts, and a root that overflows (2000^(1/0.01)).
+  cases.push([1e10, 1e-320], [1e-300, ...new Array<number>(2000).fill(1e-300)]);
   for (let k = 0; k < 20; k++) cases.push(Array.from({ length: 1 + k * 7 }, () => rand() * 10 ** Math.round(rand() * 20)));
-  for (const p of [1, 2, 3, 0.5, Infinity]) {
+  for (const p of [1, 2, 3, 0.5, 0.1, 0.01, Infinity]) {
     for (const v of cases) {
       const want = combineNorms(v.map(Math.abs), p);
       assert.ok(Object.is(shaderNorm(v, p), want), `p=${p} [${v.slice(0, 4)}...]: ${shaderNorm(v, p)} vs ${want}`);

@@ -21,6 +21,7 @@ import {
   type CoefficientOps,
   type NormCombineOps,
 } from "../../src/core/index.js";
+import { getTotalNorm } from "../../src/index.js";
 
 describe("clipCoefficient: min(1, maxNorm / (totalNorm + 1e-6)), NaN kept", () => {
   test("the epsilon is PyTorch's 1e-6", () => assert.equal(CLIP_EPSILON, 1e-6));
@@ -78,6 +79,25 @@ describe("combineNorms: (Σ n_i^p)^(1/p), overflow-safe", () => {
     assert.ok(Math.abs(combineNorms([1e-300, 1e-300], 2) / (Math.SQRT2 * 1e-300) - 1) < 1e-15);
     assert.ok(Math.abs(combineNorms([1e200, 1e200], 3) / (Math.cbrt(2) * 1e200) - 1) < 1e-15);
     assert.equal(combineNorms([1.5e308, 1.5e308], 2), Infinity, "a true value beyond float64 is Infinity");
+  });
+  test("p < 1: a norm whose ratio to the largest underflows still counts (audit repro)", () => {
+    // (1e-320 / 1e10)^0.01 ≈ 5e-4: the ratio underflows, its p-th power does not. Expected value via logs.
+    const ratioPow = Math.exp(0.01 * (Math.log(1e-320) - Math.log(1e10)));
+    const want = 1e10 * Math.pow(1 + ratioPow, 100);
+    assert.ok(want > 1.05e10, "the small norm matters by 5%");
+    const near = (x: number, what: string) => assert.ok(Math.abs(x / want - 1) < 1e-12, `${what}: ${x} vs ${want}`);
+    near(combineNorms([1e10, 1e-320], 0.01), "combineNorms");
+    const split = getTotalNorm([Float64Array.of(1e10), Float64Array.of(1e-320)], { normType: 0.01 });
+    const whole = getTotalNorm([Float64Array.of(1e10, 1e-320)], { normType: 0.01 });
+    near(split, "split tensors");
+    near(whole, "one tensor");
+  });
+  test("p < 1: the root does not overflow where the result is finite", () => {
+    // 2000 norms of 1e-300, p = 0.01: 2000^100 ≈ 1.3e330 overflows, 1e-300 · 2000^100 ≈ 1.3e30 does not.
+    const want = Math.exp(Math.log(1e-300) + 100 * Math.log(2000));
+    const got = combineNorms(new Array<number>(2000).fill(1e-300), 0.01);
+    assert.ok(Math.abs(got / want - 1) < 1e-12, `${got} vs ${want}`);
+    assert.equal(combineNorms([1e300, 1e300], 0.01), Infinity, "a true value beyond float64 is Infinity");
   });
   test("combineNormsWith: p = inf needs only the max", () => {
     const used: string[] = [];

@@ -2,8 +2,10 @@
  * Shader source for p-norms, generated from the core's combination: the
  * statements come from running `combineNormsWith` (src/core/combine.ts) over
  * shader-code "values", so a shader computes exactly the core's overflow-safe
- * s · (Σ (v_i / s)^p)^(1/p), s = max v_i (NaN wins, then Infinity) — the
- * same recipe for a row of |g| (a partial norm) and for combining partials.
+ * s · (Σ (v_i / s)^p)^(1/p), s = max v_i (NaN wins, then Infinity), with the
+ * core's p < 1 forms (terms v_i^p / s^p, root retaken as (s^p · Σ)^(1/p)
+ * where Σ^(1/p) overflows) — the same recipe for a row of |g| (a partial
+ * norm) and for combining partials.
  * Written for GLSL (WebGL) and WGSL (WebGPU) through a small dialect.
  */
 import { clipCoefficientWith, type CoefficientOps } from "../../core/coefficient.js";
@@ -78,14 +80,30 @@ export function normStatements(d: ShaderDialect, v: ShaderVector, p: number, pre
     sumPowScaled(x, s, pp) {
       const acc = fresh("acc"), r = fresh("r"), j = fresh("j");
       // pow(0, p) and pow(NaN, p) are left undefined by GLSL: spell them out.
-      const term = pp === 2 ? `${r} * ${r}` : pp === 1 ? r : d.select(`isnan(${r})`, r, d.select(`${r} == 0.0`, "0.0", `pow(${r}, ${P})`));
+      const powOf = (y: string) => d.select(`isnan(${y})`, y, d.select(`${y} == 0.0`, "0.0", `pow(${y}, ${P})`));
+      let load = `${x.load(j)} / ${s}`;
+      let term = pp === 2 ? `${r} * ${r}` : pp === 1 ? r : powOf(r);
+      if (pp < 1) {
+        // v^p / s^p: v / s may underflow where its p-th power still counts (see the core).
+        const sp = fresh("sp");
+        lines.push(d.float(sp, `pow(${s}, ${P})`));
+        load = x.load(j);
+        term = `${powOf(r)} / ${sp}`;
+      }
       lines.push(d.float(acc, "0.0"));
-      lines.push(d.loop(j, x.bound, x.count, `${d.float(r, `${x.load(j)} / ${s}`)} ${acc} = ${acc} + ${term};`));
+      lines.push(d.loop(j, x.bound, x.count, `${d.float(r, load)} ${acc} = ${acc} + ${term};`));
       return acc;
     },
     mulRoot(s, x, pp) {
       const out = fresh("n");
-      lines.push(d.float(out, pp === 2 ? `${s} * sqrt(${x})` : pp === 1 ? `${s} * ${x}` : `${s} * pow(${x}, 1.0 / ${P})`));
+      if (pp >= 1) {
+        lines.push(d.float(out, pp === 2 ? `${s} * sqrt(${x})` : pp === 1 ? `${s} * ${x}` : `${s} * pow(${x}, 1.0 / ${P})`));
+        return out;
+      }
+      // Σ^(1/p) overflows for p < 1 where s · Σ^(1/p) may not: then (s^p · Σ)^(1/p), as the core does.
+      const r = fresh("root");
+      lines.push(d.float(r, `pow(${x}, 1.0 / ${P})`));
+      lines.push(d.float(out, d.select(`isinf(${r})`, `pow(pow(${s}, ${P}) * ${x}, 1.0 / ${P})`, `${s} * ${r}`)));
       return out;
     },
   };
