@@ -56,11 +56,15 @@ function draw() {
   ctx.fillStyle = RULE;
   ctx.fillText(`maxNorm = ${MAX_NORM}`, PAD.left + 380, 18);
 
+  // Snapped to whole pixels and 2 px wide: a 1 px line at a fractional y is
+  // anti-aliased into two pale rows that no longer read as the rule's red.
+  const ruleY = Math.round(y(MAX_NORM));
   ctx.strokeStyle = RULE;
+  ctx.lineWidth = 2;
   ctx.setLineDash([6, 4]);
   ctx.beginPath();
-  ctx.moveTo(PAD.left, y(MAX_NORM));
-  ctx.lineTo(PAD.left + w, y(MAX_NORM));
+  ctx.moveTo(PAD.left, ruleY);
+  ctx.lineTo(PAD.left + w, ruleY);
   ctx.stroke();
   ctx.setLineDash([]);
 
