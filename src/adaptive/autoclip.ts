@@ -2,12 +2,11 @@
  * AutoClip (Seetharaman, Wichern, Pardo & Le Roux, 2020): clip to a
  * percentile of the gradient norms seen so far.
  */
-import { collectGrads, type Grads } from "../arrays/grads.js";
-import { getTotalNorm } from "../arrays/clip.js";
-import { checkBoolean, checkOptions, parseNormType, type NormType } from "../core/validate.js";
+import { checkOptions } from "../core/validate.js";
 import { checkInteger, checkNorm, checkNormArray, checkNumberIn, checkObject } from "./options.js";
 import { percentile } from "./percentile.js";
-import { applyThreshold, type ClipResult, type ThresholdRule, type ThresholdUpdate } from "./rule.js";
+import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
+import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
 
 /** Hyperparameters of the AutoClip threshold rule. */
 export interface AutoClipRuleOptions {
@@ -82,12 +81,8 @@ export function parseAutoClipState(value: unknown, options?: AutoClipRuleOptions
 }
 
 /** Options of the `AutoClip` clipper. */
-export interface AutoClipOptions extends AutoClipRuleOptions {
-  /** Order of the total norm. Default 2 (the paper's L2 norm). */
-  normType?: NormType;
-  /** Throw `NonFiniteNormError` (nothing modified, state unchanged) for a NaN/inf total norm. Default false. */
-  errorIfNonfinite?: boolean;
-}
+/** Options of the `AutoClip` clipper: the rule's, plus the total norm's. */
+export interface AutoClipOptions extends AutoClipRuleOptions, RuleClipperNormOptions {}
 
 /**
  * AutoClip on typed-array gradients, with its state held for you.
@@ -105,47 +100,15 @@ export interface AutoClipOptions extends AutoClipRuleOptions {
  * localStorage.autoclip = JSON.stringify(clipper.state());
  * const resumed = AutoClip.fromState(JSON.parse(localStorage.autoclip), { percentile: 10 });
  */
-export class AutoClip {
-  /** The pure rule behind this clipper (`init`/`update`), for other backends and the tfjs wrapper. */
-  readonly rule: ThresholdRule<AutoClipState>;
-  readonly #ruleOptions: AutoClipRuleOptions;
-  readonly #normOptions: { normType: NormType; errorIfNonfinite: boolean };
-  #state: AutoClipState;
-
+export class AutoClip extends RuleClipper<AutoClipState> {
   constructor(options?: AutoClipOptions) {
     checkOptions(options, "AutoClip");
-    this.#ruleOptions = { percentile: options?.percentile, historySize: options?.historySize };
-    this.rule = autoClipRule(this.#ruleOptions);
-    this.#normOptions = {
-      normType: parseNormType(options?.normType),
-      errorIfNonfinite: checkBoolean(options?.errorIfNonfinite, "errorIfNonfinite", false),
-    };
-    this.#state = this.rule.init();
+    const ruleOptions: AutoClipRuleOptions = { percentile: options?.percentile, historySize: options?.historySize };
+    super("AutoClip", autoClipRule(ruleOptions), (state) => parseAutoClipState(state, ruleOptions), options);
   }
 
   /** A new clipper with `options` that continues from a saved `state()`. */
   static fromState(state: unknown, options?: AutoClipOptions): AutoClip {
     return new AutoClip(options).restore(state);
-  }
-
-  /** Clips `grads` in place with this step's AutoClip threshold (see the class comment). */
-  clip_(grads: Grads): ClipResult {
-    const list = collectGrads(grads, "AutoClip.clip_");
-    const totalNorm = getTotalNorm(list, this.#normOptions);
-    const { maxNorm, state } = this.rule.update(this.#state, totalNorm);
-    const result = applyThreshold(list, maxNorm, totalNorm);
-    this.#state = state;
-    return result;
-  }
-
-  /** A JSON-serialisable copy of the current state. */
-  state(): AutoClipState {
-    return { norms: this.#state.norms.slice() };
-  }
-
-  /** Replaces the state with a saved one (validated first); returns `this`. */
-  restore(state: unknown): this {
-    this.#state = parseAutoClipState(state, this.#ruleOptions);
-    return this;
   }
 }

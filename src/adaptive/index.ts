@@ -1,5 +1,6 @@
 /** Adaptive clippers: pure threshold rules (AutoClip, ZClip), their typed-array classes, and AGC. */
 export type { ThresholdRule, ThresholdUpdate, ClipResult } from "./rule.js";
+export { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
 export { autoClipRule, parseAutoClipState, AutoClip, type AutoClipRuleOptions, type AutoClipOptions, type AutoClipState } from "./autoclip.js";
 export { zClipRule, parseZClipState, ZClip, ZCLIP_EPSILON, type ZClipRuleOptions, type ZClipOptions, type ZClipState } from "./zclip.js";
 export { AGC, type AgcOptions, type AgcParameter, type AgcResult } from "./agc.js";

@@ -2,11 +2,10 @@
  * ZClip (Kumar, Owen, Roy Chowdhury & Güra, 2025): z-score spike detection
  * on an exponential moving average of the gradient norm.
  */
-import { collectGrads, type Grads } from "../arrays/grads.js";
-import { getTotalNorm } from "../arrays/clip.js";
-import { checkBoolean, checkNonNegative, checkOptions, describe, parseNormType, type NormType } from "../core/validate.js";
+import { checkNonNegative, checkOptions, describe } from "../core/validate.js";
 import { checkInteger, checkNorm, checkNormArray, checkNumberIn, checkObject, checkPositive } from "./options.js";
-import { applyThreshold, type ClipResult, type ThresholdRule, type ThresholdUpdate } from "./rule.js";
+import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
+import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
 
 /** Added to the standard deviation in the z-score, as the reference code's `eps`. */
 export const ZCLIP_EPSILON = 1e-6;
@@ -155,13 +154,8 @@ export function parseZClipState(value: unknown, options?: ZClipRuleOptions): ZCl
   return { warmup: [], mean: mean as number, variance: variance as number };
 }
 
-/** Options of the `ZClip` clipper. */
-export interface ZClipOptions extends ZClipRuleOptions {
-  /** Order of the total norm. Default 2 (the paper's L2 norm). */
-  normType?: NormType;
-  /** Throw `NonFiniteNormError` (nothing modified, state unchanged) for a NaN/inf total norm. Default false. */
-  errorIfNonfinite?: boolean;
-}
+/** Options of the `ZClip` clipper: the rule's, plus the total norm's. */
+export interface ZClipOptions extends ZClipRuleOptions, RuleClipperNormOptions {}
 
 /**
  * ZClip on typed-array gradients, with its state held for you.
@@ -178,52 +172,20 @@ export interface ZClipOptions extends ZClipRuleOptions {
  * const saved = JSON.stringify(clipper.state());
  * const resumed = ZClip.fromState(JSON.parse(saved), { zThreshold: 2.5 });
  */
-export class ZClip {
-  /** The pure rule behind this clipper (`init`/`update`), for other backends and the tfjs wrapper. */
-  readonly rule: ThresholdRule<ZClipState>;
-  readonly #ruleOptions: ZClipRuleOptions;
-  readonly #normOptions: { normType: NormType; errorIfNonfinite: boolean };
-  #state: ZClipState;
-
+export class ZClip extends RuleClipper<ZClipState> {
   constructor(options?: ZClipOptions) {
     checkOptions(options, "ZClip");
-    this.#ruleOptions = {
+    const ruleOptions: ZClipRuleOptions = {
       alpha: options?.alpha,
       zThreshold: options?.zThreshold,
       warmupSteps: options?.warmupSteps,
       maxNorm: options?.maxNorm,
     };
-    this.rule = zClipRule(this.#ruleOptions);
-    this.#normOptions = {
-      normType: parseNormType(options?.normType),
-      errorIfNonfinite: checkBoolean(options?.errorIfNonfinite, "errorIfNonfinite", false),
-    };
-    this.#state = this.rule.init();
+    super("ZClip", zClipRule(ruleOptions), (state) => parseZClipState(state, ruleOptions), options);
   }
 
   /** A new clipper with `options` that continues from a saved `state()`. */
   static fromState(state: unknown, options?: ZClipOptions): ZClip {
     return new ZClip(options).restore(state);
-  }
-
-  /** Clips `grads` in place with this step's ZClip threshold (see the class comment). */
-  clip_(grads: Grads): ClipResult {
-    const list = collectGrads(grads, "ZClip.clip_");
-    const totalNorm = getTotalNorm(list, this.#normOptions);
-    const { maxNorm, state } = this.rule.update(this.#state, totalNorm);
-    const result = applyThreshold(list, maxNorm, totalNorm);
-    this.#state = state;
-    return result;
-  }
-
-  /** A JSON-serialisable copy of the current state. */
-  state(): ZClipState {
-    return { warmup: this.#state.warmup.slice(), mean: this.#state.mean, variance: this.#state.variance };
-  }
-
-  /** Replaces the state with a saved one (validated first); returns `this`. */
-  restore(state: unknown): this {
-    this.#state = parseZClipState(state, this.#ruleOptions);
-    return this;
   }
 }
