@@ -113,5 +113,5 @@ export function scaleOp(g: tf.Tensor, coef: tf.Scalar | number): tf.Tensor {
 export function clampOp(g: tf.Tensor, c: number): tf.Tensor {
   if (c > 0) return tf.clipByValue(g, -c, c);
   // c = 0: tf.clipByValue fills the tensor with `min` when min === max, NaN included.
-  return tf.where(tf.isNaN(g), g, tf.minimum(tf.maximum(g, -0), 0));
+  return tf.tidy(() => tf.where(tf.isNaN(g), g, tf.minimum(tf.maximum(g, -0), 0)));
 }
