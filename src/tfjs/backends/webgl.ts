@@ -9,9 +9,9 @@
  * is taken over values scaled into [0, 1], so nothing overflows.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { genericKernels } from "./generic.js";
 import { coefficientExpression, glsl, normStatements, rowLayout } from "./shader-norm.js";
-import type { ClipKernels, NormValue } from "./types.js";
+import { shaderClipKernels } from "./shader-kernels.js";
+import type { ClipKernels } from "./types.js";
 
 interface WebGLProgramShape {
   variableNames: string[];
@@ -83,34 +83,22 @@ export function webglKernels(backend: tf.KernelBackend): ClipKernels | null {
   if (typeof b.runWebGLProgram !== "function") return null;
   const run = (program: WebGLProgramShape, inputs: tf.Tensor[]): tf.Tensor =>
     tf.engine().makeTensorFromTensorInfo(b.runWebGLProgram!.call(backend, program, inputs, "float32"), backend);
-  return {
+  return shaderClipKernels({
     name: "webgl",
-    totalNorm(tensors, p) {
-      const list = tensors.filter((t) => t.size > 0);
-      return tf.tidy(() => {
-        if (list.length === 0) return tf.scalar(0);
-        const partials = list.map((t) => {
-          const x = samplerFriendly(t);
-          return run(rowNormProgram(x.shape, p), [x]);
-        });
-        const v = partials.length === 1 ? partials[0]! : tf.concat(partials);
-        return tf.reshape(run(combineProgram(v.size, p), [v]), []) as tf.Scalar;
-      });
+    rowNorms(t, p) {
+      const x = samplerFriendly(t);
+      return run(rowNormProgram(x.shape, p), [x]);
     },
-    scale(t, coef: NormValue) {
-      if (t.size === 0) return genericKernels.scale(t, coef, false);
-      return tf.tidy(() => {
-        const x = samplerFriendly(t);
-        const c = typeof coef === "number" ? tf.scalar(coef, "float32") : coef;
-        return tf.reshape(run(scaleProgram(x.shape), [x, c]), t.shape);
-      });
+    combine: (v, p) => run(combineProgram(v.size, p), [v]),
+    scale(t, c) {
+      const x = samplerFriendly(t);
+      return tf.reshape(run(scaleProgram(x.shape), [x, c]), t.shape);
     },
-    coefficient(maxNorm, total) {
+    coefficient(maxNorm) {
       const expr = coefficientExpression(glsl, maxNorm, "getT()");
       if (expr === null) return null;
       const program = { variableNames: ["T"], outputShape: [1], packedInputs: false, packedOutput: false, userCode: `void main() { setOutput(${expr}); }` };
-      return tf.tidy(() => tf.reshape(run(program, [total]), []) as tf.Scalar);
+      return (total) => run(program, [total]);
     },
-    clamp: (t, c, owned) => genericKernels.clamp(t, c, owned),
-  };
+  });
 }

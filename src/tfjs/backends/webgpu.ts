@@ -7,9 +7,9 @@
  * Inputs are flat storage buffers (`X[i]`), so no coordinates are needed.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { genericKernels } from "./generic.js";
 import { coefficientExpression, normStatements, rowLayout, wgsl } from "./shader-norm.js";
-import type { ClipKernels, NormValue } from "./types.js";
+import { shaderClipKernels } from "./shader-kernels.js";
+import type { ClipKernels } from "./types.js";
 
 interface WebGPUProgramShape {
   variableNames: string[];
@@ -66,31 +66,18 @@ export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
   if (typeof b.runWebGPUProgram !== "function") return null;
   const run = (program: WebGPUProgramShape, inputs: tf.Tensor[]): tf.Tensor =>
     tf.engine().makeTensorFromTensorInfo(b.runWebGPUProgram!.call(backend, program, inputs, "float32"), backend);
-  return {
+  // 1-D views throughout: free (a reshape shares the buffer), and they keep the programs' uniforms small.
+  const flat = (t: tf.Tensor) => tf.reshape(t, [t.size]);
+  return shaderClipKernels({
     name: "webgpu",
-    totalNorm(tensors, p) {
-      const list = tensors.filter((t) => t.size > 0);
-      return tf.tidy(() => {
-        if (list.length === 0) return tf.scalar(0);
-        // 1-D views: free (a reshape shares the buffer), and keep the programs' uniforms small.
-        const partials = list.map((t) => run(rowNormProgram(t.size, p), [tf.reshape(t, [t.size])]));
-        const v = partials.length === 1 ? partials[0]! : tf.concat(partials);
-        return tf.reshape(run(combineProgram(v.size, p), [v]), []) as tf.Scalar;
-      });
-    },
-    scale(t, coef: NormValue) {
-      if (t.size === 0) return genericKernels.scale(t, coef, false);
-      return tf.tidy(() => {
-        const c = typeof coef === "number" ? tf.scalar(coef, "float32") : coef;
-        return tf.reshape(run(scaleProgram(t.size), [tf.reshape(t, [t.size]), tf.reshape(c, [1])]), t.shape);
-      });
-    },
-    coefficient(maxNorm, total) {
+    rowNorms: (t, p) => run(rowNormProgram(t.size, p), [flat(t)]),
+    combine: (v, p) => run(combineProgram(v.size, p), [v]),
+    scale: (t, c) => tf.reshape(run(scaleProgram(t.size), [flat(t), flat(c)]), t.shape),
+    coefficient(maxNorm) {
       const expr = coefficientExpression(wgsl, maxNorm, "T[0]");
       if (expr === null) return null;
       const program = flatProgram(`gradclip_coef_${Math.fround(maxNorm)}`, ["T"], [1], `setOutputAtIndex(index, ${expr});`);
-      return tf.tidy(() => tf.reshape(run(program, [tf.reshape(total, [1])]), []) as tf.Scalar);
+      return (total) => run(program, [flat(total)]);
     },
-    clamp: (t, c, owned) => genericKernels.clamp(t, c, owned),
-  };
+  });
 }
