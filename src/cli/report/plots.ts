@@ -43,67 +43,63 @@ export function series(group: ReportGroup, pick: (r: ReportGroup["runs"][number]
 const runColor = { field: "run", type: "nominal", title: null, scale: { scheme: "tableau10" }, legend: { orient: "top", direction: "horizontal" } } as const;
 const stepAxis = { tickMinStep: 1, format: "d" } as const;
 
+/** One log-scale line per run over `values`. */
+function runLines(values: Point[], yTitle: string) {
+  return {
+    data: { values },
+    mark: { type: "line", strokeWidth: 1.2, clip: true },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "step", axis: stepAxis },
+      y: { field: "value", type: "quantitative", scale: { type: "log" }, title: yTitle },
+      color: runColor,
+    },
+  } as const;
+}
+
+/** A titled plot of the report's width made of `layers`. */
+function lineChart(title: string, layers: readonly object[]): TopLevelSpec {
+  return {
+    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
+    title: { text: title, anchor: "start", fontSize: 13 },
+    width: WIDTH,
+    height: 220,
+    layer: layers,
+  } as TopLevelSpec;
+}
+
 /** Loss against step, log scale, one line a run, a red rule where a run diverged. */
 export function lossSpec(group: ReportGroup): TopLevelSpec {
   const diverged = group.runs.filter((r) => r.divergedAtStep !== null).map((r) => ({ step: r.divergedAtStep!, run: r.label }));
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: "training loss", anchor: "start", fontSize: 13 },
-    width: WIDTH,
-    height: 220,
-    layer: [
-      {
-        data: { values: series(group, (r) => r.loss) },
-        mark: { type: "line", strokeWidth: 1.2, clip: true },
-        encoding: {
-          x: { field: "step", type: "quantitative", title: "step", axis: stepAxis },
-          y: { field: "value", type: "quantitative", scale: { type: "log" }, title: "loss (log)" },
-          color: runColor,
-        },
-      },
-      ...(diverged.length > 0
-        ? [{
-            data: { values: diverged },
-            mark: { type: "rule" as const, color: "#d62728", strokeDash: [4, 3] },
-            encoding: { x: { field: "step", type: "quantitative" as const } },
-          }]
-        : []),
-    ],
-  } as TopLevelSpec;
+  return lineChart("training loss", [
+    runLines(series(group, (r) => r.loss), "loss (log)"),
+    ...(diverged.length > 0
+      ? [{
+          data: { values: diverged },
+          mark: { type: "rule" as const, color: "#d62728", strokeDash: [4, 3] },
+          encoding: { x: { field: "step", type: "quantitative" as const } },
+        }]
+      : []),
+  ]);
 }
 
 /** Pre-clip total gradient norm against step (log), with each run's threshold dashed over it. */
 export function normSpec(group: ReportGroup): TopLevelSpec {
   const norms = series(group, (r) => r.totalNorm);
   const thresholds = series(group, (r) => r.maxNorm);
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: "pre-clip gradient norm (dashed: threshold)", anchor: "start", fontSize: 13 },
-    width: WIDTH,
-    height: 220,
-    layer: [
-      {
-        data: { values: norms },
-        mark: { type: "line", strokeWidth: 1.2, clip: true },
-        encoding: {
-          x: { field: "step", type: "quantitative", title: "step", axis: stepAxis },
-          y: { field: "value", type: "quantitative", scale: { type: "log" }, title: "gradient norm (log)" },
-          color: runColor,
-        },
-      },
-      ...(thresholds.length > 0
-        ? [{
-            data: { values: thresholds },
-            mark: { type: "line" as const, strokeDash: [5, 3], strokeWidth: 1.6, color: "#222" },
-            encoding: {
-              x: { field: "step", type: "quantitative" as const },
-              y: { field: "value", type: "quantitative" as const },
-              detail: { field: "run", type: "nominal" as const },
-            },
-          }]
-        : []),
-    ],
-  } as TopLevelSpec;
+  return lineChart("pre-clip gradient norm (dashed: threshold)", [
+    runLines(norms, "gradient norm (log)"),
+    ...(thresholds.length > 0
+      ? [{
+          data: { values: thresholds },
+          mark: { type: "line" as const, strokeDash: [5, 3], strokeWidth: 1.6, color: "#222" },
+          encoding: {
+            x: { field: "step", type: "quantitative" as const },
+            y: { field: "value", type: "quantitative" as const },
+            detail: { field: "run", type: "nominal" as const },
+          },
+        }]
+      : []),
+  ]);
 }
 
 /** Whether any run of the group has a clipped, skipped or non-finite step. */
