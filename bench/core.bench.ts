@@ -14,10 +14,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { clipGradNorm_ } from "../src/arrays/clip.js";
-import { jsKernels, kernelsFor, registerKernelProvider, type ArrayKernels } from "../src/arrays/kernels.js";
-import { GradBuffer } from "../src/arrays/wasm/grad-buffer.js";
-import { wasmSimdSupported } from "../src/arrays/wasm/memory-kernels.js";
+import { clipGradNorm_ } from "../packages/gradclip/src/arrays/clip.js";
+import { jsKernels, kernelsFor, registerKernelProvider, type ArrayKernels } from "../packages/gradclip/src/arrays/kernels.js";
+import { GradBuffer } from "../packages/gradclip/src/arrays/wasm/grad-buffer.js";
+import { wasmSimdSupported } from "../packages/gradclip/src/arrays/wasm/memory-kernels.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ITERS = Number(process.env.BENCH_ITERS ?? 3);

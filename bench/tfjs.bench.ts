@@ -18,9 +18,9 @@ import "@tensorflow/tfjs-backend-wasm";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { getTotalNorm as coreTotalNorm } from "../src/index.js";
-import { clipGradNorm_, withGradientClipping } from "../src/tfjs/index.js";
-import { clipKernelsForActiveBackend } from "../src/tfjs/backends/index.js";
+import { getTotalNorm as coreTotalNorm } from "../packages/gradclip/src/index.js";
+import { clipGradNorm_, withGradientClipping } from "../packages/gradclip/src/tfjs/index.js";
+import { clipKernelsForActiveBackend } from "../packages/gradclip/src/tfjs/backends/index.js";
 
 const MAX_NORM = 1.0;
 
