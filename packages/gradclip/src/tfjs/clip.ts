@@ -4,8 +4,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { checkNonNegative, describe, resolveNormOptions, type NormOptions } from "../core/validate.js";
-import { collectTensorGrads, replaceEach, type TensorGrads } from "./grads.js";
-import { activeKernels, coefficientOf, disposeValue, readValue, scaleBy, totalNormOf, type NormValue } from "./norm.js";
+import { collectTensorGrads, replaceAll, type TensorGrads } from "./grads.js";
+import { activeKernels, clampEach, coefficientOf, disposeValue, readValue, scaleEach, totalNormOf, type NormValue } from "./norm.js";
 
 /**
  * The total p-norm of all gradients together, as if concatenated into one
@@ -61,7 +61,7 @@ export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNor
   const k = activeKernels();
   const coef = coefficientOf(m, typeof totalNorm === "number" ? totalNorm : (totalNorm as tf.Scalar));
   try {
-    replaceEach(slots, (t) => scaleBy(k, t, coef, true));
+    replaceAll(slots, (ts) => scaleEach(k, ts, coef, true));
   } finally {
     disposeValue(coef);
   }
@@ -104,7 +104,7 @@ export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: Nor
   throwIfNonfinite(total, p, errorIfNonfinite);
   const coef = coefficientOf(m, total);
   try {
-    replaceEach(slots, (t) => scaleBy(k, t, coef, true));
+    replaceAll(slots, (ts) => scaleEach(k, ts, coef, true));
   } catch (e) {
     disposeValue(total);
     throw e;
@@ -128,7 +128,7 @@ export function clipGradValue_(grads: TensorGrads, clipValue: number): void {
   const c = checkNonNegative(clipValue, "clipValue"); // -0 normalised to 0, as in the core
   const slots = collectTensorGrads(grads, "clipGradValue_");
   const k = activeKernels();
-  replaceEach(slots, (t) => k.clamp(t, c, true));
+  replaceAll(slots, (ts) => clampEach(k, ts, c, true));
 }
 
 function throwIfNonfinite(total: NormValue, p: number, errorIfNonfinite: boolean): void {

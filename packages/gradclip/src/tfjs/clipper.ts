@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { clipCoefficient } from "../core/coefficient.js";
-import { activeKernels, coefficientOf, disposeValue, scaleBy, totalNormOf, type NormValue } from "./norm.js";
+import { activeKernels, clampEach, coefficientOf, disposeValue, scaleBy, scaleEach, totalNormOf, type NormValue } from "./norm.js";
 
 /** JSON values, for configs and state that round-trip through `model.save`. */
 export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -76,9 +76,16 @@ export interface ThresholdRule<S> {
   fromJSON?(json: JsonValue): S;
 }
 
+/** `f` of the present gradients, all at once (several per GPU program), nulls kept in place. */
+function mapPresent(grads: readonly (tf.Tensor | null)[], f: (ts: tf.Tensor[]) => tf.Tensor[]): (tf.Tensor | null)[] {
+  const out = f(grads.filter((g): g is tf.Tensor => g !== null));
+  let next = 0;
+  return grads.map((g) => (g ? out[next++]! : null));
+}
+
 function scaleAll(grads: readonly (tf.Tensor | null)[], coef: NormValue): (tf.Tensor | null)[] {
   const k = activeKernels();
-  return grads.map((g) => (g ? scaleBy(k, g, coef, false) : null));
+  return mapPresent(grads, (ts) => scaleEach(k, ts, coef, false));
 }
 
 /** PyTorch's `clip_grad_norm_` rule: scale all by `min(1, maxNorm / (total + 1e-6))`. */
@@ -120,7 +127,7 @@ export function valueClipper(clipValue: number): GradientClipper {
     kind: "clipValue",
     clip(step) {
       const k = activeKernels();
-      return { grads: step.grads.map((g) => (g ? k.clamp(g, clipValue, false) : null)) };
+      return { grads: mapPresent(step.grads, (ts) => clampEach(k, ts, clipValue, false)) };
     },
   };
 }

@@ -90,13 +90,32 @@ export function collectTensorGrads(grads: unknown, fnName: string): GradSlot[] {
  * throws, the results made so far are disposed and no slot is changed.
  */
 export function replaceEach(slots: readonly GradSlot[], f: (t: tf.Tensor) => tf.Tensor): void {
-  const results = new Map<tf.Tensor, tf.Tensor>();
-  try {
-    for (const s of slots) if (!results.has(s.tensor)) results.set(s.tensor, f(s.tensor));
-  } catch (e) {
-    for (const [old, r] of results) if (r !== old) r.dispose();
-    throw e;
+  replaceAll(slots, (ts) => {
+    const out: tf.Tensor[] = [];
+    try {
+      for (const t of ts) out.push(f(t));
+    } catch (e) {
+      out.forEach((r, i) => { if (r !== ts[i]) r.dispose(); });
+      throw e;
+    }
+    return out;
+  });
+}
+
+/**
+ * As `replaceEach`, with the distinct tensors of `slots` mapped by one call
+ * `f(tensors)` (one result per input, in order), so a backend can handle
+ * several per program. If `f` throws it must leave nothing behind; then no
+ * slot is changed.
+ */
+export function replaceAll(slots: readonly GradSlot[], f: (ts: tf.Tensor[]) => tf.Tensor[]): void {
+  const distinct = [...new Set(slots.map((s) => s.tensor))];
+  const out = f(distinct);
+  if (out.length !== distinct.length) {
+    out.forEach((r, i) => { if (r !== distinct[i]) r.dispose(); });
+    throw new Error(`gradclip: internal: ${out.length} results for ${distinct.length} gradients.`);
   }
+  const results = new Map(distinct.map((t, i) => [t, out[i]!] as const));
   for (const s of slots) {
     const r = results.get(s.tensor)!;
     if (r !== s.tensor) s.replace(r);

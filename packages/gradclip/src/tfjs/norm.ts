@@ -50,3 +50,18 @@ export function scaleBy(k: ClipKernels, t: tf.Tensor, coef: NormValue, owned: bo
   if (coef === 1) return t;
   return k.scale(t, coef, owned);
 }
+
+/**
+ * `scaleBy` of every tensor of `ts`, one result per entry in order, through
+ * the path's batched `scaleAll` where it has one (several tensors per GPU
+ * program).
+ */
+export function scaleEach(k: ClipKernels, ts: readonly tf.Tensor[], coef: NormValue, owned: boolean): tf.Tensor[] {
+  if (coef === 1) return [...ts];
+  return k.scaleAll ? k.scaleAll(ts, coef, owned) : ts.map((t) => k.scale(t, coef, owned));
+}
+
+/** `k.clamp` of every tensor of `ts`, as `scaleEach`. */
+export function clampEach(k: ClipKernels, ts: readonly tf.Tensor[], c: number, owned: boolean): tf.Tensor[] {
+  return k.clampAll ? k.clampAll(ts, c, owned) : ts.map((t) => k.clamp(t, c, owned));
+}

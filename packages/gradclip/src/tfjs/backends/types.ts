@@ -22,6 +22,12 @@ export interface ClipKernels {
    */
   scale(t: tf.Tensor, coef: NormValue, owned: boolean): tf.Tensor;
   /**
+   * Optional: `scale` of every tensor of `tensors`, in fewer dispatches than
+   * one per tensor; one new tensor per entry, in order (the same tensor twice
+   * gets two results). `owned` as for `scale`, for every entry.
+   */
+  scaleAll?(tensors: readonly tf.Tensor[], coef: NormValue, owned: boolean): tf.Tensor[];
+  /**
    * Optional: the core's clip coefficient `min(1, maxNorm / (total + 1e-6))`
    * on the device in fewer dispatches than tf ops, as a new scalar; null to
    * let the caller use tf ops (e.g. for a `maxNorm` a shader cannot spell).
@@ -29,4 +35,6 @@ export interface ClipKernels {
   coefficient?(maxNorm: number, total: tf.Scalar): tf.Scalar | null;
   /** `clamp(t, -c, c)` as a tensor the caller owns; `owned` as for `scale`. */
   clamp(t: tf.Tensor, c: number, owned: boolean): tf.Tensor;
+  /** Optional: `clamp` of every tensor of `tensors`, as `scaleAll` is to `scale`. */
+  clampAll?(tensors: readonly tf.Tensor[], c: number, owned: boolean): tf.Tensor[];
 }
