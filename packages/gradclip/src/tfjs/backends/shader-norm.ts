@@ -25,7 +25,15 @@ export interface ShaderDialect {
   readonly nan: string;
 }
 
-export const glsl: ShaderDialect = {
+/** Integer variables and `min`, for the row-partials programs. */
+export interface IndexDialect {
+  int(name: string, init: string): string;
+  min(a: string, b: string): string;
+}
+
+export const glsl: ShaderDialect & IndexDialect = {
+  int: (n, init) => `int ${n} = ${init};`,
+  min: (a, b) => `min(${a}, ${b})`,
   float: (n, init) => `float ${n} = ${init};`,
   bool: (n, init) => `bool ${n} = ${init};`,
   loop: (j, bound, count, body) => `for (int ${j} = 0; ${j} < ${bound}; ${j}++) { if (${j} >= ${count}) { break; } ${body} }`,
@@ -33,7 +41,9 @@ export const glsl: ShaderDialect = {
   nan: "NAN",
 };
 
-export const wgsl: ShaderDialect = {
+export const wgsl: ShaderDialect & IndexDialect = {
+  int: (n, init) => `var ${n} : i32 = ${init};`,
+  min: (a, b) => `min(${a}, ${b})`,
   float: (n, init) => `var ${n} : f32 = ${init};`,
   bool: (n, init) => `var ${n} : bool = ${init};`,
   loop: (j, _bound, count, body) => `for (var ${j} : i32 = 0; ${j} < ${count}; ${j}++) { ${body} }`,
@@ -134,4 +144,71 @@ export function coefficientExpression(d: ShaderDialect, maxNorm: number, total: 
     clampMax: (x, max) => d.select(`${x} > ${floatLiteral(max)}`, floatLiteral(max), x),
   };
   return clipCoefficientWith(ops, m, total);
+}
+
+/**
+ * `clamp(x, -c, c)` with NaN kept, as the core's array kernel clamps
+ * (`x > c ? c : x < -c ? -c : x`), as one shader expression over the float
+ * expression `x` (evaluated more than once: pass a variable); `isnan` is
+ * explicit because shader compilers may fold comparisons with NaN. Null
+ * where `c` has no finite float32 literal.
+ */
+export function clampExpression(d: ShaderDialect, c: number, x: string): string | null {
+  const m = Math.fround(c);
+  if (!Number.isFinite(m) || m < 0) return null;
+  const hi = floatLiteral(m);
+  const lo = `(-${hi})`;
+  return d.select(`isnan(${x})`, x, d.select(`${x} > ${hi}`, hi, d.select(`${x} < ${lo}`, lo, x)));
+}
+
+/**
+ * Code that runs `body(k, local)` for the range `k` holding `index` among
+ * consecutive ranges of `lengths` (`local` = index minus the range's start),
+ * as a balanced tree of `if (index < start) { } else { }` (the same syntax in
+ * GLSL and WGSL): log2(ranges) comparisons rather than one per range. The
+ * last range is not bounded: `index` must be below the total.
+ */
+export function rangeBranches(index: string, lengths: readonly number[], body: (k: number, local: string) => string): string {
+  const starts: number[] = [];
+  lengths.reduce((at, len) => (starts.push(at), at + len), 0);
+  const tree = (lo: number, hi: number): string => {
+    if (hi - lo === 1) return body(lo, starts[lo] === 0 ? index : `(${index} - ${starts[lo]})`);
+    const mid = (lo + hi) >> 1;
+    return `if (${index} < ${starts[mid]}) { ${tree(lo, mid)} } else { ${tree(mid, hi)} }`;
+  };
+  return lengths.length === 0 ? "" : tree(0, lengths.length);
+}
+
+/**
+ * Per-input row layouts of a row-partials program over inputs of `lengths`
+ * values: input k's rows are output rows [Σ rows_<k, Σ rows_≤k), each of
+ * `cols_k` values (the last row of an input may be shorter).
+ */
+export function rowLayouts(lengths: readonly number[]): { n: number; rows: number; cols: number }[] {
+  return lengths.map((n) => ({ n, ...rowLayout(n) }));
+}
+
+/**
+ * The body of a row-partials program: from the output row `row`, the input
+ * `k` it belongs to and that row's `start` and `count` (assigned to
+ * variables the dialect declares), then the row's p-norm over
+ * `load(k, start + j)` (the raw value; its absolute value is taken here), left
+ * in the variable named by `result`. One norm block for every input, so
+ * the program's size does not grow with the number of inputs.
+ */
+export function rowPartialStatements(
+  d: ShaderDialect & IndexDialect,
+  row: string,
+  lengths: readonly number[],
+  p: number,
+  load: (k: string, index: string) => string,
+): { code: string; result: string } {
+  const layouts = rowLayouts(lengths);
+  const pick = rangeBranches(row, layouts.map((l) => l.rows), (k, local) => {
+    const { n, cols } = layouts[k]!;
+    return `k = ${k}; start = ${local} * ${cols}; count = ${d.min(`${cols}`, `${n} - start`)};`;
+  });
+  const bound = Math.max(...layouts.map((l) => l.cols));
+  const { code, result } = normStatements(d, { bound, count: "count", load: (j) => `abs(${load("k", `start + ${j}`)})` }, p, "g");
+  return { code: [d.int("k", "0"), d.int("start", "0"), d.int("count", "0"), pick, code].join("\n"), result };
 }

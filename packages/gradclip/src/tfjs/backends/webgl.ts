@@ -1,16 +1,35 @@
 /**
- * The webgl backend's path: one shader program per tensor for its row
- * partial norms, one to combine all partials into the total norm, one per
- * tensor to scale. Program objects are shaped here (nothing is imported from
+ * The webgl backend's path, several tensors per fragment-shader program:
+ *
+ * - norms: one program computes the row partial norms of up to
+ *   MAX_TEXTURE_IMAGE_UNITS tensors (read from the device, at most 32; WebGL2
+ *   guarantees 16), one more combines up to that many partial vectors (no
+ *   concat), one computes the coefficient;
+ * - scaling and clamping: one program writes up to units - 1 unpacked
+ *   tensors into one flat output texture (at most WEBGL_MAX_TEXTURE_SIZE²
+ *   elements), and each gradient's result is a contiguous view of it
+ *   (tfjs's shallow slice of an unpacked texture: no program). A fragment
+ *   shader has one output here (tfjs runs programs on one render target; MRT
+ *   would allow MAX_DRAW_BUFFERS, at least 4, equally sized targets): the
+ *   views are what gives one tensor per gradient. The views keep the shared
+ *   texture alive until the last of them is disposed, and reading one on the
+ *   host (`data()`) costs tfjs one copy program.
+ * - packed textures (tfjs's layout for matMul and most packed-op outputs,
+ *   2x2 values per texel): norms read them in place with packed samplers (in
+ *   their own programs, as a program samples all inputs one way); scaling
+ *   and clamping write one packed output per tensor, one program each, since
+ *   a view of a packed texture is not free: batching them into an unpacked
+ *   output would make every later packed op (the optimizer's) repack them.
+ *
+ * Program objects are shaped here (nothing is imported from
  * tfjs-backend-webgl, which users may not have) and run through the
  * backend's `runWebGLProgram`; a backend without it gets the generic path.
- *
  * Shader arithmetic is 32-bit even where textures are 16-bit, and every sum
  * is taken over values scaled into [0, 1], so nothing overflows.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { coefficientExpression, glsl, normStatements, rowLayout } from "./shader-norm.js";
-import { shaderClipKernels } from "./shader-kernels.js";
+import { clampExpression, coefficientExpression, glsl, normStatements, rangeBranches, rowLayouts, rowPartialStatements } from "./shader-norm.js";
+import { planGroups, shaderClipKernels } from "./shader-kernels.js";
 import type { ClipKernels } from "./types.js";
 
 interface WebGLProgramShape {
@@ -23,76 +42,227 @@ interface WebGLProgramShape {
 
 interface WebGLBackendShape {
   runWebGLProgram(program: WebGLProgramShape, inputs: tf.TensorInfo[], outputDtype: "float32"): tf.TensorInfo;
+  texData?: { get(dataId: object): { isPacked?: boolean } | undefined };
+  gpgpu?: { gl?: { getParameter(pname: number): unknown; readonly MAX_TEXTURE_IMAGE_UNITS: number } };
 }
 
-/** Flat element `i` of `X` (shape `shape`, rank 1 to 4) through tfjs's getX(coords) sampler. */
-function flatSampler(shape: readonly number[]): string {
-  const strides = shape.map((_, k) => shape.slice(k + 1).reduce((a, b) => a * b, 1));
-  const coords = strides.map((s, k) => (k + 1 < strides.length ? `int c${k} = i / ${s}; i -= c${k} * ${s};` : `int c${k} = i;`));
-  return `float getXFlat(int i) { ${coords.join(" ")} return getX(${strides.map((_, k) => `c${k}`).join(", ")}); }`;
+/** The most texture inputs used per program even where a device offers more (shader size). */
+const MAX_UNITS_USED = 32;
+
+const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/**
+ * Value `j` of input `name` (packed, shape `shape` of rank 1 to 3) in texel
+ * order: texel j / 4, channel j % 4 (rows 2r, 2r+1 by columns 2c, 2c+1);
+ * channels outside the shape (odd dimensions) read 0, which adds nothing to
+ * a norm. `packedLength(shape)` values in all.
+ */
+function packedSampler(name: string, shape: readonly number[]): string {
+  const rank = shape.length;
+  const R = rank >= 2 ? shape[rank - 2]! : 1;
+  const C = shape[rank - 1]!;
+  const TR = Math.ceil(R / 2), TC = Math.ceil(C / 2);
+  const batch = rank === 3 ? `int b = t / ${TR * TC}; t -= b * ${TR * TC}; ` : "";
+  const args = rank === 3 ? "b, 2 * rp, 2 * cp" : rank === 2 ? "2 * rp, 2 * cp" : "2 * cp";
+  return `float get${name}Texel(int j) {
+    int t = j / 4; int k = j - t * 4; ${batch}
+    int rp = t / ${TC}; int cp = t - rp * ${TC};
+    int kr = k / 2; int kc = k - kr * 2;
+    if (2 * rp + kr >= ${R} || 2 * cp + kc >= ${C}) { return 0.0; }
+    vec4 v = get${name}(${args});
+    return k == 0 ? v.x : (k == 1 ? v.y : (k == 2 ? v.z : v.w));
+  }`;
 }
 
-function rowNormProgram(shape: readonly number[], p: number): WebGLProgramShape {
-  const n = shape.reduce((a, b) => a * b, 1);
-  const { rows, cols } = rowLayout(n);
-  const { code, result } = normStatements(glsl, { bound: cols, count: "rowCount", load: (j) => `abs(getXFlat(start + ${j}))` }, p, "g");
+function packedLength(shape: readonly number[]): number {
+  const rank = shape.length;
+  const R = rank >= 2 ? shape[rank - 2]! : 1;
+  const B = rank === 3 ? shape[0]! : 1;
+  return 4 * B * Math.ceil(R / 2) * Math.ceil(shape[rank - 1]! / 2);
+}
+
+/** `float <fn>(int k, int j)`: value `j` of input `k` through `sample(k, "j")`. */
+function inputLoader(fn: string, count: number, sample: (k: number, j: string) => string): string {
+  return `float ${fn}(int k, int j) { ${rangeBranches("k", new Array<number>(count).fill(1), (k) => `return ${sample(k, "j")};`)} }`;
+}
+
+/** Row partials of every input (unpacked: 1-D views; packed: rank 1 to 3), one norm block for all. */
+function rowNormProgram(shapes: readonly number[][], packed: boolean, p: number): WebGLProgramShape {
+  const names = shapes.map((_, k) => `X${k}`);
+  const lengths = shapes.map((s) => (packed ? packedLength(s) : sizeOf(s)));
+  const samplers = packed ? shapes.map((s, k) => packedSampler(names[k]!, s)) : [];
+  const loader = inputLoader("loadX", names.length, (k, j) => (packed ? `get${names[k]}Texel(${j})` : `get${names[k]}(${j})`));
+  const { code, result } = rowPartialStatements(glsl, "row", lengths, p, (k, i) => `loadX(${k}, ${i})`);
   return {
-    variableNames: ["X"],
-    outputShape: [rows],
-    packedInputs: false,
+    variableNames: names,
+    outputShape: [rowLayouts(lengths).reduce((a, l) => a + l.rows, 0)],
+    packedInputs: packed,
     packedOutput: false,
     userCode: `
-      ${flatSampler(shape)}
+      ${samplers.join("\n")}
+      ${loader}
       void main() {
-        int start = getOutputCoords() * ${cols};
-        int rowCount = ${n} - start;
+        int row = getOutputCoords();
         ${code}
         setOutput(${result});
       }`,
   };
 }
 
-function combineProgram(length: number, p: number): WebGLProgramShape {
-  const { code, result } = normStatements(glsl, { bound: length, count: `${length}`, load: (j) => `getV(${j})` }, p, "c");
+/** Value `j` of the concatenation of the 1-D inputs `names` (lengths `lengths`), as `float <fn>(int j)`. */
+function concatLoader(fn: string, names: readonly string[], lengths: readonly number[]): string {
+  return `float ${fn}(int j) { ${rangeBranches("j", lengths, (k, local) => `return get${names[k]}(${local});`)} }`;
+}
+
+function combineProgram(lengths: readonly number[], p: number): WebGLProgramShape {
+  const names = lengths.map((_, k) => `V${k}`);
+  const total = lengths.reduce((a, b) => a + b, 0);
+  const { code, result } = normStatements(glsl, { bound: total, count: `${total}`, load: (j) => `loadV(${j})` }, p, "c");
   return {
-    variableNames: ["V"],
+    variableNames: names,
     outputShape: [1],
     packedInputs: false,
     packedOutput: false,
-    userCode: `void main() { ${code} setOutput(${result}); }`,
+    userCode: `${concatLoader("loadV", names, lengths)}\nvoid main() { ${code} setOutput(${result}); }`,
   };
 }
 
-function scaleProgram(shape: readonly number[]): WebGLProgramShape {
+/** An elementwise map in shader code: `x` a float variable; `packed` whether the program samples its inputs packed. */
+type ElementOp = (x: string, packed: boolean) => string;
+
+/** `op(x)` of every unpacked input (1-D views), concatenated into one flat output. */
+function flatMapProgram(sizes: readonly number[], op: ElementOp, extraInputs: readonly string[]): WebGLProgramShape {
+  const names = sizes.map((_, k) => `X${k}`);
   return {
-    variableNames: ["X", "C"],
-    outputShape: [...shape],
+    variableNames: [...names, ...extraInputs],
+    outputShape: [sizes.reduce((a, b) => a + b, 0)],
     packedInputs: false,
     packedOutput: false,
-    userCode: `void main() { setOutput(getXAtOutCoords() * getC()); }`,
+    userCode: `
+      ${concatLoader("loadX", names, sizes)}
+      void main() { float x = loadX(getOutputCoords()); setOutput(${op("x", false)}); }`,
   };
 }
 
-/** Tensors of rank 0 or above 4 are viewed as 1-D (free for the usual unpacked textures). */
-function samplerFriendly(t: tf.Tensor): tf.Tensor {
-  return t.rank >= 1 && t.rank <= 4 ? t : tf.reshape(t, [t.size]);
+/** `op` on each channel of one packed input, into a packed output of its shape. */
+function packedMapProgram(shape: readonly number[], op: ElementOp, extraInputs: readonly string[]): WebGLProgramShape {
+  return {
+    variableNames: ["X", ...extraInputs],
+    outputShape: [...shape],
+    packedInputs: true,
+    packedOutput: true,
+    userCode: `
+      float mapOne(float x) { return ${op("x", true)}; }
+      void main() { vec4 v = getXAtOutCoords(); setOutput(vec4(mapOne(v.x), mapOne(v.y), mapOne(v.z), mapOne(v.w))); }`,
+  };
+}
+
+/** Unpacked tensors as 1-D views: free (an unpacked texture holds its values in row-major order whatever its shape). */
+function unpackedView(t: tf.Tensor): tf.Tensor {
+  return t.rank === 1 ? t : tf.reshape(t, [t.size]);
+}
+
+/** Packed tensors as rank 1 to 3: leading dimensions merged (free: the last two stay, and with them the texel layout). */
+function packedView(t: tf.Tensor): tf.Tensor {
+  if (t.rank === 0) return tf.reshape(t, [1]);
+  if (t.rank <= 3) return t;
+  return tf.reshape(t, [sizeOf(t.shape.slice(0, -2)), ...t.shape.slice(-2)]);
+}
+
+function textureUnits(b: WebGLBackendShape): number {
+  const gl = b.gpgpu?.gl;
+  let units = NaN;
+  try {
+    units = gl ? Number(gl.getParameter(gl.MAX_TEXTURE_IMAGE_UNITS)) : NaN;
+  } catch {
+    // A lost context: assume WebGL1's guaranteed minimum.
+  }
+  return Number.isInteger(units) && units >= 2 ? Math.min(units, MAX_UNITS_USED) : 8;
+}
+
+/** The texture size tfjs shapes its textures with (so a flat output of n <= size² elements fits one texture). */
+function maxTextureSize(): number {
+  try {
+    const n = tf.env().getNumber("WEBGL_MAX_TEXTURE_SIZE");
+    if (Number.isInteger(n) && n > 0) return n;
+  } catch {
+    // The flag is registered by tfjs-backend-webgl; without it, WebGL2's guaranteed minimum.
+  }
+  return 2048;
 }
 
 export function webglKernels(backend: tf.KernelBackend): ClipKernels | null {
-  const b = backend as unknown as Partial<WebGLBackendShape>;
+  const b = backend as unknown as Partial<WebGLBackendShape> & WebGLBackendShape;
   if (typeof b.runWebGLProgram !== "function") return null;
   const run = (program: WebGLProgramShape, inputs: tf.Tensor[]): tf.Tensor =>
-    tf.engine().makeTensorFromTensorInfo(b.runWebGLProgram!.call(backend, program, inputs, "float32"), backend);
+    tf.engine().makeTensorFromTensorInfo(b.runWebGLProgram.call(backend, program, inputs, "float32"), backend);
+  const units = textureUnits(b);
+  const maxFlatOutput = maxTextureSize() ** 2;
+  const isPacked = (t: tf.Tensor): boolean => {
+    try {
+      return b.texData?.get(t.dataId)?.isPacked === true;
+    } catch {
+      return false;
+    }
+  };
+
+  /**
+   * `op` of each tensor: unpacked ones batched into flat outputs (up to
+   * `units - extra.length` inputs and maxFlatOutput elements per program)
+   * and viewed back; packed ones one program each, packed.
+   */
+  const mapAll = (
+    ts: readonly tf.Tensor[],
+    op: ElementOp,
+    extra: { unpacked: tf.Tensor[]; names: string[]; packed: () => tf.Tensor[] },
+  ): tf.Tensor[] => {
+    const packed = ts.map(isPacked);
+    const out: tf.Tensor[] = new Array<tf.Tensor>(ts.length);
+    const unpackedIdx = ts.map((_, i) => i).filter((i) => !packed[i]);
+    const groups = planGroups(unpackedIdx.map((i) => ts[i]!.size), null, { maxCount: Math.max(1, units - extra.names.length), maxElements: maxFlatOutput });
+    for (const g of groups) {
+      const members = g.map((k) => unpackedIdx[k]!);
+      const views = members.map((i) => unpackedView(ts[i]!));
+      const flat = run(flatMapProgram(views.map((v) => v.size), op, extra.names), [...views, ...extra.unpacked]);
+      let offset = 0;
+      for (const i of members) {
+        const t = ts[i]!;
+        // One member: the output is its own; otherwise a contiguous view (shallow slice, no program).
+        out[i] = tf.reshape(members.length === 1 ? flat : tf.slice(flat, [offset], [t.size]), t.shape);
+        offset += t.size;
+      }
+    }
+    const packedIdx = ts.map((_, i) => i).filter((i) => packed[i]);
+    if (packedIdx.length > 0) {
+      const extraPacked = extra.packed();
+      for (const i of packedIdx) {
+        const t = ts[i]!;
+        const view = packedView(t);
+        out[i] = tf.reshape(run(packedMapProgram(view.shape, op, extra.names), [view, ...extraPacked]), t.shape);
+      }
+    }
+    return out;
+  };
+
   return shaderClipKernels({
     name: "webgl",
-    rowNorms(t, p) {
-      const x = samplerFriendly(t);
-      return run(rowNormProgram(x.shape, p), [x]);
+    maxNormInputs: units,
+    layoutKey: (t) => (isPacked(t) ? "packed" : "unpacked"),
+    rowNorms(ts, p) {
+      const packed = isPacked(ts[0]!);
+      const views = ts.map((t) => (packed ? packedView(t) : unpackedView(t)));
+      return run(rowNormProgram(views.map((v) => v.shape), packed, p), views);
     },
-    combine: (v, p) => run(combineProgram(v.size, p), [v]),
-    scale(t, c) {
-      const x = samplerFriendly(t);
-      return tf.reshape(run(scaleProgram(x.shape), [x, c]), t.shape);
+    combine: (vs, p) => run(combineProgram(vs.map((v) => v.size), p), [...vs]),
+    scaleAll(ts, c) {
+      // A packed program samples every input packed: the coefficient gets a packed copy, once.
+      const packedCoefficient = () => [run({ variableNames: ["C"], outputShape: [1], packedInputs: false, packedOutput: true, userCode: "void main() { setOutput(vec4(getC())); }" }, [c])];
+      return mapAll(ts, (x, packed) => `${x} * ${packed ? "getC(0).x" : "getC()"}`, { unpacked: [c], names: ["C"], packed: packedCoefficient });
+    },
+    clampAll(ts, c) {
+      const expr = clampExpression(glsl, c, "x");
+      if (expr === null) return null;
+      return mapAll(ts, () => expr, { unpacked: [], names: [], packed: () => [] });
     },
     coefficient(maxNorm) {
       const expr = coefficientExpression(glsl, maxNorm, "getT()");

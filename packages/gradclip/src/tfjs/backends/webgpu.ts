@@ -1,14 +1,29 @@
 /**
- * The webgpu backend's path: one compute program per tensor for its row
- * partial norms, one to combine all partials into the total norm, one per
- * tensor to scale. Program objects are shaped here after tfjs-backend-webgpu's
- * (nothing is imported from it: users may not have it) and run through the
- * backend's `runWebGPUProgram`; a backend without it gets the generic path.
+ * The webgpu backend's path, several tensors per compute program; the
+ * limit is the device's maxStorageBuffersPerShaderStage (read at run time;
+ * WebGPU's default, which tfjs-backend-webgpu does not raise, is 8):
+ *
+ * - norms: one program computes the row partial norms of up to limit - 1
+ *   tensors (one storage buffer is the output), one more combines up to
+ *   limit - 1 partial vectors (no concat: tfjs's own webgpu concat takes 7
+ *   inputs per program and then concatenates the pieces again), one computes
+ *   the coefficient. These run through the backend's `runWebGPUProgram`.
+ * - scaling and clamping: one dispatch reads limit / 2 gradients and writes
+ *   limit / 2 new buffers, one per gradient (a compute shader may write
+ *   several storage buffers; tfjs's program runner binds one output, so these
+ *   dispatches are recorded here on the backend's own command encoder, after
+ *   everything tfjs has queued, and submitted at once). The coefficient is
+ *   copied into a uniform buffer so that it takes no storage binding.
+ *
+ * Program objects are shaped here after tfjs-backend-webgpu's (nothing is
+ * imported from it: users may not have it); a backend without
+ * `runWebGPUProgram` gets the generic path, and one without the internals
+ * the multi-output dispatches need scales one tensor per program.
  * Inputs are flat storage buffers (`X[i]`), so no coordinates are needed.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { coefficientExpression, normStatements, rowLayout, wgsl } from "./shader-norm.js";
-import { shaderClipKernels } from "./shader-kernels.js";
+import { clampExpression, coefficientExpression, normStatements, rangeBranches, rowLayouts, rowPartialStatements, wgsl } from "./shader-norm.js";
+import { chunks, shaderClipKernels } from "./shader-kernels.js";
 import type { ClipKernels } from "./types.js";
 
 interface WebGPUProgramShape {
@@ -23,14 +38,54 @@ interface WebGPUProgramShape {
   getUserCode(): string;
 }
 
+// The few WebGPU API shapes used (no dependency on @webgpu/types).
+interface GPUBufferShape {
+  readonly size: number;
+}
+interface GPUComputePassShape {
+  setPipeline(pipeline: unknown): void;
+  setBindGroup(index: number, group: unknown): void;
+  dispatchWorkgroups(x: number, y?: number, z?: number): void;
+  end(): void;
+}
+interface GPUCommandEncoderShape {
+  copyBufferToBuffer(src: GPUBufferShape, srcOffset: number, dst: GPUBufferShape, dstOffset: number, size: number): void;
+  beginComputePass(descriptor?: object): GPUComputePassShape;
+}
+interface GPUPipelineShape {
+  getBindGroupLayout(index: number): unknown;
+}
+interface GPUDeviceShape {
+  readonly limits: { readonly maxStorageBuffersPerShaderStage?: number; readonly maxComputeWorkgroupsPerDimension?: number };
+  createShaderModule(descriptor: { code: string; label?: string }): unknown;
+  createComputePipeline(descriptor: { layout: "auto"; compute: { module: unknown; entryPoint: string }; label?: string }): GPUPipelineShape;
+  createBindGroup(descriptor: { layout: unknown; entries: { binding: number; resource: { buffer: GPUBufferShape } }[] }): unknown;
+  createBuffer(descriptor: { size: number; usage: number }): GPUBufferShape;
+}
+
 interface WebGPUBackendShape {
   runWebGPUProgram(program: WebGPUProgramShape, inputs: tf.TensorInfo[], outputDtype: "float32"): tf.TensorInfo;
 }
 
+/** The backend internals the multi-output dispatches use (tfjs-backend-webgpu 4.x). */
+interface WebGPUBackendInternals {
+  device: GPUDeviceShape;
+  tensorMap: { get(dataId: object): { resource?: unknown } | undefined };
+  commandEncoder: GPUCommandEncoderShape | null;
+  uploadToGPU(dataId: object): void;
+  makeTensorInfo(shape: number[], dtype: "float32"): tf.TensorInfo;
+  ensureCommandEncoderReady(): void;
+  endComputePassEncoder(): void;
+  submitQueue(): void;
+}
+
 const WORKGROUP = 64;
+// GPUBufferUsage values (the global exists only in browsers with WebGPU).
+const USAGE_COPY_DST = 0x0008;
+const USAGE_UNIFORM = 0x0040;
 
 /** A flat program over `outputShape`: `body` runs for each output index `index` < size. */
-function flatProgram(key: string, variableNames: string[], outputShape: number[], body: string): WebGPUProgramShape {
+function flatProgram(key: string, variableNames: string[], outputShape: number[], body: string, helpers = ""): WebGPUProgramShape {
   const size = outputShape.reduce((a, b) => a * b, 1);
   return {
     variableNames,
@@ -41,24 +96,148 @@ function flatProgram(key: string, variableNames: string[], outputShape: number[]
     workgroupSize: [WORKGROUP, 1, 1],
     size: true,
     // tfjs's prefix defines uniforms, the X buffers, isnan/isinf, setOutputAtIndex and calls main(index).
-    getUserCode: () => `fn main(index : i32) { if (index < uniforms.size) { ${body} } }`,
+    getUserCode: () => `${helpers}\nfn main(index : i32) { if (index < uniforms.size) { ${body} } }`,
   };
 }
 
-function rowNormProgram(n: number, p: number): WebGPUProgramShape {
-  const { rows, cols } = rowLayout(n);
-  const { code, result } = normStatements(wgsl, { bound: cols, count: "rowCount", load: (j) => `abs(X[start + ${j}])` }, p, "g");
-  const body = `let start = index * ${cols}; let rowCount = min(${cols}, ${n} - start); ${code} setOutputAtIndex(index, ${result});`;
-  return flatProgram(`gradclip_rownorm_${p}_${n}`, ["X"], [rows], body);
+/** Row partials of every input (flat, sizes `sizes`), one norm block for all. */
+function rowNormProgram(sizes: readonly number[], p: number): WebGPUProgramShape {
+  const names = sizes.map((_, k) => `X${k}`);
+  const loader = `fn loadX(k : i32, j : i32) -> f32 { ${rangeBranches("k", new Array<number>(sizes.length).fill(1), (k) => `return ${names[k]}[j];`)} }`;
+  const { code, result } = rowPartialStatements(wgsl, "index", sizes, p, (k, i) => `loadX(${k}, ${i})`);
+  const rows = rowLayouts(sizes).reduce((a, l) => a + l.rows, 0);
+  return flatProgram(`gradclip_rownorm_${p}_${sizes.join("x")}`, names, [rows], `${code} setOutputAtIndex(index, ${result});`, loader);
 }
 
-function combineProgram(length: number, p: number): WebGPUProgramShape {
-  const { code, result } = normStatements(wgsl, { bound: length, count: `${length}`, load: (j) => `V[${j}]` }, p, "c");
-  return flatProgram(`gradclip_combine_${p}_${length}`, ["V"], [1], `${code} setOutputAtIndex(index, ${result});`);
+function combineProgram(lengths: readonly number[], p: number): WebGPUProgramShape {
+  const names = lengths.map((_, k) => `V${k}`);
+  const total = lengths.reduce((a, b) => a + b, 0);
+  const loader = `fn loadV(j : i32) -> f32 { ${rangeBranches("j", lengths, (k, local) => `return ${names[k]}[${local}];`)} }`;
+  const { code, result } = normStatements(wgsl, { bound: total, count: `${total}`, load: (j) => `loadV(${j})` }, p, "c");
+  return flatProgram(`gradclip_combine_${p}_${lengths.join("x")}`, names, [1], `${code} setOutputAtIndex(index, ${result});`, loader);
 }
 
 function scaleProgram(size: number): WebGPUProgramShape {
   return flatProgram("gradclip_scale", ["X", "C"], [size], "setOutputAtIndex(index, X[index] * C[0]);");
+}
+
+/**
+ * A standalone compute shader: `y_k[i] = op(x_k[i])` for the inputs of
+ * `sizes`, over one flat index space (thread i of Σ sizes), bindings
+ * (coefficient uniform first where `withCoefficient`) then x_k, y_k pairs.
+ */
+function multiMapShader(sizes: readonly number[], op: (x: string) => string, withCoefficient: boolean): string {
+  const first = withCoefficient ? 1 : 0;
+  const decls = sizes.map(
+    (_, k) =>
+      `@group(0) @binding(${first + 2 * k}) var<storage, read> x${k} : array<f32>;\n` +
+      `@group(0) @binding(${first + 2 * k + 1}) var<storage, read_write> y${k} : array<f32>;`,
+  );
+  const branches = rangeBranches("i", sizes, (k, local) => `let x = x${k}[${local}]; y${k}[${local}] = ${op("x")};`);
+  return `
+    ${withCoefficient ? "struct Coefficient { c : vec4<f32> }\n@group(0) @binding(0) var<uniform> coefficient : Coefficient;" : ""}
+    ${decls.join("\n")}
+    fn isnan(v : f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+    @compute @workgroup_size(${WORKGROUP})
+    fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) groups : vec3<u32>) {
+      let i = i32(gid.y * groups.x * ${WORKGROUP}u + gid.x);
+      if (i >= ${sizes.reduce((a, b) => a + b, 0)}) { return; }
+      ${branches}
+    }`;
+}
+
+function internalsOf(backend: tf.KernelBackend): WebGPUBackendInternals | null {
+  const b = backend as unknown as Partial<WebGPUBackendInternals>;
+  const d = b.device as Partial<GPUDeviceShape> | undefined;
+  const ok =
+    d !== undefined &&
+    typeof d.createComputePipeline === "function" &&
+    typeof d.createShaderModule === "function" &&
+    typeof d.createBindGroup === "function" &&
+    typeof d.createBuffer === "function" &&
+    typeof b.tensorMap?.get === "function" &&
+    typeof b.uploadToGPU === "function" &&
+    typeof b.makeTensorInfo === "function" &&
+    typeof b.ensureCommandEncoderReady === "function" &&
+    typeof b.endComputePassEncoder === "function" &&
+    typeof b.submitQueue === "function";
+  return ok ? (b as WebGPUBackendInternals) : null;
+}
+
+/** The storage buffer of `t`'s data (uploaded first), or null where it has none (e.g. a texture). */
+function bufferOf(b: WebGPUBackendInternals, t: tf.TensorInfo): GPUBufferShape | null {
+  b.uploadToGPU(t.dataId);
+  const r = b.tensorMap.get(t.dataId)?.resource;
+  const BufferClass = (globalThis as { GPUBuffer?: abstract new () => unknown }).GPUBuffer;
+  return BufferClass !== undefined && r instanceof BufferClass ? (r as GPUBufferShape) : null;
+}
+
+/**
+ * Elementwise maps of many tensors, several per dispatch, each into its own
+ * new buffer; null from `run` where some tensor has no storage buffer.
+ */
+function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, storageLimit: number) {
+  const pipelines = new Map<string, GPUPipelineShape>();
+  const maxGroupsPerDimension = b.device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+  const perDispatch = Math.max(1, Math.floor(storageLimit / 2));
+  let coefficientBuffer: GPUBufferShape | null = null;
+  const pipelineFor = (code: string): GPUPipelineShape => {
+    let p = pipelines.get(code);
+    if (!p) {
+      const module = b.device.createShaderModule({ code, label: "gradclip_multimap" });
+      p = b.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: "gradclip_multimap" });
+      pipelines.set(code, p);
+    }
+    return p;
+  };
+  return (ts: readonly tf.Tensor[], op: (x: string) => string, coefficient: tf.Scalar | null): tf.Tensor[] | null => {
+    const inputs = ts.map((t) => bufferOf(b, t));
+    const coefficientSource = coefficient ? bufferOf(b, coefficient) : null;
+    if (inputs.some((x) => x === null) || (coefficient && !coefficientSource)) return null;
+    const outputs = ts.map((t) => b.makeTensorInfo([...t.shape], "float32"));
+    try {
+      record(ts, inputs as GPUBufferShape[], outputs.map((o) => bufferOf(b, o)!), op, coefficientSource);
+    } catch (e) {
+      for (const o of outputs) backend.disposeData(o.dataId);
+      throw e;
+    }
+    return outputs.map((o) => tf.engine().makeTensorFromTensorInfo(o, backend));
+  };
+
+  function record(ts: readonly tf.Tensor[], inputs: GPUBufferShape[], outBuffers: GPUBufferShape[], op: (x: string) => string, coefficientSource: GPUBufferShape | null): void {
+    const coefficient = coefficientSource !== null;
+    const groups = chunks(ts.map((_, i) => i), perDispatch);
+    const work = groups.map((g) => {
+      const sizes = g.map((i) => ts[i]!.size);
+      const pipeline = pipelineFor(multiMapShader(sizes, op, coefficient));
+      const entries: { binding: number; resource: { buffer: GPUBufferShape } }[] = [];
+      if (coefficient) {
+        coefficientBuffer ??= b.device.createBuffer({ size: 16, usage: USAGE_UNIFORM | USAGE_COPY_DST });
+        entries.push({ binding: 0, resource: { buffer: coefficientBuffer } });
+      }
+      const first = entries.length;
+      g.forEach((i, k) => {
+        entries.push({ binding: first + 2 * k, resource: { buffer: inputs[i]! } });
+        entries.push({ binding: first + 2 * k + 1, resource: { buffer: outBuffers[i]! } });
+      });
+      const workgroups = Math.ceil(sizes.reduce((a, c) => a + c, 0) / WORKGROUP);
+      const x = Math.min(workgroups, maxGroupsPerDimension);
+      return { pipeline, bindGroup: b.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }), x, y: Math.ceil(workgroups / x) };
+    });
+    // After everything tfjs has recorded (the inputs' producers), in its encoder, then submitted.
+    b.ensureCommandEncoderReady();
+    b.endComputePassEncoder();
+    const encoder = b.commandEncoder!;
+    if (coefficient) encoder.copyBufferToBuffer(coefficientSource!, 0, coefficientBuffer!, 0, 4);
+    const pass = encoder.beginComputePass();
+    for (const w of work) {
+      pass.setPipeline(w.pipeline);
+      pass.setBindGroup(0, w.bindGroup);
+      pass.dispatchWorkgroups(w.x, w.y, 1);
+    }
+    pass.end();
+    b.submitQueue();
+  }
 }
 
 export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
@@ -68,11 +247,23 @@ export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
     tf.engine().makeTensorFromTensorInfo(b.runWebGPUProgram!.call(backend, program, inputs, "float32"), backend);
   // 1-D views throughout: free (a reshape shares the buffer), and they keep the programs' uniforms small.
   const flat = (t: tf.Tensor) => tf.reshape(t, [t.size]);
+  const internals = internalsOf(backend);
+  const storageLimit = Math.max(2, internals?.device.limits.maxStorageBuffersPerShaderStage ?? 8);
+  const multiMap = internals ? multiMapRunner(backend, internals, storageLimit) : null;
   return shaderClipKernels({
     name: "webgpu",
-    rowNorms: (t, p) => run(rowNormProgram(t.size, p), [flat(t)]),
-    combine: (v, p) => run(combineProgram(v.size, p), [v]),
-    scale: (t, c) => tf.reshape(run(scaleProgram(t.size), [flat(t), flat(c)]), t.shape),
+    maxNormInputs: storageLimit - 1,
+    layoutKey: () => "flat",
+    rowNorms: (ts, p) => run(rowNormProgram(ts.map((t) => t.size), p), ts.map(flat)),
+    combine: (vs, p) => run(combineProgram(vs.map((v) => v.size), p), vs.map(flat)),
+    scaleAll(ts, c) {
+      return multiMap?.(ts, (x) => `${x} * coefficient.c.x`, c) ?? ts.map((t) => tf.reshape(run(scaleProgram(t.size), [flat(t), flat(c)]), t.shape));
+    },
+    clampAll(ts, c) {
+      const expr = clampExpression(wgsl, c, "x");
+      if (expr === null || multiMap === null) return null;
+      return multiMap(ts, () => expr, null);
+    },
     coefficient(maxNorm) {
       const expr = coefficientExpression(wgsl, maxNorm, "T[0]");
       if (expr === null) return null;
