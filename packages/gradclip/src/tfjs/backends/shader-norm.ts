@@ -171,12 +171,17 @@ export function clampExpression(d: ShaderDialect, c: number, x: string): string 
 export function rangeBranches(index: string, lengths: readonly number[], body: (k: number, local: string) => string): string {
   const starts: number[] = [];
   lengths.reduce((at, len) => (starts.push(at), at + len), 0);
+  return rangeBranchesAt(index, starts.map(String), body);
+}
+
+/** `rangeBranches` with the ranges' starts given as shader expressions (e.g. uniforms); `starts[0]` is 0. */
+export function rangeBranchesAt(index: string, starts: readonly string[], body: (k: number, local: string) => string): string {
   const tree = (lo: number, hi: number): string => {
-    if (hi - lo === 1) return body(lo, starts[lo] === 0 ? index : `(${index} - ${starts[lo]})`);
+    if (hi - lo === 1) return body(lo, lo === 0 ? index : `(${index} - ${starts[lo]})`);
     const mid = (lo + hi) >> 1;
     return `if (${index} < ${starts[mid]}) { ${tree(lo, mid)} } else { ${tree(mid, hi)} }`;
   };
-  return lengths.length === 0 ? "" : tree(0, lengths.length);
+  return starts.length === 0 ? "" : tree(0, starts.length);
 }
 
 /**
@@ -188,13 +193,20 @@ export function rowLayouts(lengths: readonly number[]): { n: number; rows: numbe
   return lengths.map((n) => ({ n, ...rowLayout(n) }));
 }
 
+/** Which per-input number of a row-partials program a shader constant stands for. */
+export type RowParameter = "n" | "cols" | "rowEnd";
+
 /**
  * The body of a row-partials program: from the output row `row`, the input
  * `k` it belongs to and that row's `start` and `count` (assigned to
  * variables the dialect declares), then the row's p-norm over
  * `load(k, start + j)` (the raw value; its absolute value is taken here), left
  * in the variable named by `result`. One norm block for every input, so
- * the program's size does not grow with the number of inputs.
+ * the program's size does not grow with the number of inputs. Input k's
+ * value count, row length and end row (Σ rows_≤k) are literals, or the
+ * expressions `parameter(what, k, value)` returns (uniforms: then the
+ * program does not depend on the sizes; the loop bound is still the
+ * largest row, which only GLSL uses).
  */
 export function rowPartialStatements(
   d: ShaderDialect & IndexDialect,
@@ -202,11 +214,15 @@ export function rowPartialStatements(
   lengths: readonly number[],
   p: number,
   load: (k: string, index: string) => string,
+  parameter: (what: RowParameter, k: number, value: number) => string = (_what, _k, value) => String(value),
 ): { code: string; result: string } {
   const layouts = rowLayouts(lengths);
-  const pick = rangeBranches(row, layouts.map((l) => l.rows), (k, local) => {
-    const { n, cols } = layouts[k]!;
-    return `k = ${k}; start = ${local} * ${cols}; count = ${d.min(`${cols}`, `${n} - start`)};`;
+  const ends: number[] = [];
+  layouts.reduce((at, l) => (ends.push(at + l.rows), at + l.rows), 0);
+  const starts = layouts.map((_, k) => (k === 0 ? "0" : parameter("rowEnd", k - 1, ends[k - 1]!)));
+  const pick = rangeBranchesAt(row, starts, (k, local) => {
+    const cols = parameter("cols", k, layouts[k]!.cols);
+    return `k = ${k}; start = ${local} * ${cols}; count = ${d.min(cols, `${parameter("n", k, layouts[k]!.n)} - start`)};`;
   });
   const bound = Math.max(...layouts.map((l) => l.cols));
   const { code, result } = normStatements(d, { bound, count: "count", load: (j) => `abs(${load("k", `start + ${j}`)})` }, p, "g");

@@ -22,7 +22,7 @@
  * Inputs are flat storage buffers (`X[i]`), so no coordinates are needed.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { clampExpression, coefficientExpression, normStatements, rangeBranches, rowLayouts, rowPartialStatements, wgsl } from "./shader-norm.js";
+import { clampExpression, coefficientExpression, normStatements, rangeBranches, rangeBranchesAt, rowLayouts, rowPartialStatements, wgsl } from "./shader-norm.js";
 import { chunks, shaderClipKernels } from "./shader-kernels.js";
 import type { ClipKernels } from "./types.js";
 
@@ -35,12 +35,43 @@ interface WebGPUProgramShape {
   workgroupSize: [number, number, number];
   /** Asks the backend for `uniforms.size` (the output's element count). */
   size: boolean;
+  /** Program-defined uniform fields (`name : i32, ...`), values passed to the run. */
+  uniforms?: string;
   getUserCode(): string;
+}
+
+/** Values of a program's `uniforms` fields, in order (tfjs's programDefinedUniform). */
+type UniformValues = { type: "int32"; data: number[] }[];
+
+/**
+ * Per-input numbers a program reads from its uniforms rather than from
+ * literals, so that one compiled program serves every size: `name(...)`
+ * adds a field (once) and returns the expression that reads it.
+ */
+function uniformFields() {
+  const fields: string[] = [];
+  const values: UniformValues = [];
+  const seen = new Set<string>();
+  return {
+    name(field: string, value: number): string {
+      if (!seen.has(field)) {
+        seen.add(field);
+        fields.push(`${field} : i32,`);
+        values.push({ type: "int32", data: [value] });
+      }
+      return `uniforms.${field}`;
+    },
+    declaration: () => fields.join(" "),
+    values,
+  };
 }
 
 // The few WebGPU API shapes used (no dependency on @webgpu/types).
 interface GPUBufferShape {
   readonly size: number;
+  getMappedRange(): ArrayBuffer;
+  unmap(): void;
+  destroy(): void;
 }
 interface GPUComputePassShape {
   setPipeline(pipeline: unknown): void;
@@ -60,11 +91,11 @@ interface GPUDeviceShape {
   createShaderModule(descriptor: { code: string; label?: string }): unknown;
   createComputePipeline(descriptor: { layout: "auto"; compute: { module: unknown; entryPoint: string }; label?: string }): GPUPipelineShape;
   createBindGroup(descriptor: { layout: unknown; entries: { binding: number; resource: { buffer: GPUBufferShape } }[] }): unknown;
-  createBuffer(descriptor: { size: number; usage: number }): GPUBufferShape;
+  createBuffer(descriptor: { size: number; usage: number; mappedAtCreation?: boolean }): GPUBufferShape;
 }
 
 interface WebGPUBackendShape {
-  runWebGPUProgram(program: WebGPUProgramShape, inputs: tf.TensorInfo[], outputDtype: "float32"): tf.TensorInfo;
+  runWebGPUProgram(program: WebGPUProgramShape, inputs: tf.TensorInfo[], outputDtype: "float32", uniforms?: UniformValues): tf.TensorInfo;
 }
 
 /** The backend internals the multi-output dispatches use (tfjs-backend-webgpu 4.x). */
@@ -100,21 +131,33 @@ function flatProgram(key: string, variableNames: string[], outputShape: number[]
   };
 }
 
-/** Row partials of every input (flat, sizes `sizes`), one norm block for all. */
-function rowNormProgram(sizes: readonly number[], p: number): WebGPUProgramShape {
+/**
+ * Row partials of every input (flat, sizes `sizes`), one norm block for
+ * all; the sizes are uniforms, so the program depends on the input count and p only.
+ */
+function rowNormProgram(sizes: readonly number[], p: number): { program: WebGPUProgramShape; uniforms: UniformValues } {
   const names = sizes.map((_, k) => `X${k}`);
+  const u = uniformFields();
   const loader = `fn loadX(k : i32, j : i32) -> f32 { ${rangeBranches("k", new Array<number>(sizes.length).fill(1), (k) => `return ${names[k]}[j];`)} }`;
-  const { code, result } = rowPartialStatements(wgsl, "index", sizes, p, (k, i) => `loadX(${k}, ${i})`);
+  const { code, result } = rowPartialStatements(wgsl, "index", sizes, p, (k, i) => `loadX(${k}, ${i})`, (what, k, value) => u.name(`${what}${k}`, value));
   const rows = rowLayouts(sizes).reduce((a, l) => a + l.rows, 0);
-  return flatProgram(`gradclip_rownorm_${p}_${sizes.join("x")}`, names, [rows], `${code} setOutputAtIndex(index, ${result});`, loader);
+  const program = flatProgram(`gradclip_rownorm_${p}_${sizes.length}`, names, [rows], `${code} setOutputAtIndex(index, ${result});`, loader);
+  program.uniforms = u.declaration();
+  return { program, uniforms: u.values };
 }
 
-function combineProgram(lengths: readonly number[], p: number): WebGPUProgramShape {
+/** The p-norm of the concatenated 1-D inputs of `lengths` (uniforms, as for rowNormProgram). */
+function combineProgram(lengths: readonly number[], p: number): { program: WebGPUProgramShape; uniforms: UniformValues } {
   const names = lengths.map((_, k) => `V${k}`);
-  const total = lengths.reduce((a, b) => a + b, 0);
-  const loader = `fn loadV(j : i32) -> f32 { ${rangeBranches("j", lengths, (k, local) => `return ${names[k]}[${local}];`)} }`;
-  const { code, result } = normStatements(wgsl, { bound: total, count: `${total}`, load: (j) => `loadV(${j})` }, p, "c");
-  return flatProgram(`gradclip_combine_${p}_${lengths.join("x")}`, names, [1], `${code} setOutputAtIndex(index, ${result});`, loader);
+  const u = uniformFields();
+  let end = 0;
+  const ends = lengths.map((len, k) => u.name(`end${k}`, (end += len)));
+  const starts = ["0", ...ends.slice(0, -1)];
+  const loader = `fn loadV(j : i32) -> f32 { ${rangeBranchesAt("j", starts, (k, local) => `return ${names[k]}[${local}];`)} }`;
+  const { code, result } = normStatements(wgsl, { bound: end, count: ends.at(-1)!, load: (j) => `loadV(${j})` }, p, "c");
+  const program = flatProgram(`gradclip_combine_${p}_${lengths.length}`, names, [1], `${code} setOutputAtIndex(index, ${result});`, loader);
+  program.uniforms = u.declaration();
+  return { program, uniforms: u.values };
 }
 
 function scaleProgram(size: number): WebGPUProgramShape {
@@ -122,29 +165,39 @@ function scaleProgram(size: number): WebGPUProgramShape {
 }
 
 /**
- * A standalone compute shader: `y_k[i] = op(x_k[i])` for the inputs of
- * `sizes`, over one flat index space (thread i of Σ sizes), bindings
- * (coefficient uniform first where `withCoefficient`) then x_k, y_k pairs.
+ * A standalone compute shader: `y_k[i] = op(x_k[i])` for `count` inputs,
+ * over one flat index space (thread i of Σ sizes); the inputs' cumulative
+ * end offsets are a uniform (`ends`), so the shader depends on `count` and
+ * `op` only. Bindings: the coefficient uniform where `withCoefficient`, the
+ * ends, then x_k, y_k pairs.
  */
-function multiMapShader(sizes: readonly number[], op: (x: string) => string, withCoefficient: boolean): string {
-  const first = withCoefficient ? 1 : 0;
-  const decls = sizes.map(
+function multiMapShader(count: number, op: (x: string) => string, withCoefficient: boolean): string {
+  const first = withCoefficient ? 2 : 1;
+  const decls = Array.from(
+    { length: count },
     (_, k) =>
       `@group(0) @binding(${first + 2 * k}) var<storage, read> x${k} : array<f32>;\n` +
       `@group(0) @binding(${first + 2 * k + 1}) var<storage, read_write> y${k} : array<f32>;`,
   );
-  const branches = rangeBranches("i", sizes, (k, local) => `let x = x${k}[${local}]; y${k}[${local}] = ${op("x")};`);
+  const end = (k: number) => `ends.e[${k >> 2}][${k & 3}]`;
+  const starts = Array.from({ length: count }, (_, k) => (k === 0 ? "0" : end(k - 1)));
+  const branches = rangeBranchesAt("i", starts, (k, local) => `let x = x${k}[${local}]; y${k}[${local}] = ${op("x")};`);
   return `
     ${withCoefficient ? "struct Coefficient { c : vec4<f32> }\n@group(0) @binding(0) var<uniform> coefficient : Coefficient;" : ""}
+    struct Ends { e : array<vec4<i32>, ${endsVectors(count)}> }
+    @group(0) @binding(${first - 1}) var<uniform> ends : Ends;
     ${decls.join("\n")}
     fn isnan(v : f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
     @compute @workgroup_size(${WORKGROUP})
     fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) groups : vec3<u32>) {
       let i = i32(gid.y * groups.x * ${WORKGROUP}u + gid.x);
-      if (i >= ${sizes.reduce((a, b) => a + b, 0)}) { return; }
+      if (i >= ${end(count - 1)}) { return; }
       ${branches}
     }`;
 }
+
+/** vec4s holding `count` end offsets. */
+const endsVectors = (count: number) => Math.ceil(count / 4);
 
 function internalsOf(backend: tf.KernelBackend): WebGPUBackendInternals | null {
   const b = backend as unknown as Partial<WebGPUBackendInternals>;
@@ -206,15 +259,23 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
 
   function record(ts: readonly tf.Tensor[], inputs: GPUBufferShape[], outBuffers: GPUBufferShape[], op: (x: string) => string, coefficientSource: GPUBufferShape | null): void {
     const coefficient = coefficientSource !== null;
+    const transient: GPUBufferShape[] = [];
     const groups = chunks(ts.map((_, i) => i), perDispatch);
     const work = groups.map((g) => {
       const sizes = g.map((i) => ts[i]!.size);
-      const pipeline = pipelineFor(multiMapShader(sizes, op, coefficient));
+      const pipeline = pipelineFor(multiMapShader(sizes.length, op, coefficient));
       const entries: { binding: number; resource: { buffer: GPUBufferShape } }[] = [];
       if (coefficient) {
         coefficientBuffer ??= b.device.createBuffer({ size: 16, usage: USAGE_UNIFORM | USAGE_COPY_DST });
         entries.push({ binding: 0, resource: { buffer: coefficientBuffer } });
       }
+      // Written at creation: no ordering with the queue to think about; destroyed once submitted.
+      const endsBuffer = b.device.createBuffer({ size: 16 * endsVectors(sizes.length), usage: USAGE_UNIFORM, mappedAtCreation: true });
+      let at = 0;
+      new Int32Array(endsBuffer.getMappedRange()).set(sizes.map((n) => (at += n)));
+      endsBuffer.unmap();
+      transient.push(endsBuffer);
+      entries.push({ binding: entries.length, resource: { buffer: endsBuffer } });
       const first = entries.length;
       g.forEach((i, k) => {
         entries.push({ binding: first + 2 * k, resource: { buffer: inputs[i]! } });
@@ -237,14 +298,16 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
     }
     pass.end();
     b.submitQueue();
+    for (const buffer of transient) buffer.destroy();
   }
 }
 
 export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
   const b = backend as unknown as Partial<WebGPUBackendShape>;
   if (typeof b.runWebGPUProgram !== "function") return null;
-  const run = (program: WebGPUProgramShape, inputs: tf.Tensor[]): tf.Tensor =>
-    tf.engine().makeTensorFromTensorInfo(b.runWebGPUProgram!.call(backend, program, inputs, "float32"), backend);
+  const run = (program: WebGPUProgramShape, inputs: tf.Tensor[], uniforms?: UniformValues): tf.Tensor =>
+    tf.engine().makeTensorFromTensorInfo(b.runWebGPUProgram!.call(backend, program, inputs, "float32", uniforms), backend);
+  const runWith = ({ program, uniforms }: { program: WebGPUProgramShape; uniforms: UniformValues }, inputs: tf.Tensor[]) => run(program, inputs, uniforms);
   // 1-D views throughout: free (a reshape shares the buffer), and they keep the programs' uniforms small.
   const flat = (t: tf.Tensor) => tf.reshape(t, [t.size]);
   const internals = internalsOf(backend);
@@ -254,8 +317,8 @@ export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
     name: "webgpu",
     maxNormInputs: storageLimit - 1,
     layoutKey: () => "flat",
-    rowNorms: (ts, p) => run(rowNormProgram(ts.map((t) => t.size), p), ts.map(flat)),
-    combine: (vs, p) => run(combineProgram(vs.map((v) => v.size), p), vs.map(flat)),
+    rowNorms: (ts, p) => runWith(rowNormProgram(ts.map((t) => t.size), p), ts.map(flat)),
+    combine: (vs, p) => runWith(combineProgram(vs.map((v) => v.size), p), vs.map(flat)),
     scaleAll(ts, c) {
       return multiMap?.(ts, (x) => `${x} * coefficient.c.x`, c) ?? ts.map((t) => tf.reshape(run(scaleProgram(t.size), [flat(t), flat(c)]), t.shape));
     },
