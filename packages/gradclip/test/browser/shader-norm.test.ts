@@ -4,9 +4,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { combineNorms } from "../../src/core/combine.js";
 import { clipCoefficient } from "../../src/core/coefficient.js";
-import { coefficientExpression, normStatements, rowLayout, type ShaderDialect } from "../../src/tfjs/backends/shader-norm.js";
+import {
+  clampExpression, coefficientExpression, normStatements, rangeBranches, rowLayout, rowLayouts, rowPartialStatements,
+  type IndexDialect, type ShaderDialect,
+} from "../../src/tfjs/backends/shader-norm.js";
 
-const js: ShaderDialect = {
+const js: ShaderDialect & IndexDialect = {
+  int: (n, init) => `let ${n} = ${init};`,
+  min: (a, b) => `Math.min(${a}, ${b})`,
   float: (n, init) => `let ${n} = ${init};`,
   bool: (n, init) => `let ${n} = ${init};`,
   loop: (j, _bound, count, body) => `for (let ${j} = 0; ${j} < ${count}; ${j}++) { ${body} }`,
@@ -54,4 +59,63 @@ test("row layout covers every element with rows and cols near sqrt(n)", () => {
     assert.ok(rows * cols >= n && (rows - 1) * cols < n, `n=${n}: ${rows}x${cols}`);
     assert.ok(cols <= 2 * Math.ceil(Math.sqrt(n)) && rows <= Math.ceil(Math.sqrt(n)) + 1, `n=${n}: ${rows}x${cols}`);
   }
+});
+
+test("rangeBranches finds the range of every index with a balanced tree", () => {
+  for (const lengths of [[5], [1, 1, 1], [3, 0, 4, 1, 7], Array.from({ length: 31 }, (_, i) => 1 + (i % 5))]) {
+    const code = rangeBranches("i", lengths, (k, local) => `return [${k}, ${local}];`);
+    const f = new Function("i", code) as (i: number) => [number, number];
+    let at = 0;
+    lengths.forEach((len, k) => {
+      for (let local = 0; local < len; local++) assert.deepEqual(f(at + local), [k, local], `lengths ${lengths}: index ${at + local}`);
+      at += len;
+    });
+    // log2 comparisons, not one per range.
+    assert.ok((code.match(/if \(/g) ?? []).length === lengths.length - 1);
+    assert.ok(code.split("{").length - 1 <= 3 * lengths.length);
+  }
+});
+
+test("row partials of several inputs in one program: each output row is the core's norm of its row", () => {
+  let seed = 3;
+  const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) * 2 - 1;
+  const inputs = [7, 1, 40, 513, 64, 3].map((n) => Array.from({ length: n }, () => rand() * 10 ** Math.round(rand() * 6)));
+  inputs[2]![5] = NaN;
+  inputs[4]![0] = -Infinity;
+  const lengths = inputs.map((x) => x.length);
+  const layouts = rowLayouts(lengths);
+  for (const p of [2, 1, 3, 0.5, Infinity]) {
+    // Sizes as literals, and as uniforms (webgpu: one compiled program for every size).
+    const uniforms: Record<string, number> = {};
+    const variants = [
+      rowPartialStatements(js, "row", lengths, p, (k, i) => `xs[${k}][${i}]`),
+      rowPartialStatements(js, "row", lengths, p, (k, i) => `xs[${k}][${i}]`, (what, k, value) => ((uniforms[`${what}${k}`] = value), `u.${what}${k}`)),
+    ];
+    assert.ok(!/\b513\b/.test(variants[1]!.code), "no size left as a literal");
+    for (const { code, result } of variants) {
+      const f = new Function("row", "xs", "u", ...Object.keys(builtins), `${code}\nreturn ${result};`);
+      let row = 0;
+      inputs.forEach((x, k) => {
+        for (let r = 0; r < layouts[k]!.rows; r++, row++) {
+          const cols = layouts[k]!.cols;
+          const want = combineNorms(x.slice(r * cols, (r + 1) * cols).map(Math.abs), p);
+          const got = f(row, inputs, uniforms, ...Object.values(builtins)) as number;
+          assert.ok(Object.is(got, want), `p=${p} input ${k} row ${r}: ${got} vs ${want}`);
+        }
+      });
+    }
+  }
+});
+
+test("generated clamp equals the core's clamp (x > c ? c : x < -c ? -c : x, NaN kept); null without a float32 literal", () => {
+  for (const c of [0, 0.3, 1, 2.5e30]) {
+    const f = new Function("x", "isnan", `return ${clampExpression(js, c, "x")};`) as (x: number, isnan: (v: number) => boolean) => number;
+    const m = Math.fround(c);
+    for (const x of [0, -0, 0.1, -0.1, 0.3, -0.3, 5, -5, Infinity, -Infinity, NaN, 1e38]) {
+      const want = x > m ? m : x < -m ? -m : x;
+      assert.ok(Object.is(f(x, Number.isNaN), want), `c=${c} x=${x}: ${f(x, Number.isNaN)} vs ${want}`);
+    }
+  }
+  assert.equal(clampExpression(js, Infinity, "x"), null);
+  assert.equal(clampExpression(js, 1e300, "x"), null);
 });

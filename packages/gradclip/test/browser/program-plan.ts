@@ -1,0 +1,46 @@
+/**
+ * How many GPU programs the shader paths run for a list of gradient sizes,
+ * from the same grouping (`planGroups`) the paths use: the browser suite
+ * checks this model against the counts it measures, and the Node tests use
+ * it for sizes too heavy for SwiftShader (GPT-2 small at full size).
+ */
+import { chunks, planGroups } from "../../src/tfjs/backends/shader-kernels.js";
+
+export interface BackendLimits {
+  readonly backend: "webgl" | "webgpu";
+  /** webgl: MAX_TEXTURE_IMAGE_UNITS; webgpu: maxStorageBuffersPerShaderStage. */
+  readonly bindings: number;
+  /** webgl: MAX_TEXTURE_SIZE (a flat output holds at most its square). */
+  readonly maxTextureSize?: number;
+}
+
+export interface PlannedCounts {
+  "clipGradNorm_": number;
+  "getTotalNorm": number;
+  "clipGradValue_": number;
+}
+
+/** Programs of one call each, for gradients of `sizes` (`packed[i]`: a packed webgl texture). */
+export function plannedPrograms(sizes: readonly number[], packed: readonly boolean[], limits: BackendLimits): PlannedCounts {
+  const webgl = limits.backend === "webgl";
+  // As webgl.ts / webgpu.ts read them.
+  const units = webgl ? Math.min(limits.bindings, 32) : Math.max(2, limits.bindings);
+  const normInputs = Math.max(2, webgl ? units : units - 1);
+  const keys = webgl ? packed.map((p) => (p ? "packed" : "unpacked")) : null;
+  let partials = planGroups(sizes, keys, { maxCount: normInputs }).length;
+  let norm = partials;
+  while (partials > normInputs) {
+    partials = chunks(new Array<number>(partials).fill(0), normInputs).length;
+    norm += partials;
+  }
+  norm += 1;
+  const map = (extraInputs: number): number => {
+    if (!webgl) return chunks([...sizes], Math.floor(units / 2)).length;
+    const unpacked = sizes.filter((_, i) => !packed[i]);
+    const maxElements = (limits.maxTextureSize ?? 2048) ** 2;
+    const nPacked = sizes.length - unpacked.length;
+    const packedCoefficient = extraInputs > 0 && nPacked > 0 ? 1 : 0;
+    return planGroups(unpacked, null, { maxCount: units - extraInputs, maxElements }).length + nPacked + packedCoefficient;
+  };
+  return { clipGradNorm_: norm + 1 + map(1), getTotalNorm: norm, clipGradValue_: map(0) };
+}
