@@ -24,7 +24,7 @@ export interface PlannedCounts {
 export function plannedPrograms(sizes: readonly number[], packed: readonly boolean[], limits: BackendLimits): PlannedCounts {
   const webgl = limits.backend === "webgl";
   // As webgl.ts / webgpu.ts read them.
-  const units = webgl ? Math.min(limits.bindings, 32) : Math.max(2, limits.bindings);
+  const units = webgl ? Math.min(limits.bindings, 16) : Math.max(2, limits.bindings);
   const normInputs = Math.max(2, webgl ? units : units - 1);
   const keys = webgl ? packed.map((p) => (p ? "packed" : "unpacked")) : null;
   let partials = planGroups(sizes, keys, { maxCount: normInputs }).length;

@@ -55,7 +55,7 @@ test("GPT-2 small at full size (148 tensors, 124M floats): at most 0.5 programs 
   assert.equal(sizes.length, 148);
   const cases: { label: string; limits: BackendLimits; packed: boolean }[] = [
     { label: "webgl, WebGL2's guaranteed 16 texture units, MAX_TEXTURE_SIZE 16384", limits: { backend: "webgl", bindings: 16, maxTextureSize: 16384 }, packed: false },
-    { label: "webgl, SwiftShader's 32 units and MAX_TEXTURE_SIZE 8192", limits: { backend: "webgl", bindings: 32, maxTextureSize: 8192 }, packed: false },
+    { label: "webgl, SwiftShader's MAX_TEXTURE_SIZE 8192 (and 32 units, of which 16 are used)", limits: { backend: "webgl", bindings: 32, maxTextureSize: 8192 }, packed: false },
     { label: "webgl, 16 units, 2-D gradients packed (as matMul leaves them)", limits: { backend: "webgl", bindings: 16, maxTextureSize: 16384 }, packed: true },
     { label: "webgpu, the default 8 storage buffers per stage", limits: { backend: "webgpu", bindings: 8 }, packed: false },
   ];

@@ -2,9 +2,9 @@
  * The webgl backend's path, several tensors per fragment-shader program:
  *
  * - norms: one program computes the row partial norms of up to
- *   MAX_TEXTURE_IMAGE_UNITS tensors (read from the device, at most 32; WebGL2
- *   guarantees 16), one more combines up to that many partial vectors (no
- *   concat), one computes the coefficient;
+ *   MAX_TEXTURE_IMAGE_UNITS tensors (read from the device; at most 16,
+ *   WebGL2's guaranteed minimum), one more combines up to that many partial
+ *   vectors (no concat), one computes the coefficient;
  * - scaling and clamping: one program writes up to units - 1 unpacked
  *   tensors into one flat output texture (at most WEBGL_MAX_TEXTURE_SIZE²
  *   elements), and each gradient's result is a contiguous view of it
@@ -46,8 +46,15 @@ interface WebGLBackendShape {
   gpgpu?: { gl?: { getParameter(pname: number): unknown; readonly MAX_TEXTURE_IMAGE_UNITS: number } };
 }
 
-/** The most texture inputs used per program even where a device offers more (shader size). */
-const MAX_UNITS_USED = 32;
+/**
+ * The most texture inputs per program even where a device offers more:
+ * WebGL2's guaranteed minimum, so programs are alike on every device. More
+ * would mean fewer programs, but larger shaders (compiled per group) and,
+ * on SwiftShader, slower scaling: the flat map chooses its input per value,
+ * which costs every branch there (measured on GPT-2 small's shapes: about
+ * twice the time of 16 inputs with 32).
+ */
+const MAX_UNITS_USED = 16;
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -81,18 +88,12 @@ function packedLength(shape: readonly number[]): number {
   return 4 * B * Math.ceil(R / 2) * Math.ceil(shape[rank - 1]! / 2);
 }
 
-/** `float <fn>(int k, int j)`: value `j` of input `k` through `sample(k, "j")`. */
-function inputLoader(fn: string, count: number, sample: (k: number, j: string) => string): string {
-  return `float ${fn}(int k, int j) { ${rangeBranches("k", new Array<number>(count).fill(1), (k) => `return ${sample(k, "j")};`)} }`;
-}
-
-/** Row partials of every input (unpacked: 1-D views; packed: rank 1 to 3), one norm block for all. */
+/** Row partials of every input (unpacked: 1-D views; packed: rank 1 to 3). */
 function rowNormProgram(shapes: readonly number[][], packed: boolean, p: number): WebGLProgramShape {
   const names = shapes.map((_, k) => `X${k}`);
   const lengths = shapes.map((s) => (packed ? packedLength(s) : sizeOf(s)));
   const samplers = packed ? shapes.map((s, k) => packedSampler(names[k]!, s)) : [];
-  const loader = inputLoader("loadX", names.length, (k, j) => (packed ? `get${names[k]}Texel(${j})` : `get${names[k]}(${j})`));
-  const { code, result } = rowPartialStatements(glsl, "row", lengths, p, (k, i) => `loadX(${k}, ${i})`);
+  const { code, result } = rowPartialStatements(glsl, "row", lengths, p, (k, i) => (packed ? `get${names[k]}Texel(${i})` : `get${names[k]}(${i})`));
   return {
     variableNames: names,
     outputShape: [rowLayouts(lengths).reduce((a, l) => a + l.rows, 0)],
@@ -100,7 +101,6 @@ function rowNormProgram(shapes: readonly number[][], packed: boolean, p: number)
     packedOutput: false,
     userCode: `
       ${samplers.join("\n")}
-      ${loader}
       void main() {
         int row = getOutputCoords();
         ${code}

@@ -22,7 +22,7 @@
  * Inputs are flat storage buffers (`X[i]`), so no coordinates are needed.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { clampExpression, coefficientExpression, normStatements, rangeBranches, rangeBranchesAt, rowLayouts, rowPartialStatements, wgsl } from "./shader-norm.js";
+import { clampExpression, coefficientExpression, normStatements, rangeBranchesAt, rowLayouts, rowPartialStatements, wgsl } from "./shader-norm.js";
 import { chunks, shaderClipKernels } from "./shader-kernels.js";
 import type { ClipKernels } from "./types.js";
 
@@ -132,16 +132,15 @@ function flatProgram(key: string, variableNames: string[], outputShape: number[]
 }
 
 /**
- * Row partials of every input (flat, sizes `sizes`), one norm block for
- * all; the sizes are uniforms, so the program depends on the input count and p only.
+ * Row partials of every input (flat, sizes `sizes`); the sizes are
+ * uniforms, so the program depends on the input count and p only.
  */
 function rowNormProgram(sizes: readonly number[], p: number): { program: WebGPUProgramShape; uniforms: UniformValues } {
   const names = sizes.map((_, k) => `X${k}`);
   const u = uniformFields();
-  const loader = `fn loadX(k : i32, j : i32) -> f32 { ${rangeBranches("k", new Array<number>(sizes.length).fill(1), (k) => `return ${names[k]}[j];`)} }`;
-  const { code, result } = rowPartialStatements(wgsl, "index", sizes, p, (k, i) => `loadX(${k}, ${i})`, (what, k, value) => u.name(`${what}${k}`, value));
+  const { code, result } = rowPartialStatements(wgsl, "index", sizes, p, (k, i) => `${names[k]}[${i}]`, (what, k, value) => u.name(`${what}${k}`, value));
   const rows = rowLayouts(sizes).reduce((a, l) => a + l.rows, 0);
-  const program = flatProgram(`gradclip_rownorm_${p}_${sizes.length}`, names, [rows], `${code} setOutputAtIndex(index, ${result});`, loader);
+  const program = flatProgram(`gradclip_rownorm_${p}_${sizes.length}`, names, [rows], `${code} setOutputAtIndex(index, ${result});`);
   program.uniforms = u.declaration();
   return { program, uniforms: u.values };
 }
