@@ -35,7 +35,11 @@ export function plannedPrograms(sizes: readonly number[], packed: readonly boole
   }
   norm += 1;
   const map = (extraInputs: number): number => {
-    if (!webgl) return chunks([...sizes], Math.floor(units / 2)).length;
+    // webgpu: sizes that are multiples of 4 (mapped as vec4) and the others in separate dispatches.
+    if (!webgl) {
+      const perDispatch = Math.floor(units / 2);
+      return chunks(sizes.filter((n) => n % 4 === 0), perDispatch).length + chunks(sizes.filter((n) => n % 4 !== 0), perDispatch).length;
+    }
     const unpacked = sizes.filter((_, i) => !packed[i]);
     const maxElements = (limits.maxTextureSize ?? 2048) ** 2;
     const nPacked = sizes.length - unpacked.length;

@@ -165,28 +165,32 @@ function scaleProgram(size: number): WebGPUProgramShape {
 
 /**
  * A standalone compute shader: `y_k[i] = op(x_k[i])` for `count` inputs,
- * over one flat index space (thread i of Σ sizes); the inputs' cumulative
- * end offsets are a uniform (`ends`), so the shader depends on `count` and
- * `op` only. Bindings: the coefficient uniform where `withCoefficient`, the
- * ends, then x_k, y_k pairs.
+ * over one flat index space (thread i of Σ sizes / `width`); with `width`
+ * 4 (every size a multiple of 4) each invocation maps a vec4. The inputs'
+ * cumulative end offsets (in units of `width`) are a uniform (`ends`), so
+ * the shader depends on `count`, `width` and `op` only. Bindings: the
+ * coefficient uniform where `withCoefficient`, the ends, then x_k, y_k pairs.
  */
-function multiMapShader(count: number, op: (x: string) => string, withCoefficient: boolean): string {
+function multiMapShader(count: number, width: 1 | 4, op: (x: string) => string, withCoefficient: boolean): string {
   const first = withCoefficient ? 2 : 1;
+  const type = width === 4 ? "vec4<f32>" : "f32";
   const decls = Array.from(
     { length: count },
     (_, k) =>
-      `@group(0) @binding(${first + 2 * k}) var<storage, read> x${k} : array<f32>;\n` +
-      `@group(0) @binding(${first + 2 * k + 1}) var<storage, read_write> y${k} : array<f32>;`,
+      `@group(0) @binding(${first + 2 * k}) var<storage, read> x${k} : array<${type}>;\n` +
+      `@group(0) @binding(${first + 2 * k + 1}) var<storage, read_write> y${k} : array<${type}>;`,
   );
   const end = (k: number) => `ends.e[${k >> 2}][${k & 3}]`;
   const starts = Array.from({ length: count }, (_, k) => (k === 0 ? "0" : end(k - 1)));
-  const branches = rangeBranchesAt("i", starts, (k, local) => `let x = x${k}[${local}]; y${k}[${local}] = ${op("x")};`);
+  const apply = width === 4 ? (x: string) => `vec4<f32>(mapOne(${x}.x), mapOne(${x}.y), mapOne(${x}.z), mapOne(${x}.w))` : (x: string) => `mapOne(${x})`;
+  const branches = rangeBranchesAt("i", starts, (k, local) => `let x = x${k}[${local}]; y${k}[${local}] = ${apply("x")};`);
   return `
     ${withCoefficient ? "struct Coefficient { c : vec4<f32> }\n@group(0) @binding(0) var<uniform> coefficient : Coefficient;" : ""}
     struct Ends { e : array<vec4<i32>, ${endsVectors(count)}> }
     @group(0) @binding(${first - 1}) var<uniform> ends : Ends;
     ${decls.join("\n")}
     fn isnan(v : f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+    fn mapOne(x : f32) -> f32 { return ${op("x")}; }
     @compute @workgroup_size(${WORKGROUP})
     fn main(@builtin(global_invocation_id) gid : vec3<u32>, @builtin(num_workgroups) groups : vec3<u32>) {
       let i = i32(gid.y * groups.x * ${WORKGROUP}u + gid.x);
@@ -259,10 +263,14 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
   function record(ts: readonly tf.Tensor[], inputs: GPUBufferShape[], outBuffers: GPUBufferShape[], op: (x: string) => string, coefficientSource: GPUBufferShape | null): void {
     const coefficient = coefficientSource !== null;
     const transient: GPUBufferShape[] = [];
-    const groups = chunks(ts.map((_, i) => i), perDispatch);
+    // Sizes that are multiples of 4 apart from the rest: those map a vec4 per invocation.
+    const width = (i: number): 1 | 4 => (ts[i]!.size % 4 === 0 ? 4 : 1);
+    const order = ts.map((_, i) => i);
+    const groups = [...chunks(order.filter((i) => width(i) === 4), perDispatch), ...chunks(order.filter((i) => width(i) === 1), perDispatch)];
     const work = groups.map((g) => {
-      const sizes = g.map((i) => ts[i]!.size);
-      const pipeline = pipelineFor(multiMapShader(sizes.length, op, coefficient));
+      const w = width(g[0]!);
+      const sizes = g.map((i) => ts[i]!.size / w);
+      const pipeline = pipelineFor(multiMapShader(sizes.length, w, op, coefficient));
       const entries: { binding: number; resource: { buffer: GPUBufferShape } }[] = [];
       if (coefficient) {
         coefficientBuffer ??= b.device.createBuffer({ size: 16, usage: USAGE_UNIFORM | USAGE_COPY_DST });
