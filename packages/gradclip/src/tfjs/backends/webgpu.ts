@@ -163,13 +163,21 @@ function scaleProgram(size: number): WebGPUProgramShape {
   return flatProgram("gradclip_scale", ["X", "C"], [size], "setOutputAtIndex(index, X[index] * C[0]);");
 }
 
+/** Values (of `width`) each invocation of a multi-map maps, from one input. */
+const PER_INVOCATION = 4;
+
 /**
- * A standalone compute shader: `y_k[i] = op(x_k[i])` for `count` inputs,
- * over one flat index space (thread i of Σ sizes / `width`); with `width`
- * 4 (every size a multiple of 4) each invocation maps a vec4. The inputs'
- * cumulative end offsets (in units of `width`) are a uniform (`ends`), so
- * the shader depends on `count`, `width` and `op` only. Bindings: the
- * coefficient uniform where `withCoefficient`, the ends, then x_k, y_k pairs.
+ * A standalone compute shader: `y_k[i] = op(x_k[i])` for `count` inputs, as
+ * PyTorch's multi_tensor_apply splits work: input k gets
+ * m_k = ceil(n_k / PER_INVOCATION) invocations, numbered consecutively
+ * across inputs; invocation t of input k maps values t, t + m_k, ... (one
+ * input per invocation, chosen once, then a loop: SwiftShader, which runs
+ * every branch of a lane group, skips a loop none of its lanes enters; the
+ * stride keeps neighbouring invocations on neighbouring values). With
+ * `width` 4 (every size a multiple of 4) a value is a vec4. The sizes n_k
+ * (in units of `width`) and the invocation ends Σ m_≤k are a uniform, so the
+ * shader depends on `count`, `width` and `op` only. Bindings: the coefficient
+ * uniform where `withCoefficient`, the sizes, then x_k, y_k pairs.
  */
 function multiMapShader(count: number, width: 1 | 4, op: (x: string) => string, withCoefficient: boolean): string {
   const first = withCoefficient ? 2 : 1;
@@ -180,14 +188,19 @@ function multiMapShader(count: number, width: 1 | 4, op: (x: string) => string, 
       `@group(0) @binding(${first + 2 * k}) var<storage, read> x${k} : array<${type}>;\n` +
       `@group(0) @binding(${first + 2 * k + 1}) var<storage, read_write> y${k} : array<${type}>;`,
   );
-  const end = (k: number) => `ends.e[${k >> 2}][${k & 3}]`;
+  const field = (k: number) => `[${k >> 2}][${k & 3}]`;
+  const end = (k: number) => `sizes.ends${field(k)}`;
   const starts = Array.from({ length: count }, (_, k) => (k === 0 ? "0" : end(k - 1)));
   const apply = width === 4 ? (x: string) => `vec4<f32>(mapOne(${x}.x), mapOne(${x}.y), mapOne(${x}.z), mapOne(${x}.w))` : (x: string) => `mapOne(${x})`;
-  const branches = rangeBranchesAt("i", starts, (k, local) => `let x = x${k}[${local}]; y${k}[${local}] = ${apply("x")};`);
+  const branches = rangeBranchesAt("i", starts, (k, local) => {
+    const n = `sizes.n${field(k)}`;
+    const m = k === 0 ? end(0) : `(${end(k)} - ${end(k - 1)})`;
+    return `let m = ${m}; for (var e = ${local}; e < ${n}; e += m) { let x = x${k}[e]; y${k}[e] = ${apply("x")}; }`;
+  });
   return `
     ${withCoefficient ? "struct Coefficient { c : vec4<f32> }\n@group(0) @binding(0) var<uniform> coefficient : Coefficient;" : ""}
-    struct Ends { e : array<vec4<i32>, ${endsVectors(count)}> }
-    @group(0) @binding(${first - 1}) var<uniform> ends : Ends;
+    struct Sizes { n : array<vec4<i32>, ${endsVectors(count)}>, ends : array<vec4<i32>, ${endsVectors(count)}> }
+    @group(0) @binding(${first - 1}) var<uniform> sizes : Sizes;
     ${decls.join("\n")}
     fn isnan(v : f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
     fn mapOne(x : f32) -> f32 { return ${op("x")}; }
@@ -198,6 +211,9 @@ function multiMapShader(count: number, width: 1 | 4, op: (x: string) => string, 
       ${branches}
     }`;
 }
+
+/** The invocations of each input of a multi-map dispatch (see multiMapShader). */
+const invocationsOf = (n: number) => Math.ceil(n / PER_INVOCATION);
 
 /** vec4s holding `count` end offsets. */
 const endsVectors = (count: number) => Math.ceil(count / 4);
@@ -277,9 +293,12 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
         entries.push({ binding: 0, resource: { buffer: coefficientBuffer } });
       }
       // Written at creation: no ordering with the queue to think about; destroyed once submitted.
-      const endsBuffer = b.device.createBuffer({ size: 16 * endsVectors(sizes.length), usage: USAGE_UNIFORM, mappedAtCreation: true });
+      const vectors = endsVectors(sizes.length);
+      const endsBuffer = b.device.createBuffer({ size: 32 * vectors, usage: USAGE_UNIFORM, mappedAtCreation: true });
+      const fields = new Int32Array(endsBuffer.getMappedRange());
+      fields.set(sizes);
       let at = 0;
-      new Int32Array(endsBuffer.getMappedRange()).set(sizes.map((n) => (at += n)));
+      fields.set(sizes.map((n) => (at += invocationsOf(n))), 4 * vectors);
       endsBuffer.unmap();
       transient.push(endsBuffer);
       entries.push({ binding: entries.length, resource: { buffer: endsBuffer } });
@@ -288,7 +307,7 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
         entries.push({ binding: first + 2 * k, resource: { buffer: inputs[i]! } });
         entries.push({ binding: first + 2 * k + 1, resource: { buffer: outBuffers[i]! } });
       });
-      const workgroups = Math.ceil(sizes.reduce((a, c) => a + c, 0) / WORKGROUP);
+      const workgroups = Math.ceil(sizes.reduce((a, n) => a + invocationsOf(n), 0) / WORKGROUP);
       const x = Math.min(workgroups, maxGroupsPerDimension);
       return { pipeline, bindGroup: b.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }), x, y: Math.ceil(workgroups / x) };
     });
