@@ -20,6 +20,14 @@ const js: ShaderDialect & IndexDialect = {
 };
 const builtins = { abs: Math.abs, sqrt: Math.sqrt, pow: Math.pow, isnan: Number.isNaN, isinf: (x: number) => Math.abs(x) === Infinity };
 
+/** The norm of the concatenation of `parts`, from one loop per part. */
+function shaderNormOfParts(parts: number[][], p: number): number {
+  const vectors = parts.map((_, k) => ({ bound: parts[k]!.length, count: `v[${k}].length`, load: (j: string) => `abs(v[${k}][${j}])` }));
+  const { code, result } = normStatements(js, vectors, p, "g");
+  const f = new Function("v", ...Object.keys(builtins), `${code}\nreturn ${result};`);
+  return f(parts, ...Object.values(builtins)) as number;
+}
+
 function shaderNorm(values: number[], p: number): number {
   const { code, result } = normStatements(js, { bound: values.length, count: "v.length", load: (j) => `abs(v[${j}])` }, p, "g");
   const f = new Function("v", ...Object.keys(builtins), `${code}\nreturn ${result};`);
@@ -37,6 +45,9 @@ test("generated norm statements equal the core's combineNorms (NaN, Infinity, 0,
     for (const v of cases) {
       const want = combineNorms(v.map(Math.abs), p);
       assert.ok(Object.is(shaderNorm(v, p), want), `p=${p} [${v.slice(0, 4)}...]: ${shaderNorm(v, p)} vs ${want}`);
+      // The same values as three parts (one empty), one loop each.
+      const parts = [v.slice(0, 3), [], v.slice(3)];
+      assert.ok(Object.is(shaderNormOfParts(parts, p), want), `p=${p} in parts [${v.slice(0, 4)}...]: ${shaderNormOfParts(parts, p)} vs ${want}`);
     }
   }
 });

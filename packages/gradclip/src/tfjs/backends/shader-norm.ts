@@ -67,18 +67,27 @@ export interface ShaderVector {
 /**
  * Statements that leave the p-norm of `v` (p > 0, Infinity allowed), as the
  * core combines non-negative values, in the float variable named by `result`.
+ * A list of vectors is their concatenation, taken one loop per vector (no
+ * choice of vector per element).
  */
-export function normStatements(d: ShaderDialect, v: ShaderVector, p: number, prefix: string): { code: string; result: string } {
+export function normStatements(d: ShaderDialect, v: ShaderVector | readonly ShaderVector[], p: number, prefix: string): { code: string; result: string } {
   const lines: string[] = [];
   let serial = 0;
   const fresh = (name: string) => `${prefix}${name}${serial++}`;
   const P = p === Infinity ? "" : floatLiteral(p);
-  const ops: NormCombineOps<ShaderVector, string> = {
-    max(x) {
-      const m = fresh("max"), nan = fresh("nan"), a = fresh("a"), j = fresh("j"), out = fresh("m");
+  /** One loop per vector, `body(j, vector)` inside. */
+  const loops = (xs: readonly ShaderVector[], body: (j: string, x: ShaderVector) => string) => {
+    for (const x of xs) {
+      const j = fresh("j");
+      lines.push(d.loop(j, x.bound, x.count, body(j, x)));
+    }
+  };
+  const ops: NormCombineOps<readonly ShaderVector[], string> = {
+    max(xs) {
+      const m = fresh("max"), nan = fresh("nan"), a = fresh("a"), out = fresh("m");
       lines.push(d.float(m, "0.0"), d.bool(nan, "false"));
       // An explicit isnan (tfjs's bit-exact helper): max() and > may drop NaN.
-      lines.push(d.loop(j, x.bound, x.count, `${d.float(a, x.load(j))} if (isnan(${a})) { ${nan} = true; } else if (${a} > ${m}) { ${m} = ${a}; }`));
+      loops(xs, (j, x) => `${d.float(a, x.load(j))} if (isnan(${a})) { ${nan} = true; } else if (${a} > ${m}) { ${m} = ${a}; }`);
       lines.push(d.float(out, d.select(nan, d.nan, m)));
       return out;
     },
@@ -87,21 +96,21 @@ export function normStatements(d: ShaderDialect, v: ShaderVector, p: number, pre
       lines.push(d.float(out, d.select(`${s} > 0.0 && !isinf(${s})`, s, "1.0")));
       return out;
     },
-    sumPowScaled(x, s, pp) {
-      const acc = fresh("acc"), r = fresh("r"), j = fresh("j");
+    sumPowScaled(xs, s, pp) {
+      const acc = fresh("acc"), r = fresh("r");
       // pow(0, p) and pow(NaN, p) are left undefined by GLSL: spell them out.
       const powOf = (y: string) => d.select(`isnan(${y})`, y, d.select(`${y} == 0.0`, "0.0", `pow(${y}, ${P})`));
-      let load = `${x.load(j)} / ${s}`;
+      let load = (x: ShaderVector, j: string) => `${x.load(j)} / ${s}`;
       let term = pp === 2 ? `${r} * ${r}` : pp === 1 ? r : powOf(r);
       if (pp < 1) {
         // v^p / s^p: v / s may underflow where its p-th power still counts (see the core).
         const sp = fresh("sp");
         lines.push(d.float(sp, `pow(${s}, ${P})`));
-        load = x.load(j);
+        load = (x, j) => x.load(j);
         term = `${powOf(r)} / ${sp}`;
       }
       lines.push(d.float(acc, "0.0"));
-      lines.push(d.loop(j, x.bound, x.count, `${d.float(r, load)} ${acc} = ${acc} + ${term};`));
+      loops(xs, (j, x) => `${d.float(r, load(x, j))} ${acc} = ${acc} + ${term};`);
       return acc;
     },
     mulRoot(s, x, pp) {
@@ -117,7 +126,7 @@ export function normStatements(d: ShaderDialect, v: ShaderVector, p: number, pre
       return out;
     },
   };
-  const result = combineNormsWith(ops, v, p);
+  const result = combineNormsWith(ops, Array.isArray(v) ? (v as readonly ShaderVector[]) : [v as ShaderVector], p);
   return { code: lines.join("\n"), result };
 }
 

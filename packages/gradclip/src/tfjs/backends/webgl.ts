@@ -114,16 +114,17 @@ function concatLoader(fn: string, names: readonly string[], lengths: readonly nu
   return `float ${fn}(int j) { ${rangeBranches("j", lengths, (k, local) => `return get${names[k]}(${local});`)} }`;
 }
 
+/** The p-norm of the concatenated 1-D inputs of `lengths`, one loop per input. */
 function combineProgram(lengths: readonly number[], p: number): WebGLProgramShape {
   const names = lengths.map((_, k) => `V${k}`);
-  const total = lengths.reduce((a, b) => a + b, 0);
-  const { code, result } = normStatements(glsl, { bound: total, count: `${total}`, load: (j) => `loadV(${j})` }, p, "c");
+  const vectors = lengths.map((len, k) => ({ bound: len, count: `${len}`, load: (j: string) => `get${names[k]}(${j})` }));
+  const { code, result } = normStatements(glsl, vectors, p, "c");
   return {
     variableNames: names,
     outputShape: [1],
     packedInputs: false,
     packedOutput: false,
-    userCode: `${concatLoader("loadV", names, lengths)}\nvoid main() { ${code} setOutput(${result}); }`,
+    userCode: `void main() { ${code} setOutput(${result}); }`,
   };
 }
 

@@ -145,16 +145,13 @@ function rowNormProgram(sizes: readonly number[], p: number): { program: WebGPUP
   return { program, uniforms: u.values };
 }
 
-/** The p-norm of the concatenated 1-D inputs of `lengths` (uniforms, as for rowNormProgram). */
+/** The p-norm of the concatenated 1-D inputs of `lengths` (uniforms, as for rowNormProgram), one loop per input. */
 function combineProgram(lengths: readonly number[], p: number): { program: WebGPUProgramShape; uniforms: UniformValues } {
   const names = lengths.map((_, k) => `V${k}`);
   const u = uniformFields();
-  let end = 0;
-  const ends = lengths.map((len, k) => u.name(`end${k}`, (end += len)));
-  const starts = ["0", ...ends.slice(0, -1)];
-  const loader = `fn loadV(j : i32) -> f32 { ${rangeBranchesAt("j", starts, (k, local) => `return ${names[k]}[${local}];`)} }`;
-  const { code, result } = normStatements(wgsl, { bound: end, count: ends.at(-1)!, load: (j) => `loadV(${j})` }, p, "c");
-  const program = flatProgram(`gradclip_combine_${p}_${lengths.length}`, names, [1], `${code} setOutputAtIndex(index, ${result});`, loader);
+  const vectors = lengths.map((len, k) => ({ bound: len, count: u.name(`length${k}`, len), load: (j: string) => `${names[k]}[${j}]` }));
+  const { code, result } = normStatements(wgsl, vectors, p, "c");
+  const program = flatProgram(`gradclip_combine_${p}_${lengths.length}`, names, [1], `${code} setOutputAtIndex(index, ${result});`);
   program.uniforms = u.declaration();
   return { program, uniforms: u.values };
 }
