@@ -51,8 +51,8 @@ interface WebGLBackendShape {
  * WebGL2's guaranteed minimum, so programs are alike on every device. More
  * would mean fewer programs, but larger shaders (compiled per group) and,
  * on SwiftShader, slower scaling: the flat map chooses its input per value,
- * which costs every branch there (measured on GPT-2 small's shapes: about
- * twice the time of 16 inputs with 32).
+ * and its time grew with the inputs (measured on GPT-2 small's shapes:
+ * about twice the time of 16 inputs with 32).
  */
 const MAX_UNITS_USED = 16;
 
