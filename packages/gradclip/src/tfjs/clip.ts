@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { checkNonNegative, describe, resolveNormOptions, type NormOptions } from "../core/validate.js";
-import { collectTensorGrads, prepareInPlace, type NamedTensor, type TensorGrads } from "./grads.js";
+import { collectTensorGrads, heldByEngine, prepareInPlace, type NamedTensor, type TensorGrads } from "./grads.js";
 import { activeKernels, coefficientOf, disposeValue, readValue, scaleBy, totalNormOf, type NormValue } from "./norm.js";
 
 /**
@@ -190,6 +190,9 @@ function checkTotalNorm(totalNorm: unknown, fn: string): void {
     throw new TypeError(`gradclip: ${fn}: totalNorm must be a number or a tf.Scalar; got ${describe(totalNorm)}.`);
   }
   if (totalNorm.isDisposed) throw new TypeError(`gradclip: ${fn}: totalNorm is a disposed tensor; pass a live tf.Scalar.`);
+  if (!heldByEngine(totalNorm)) {
+    throw new TypeError(`gradclip: ${fn}: totalNorm is a tensor that this tfjs engine does not hold; pass a tf.Scalar made by the @tensorflow/tfjs-core that gradclip imports.`);
+  }
   // Rank 0 only: a [1]-shaped norm would broadcast a scalar gradient to shape [1].
   if (totalNorm.rank !== 0) {
     throw new TypeError(

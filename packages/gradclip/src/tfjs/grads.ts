@@ -88,7 +88,7 @@ function isTensor(x: unknown): x is tf.Tensor {
  * engine (another realm, a fake) does not, and tf ops would fail on it with
  * an unrelated error.
  */
-function heldByEngine(t: tf.Tensor): boolean {
+export function heldByEngine(t: tf.Tensor): boolean {
   const info = (tf.engine().state as { tensorInfo?: { has(id: object): boolean } } | undefined)?.tensorInfo;
   return typeof info?.has !== "function" || info.has(t.dataId);
 }
@@ -141,15 +141,30 @@ function readTensorGrads(grads: unknown, fnName: string): CollectedGrads {
     return { tensors: [t], slots: [], single: t };
   }
   if (attempt(() => Array.isArray(grads), "checking grads", fnName)) return readArray(grads as unknown[], fnName);
-  const notAMap = ArrayBuffer.isView(grads)
-    ? ' (a typed array: use the functions of "gradclip" itself)'
-    : grads instanceof Map
-      ? " (use Object.fromEntries(map))"
-      : attempt(() => typeof (grads as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function", "checking grads", fnName)
-        ? " (an iterable: spread it into an array, [...grads])"
-        : null;
+  const notAMap = attempt(() => notAMapHint(grads), "checking grads", fnName);
   if (notAMap !== null) throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describe(grads)}${notAMap}.`);
   return readMap(grads as Record<string, unknown>, fnName);
+}
+
+/**
+ * Why `x` (an object that is neither a tensor nor an array) is not a
+ * `NamedTensorMap`, as a hint for the message; null when it is one. Only
+ * plain objects are: a Promise, a class instance or an iterable would
+ * otherwise be read as a map with no gradients (norm 0, nothing clipped).
+ */
+function notAMapHint(x: object): string | null {
+  if (ArrayBuffer.isView(x)) return ' (a typed array: use the functions of "gradclip" itself)';
+  if (x instanceof Map) return " (use Object.fromEntries(map))";
+  if (typeof (x as { then?: unknown }).then === "function") return " (a Promise: await it first)";
+  if (typeof (x as { [Symbol.iterator]?: unknown })[Symbol.iterator] === "function") {
+    return " (an iterable: spread it into an array, [...grads])";
+  }
+  const proto = Reflect.getPrototypeOf(x);
+  // Object.prototype of this or another realm, or none.
+  if (proto !== null && Reflect.getPrototypeOf(proto) !== null) {
+    return " (a class instance: copy its gradients into a plain object, { ...grads })";
+  }
+  return null;
 }
 
 function readMap(map: Record<string, unknown>, fnName: string): CollectedGrads {
@@ -206,7 +221,21 @@ function readArray(list: unknown[], fnName: string): CollectedGrads {
 
 /** The gradients of `grads`, in container order, validated; nothing is modified. */
 export function collectTensorGrads(grads: unknown, fnName: string): tf.Tensor[] {
-  return readTensorGrads(grads, fnName).tensors;
+  const { tensors, slots } = readTensorGrads(grads, fnName);
+  checkStillLive(slots, fnName);
+  return tensors;
+}
+
+/**
+ * Every gradient is still live: a getter run while the container was read
+ * may have disposed one read before it (no user code runs after this).
+ */
+function checkStillLive(slots: readonly GradSlot[], fnName: string): void {
+  for (const s of slots) {
+    if (s.tensor.isDisposed) {
+      throw new TypeError(`gradclip: ${fnName}: ${s.where} was disposed while ${fnName} read the container (by a getter or Proxy trap).`);
+    }
+  }
 }
 
 /** Gradients checked for an in-place update: their tensors, and the update. */
@@ -251,6 +280,7 @@ export function prepareInPlace(grads: unknown, fnName: string): InPlaceGrads {
     const now = attempt(() => Reflect.get(s.holder, s.key), `reading ${s.where}`, fnName);
     if (now !== s.tensor) throw new TypeError(changedMessage(s, now, fnName));
   }
+  checkStillLive(c.slots, fnName);
   return { tensors: c.tensors, update: (f) => updateSlots(c.slots, f, fnName) };
 }
 

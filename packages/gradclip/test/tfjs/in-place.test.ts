@@ -7,6 +7,7 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import vm from "node:vm";
 import * as tf from "@tensorflow/tfjs-core";
 import {
   clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm, NonFiniteNormError,
@@ -244,6 +245,36 @@ const HOSTILE: Hostile[] = [
     message: /grads must be .*; got a Map \(use Object\.fromEntries\(map\)\)/,
   },
   {
+    // A forgotten await: read as a map it would have no gradients (norm 0, nothing clipped).
+    name: "a Promise",
+    make() {
+      const a = tf.tensor([30, 40]);
+      const grads = Promise.resolve({ a });
+      return { grads, inputs: [a], holds: () => undefined };
+    },
+    message: /grads must be .*; got a Promise \(a Promise: await it first\)/,
+  },
+  {
+    name: "a class instance",
+    make() {
+      const a = tf.tensor([30, 40]);
+      class Holder { constructor(readonly w: tf.Tensor) {} }
+      const grads = new Holder(a);
+      return { grads, inputs: [a], holds: () => assert.equal(grads.w, a) };
+    },
+    message: /got a Holder \(a class instance: copy its gradients into a plain object, \{ \.\.\.grads \}\)/,
+  },
+  {
+    name: "a getter that disposes an entry read before it",
+    make() {
+      const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
+      let stored = b;
+      const grads = { a, get b() { a.dispose(); return stored; }, set b(v: tf.Tensor) { stored = v; } };
+      return { grads, inputs: [b], holds: () => undefined };
+    },
+    message: /gradient "a" was disposed while .* read the container/,
+  },
+  {
     name: "a typed array",
     make() {
       return { grads: Float32Array.of(30, 40), inputs: [], holds: () => undefined };
@@ -402,6 +433,32 @@ for (const mode of MODES) {
   });
 }
 
+for (const mode of MODES) {
+  test(`unusual but valid gradients (${mode}): empty and scalar tensors, a "__proto__" name, a map from another realm`, async (t) => {
+    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    const before = tf.memory().numTensors;
+    const map = Object.defineProperty({}, "__proto__", { value: tf.tensor([30, 40]), enumerable: true, writable: true }) as tf.NamedTensorMap;
+    const other = vm.runInNewContext("({})") as tf.NamedTensorMap;
+    other.w = tf.tensor([30, 40]);
+    const list = [tf.tensor([]), tf.scalar(-3)];
+    for (const fn of IN_PLACE) {
+      for (const g of [map, other, list]) call(fn, g);
+      assert.equal(list[0]!.size, 0);
+      assert.deepEqual(list[1]!.shape, []);
+    }
+    // clipGradNorm_ to norm 1, then clipGradsWithNorm_(1, 50) scales by 1 / 50; the clamp at 0.5 changes nothing.
+    const after = expectedAlone("clipGradNorm_").map((x) => x / (50 + 1e-6));
+    assertClose(map["__proto__"]!.dataSync(), after, 1e-6, "the \"__proto__\" gradient, after the three calls");
+    assertClose(other.w!.dataSync(), after, 1e-6, "the other realm's map, after the three calls");
+    assertClose(list[1]!.dataSync(), [-3 / (3 + 1e-6) / (50 + 1e-6)], 1e-6, "the scalar, after the three calls");
+    assert.equal(Object.getPrototypeOf(map), Object.prototype, "the prototype is not touched");
+    const n = getTotalNorm(list);
+    assertClose(n.dataSync(), [3 / (3 + 1e-6) / (50 + 1e-6)], 1e-6, "norm with an empty tensor");
+    tf.dispose([n, map["__proto__"]!, other.w!, ...list]);
+    assert.equal(tf.memory().numTensors, before);
+  });
+}
+
 test("clipGradsWithNorm_: totalNorm must be a float32 scalar that is not one of the gradients", async () => {
   await useMode("cpu");
   const before = tf.memory().numTensors;
@@ -413,6 +470,8 @@ test("clipGradsWithNorm_: totalNorm must be a float32 scalar that is not one of 
   const int = tf.scalar(50, "int32");
   assert.throws(() => clipGradsWithNorm_(grads, 1, int), /^TypeError: gradclip: clipGradsWithNorm_: totalNorm must be a float32 tf.Scalar; got dtype int32/);
   assert.throws(() => clipGradsWithNorm_(grads, 1, -1), /^RangeError: gradclip: clipGradsWithNorm_: totalNorm is a norm/);
+  const Ctor = tf.Tensor as unknown as new (shape: number[], dtype: string, dataId: object, id: number) => tf.Scalar;
+  assert.throws(() => clipGradsWithNorm_(grads, 1, new Ctor([], "float32", {}, -1)), /^TypeError: gradclip: clipGradsWithNorm_: totalNorm is a tensor that this tfjs engine does not hold/);
   assert.throws(() => clipGradsWithNorm_(grads, 1, "5" as unknown as number), /^TypeError: gradclip: clipGradsWithNorm_: totalNorm must be a number or a tf.Scalar/);
   unchanged();
   assert.equal(grads[0], g);
