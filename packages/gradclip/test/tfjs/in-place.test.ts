@@ -478,3 +478,21 @@ test("clipGradsWithNorm_: totalNorm must be a float32 scalar that is not one of 
   tf.dispose([g, n, int]);
   assert.equal(tf.memory().numTensors, before);
 });
+
+test("wasm: an exclusive gradient is clipped in its own storage (the aliases do not cost a copy)", async (t) => {
+  if ((await useMode("wasm")) !== "wasm") { t.diagnostic("skipped: wasm unavailable"); return; }
+  const before = tf.memory().numTensors;
+  const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
+  const storage = [a.dataId, b.dataId];
+  const grads = { a, b };
+  tf.dispose(clipGradNorm_(grads, 1));
+  clipGradValue_(grads, 0.1);
+  assert.deepEqual([grads.a.dataId, grads.b.dataId], storage, "same storage, written in place");
+  const single = tf.tensor([3, 4]);
+  const own = single.dataId;
+  clipGradValue_(single, 1);
+  assert.equal(single.dataId, own, "a single tensor too");
+  assert.deepEqual(Array.from(single.dataSync()), [1, 1]);
+  tf.dispose([grads.a, grads.b, single]);
+  assert.equal(tf.memory().numTensors, before);
+});
