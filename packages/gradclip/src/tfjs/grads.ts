@@ -244,8 +244,8 @@ export interface InPlaceGrads {
   readonly tensors: readonly tf.Tensor[];
   /**
    * Makes every gradient hold `f(g)`, with `f` called once per distinct
-   * tensor on a tensor the caller may consume (`owned`: its storage may be
-   * reused for the result). A container's entries are replaced by new tensors
+   * tensor, on a tensor it may consume (its storage may be reused for the
+   * result: pass `owned` to the kernels). A container's entries are replaced by new tensors
    * and the old ones disposed; a single tensor is updated itself (its
    * storage is exchanged for the result's, as `tf.Variable.assign` does).
    * A container that refuses or ignores a write despite the checks (a Proxy
@@ -376,7 +376,8 @@ function updateSlots(slots: readonly GradSlot[], f: (t: tf.Tensor) => tf.Tensor,
   }
   // 2. The originals are now replaced: dispose them, so each alias's storage is its own and f may reuse it.
   for (const t of aliases.keys()) t.dispose();
-  // 3. Each alias takes its result's values.
+  // 3. Each alias takes its result's values, one at a time so that each old storage is freed early.
+  // (Only a kernel failure, e.g. out of memory, can stop this part way.)
   for (const a of aliases.values()) moveInto(a, f(a));
 }
 
