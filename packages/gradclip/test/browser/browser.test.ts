@@ -172,6 +172,8 @@ async function backendSuite(t: TestContext, backend: "webgl" | "webgpu") {
     }
     const clip = results["clipGradNorm_"]!.cpu.ok as Record<string, unknown>;
     assert.equal(clip["p=2 max=1 nullKept"], 1, "null entries stay in place");
+    const single = results["singleTensorAndReadOnly"]!.gpu.ok as Record<string, number>;
+    assert.deepEqual([single.singleLive, single.refused, single.leaked], [1, 1, 0], `${backend}: single tensor live, frozen map refused, nothing leaked`);
     const fit = results["layersFit"]!.gpu.ok as { batchGradNorm: (number | null)[]; epochGradNorm: number[] | null };
     t.diagnostic(`${backend} fit grad_norm per batch: ${fit.batchGradNorm.map((v) => (v === null ? "null" : v.toFixed(4))).join(" ")}`);
   });
