@@ -15,7 +15,7 @@ import { frameRecord } from "./record.js";
 export interface TensorBoardWriterOptions {
   /** Scalars kept in memory before they are written to the file; integer >= 1. Default 10. */
   maxQueue?: number;
-  /** Queued scalars are written at most this many milliseconds after the first of them; > 0. Default 120000 (2 minutes). */
+  /** Queued scalars are written at most this many milliseconds after the first of them; in (0, 2^31 - 1]. Default 120000 (2 minutes). */
   flushMillis?: number;
   /** Appended to the file name (tfjs-node uses ".v2"); no path separators. Default "". */
   filenameSuffix?: string;
@@ -38,6 +38,8 @@ export class TensorBoardWriterError extends Error {
     this.code = code;
   }
 }
+
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The name written into the first event's `source_metadata.writer`. */
 export const WRITER_NAME = "gradclip.tensorboard";
@@ -169,6 +171,8 @@ export class TensorBoardWriter {
     checkOptions(options, fn, ["maxQueue", "flushMillis", "filenameSuffix"]);
     this.maxQueue = checkInteger(options?.maxQueue, "TensorBoardWriter: maxQueue", 1, 10);
     this.flushMillis = checkPositive(options?.flushMillis, "TensorBoardWriter: flushMillis", 120_000);
+    // setTimeout fires at once for delays beyond 2^31 - 1 ms (about 24.8 days).
+    if (this.flushMillis > MAX_TIMER_MS) throw new RangeError(`gradclip: ${fn}: flushMillis must be at most ${MAX_TIMER_MS} (about 24.8 days); got ${this.flushMillis}.`);
     const suffix = options?.filenameSuffix ?? "";
     if (typeof suffix !== "string") throw new TypeError(`gradclip: ${fn}: filenameSuffix must be a string; got ${describe(suffix)}.`);
     if (/[/\\\u0000]/.test(suffix)) throw new RangeError(`gradclip: ${fn}: filenameSuffix must not contain "/", "\\" or NUL; got ${JSON.stringify(suffix)}.`);

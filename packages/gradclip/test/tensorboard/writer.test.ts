@@ -176,6 +176,7 @@ test("bad arguments throw TypeError / RangeError before anything is queued", (t)
   assert.throws(() => new TensorBoardWriter(dir, { maxQueue: 2.5 }), RangeError);
   assert.throws(() => new TensorBoardWriter(dir, { flushMillis: 0 }), RangeError);
   assert.throws(() => new TensorBoardWriter(dir, { flushMillis: Infinity }), RangeError);
+  assert.throws(() => new TensorBoardWriter(dir, { flushMillis: 2 ** 31 }), /flushMillis must be at most 2147483647/);
   assert.throws(() => new TensorBoardWriter(dir, { filenameSuffix: "/x" }), RangeError);
   assert.throws(() => new TensorBoardWriter(dir, { filenameSuffix: 2 as unknown as string }), TypeError);
   assert.equal(eventFiles(dir).length, 1, "no file is created by a rejected constructor call");
