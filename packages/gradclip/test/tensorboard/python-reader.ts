@@ -6,7 +6,7 @@
  * protobuf-compiler) is missing.
  */
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,6 +43,7 @@ export function pythonReaderUnavailable(): string | null {
     else if (spawnSync("protoc", ["--version"]).status !== 0) unavailable = "protoc not found (Debian: apt-get install protobuf-compiler)";
     else {
       const out = mkdtempSync(join(tmpdir(), "gradclip-tb-proto-"));
+      process.on("exit", () => rmSync(out, { recursive: true, force: true }));
       const protos = readdirSync(join(PROTO_ROOT, "tensorboard/compat/proto")).filter((f) => f.endsWith(".proto"));
       execFileSync("protoc", [`--proto_path=${PROTO_ROOT}`, `--python_out=${out}`, ...protos.map((f) => join(PROTO_ROOT, "tensorboard/compat/proto", f))]);
       generated = out;
