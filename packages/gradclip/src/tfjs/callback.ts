@@ -5,6 +5,7 @@
 import { describe } from "../core/validate.js";
 import { fitLogsCallback, putGradNorm, SKIPPED, type FitLogsCallback } from "./fit-logs.js";
 import { ClippedOptimizer } from "./optimizer.js";
+import { provideGradLogs } from "./grad-logs-link.js";
 
 /** A tfjs-layers callback (usable alone, in an array, or beside `tf.Callback`s). */
 export type GradNormCallback = FitLogsCallback;
@@ -53,3 +54,9 @@ export function gradNormCallback(optimizer: ClippedOptimizer): GradNormCallback 
   });
   return callback;
 }
+
+// Lets gradclip/tensorboard add these logs without importing tfjs itself (see grad-logs-link.ts).
+provideGradLogs({
+  isClippedOptimizer: (value) => value instanceof ClippedOptimizer,
+  gradNormCallback: (optimizer) => gradNormCallback(optimizer as ClippedOptimizer),
+});
