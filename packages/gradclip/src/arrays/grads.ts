@@ -98,7 +98,7 @@ export function gradView(a: Grad, where: string): Grad {
 /** A conversion hint for the common mistakes: plain number arrays, other typed arrays, imitations. */
 function hintFor(value: unknown, isEntry: boolean): string {
   if (typeof value === "number" && isEntry) return " (a plain number array? wrap it: Float64Array.from(values))";
-  if (isTypedArrayImitation(value)) return " (pass the Float32Array/Float64Array itself, not a Proxy or imitation of it)";
+  if (isTypedArrayImitation(value)) return " (pass the real Float32Array/Float64Array itself)";
   let array = false;
   try {
     array = Array.isArray(value);

@@ -51,7 +51,7 @@ export function describe(value: unknown): string {
   try {
     if (Array.isArray(value)) return `an Array of length ${value.length}`;
     if (isTypedArrayImitation(value)) {
-      return "an imitation of a typed array (a Proxy, or an object with a typed-array prototype; not a real typed array)";
+      return "a Proxy or imitation of a typed array";
     }
     const ctor = (value as { constructor?: { name?: unknown } }).constructor?.name;
     if (typeof ctor !== "string" || !ctor) return "an object";
