@@ -9,7 +9,7 @@ export { CLIP_EPSILON, clipCoefficient } from "./core/coefficient.js";
 export type { NormType, NormOptions } from "./core/validate.js";
 export * from "./adaptive/index.js";
 export * from "./monitor/index.js";
-export { GradBuffer, type GradDType, type GradArrayOf, type ParamShape } from "./arrays/wasm/grad-buffer.js";
+export { GradBuffer, type GradBufferOptions, type GradDType, type GradArrayOf, type ParamShape } from "./arrays/wasm/grad-buffer.js";
 export { useWasmKernels } from "./arrays/wasm/provider.js";
 export { wasmKernelsForMemory, wasmSimdSupported } from "./arrays/wasm/memory-kernels.js";
 export type { ArrayKernels } from "./arrays/kernels.js";

@@ -8,7 +8,8 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { checkInteger } from "../adaptive/options.js";
-import { checkBoolean, checkOptions, describe } from "../core/validate.js";
+import { checkOptions } from "../core/options.js";
+import { checkBoolean, describe } from "../core/validate.js";
 import { GradientMonitor } from "../monitor/monitor.js";
 import type { MonitorStepInput } from "../monitor/record.js";
 import { activeKernels, totalNormOf } from "./norm.js";

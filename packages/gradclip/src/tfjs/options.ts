@@ -2,7 +2,8 @@
  * Options of `withGradientClipping`: validation, the strategy they select,
  * and their JSON form (saved with a model, read back on load).
  */
-import { checkBoolean, checkNonNegative, checkOptions, describe, parseNormType, type NormType } from "../core/validate.js";
+import { checkOptions } from "../core/options.js";
+import { checkBoolean, checkNonNegative, describe, parseNormType, type NormType } from "../core/validate.js";
 import type { AutoClipRuleOptions } from "../adaptive/autoclip.js";
 import type { ZClipRuleOptions } from "../adaptive/zclip.js";
 import type { AgcClipperOptions } from "./agc.js";
