@@ -95,14 +95,11 @@ export class AGC {
 
   constructor(options?: AgcOptions) {
     checkOptions(options, "AGC");
-    this.clipping = checkPositive(options?.clipping, "clipping", 0.01);
-    this.eps = checkPositive(options?.eps, "eps", 1e-3);
-    const axis = options?.unitAxis ?? "last";
-    if (axis !== "last" && axis !== "first") {
-      throw new RangeError(`gradclip: AGC unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describe(axis)}.`);
-    }
-    this.unitAxis = axis;
-    this.#isExcluded = excluder(options?.exclude);
+    const settings = resolveAgcSettings(options);
+    this.clipping = settings.clipping;
+    this.eps = settings.eps;
+    this.unitAxis = settings.unitAxis;
+    this.#isExcluded = settings.excludes;
     this.#errorIfNonfinite = checkBoolean(options?.errorIfNonfinite, "errorIfNonfinite", false);
   }
 
@@ -182,6 +179,31 @@ export class AGC {
     }
     return out;
   }
+}
+
+/** AGC's validated hyperparameters, shared by the typed-array class and the tfjs clipper. */
+export interface AgcSettings {
+  readonly clipping: number;
+  readonly eps: number;
+  readonly unitAxis: UnitAxis;
+  /** Whether a parameter of this name is left unclipped. */
+  readonly excludes: (name: string | undefined) => boolean;
+}
+
+/**
+ * Validates AGC's `clipping`, `eps`, `unitAxis` and `exclude` (defaults
+ * 0.01, 1e-3, `"last"`, none) and builds the exclusion test.
+ *
+ * @throws TypeError / RangeError for a bad value.
+ */
+export function resolveAgcSettings(options: Pick<AgcOptions, "clipping" | "eps" | "unitAxis" | "exclude"> | undefined): AgcSettings {
+  const clipping = checkPositive(options?.clipping, "clipping", 0.01);
+  const eps = checkPositive(options?.eps, "eps", 1e-3);
+  const unitAxis = options?.unitAxis ?? "last";
+  if (unitAxis !== "last" && unitAxis !== "first") {
+    throw new RangeError(`gradclip: AGC unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describe(unitAxis)}.`);
+  }
+  return { clipping, eps, unitAxis, excludes: excluder(options?.exclude) };
 }
 
 /** Below this a float64 sum of squares may have lost digits to underflow (as in `arrays/norm.ts`). */
