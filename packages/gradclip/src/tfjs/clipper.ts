@@ -50,6 +50,15 @@ export interface ClipStep {
  */
 export type ClipFlag = boolean | tf.Scalar;
 
+/**
+ * A `ClipFlag`, or a function computing it when it is first asked for (by
+ * a step listener: the monitor feed, a callback, `StepInfo.clipped`), at
+ * most once per step and not at all when nobody asks: for a flag that costs
+ * work of its own (`clipValue`'s max |g|). It runs inside the wrapper's
+ * `tf.tidy` while the step's input gradients are alive; not after the step.
+ */
+export type ClipFlagSource = ClipFlag | (() => ClipFlag);
+
 /** What a clipper returns for one step. */
 export interface ClipOutcome {
   /**
@@ -63,9 +72,10 @@ export interface ClipOutcome {
    * coefficient below 1 (`min(1, maxNorm / (norm + 1e-6)) < 1`; per tensor
    * for `clipnorm`, per unit for AGC), for `clipValue` some `|g| > clipValue`.
    * A step whose norm is NaN counts as not clipped (`NaN < 1` is false), as
-   * in the monitor. A tensor here is kept and disposed by the wrapper.
+   * in the monitor. A tensor here is kept and disposed by the wrapper; a
+   * function is called only if a step listener asks (see `ClipFlagSource`).
    */
-  readonly clipped: ClipFlag;
+  readonly clipped: ClipFlagSource;
   /** The norm threshold applied this step, if there is one (`clipnorm`: the per-tensor threshold). */
   readonly maxNorm?: number;
   /** The element threshold applied this step (`clipValue`). */
@@ -225,8 +235,11 @@ export function perTensorNormClipper(maxNorm: number, normType: number): Gradien
 
 /**
  * PyTorch's `clip_grad_value_` / Keras's `clipvalue`. Clipped when the
- * largest |g| exceeds `clipValue` (one max-norm reduction per step, through
- * the backend's norm path; no host read on GPU backends).
+ * largest |g| exceeds `clipValue`: computed only when a step listener asks
+ * (the monitor feed does), free when the step's total norm, which bounds
+ * max |g| from above for every p, is at most `clipValue` on the host, else
+ * one max-norm reduction through the backend's norm path (no host read on
+ * GPU backends).
  */
 export function valueClipper(clipValue: number): GradientClipper {
   return {
@@ -234,8 +247,12 @@ export function valueClipper(clipValue: number): GradientClipper {
     clip(step) {
       const k = activeKernels();
       const present = step.grads.filter((g): g is tf.Tensor => g !== null);
-      const maxAbs = totalNormOf(k, present, Infinity);
-      const clipped = typeof maxAbs === "number" ? maxAbs > clipValue : (tf.greater(maxAbs, clipValue) as tf.Scalar);
+      const total = step.totalNorm;
+      const clipped = (): ClipFlag => {
+        if (typeof total === "number" && total <= clipValue) return false;
+        const maxAbs = totalNormOf(activeKernels(), present, Infinity);
+        return typeof maxAbs === "number" ? maxAbs > clipValue : (tf.greater(maxAbs, clipValue) as tf.Scalar);
+      };
       return { grads: step.grads.map((g) => (g ? k.clamp(g, clipValue, false) : null)), clipValue, clipped };
     },
   };

@@ -141,6 +141,8 @@ export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks
     async onTrainBegin(this: unknown) {
       // Wrapped as a plain object, `this` is tfjs's CustomCallback, which holds the shared params.
       addMetric((this as WithParams | undefined)?.params);
+      // A fit that threw (no onTrainEnd) may have left its last batch's logs here.
+      target = null;
       if (unsubscribe) return;
       await hooks.start?.();
       unsubscribe = optimizer.onStep((info) => {

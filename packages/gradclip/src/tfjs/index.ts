@@ -26,6 +26,7 @@ export {
   type ClipStep,
   type ClipOutcome,
   type ClipFlag,
+  type ClipFlagSource,
   type ClipperOption,
   type ClipperContext,
   type JsonValue,

@@ -6,7 +6,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { NonFiniteNormError } from "../core/errors.js";
 import { describe } from "../core/validate.js";
-import { within, type ClipFlag, type ClipStep, type GradientClipper, type JsonValue } from "./clipper.js";
+import { within, type ClipFlag, type ClipFlagSource, type ClipStep, type GradientClipper, type JsonValue } from "./clipper.js";
 import { checkTensor, type NamedTensor } from "./grads.js";
 import { activeKernels, disposeValue, toScalar, totalNormOf, type NormValue } from "./norm.js";
 import {
@@ -196,7 +196,7 @@ interface StepValues {
   readonly total: NormValue;
   readonly hostTotal: number | undefined;
   readonly skipped: boolean;
-  readonly clipped: ClipFlag;
+  readonly clipped: ClipFlagSource;
   readonly maxNorm?: number | undefined;
   readonly clipValue?: number | undefined;
   readonly coefficient?: NormValue | undefined;
@@ -206,7 +206,7 @@ interface StepValues {
 }
 
 /** Per `StepInfo`, the clipper's own flag (host boolean or device scalar), for batched readers such as the monitor feed. */
-const rawFlags = new WeakMap<StepInfo, ClipFlag>();
+const rawFlags = new WeakMap<StepInfo, () => ClipFlag>();
 
 /**
  * The `clipped` flag of a step as the clipper gave it: a host boolean, or a
@@ -217,12 +217,22 @@ const rawFlags = new WeakMap<StepInfo, ClipFlag>();
 export function clippedFlagOf(info: StepInfo): ClipFlag {
   const flag = rawFlags.get(info);
   if (flag === undefined) throw new TypeError(`gradclip: clippedFlagOf: not a StepInfo from ClippedOptimizer.onStep; got ${describe(info)}.`);
-  return flag;
+  return flag();
 }
 
-/** True when `x` passes tfjs's duck-typed `instanceof tf.Optimizer` but is not built on this copy's class. */
+/**
+ * True when `x` is built on another copy's `tf.Optimizer`: a prototype in
+ * its chain has tf.Optimizer's own methods (property names survive
+ * minification) but is not this copy's `tf.Optimizer.prototype`. A
+ * hand-made object with minimize/computeGradients/applyGradients is not
+ * taken for one.
+ */
 function fromAnotherTfjsCopy(x: object): boolean {
-  return !Function.prototype[Symbol.hasInstance].call(tf.Optimizer, x);
+  for (let p = Object.getPrototypeOf(x) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    if (p === tf.Optimizer.prototype) return false;
+    if (Object.hasOwn(p, "saveIterations") && Object.hasOwn(p, "extractIterations") && Object.hasOwn(p, "minimize")) return true;
+  }
+  return false;
 }
 
 /** The tfjs-core copies, other than gradclip's own, that `registerClippedOptimizer` registered with. */
@@ -381,6 +391,7 @@ export class ClippedOptimizer extends tf.Optimizer {
     const tensors = grads.filter((g): g is tf.Tensor => g !== null);
     if (!this.checkedTensorClass && tensors.length > 0) {
       this.checkedTensorClass = true;
+      // tfjs's `instanceof tf.Tensor` is duck-typed; the prototype chain tells the copies apart.
       if (!Function.prototype[Symbol.hasInstance].call(tf.Tensor, tensors[0])) warnTwoCopies("a gradient tensor");
     }
     const total = totalNormOf(activeKernels(), tensors, this.normType);
@@ -404,14 +415,14 @@ export class ClippedOptimizer extends tf.Optimizer {
         grads, names, totalNorm: total, normType: this.normType, totalNormValue,
         variable: (name) => tf.engine().registeredVariables[name],
       };
-      let outcome: { grads: (tf.Tensor | null)[]; clipped: ClipFlag; maxNorm?: number | undefined; clipValue?: number | undefined; coefficient?: NormValue | undefined } | null = null;
+      let outcome: { grads: (tf.Tensor | null)[]; clipped: ClipFlagSource; maxNorm?: number | undefined; clipValue?: number | undefined; coefficient?: NormValue | undefined } | null = null;
       tf.tidy(() => {
         const o = this.clipper.clip(step);
         checkOutcome(o, grads.length, this.clipper.kind);
         // Kept past the tidy; disposed below once the wrapped optimizer has used them.
         o.grads.forEach((g, i) => { if (g && g !== grads[i]) tf.keep(g); });
         if (typeof o.coefficient !== "number" && o.coefficient !== undefined) tf.keep(o.coefficient);
-        if (typeof o.clipped !== "boolean") tf.keep(o.clipped);
+        if (o.clipped instanceof tf.Tensor) tf.keep(o.clipped);
         outcome = { grads: o.grads, clipped: o.clipped, maxNorm: o.maxNorm, clipValue: o.clipValue, coefficient: o.coefficient };
       });
       const out = outcome!;
@@ -424,7 +435,7 @@ export class ClippedOptimizer extends tf.Optimizer {
         this.report({ total, hostTotal, skipped: false, ...out, names, grads, loss });
       } finally {
         if (out.coefficient !== undefined) disposeValue(out.coefficient);
-        if (typeof out.clipped !== "boolean") out.clipped.dispose();
+        if (out.clipped instanceof tf.Tensor) out.clipped.dispose();
       }
     } finally {
       disposeValue(total);
@@ -435,7 +446,12 @@ export class ClippedOptimizer extends tf.Optimizer {
     if (this.listeners.size === 0) return;
     tf.tidy(() => {
       let live = true;
-      let clipped: boolean | undefined = typeof r.clipped === "boolean" ? r.clipped : undefined;
+      let raw: ClipFlag | undefined = typeof r.clipped === "function" ? undefined : r.clipped;
+      const rawFlag = (): ClipFlag => {
+        if (raw === undefined && !live) throw expired("clipped");
+        return (raw ??= (r.clipped as () => ClipFlag)());
+      };
+      let clipped: boolean | undefined = typeof raw === "boolean" ? raw : undefined;
       let flag: tf.Scalar | undefined;
       const expired = (what: string) => new Error(`gradclip: StepInfo.${what} is valid only during the onStep listener call; read it there.`);
       const info: StepInfo = {
@@ -449,14 +465,15 @@ export class ClippedOptimizer extends tf.Optimizer {
         ...(r.loss !== undefined ? { loss: r.loss } : {}),
         get clipped(): boolean {
           if (clipped === undefined && !live) throw expired("clipped");
-          return (clipped ??= readFlag(r.clipped));
+          return (clipped ??= readFlag(rawFlag()));
         },
         get clippedFlag(): tf.Scalar {
           if (!live) throw expired("clippedFlag");
-          return (flag ??= typeof r.clipped === "boolean" ? tf.scalar(r.clipped ? 1 : 0, "float32") : (tf.cast(r.clipped, "float32") as tf.Scalar));
+          const f = rawFlag();
+          return (flag ??= typeof f === "boolean" ? tf.scalar(f ? 1 : 0, "float32") : (tf.cast(f, "float32") as tf.Scalar));
         },
       };
-      rawFlags.set(info, r.clipped);
+      rawFlags.set(info, rawFlag);
       try {
         for (const l of this.listeners) l(info);
       } finally {
@@ -574,8 +591,8 @@ function checkOutcome(o: unknown, n: number, kind: string): void {
   if (!isRecord(o) || !Array.isArray(o.grads)) throw new TypeError(`${where} must return { grads, clipped }; got ${describe(o)}.`);
   if (o.grads.length !== n) throw new TypeError(`${where} returned ${o.grads.length} gradients for ${n}.`);
   const clipped = o.clipped as unknown;
-  if (typeof clipped !== "boolean" && !(clipped instanceof tf.Tensor && clipped.size === 1)) {
-    throw new TypeError(`${where} must say whether it changed the gradients (clipped: a boolean or a scalar tensor); got ${describe(clipped)}.`);
+  if (typeof clipped !== "boolean" && typeof clipped !== "function" && !(clipped instanceof tf.Tensor && clipped.size === 1)) {
+    throw new TypeError(`${where} must say whether it changed the gradients (clipped: a boolean, a scalar tensor or a function giving one); got ${describe(clipped)}.`);
   }
 }
 

@@ -209,3 +209,20 @@ test("monitor callback in fit: clip_rate is the fraction of steps whose clipper 
   tf.dispose([xs, ys]);
   void tfl;
 });
+
+test("clipValue's flag costs nothing unless a step listener asks for it (generic path: no extra kernels)", async () => {
+  await useMode("generic");
+  const v = tf.variable(tf.zeros([64]), true, `lazy_${uid++}`);
+  const g = tf.mul(tf.randomNormal([64], 0, 1, "float32", 5), 10);
+  const kernelsPerStep = async (listen: "none" | "norm" | "clipped"): Promise<number> => {
+    const opt = withGradientClipping(tf.train.sgd(0.1), { clipValue: 0.5 });
+    if (listen !== "none") opt.onStep((info) => { if (listen === "clipped") assert.equal(info.clipped, true); });
+    const profile = await tf.profile(() => { opt.applyGradients([{ name: v.name, tensor: g }]); });
+    opt.dispose();
+    return profile.kernels.length;
+  };
+  const [none, norm, clipped] = [await kernelsPerStep("none"), await kernelsPerStep("norm"), await kernelsPerStep("clipped")];
+  assert.ok(clipped > norm, `reading clipped runs the max-|g| reduction (${clipped} kernels vs ${norm})`);
+  assert.ok(norm - none <= 1, `a listener that does not read clipped adds at most the norm scalar's copy (${norm} vs ${none})`);
+  tf.dispose([v, g]);
+});

@@ -61,6 +61,11 @@ test("two copies of tfjs-core: warned once, training works, load fails until reg
   const gradclipWarnings = () => warnings.filter((w) => w.startsWith("gradclip:"));
   console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(" ")); };
   try {
+    // gradclip's own optimizers, and a hand-made one, are not taken for another copy's.
+    withGradientClipping(tf.train.adam(0.05), { maxNorm: 1 }).dispose();
+    const handMade = { minimize() { return null; }, computeGradients() { return { value: tf.scalar(0), grads: {} }; }, applyGradients() {}, dispose() {} };
+    withGradientClipping(handMade as unknown as tf.Optimizer, {});
+    assert.equal(gradclipWarnings().length, 0, "no warning for a single copy");
     const model = modelB(1);
     const opt = withGradientClipping(tfB.train.adam(0.05), { maxNorm: 0.5, nonFinite: "skip" });
     assert.equal(gradclipWarnings().length, 1, "one warning");
