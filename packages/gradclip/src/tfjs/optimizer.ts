@@ -633,9 +633,8 @@ tf.serialization.registerClass(ClippedOptimizer);
  * copy is a no-op. Idempotent.
  *
  * @example
- * import * as tf from "@tensorflow/tfjs"; // the tf your app loads models with
+ * import * as tf from "@tensorflow/tfjs-core"; // the copy your app's tfjs-layers uses
  * registerClippedOptimizer(tf.serialization);
- * const model = await tf.loadLayersModel("file://model/model.json");
  * @throws TypeError when `serialization` is not a tfjs `serialization` namespace.
  */
 export function registerClippedOptimizer(serialization: TfjsSerialization): void {
