@@ -11,6 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { clipCoefficient } from "../core/coefficient.js";
+import { sharedRegistry } from "../core/shared.js";
 import { activeKernels, coefficientOf, disposeValue, scaleBy, totalNormOf, type NormValue } from "./norm.js";
 
 /** JSON values, for configs and state that round-trip through `model.save`. */
@@ -157,7 +158,8 @@ export function thresholdClipper<S>(kind: string, rule: ThresholdRule<S>): Gradi
 /** Builds a strategy from the value of its option key (e.g. `{ autoclip: { percentile: 10 } }`). */
 export type ClipperFactory = (options: JsonValue) => GradientClipper;
 
-const optionFactories = new Map<string, ClipperFactory>();
+// Shared by the ES module and CommonJS builds (see core/shared.ts).
+const optionFactories = sharedRegistry("tfjs.clipperOptions", () => new Map<string, ClipperFactory>());
 
 /** Option keys reserved for the adaptive clippers of issue 4, until registered. */
 export const ADAPTIVE_OPTION_KEYS = ["autoclip", "zclip", "agc"] as const;
