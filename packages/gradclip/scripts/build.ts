@@ -6,7 +6,8 @@
  *   CommonJS by dist/cjs/package.json;
  * - for each of VENDORED_MODULES, its npm imports bundled into that one
  *   module of both builds (esbuild), so that the package keeps no runtime
- *   dependencies.
+ *   dependencies; the license texts of what was bundled go to
+ *   dist/THIRD_PARTY_LICENSES.md.
  *
  * Both builds carry .d.ts files (dist/cjs's are read as CommonJS types) and
  * source maps with their sources inlined (the package ships no src/).
