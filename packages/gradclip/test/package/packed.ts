@@ -4,8 +4,9 @@
  * the tests in this folder.
  *
  * Packing and installing take seconds, so each is done once per build: the
- * tarballs and projects live under the system temp folder, keyed by a hash
- * of what goes into the tarballs (dist/, bin/, manifests, README, LICENSE),
+ * tarballs and projects live under the system temp folder (a folder per
+ * checkout), keyed by a hash of what goes into the tarballs (dist/, bin/,
+ * manifests, README, LICENSE),
  * and are reused by the other test files and later runs while that is
  * unchanged. The projects sit outside the repository on purpose: Node and
  * TypeScript look for packages in every parent folder's node_modules, and the
@@ -17,7 +18,7 @@
  */
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -25,7 +26,8 @@ import { fileURLToPath } from "node:url";
 export const LIBRARY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 export const REPO_ROOT = resolve(LIBRARY_ROOT, "../..");
 export const CLI_ROOT = join(REPO_ROOT, "packages/cli");
-const CACHE_ROOT = join(tmpdir(), "gradclip-package-tests");
+// One folder per checkout: runs in other checkouts on this machine keep their own fixtures.
+const CACHE_ROOT = join(tmpdir(), "gradclip-package-tests", createHash("sha256").update(REPO_ROOT).digest("hex").slice(0, 12));
 
 /** The environment for child processes: ours without npm's per-run variables (npm_config_*, npm_package_*, ...). */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -89,11 +91,8 @@ function inputsKey(): string {
       ...listFiles(join(root, "bin")),
     ]),
   ].filter((f) => existsSync(f)).sort();
-  for (const f of files) {
-    const s = statSync(f);
-    hash.update(`${relative(REPO_ROOT, f)}\0${s.size}\0${s.mtimeMs}\0`);
-    if (f.endsWith(".json") || f.endsWith(".md")) hash.update(readFileSync(f));
-  }
+  // Contents, not times: a rebuild that emits the same files reuses the fixtures.
+  for (const f of files) hash.update(`${relative(REPO_ROOT, f)}\0`).update(readFileSync(f)).update("\0");
   return hash.digest("hex").slice(0, 16);
 }
 
