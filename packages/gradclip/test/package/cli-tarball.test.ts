@@ -8,8 +8,7 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join, relative } from "node:path";
-import { importSpecifiers } from "../browser/importGraph.js";
-import { fullProject, packTarballs, run, runOk, scratchDir } from "./packed.js";
+import { fullProject, moduleSpecifiers, packTarballs, run, runOk, scratchDir } from "./packed.js";
 
 test("the CLI tarball ships its launcher, dist/, README and LICENSE", () => {
   const { cli } = packTarballs();
@@ -53,7 +52,7 @@ test("the installed CLI imports only Node built-ins and packages it declares as 
     .map((e) => join(e.parentPath, e.name));
   assert.ok(files.length > 10);
   for (const f of files) {
-    for (const spec of importSpecifiers(readFileSync(f, "utf8"))) {
+    for (const spec of moduleSpecifiers(readFileSync(f, "utf8"), f)) {
       if (spec.startsWith(".") || spec.startsWith("node:") || builtins.has(spec.split("/")[0]!)) continue;
       const name = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
       if (!(name in pkg.dependencies)) undeclared.push(`${relative(installed, f)}: ${spec}`);

@@ -8,9 +8,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { builtinModules } from "node:module";
 import { join, relative } from "node:path";
-import { importSpecifiers } from "../browser/importGraph.js";
-import { fullProject, libraryOnlyProject, packTarballs, REPO_ROOT, run, runOk, scratchDir } from "./packed.js";
+import { fullProject, libraryOnlyProject, moduleSpecifiers, packTarballs, REPO_ROOT, run, runOk, scratchDir } from "./packed.js";
 import { PEER_DEPENDENCIES } from "../../scripts/build.js";
 import { checkConsumerOutput, CJS_CONSUMER, ESM_CONSUMER } from "./consumers.js";
 
@@ -68,21 +68,23 @@ test("every source map in the tarball carries the sources it names (the package 
   }
 });
 
-/** Bare specifiers `text` imports (ES modules and .d.ts: import/export/import(); CommonJS: require()). */
-function bareImports(text: string): string[] {
-  const specs = [...importSpecifiers(text), ...[...text.matchAll(/\brequire\(\s*"([^"]+)"\s*\)/g)].map((m) => m[1]!)];
-  return specs.filter((s) => !s.startsWith("."));
-}
+test("moduleSpecifiers finds every kind of module reference in JavaScript and .d.ts files", () => {
+  const js = 'const s = `a ${1} b`;\nimport "late";\nexport { x } from "./x.js";\nconst m = await import("dyn");\nconst r = require("req");\n';
+  assert.deepEqual(moduleSpecifiers(js, "a.js").sort(), ["./x.js", "dyn", "late", "req"]);
+  const dts = '/// <reference types="tref" />\nexport declare const t: import("itype").T;\nimport x = require("eq");\n';
+  assert.deepEqual(moduleSpecifiers(dts, "a.d.ts").sort(), ["eq", "itype", "tref"]);
+});
 
-test("no published module (JavaScript or .d.ts, either build) imports a package other than the optional peers", () => {
+test("no published module (JavaScript or .d.ts, either build) imports a package other than the optional peers and Node built-ins", () => {
   const installed = join(libraryOnlyProject(), "node_modules/gradclip");
   const modules = filesUnder(installed).filter((f) => /\.(js|d\.ts)$/.test(f));
   assert.ok(modules.length > 100);
   const offending: string[] = [];
   for (const f of modules) {
-    for (const spec of bareImports(readFileSync(join(installed, f), "utf8"))) {
+    for (const spec of moduleSpecifiers(readFileSync(join(installed, f), "utf8"), f).filter((x) => !x.startsWith("."))) {
       const pkg = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
-      if (!PEER_DEPENDENCIES.includes(pkg) && !spec.startsWith("node:")) offending.push(`${f}: ${spec}`);
+      // Node built-ins are no dependency (the browser entries' graphs are kept free of them by test/browser/imports.test.ts).
+      if (!PEER_DEPENDENCIES.includes(pkg) && !spec.startsWith("node:") && !builtinModules.includes(pkg)) offending.push(`${f}: ${spec}`);
     }
   }
   assert.deepEqual(offending, [], "a dependency must be bundled into dist (scripts/build.ts VENDORED_MODULES), not imported");
