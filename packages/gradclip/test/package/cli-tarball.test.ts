@@ -16,6 +16,14 @@ test("the CLI tarball ships its launcher, dist/, README and LICENSE", () => {
   assert.deepEqual([...new Set(entries.map((e) => e.split("/")[0]))].sort(), ["LICENSE", "README.md", "bin", "dist", "package.json"]);
 });
 
+test("publint finds nothing to report in the CLI tarball", async () => {
+  const { publint } = await import("publint");
+  const { formatMessage } = await import("publint/utils");
+  const data = readFileSync(packTarballs().cli);
+  const { messages, pkg } = await publint({ pack: { tarball: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) } });
+  assert.deepEqual(messages.map((m) => `${m.type}: ${formatMessage(m, pkg, { color: false })}`), []);
+});
+
 test("the installed gradclip command prints its help (from node_modules/.bin and through npx gradclip-cli)", () => {
   const project = fullProject();
   const bin = runOk(join(project, "node_modules/.bin/gradclip"), ["--help"], { cwd: project });
