@@ -121,6 +121,9 @@ function rebuild(vg: Container, grads: readonly (tf.Tensor | null)[]): Container
   return out;
 }
 
+/** Carried by every ClippedOptimizer, whichever copy of the class made it (see its `Symbol.hasInstance`). */
+const CLIPPED_OPTIMIZER_BRAND = Symbol.for("gradclip.ClippedOptimizer");
+
 function isRecord(v: unknown): v is { [key: string]: JsonValue } {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
@@ -269,11 +272,16 @@ export class ClippedOptimizer extends tf.Optimizer {
   }
 
   /**
-   * Ordinary `instanceof`: tf.Optimizer's own `Symbol.hasInstance` accepts any
-   * object with minimize/computeGradients/applyGradients, which would make
-   * every tfjs optimizer pass `x instanceof ClippedOptimizer`.
+   * Not tf.Optimizer's own `Symbol.hasInstance`, which accepts any object
+   * with minimize/computeGradients/applyGradients and would make every tfjs
+   * optimizer pass `x instanceof ClippedOptimizer`. `ClippedOptimizer` itself
+   * accepts the instances of every copy of the class (the ES module and
+   * CommonJS builds loaded side by side are two copies, and tfjs rebuilds a
+   * saved model's optimizer with whichever registered last); subclasses keep
+   * the ordinary prototype check.
    */
   static override [Symbol.hasInstance](x: unknown): boolean {
+    if (this === ClippedOptimizer) return typeof x === "object" && x !== null && CLIPPED_OPTIMIZER_BRAND in x;
     return Function.prototype[Symbol.hasInstance].call(this, x);
   }
 
@@ -300,6 +308,7 @@ export class ClippedOptimizer extends tf.Optimizer {
   constructor(optimizer: tf.Optimizer, options: GradientClippingOptions) {
     super();
     const fn = "withGradientClipping";
+    Object.defineProperty(this, CLIPPED_OPTIMIZER_BRAND, { value: true });
     if (!(optimizer instanceof tf.Optimizer)) {
       throw new TypeError(`gradclip: ${fn}: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)); got ${describe(optimizer)}.`);
     }

@@ -6,6 +6,7 @@
 import type { AutoClipRuleOptions } from "../adaptive/autoclip.js";
 import type { ZClipRuleOptions } from "../adaptive/zclip.js";
 import { checkOptions } from "../core/options.js";
+import { sharedRegistry } from "../core/shared.js";
 import { checkBoolean, describe, parseNormType, type NormType } from "../core/validate.js";
 import { autoClipOption, zClipOption } from "./adaptive.js";
 import { agcOption, type AgcClipperOptions } from "./agc.js";
@@ -86,7 +87,8 @@ const POLICY_KEYS = ["normType", "nonFinite", "errorIfNonfinite", "clipper"] as 
 const BUILT_IN: readonly ClipperOption[] = [maxNormOption, clipnormOption, clipValueOption, autoClipOption, zClipOption, agcOption];
 
 /** Option keys added with `registerClipperOption`. */
-const registered = new Map<string, ClipperOption>();
+// Shared by the ES module and CommonJS builds (see core/shared.ts).
+const registered = sharedRegistry("tfjs.clipperOptions", () => new Map<string, ClipperOption>());
 
 function allOptions(): ClipperOption[] {
   return [...BUILT_IN, ...registered.values()];
