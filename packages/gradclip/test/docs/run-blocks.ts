@@ -58,6 +58,8 @@ export interface BlockRun {
   readonly exitCode: number | null;
   readonly signal: NodeJS.Signals | null;
   readonly timedOut: boolean;
+  /** The time it was given, in ms. */
+  readonly timeoutMs: number;
   readonly stdout: string;
   readonly stderr: string;
   readonly ms: number;
@@ -117,6 +119,7 @@ export async function runBlock(block: CodeBlock, tempRoot: string, timeoutMs = B
           exitCode,
           signal,
           timedOut,
+          timeoutMs,
           stdout: relabel(stripTfjsBanner(Buffer.concat(out).toString("utf8")), program, block),
           stderr: relabel(stripTfjsBanner(Buffer.concat(err).toString("utf8")), program, block) + extra,
           ms: performance.now() - started,
@@ -146,7 +149,7 @@ function firstDifference(a: string[], b: string[]): number {
 export function failureOf(block: CodeBlock, run: BlockRun): string | null {
   const at = where(block);
   const stderr = run.stderr.trim() === "" ? "(stderr is empty)" : `stderr:\n${run.stderr.trimEnd()}`;
-  if (run.timedOut) return `${at}: still running after ${BLOCK_TIMEOUT_MS} ms, killed\n${stderr}`;
+  if (run.timedOut) return `${at}: still running after ${run.timeoutMs} ms, killed\n${stderr}`;
   if (run.exitCode !== 0) return `${at}: exited with ${run.signal ? `signal ${run.signal}` : `code ${run.exitCode}`}\n${stderr}`;
   if (block.expectedOutput === null) return null;
   const expected = normaliseOutput(block.expectedOutput);
