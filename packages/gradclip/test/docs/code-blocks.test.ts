@@ -16,8 +16,11 @@ import { defineBlockTests, readRepoFile, REPO_ROOT } from "./run-blocks.js";
 /** The Markdown files whose blocks run, relative to the repository root. */
 function markdownFiles(): string[] {
   const files = ["README.md"];
+  const rootReadme = readRepoFile("README.md");
   for (const pkg of readdirSync(join(REPO_ROOT, "packages")).sort()) {
-    if (existsSync(join(REPO_ROOT, "packages", pkg, "README.md"))) files.push(`packages/${pkg}/README.md`);
+    const readme = `packages/${pkg}/README.md`;
+    // `npm pack` may copy the root README into a package for a moment: that copy is checked as README.md.
+    if (existsSync(join(REPO_ROOT, readme)) && readRepoFile(readme) !== rootReadme) files.push(readme);
   }
   const walk = (dir: string) => {
     for (const entry of readdirSync(join(REPO_ROOT, dir), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
