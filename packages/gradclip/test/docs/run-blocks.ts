@@ -276,6 +276,8 @@ export function defineBlockTests(blocks: readonly CodeBlock[], problems: readonl
       assert.deepEqual(optedOut.filter((b) => b.skip!.reason === "").map(where), [], "a `no-run` block needs its reason in the text right before it");
     });
 
+    for (const block of optedOut) test(where(block), { skip: `no-run: ${block.skip!.reason || "(no reason given)"}` }, () => {});
+
     if (options.enforce) {
       for (const block of runnable) {
         test(where(block), { skip: stale ? "dist is stale (see the first test)" : false }, async () => {
