@@ -10,5 +10,13 @@ export {
   checkOptions,
   describe,
 } from "./validate.js";
-export { CLIP_EPSILON, clipCoefficient, clipCoefficientWith, type CoefficientOps } from "./coefficient.js";
-export { combineNorms, combineNormsWith, type NormCombineOps } from "./combine.js";
+export {
+  CLIP_EPSILON,
+  clipCoefficient,
+  clipCoefficientWith,
+  clipCoefficientOfPartWith,
+  type CoefficientOps,
+  type PartCoefficientOps,
+} from "./coefficient.js";
+export { combineNorms, combineNormsWith, mergePartsWith, numberCombineOps, type NormCombineOps } from "./combine.js";
+export { combineNormParts, mergeNormParts, type NormPart } from "./norm-part.js";
