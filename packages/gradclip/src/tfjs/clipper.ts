@@ -11,7 +11,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { clipCoefficient } from "../core/coefficient.js";
-import { activeKernels, coefficientOf, disposeValue, scaleBy, totalNormOf, type NormValue } from "./norm.js";
+import { activeKernels, coefficientOf, disposeValue, scaleBy, totalNormForClipping, type NormValue } from "./norm.js";
 
 /** JSON values, for configs and state that round-trip through `model.save`. */
 export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -105,7 +105,7 @@ export function perTensorNormClipper(maxNorm: number, normType: number): Gradien
       const k = activeKernels();
       const grads = step.grads.map((g) => {
         if (!g) return null;
-        const n = totalNormOf(k, [g], normType);
+        const n = totalNormForClipping(k, [g], normType);
         const coef = coefficientOf(maxNorm, n);
         return scaleBy(k, g, coef, false);
       });

@@ -8,7 +8,7 @@ import { NonFiniteNormError } from "../core/errors.js";
 import { describe } from "../core/validate.js";
 import type { ClipStep, GradientClipper, JsonValue } from "./clipper.js";
 import { checkTensor, type NamedTensor } from "./grads.js";
-import { activeKernels, disposeValue, readValue, toScalar, totalNormOf, type NormValue } from "./norm.js";
+import { activeKernels, disposeValue, readValue, toScalar, totalNormForClipping, type NormValue } from "./norm.js";
 import {
   optionsFromConfig,
   resolveClippingOptions,
@@ -238,7 +238,7 @@ export class ClippedOptimizer extends tf.Optimizer {
     this.lastLoss = null;
     const { names, grads } = readEntries(variableGradients);
     const tensors = grads.filter((g): g is tf.Tensor => g !== null);
-    const total = totalNormOf(activeKernels(), tensors, this.normType);
+    const total = totalNormForClipping(activeKernels(), tensors, this.normType);
     let hostTotal: number | undefined = typeof total === "number" ? total : undefined;
     const totalNormValue = () => (hostTotal ??= readValue(total));
     try {
