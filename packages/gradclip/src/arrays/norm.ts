@@ -78,12 +78,26 @@ function binaryScaledPart(a: Grad, p: number, m: number): RawPart {
  * 1/p in the root (p < 1), and this path pays a Math.pow per element anyway.
  */
 function scaledPart(a: Grad, p: number, m: number): RawPart {
+  if (p === 3) return cubedPart(a, m);
   let s = 0, c = 0;
   const n = a.length;
   for (let i = 0; i < n; i++) {
     const x = Math.abs(a[i]!), r = x / m;
     // (x / m)^p where x / m underflows, accurately for p < 1 (rare: subnormal ratios).
     const term = r >= MIN_NORMAL || p > 1 ? Math.pow(r, p) : powRatio(x, m, p);
+    const t = s + term;
+    c += s >= term ? (s - t) + term : (term - t) + s;
+    s = t;
+  }
+  return { scale: m, sum: s + c };
+}
+
+/** p = 3: (m, Σ (|a_i| / m)^3) by two multiplications per element (a few times faster than Math.pow, within an ulp). */
+function cubedPart(a: Grad, m: number): RawPart {
+  let s = 0, c = 0;
+  const n = a.length;
+  for (let i = 0; i < n; i++) {
+    const r = Math.abs(a[i]!) / m, term = r * r * r;
     const t = s + term;
     c += s >= term ? (s - t) + term : (term - t) + s;
     s = t;
