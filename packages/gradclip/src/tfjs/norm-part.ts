@@ -24,35 +24,47 @@ const TINY = 2 ** -960;
  * with it through `clipGradsWithNorm_` (a number, so the coefficient is
  * formed in float64 even where the total exceeds float32).
  *
- * - One host read: on cpu and wasm the part is computed on the host in
- *   float64 from the backend's own storage (the very numbers the core gives
- *   for the same float32 values); on every other backend (webgl, webgpu,
- *   tensorflow, ...) by tf ops in float32 (scale max |g|, per-tensor mean
- *   powers; float32-accurate), then read.
+ * - A Promise: the part is read from the device with one asynchronous read
+ *   (`data()`), which neither stalls a GPU pipeline nor needs synchronous
+ *   reads (on WebGPU under SwiftShader a synchronous read lost the device).
+ *   The work is queued before the call returns, so the gradients may be
+ *   disposed or replaced right after it.
+ * - On cpu and wasm the part is computed on the host in float64 from the
+ *   backend's own storage: the very numbers the core gives for the same
+ *   float32 values. On every other backend (webgl, webgpu, tensorflow, ...)
+ *   by tf ops in float32 (scale max |g|, per-tensor mean powers): accurate
+ *   to float32.
  * - p = 1 or 2: `scale` is 1 (0 for all-zero gradients) and `sum` is
  *   Σ |g|^p, a plain number a SUM all-reduce can add up (float32 values
  *   cannot overflow it).
  * - NaN / ±Infinity gradients are counted in `nan` / `inf` (scale and sum
  *   then 0). The gradients are neither modified nor disposed.
  *
- * @throws TypeError for a container or entry that is not a float32 tensor,
- *   null or undefined, or an unknown option; RangeError for a `normType`
- *   that is not > 0.
- * @example const part = getLocalNormPart(myGrads, { normType: 2 });
+ * @throws (rejects with) TypeError for a container or entry that is not a
+ *   float32 tensor, null or undefined, or an unknown option; RangeError for
+ *   a `normType` that is not > 0.
+ * @example const part = await getLocalNormPart(myGrads, { normType: 2 });
  *   const total = combineNormParts(await allGather(part));
  *   clipGradsWithNorm_(myGrads, 1.0, total);
  */
-export function getLocalNormPart(grads: TensorGrads, options?: { normType?: NormType }): NormPart {
+export async function getLocalNormPart(grads: TensorGrads, options?: { normType?: NormType }): Promise<NormPart> {
   checkOptions(options, "getLocalNormPart", ["normType"]);
   const p = parseNormType(options?.normType);
   const tensors = collectTensorGrads(grads, "getLocalNormPart").map((s) => s.tensor);
-  return toNormPart(localPart(activeKernels(), tensors, p), p);
+  const k = activeKernels();
+  const host = k.normPart?.(tensors, p);
+  if (host) return toNormPart(host, p);
+  const { pair, count } = devicePart(k, tensors, p);
+  try {
+    const [scale, mean] = await pair.data();
+    return toNormPart(fromDevice(scale!, mean!, count, p), p);
+  } finally {
+    pair.dispose();
+  }
 }
 
-/** The merged part of `tensors`: from the host where the backend's path has one, else from the device (one read). */
-function localPart(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): RawPart {
-  const host = k.normPart?.(tensors, p);
-  if (host) return host;
+/** The merged device part of `tensors` as a 2-vector [scale, mean] (queued, not read), and its element count. */
+function devicePart(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): { pair: tf.Tensor; count: number } {
   const withPart = k.totalNormWithPart ? k.totalNormWithPart.bind(k) : genericKernels.totalNormWithPart!;
   let count = 0;
   const pair = tf.tidy(() => {
@@ -60,9 +72,7 @@ function localPart(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): Ra
     count = part.count;
     return tf.stack([part.scale, part.sum]);
   });
-  const [scale, mean] = pair.dataSync();
-  pair.dispose();
-  return fromDevice(scale!, mean!, count, p);
+  return { pair, count };
 }
 
 /** A device part (float32 scale and mean power over `count` elements) as the core's part. */

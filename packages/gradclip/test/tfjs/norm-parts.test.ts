@@ -101,7 +101,7 @@ for (const mode of MODES) {
       const tensors = data.map((d) => tf.tensor(d));
       for (const p of [0.5, 1, 2, 3, Infinity]) {
         const want = core.getLocalNormPart(data, { normType: p });
-        const got = getLocalNormPart(tensors, { normType: p });
+        const got = await getLocalNormPart(tensors, { normType: p });
         if (path === "generic") {
           // float32 on the device: the same form, float32-accurate numbers.
           assert.equal(got.normType, want.normType);
@@ -120,19 +120,23 @@ for (const mode of MODES) {
       tf.dispose(tensors);
     }
     const nan = [tf.tensor([1, NaN]), tf.tensor([Infinity])];
-    assert.deepEqual(getLocalNormPart(nan), { normType: 2, scale: 0, sum: 0, nan: 1, inf: 0 });
-    assert.deepEqual(getLocalNormPart([nan[1]!], { normType: "inf" }), { normType: "inf", scale: 0, sum: 0, nan: 0, inf: 1 });
+    assert.deepEqual(await getLocalNormPart(nan), { normType: 2, scale: 0, sum: 0, nan: 1, inf: 0 });
+    assert.deepEqual(await getLocalNormPart([nan[1]!], { normType: "inf" }), { normType: "inf", scale: 0, sum: 0, nan: 0, inf: 1 });
+    // The work is queued when the call returns: the gradients may be disposed before the part is read.
+    const pending = getLocalNormPart(nan, { normType: 3 });
     tf.dispose(nan);
+    assert.equal((await pending).nan, 1);
     assert.equal(tf.memory().numTensors, before, "no tensor leaked");
   });
 }
 
-test("getLocalNormPart on tensors: bad arguments are clear errors", async () => {
+test("getLocalNormPart on tensors: bad arguments are clear errors (rejections)", async () => {
   await useMode("cpu");
   const g = [tf.tensor([1, 2])];
-  assert.throws(() => getLocalNormPart(g, { norm_type: 2 } as never), /getLocalNormPart: unknown option "norm_type" \(did you mean normType\?\)/);
-  assert.throws(() => getLocalNormPart(g, { normType: -1 }), RangeError);
-  assert.throws(() => getLocalNormPart([tf.tensor([1], [1], "int32")] as never), /getLocalNormPart: entry 0 must be a float32 tensor/);
-  assert.throws(() => getLocalNormPart(5 as never), TypeError);
-  tf.dispose(g);
+  const int = tf.tensor([1], [1], "int32");
+  await assert.rejects(getLocalNormPart(g, { norm_type: 2 } as never), /getLocalNormPart: unknown option "norm_type" \(did you mean normType\?\)/);
+  await assert.rejects(getLocalNormPart(g, { normType: -1 }), RangeError);
+  await assert.rejects(getLocalNormPart([int] as never), /getLocalNormPart: entry 0 must be a float32 tensor/);
+  await assert.rejects(getLocalNormPart(5 as never), TypeError);
+  tf.dispose([...g, int]);
 });
