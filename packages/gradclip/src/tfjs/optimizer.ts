@@ -8,7 +8,7 @@ import { NonFiniteNormError } from "../core/errors.js";
 import { describe } from "../core/validate.js";
 import { within, type ClipFlag, type ClipFlagSource, type ClipStep, type GradientClipper, type JsonValue } from "./clipper.js";
 import { checkTensor, type NamedTensor } from "./grads.js";
-import { activeKernels, disposeValue, toScalar, totalNormOf, type NormValue } from "./norm.js";
+import { activeKernels, disposeValue, readValue, toScalar, totalNormForClipping, type NormValue } from "./norm.js";
 import {
   optionsFromConfig,
   resolveClippingOptions,
@@ -403,9 +403,9 @@ export class ClippedOptimizer extends tf.Optimizer {
       // tfjs's `instanceof tf.Tensor` is duck-typed; the prototype chain tells the copies apart.
       if (!Function.prototype[Symbol.hasInstance].call(tf.Tensor, tensors[0])) warnTwoCopies("a gradient tensor");
     }
-    const total = totalNormOf(activeKernels(), tensors, this.normType);
+    const total = totalNormForClipping(activeKernels(), tensors, this.normType);
     let hostTotal: number | undefined = typeof total === "number" ? total : undefined;
-    const totalNormValue = () => (hostTotal ??= typeof total === "number" ? total : total.dataSync()[0]!);
+    const totalNormValue = () => (hostTotal ??= readValue(total));
     try {
       if (this.nonFinite !== "propagate") {
         const read = readForPolicy(total, loss);
@@ -615,12 +615,13 @@ function readForPolicy(total: NormValue, loss: tf.Scalar | undefined): { norm: n
     for (let i = from; i < values.length; i++) if (!Number.isFinite(values[i]!)) return values[i]!;
     return values.length > from ? values[from]! : NaN;
   };
-  if (loss === undefined) return { norm: typeof total === "number" ? total : total.dataSync()[0]! };
+  if (loss === undefined) return { norm: readValue(total) };
   if (typeof total === "number") return { norm: total, loss: firstBad(loss.dataSync(), 0) };
   const both = tf.tidy(() => tf.concat([tf.reshape(total, [1]), tf.reshape(tf.cast(loss, "float32"), [-1])]));
   try {
     const values = both.dataSync();
-    return { norm: values[0]!, loss: firstBad(values, 1) };
+    // A float32 total of Infinity may still be finite in float64 (its kept part): one read more, then.
+    return { norm: values[0] === Infinity ? readValue(total) : values[0]!, loss: firstBad(values, 1) };
   } finally {
     both.dispose();
   }
