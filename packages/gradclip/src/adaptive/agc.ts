@@ -4,14 +4,16 @@
  * Normalization"), on typed arrays.
  */
 import { getTotalNorm } from "../arrays/clip.js";
-import { isGrad, type Grad } from "../arrays/grads.js";
+import { gradView, isGrad, type Grad } from "../arrays/grads.js";
 import { kernelsFor } from "../arrays/kernels.js";
 import { tensorNorm } from "../arrays/norm.js";
-import { checkBoolean, checkOptions, describe } from "../core/validate.js";
+import { describe, messageOf } from "../core/describe.js";
+import { readArray, readFields, readOptions } from "../core/options.js";
+import { checkShape } from "../core/shape.js";
+import { checkBoolean, checkPositive } from "../core/validate.js";
 import { agcUnitScale } from "./agc-scale.js";
-import { checkPositive } from "./options.js";
 import type { ClipResult } from "./rule.js";
-import { shapeSize, unitLayout, type UnitAxis, type UnitLayout } from "./units.js";
+import { unitLayout, type UnitAxis, type UnitLayout } from "./units.js";
 
 /** One parameter for AGC: its gradient (clipped in place), its current values and its shape. */
 export interface AgcParameter {
@@ -59,7 +61,12 @@ interface Checked {
   param: Grad;
   layout: UnitLayout;
   excluded: boolean;
+  /** "AGC.clip_ entry 3 (\"name\")", for the messages. */
+  where: string;
 }
+
+const OPTION_KEYS: readonly (keyof AgcOptions)[] = ["clipping", "eps", "unitAxis", "exclude", "errorIfNonfinite"];
+const ENTRY_KEYS = ["name", "grad", "param", "shape"] as const;
 
 /**
  * Unit-wise adaptive gradient clipping. For each unit u (one output channel;
@@ -94,16 +101,13 @@ export class AGC {
   readonly #errorIfNonfinite: boolean;
 
   constructor(options?: AgcOptions) {
-    checkOptions(options, "AGC");
-    this.clipping = checkPositive(options?.clipping, "clipping", 0.01);
-    this.eps = checkPositive(options?.eps, "eps", 1e-3);
-    const axis = options?.unitAxis ?? "last";
-    if (axis !== "last" && axis !== "first") {
-      throw new RangeError(`gradclip: AGC unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describe(axis)}.`);
-    }
-    this.unitAxis = axis;
-    this.#isExcluded = excluder(options?.exclude);
-    this.#errorIfNonfinite = checkBoolean(options?.errorIfNonfinite, "errorIfNonfinite", false);
+    const o = readOptions(options, "AGC", OPTION_KEYS);
+    const settings = resolveAgcSettings(o, "AGC");
+    this.clipping = settings.clipping;
+    this.eps = settings.eps;
+    this.unitAxis = settings.unitAxis;
+    this.#isExcluded = settings.excludes;
+    this.#errorIfNonfinite = checkBoolean(o.errorIfNonfinite, "AGC: errorIfNonfinite", false);
   }
 
   /** Whether a parameter of this name is left unclipped. */
@@ -158,30 +162,91 @@ export class AGC {
     return this;
   }
 
+  /**
+   * Every entry checked (each field read once) before anything is modified;
+   * the arrays kept are plain views (`gradView`) made after the last of the
+   * caller's code (getters, iterator, `exclude` predicate) ran.
+   */
   #check(params: Iterable<AgcParameter>): Checked[] {
-    if (params === null || typeof params !== "object" || typeof (params as Iterable<unknown>)[Symbol.iterator] !== "function") {
-      throw new TypeError(`gradclip: AGC.clip_ expects an iterable of { name, grad, param, shape }; got ${describe(params)}.`);
-    }
+    const entries = readEntries(params);
     const out: Checked[] = [];
-    let i = 0;
-    for (const p of params) {
-      const where = `AGC.clip_ entry ${i}${p && typeof p === "object" && typeof p.name === "string" ? ` ("${p.name}")` : ""}`;
-      i++;
-      if (typeof p !== "object" || p === null) throw new TypeError(`gradclip: ${where} must be { name, grad, param, shape }; got ${describe(p)}.`);
-      if (p.grad === null || p.grad === undefined) continue;
-      if (!isGrad(p.grad)) throw new TypeError(`gradclip: ${where}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describe(p.grad)}.`);
-      if (!isGrad(p.param)) throw new TypeError(`gradclip: ${where}: param must be a Float32Array or Float64Array of the parameter's values; got ${describe(p.param)}.`);
-      if (p.name !== undefined && typeof p.name !== "string") throw new TypeError(`gradclip: ${where}: name must be a string; got ${describe(p.name)}.`);
-      const n = shapeSize(p.shape, where);
-      if (p.grad.length !== n || p.param.length !== n) {
+    entries.forEach((p, i) => {
+      if (typeof p !== "object" || p === null) {
+        throw new TypeError(`gradclip: AGC.clip_: entry ${i} must be { name, grad, param, shape }; got ${describe(p)}.`);
+      }
+      const f = readFields(p, `AGC.clip_: entry ${i}`, ENTRY_KEYS);
+      const where = `AGC.clip_: entry ${i}${typeof f.name === "string" ? ` (${JSON.stringify(f.name)})` : ""}`;
+      if (f.name !== undefined && typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: name must be a string; got ${describe(f.name)}.`);
+      if (f.grad === null || f.grad === undefined) return;
+      if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${where}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describe(f.grad)}.`);
+      if (!isGrad(f.param)) throw new TypeError(`gradclip: ${where}: param must be a Float32Array or Float64Array of the parameter's values; got ${describe(f.param)}.`);
+      const { dims, size } = checkShape(f.shape, where);
+      const gradLength = gradView(f.grad, `${where}: grad`).length;
+      const paramLength = gradView(f.param, `${where}: param`).length;
+      if (gradLength !== size || paramLength !== size) {
         throw new RangeError(
-          `gradclip: ${where}: shape [${p.shape.join(", ")}] has ${n} elements but grad has ${p.grad.length} and param ${p.param.length}; pass the tensor's shape and its flattened values.`,
+          `gradclip: ${where}: shape [${dims.join(", ")}] has ${size} elements but grad has ${gradLength} and param ${paramLength}; pass the tensor's shape and its flattened values.`,
         );
       }
-      out.push({ grad: p.grad, param: p.param, layout: unitLayout(p.shape, this.unitAxis), excluded: this.#isExcluded(p.name) });
+      out.push({ grad: f.grad, param: f.param, layout: unitLayout(dims, this.unitAxis), excluded: this.#isExcluded(f.name), where });
+    });
+    // The caller's code may have run since (a getter, the exclude predicate): views and lengths again.
+    for (const e of out) {
+      e.grad = gradView(e.grad, `${e.where}: grad`);
+      e.param = gradView(e.param, `${e.where}: param`);
+      if (e.grad.length !== e.param.length || e.grad.length !== e.layout.count * e.layout.size) {
+        throw new TypeError(`gradclip: ${e.where}: grad or param changed length while the entries were read.`);
+      }
     }
     return out;
   }
+}
+
+/** The entries of `AGC.clip_`'s argument, read once; the caller's errors wrapped. */
+function readEntries(params: unknown): unknown[] {
+  if (Array.isArray(params)) return readArray(params, "AGC.clip_: params", "an iterable of { name, grad, param, shape }");
+  let make: unknown;
+  try {
+    make = typeof params === "object" && params !== null && !isGrad(params) ? (params as Partial<Iterable<unknown>>)[Symbol.iterator] : undefined;
+  } catch (e) {
+    throw new TypeError(`gradclip: AGC.clip_: reading params threw: ${messageOf(e)}`, { cause: e });
+  }
+  if (typeof make !== "function") {
+    throw new TypeError(`gradclip: AGC.clip_: params must be an iterable of { name, grad, param, shape }; got ${describe(params)}.`);
+  }
+  try {
+    return Array.from(params as Iterable<unknown>);
+  } catch (e) {
+    throw new TypeError(`gradclip: AGC.clip_: iterating params threw: ${messageOf(e)}`, { cause: e });
+  }
+}
+
+/** AGC's validated hyperparameters, shared by the typed-array class and the tfjs clipper. */
+export interface AgcSettings {
+  readonly clipping: number;
+  readonly eps: number;
+  readonly unitAxis: UnitAxis;
+  /** Whether a parameter of this name is left unclipped. */
+  readonly excludes: (name: string | undefined) => boolean;
+}
+
+/**
+ * Validates AGC's `clipping`, `eps`, `unitAxis` and `exclude` (defaults
+ * 0.01, 1e-3, `"last"`, none) and builds the exclusion test.
+ *
+ * @throws TypeError / RangeError for a bad value.
+ */
+export function resolveAgcSettings(
+  options: Pick<AgcOptions, "clipping" | "eps" | "unitAxis" | "exclude"> | undefined,
+  fnName: string,
+): AgcSettings {
+  const clipping = checkPositive(options?.clipping, `${fnName}: clipping`, 0.01);
+  const eps = checkPositive(options?.eps, `${fnName}: eps`, 1e-3);
+  const unitAxis = options?.unitAxis ?? "last";
+  if (unitAxis !== "last" && unitAxis !== "first") {
+    throw new RangeError(`gradclip: ${fnName}: unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describe(unitAxis)}.`);
+  }
+  return { clipping, eps, unitAxis, excludes: excluder(options?.exclude) };
 }
 
 /** Below this a float64 sum of squares may have lost digits to underflow (as in `arrays/norm.ts`). */
@@ -233,18 +298,39 @@ function scaleUnits(a: Grad, l: UnitLayout, scales: Grad): void {
   for (let i = 0; i < a.length; ) for (let u = 0; u < l.count; u++, i++) a[i] = a[i]! * scales[u]!;
 }
 
-function excluder(exclude: AgcOptions["exclude"]): (name: string | undefined) => boolean {
+const regExpSource = Object.getOwnPropertyDescriptor(RegExp.prototype, "source")!.get!;
+
+function excluder(exclude: unknown): (name: string | undefined) => boolean {
   if (exclude === undefined) return () => false;
-  if (typeof exclude === "function") return (name) => name !== undefined && exclude(name) === true;
-  if (!Array.isArray(exclude)) {
-    throw new TypeError(`gradclip: AGC exclude must be an array of names / RegExps or a function; got ${describe(exclude)}.`);
+  if (typeof exclude === "function") {
+    return (name) => {
+      if (name === undefined) return false;
+      try {
+        return exclude(name) === true;
+      } catch (e) {
+        throw new TypeError(`gradclip: AGC: the exclude predicate threw for ${JSON.stringify(name)}: ${messageOf(e)}`, { cause: e });
+      }
+    };
   }
+  const list = readArray(exclude, "AGC: exclude", "an array of names / RegExps or a function");
   const names = new Set<string>();
   const patterns: RegExp[] = [];
-  for (const x of exclude) {
-    if (typeof x === "string") names.add(x);
-    else if (x instanceof RegExp) patterns.push(new RegExp(x.source, x.flags.replace("g", "").replace("y", "")));
-    else throw new TypeError(`gradclip: AGC exclude entries must be strings or RegExps; got ${describe(x)}.`);
-  }
+  list.forEach((x, i) => {
+    if (typeof x === "string") {
+      names.add(x);
+      return;
+    }
+    let pattern: RegExp | undefined;
+    try {
+      // The built-in getter throws for anything but a real RegExp (a Proxy of one included).
+      const source = x === RegExp.prototype ? undefined : (regExpSource.call(x) as string);
+      // A copy without the stateful flags: `test` on a /g or /y RegExp would depend on earlier calls.
+      if (source !== undefined) pattern = new RegExp(source, (x as RegExp).flags.replace("g", "").replace("y", ""));
+    } catch {
+      pattern = undefined;
+    }
+    if (!pattern) throw new TypeError(`gradclip: AGC: exclude[${i}] must be a string or a RegExp; got ${describe(x)}.`);
+    patterns.push(pattern);
+  });
   return (name) => name !== undefined && (names.has(name) || patterns.some((r) => r.test(name)));
 }

@@ -2,8 +2,9 @@
  * AutoClip (Seetharaman, Wichern, Pardo & Le Roux, 2020): clip to a
  * percentile of the gradient norms seen so far.
  */
-import { checkOptions } from "../core/validate.js";
-import { checkInteger, checkNorm, checkNormArray, checkNumberIn, checkObject } from "./options.js";
+import { readFields, readOptions } from "../core/options.js";
+import { checkIntegerOrInfinity, checkNumberIn } from "../core/validate.js";
+import { checkNorm, checkNormArray, checkObject } from "./options.js";
 import { percentile } from "./percentile.js";
 import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
 import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
@@ -21,11 +22,46 @@ export interface AutoClipState {
   norms: number[];
 }
 
-function resolveRuleOptions(options: AutoClipRuleOptions | undefined, fnName: string): { p: number; size: number } {
-  checkOptions(options, fnName);
-  const p = checkNumberIn(options?.percentile, "percentile", 0, 100, 10);
-  const size = options?.historySize === Infinity ? Infinity : checkInteger(options?.historySize, "historySize", 1, Infinity);
-  return { p, size };
+const RULE_KEYS: readonly (keyof AutoClipRuleOptions)[] = ["percentile", "historySize"];
+const CLIPPER_KEYS: readonly (keyof AutoClipOptions)[] = [...RULE_KEYS, "normType", "errorIfNonfinite"];
+
+interface ResolvedAutoClip {
+  /** The percentile, in [0, 100]. */
+  p: number;
+  /** The history size, an integer >= 1 or Infinity. */
+  size: number;
+}
+
+/** Checks the rule's options (a snapshot from `readOptions`), naming `fnName`. */
+function resolveRule(o: Partial<AutoClipRuleOptions>, fnName: string): ResolvedAutoClip {
+  return {
+    p: checkNumberIn(o.percentile, `${fnName}: percentile`, 0, 100, 10),
+    size: checkIntegerOrInfinity(o.historySize, `${fnName}: historySize`, 1, Infinity),
+  };
+}
+
+/** A checked copy of an AutoClip state, keeping the last `size` norms. */
+function parseState(value: unknown, size: number, what: string): AutoClipState {
+  const { norms } = readFields(checkObject(value, what), what, ["norms"]);
+  const copy = checkNormArray(norms, `${what}.norms`);
+  return { norms: copy.length > size ? copy.slice(copy.length - size) : copy };
+}
+
+function ruleOf({ p, size }: ResolvedAutoClip): ThresholdRule<AutoClipState> {
+  return {
+    init: () => ({ norms: [] }),
+    update(state: AutoClipState, totalNorm: number): ThresholdUpdate<AutoClipState> {
+      // The state is the caller's: checked (and copied) like a saved one, so a bad one is a clear error.
+      const { norms } = parseState(state, Infinity, "autoClipRule.update: state");
+      const n = checkNorm(totalNorm, "autoClipRule.update: totalNorm");
+      if (!Number.isFinite(n)) {
+        return { maxNorm: norms.length > 0 ? percentile(norms, p) : Infinity, state };
+      }
+      if (norms.length + 1 > size) norms.splice(0, norms.length + 1 - size);
+      norms.push(n);
+      return { maxNorm: percentile(norms, p), state: { norms } };
+    },
+  };
 }
 
 /**
@@ -51,20 +87,7 @@ function resolveRuleOptions(options: AutoClipRuleOptions | undefined, fnName: st
  * const { maxNorm, state } = rule.update(s, 3.2); s = state;
  */
 export function autoClipRule(options?: AutoClipRuleOptions): ThresholdRule<AutoClipState> {
-  const { p, size } = resolveRuleOptions(options, "autoClipRule");
-  return {
-    init: () => ({ norms: [] }),
-    update(state: AutoClipState, totalNorm: number): ThresholdUpdate<AutoClipState> {
-      const n = checkNorm(totalNorm, "totalNorm");
-      if (!Number.isFinite(n)) {
-        return { maxNorm: state.norms.length > 0 ? percentile(state.norms, p) : Infinity, state };
-      }
-      const start = state.norms.length + 1 > size ? state.norms.length + 1 - size : 0;
-      const norms = state.norms.slice(start);
-      norms.push(n);
-      return { maxNorm: percentile(norms, p), state: { norms } };
-    },
-  };
+  return ruleOf(resolveRule(readOptions(options, "autoClipRule", RULE_KEYS), "autoClipRule"));
 }
 
 /**
@@ -74,13 +97,10 @@ export function autoClipRule(options?: AutoClipRuleOptions): ThresholdRule<AutoC
  * @throws TypeError / RangeError naming the offending field.
  */
 export function parseAutoClipState(value: unknown, options?: AutoClipRuleOptions): AutoClipState {
-  const { size } = resolveRuleOptions(options, "parseAutoClipState");
-  const o = checkObject(value, "an AutoClip state");
-  const norms = checkNormArray(o.norms, "AutoClip state.norms");
-  return { norms: norms.length > size ? norms.slice(norms.length - size) : norms };
+  const { size } = resolveRule(readOptions(options, "parseAutoClipState", RULE_KEYS), "parseAutoClipState");
+  return parseState(value, size, "AutoClip state");
 }
 
-/** Options of the `AutoClip` clipper. */
 /** Options of the `AutoClip` clipper: the rule's, plus the total norm's. */
 export interface AutoClipOptions extends AutoClipRuleOptions, RuleClipperNormOptions {}
 
@@ -102,9 +122,9 @@ export interface AutoClipOptions extends AutoClipRuleOptions, RuleClipperNormOpt
  */
 export class AutoClip extends RuleClipper<AutoClipState> {
   constructor(options?: AutoClipOptions) {
-    checkOptions(options, "AutoClip");
-    const ruleOptions: AutoClipRuleOptions = { percentile: options?.percentile, historySize: options?.historySize };
-    super("AutoClip", autoClipRule(ruleOptions), (state) => parseAutoClipState(state, ruleOptions), options);
+    const o = readOptions(options, "AutoClip", CLIPPER_KEYS);
+    const resolved = resolveRule(o, "AutoClip");
+    super("AutoClip", ruleOf(resolved), (state) => parseState(state, resolved.size, "AutoClip state"), o);
   }
 
   /** A new clipper with `options` that continues from a saved `state()`. */

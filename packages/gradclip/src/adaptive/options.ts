@@ -1,49 +1,17 @@
 /**
- * Option checks for the adaptive clippers and the monitor, on top of
- * `core/validate.ts`: each throws before anything is modified, a TypeError for
- * a wrong type and a RangeError for a number out of range.
+ * Checks for the adaptive clippers' norms and saved states. The option
+ * checks themselves live in `core/` (`core/options.ts` for options objects,
+ * `core/validate.ts` for values); they are re-exported here for the modules
+ * that import them from this file.
  */
-import { describe } from "../core/validate.js";
+import { describe } from "../core/describe.js";
+import { isPlainObject, readArray } from "../core/options.js";
 
-/** A finite number in [lo, hi] (inclusive); `undefined` gives `fallback`. */
-export function checkNumberIn(value: unknown, name: string, lo: number, hi: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describe(value)}.`);
-  }
-  if (!(value >= lo && value <= hi)) {
-    throw new RangeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${value}.`);
-  }
-  return value;
-}
-
-/** A finite number > 0; `undefined` gives `fallback`. */
-export function checkPositive(value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a finite number > 0; got ${describe(value)}.`);
-  }
-  if (!(value > 0 && value < Infinity)) {
-    throw new RangeError(`gradclip: ${name} must be a finite number > 0; got ${value}.`);
-  }
-  return value;
-}
-
-/** An integer >= `min`; `undefined` gives `fallback`. */
-export function checkInteger(value: unknown, name: string, min: number, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be an integer >= ${min}; got ${describe(value)}.`);
-  }
-  if (!Number.isInteger(value) || value < min) {
-    throw new RangeError(`gradclip: ${name} must be an integer >= ${min}; got ${value}.`);
-  }
-  return value;
-}
+export { checkInteger, checkIntegerOrInfinity, checkNumberIn, checkPositive } from "../core/validate.js";
 
 /**
  * A total norm handed to a rule: a number >= 0, or NaN/Infinity (accepted,
- * see each rule for what a non-finite norm does).
+ * see each rule for what a non-finite norm does); -0 becomes 0.
  */
 export function checkNorm(value: unknown, name: string): number {
   if (typeof value !== "number") {
@@ -52,26 +20,24 @@ export function checkNorm(value: unknown, name: string): number {
   if (value < 0) {
     throw new RangeError(`gradclip: ${name} is a norm and must be >= 0 (or NaN/Infinity); got ${value}.`);
   }
+  return value === 0 ? 0 : value;
+}
+
+/** Checks that `value` is a plain object (a saved state: `{ ... }` or `JSON.parse` output). */
+export function checkObject(value: unknown, what: string): Record<string, unknown> {
+  if (!isPlainObject(value)) {
+    throw new TypeError(`gradclip: ${what} must be a plain object; got ${describe(value)}.`);
+  }
   return value;
 }
 
-/** Checks that `value` is a plain object (for options and saved states). */
-export function checkObject(value: unknown, what: string): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError(`gradclip: ${what} must be an object; got ${describe(value)}.`);
-  }
-  return value as Record<string, unknown>;
-}
-
-/** An array of finite numbers >= 0 (saved norm histories). */
+/** A copy of an array of finite numbers >= 0 (saved norm histories), read once. */
 export function checkNormArray(value: unknown, name: string): number[] {
-  if (!Array.isArray(value)) {
-    throw new TypeError(`gradclip: ${name} must be an array of finite norms >= 0; got ${describe(value)}.`);
-  }
-  value.forEach((x, i) => {
+  const values = readArray(value, name, "an array of finite norms >= 0");
+  values.forEach((x, i) => {
     if (typeof x !== "number" || !(x >= 0 && x < Infinity)) {
       throw new RangeError(`gradclip: ${name}[${i}] must be a finite norm >= 0; got ${describe(x)}.`);
     }
   });
-  return value.slice() as number[];
+  return (values as number[]).map((x) => (x === 0 ? 0 : x));
 }

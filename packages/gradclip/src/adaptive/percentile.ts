@@ -2,6 +2,8 @@
  * numpy's default percentile ("linear" method), the one AutoClip and the
  * monitor's quantiles use.
  */
+import { describe } from "../core/describe.js";
+import { checkNumberIn } from "../core/validate.js";
 
 /**
  * `numpy.percentile(values, p)` with numpy's default `method="linear"`: sort
@@ -13,19 +15,40 @@
  * - `p` in [0, 100]: 0 gives the minimum, 100 the maximum, 50 the median.
  * - No values give NaN; NaN among the values gives NaN (as numpy).
  * - `values` is not modified. O(n) expected time (selection, not a full sort).
+ *
+ * @throws TypeError for `values` that is not an array-like of numbers or a
+ *   non-number `p`; RangeError for `p` outside [0, 100] or NaN (numpy raises too).
  */
 export function percentile(values: ArrayLike<number>, p: number): number {
+  p = checkNumberIn(required(p, "percentile: p"), "percentile: p", 0, 100, NaN);
   // numpy.percentile divides by 100 and calls quantile: the same rounding here.
-  return quantile(values, p / 100);
+  return quantileOf(values, p / 100, "percentile");
 }
 
-/** `numpy.quantile(values, q)`, q in [0, 1], default linear method (see `percentile`). */
+/**
+ * `numpy.quantile(values, q)`, q in [0, 1], default linear method (see `percentile`).
+ *
+ * @throws TypeError / RangeError as `percentile`, for `q` outside [0, 1].
+ */
 export function quantile(values: ArrayLike<number>, q: number): number {
-  const n = values.length;
+  return quantileOf(values, checkNumberIn(required(q, "quantile: q"), "quantile: q", 0, 1, NaN), "quantile");
+}
+
+function required(x: unknown, name: string): unknown {
+  if (x === undefined) throw new TypeError(`gradclip: ${name} must be a number; got undefined.`);
+  return x;
+}
+
+function quantileOf(values: ArrayLike<number>, q: number, fnName: string): number {
+  const n = typeof values === "object" && values !== null ? (values as { length?: unknown }).length : undefined;
+  if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
+    throw new TypeError(`gradclip: ${fnName}: values must be an array-like of numbers; got ${describe(values)}.`);
+  }
   if (n === 0) return NaN;
   const a = new Float64Array(n);
   for (let i = 0; i < n; i++) {
-    const v = values[i]!;
+    const v = values[i];
+    if (typeof v !== "number") throw new TypeError(`gradclip: ${fnName}: values[${i}] must be a number; got ${describe(v)}.`);
     if (v !== v) return NaN;
     a[i] = v;
   }

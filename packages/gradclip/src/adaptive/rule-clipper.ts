@@ -24,14 +24,18 @@ export class RuleClipper<S> {
   readonly #normOptions: { normType: NormType; errorIfNonfinite: boolean };
   #state: S;
 
-  /** `parseState` validates a saved state (throwing a clear error) before `restore` adopts it. */
+  /**
+   * `parseState` validates a saved state (throwing a clear error) before
+   * `restore` adopts it. `options` is the subclass's snapshot of its options
+   * (`readOptions`, unknown keys already refused); only its norm options are read here.
+   */
   protected constructor(name: string, rule: ThresholdRule<S>, parseState: (state: unknown) => S, options: RuleClipperNormOptions | undefined) {
     this.#name = name;
     this.rule = rule;
     this.#parseState = parseState;
     this.#normOptions = {
-      normType: parseNormType(options?.normType),
-      errorIfNonfinite: checkBoolean(options?.errorIfNonfinite, "errorIfNonfinite", false),
+      normType: parseNormType(options?.normType, name),
+      errorIfNonfinite: checkBoolean(options?.errorIfNonfinite, `${name}: errorIfNonfinite`, false),
     };
     this.#state = rule.init();
   }

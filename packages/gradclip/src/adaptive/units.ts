@@ -2,8 +2,6 @@
  * What a "unit" is for AGC: one output channel of a weight, or the whole
  * tensor for scalars and vectors.
  */
-import { describe } from "../core/validate.js";
-
 /**
  * Where the output-channel axis is: `"last"` for TensorFlow.js / Keras
  * layouts (dense kernel `[in, out]`, conv kernel `[h, w, in, out]`),
@@ -27,22 +25,7 @@ export interface UnitLayout {
   elementStride: number;
 }
 
-/** Validates a shape (array of integers >= 0) and returns its element count. */
-export function shapeSize(shape: unknown, where: string): number {
-  if (!Array.isArray(shape)) {
-    throw new TypeError(`gradclip: ${where}: shape must be an array of integers >= 0; got ${describe(shape)}.`);
-  }
-  let n = 1;
-  for (const d of shape) {
-    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
-      throw new RangeError(`gradclip: ${where}: shape must be an array of integers >= 0; got [${shape.join(", ")}].`);
-    }
-    n *= d;
-  }
-  return n;
-}
-
-/** The unit layout of a (valid) shape; see `UnitLayout`. */
+/** The unit layout of a valid shape (see `checkShape` in `core/shape.ts`); see `UnitLayout`. */
 export function unitLayout(shape: readonly number[], axis: UnitAxis): UnitLayout {
   let total = 1;
   for (const d of shape) total *= d;

@@ -2,8 +2,10 @@
  * ZClip (Kumar, Owen, Roy Chowdhury & Güra, 2025): z-score spike detection
  * on an exponential moving average of the gradient norm.
  */
-import { checkNonNegative, checkOptions, describe } from "../core/validate.js";
-import { checkInteger, checkNorm, checkNormArray, checkNumberIn, checkObject, checkPositive } from "./options.js";
+import { describe } from "../core/describe.js";
+import { readFields, readOptions } from "../core/options.js";
+import { checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
+import { checkNorm, checkNormArray, checkObject } from "./options.js";
 import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
 import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
 
@@ -40,13 +42,16 @@ interface ResolvedZClip {
   cap: number;
 }
 
-function resolveRuleOptions(options: ZClipRuleOptions | undefined, fnName: string): ResolvedZClip {
-  checkOptions(options, fnName);
+const RULE_KEYS: readonly (keyof ZClipRuleOptions)[] = ["alpha", "zThreshold", "warmupSteps", "maxNorm"];
+const CLIPPER_KEYS: readonly (keyof ZClipOptions)[] = [...RULE_KEYS, "normType", "errorIfNonfinite"];
+
+/** Checks the rule's options (a snapshot from `readOptions`), naming `fnName`. */
+function resolveRule(o: Partial<ZClipRuleOptions>, fnName: string): ResolvedZClip {
   return {
-    alpha: checkNumberIn(options?.alpha, "alpha", 0, 1, 0.97),
-    z: checkPositive(options?.zThreshold, "zThreshold", 2.5),
-    warmupSteps: checkInteger(options?.warmupSteps, "warmupSteps", 1, 25),
-    cap: options?.maxNorm === undefined ? Infinity : checkNonNegative(options.maxNorm, "maxNorm"),
+    alpha: checkNumberIn(o.alpha, `${fnName}: alpha`, 0, 1, 0.97),
+    z: checkPositive(o.zThreshold, `${fnName}: zThreshold`, 2.5),
+    warmupSteps: checkInteger(o.warmupSteps, `${fnName}: warmupSteps`, 1, 25),
+    cap: o.maxNorm === undefined ? Infinity : checkNonNegative(o.maxNorm, `${fnName}: maxNorm`),
   };
 }
 
@@ -85,15 +90,20 @@ function resolveRuleOptions(options: ZClipRuleOptions | undefined, fnName: strin
  * const { maxNorm, state } = rule.update(s, 3.2); s = state;
  */
 export function zClipRule(options?: ZClipRuleOptions): ThresholdRule<ZClipState> {
-  const { alpha, z: zt, warmupSteps, cap } = resolveRuleOptions(options, "zClipRule");
+  return ruleOf(resolveRule(readOptions(options, "zClipRule", RULE_KEYS), "zClipRule"));
+}
+
+function ruleOf({ alpha, z: zt, warmupSteps, cap }: ResolvedZClip): ThresholdRule<ZClipState> {
   return {
     init: () => ({ warmup: [], mean: null, variance: null }),
     update(state: ZClipState, totalNorm: number): ThresholdUpdate<ZClipState> {
-      const n = checkNorm(totalNorm, "totalNorm");
-      const { mean, variance } = state;
+      // The state is the caller's: checked (and copied) like a saved one, so a bad one is a clear error.
+      const checked = parseState(state, warmupSteps, "zClipRule.update: state");
+      const n = checkNorm(totalNorm, "zClipRule.update: totalNorm");
+      const { mean, variance } = checked;
       if (mean === null || variance === null) {
         if (!Number.isFinite(n)) return { maxNorm: cap, state };
-        const warmup = [...state.warmup, n];
+        const warmup = [...checked.warmup, n];
         if (warmup.length < warmupSteps) return { maxNorm: cap, state: { warmup, mean: null, variance: null } };
         return { maxNorm: cap, state: { warmup: [], ...meanAndVariance(warmup) } };
       }
@@ -128,14 +138,19 @@ function meanAndVariance(xs: readonly number[]): { mean: number; variance: numbe
  * @throws TypeError / RangeError naming the offending field.
  */
 export function parseZClipState(value: unknown, options?: ZClipRuleOptions): ZClipState {
-  const { warmupSteps } = resolveRuleOptions(options, "parseZClipState");
-  const o = checkObject(value, "a ZClip state");
-  const warmup = checkNormArray(o.warmup, "ZClip state.warmup");
+  const { warmupSteps } = resolveRule(readOptions(options, "parseZClipState", RULE_KEYS), "parseZClipState");
+  return parseState(value, warmupSteps, "ZClip state");
+}
+
+/** A checked copy of a ZClip state (see `parseZClipState`); `what` starts the messages. */
+function parseState(value: unknown, warmupSteps: number, what: string): ZClipState {
+  const o = readFields(checkObject(value, what), what, ["warmup", "mean", "variance"]);
+  const warmup = checkNormArray(o.warmup, `${what}.warmup`);
   const { mean, variance } = o;
   if (mean === null && variance === null) {
     if (warmup.length >= warmupSteps) {
       throw new RangeError(
-        `gradclip: ZClip state.warmup holds ${warmup.length} norms but warmupSteps is ${warmupSteps}; ` +
+        `gradclip: ${what}.warmup holds ${warmup.length} norms but warmupSteps is ${warmupSteps}; ` +
           "restore with the warmupSteps the state was saved with.",
       );
     }
@@ -144,14 +159,14 @@ export function parseZClipState(value: unknown, options?: ZClipRuleOptions): ZCl
   for (const [name, x] of [["mean", mean], ["variance", variance]] as const) {
     if (typeof x !== "number" || !(x >= 0 && x < Infinity)) {
       throw new TypeError(
-        `gradclip: ZClip state.${name} must be a finite number >= 0 (or both mean and variance null during warmup); got ${describe(x)}.`,
+        `gradclip: ${what}.${name} must be a finite number >= 0 (or both mean and variance null during warmup); got ${describe(x)}.`,
       );
     }
   }
   if (warmup.length > 0) {
-    throw new RangeError("gradclip: ZClip state.warmup must be empty once mean and variance are set.");
+    throw new RangeError(`gradclip: ${what}.warmup must be empty once mean and variance are set.`);
   }
-  return { warmup: [], mean: mean as number, variance: variance as number };
+  return { warmup: [], mean: (mean as number) || 0, variance: (variance as number) || 0 };
 }
 
 /** Options of the `ZClip` clipper: the rule's, plus the total norm's. */
@@ -174,14 +189,9 @@ export interface ZClipOptions extends ZClipRuleOptions, RuleClipperNormOptions {
  */
 export class ZClip extends RuleClipper<ZClipState> {
   constructor(options?: ZClipOptions) {
-    checkOptions(options, "ZClip");
-    const ruleOptions: ZClipRuleOptions = {
-      alpha: options?.alpha,
-      zThreshold: options?.zThreshold,
-      warmupSteps: options?.warmupSteps,
-      maxNorm: options?.maxNorm,
-    };
-    super("ZClip", zClipRule(ruleOptions), (state) => parseZClipState(state, ruleOptions), options);
+    const o = readOptions(options, "ZClip", CLIPPER_KEYS);
+    const resolved = resolveRule(o, "ZClip");
+    super("ZClip", ruleOf(resolved), (state) => parseState(state, resolved.warmupSteps, "ZClip state"), o);
   }
 
   /** A new clipper with `options` that continues from a saved `state()`. */

@@ -2,17 +2,18 @@
  * Gradient clipping on typed arrays: PyTorch's `torch.nn.utils` functions.
  */
 import { clipCoefficient } from "../core/coefficient.js";
-import { combineNorms } from "../core/combine.js";
 import { assertFiniteNorm } from "../core/nonfinite.js";
-import { checkNonNegative, describe, resolveNormOptions, type NormOptions } from "../core/validate.js";
+import { describe } from "../core/describe.js";
+import { mergeRawParts, normOfRawPart, toNormPart, type NormPart, type RawPart } from "../core/norm-part.js";
+import { checkOptions } from "../core/options.js";
+import { checkNonNegative, parseNormType, resolveNormOptions, type NormOptions, type NormType } from "../core/validate.js";
 import { collectGrads, type Grad, type Grads } from "./grads.js";
 import { kernelsFor } from "./kernels.js";
-import { tensorNorm } from "./norm.js";
+import { tensorNormPart } from "./norm.js";
 
-function totalNormOf(list: readonly Grad[], p: number): number {
-  const norms = new Float64Array(list.length);
-  for (let i = 0; i < list.length; i++) norms[i] = tensorNorm(list[i]!, p);
-  return combineNorms(norms, p);
+/** The merged norm part of all arrays: one per array, merged once (no per-array root). */
+function totalPartOf(list: readonly Grad[], p: number): RawPart {
+  return mergeRawParts(list.map((g) => tensorNormPart(g, p)), p);
 }
 
 function scaleAll(list: readonly Grad[], coef: number): void {
@@ -34,16 +35,52 @@ function scaleAll(list: readonly Grad[], coef: number): void {
  * - NaN in any gradient gives NaN; otherwise ±Infinity gives Infinity.
  * - `errorIfNonfinite: true` throws `NonFiniteNormError` for a NaN/inf norm.
  *
- * @throws TypeError for an unsupported gradient or option type;
- *   RangeError for a `normType` that is not > 0.
+ * Every function here checks every entry before it reads or writes any
+ * gradient: an entry that is not a real Float32Array/Float64Array (a Proxy
+ * of one, or an object that only inherits from its prototype), a detached
+ * array (which would read as empty and give a norm of 0), or a getter,
+ * Proxy trap or iterator of the caller's that throws is a `TypeError`
+ * naming the entry. A subclass instance is a real typed array; its own
+ * `length`, `buffer` or `byteOffset` overrides are ignored.
+ *
+ * @throws TypeError for an unsupported or detached gradient, an options
+ *   object that is not a plain object or has an unknown key ("did you
+ *   mean"), or a wrong option type; RangeError for a `normType` that is not > 0.
  * @example getTotalNorm([w.grad, b.grad])            // L2 norm
  * @example getTotalNorm(params, { normType: "inf" }) // largest |g|
  */
 export function getTotalNorm(grads: Grads, options?: NormOptions): number {
   const { p, errorIfNonfinite } = resolveNormOptions(options, "getTotalNorm");
-  const total = totalNormOf(collectGrads(grads, "getTotalNorm"), p);
+  const total = normOfRawPart(totalPartOf(collectGrads(grads, "getTotalNorm"), p), p);
   assertFiniteNorm(total, p, errorIfNonfinite);
   return total;
+}
+
+/**
+ * What these gradients contribute to a total p-norm, as a `NormPart`: a
+ * small JSON value (`{ normType, scale, sum, nan, inf }`) that merges
+ * exactly and overflow-safely with the parts of other gradients (other
+ * workers' shards). `combineNormParts` of every worker's part is the total
+ * norm that `getTotalNorm` would give over all gradients together; clip
+ * each shard with it through `clipGradsWithNorm_`. No root is taken here.
+ *
+ * - `grads`: as for `getTotalNorm`. Count each gradient on one worker only
+ *   (skip replicated or shared ones elsewhere), as Megatron-LM does.
+ * - float32 gradients with p = 1 or 2: `scale` is 1 (0 when all are 0) and
+ *   `sum` is Σ |g|^p, a plain number a SUM all-reduce can add up.
+ * - NaN / ±Infinity gradients are counted in `nan` / `inf` (scale and sum
+ *   are then 0): JSON has no NaN or Infinity.
+ *
+ * @throws TypeError for an unsupported gradient or option type (unknown
+ *   option keys included); RangeError for a `normType` that is not > 0.
+ * @example const part = getLocalNormPart(myShard, { normType: 2 });
+ *   // send JSON.stringify(part); gather every worker's part, then:
+ *   clipGradsWithNorm_(myShard, 1.0, combineNormParts(parts));
+ */
+export function getLocalNormPart(grads: Grads, options?: { normType?: NormType }): NormPart {
+  checkOptions(options, "getLocalNormPart", ["normType"]);
+  const p = parseNormType(options?.normType);
+  return toNormPart(totalPartOf(collectGrads(grads, "getLocalNormPart"), p), p);
 }
 
 /**
@@ -54,16 +91,17 @@ export function getTotalNorm(grads: Grads, options?: NormOptions): number {
  * nothing is written.
  *
  * @throws TypeError / RangeError for bad arguments (negative or NaN
- *   `maxNorm`, negative `totalNorm`), before anything is modified.
+ *   `maxNorm`, negative `totalNorm`, entries as for `getTotalNorm`), before
+ *   anything is modified.
  * @example const n = getTotalNorm(grads); clipGradsWithNorm_(grads, 1.0, n);
  */
 export function clipGradsWithNorm_(grads: Grads, maxNorm: number, totalNorm: number): void {
-  maxNorm = checkNonNegative(maxNorm, "maxNorm");
+  maxNorm = checkNonNegative(maxNorm, "clipGradsWithNorm_: maxNorm");
   if (typeof totalNorm !== "number") {
-    throw new TypeError(`gradclip: totalNorm must be a number; got ${describe(totalNorm)}.`);
+    throw new TypeError(`gradclip: clipGradsWithNorm_: totalNorm must be a number; got ${describe(totalNorm)}.`);
   }
   if (totalNorm < 0) {
-    throw new RangeError(`gradclip: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`);
+    throw new RangeError(`gradclip: clipGradsWithNorm_: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`);
   }
   scaleAll(collectGrads(grads, "clipGradsWithNorm_"), clipCoefficient(maxNorm, totalNorm));
 }
@@ -82,14 +120,15 @@ export function clipGradsWithNorm_(grads: Grads, maxNorm: number, totalNorm: num
  * - `errorIfNonfinite: true`: throws `NonFiniteNormError` and modifies nothing.
  *
  * @throws TypeError / RangeError for bad arguments (negative or NaN
- *   `maxNorm`, `normType` not > 0), before anything is modified.
+ *   `maxNorm`, `normType` not > 0, entries and options as for
+ *   `getTotalNorm`), before anything is modified.
  * @example const preClipNorm = clipGradNorm_(params, 1.0);
  */
 export function clipGradNorm_(grads: Grads, maxNorm: number, options?: NormOptions): number {
-  maxNorm = checkNonNegative(maxNorm, "maxNorm");
+  maxNorm = checkNonNegative(maxNorm, "clipGradNorm_: maxNorm");
   const { p, errorIfNonfinite } = resolveNormOptions(options, "clipGradNorm_");
   const list = collectGrads(grads, "clipGradNorm_");
-  const total = totalNormOf(list, p);
+  const total = normOfRawPart(totalPartOf(list, p), p);
   assertFiniteNorm(total, p, errorIfNonfinite);
   scaleAll(list, clipCoefficient(maxNorm, total));
   return total;
@@ -101,10 +140,12 @@ export function clipGradNorm_(grads: Grads, maxNorm: number, options?: NormOptio
  * ±clipValue.
  *
  * @throws TypeError / RangeError for a negative, NaN or non-number
- *   `clipValue`, before anything is modified.
+ *   `clipValue`, or an entry as for `getTotalNorm`, before anything is
+ *   modified (a bad last entry leaves the first ones unclamped).
  * @example clipGradValue_(params, 0.5);
  */
 export function clipGradValue_(grads: Grads, clipValue: number): void {
-  clipValue = checkNonNegative(clipValue, "clipValue");
+  clipValue = checkNonNegative(clipValue, "clipGradValue_: clipValue");
+  // Every entry is checked by collectGrads before the first one is clamped.
   for (const g of collectGrads(grads, "clipGradValue_")) kernelsFor(g).clamp(g, clipValue);
 }

@@ -8,6 +8,7 @@
  */
 import type { Grad } from "./grads.js";
 import { stagedKernels } from "./wasm/staged.js";
+import { sharedRegistry } from "../core/shared.js";
 
 export interface ArrayKernels {
   /** Σ a_i², accumulated in float64 (NaN if any NaN, Infinity if any ±Infinity). */
@@ -128,7 +129,8 @@ export const jsKernels: ArrayKernels = {
   },
 };
 
-const providers: KernelProvider[] = [];
+// Shared by the ES module and CommonJS builds (see core/shared.ts).
+const providers = sharedRegistry("arrays.kernelProviders", (): KernelProvider[] => []);
 
 /** Registers a provider; later registrations take precedence. Returns an unregister function. */
 export function registerKernelProvider(provider: KernelProvider): () => void {

@@ -1,8 +1,16 @@
 /**
  * Argument checks shared by every backend. Each throws before anything is
  * modified: a `TypeError` for a value of the wrong type, a `RangeError` for a
- * number outside the accepted range.
+ * number outside the accepted range. `name` is the label the message starts
+ * with: `"<function>: <argument>"` (e.g. `"AutoClip: percentile"`), so that
+ * every message reads `gradclip: <function>: <argument> must be ...; got ...`.
  */
+import { describe } from "./describe.js";
+import { readOptions } from "./options.js";
+
+// Kept here too so that code written before the options module existed still compiles.
+export { describe } from "./describe.js";
+export { checkOptions } from "./options.js";
 
 /** The order of a p-norm: any p > 0, `Infinity`, or the string `"inf"`. */
 export type NormType = number | "inf";
@@ -12,19 +20,17 @@ export type NormType = number | "inf";
  * gives `Infinity`. Throws `TypeError` for a non-number, `RangeError` for 0, a
  * negative number, NaN or -Infinity (PyTorch's `norm_type=0` counts non-zero
  * tensors rather than elements, and negative orders are not norms).
+ * `fnName`, when given, starts the message.
  */
-export function parseNormType(normType: NormType | undefined): number {
+export function parseNormType(normType: NormType | undefined, fnName?: string): number {
   if (normType === undefined) return 2;
   if (normType === "inf") return Infinity;
+  const label = fnName ? `${fnName}: normType` : "normType";
   if (typeof normType !== "number") {
-    throw new TypeError(
-      `gradclip: normType must be a number p > 0, Infinity or "inf"; got ${describe(normType)}.`,
-    );
+    throw new TypeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describe(normType)}.`);
   }
   if (!(normType > 0)) {
-    throw new RangeError(
-      `gradclip: normType must be a number p > 0, Infinity or "inf"; got ${normType}.`,
-    );
+    throw new RangeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describe(normType)}.`);
   }
   return normType;
 }
@@ -54,41 +60,57 @@ export function checkBoolean(value: unknown, name: string, fallback: boolean): b
   return value;
 }
 
-/**
- * Checks that `options` is undefined or a plain object and, when `known` is
- * given, that it has no other keys: a misspelt option (`norm_type`,
- * `maxnorm`) would otherwise be silently ignored and the default used.
- */
-export function checkOptions(options: unknown, fnName: string, known?: readonly string[]): void {
-  if (options === undefined || options === null) return;
-  if (typeof options !== "object" || Array.isArray(options)) {
-    // A bare number here is usually PyTorch's positional norm_type.
-    const hint = typeof options === "number" || typeof options === "string" ? ` (write { normType: ${describe(options)} })` : "";
-    throw new TypeError(`gradclip: ${fnName} options must be an object${hint}; got ${describe(options)}.`);
+/** A number in [lo, hi] (inclusive; NaN refused; -0 becomes 0); `undefined` gives `fallback`. */
+export function checkNumberIn(value: unknown, name: string, lo: number, hi: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") {
+    throw new TypeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describe(value)}.`);
   }
-  if (!known) return;
-  for (const key of Object.keys(options)) {
-    if (known.includes(key)) continue;
-    const lower = key.replace(/_/g, "").toLowerCase();
-    const close = known.find((k) => k.toLowerCase() === lower);
-    throw new TypeError(
-      `gradclip: ${fnName}: unknown option ${JSON.stringify(key)}${close ? ` (did you mean ${close}?)` : ""}; ` +
-        `known options: ${known.join(", ")}.`,
-    );
+  if (!(value >= lo && value <= hi)) {
+    throw new RangeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describe(value)}.`);
   }
+  return value === 0 ? 0 : value;
 }
 
-/** A short, human description of a value for error messages. */
-export function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (typeof value === "string") return JSON.stringify(value.length > 40 ? value.slice(0, 40) + "…" : value);
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
-  if (typeof value === "function") return "a function";
-  if (Array.isArray(value)) return `an Array of length ${value.length}`;
-  const ctor = (value as { constructor?: { name?: string } }).constructor?.name;
-  if (!ctor) return "an object";
-  return `${/^(?:[AEIO]|U(?!int))/.test(ctor) ? "an" : "a"} ${ctor}`;
+/** A finite number > 0; `undefined` gives `fallback`. */
+export function checkPositive(value: unknown, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") {
+    throw new TypeError(`gradclip: ${name} must be a finite number > 0; got ${describe(value)}.`);
+  }
+  if (!(value > 0 && value < Infinity)) {
+    throw new RangeError(`gradclip: ${name} must be a finite number > 0; got ${describe(value)}.`);
+  }
+  return value;
+}
+
+/**
+ * A count: a safe integer (at most 2^53 - 1, so that counting up to it is
+ * exact) >= `min`; NaN, ±Infinity, fractions refused; -0 becomes 0;
+ * `undefined` gives `fallback`.
+ */
+export function checkInteger(value: unknown, name: string, min: number, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") {
+    throw new TypeError(`gradclip: ${name} must be an integer >= ${min}; got ${describe(value)}.`);
+  }
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (and at most 2^53 - 1); got ${describe(value)}.`);
+  }
+  return value === 0 ? 0 : value;
+}
+
+/** `checkInteger`, or `Infinity` (for "no limit": history sizes, capacities, windows). */
+export function checkIntegerOrInfinity(value: unknown, name: string, min: number, fallback: number): number {
+  if (value === Infinity) return Infinity;
+  if (value === undefined) return fallback;
+  if (typeof value !== "number") {
+    throw new TypeError(`gradclip: ${name} must be an integer >= ${min} or Infinity; got ${describe(value)}.`);
+  }
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (at most 2^53 - 1) or Infinity; got ${describe(value)}.`);
+  }
+  return value === 0 ? 0 : value;
 }
 
 /** Options shared by the norm-computing functions of every backend. */
@@ -106,9 +128,9 @@ export function resolveNormOptions(
   options: NormOptions | undefined,
   fnName: string,
 ): { p: number; errorIfNonfinite: boolean } {
-  checkOptions(options, fnName, NORM_OPTION_KEYS);
+  const o = readOptions(options, fnName, NORM_OPTION_KEYS);
   return {
-    p: parseNormType(options?.normType),
-    errorIfNonfinite: checkBoolean(options?.errorIfNonfinite, "errorIfNonfinite", false),
+    p: parseNormType(o.normType, fnName),
+    errorIfNonfinite: checkBoolean(o.errorIfNonfinite, `${fnName}: errorIfNonfinite`, false),
   };
 }

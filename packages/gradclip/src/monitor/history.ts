@@ -34,8 +34,12 @@
  * - `window`: the number of recent steps the monitor's statistics use.
  * - `meta`: optional free-form JSON object (run name, optimizer, ...).
  */
-import { describe } from "../core/validate.js";
+import { describe, messageOf } from "../core/describe.js";
+import { fromJsonNumber, toJsonNumber, type JsonNumber } from "../core/json-number.js";
+import { isPlainObject } from "../core/options.js";
 import type { MonitorRecord } from "./record.js";
+
+export type { JsonNumber } from "../core/json-number.js";
 
 /** The `format` tag of a history file; files with another tag are refused as foreign. */
 export const MONITOR_HISTORY_FORMAT = "gradclip.monitor-history";
@@ -63,9 +67,6 @@ export interface MonitorHistory {
   totals: MonitorTotals;
   records: MonitorRecord[];
 }
-
-/** A number as stored in the JSON file. */
-export type JsonNumber = number | "NaN" | "Infinity" | "-Infinity";
 
 /** One record as stored in the JSON file. */
 export interface MonitorRecordJSON {
@@ -96,9 +97,19 @@ export class MonitorHistoryError extends Error {
   }
 }
 
-function encodeNumber(x: number): JsonNumber {
-  if (Number.isFinite(x)) return x;
-  return Number.isNaN(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity";
+/**
+ * A deep copy of a `meta` object as JSON would store it (what the history
+ * file will hold), so the monitor shares nothing with the caller's object.
+ * Throws TypeError (`what` names it) for a non-plain object or one
+ * `JSON.stringify` cannot write (a cycle, a BigInt, a getter that throws).
+ */
+export function copyMeta(meta: unknown, what: string): Record<string, unknown> {
+  if (!isPlainObject(meta)) throw new TypeError(`gradclip: ${what} must be a plain object; got ${describe(meta)}.`);
+  try {
+    return JSON.parse(JSON.stringify(meta)) as Record<string, unknown>;
+  } catch (e) {
+    throw new TypeError(`gradclip: ${what} must be JSON-serialisable (it is saved in the history file): ${messageOf(e)}`, { cause: e });
+  }
 }
 
 /** The JSON-ready form of a history (non-finite numbers as strings). */
@@ -111,28 +122,26 @@ export function encodeMonitorHistory(history: MonitorHistory): MonitorHistoryJSO
     records: history.records.map((r) => {
       const e: MonitorRecordJSON = {
         step: r.step,
-        totalNorm: encodeNumber(r.totalNorm),
-        maxNorm: r.maxNorm === null ? null : encodeNumber(r.maxNorm),
-        coefficient: encodeNumber(r.coefficient),
+        totalNorm: toJsonNumber(r.totalNorm),
+        maxNorm: r.maxNorm === null ? null : toJsonNumber(r.maxNorm),
+        coefficient: toJsonNumber(r.coefficient),
         clipped: r.clipped,
         nonFinite: r.nonFinite,
         skipped: r.skipped,
-        loss: r.loss === null ? null : encodeNumber(r.loss),
+        loss: r.loss === null ? null : toJsonNumber(r.loss),
       };
-      if (r.norms) e.norms = Object.fromEntries(Object.entries(r.norms).map(([k, v]) => [k, encodeNumber(v)]));
+      if (r.norms) e.norms = Object.fromEntries(Object.entries(r.norms).map(([k, v]) => [k, toJsonNumber(v)]));
       return e;
     }),
   };
-  if (history.meta !== undefined) out.meta = history.meta;
+  if (history.meta !== undefined) out.meta = copyMeta(history.meta, "encodeMonitorHistory: history.meta");
   return out;
 }
 
 function decodeNumber(v: unknown, path: string): number {
-  if (typeof v === "number") return v;
-  if (v === "NaN") return NaN;
-  if (v === "Infinity") return Infinity;
-  if (v === "-Infinity") return -Infinity;
-  throw new MonitorHistoryError(path, `expected a number (or "NaN", "Infinity", "-Infinity"); got ${describe(v)}.`);
+  const x = fromJsonNumber(v);
+  if (x === undefined) throw new MonitorHistoryError(path, `expected a number (or "NaN", "Infinity", "-Infinity"); got ${describe(v)}.`);
+  return x;
 }
 
 function decodeCount(v: unknown, path: string): number {
@@ -148,10 +157,8 @@ function decodeBoolean(v: unknown, path: string): boolean {
 }
 
 function asObject(v: unknown, path: string): Record<string, unknown> {
-  if (typeof v !== "object" || v === null || Array.isArray(v)) {
-    throw new MonitorHistoryError(path, `expected an object; got ${describe(v)}.`);
-  }
-  return v as Record<string, unknown>;
+  if (!isPlainObject(v)) throw new MonitorHistoryError(path, `expected an object; got ${describe(v)}.`);
+  return v;
 }
 
 function decodeNorm(v: unknown, path: string): number {
@@ -178,8 +185,8 @@ function decodeRecord(v: unknown, path: string): MonitorRecord {
   };
   if (o.norms !== undefined) {
     const norms = asObject(o.norms, `${path}.norms`);
-    r.norms = {};
-    for (const [k, x] of Object.entries(norms)) r.norms[k] = decodeNorm(x, `${path}.norms[${JSON.stringify(k)}]`);
+    // fromEntries keeps every name as an own property: a variable may be called `__proto__`.
+    r.norms = Object.fromEntries(Object.entries(norms).map(([k, x]) => [k, decodeNorm(x, `${path}.norms[${JSON.stringify(k)}]`)]));
   }
   return r;
 }
@@ -193,6 +200,16 @@ function decodeRecord(v: unknown, path: string): MonitorRecord {
  * @example const history = parseMonitorHistory(fs.readFileSync("history.json", "utf8"));
  */
 export function parseMonitorHistory(json: unknown): MonitorHistory {
+  try {
+    return parseHistory(json);
+  } catch (e) {
+    if (e instanceof MonitorHistoryError) throw e;
+    // A getter or Proxy trap of an already-parsed object threw.
+    throw new MonitorHistoryError("", `reading it threw: ${messageOf(e)}`);
+  }
+}
+
+function parseHistory(json: unknown): MonitorHistory {
   let value = json;
   if (typeof json === "string") {
     try {
@@ -234,7 +251,14 @@ export function parseMonitorHistory(json: unknown): MonitorHistory {
     throw new MonitorHistoryError("totals.steps", `counts ${totals.steps} steps but ${records.length} records are present.`);
   }
   const history: MonitorHistory = { format: MONITOR_HISTORY_FORMAT, version: MONITOR_HISTORY_VERSION, window, totals, records };
-  if (o.meta !== undefined) history.meta = asObject(o.meta, "meta");
+  if (o.meta !== undefined) {
+    asObject(o.meta, "meta");
+    try {
+      history.meta = copyMeta(o.meta, "meta");
+    } catch (e) {
+      throw new MonitorHistoryError("meta", messageOf(e));
+    }
+  }
   return history;
 }
 
@@ -272,7 +296,8 @@ export function monitorHistoryToCSV(records: readonly MonitorRecord[]): string {
       String(r.nonFinite),
       String(r.skipped),
       csvNumber(r.loss),
-      ...names.map((k) => csvNumber(r.norms?.[k])),
+      // Own properties only: a record without a norm for "constructor" must not read Object's.
+      ...names.map((k) => csvNumber(r.norms && Object.hasOwn(r.norms, k) ? r.norms[k] : undefined)),
     ];
     lines.push(row.join(","));
   }

@@ -4,9 +4,11 @@
  * Backend-independent: it stores host numbers; GPU callers feed it in
  * batches (`recordColumns`, `recordAsync`) so no step needs a host sync.
  */
-import { checkOptions, describe } from "../core/validate.js";
-import { checkInteger, checkNumberIn } from "../adaptive/options.js";
+import { describe } from "../core/describe.js";
+import { readArray, readOptions } from "../core/options.js";
+import { checkInteger, checkIntegerOrInfinity, checkNumberIn } from "../core/validate.js";
 import {
+  copyMeta,
   encodeMonitorHistory,
   monitorHistoryToCSV,
   parseMonitorHistory,
@@ -16,7 +18,7 @@ import {
   type MonitorHistoryJSON,
   type MonitorTotals,
 } from "./history.js";
-import { resolveStep, type MonitorRecord, type MonitorStepInput } from "./record.js";
+import { copyRecord, resolveStep, type MonitorRecord, type MonitorStepInput } from "./record.js";
 import { summarize, usableNorms, type MonitorStats } from "./stats.js";
 import { suggestMaxNorm, type MaxNormSuggestion, type SuggestMaxNormOptions } from "./suggest.js";
 
@@ -28,9 +30,15 @@ export interface GradientMonitorOptions {
   capacity?: number;
   /** Quantiles reported by `stats`, each in [0, 1]. Default [0.05, 0.25, 0.5, 0.75, 0.95]. */
   quantiles?: readonly number[];
-  /** Free-form JSON object written into the history (run name, optimizer, ...). */
+  /** Free-form JSON object written into the history (run name, optimizer, ...); copied as JSON. */
   meta?: Record<string, unknown>;
 }
+
+const OPTION_KEYS: readonly (keyof GradientMonitorOptions)[] = ["window", "capacity", "quantiles", "meta"];
+const HISTORY_OPTION_KEYS: readonly (keyof Omit<GradientMonitorOptions, "window">)[] = ["capacity", "quantiles", "meta"];
+const COLUMN_KEYS: readonly (keyof MonitorColumns)[] = [
+  "totalNorm", "step", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss", "norms",
+];
 
 /**
  * Steps given column-wise, e.g. straight from one `tensor.data()` per field
@@ -71,11 +79,15 @@ function columnBool(x: boolean | number): boolean {
   return typeof x === "boolean" ? x : x !== 0;
 }
 
-/** Turns columns into step inputs (validating lengths first). */
-export function columnsToSteps(columns: MonitorColumns): MonitorStepInput[] {
-  if (typeof columns !== "object" || columns === null) {
-    throw new TypeError(`gradclip: GradientMonitor: columns must be an object of arrays; got ${describe(columns)}.`);
+/**
+ * Turns columns into step inputs (validating lengths first). An unknown
+ * column name is a TypeError with a "did you mean" hint, as for options.
+ */
+export function columnsToSteps(input: MonitorColumns): MonitorStepInput[] {
+  if (typeof input !== "object" || input === null) {
+    throw new TypeError(`gradclip: GradientMonitor: columns must be an object of arrays; got ${describe(input)}.`);
   }
+  const columns = readOptions(input, "GradientMonitor columns", COLUMN_KEYS) as MonitorColumns;
   const n = columns.totalNorm?.length;
   if (typeof n !== "number") throw new TypeError("gradclip: GradientMonitor: columns.totalNorm must be an array-like of numbers.");
   const check = (name: string, c: ArrayLike<unknown> | undefined) => {
@@ -122,8 +134,11 @@ export class GradientMonitor {
   readonly capacity: number;
   /** Quantiles `stats()` reports, each in [0, 1]. */
   readonly quantiles: readonly number[];
-  /** Free-form run description saved with the history (model, dataset, …). */
-  readonly meta: Record<string, unknown> | undefined;
+  /** Free-form run description saved with the history (model, dataset, …): a copy each time. */
+  get meta(): Record<string, unknown> | undefined {
+    return this.#meta === undefined ? undefined : copyMeta(this.#meta, "GradientMonitor: meta");
+  }
+  #meta: Record<string, unknown> | undefined;
   #records: MonitorRecord[] = [];
   #totals: MonitorTotals = { steps: 0, clippedSteps: 0, skippedSteps: 0, nonFiniteSteps: 0 };
   #lastStep: number | null = null;
@@ -132,39 +147,44 @@ export class GradientMonitor {
   #errors: unknown[] = [];
 
   constructor(options?: GradientMonitorOptions) {
-    checkOptions(options, "GradientMonitor");
-    this.window = checkInteger(options?.window, "window", 1, 100);
-    this.capacity = options?.capacity === Infinity ? Infinity : checkInteger(options?.capacity, "capacity", 1, 100_000);
-    const qs = options?.quantiles ?? DEFAULT_QUANTILES;
-    if (!Array.isArray(qs)) throw new TypeError(`gradclip: GradientMonitor quantiles must be an array of numbers in [0, 1]; got ${describe(qs)}.`);
-    this.quantiles = qs.map((q, i) => checkNumberIn(q, `quantiles[${i}]`, 0, 1, 0));
-    if (options?.meta !== undefined && (typeof options.meta !== "object" || options.meta === null || Array.isArray(options.meta))) {
-      throw new TypeError(`gradclip: GradientMonitor meta must be a plain object; got ${describe(options.meta)}.`);
-    }
-    this.meta = options?.meta;
+    const o = readOptions(options, "GradientMonitor", OPTION_KEYS);
+    this.window = checkInteger(o.window, "GradientMonitor: window", 1, 100);
+    this.capacity = checkIntegerOrInfinity(o.capacity, "GradientMonitor: capacity", 1, 100_000);
+    const qs = o.quantiles === undefined ? DEFAULT_QUANTILES : readArray(o.quantiles, "GradientMonitor: quantiles", "an array of numbers in [0, 1]");
+    // Frozen: `stats()` reads it on every call.
+    this.quantiles = Object.freeze(
+      qs.map((q, i) => {
+        const name = `GradientMonitor: quantiles[${i}]`;
+        if (q === undefined) throw new TypeError(`gradclip: ${name} must be a number in [0, 1]; got undefined.`);
+        return checkNumberIn(q, name, 0, 1, 0);
+      }),
+    );
+    this.#meta = o.meta === undefined ? undefined : copyMeta(o.meta, "GradientMonitor: meta");
   }
 
   /**
    * A monitor continuing a saved history (a `MonitorHistory`, its JSON
-   * object, or the JSON text): records, totals and `window` are restored.
+   * object, or the JSON text): records, totals and `window` are restored
+   * (`window` comes from the history, so it is not an option here).
    */
   static fromHistory(history: unknown, options?: Omit<GradientMonitorOptions, "window">): GradientMonitor {
+    const o = readOptions(options, "GradientMonitor.fromHistory", HISTORY_OPTION_KEYS);
     const h = parseMonitorHistory(history);
-    const m = new GradientMonitor({ ...options, window: h.window, meta: options?.meta ?? h.meta });
+    const m = new GradientMonitor({ ...o, window: h.window, meta: o.meta ?? h.meta });
     m.#totals = { ...h.totals };
     m.#records = h.records.slice(Math.max(0, h.records.length - m.capacity));
     m.#lastStep = h.records.length > 0 ? h.records[h.records.length - 1]!.step : null;
     return m;
   }
 
-  /** Records one step (see `MonitorStepInput` for defaults); returns the stored record. */
+  /** Records one step (see `MonitorStepInput` for defaults); returns a copy of the stored record. */
   record(step: MonitorStepInput): MonitorRecord {
     const r = resolveStep(step, this.#lastStep);
     this.#append(r);
-    return r;
+    return copyRecord(r);
   }
 
-  /** Records several steps in order; all are validated before any is stored. */
+  /** Records several steps in order; all are validated before any is stored. Returns copies of the stored records. */
   recordMany(steps: Iterable<MonitorStepInput>): MonitorRecord[] {
     if (steps === null || typeof steps !== "object" || !(Symbol.iterator in steps)) {
       throw new TypeError(`gradclip: GradientMonitor.recordMany expects an iterable of steps; got ${describe(steps)}.`);
@@ -177,7 +197,7 @@ export class GradientMonitor {
       out.push(r);
     }
     for (const r of out) this.#append(r);
-    return out;
+    return out.map(copyRecord);
   }
 
   /** Records steps given column-wise (see `MonitorColumns`); all validated first. */
@@ -231,9 +251,9 @@ export class GradientMonitor {
     return this.#pending;
   }
 
-  /** The kept records, oldest first (a copy). */
+  /** The kept records, oldest first: copies (changing them does not change the monitor). */
   get records(): MonitorRecord[] {
-    return this.#records.slice(Math.max(0, this.#records.length - this.capacity));
+    return this.#records.slice(Math.max(0, this.#records.length - this.capacity)).map(copyRecord);
   }
 
   /** Run-wide counts, including records dropped by `capacity`. */
@@ -241,14 +261,21 @@ export class GradientMonitor {
     return { ...this.#totals };
   }
 
-  /** The most recent record, if any. */
+  /** A copy of the most recent record, if any. */
   last(): MonitorRecord | undefined {
-    return this.#records[this.#records.length - 1];
+    const r = this.#records[this.#records.length - 1];
+    return r && copyRecord(r);
   }
 
-  /** Statistics over the last `window` steps (default: the monitor's `window`); see `MonitorStats`. */
-  stats(window: number = this.window): MonitorStats {
-    return summarize(this.#recent(window), this.quantiles);
+  /**
+   * Statistics over the last `window` steps (default: the monitor's
+   * `window`; an integer >= 1 or Infinity for every kept record); see `MonitorStats`.
+   *
+   * @throws TypeError / RangeError for a `window` that is not such a number.
+   */
+  stats(window?: number): MonitorStats {
+    const w = checkIntegerOrInfinity(window, "GradientMonitor.stats: window", 1, this.window);
+    return summarize(this.#recent(w), this.quantiles);
   }
 
   /**
@@ -256,8 +283,10 @@ export class GradientMonitor {
    * record), or a refusal before enough steps; see the function `suggestMaxNorm`.
    */
   suggestMaxNorm(options?: SuggestMaxNormOptions & { window?: number }): MaxNormSuggestion {
-    const window = options?.window === undefined ? Infinity : checkInteger(options.window, "window", 1, Infinity);
-    return suggestMaxNorm(usableNorms(this.#recent(window)), options);
+    // `window` is this method's; the rest are suggestMaxNorm's, which checks its own keys.
+    const { window, ...rest } = readOptions(options, "GradientMonitor.suggestMaxNorm");
+    const w = checkIntegerOrInfinity(window, "GradientMonitor.suggestMaxNorm: window", 1, Infinity);
+    return suggestMaxNorm(usableNorms(this.#recent(w)), { ...rest });
   }
 
   /** `{ grad_norm, clip_rate, skipped_steps }` for a `fit` callback's logs (NaN before any step). */
@@ -278,7 +307,8 @@ export class GradientMonitor {
       totals: this.totals,
       records: this.records,
     };
-    if (this.meta !== undefined) h.meta = this.meta;
+    const meta = this.meta;
+    if (meta !== undefined) h.meta = meta;
     return h;
   }
 

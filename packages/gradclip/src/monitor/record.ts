@@ -2,12 +2,14 @@
  * One step of the gradient monitor: what a caller reports, and what is kept.
  */
 import { clipCoefficient } from "../core/coefficient.js";
-import { describe } from "../core/validate.js";
+import { describe, messageOf } from "../core/describe.js";
+import { isPlainObject, readFields } from "../core/options.js";
 
 /**
  * What a caller reports for one step. Only `totalNorm` is required; a
  * `ClipResult` from any clipper (`clipGradNorm_` wrappers, `AutoClip`,
- * `ZClip`, `AGC`) can be passed as it is, plus `loss`/`skipped`/`norms`.
+ * `ZClip`, `AGC`) can be passed as it is, plus `loss`/`skipped`/`norms`
+ * (other keys, such as AGC's `units`, are ignored). Each field is read once.
  */
 export interface MonitorStepInput {
   /** Step index; default: the previous record's step + 1 (0 for the first). */
@@ -57,52 +59,73 @@ function checkFlag(value: unknown, name: string, fallback: boolean): boolean {
   return value;
 }
 
+const STEP_KEYS = ["step", "totalNorm", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss", "norms"] as const;
+
 /**
  * Validates one step and fills in its defaults (see `MonitorStepInput`).
+ * Each field is read once (a getter that throws is a TypeError naming it).
  * Throws TypeError / RangeError naming the field before anything is recorded.
  */
 export function resolveStep(input: MonitorStepInput, previousStep: number | null): MonitorRecord {
   if (typeof input !== "object" || input === null) {
     throw new TypeError(`gradclip: GradientMonitor: a step must be an object with at least totalNorm; got ${describe(input)}.`);
   }
-  const totalNorm = checkNumber(input.totalNorm, "totalNorm");
+  const f = readFields(input, "GradientMonitor: step", STEP_KEYS);
+  const totalNorm = checkNumber(f.totalNorm, "totalNorm");
   if (totalNorm < 0) throw new RangeError(`gradclip: GradientMonitor: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`);
-  const step = input.step === undefined ? (previousStep === null ? 0 : previousStep + 1) : checkNumber(input.step, "step");
+  const step = f.step === undefined ? (previousStep === null ? 0 : previousStep + 1) : checkNumber(f.step, "step");
   if (!Number.isSafeInteger(step)) throw new RangeError(`gradclip: GradientMonitor: step must be an integer; got ${step}.`);
   let maxNorm: number | null = null;
-  if (input.maxNorm !== undefined && input.maxNorm !== null) {
-    maxNorm = checkNumber(input.maxNorm, "maxNorm");
+  if (f.maxNorm !== undefined && f.maxNorm !== null) {
+    maxNorm = checkNumber(f.maxNorm, "maxNorm");
     if (Number.isNaN(maxNorm)) maxNorm = null;
     else if (maxNorm < 0) throw new RangeError(`gradclip: GradientMonitor: maxNorm must be >= 0; got ${maxNorm}.`);
   }
   const coefficient =
-    input.coefficient !== undefined ? checkNumber(input.coefficient, "coefficient") : maxNorm === null ? 1 : clipCoefficient(maxNorm, totalNorm);
-  const loss = input.loss === undefined || input.loss === null ? null : checkNumber(input.loss, "loss");
-  const nonFinite = checkFlag(input.nonFinite, "nonFinite", !Number.isFinite(totalNorm) || (loss !== null && !Number.isFinite(loss)));
+    f.coefficient !== undefined ? checkNumber(f.coefficient, "coefficient") : maxNorm === null ? 1 : clipCoefficient(maxNorm, totalNorm);
+  const loss = f.loss === undefined || f.loss === null ? null : checkNumber(f.loss, "loss");
+  const nonFinite = checkFlag(f.nonFinite, "nonFinite", !Number.isFinite(totalNorm) || (loss !== null && !Number.isFinite(loss)));
   const record: MonitorRecord = {
-    step,
-    totalNorm,
+    step: step === 0 ? 0 : step, // -0 is a step index of 0
+    totalNorm: totalNorm === 0 ? 0 : totalNorm,
     maxNorm,
     coefficient,
-    clipped: checkFlag(input.clipped, "clipped", coefficient < 1),
+    clipped: checkFlag(f.clipped, "clipped", coefficient < 1),
     nonFinite,
-    skipped: checkFlag(input.skipped, "skipped", false),
+    skipped: checkFlag(f.skipped, "skipped", false),
     loss,
   };
-  if (input.norms !== undefined) record.norms = checkNorms(input.norms);
+  if (f.norms !== undefined) record.norms = checkNorms(f.norms);
   return record;
 }
 
+/**
+ * A copy of the per-variable norms, every name kept as an own property: a
+ * variable may be called `__proto__` or `constructor` (an assignment
+ * `out[name] = n` would set the prototype instead, losing the norm).
+ */
 function checkNorms(norms: unknown): Record<string, number> {
-  if (typeof norms !== "object" || norms === null || Array.isArray(norms)) {
-    throw new TypeError(`gradclip: GradientMonitor: norms must be an object { [name]: number }; got ${describe(norms)}.`);
+  if (!isPlainObject(norms)) {
+    const hint = norms instanceof Map ? " (a Map? pass Object.fromEntries(map))" : "";
+    throw new TypeError(`gradclip: GradientMonitor: norms must be a plain object { [name]: number }${hint}; got ${describe(norms)}.`);
   }
-  const out: Record<string, number> = {};
-  for (const [name, v] of Object.entries(norms)) {
+  let entries: [string, unknown][];
+  try {
+    entries = Object.entries(norms);
+  } catch (e) {
+    throw new TypeError(`gradclip: GradientMonitor: reading norms threw: ${messageOf(e)}`, { cause: e });
+  }
+  const out: [string, number][] = [];
+  for (const [name, v] of entries) {
     const key = `norms[${JSON.stringify(name)}]`;
     const n = checkNumber(v, key);
     if (n < 0) throw new RangeError(`gradclip: GradientMonitor: ${key} is a norm and must be >= 0 (or NaN/Infinity); got ${n}.`);
-    out[name] = n;
+    out.push([name, n === 0 ? 0 : n]);
   }
-  return out;
+  return Object.fromEntries(out); // own data properties, whatever the names
+}
+
+/** A copy of a record that shares nothing with it (its norms copied too, names kept as own properties). */
+export function copyRecord(r: MonitorRecord): MonitorRecord {
+  return r.norms ? { ...r, norms: { ...r.norms } } : { ...r };
 }

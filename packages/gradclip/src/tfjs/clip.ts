@@ -1,17 +1,29 @@
 /**
  * PyTorch's `torch.nn.utils` clipping functions on TensorFlow.js tensors.
+ *
+ * "In place" for tensors, which tfjs never changes: given a container (a
+ * `NamedTensorMap`, a `NamedTensor[]` or an array of tensors), each entry is
+ * replaced by its clipped tensor and the old tensor disposed; given a single
+ * tensor, that tensor itself is updated (its storage exchanged for the
+ * result's, as `tf.Variable.assign` does), so every reference to it sees the
+ * clipped values, as with PyTorch's in-place `clip_grad_norm_`. Arguments,
+ * entries and the container's writability are all checked before anything
+ * is computed; on any error nothing is modified and no tensor is left over.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { checkNonNegative, describe, resolveNormOptions, type NormOptions } from "../core/validate.js";
-import { collectTensorGrads, replaceAll, type TensorGrads } from "./grads.js";
-import { activeKernels, clampEach, coefficientOf, disposeValue, readValue, scaleEach, totalNormOf, type NormValue } from "./norm.js";
+import { collectTensorGrads, heldByEngine, prepareInPlace, type NamedTensor, type TensorGrads } from "./grads.js";
+import {
+  activeKernels, batchesFor, clampEach, coefficientOf, disposeValue, readValue, releasePart, scaleEach, totalNormForClipping, type NormValue,
+} from "./norm.js";
 
 /**
  * The total p-norm of all gradients together, as if concatenated into one
  * vector: `(Σ_i Σ_j |g_ij|^p)^(1/p)`, or `max |g_ij|` for `normType`
  * Infinity / `"inf"` (PyTorch's `get_total_norm`). Returned as a new float32
  * `tf.Scalar` that the caller disposes; the gradients are not modified.
+ * `grads` may also be a single tensor (its own norm) or a read-only array.
  *
  * - No host read on GPU backends (webgl, webgpu): the norm stays on the
  *   device. On cpu and wasm it is computed on the host in float64 (free there).
@@ -23,63 +35,80 @@ import { activeKernels, clampEach, coefficientOf, disposeValue, readValue, scale
  * - `errorIfNonfinite: true` throws `NonFiniteNormError` for a NaN/infinite
  *   norm; this needs one host read of the norm (a GPU sync).
  *
- * @throws TypeError for a container or entry that is not a float32 tensor,
- *   null or undefined; RangeError for a `normType` that is not > 0.
+ * @throws TypeError for a container or entry that is not a live float32
+ *   tensor, null or undefined (named in the message); RangeError for a
+ *   `normType` that is not > 0. Nothing is left allocated on error.
  * @example const n = getTotalNorm(grads); console.log(await n.data()); n.dispose();
  */
-export function getTotalNorm(grads: TensorGrads, options?: NormOptions): tf.Scalar {
+export function getTotalNorm(
+  grads: TensorGrads | readonly NamedTensor[] | readonly (tf.Tensor | null | undefined)[],
+  options?: NormOptions,
+): tf.Scalar {
   const { p, errorIfNonfinite } = resolveNormOptions(options, "getTotalNorm");
-  const tensors = collectTensorGrads(grads, "getTotalNorm").map((s) => s.tensor);
-  const total = totalNormOf(activeKernels(), tensors, p);
+  const tensors = collectTensorGrads(grads, "getTotalNorm");
+  const total = totalNormForClipping(activeKernels(), tensors, p);
   throwIfNonfinite(total, p, errorIfNonfinite);
   return ownScalar(total);
 }
 
 /**
  * Scales every gradient by `min(1, maxNorm / (totalNorm + 1e-6))`
- * (PyTorch's `clip_grads_with_norm_`), in float32: each entry of `grads` is
- * replaced by its scaled tensor and the old tensor is disposed (an entry may
- * be left as it is where the coefficient is known to be exactly 1).
- * `totalNorm` (a number or a rank-0 `tf.Scalar`, e.g. from `getTotalNorm`;
- * not disposed) NaN makes every gradient NaN and Infinity makes finite
- * gradients 0, as in PyTorch. No host read on GPU backends, hence a
- * negative tensor `totalNorm` is not checked (that would need a read); a
- * negative number is refused. The same tensor in two entries gets
- * `g · coef` in each (tensors are immutable; PyTorch, in place, would scale
- * it twice).
+ * (PyTorch's `clip_grads_with_norm_`), in float32, in place: each entry of
+ * a container is replaced by its scaled tensor and the old tensor disposed;
+ * a single tensor is itself updated (see the module comment). Where the
+ * coefficient is known to be exactly 1 nothing is replaced.
+ * `totalNorm` (a number or a rank-0 float32 `tf.Scalar`, e.g. from
+ * `getTotalNorm`; not disposed, and not one of the gradients) NaN makes every
+ * gradient NaN and Infinity makes finite gradients 0, as in PyTorch. No host
+ * read on GPU backends, hence a negative tensor `totalNorm` is not checked
+ * (that would need a read); a negative number is refused. The same tensor in
+ * two entries gets `g · coef` in each (tensors are immutable; PyTorch, in
+ * place, would scale it twice).
  *
  * @throws TypeError / RangeError for bad arguments (negative or NaN
  *   `maxNorm`, negative number `totalNorm`, a tensor `totalNorm` that is
- *   disposed or not rank 0), before anything is modified.
+ *   disposed, not rank 0 or one of the gradients, entries that are not
+ *   float32 tensors, a container that cannot be written), before anything is
+ *   modified.
  * @example const n = getTotalNorm(grads); clipGradsWithNorm_(grads, 1.0, n); n.dispose();
  */
 export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNorm: tf.Scalar | number): void {
+  const fn = "clipGradsWithNorm_";
   // The checked value: -0 becomes 0, so zeros keep their sign as in the core.
-  const m = checkNonNegative(maxNorm, "maxNorm");
-  checkTotalNorm(totalNorm);
-  const slots = collectTensorGrads(grads, "clipGradsWithNorm_");
+  const m = checkNonNegative(maxNorm, `${fn}: maxNorm`);
+  checkTotalNorm(totalNorm, fn);
+  const target = prepareInPlace(grads, fn);
+  if (typeof totalNorm !== "number" && target.tensors.includes(totalNorm)) {
+    throw new TypeError(
+      `gradclip: ${fn}: totalNorm is also one of the gradients in grads, which are replaced and disposed; pass a copy (tf.clone(totalNorm)).`,
+    );
+  }
   const k = activeKernels();
-  const coef = coefficientOf(m, typeof totalNorm === "number" ? totalNorm : (totalNorm as tf.Scalar));
+  const coef = coefficientOf(m, totalNorm);
   try {
-    replaceAll(slots, (ts) => scaleEach(k, ts, coef, true));
+    if (coef !== 1) target.update((ts) => scaleEach(k, ts, coef, true), batchesFor(k, "scale"));
   } finally {
     disposeValue(coef);
   }
 }
 
 /**
- * Clips the gradients' total norm to `maxNorm` and returns the total norm
- * measured before clipping (PyTorch's `clip_grad_norm_`) as a new
+ * Clips the gradients' total norm to `maxNorm` in place and returns the
+ * total norm measured before clipping (PyTorch's `clip_grad_norm_`) as a new
  * `tf.Scalar` the caller disposes.
  *
- * `total = getTotalNorm(grads, { normType })`; every entry of `grads` is
- * replaced by `g · min(1, maxNorm / (total + 1e-6))` (float32) and the old
- * tensor disposed, so afterwards the norm is at most `maxNorm` (slightly
- * below, by the epsilon). Where the coefficient is known to be exactly 1
- * (cpu/wasm) entries may be left as they are: read results from `grads`.
- * The same tensor in two entries counts twice in the norm and each entry
- * gets `g · coef` once (tensors are immutable; the core and PyTorch, in
- * place, scale a repeated array twice).
+ * `total = getTotalNorm(grads, { normType })`; every gradient becomes
+ * `g · min(1, maxNorm / (total + 1e-6))` (float32), so afterwards the norm
+ * is at most `maxNorm` (slightly below, by the epsilon). In place means: each
+ * entry of a container is replaced by its clipped tensor and the old tensor
+ * disposed (read results from the container); a single tensor is itself
+ * updated, `clipGradNorm_(g, 1)` leaving `g` clipped, as PyTorch's
+ * `clip_grad_norm_(tensor, 1)` does (not possible while tfjs records
+ * gradients, inside `tf.grad`'s function). Where the coefficient is known to
+ * be exactly 1 (cpu/wasm) nothing is replaced. The same tensor in two
+ * entries counts twice in the norm and each entry gets `g · coef` once
+ * (tensors are immutable; the core and PyTorch, in place, scale a repeated
+ * array twice).
  *
  * - No host read on GPU backends unless `errorIfNonfinite` is set.
  * - Non-finite total with `errorIfNonfinite` false (default): gradients are
@@ -89,22 +118,26 @@ export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNor
  *   `NonFiniteNormError` and modifies nothing.
  *
  * @throws TypeError / RangeError for bad arguments (negative or NaN
- *   `maxNorm`, `normType` not > 0, entries that are not float32 tensors),
- *   before anything is modified.
+ *   `maxNorm`, `normType` not > 0, entries that are not live float32
+ *   tensors, duplicate names, a frozen or otherwise read-only container:
+ *   the message names the entry and says what to pass instead), before
+ *   anything is modified or computed; nothing is left allocated.
  * @example const { grads } = tf.variableGrads(loss);
  *   const norm = clipGradNorm_(grads, 1.0);
  *   optimizer.applyGradients(grads); tf.dispose(grads); norm.dispose();
+ * @example const g = tf.grad(f)(x); const norm = clipGradNorm_(g, 1.0); // g is clipped
  */
 export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: NormOptions): tf.Scalar {
-  const m = checkNonNegative(maxNorm, "maxNorm"); // -0 normalised to 0, as in the core
-  const { p, errorIfNonfinite } = resolveNormOptions(options, "clipGradNorm_");
-  const slots = collectTensorGrads(grads, "clipGradNorm_");
+  const fn = "clipGradNorm_";
+  const m = checkNonNegative(maxNorm, `${fn}: maxNorm`); // -0 normalised to 0, as in the core
+  const { p, errorIfNonfinite } = resolveNormOptions(options, fn);
+  const target = prepareInPlace(grads, fn);
   const k = activeKernels();
-  const total = totalNormOf(k, slots.map((s) => s.tensor), p);
+  const total = totalNormForClipping(k, target.tensors, p);
   throwIfNonfinite(total, p, errorIfNonfinite);
   const coef = coefficientOf(m, total);
   try {
-    replaceAll(slots, (ts) => scaleEach(k, ts, coef, true));
+    if (coef !== 1) target.update((ts) => scaleEach(k, ts, coef, true), batchesFor(k, "scale"));
   } catch (e) {
     disposeValue(total);
     throw e;
@@ -116,19 +149,21 @@ export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: Nor
 
 /**
  * Clamps every gradient element to `[-clipValue, clipValue]` (PyTorch's
- * `clip_grad_value_`): each entry of `grads` is replaced by its clamped
- * tensor and the old tensor disposed. NaN stays NaN; ±Infinity becomes
- * ±clipValue. No host read.
+ * `clip_grad_value_`), in place: each entry of a container is replaced by
+ * its clamped tensor and the old tensor disposed; a single tensor is itself
+ * updated. NaN stays NaN; ±Infinity becomes ±clipValue. No host read.
  *
  * @throws TypeError / RangeError for a negative, NaN or non-number
- *   `clipValue` or a bad container, before anything is modified.
+ *   `clipValue`, a bad entry or a container that cannot be written, before
+ *   anything is modified.
  * @example clipGradValue_(grads, 0.5);
  */
 export function clipGradValue_(grads: TensorGrads, clipValue: number): void {
-  const c = checkNonNegative(clipValue, "clipValue"); // -0 normalised to 0, as in the core
-  const slots = collectTensorGrads(grads, "clipGradValue_");
+  const fn = "clipGradValue_";
+  const c = checkNonNegative(clipValue, `${fn}: clipValue`); // -0 normalised to 0, as in the core
+  const target = prepareInPlace(grads, fn);
   const k = activeKernels();
-  replaceAll(slots, (ts) => clampEach(k, ts, c, true));
+  target.update((ts) => clampEach(k, ts, c, true), batchesFor(k, "clamp"));
 }
 
 function throwIfNonfinite(total: NormValue, p: number, errorIfNonfinite: boolean): void {
@@ -141,27 +176,34 @@ function throwIfNonfinite(total: NormValue, p: number, errorIfNonfinite: boolean
   }
 }
 
-/** A norm value as a scalar the caller owns (a device value is handed over as it is). */
+/** A norm value as a scalar the caller owns (a device value is handed over as it is, without its kept part). */
 function ownScalar(total: NormValue): tf.Scalar {
-  return typeof total === "number" ? tf.scalar(total, "float32") : total;
+  if (typeof total === "number") return tf.scalar(total, "float32");
+  releasePart(total);
+  return total;
 }
 
-function checkTotalNorm(totalNorm: unknown): void {
+function checkTotalNorm(totalNorm: unknown, fn: string): void {
   if (typeof totalNorm === "number") {
     if (totalNorm < 0) {
-      throw new RangeError(`gradclip: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`);
+      throw new RangeError(`gradclip: ${fn}: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`);
     }
     return;
   }
   if (!(totalNorm instanceof tf.Tensor)) {
-    throw new TypeError(`gradclip: totalNorm must be a number or a tf.Scalar; got ${describe(totalNorm)}.`);
+    throw new TypeError(`gradclip: ${fn}: totalNorm must be a number or a tf.Scalar; got ${describe(totalNorm)}.`);
   }
-  if (totalNorm.isDisposed) throw new TypeError("gradclip: totalNorm is a disposed tensor; pass a live tf.Scalar.");
+  if (totalNorm.isDisposed) throw new TypeError(`gradclip: ${fn}: totalNorm is a disposed tensor; pass a live tf.Scalar.`);
+  if (!heldByEngine(totalNorm)) {
+    throw new TypeError(`gradclip: ${fn}: totalNorm is a tensor that this tfjs engine does not hold; pass a tf.Scalar made by the @tensorflow/tfjs-core that gradclip imports.`);
+  }
   // Rank 0 only: a [1]-shaped norm would broadcast a scalar gradient to shape [1].
   if (totalNorm.rank !== 0) {
     throw new TypeError(
-      `gradclip: totalNorm must be a tf.Scalar (rank 0); got a tensor of shape [${totalNorm.shape}] (reshape it with tf.reshape(t, [])).`,
+      `gradclip: ${fn}: totalNorm must be a tf.Scalar (rank 0); got a tensor of shape [${totalNorm.shape}] (reshape it with tf.reshape(t, [])).`,
     );
   }
+  if (totalNorm.dtype !== "float32") {
+    throw new TypeError(`gradclip: ${fn}: totalNorm must be a float32 tf.Scalar; got dtype ${totalNorm.dtype} (cast it: tf.cast(n, "float32")).`);
+  }
 }
-

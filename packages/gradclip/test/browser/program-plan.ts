@@ -20,7 +20,11 @@ export interface PlannedCounts {
   "clipGradValue_": number;
 }
 
-/** Programs of one call each, for gradients of `sizes` (`packed[i]`: a packed webgl texture). */
+/**
+ * Programs of one call each, for gradients of `sizes` (`packed[i]`: a packed webgl texture). The
+ * in-place batches (`planBatches`) are whole programs, so batching adds none, except webgl's packed
+ * coefficient copy, made once per batch of packed gradients.
+ */
 export function plannedPrograms(sizes: readonly number[], packed: readonly boolean[], limits: BackendLimits): PlannedCounts {
   const webgl = limits.backend === "webgl";
   // As webgl.ts / webgpu.ts read them.
@@ -43,7 +47,9 @@ export function plannedPrograms(sizes: readonly number[], packed: readonly boole
     const unpacked = sizes.filter((_, i) => !packed[i]);
     const maxElements = (limits.maxTextureSize ?? 2048) ** 2;
     const nPacked = sizes.length - unpacked.length;
-    const packedCoefficient = extraInputs > 0 && nPacked > 0 ? 1 : 0;
+    // The in-place functions hand packed gradients over 16 at a time (webgl.ts's planBatches),
+    // and each such call makes one packed copy of the coefficient.
+    const packedCoefficient = extraInputs > 0 ? Math.ceil(nPacked / 16) : 0;
     return planGroups(unpacked, null, { maxCount: units - extraInputs, maxElements }).length + nPacked + packedCoefficient;
   };
   return { clipGradNorm_: norm + 1 + map(1), getTotalNorm: norm, clipGradValue_: map(0) };

@@ -145,7 +145,11 @@ test("bad arguments throw before anything is modified", async () => {
   assert.throws(() => clipGradsWithNorm_(grads, 1, -3), RangeError); held();
   assert.throws(() => clipGradsWithNorm_(grads, 1, tf.tensor([1, 2]) as unknown as tf.Scalar), TypeError); held();
   assert.throws(() => getTotalNorm([g, "x"] as unknown as tf.Tensor[]), TypeError);
-  assert.throws(() => getTotalNorm(g as unknown as tf.Tensor[]), TypeError);
+  assert.throws(() => getTotalNorm(5 as unknown as tf.Tensor[]), /^TypeError: gradclip: getTotalNorm: grads must be a tf.Tensor, a NamedTensorMap/);
+  // Messages name the function and the argument.
+  assert.throws(() => clipGradNorm_(grads, -1), /^RangeError: gradclip: clipGradNorm_: maxNorm must be a number >= 0; got -1\./); held();
+  assert.throws(() => clipGradsWithNorm_(grads, NaN, 1), /^RangeError: gradclip: clipGradsWithNorm_: maxNorm must be/); held();
+  assert.throws(() => clipGradValue_(grads, "1" as unknown as number), /^TypeError: gradclip: clipGradValue_: clipValue must be a number >= 0/); held();
   const int = tf.tensor([1, 2], [2], "int32");
   assert.throws(() => clipGradNorm_([g, int], 1), /float32/); held();
   const dead = tf.tensor([1]); dead.dispose();

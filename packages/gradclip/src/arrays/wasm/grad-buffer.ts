@@ -2,7 +2,9 @@
  * GradBuffer: gradients allocated in one WebAssembly.Memory, so that the core
  * functions clip them with WebAssembly SIMD in place (no copies).
  */
-import { describe } from "../../core/validate.js";
+import { describe, messageOf } from "../../core/describe.js";
+import { readOptions } from "../../core/options.js";
+import { checkShapeOrCount } from "../../core/shape.js";
 import { useWasmKernels } from "./provider.js";
 
 /** Element type of a GradBuffer. */
@@ -16,19 +18,32 @@ const PAGE = 65536;
 const MAX_PAGES = 65536; // 4 GiB, the wasm32 limit
 const ALIGN = 64; // each gradient starts on a cache line
 
-function elementCount(shape: unknown, index: number): number {
-  const dims = typeof shape === "number" ? [shape] : Array.isArray(shape) ? (shape as unknown[]) : null;
-  if (!dims) {
-    throw new TypeError(`gradclip: GradBuffer: shape ${index} must be a number or an array of numbers; got ${describe(shape)}.`);
+/** Options of `GradBuffer`. */
+export interface GradBufferOptions<D extends GradDType = GradDType> {
+  /** `"float32"` (default) or `"float64"`. */
+  dtype?: D;
+}
+
+const OPTION_KEYS = ["dtype"] as const;
+
+/** The element count of each shape, all checked (and read once) before anything is allocated. */
+function elementCounts(shapes: unknown): number[] {
+  let make: unknown;
+  try {
+    make = typeof shapes === "object" && shapes !== null ? (shapes as Partial<Iterable<unknown>>)[Symbol.iterator] : undefined;
+  } catch (e) {
+    throw new TypeError(`gradclip: GradBuffer: reading shapes threw: ${messageOf(e)}`, { cause: e });
   }
-  let n = 1;
-  for (const d of dims) {
-    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) {
-      throw new RangeError(`gradclip: GradBuffer: shape ${index} must hold non-negative integers; got ${describe(d)}.`);
-    }
-    n *= d;
+  if (typeof make !== "function") {
+    throw new TypeError(`gradclip: GradBuffer: shapes must be an iterable of shapes ([rows, cols]) or element counts; got ${describe(shapes)}.`);
   }
-  return n;
+  let list: unknown[];
+  try {
+    list = Array.from(shapes as Iterable<unknown>);
+  } catch (e) {
+    throw new TypeError(`gradclip: GradBuffer: iterating shapes threw: ${messageOf(e)}`, { cause: e });
+  }
+  return list.map((shape, i) => checkShapeOrCount(shape, `GradBuffer: shapes[${i}]`).size);
 }
 
 /**
@@ -44,8 +59,11 @@ function elementCount(shape: unknown, index: number): number {
  *
  * @param shapes one shape (`[768, 2304]`) or element count per parameter.
  * @param options.dtype `"float32"` (default) or `"float64"`.
- * @throws TypeError / RangeError for a shape that is not a list of
- *   non-negative integers, or a total above 4 GiB.
+ * @throws TypeError for options that are not a plain object or hold an
+ *   unknown key (`{ dtpye: "float64" }`: "did you mean dtype?"), a dtype
+ *   other than the two, or `shapes` not iterable; RangeError for a shape that
+ *   is not a list of non-negative integers, or a total above 4 GiB. Nothing
+ *   is allocated when it throws.
  * @example
  * const buf = new GradBuffer([[768, 2304], [2304]]);
  * buf.grads[0].set(weightGrad); buf.grads[1].set(biasGrad);
@@ -54,19 +72,19 @@ function elementCount(shape: unknown, index: number): number {
 export class GradBuffer<D extends GradDType = "float32"> {
   /** The memory holding every gradient (fixed size). */
   readonly memory: WebAssembly.Memory;
-  /** One view per shape, in the order given. */
+  /** One view per shape, in the order given (a frozen array: the views themselves are writable). */
   readonly grads: readonly GradArrayOf<D>[];
   /** The element type. */
   readonly dtype: D;
 
-  constructor(shapes: Iterable<ParamShape>, options?: { dtype?: D }) {
-    const dtype = (options?.dtype ?? "float32") as D;
+  constructor(shapes: Iterable<ParamShape>, options?: GradBufferOptions<D>) {
+    const o = readOptions(options, "GradBuffer", OPTION_KEYS);
+    const dtype = (o.dtype ?? "float32") as D;
     if (dtype !== "float32" && dtype !== "float64") {
       throw new TypeError(`gradclip: GradBuffer: dtype must be "float32" or "float64"; got ${describe(dtype)}.`);
     }
     const Ctor = dtype === "float64" ? Float64Array : Float32Array;
-    const counts: number[] = [];
-    for (const shape of shapes) counts.push(elementCount(shape, counts.length));
+    const counts = elementCounts(shapes);
     const offsets: number[] = [];
     let bytes = 0;
     for (const n of counts) {
@@ -77,9 +95,13 @@ export class GradBuffer<D extends GradDType = "float32"> {
     if (pages > MAX_PAGES) {
       throw new RangeError(`gradclip: GradBuffer: ${bytes} bytes exceed WebAssembly's 4 GiB; split the parameters over several buffers.`);
     }
-    this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    try {
+      this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
+    } catch (e) {
+      throw new RangeError(`gradclip: GradBuffer: could not allocate ${bytes} bytes of WebAssembly memory: ${messageOf(e)}`, { cause: e });
+    }
     this.dtype = dtype;
-    this.grads = counts.map((n, i) => new Ctor(this.memory.buffer, offsets[i], n) as GradArrayOf<D>);
+    this.grads = Object.freeze(counts.map((n, i) => new Ctor(this.memory.buffer, offsets[i], n) as GradArrayOf<D>));
     useWasmKernels(this.memory);
   }
 

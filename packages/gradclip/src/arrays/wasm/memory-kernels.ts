@@ -3,13 +3,84 @@
  * they run in place over Float32Array/Float64Array views of that memory and
  * compute bit for bit what jsKernels computes.
  */
-import type { Grad } from "../grads.js";
+import { describe } from "../../core/describe.js";
+import { gradView, isGrad, type Grad } from "../grads.js";
 import { jsKernels, type ArrayKernels } from "../kernels.js";
 import { instantiateKernels } from "./module.js";
 
 export { wasmSimdSupported } from "./module.js";
 
-const cache = new WeakMap<WebAssembly.Memory, ArrayKernels>();
+const bound = new WeakMap<WebAssembly.Memory, ArrayKernels>();
+const checked = new WeakMap<WebAssembly.Memory, ArrayKernels>();
+
+const memoryBufferGetter = Object.getOwnPropertyDescriptor(WebAssembly.Memory.prototype, "buffer")!.get!;
+
+/**
+ * A real, non-shared WebAssembly.Memory (its buffer read through the
+ * built-in getter), or TypeError naming `fnName`: a Proxy of a Memory, or an
+ * object that only inherits from `WebAssembly.Memory.prototype`, has none.
+ */
+export function checkMemory(memory: unknown, fnName: string): WebAssembly.Memory {
+  let buffer: unknown;
+  try {
+    buffer = memoryBufferGetter.call(memory);
+  } catch {
+    throw new TypeError(`gradclip: ${fnName}: memory must be a WebAssembly.Memory (not a Proxy or imitation of one); got ${describe(memory)}.`);
+  }
+  if (typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer) {
+    throw new TypeError(`gradclip: ${fnName}: only non-shared WebAssembly memories are supported; got a shared one.`);
+  }
+  return memory as WebAssembly.Memory;
+}
+
+/** The unchecked kernels bound to a checked memory (cached), for the registry's provider. */
+export function boundKernels(memory: WebAssembly.Memory): ArrayKernels {
+  let kernels = bound.get(memory);
+  if (!kernels) {
+    kernels = bindKernels(memory);
+    bound.set(memory, kernels);
+  }
+  return kernels;
+}
+
+const KERNEL_FN = "wasmKernelsForMemory kernels";
+
+/** `a` as a plain view (see `gradView`), or TypeError: the kernels are public, so every array is checked. */
+function viewOf(a: unknown, method: string): Grad {
+  if (!isGrad(a)) {
+    throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: the array must be a real Float32Array or Float64Array; got ${describe(a)}.`);
+  }
+  return gradView(a, `${KERNEL_FN}: ${method}: the array`);
+}
+
+function numberArg(c: unknown, method: string, name: string): number {
+  if (typeof c !== "number") throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: ${name} must be a number; got ${describe(c)}.`);
+  return c;
+}
+
+/** Kernels that check each array (and number) before calling the bound ones. */
+function checkedKernels(k: ArrayKernels): ArrayKernels {
+  return {
+    sumSquares: (a) => k.sumSquares(viewOf(a, "sumSquares")),
+    sumPow: (a, p) => {
+      const v = viewOf(a, "sumPow");
+      const q = numberArg(p, "sumPow", "p");
+      if (!(q > 0 && q < Infinity)) throw new RangeError(`gradclip: ${KERNEL_FN}: sumPow: p must be a finite number > 0; got ${describe(q)}.`);
+      return k.sumPow(v, q);
+    },
+    maxAbs: (a) => k.maxAbs(viewOf(a, "maxAbs")),
+    scale: (a, c) => {
+      const v = viewOf(a, "scale");
+      k.scale(v, numberArg(c, "scale", "c"));
+    },
+    clamp: (a, c) => {
+      const v = viewOf(a, "clamp");
+      const x = numberArg(c, "clamp", "c");
+      if (!(x >= 0)) throw new RangeError(`gradclip: ${KERNEL_FN}: clamp: c must be a number >= 0; got ${describe(x)}.`);
+      k.clamp(v, x);
+    },
+  };
+}
 
 /**
  * Kernels that run WebAssembly SIMD in place over arrays that are views of
@@ -21,6 +92,10 @@ const cache = new WeakMap<WebAssembly.Memory, ArrayKernels>();
  * Instances are cached per memory.
  *
  * Only non-shared memories are supported (a shared memory throws TypeError).
+ * Every call checks its array first: anything but a real, attached
+ * Float32Array/Float64Array is a TypeError (a Proxy, an imitation, a
+ * detached view), as is a non-number `p` or `c`; a subclass's overridden
+ * `length`, `buffer` or `byteOffset` is ignored (the built-in values are used).
  *
  * @example
  * const k = wasmKernelsForMemory(memory);
@@ -28,21 +103,17 @@ const cache = new WeakMap<WebAssembly.Memory, ArrayKernels>();
  * const sumSq = k.sumSquares(view);
  */
 export function wasmKernelsForMemory(memory: WebAssembly.Memory): ArrayKernels {
-  if (!(memory instanceof WebAssembly.Memory)) {
-    throw new TypeError("gradclip: wasmKernelsForMemory expects a WebAssembly.Memory.");
-  }
-  let kernels = cache.get(memory);
+  checkMemory(memory, "wasmKernelsForMemory");
+  let kernels = checked.get(memory);
   if (!kernels) {
-    kernels = bindKernels(memory);
-    cache.set(memory, kernels);
+    kernels = checkedKernels(boundKernels(memory));
+    checked.set(memory, kernels);
   }
   return kernels;
 }
 
+/** The kernels over `memory`, unchecked: callers pass plain views (`gradView`). */
 function bindKernels(memory: WebAssembly.Memory): ArrayKernels {
-  if (typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer) {
-    throw new TypeError("gradclip: wasmKernelsForMemory supports non-shared WebAssembly memories only.");
-  }
   const wasm = instantiateKernels(memory);
   if (!wasm) return jsKernels;
   const inMemory = (a: Grad): boolean => a.buffer === memory.buffer;

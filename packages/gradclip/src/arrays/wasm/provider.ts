@@ -5,7 +5,7 @@
  */
 import type { Grad } from "../grads.js";
 import { jsKernels, registerKernelProvider, type ArrayKernels, type KernelProvider } from "../kernels.js";
-import { wasmKernelsForMemory, wasmSimdSupported } from "./memory-kernels.js";
+import { boundKernels, checkMemory, wasmSimdSupported } from "./memory-kernels.js";
 
 // Weak, so that a dropped GradBuffer's memory can be collected.
 const memories = new Set<WeakRef<WebAssembly.Memory>>();
@@ -17,7 +17,7 @@ function kernelsOf(a: Grad): ArrayKernels | undefined {
     const memory = ref.deref();
     if (!memory) memories.delete(ref);
     // Compared with the memory's current buffer: views detached by grow() fall back.
-    else if (memory.buffer === a.buffer) return wasmKernelsForMemory(memory);
+    else if (memory.buffer === a.buffer) return boundKernels(memory);
   }
   return undefined;
 }
@@ -42,15 +42,17 @@ const provider: KernelProvider = {
  *
  * Returns a function that undoes the registration. The memory is held weakly.
  *
- * @throws TypeError if `memory` is not a WebAssembly.Memory or is shared.
+ * @throws TypeError if `memory` is not a real WebAssembly.Memory (a Proxy or
+ *   an imitation of one is refused) or is shared.
  * @example
  * const stop = useWasmKernels(memory);
  * clipGradNorm_(new Float32Array(memory.buffer, 0, 1024), 1.0); // SIMD
  * stop();
  */
 export function useWasmKernels(memory: WebAssembly.Memory): () => void {
-  wasmKernelsForMemory(memory); // validates, and binds the instance once
+  checkMemory(memory, "useWasmKernels");
   if (!wasmSimdSupported()) return () => {};
+  boundKernels(memory); // binds the instance once
   const ref = new WeakRef(memory);
   memories.add(ref);
   unregisterProvider ??= registerKernelProvider(provider);

@@ -6,9 +6,9 @@
  * tensors' storage: no copy out and back.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { combineNorms } from "../../core/combine.js";
+import { mergeRawParts, normOfRawPart, type RawPart } from "../../core/norm-part.js";
 import { kernelsFor } from "../../arrays/kernels.js";
-import { tensorNorm } from "../../arrays/norm.js";
+import { tensorNormPart } from "../../arrays/norm.js";
 import { genericKernels } from "./generic.js";
 import type { ClipKernels, NormValue } from "./types.js";
 
@@ -58,17 +58,23 @@ function mapInto(mem: HostMemory, t: tf.Tensor, owned: boolean, write: (a: Float
 }
 
 export function hostKernels(name: string, mem: HostMemory): ClipKernels {
+  /** The core's merged part of `tensors` from their storage (float64), or null where one is not viewable. */
+  const normPart = (tensors: readonly tf.Tensor[], p: number): RawPart | null => {
+    const parts: RawPart[] = [];
+    for (const t of tensors) {
+      const a = mem.view(t);
+      if (!a) return null;
+      parts.push(tensorNormPart(a, p));
+    }
+    return mergeRawParts(parts, p);
+  };
   return {
     name,
     totalNorm(tensors, p) {
-      const norms = new Float64Array(tensors.length);
-      for (let i = 0; i < tensors.length; i++) {
-        const a = mem.view(tensors[i]!);
-        if (!a) return genericKernels.totalNorm(tensors, p);
-        norms[i] = tensorNorm(a, p);
-      }
-      return combineNorms(norms, p);
+      const part = normPart(tensors, p);
+      return part ? normOfRawPart(part, p) : genericKernels.totalNorm(tensors, p);
     },
+    normPart,
     scale(t, coef, owned) {
       const c = readCoefficient(coef);
       return mapInto(mem, t, owned, (a) => kernelsFor(a).scale(a, c)) ?? genericKernels.scale(t, coef, owned);

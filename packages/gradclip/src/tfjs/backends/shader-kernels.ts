@@ -44,6 +44,12 @@ export interface ShaderPrograms {
    * tensor from `total`), or null when the shader cannot spell `maxNorm`.
    */
   coefficient(maxNorm: number): ((total: tf.Scalar) => tf.Tensor) | null;
+  /**
+   * Batches of the non-empty `ts` for `scaleAll` / `clampAll` calls (see
+   * `ClipKernels.planBatches`): each a whole number of programs, so that
+   * mapping them one batch at a time runs as many programs as one call.
+   */
+  planBatches(ts: readonly tf.Tensor[], op: "scale" | "clamp"): number[][];
 }
 
 /** How much one program may take. */
@@ -141,5 +147,12 @@ export function shaderClipKernels(programs: ShaderPrograms): ClipKernels {
     },
     clamp: (t, c, owned) => clampAll([t], c, owned)[0]!,
     clampAll: (ts, c, owned) => clampAll(ts, c, owned),
+    planBatches(ts, op) {
+      const nonEmpty = ts.map((_, i) => i).filter((i) => ts[i]!.size > 0);
+      const empty = ts.map((_, i) => i).filter((i) => ts[i]!.size === 0);
+      const batches = programs.planBatches(nonEmpty.map((i) => ts[i]!), op).map((b) => b.map((k) => nonEmpty[k]!));
+      // Empty tensors take the generic path (no program): one batch for all of them.
+      return empty.length > 0 ? [...batches, empty] : batches;
+    },
   };
 }

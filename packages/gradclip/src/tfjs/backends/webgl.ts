@@ -29,7 +29,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { clampExpression, coefficientExpression, glsl, normStatements, rangeBranches, rowLayouts, rowPartialStatements } from "./shader-norm.js";
-import { planGroups, shaderClipKernels } from "./shader-kernels.js";
+import { chunks, planGroups, shaderClipKernels } from "./shader-kernels.js";
 import type { ClipKernels } from "./types.js";
 
 interface WebGLProgramShape {
@@ -55,6 +55,9 @@ interface WebGLBackendShape {
  * about twice the time of 16 inputs with 32).
  */
 const MAX_UNITS_USED = 16;
+
+/** Packed gradients per in-place batch (see `planBatches`): each is a program of its own. */
+const PACKED_BATCH = 16;
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -207,6 +210,10 @@ export function webglKernels(backend: tf.KernelBackend): ClipKernels | null {
     }
   };
 
+  /** The flat programs' groups of unpacked tensors `ts` (indices), `extraInputs` textures taken by other inputs. */
+  const flatGroups = (ts: readonly tf.Tensor[], extraInputs: number): number[][] =>
+    planGroups(ts.map((t) => t.size), null, { maxCount: Math.max(1, units - extraInputs), maxElements: maxFlatOutput });
+
   /**
    * `op` of each tensor: unpacked ones batched into flat outputs (up to
    * `units - extra.length` inputs and maxFlatOutput elements per program)
@@ -220,7 +227,7 @@ export function webglKernels(backend: tf.KernelBackend): ClipKernels | null {
     const packed = ts.map(isPacked);
     const out: tf.Tensor[] = new Array<tf.Tensor>(ts.length);
     const unpackedIdx = ts.map((_, i) => i).filter((i) => !packed[i]);
-    const groups = planGroups(unpackedIdx.map((i) => ts[i]!.size), null, { maxCount: Math.max(1, units - extra.names.length), maxElements: maxFlatOutput });
+    const groups = flatGroups(unpackedIdx.map((i) => ts[i]!), extra.names.length);
     for (const g of groups) {
       const members = g.map((k) => unpackedIdx[k]!);
       const views = members.map((i) => unpackedView(ts[i]!));
@@ -264,6 +271,14 @@ export function webglKernels(backend: tf.KernelBackend): ClipKernels | null {
       const expr = clampExpression(glsl, c, "x");
       if (expr === null) return null;
       return mapAll(ts, () => expr, { unpacked: [], names: [], packed: () => [] });
+    },
+    planBatches(ts, op) {
+      const unpacked = ts.map((_, i) => i).filter((i) => !isPacked(ts[i]!));
+      const packed = ts.map((_, i) => i).filter((i) => isPacked(ts[i]!));
+      // A flat program per batch; packed tensors one program each, PACKED_BATCH per batch (scaling
+      // makes one packed copy of the coefficient per call).
+      const flat = flatGroups(unpacked.map((i) => ts[i]!), op === "scale" ? 1 : 0).map((g) => g.map((k) => unpacked[k]!));
+      return [...flat, ...chunks(packed, PACKED_BATCH)];
     },
     coefficient(maxNorm) {
       const expr = coefficientExpression(glsl, maxNorm, "getT()");

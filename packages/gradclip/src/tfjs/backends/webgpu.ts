@@ -23,7 +23,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { clampExpression, coefficientExpression, normStatements, rangeBranchesAt, rowLayouts, rowPartialStatements, wgsl } from "./shader-norm.js";
-import { chunks, shaderClipKernels } from "./shader-kernels.js";
+import { chunks, planGroups, shaderClipKernels } from "./shader-kernels.js";
 import type { ClipKernels } from "./types.js";
 
 interface WebGPUProgramShape {
@@ -210,6 +210,15 @@ function multiMapShader(count: number, width: 1 | 4, op: (x: string) => string, 
     }`;
 }
 
+/** Gradients per multi-map dispatch: each binds its input and its output. */
+const multiMapPerDispatch = (storageLimit: number) => Math.max(1, Math.floor(storageLimit / 2));
+
+/** Values per invocation step of a multi-map: sizes that are multiples of 4 map a vec4 (in dispatches of their own). */
+const multiMapWidth = (size: number): 1 | 4 => (size % 4 === 0 ? 4 : 1);
+
+/** Gradients per in-place batch (see `planBatches`), rounded down to whole dispatches. */
+const IN_PLACE_TENSORS = 16;
+
 /** The invocations of each input of a multi-map dispatch (see multiMapShader). */
 const invocationsOf = (n: number) => Math.ceil(n / PER_INVOCATION);
 
@@ -249,7 +258,7 @@ function bufferOf(b: WebGPUBackendInternals, t: tf.TensorInfo): GPUBufferShape |
 function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, storageLimit: number) {
   const pipelines = new Map<string, GPUPipelineShape>();
   const maxGroupsPerDimension = b.device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  const perDispatch = Math.max(1, Math.floor(storageLimit / 2));
+  const perDispatch = multiMapPerDispatch(storageLimit);
   let coefficientBuffer: GPUBufferShape | null = null;
   const pipelineFor = (code: string): GPUPipelineShape => {
     let p = pipelines.get(code);
@@ -277,8 +286,7 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
   function record(ts: readonly tf.Tensor[], inputs: GPUBufferShape[], outBuffers: GPUBufferShape[], op: (x: string) => string, coefficientSource: GPUBufferShape | null): void {
     const coefficient = coefficientSource !== null;
     const transient: GPUBufferShape[] = [];
-    // Sizes that are multiples of 4 apart from the rest: those map a vec4 per invocation.
-    const width = (i: number): 1 | 4 => (ts[i]!.size % 4 === 0 ? 4 : 1);
+    const width = (i: number): 1 | 4 => multiMapWidth(ts[i]!.size);
     const order = ts.map((_, i) => i);
     const groups = [...chunks(order.filter((i) => width(i) === 4), perDispatch), ...chunks(order.filter((i) => width(i) === 1), perDispatch)];
     const work = groups.map((g) => {
@@ -337,6 +345,9 @@ export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
   const internals = internalsOf(backend);
   const storageLimit = Math.max(2, internals?.device.limits.maxStorageBuffersPerShaderStage ?? 8);
   const multiMap = internals ? multiMapRunner(backend, internals, storageLimit) : null;
+  // In-place batches of whole dispatches (multiMapWidth apart), about IN_PLACE_TENSORS each.
+  const perDispatch = multiMapPerDispatch(storageLimit);
+  const perBatch = perDispatch * Math.max(1, Math.floor(IN_PLACE_TENSORS / perDispatch));
   return shaderClipKernels({
     name: "webgpu",
     maxNormInputs: storageLimit - 1,
@@ -350,6 +361,10 @@ export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
       const expr = clampExpression(wgsl, c, "x");
       if (expr === null || multiMap === null) return null;
       return multiMap(ts, () => expr, null);
+    },
+    planBatches(ts) {
+      if (multiMap === null) return chunks(ts.map((_, i) => i), IN_PLACE_TENSORS);
+      return planGroups(ts.map((t) => t.size), ts.map((t) => String(multiMapWidth(t.size))), { maxCount: perBatch });
     },
     coefficient(maxNorm) {
       const expr = coefficientExpression(wgsl, maxNorm, "T[0]");

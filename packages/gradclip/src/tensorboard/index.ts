@@ -1,0 +1,16 @@
+/**
+ * gradclip/tensorboard (Node only): TensorBoard event files in plain
+ * JavaScript, without TensorFlow. A scalar writer, a function writing a
+ * `GradientMonitor`'s records, and a tfjs-layers `fit` callback. Loads
+ * without tfjs installed (the callback's `optimizer` option needs
+ * `gradclip/tfjs`); browsers use `gradclip` and `gradclip/tfjs`, which never
+ * import this module or `fs`.
+ */
+export { TensorBoardWriter, TensorBoardWriterError, type TensorBoardWriterOptions } from "./writer.js";
+export { writeMonitorRecords, type WriteMonitorRecordsOptions, type WriteMonitorRecordsResult } from "./monitor-records.js";
+export {
+  tensorBoardCallback,
+  type TensorBoardCallback,
+  type TensorBoardCallbackOptions,
+  type TensorBoardUpdateFreq,
+} from "./callback.js";
