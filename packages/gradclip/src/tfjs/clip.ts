@@ -15,7 +15,8 @@ import { assertFiniteNorm } from "../core/nonfinite.js";
 import { checkNonNegative, describe, resolveNormOptions, type NormOptions } from "../core/validate.js";
 import { collectTensorGrads, heldByEngine, prepareInPlace, type NamedTensor, type TensorGrads } from "./grads.js";
 import {
-  activeKernels, batchesFor, clampEach, coefficientOf, disposeValue, readValue, releasePart, scaleEach, totalNormForClipping, type NormValue,
+  activeKernels, batchesFor, clampEach, coefficientOf, disposeValue, readValue, releasePart, scaleEach, totalNormForClipping, totalNormOf,
+  type NormValue,
 } from "./norm.js";
 
 /**
@@ -46,7 +47,9 @@ export function getTotalNorm(
 ): tf.Scalar {
   const { p, errorIfNonfinite } = resolveNormOptions(options, "getTotalNorm");
   const tensors = collectTensorGrads(grads, "getTotalNorm");
-  const total = totalNormForClipping(activeKernels(), tensors, p);
+  // The part is needed only to tell a float32 overflow from a non-finite gradient.
+  const k = activeKernels();
+  const total = errorIfNonfinite ? totalNormForClipping(k, tensors, p) : totalNormOf(k, tensors, p);
   throwIfNonfinite(total, p, errorIfNonfinite);
   return ownScalar(total);
 }

@@ -180,6 +180,10 @@ async function backendSuite(t: TestContext, backend: "webgl" | "webgpu") {
     assert.equal((results["packedTextures"]!.gpu.ok as Record<string, unknown>)["allPacked"], 1, "packedTextures: inputs are packed textures");
     const single = results["singleTensorAndReadOnly"]!.gpu.ok as Record<string, number>;
     assert.deepEqual([single.singleLive, single.refused, single.leaked], [1, 1, 0], `${backend}: single tensor live, frozen map refused, nothing leaked`);
+    // Issue 9 item 6: the cpu results (float64 norms), e.g. [0.688, 0.688], [0.229], not zeros.
+    const over = results["overflowingTotal"]!.gpu.ok as Record<string, number[][] | number>;
+    t.diagnostic(`${backend} [3e38, 3e38], [1e38], maxNorm 1: ${JSON.stringify(over["p=2 grads"])}; p=0.5 within 1e-4: ${over["p=0.5 within 1e-4"]}`);
+    assert.ok((over["p=2 grads"] as number[][])[0]![0]! > 0.68, `${backend}: [3e38, 3e38], [1e38] clipped to ${JSON.stringify(over["p=2 grads"])}`);
     const views = results["inPlaceViews"]!.gpu.ok as Record<string, number>;
     assert.deepEqual(
       [views.viewsAsExpected, views.sameTensor, views.leakedTensors, views.leakedBytes, views.leakedGpuBytes], [1, 1, 0, 0, 0],

@@ -1,49 +1,69 @@
 /**
  * The clip kernels of a shader backend (webgl, webgpu), assembled from that
  * backend's program runners, several tensors per program (as PyTorch's
- * `foreach` kernels / multi_tensor_apply do): the row partial norms of up to
- * `maxNormInputs` tensors in one program, the partials of up to
- * `maxNormInputs` such programs combined in one more (a tree of combines
- * beyond that), one program for the coefficient, and the scaling (and
- * clamping) of several tensors per program, one output tensor per gradient.
- * How many tensors one program may read and write is the backend's binding
- * limit (textures per shader on WebGL, storage buffers per stage on WebGPU),
- * read from the device at run time. Empty tensors go through the generic
- * tf-ops path.
+ * `foreach` kernels / multi_tensor_apply do): the row norm parts of up to
+ * `maxNormInputs` tensors in one program, the parts of up to
+ * `maxNormInputs` such programs merged in one more (a tree of merges
+ * beyond that), the last merge giving the total with its norm part, one
+ * program for the coefficient (from the part where the float32 total
+ * overflowed) and its two scaling factors, and the scaling (and clamping)
+ * of several tensors per program, one output tensor per gradient. How many
+ * tensors one program may read and write is the backend's binding limit
+ * (textures per shader on WebGL, storage buffers per stage on WebGPU), read
+ * from the device at run time. Empty tensors go through the generic tf-ops
+ * path.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { genericKernels } from "./generic.js";
-import type { ClipKernels, NormValue } from "./types.js";
+import { hostFactors } from "./shader-norm.js";
+import type { ClipKernels, DeviceNormPart, NormValue } from "./types.js";
 
 /** What a shader backend runs; every method returns new tensors the caller owns. */
 export interface ShaderPrograms {
   readonly name: string;
-  /** The most tensors one `rowNorms` or `combine` program reads (at least 2). */
+  /** The most tensors one `rowParts` or `mergeParts` program reads (at least 2). */
   readonly maxNormInputs: number;
   /**
-   * Tensors with different keys never share a `rowNorms` program (webgl:
+   * Tensors with different keys never share a `rowParts` program (webgl:
    * packed and unpacked textures need different samplers).
    */
   layoutKey(t: tf.Tensor): string;
   /**
-   * The row partial p-norms of every tensor of `ts` (non-empty, one
-   * `layoutKey`, at most `maxNormInputs`), concatenated into one 1-D tensor.
+   * The norm parts of the rows of every tensor of `ts` (non-empty, one
+   * `layoutKey`, at most `maxNormInputs`): a part vector, pairs (scale, sum)
+   * as shader-norm.ts's `normalizedPart` stores them.
    */
-  rowNorms(ts: readonly tf.Tensor[], p: number): tf.Tensor;
-  /** The p-norm of the concatenation of the 1-D `vs` (at most `maxNormInputs`), as a one-element tensor. */
-  combine(vs: readonly tf.Tensor[], p: number): tf.Tensor;
-  /** `t · c` for each non-empty `t` of `ts`: one new tensor of `t`'s shape each, in order. */
-  scaleAll(ts: readonly tf.Tensor[], c: tf.Scalar): tf.Tensor[];
+  rowParts(ts: readonly tf.Tensor[], p: number): tf.Tensor;
+  /**
+   * The merged part of the part vectors `vs` (at most `maxNormInputs`):
+   * with `finish`, the 3-element [norm, scale, sum]; else a part vector of
+   * one pair.
+   */
+  mergeParts(vs: readonly tf.Tensor[], p: number, finish: boolean): tf.Tensor;
+  /**
+   * The consecutive elements of the small 1-D `t` as tensors of `shapes`
+   * (from element 0): views or copies, without a program where the backend
+   * allows.
+   */
+  pieces(t: tf.Tensor, shapes: readonly number[][]): tf.Tensor[];
+  /**
+   * `t · c` for each non-empty `t` of `ts`: one new tensor of `t`'s shape
+   * each, in order; `c` a scalar, or the factors [a, b] (1-D) to scale by
+   * as (t · a) · b.
+   */
+  scaleAll(ts: readonly tf.Tensor[], c: tf.Tensor): tf.Tensor[];
   /**
    * `clamp(t, -c, c)` (NaN kept) for each non-empty `t` of `ts`, as
    * `scaleAll`; null where the shader cannot spell `c` (the generic path runs).
    */
   clampAll(ts: readonly tf.Tensor[], c: number): tf.Tensor[] | null;
   /**
-   * A runner for the core's coefficient with this `maxNorm` (one-element
-   * tensor from `total`), or null when the shader cannot spell `maxNorm`.
+   * A runner for shader-norm.ts's `coefficientStatements` with this
+   * `maxNorm`: [coefficient, a, b] from the total and, with `part`, the
+   * part's scale and sum (the runner takes those three and reads what the
+   * statements use), or null when the shader cannot spell `maxNorm`.
    */
-  coefficient(maxNorm: number): ((total: tf.Scalar) => tf.Tensor) | null;
+  coefficient(maxNorm: number, part: { readonly count: number; readonly p: number } | null): ((inputs: tf.Scalar[]) => tf.Tensor) | null;
   /**
    * Batches of the non-empty `ts` for `scaleAll` / `clampAll` calls (see
    * `ClipKernels.planBatches`): each a whole number of programs, so that
@@ -113,15 +133,23 @@ function mapNonEmpty(ts: readonly tf.Tensor[], run: (list: tf.Tensor[]) => tf.Te
 
 export function shaderClipKernels(programs: ShaderPrograms): ClipKernels {
   const maxInputs = Math.max(2, programs.maxNormInputs);
-  /** The p-norm of the concatenated partial vectors `vs`: a tree of combines, each reading at most maxInputs. */
-  const combineAll = (vs: tf.Tensor[], p: number): tf.Tensor => {
-    while (vs.length > maxInputs) vs = chunks(vs, maxInputs).map((c) => programs.combine(c, p));
-    return programs.combine(vs, p);
+  /** [norm, scale, sum] of the tensors (non-empty): row parts, a tree of merges, each reading at most maxInputs. */
+  const finished = (list: readonly tf.Tensor[], p: number): tf.Tensor => {
+    const groups = planGroups(list.map((t) => t.size), list.map((t) => programs.layoutKey(t)), { maxCount: maxInputs });
+    let parts = groups.map((g) => programs.rowParts(g.map((i) => list[i]!), p));
+    while (parts.length > maxInputs) parts = chunks(parts, maxInputs).map((c) => programs.mergeParts(c, p, false));
+    return programs.mergeParts(parts, p, true);
   };
-  const scaleAll = (ts: readonly tf.Tensor[], coef: NormValue): tf.Tensor[] =>
+  const totalWithPart = (tensors: readonly tf.Tensor[], p: number, withPart: boolean): tf.Scalar[] => {
+    const list = tensors.filter((t) => t.size > 0);
+    if (list.length === 0) return withPart ? [tf.scalar(0), tf.scalar(0), tf.scalar(0)] : [tf.scalar(0)];
+    return programs.pieces(finished(list, p), withPart ? [[], [], []] : [[]]) as tf.Scalar[];
+  };
+  const scaleAll = (ts: readonly tf.Tensor[], coef: NormValue, factors: tf.Tensor | undefined): tf.Tensor[] =>
     tf.tidy(() => {
-      const c = typeof coef === "number" ? tf.scalar(coef, "float32") : coef;
-      return mapNonEmpty(ts, (list) => programs.scaleAll(list, c), (t) => genericKernels.scale(t, c, false));
+      // A coefficient known on the host is split as the device's are (a subnormal one is two normal factors).
+      const c = factors ?? (typeof coef === "number" ? tf.tensor1d(hostFactors(coef), "float32") : coef);
+      return mapNonEmpty(ts, (list) => programs.scaleAll(list, c), (t) => genericKernels.scale(t, coef, false));
     });
   const clampAll = (ts: readonly tf.Tensor[], c: number, owned: boolean): tf.Tensor[] =>
     tf.tidy(() => {
@@ -130,20 +158,23 @@ export function shaderClipKernels(programs: ShaderPrograms): ClipKernels {
     });
   return {
     name: programs.name,
-    totalNorm(tensors, p) {
-      const list = tensors.filter((t) => t.size > 0);
-      return tf.tidy(() => {
-        if (list.length === 0) return tf.scalar(0);
-        const groups = planGroups(list.map((t) => t.size), list.map((t) => programs.layoutKey(t)), { maxCount: maxInputs });
-        const partials = groups.map((g) => programs.rowNorms(g.map((i) => list[i]!), p));
-        return tf.reshape(combineAll(partials, p), []) as tf.Scalar;
-      });
+    totalNorm: (tensors, p) => tf.tidy(() => totalWithPart(tensors, p, false)[0]!),
+    totalNormWithPart(tensors, p) {
+      const [total, scale, sum] = tf.tidy(() => totalWithPart(tensors, p, true));
+      const part: DeviceNormPart = { scale: scale!, sum: sum!, count: 1 };
+      return { total: total!, part };
     },
-    scale: (t, coef) => scaleAll([t], coef)[0]!,
-    scaleAll: (ts, coef) => scaleAll(ts, coef),
-    coefficient(maxNorm, total) {
-      const run = programs.coefficient(maxNorm);
-      return run === null ? null : tf.tidy(() => tf.reshape(run(total), []) as tf.Scalar);
+    scale: (t, coef, _owned, factors) => scaleAll([t], coef, factors)[0]!,
+    scaleAll: (ts, coef, _owned, factors) => scaleAll(ts, coef, factors),
+    coefficient(maxNorm, total, kept) {
+      const part = kept ? { count: kept.part.count, p: kept.p } : null;
+      const run = programs.coefficient(maxNorm, part);
+      if (run === null) return null;
+      return tf.tidy(() => {
+        const out = run(kept ? [total, kept.part.scale, kept.part.sum] : [total]);
+        const [coefficient, factors] = programs.pieces(out, [[], [2]]);
+        return { coefficient: coefficient as tf.Scalar, factors: factors! };
+      });
     },
     clamp: (t, c, owned) => clampAll([t], c, owned)[0]!,
     clampAll: (ts, c, owned) => clampAll(ts, c, owned),

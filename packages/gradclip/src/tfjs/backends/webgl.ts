@@ -1,10 +1,14 @@
 /**
  * The webgl backend's path, several tensors per fragment-shader program:
  *
- * - norms: one program computes the row partial norms of up to
+ * - norms: one program computes the row norm parts of up to
  *   MAX_TEXTURE_IMAGE_UNITS tensors (read from the device; at most 16,
- *   WebGL2's guaranteed minimum), one more combines up to that many partial
- *   vectors (no concat), one computes the coefficient;
+ *   WebGL2's guaranteed minimum), a (scale, sum) texel per row of a packed
+ *   output, one more merges up to that many part vectors (no concat), the
+ *   last into [total, scale, sum] (unpacked: the total and its part are
+ *   views of it), one computes the coefficient and its two scaling factors
+ *   (shader-norm.ts) from the total, or from the part where the float32
+ *   total overflowed;
  * - scaling and clamping: one program writes up to units - 1 unpacked
  *   tensors into one flat output texture (at most WEBGL_MAX_TEXTURE_SIZE²
  *   elements), and each gradient's result is a contiguous view of it
@@ -24,11 +28,14 @@
  * Program objects are shaped here (nothing is imported from
  * tfjs-backend-webgl, which users may not have) and run through the
  * backend's `runWebGLProgram`; a backend without it gets the generic path.
- * Shader arithmetic is 32-bit even where textures are 16-bit, and every sum
- * is taken over values scaled into [0, 1], so nothing overflows.
+ * Shader arithmetic is 32-bit even where textures are 16-bit, every sum is
+ * taken over values scaled into [0, 1], and a stored part is its norm up to
+ * float16's largest value, so nothing overflows that fits the texture.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { clampExpression, coefficientExpression, glsl, normStatements, rangeBranches, rowLayouts, rowPartialStatements } from "./shader-norm.js";
+import {
+  clampExpression, coefficientStatements, glsl, normalizedPart, partStatements, rangeBranches, rowLayouts, rowPartialStatements,
+} from "./shader-norm.js";
 import { chunks, planGroups, shaderClipKernels } from "./shader-kernels.js";
 import type { ClipKernels } from "./types.js";
 
@@ -91,23 +98,28 @@ function packedLength(shape: readonly number[]): number {
   return 4 * B * Math.ceil(R / 2) * Math.ceil(shape[rank - 1]! / 2);
 }
 
-/** Row partials of every input (unpacked: 1-D views; packed: rank 1 to 3). */
-function rowNormProgram(shapes: readonly number[][], packed: boolean, p: number): WebGLProgramShape {
+/**
+ * Row norm parts of every input (unpacked: 1-D views; packed: rank 1 to 3),
+ * one texel (scale, sum) per row: a packed 1-D output of 2 · rows values
+ * (tfjs's packed 1-D layout puts values 2i, 2i + 1 in a texel's x, y), so
+ * each row is read once.
+ */
+function rowPartsProgram(shapes: readonly number[][], packed: boolean, p: number): WebGLProgramShape {
   const names = shapes.map((_, k) => `X${k}`);
   const lengths = shapes.map((s) => (packed ? packedLength(s) : sizeOf(s)));
   const samplers = packed ? shapes.map((s, k) => packedSampler(names[k]!, s)) : [];
-  const { code, result } = rowPartialStatements(glsl, "row", lengths, p, (k, i) => (packed ? `get${names[k]}Texel(${i})` : `get${names[k]}(${i})`));
+  const { code, scale, sum } = rowPartialStatements(glsl, "row", lengths, p, (k, i) => (packed ? `get${names[k]}Texel(${i})` : `get${names[k]}(${i})`));
   return {
     variableNames: names,
-    outputShape: [rowLayouts(lengths).reduce((a, l) => a + l.rows, 0)],
+    outputShape: [2 * rowLayouts(lengths).reduce((a, l) => a + l.rows, 0)],
     packedInputs: packed,
-    packedOutput: false,
+    packedOutput: true,
     userCode: `
       ${samplers.join("\n")}
       void main() {
-        int row = getOutputCoords();
+        int row = getOutputCoords() / 2;
         ${code}
-        setOutput(${result});
+        setOutput(vec4(${scale}, ${sum}, 0.0, 0.0));
       }`,
   };
 }
@@ -117,17 +129,31 @@ function concatLoader(fn: string, names: readonly string[], lengths: readonly nu
   return `float ${fn}(int j) { ${rangeBranches("j", lengths, (k, local) => `return get${names[k]}(${local});`)} }`;
 }
 
-/** The p-norm of the concatenated 1-D inputs of `lengths`, one loop per input. */
-function combineProgram(lengths: readonly number[], p: number): WebGLProgramShape {
-  const names = lengths.map((_, k) => `V${k}`);
-  const vectors = lengths.map((len, k) => ({ bound: len, count: `${len}`, load: (j: string) => `get${names[k]}(${j})` }));
-  const { code, result } = normStatements(glsl, vectors, p, "c");
+/**
+ * The merged part of the part vectors of `pairs` parts each (packed, as
+ * `rowPartsProgram` writes them), one loop per vector: a packed pair, or
+ * with `finish` the unpacked [norm, scale, sum] (each of its 3 values
+ * computes the merge: fewer programs than a second one).
+ */
+function mergeProgram(pairs: readonly number[], p: number, finish: boolean): WebGLProgramShape {
+  const names = pairs.map((_, k) => `V${k}`);
+  const vectors = pairs.map((n, k) => ({
+    bound: n,
+    count: `${n}`,
+    load: (j: string) => `get${names[k]}(2 * ${j}).x`,
+    sum: (j: string) => `get${names[k]}(2 * ${j}).y`,
+  }));
+  const { code, part } = partStatements(glsl, vectors, p, "c");
+  const stored = normalizedPart(glsl, part, p, "c_stored_");
+  const output = finish
+    ? `int i = getOutputCoords(); setOutput(i == 0 ? ${part.norm} : (i == 1 ? ${stored.scale} : ${stored.sum}));`
+    : `setOutput(vec4(${stored.scale}, ${stored.sum}, 0.0, 0.0));`;
   return {
     variableNames: names,
-    outputShape: [1],
-    packedInputs: false,
-    packedOutput: false,
-    userCode: `void main() { ${code} setOutput(${result}); }`,
+    outputShape: [finish ? 3 : 2],
+    packedInputs: true,
+    packedOutput: !finish,
+    userCode: `void main() { ${code} ${stored.code} ${output} }`,
   };
 }
 
@@ -256,16 +282,33 @@ export function webglKernels(backend: tf.KernelBackend): ClipKernels | null {
     name: "webgl",
     maxNormInputs: units,
     layoutKey: (t) => (isPacked(t) ? "packed" : "unpacked"),
-    rowNorms(ts, p) {
+    rowParts(ts, p) {
       const packed = isPacked(ts[0]!);
       const views = ts.map((t) => (packed ? packedView(t) : unpackedView(t)));
-      return run(rowNormProgram(views.map((v) => v.shape), packed, p), views);
+      return run(rowPartsProgram(views.map((v) => v.shape), packed, p), views);
     },
-    combine: (vs, p) => run(combineProgram(vs.map((v) => v.size), p), [...vs]),
+    mergeParts: (vs, p, finish) => run(mergeProgram(vs.map((v) => v.size / 2), p, finish), [...vs]),
+    // Contiguous views of an unpacked texture: tfjs's shallow slices, no program.
+    pieces: (t, shapes) => {
+      let at = 0;
+      return shapes.map((shape) => {
+        const n = sizeOf(shape);
+        const piece = tf.reshape(tf.slice(t, [at], [n]), shape);
+        at += n;
+        return piece;
+      });
+    },
     scaleAll(ts, c) {
-      // A packed program samples every input packed: the coefficient gets a packed copy, once.
-      const packedCoefficient = () => [run({ variableNames: ["C"], outputShape: [1], packedInputs: false, packedOutput: true, userCode: "void main() { setOutput(vec4(getC())); }" }, [c])];
-      return mapAll(ts, (x, packed) => `${x} * ${packed ? "getC(0).x" : "getC()"}`, { unpacked: [c], names: ["C"], packed: packedCoefficient });
+      // c: a scalar, or the factors [a, b] applied as (x · a) · b.
+      const two = c.rank === 1;
+      const unpackedOp = two ? (x: string) => `(${x} * getC(0)) * getC(1)` : (x: string) => `${x} * getC()`;
+      const packedOp = two ? (x: string) => `(${x} * getC(0).x) * getC(0).y` : (x: string) => `${x} * getC(0).x`;
+      // A packed program samples every input packed: the coefficient gets a packed copy, once per call.
+      const packedCoefficient = () => [run({
+        variableNames: ["C"], outputShape: [two ? 2 : 1], packedInputs: false, packedOutput: true,
+        userCode: two ? "void main() { setOutput(vec4(getC(0), getC(1), 0.0, 0.0)); }" : "void main() { setOutput(vec4(getC())); }",
+      }, [c])];
+      return mapAll(ts, (x, packed) => (packed ? packedOp(x) : unpackedOp(x)), { unpacked: [c], names: ["C"], packed: packedCoefficient });
     },
     clampAll(ts, c) {
       const expr = clampExpression(glsl, c, "x");
@@ -280,11 +323,15 @@ export function webglKernels(backend: tf.KernelBackend): ClipKernels | null {
       const flat = flatGroups(unpacked.map((i) => ts[i]!), op === "scale" ? 1 : 0).map((g) => g.map((k) => unpacked[k]!));
       return [...flat, ...chunks(packed, PACKED_BATCH)];
     },
-    coefficient(maxNorm) {
-      const expr = coefficientExpression(glsl, maxNorm, "getT()");
-      if (expr === null) return null;
-      const program = { variableNames: ["T"], outputShape: [1], packedInputs: false, packedOutput: false, userCode: `void main() { setOutput(${expr}); }` };
-      return (total) => run(program, [total]);
+    coefficient(maxNorm, part) {
+      const c = coefficientStatements(glsl, maxNorm, "getT()", part ? { scale: "getS()", sum: "getX()", ...part } : null, "k_");
+      if (c === null) return null;
+      const names = c.usesPart ? ["T", "S", "X"] : ["T"];
+      const program = {
+        variableNames: names, outputShape: [3], packedInputs: false, packedOutput: false,
+        userCode: `void main() { ${c.code} int i = getOutputCoords(); setOutput(i == 0 ? ${c.coefficient} : (i == 1 ? ${c.factors[0]} : ${c.factors[1]})); }`,
+      };
+      return (inputs) => run(program, inputs.slice(0, names.length));
     },
   });
 }

@@ -3,17 +3,22 @@
  * limit is the device's maxStorageBuffersPerShaderStage (read at run time;
  * WebGPU's default, which tfjs-backend-webgpu does not raise, is 8):
  *
- * - norms: one program computes the row partial norms of up to limit - 1
- *   tensors (one storage buffer is the output), one more combines up to
- *   limit - 1 partial vectors (no concat: tfjs's own webgpu concat takes 7
- *   inputs per program and then concatenates the pieces again), one computes
- *   the coefficient. These run through the backend's `runWebGPUProgram`.
+ * - norms: one program computes the row norm parts (scale, sum) of up to
+ *   limit - 1 tensors (one storage buffer is the output), one more merges up
+ *   to limit - 1 part vectors (no concat: tfjs's own webgpu concat takes 7
+ *   inputs per program and then concatenates the pieces again), the last
+ *   into [total, scale, sum], one computes the coefficient and its two
+ *   scaling factors (shader-norm.ts) from the total, or from the part where
+ *   the float32 total overflowed. These run through the backend's
+ *   `runWebGPUProgram`; the small results are split into their scalars by
+ *   buffer copies (no program).
  * - scaling and clamping: one dispatch reads limit / 2 gradients and writes
  *   limit / 2 new buffers, one per gradient (a compute shader may write
  *   several storage buffers; tfjs's program runner binds one output, so these
  *   dispatches are recorded here on the backend's own command encoder, after
- *   everything tfjs has queued, and submitted at once). The coefficient is
- *   copied into a uniform buffer so that it takes no storage binding.
+ *   everything tfjs has queued, and submitted at once). The coefficient (or
+ *   its two factors) is copied into a uniform buffer so that it takes no
+ *   storage binding.
  *
  * Program objects are shaped here after tfjs-backend-webgpu's (nothing is
  * imported from it: users may not have it); a backend without
@@ -22,7 +27,9 @@
  * Inputs are flat storage buffers (`X[i]`), so no coordinates are needed.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { clampExpression, coefficientExpression, normStatements, rangeBranchesAt, rowLayouts, rowPartialStatements, wgsl } from "./shader-norm.js";
+import {
+  clampExpression, coefficientStatements, normalizedPart, partStatements, rangeBranchesAt, rowLayouts, rowPartialStatements, wgsl,
+} from "./shader-norm.js";
 import { chunks, planGroups, shaderClipKernels } from "./shader-kernels.js";
 import type { ClipKernels } from "./types.js";
 
@@ -115,49 +122,70 @@ const WORKGROUP = 64;
 const USAGE_COPY_DST = 0x0008;
 const USAGE_UNIFORM = 0x0040;
 
-/** A flat program over `outputShape`: `body` runs for each output index `index` < size. */
-function flatProgram(key: string, variableNames: string[], outputShape: number[], body: string, helpers = ""): WebGPUProgramShape {
+/**
+ * A flat program over `outputShape`: `body` runs for each invocation
+ * `index` with `index · perInvocation` < size (it writes `perInvocation`
+ * outputs from `index · perInvocation` on).
+ */
+function flatProgram(key: string, variableNames: string[], outputShape: number[], body: string, perInvocation = 1): WebGPUProgramShape {
   const size = outputShape.reduce((a, b) => a * b, 1);
+  const guard = perInvocation === 1 ? "index < uniforms.size" : `index * ${perInvocation} < uniforms.size`;
   return {
     variableNames,
     outputShape,
     shaderKey: key,
     dispatchLayout: { x: outputShape.map((_, i) => i) },
-    dispatch: [Math.ceil(size / WORKGROUP), 1, 1],
+    dispatch: [Math.ceil(size / perInvocation / WORKGROUP), 1, 1],
     workgroupSize: [WORKGROUP, 1, 1],
     size: true,
     // tfjs's prefix defines uniforms, the X buffers, isnan/isinf, setOutputAtIndex and calls main(index).
-    getUserCode: () => `${helpers}\nfn main(index : i32) { if (index < uniforms.size) { ${body} } }`,
+    getUserCode: () => `fn main(index : i32) { if (${guard}) { ${body} } }`,
   };
 }
 
 /**
- * Row partials of every input (flat, sizes `sizes`); the sizes are
- * uniforms, so the program depends on the input count and p only.
+ * Row norm parts of every input (flat, sizes `sizes`), pairs (scale, sum)
+ * per row, one invocation per row; the sizes are uniforms, so the program
+ * depends on the input count and p only.
  */
-function rowNormProgram(sizes: readonly number[], p: number): { program: WebGPUProgramShape; uniforms: UniformValues } {
+function rowPartsProgram(sizes: readonly number[], p: number): { program: WebGPUProgramShape; uniforms: UniformValues } {
   const names = sizes.map((_, k) => `X${k}`);
   const u = uniformFields();
-  const { code, result } = rowPartialStatements(wgsl, "index", sizes, p, (k, i) => `${names[k]}[${i}]`, (what, k, value) => u.name(`${what}${k}`, value));
+  const { code, scale, sum } = rowPartialStatements(wgsl, "index", sizes, p, (k, i) => `${names[k]}[${i}]`, (what, k, value) => u.name(`${what}${k}`, value));
   const rows = rowLayouts(sizes).reduce((a, l) => a + l.rows, 0);
-  const program = flatProgram(`gradclip_rownorm_${p}_${sizes.length}`, names, [rows], `${code} setOutputAtIndex(index, ${result});`);
+  const body = `${code} setOutputAtIndex(2 * index, ${scale}); setOutputAtIndex(2 * index + 1, ${sum});`;
+  const program = flatProgram(`gradclip_rowparts_${p}_${sizes.length}`, names, [2 * rows], body, 2);
   program.uniforms = u.declaration();
   return { program, uniforms: u.values };
 }
 
-/** The p-norm of the concatenated 1-D inputs of `lengths` (uniforms, as for rowNormProgram), one loop per input. */
-function combineProgram(lengths: readonly number[], p: number): { program: WebGPUProgramShape; uniforms: UniformValues } {
-  const names = lengths.map((_, k) => `V${k}`);
+/**
+ * The merged part of the part vectors of `pairs` parts each (uniforms, as
+ * for rowPartsProgram), one loop per vector, in one invocation: a pair, or
+ * with `finish` [norm, scale, sum].
+ */
+function mergeProgram(pairs: readonly number[], p: number, finish: boolean): { program: WebGPUProgramShape; uniforms: UniformValues } {
+  const names = pairs.map((_, k) => `V${k}`);
   const u = uniformFields();
-  const vectors = lengths.map((len, k) => ({ bound: len, count: u.name(`length${k}`, len), load: (j: string) => `${names[k]}[${j}]` }));
-  const { code, result } = normStatements(wgsl, vectors, p, "c");
-  const program = flatProgram(`gradclip_combine_${p}_${lengths.length}`, names, [1], `${code} setOutputAtIndex(index, ${result});`);
+  const vectors = pairs.map((n, k) => ({
+    bound: n,
+    count: u.name(`length${k}`, n),
+    load: (j: string) => `${names[k]}[2 * ${j}]`,
+    sum: (j: string) => `${names[k]}[2 * ${j} + 1]`,
+  }));
+  const { code, part } = partStatements(wgsl, vectors, p, "c");
+  const stored = normalizedPart(wgsl, part, p, "c_stored_");
+  const outputs = finish ? [part.norm, stored.scale, stored.sum] : [stored.scale, stored.sum];
+  const body = `${code} ${stored.code} ${outputs.map((o, i) => `setOutputAtIndex(${i}, ${o});`).join(" ")}`;
+  const program = flatProgram(`gradclip_merge_${p}_${pairs.length}_${finish ? "finish" : "part"}`, names, [outputs.length], body, outputs.length);
   program.uniforms = u.declaration();
   return { program, uniforms: u.values };
 }
 
-function scaleProgram(size: number): WebGPUProgramShape {
-  return flatProgram("gradclip_scale", ["X", "C"], [size], "setOutputAtIndex(index, X[index] * C[0]);");
+/** `x · c` (c a scalar, or the factors [a, b] applied as (x · a) · b), one tensor per program. */
+function scaleProgram(size: number, factors: boolean): WebGPUProgramShape {
+  const body = factors ? "setOutputAtIndex(index, (X[index] * C[0]) * C[1]);" : "setOutputAtIndex(index, X[index] * C[0]);";
+  return flatProgram(factors ? "gradclip_scale2" : "gradclip_scale", ["X", "C"], [size], body);
 }
 
 /** Values (of `width`) each invocation of a multi-map maps, from one input. */
@@ -269,13 +297,13 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
     }
     return p;
   };
-  return (ts: readonly tf.Tensor[], op: (x: string) => string, coefficient: tf.Scalar | null): tf.Tensor[] | null => {
+  return (ts: readonly tf.Tensor[], op: (x: string) => string, coefficient: tf.Tensor | null): tf.Tensor[] | null => {
     const inputs = ts.map((t) => bufferOf(b, t));
     const coefficientSource = coefficient ? bufferOf(b, coefficient) : null;
     if (inputs.some((x) => x === null) || (coefficient && !coefficientSource)) return null;
     const outputs = ts.map((t) => b.makeTensorInfo([...t.shape], "float32"));
     try {
-      record(ts, inputs as GPUBufferShape[], outputs.map((o) => bufferOf(b, o)!), op, coefficientSource);
+      record(ts, inputs as GPUBufferShape[], outputs.map((o) => bufferOf(b, o)!), op, coefficientSource, 4 * (coefficient?.size ?? 0));
     } catch (e) {
       for (const o of outputs) backend.disposeData(o.dataId);
       throw e;
@@ -283,7 +311,10 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
     return outputs.map((o) => tf.engine().makeTensorFromTensorInfo(o, backend));
   };
 
-  function record(ts: readonly tf.Tensor[], inputs: GPUBufferShape[], outBuffers: GPUBufferShape[], op: (x: string) => string, coefficientSource: GPUBufferShape | null): void {
+  function record(
+    ts: readonly tf.Tensor[], inputs: GPUBufferShape[], outBuffers: GPUBufferShape[], op: (x: string) => string,
+    coefficientSource: GPUBufferShape | null, coefficientBytes: number,
+  ): void {
     const coefficient = coefficientSource !== null;
     const transient: GPUBufferShape[] = [];
     const width = (i: number): 1 | 4 => multiMapWidth(ts[i]!.size);
@@ -321,7 +352,7 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
     b.ensureCommandEncoderReady();
     b.endComputePassEncoder();
     const encoder = b.commandEncoder!;
-    if (coefficient) encoder.copyBufferToBuffer(coefficientSource!, 0, coefficientBuffer!, 0, 4);
+    if (coefficient) encoder.copyBufferToBuffer(coefficientSource!, 0, coefficientBuffer!, 0, coefficientBytes);
     const pass = encoder.beginComputePass();
     for (const w of work) {
       pass.setPipeline(w.pipeline);
@@ -332,6 +363,43 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
     b.submitQueue();
     for (const buffer of transient) buffer.destroy();
   }
+}
+
+/**
+ * The consecutive elements of the small 1-D `t` as new tensors of `shapes`,
+ * by buffer copies on the backend's command encoder (no program), submitted
+ * at once (so that `t`'s buffer may be reused by tfjs right after).
+ */
+function copyPieces(backend: tf.KernelBackend, b: WebGPUBackendInternals, t: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
+  const source = bufferOf(b, t);
+  if (source === null) return slicePieces(t, shapes);
+  const infos = shapes.map((shape) => b.makeTensorInfo([...shape], "float32"));
+  try {
+    b.ensureCommandEncoderReady();
+    b.endComputePassEncoder();
+    let at = 0;
+    infos.forEach((info, i) => {
+      const bytes = 4 * shapes[i]!.reduce((a, n) => a * n, 1);
+      b.commandEncoder!.copyBufferToBuffer(source, at, bufferOf(b, info)!, 0, bytes);
+      at += bytes;
+    });
+    b.submitQueue();
+  } catch (e) {
+    for (const info of infos) backend.disposeData(info.dataId);
+    throw e;
+  }
+  return infos.map((info) => tf.engine().makeTensorFromTensorInfo(info, backend));
+}
+
+/** As `copyPieces`, by slices (one program each). */
+function slicePieces(t: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
+  let at = 0;
+  return shapes.map((shape) => {
+    const n = shape.reduce((a, k) => a * k, 1);
+    const piece = tf.reshape(tf.slice(t, [at], [n]), shape);
+    at += n;
+    return piece;
+  });
 }
 
 export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
@@ -352,10 +420,14 @@ export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
     name: "webgpu",
     maxNormInputs: storageLimit - 1,
     layoutKey: () => "flat",
-    rowNorms: (ts, p) => runWith(rowNormProgram(ts.map((t) => t.size), p), ts.map(flat)),
-    combine: (vs, p) => runWith(combineProgram(vs.map((v) => v.size), p), vs.map(flat)),
+    rowParts: (ts, p) => runWith(rowPartsProgram(ts.map((t) => t.size), p), ts.map(flat)),
+    mergeParts: (vs, p, finish) => runWith(mergeProgram(vs.map((v) => v.size / 2), p, finish), vs.map(flat)),
+    pieces: (t, shapes) => (internals ? copyPieces(backend, internals, t, shapes) : slicePieces(t, shapes)),
     scaleAll(ts, c) {
-      return multiMap?.(ts, (x) => `${x} * coefficient.c.x`, c) ?? ts.map((t) => tf.reshape(run(scaleProgram(t.size), [flat(t), flat(c)]), t.shape));
+      // c: a scalar, or the factors [a, b] applied as (x · a) · b.
+      const two = c.size === 2;
+      const op = two ? (x: string) => `(${x} * coefficient.c.x) * coefficient.c.y` : (x: string) => `${x} * coefficient.c.x`;
+      return multiMap?.(ts, op, c) ?? ts.map((t) => tf.reshape(run(scaleProgram(t.size, two), [flat(t), flat(c)]), t.shape));
     },
     clampAll(ts, c) {
       const expr = clampExpression(wgsl, c, "x");
@@ -366,11 +438,15 @@ export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
       if (multiMap === null) return chunks(ts.map((_, i) => i), IN_PLACE_TENSORS);
       return planGroups(ts.map((t) => t.size), ts.map((t) => String(multiMapWidth(t.size))), { maxCount: perBatch });
     },
-    coefficient(maxNorm) {
-      const expr = coefficientExpression(wgsl, maxNorm, "T[0]");
-      if (expr === null) return null;
-      const program = flatProgram(`gradclip_coef_${Math.fround(maxNorm)}`, ["T"], [1], `setOutputAtIndex(index, ${expr});`);
-      return (total) => run(program, [flat(total)]);
+    coefficient(maxNorm, part) {
+      const c = coefficientStatements(wgsl, maxNorm, "T[0]", part ? { scale: "S[0]", sum: "X[0]", ...part } : null, "k_");
+      if (c === null) return null;
+      const key = `gradclip_coef_${Math.fround(maxNorm)}_${c.usesPart ? `${part!.p}_${part!.count}` : "total"}`;
+      const body = `${c.code} setOutputAtIndex(0, ${c.coefficient}); setOutputAtIndex(1, ${c.factors[0]}); setOutputAtIndex(2, ${c.factors[1]});`;
+      // Only what the shader reads: an unread binding would fail the pipeline's layout.
+      const names = c.usesPart ? ["T", "S", "X"] : ["T"];
+      const program = flatProgram(key, names, [3], body, 3);
+      return (inputs) => run(program, inputs.slice(0, names.length).map(flat));
     },
   });
 }
