@@ -9,13 +9,14 @@ import { instantiateKernels } from "./module.js";
 
 export { wasmSimdSupported } from "./module.js";
 
-const cache = new WeakMap<WebAssembly.Memory, ArrayKernels>();
+const cache = new WeakMap<WebAssembly.Memory, Required<ArrayKernels>>();
 
 /**
  * Kernels that run WebAssembly SIMD in place over arrays that are views of
  * `memory` (`a.buffer === memory.buffer`, checked on every call, so a view
  * detached by `memory.grow` is never touched), and fall back to `jsKernels`
- * for any other array. Results equal `jsKernels`' bit for bit (same float64
+ * for any other array (`scaleInto` / `clampInto`: unless both arrays are
+ * views of `memory`). Results equal `jsKernels`' bit for bit (same float64
  * accumulation order, same float32 rounding); NaN payloads may differ.
  * Where WebAssembly SIMD is unavailable, returns `jsKernels` itself.
  * Instances are cached per memory.
@@ -27,7 +28,7 @@ const cache = new WeakMap<WebAssembly.Memory, ArrayKernels>();
  * const view = new Float32Array(memory.buffer, 0, 1024);
  * const sumSq = k.sumSquares(view);
  */
-export function wasmKernelsForMemory(memory: WebAssembly.Memory): ArrayKernels {
+export function wasmKernelsForMemory(memory: WebAssembly.Memory): Required<ArrayKernels> {
   if (!(memory instanceof WebAssembly.Memory)) {
     throw new TypeError("gradclip: wasmKernelsForMemory expects a WebAssembly.Memory.");
   }
@@ -39,7 +40,7 @@ export function wasmKernelsForMemory(memory: WebAssembly.Memory): ArrayKernels {
   return kernels;
 }
 
-function bindKernels(memory: WebAssembly.Memory): ArrayKernels {
+function bindKernels(memory: WebAssembly.Memory): Required<ArrayKernels> {
   if (typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer) {
     throw new TypeError("gradclip: wasmKernelsForMemory supports non-shared WebAssembly memories only.");
   }
@@ -73,6 +74,16 @@ function bindKernels(memory: WebAssembly.Memory): ArrayKernels {
       // Clamping a float32 at fround(c) gives the same values as at c (see kernels.wat).
       if (a instanceof Float32Array) wasm.clampF32(a.byteOffset, a.length, c);
       else wasm.clampF64(a.byteOffset, a.length, c);
+    },
+    scaleInto(src, dst, c) {
+      if (!inMemory(src) || !inMemory(dst)) return jsKernels.scaleInto(src, dst, c);
+      if (src instanceof Float32Array) wasm.scaleIntoF32(src.byteOffset, dst.byteOffset, src.length, c);
+      else wasm.scaleIntoF64(src.byteOffset, dst.byteOffset, src.length, c);
+    },
+    clampInto(src, dst, c) {
+      if (!inMemory(src) || !inMemory(dst)) return jsKernels.clampInto(src, dst, c);
+      if (src instanceof Float32Array) wasm.clampIntoF32(src.byteOffset, dst.byteOffset, src.length, c);
+      else wasm.clampIntoF64(src.byteOffset, dst.byteOffset, src.length, c);
     },
   };
 }
