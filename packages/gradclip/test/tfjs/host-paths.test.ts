@@ -8,10 +8,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as core from "../../src/index.js";
-import { jsKernels } from "../../src/arrays/kernels.js";
+import { jsKernels, type ArrayKernels } from "../../src/arrays/kernels.js";
 import { wasmKernelsForMemory } from "../../src/arrays/wasm/memory-kernels.js";
 import { clipGradNorm_, clipGradValue_, clipGradsWithNorm_ } from "../../src/tfjs/index.js";
-import { uninitializedFloat32 } from "../../src/tfjs/backends/cpu.js";
+import { cpuMemory, uninitializedFloat32 } from "../../src/tfjs/backends/cpu.js";
+import { hostKernels } from "../../src/tfjs/backends/host.js";
 import { wasmHeapMemory, wasmMemory } from "../../src/tfjs/backends/wasm.js";
 import { useMode, type Mode } from "./setup.js";
 
@@ -128,6 +129,18 @@ test("cpu: nothing is written in place: the user's array, an array read with dat
   assert.ok(grads.every((g) => g.dataSync().every((v) => Math.abs(v) <= 0.001)), "the gradients were clipped");
   tf.dispose([n, whole, ...grads]);
   assert.equal(tf.memory().numTensors, before);
+});
+
+test("host path: a kernel that throws leaves no half-written new tensor behind", async (t) => {
+  if ((await useMode("cpu")) !== "cpu") { t.diagnostic("skipped: cpu unavailable"); return; }
+  const failing: ArrayKernels = { ...jsKernels, scaleInto() { throw new Error("kernel failed"); } };
+  const k = hostKernels("test", { ...cpuMemory(tf.backend())!, kernels: failing });
+  const g = tf.tensor(new Float32Array(5000).fill(2));
+  const before = tf.memory().numTensors;
+  assert.throws(() => k.scale(g, 0.5, true), /kernel failed/);
+  assert.equal(tf.memory().numTensors, before, "the new tensor was disposed");
+  assert.ok(g.dataSync().every((v) => v === 2), "the input is unchanged");
+  g.dispose();
 });
 
 test("cpu: new storage of 4096+ elements comes uninitialised, sized exactly; smaller arrays are plain", () => {

@@ -38,6 +38,11 @@ function readCoefficient(coef: NormValue): number {
   return typeof coef === "number" ? coef : coef.dataSync()[0]!;
 }
 
+/** The kernels to run over a view of `mem`. */
+function kernelsOf(mem: HostMemory, a: Float32Array): ArrayKernels {
+  return mem.kernels ?? kernelsFor(a);
+}
+
 /** What a map computes, in place or from a source into a destination (same bits either way). */
 interface ElementMap {
   inPlace(k: ArrayKernels, a: Float32Array): void;
@@ -51,11 +56,10 @@ interface ElementMap {
  * pass into a fresh tensor. Null when the storage cannot be viewed.
  */
 function mapInto(mem: HostMemory, t: tf.Tensor, owned: boolean, map: ElementMap): tf.Tensor | null {
-  const kernels = (a: Float32Array): ArrayKernels => mem.kernels ?? kernelsFor(a);
   if (owned && !(t instanceof tf.Variable) && mem.exclusive(t)) {
     const a = mem.view(t);
     if (!a) return null;
-    map.inPlace(kernels(a), a);
+    map.inPlace(kernelsOf(mem, a), a);
     return tf.reshape(t, t.shape);
   }
   if (!mem.view(t)) return null;
@@ -67,7 +71,12 @@ function mapInto(mem: HostMemory, t: tf.Tensor, owned: boolean, map: ElementMap)
     out.dispose();
     return null;
   }
-  map.into(kernels(src), src, dst);
+  try {
+    map.into(kernelsOf(mem, src), src, dst);
+  } catch (e) {
+    out.dispose(); // contents unspecified until written: never handed out half-written
+    throw e;
+  }
   return out;
 }
 
@@ -79,7 +88,7 @@ export function hostKernels(name: string, mem: HostMemory): ClipKernels {
       for (let i = 0; i < tensors.length; i++) {
         const a = mem.view(tensors[i]!);
         if (!a) return genericKernels.totalNorm(tensors, p);
-        norms[i] = tensorNorm(a, p, mem.kernels ?? kernelsFor(a));
+        norms[i] = tensorNorm(a, p, kernelsOf(mem, a));
       }
       return combineNorms(norms, p);
     },
