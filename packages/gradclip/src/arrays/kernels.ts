@@ -166,7 +166,7 @@ export const jsKernels: Required<ArrayKernels> = {
   },
   scaleInto(src, dst, c) {
     // For float32 the product of two float32 values is exact in float64, so
-    // storing it rounds once: the float32 product, as \`scale\` computes it.
+    // storing it rounds once: the float32 product, as `scale` computes it.
     const k = src instanceof Float32Array ? Math.fround(c) : c;
     const n = src.length, n8 = n - (n % 8);
     for (let i = 0; i < n8; i += BLOCK) scaleIntoBlock(src, dst, i, Math.min(i + BLOCK, n8), k);
