@@ -34,12 +34,11 @@ async function execute(cmd: Command, argvText: string): Promise<number> {
       const { runDemo, strategyTable, verdictLine } = await import("./demo/index.js");
       const out = resolve(cmd.out);
       const started = performance.now();
-      const { summary } = await runDemo(cmd.config, out, createProgress(process.stderr), `gradclip ${argvText}`);
+      const { summary, trained } = await runDemo(cmd.config, out, createProgress(process.stderr), `gradclip ${argvText}`);
       const t = strategyTable(summary);
       process.stdout.write(`\n${formatTable(t.columns, t.rows)}\n\n`);
       process.stdout.write(`Verdict: ${verdictLine(summary)}\n`);
-      const runs = summary.runs.length + summary.sweeps.lr.length + summary.sweeps.maxNorm.length;
-      process.stdout.write(`${runs} results in ${((performance.now() - started) / 1000).toFixed(1)} s. Summary: ${join(out, "summary.json")}\n`);
+      process.stdout.write(`${trained} runs trained in ${((performance.now() - started) / 1000).toFixed(1)} s. Summary: ${join(out, "summary.json")}\n`);
       process.stdout.write(`Report: ${pathToFileURL(join(out, "report.html")).href}\n`);
       return 0;
     }

@@ -110,12 +110,13 @@ test("the CLI writes summary.json, a valid history per run and report.html, with
     const r = runCli(["demo", "--strategies", "none,clip-norm", "--seeds", "1", "--steps", "6", "--workers", "1", "--backend", "cpu", "--out", out], 120_000);
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stderr.split("\n").filter((l) => l !== "");
-    assert.match(lines[0]!, /^training \d+ runs \(2 strategies × 1 seeds, \d+ control runs\) on cpu, 1 worker$/);
+    assert.match(lines[0]!, /^training \d+ runs \(2 strategies × 1 seed, \d+ control runs\) on cpu, 1 worker$/);
     assert.match(lines.at(-1)!, /^runs (\d+)\/\1 done, \d+ s$/);
     assert.doesNotMatch(r.stderr, /\[[░█]|\x1b\[|WARN/, "no bar, no escapes, no vega warnings");
     assert.match(r.stdout, /^strategy\s+learned\s+diverged\s+held-out accuracy\s+clip rate$/m);
     assert.match(r.stdout, /^none\s+[01]\/1\s/m);
     assert.match(r.stdout, /^Verdict: /m);
+    assert.match(r.stdout, /^\d+ runs trained in [\d.]+ s\. Summary: .*summary\.json$/m);
     assert.match(r.stdout, /^Report: file:\/\/.*report\.html$/m);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
     assert.deepEqual(schemaProblems(summary), []);

@@ -58,6 +58,9 @@ test("the verdict is computed from the runs: counts, ranges and the controls", (
   // When nothing learns, it says so rather than claiming a success.
   const none = runs.map((r) => ({ ...r, learned: false }));
   assert.match(headline(verdict(task, config, none, { lr: [], maxNorm: [] })), /^No run learned the task in 150 steps: clip-norm 0\/4/);
+  // The hard version: nothing learns, but only the unclipped runs diverge.
+  const blown = none.map((r) => (r.strategy === "none" ? { ...r, diverged: true, divergedAtStep: 2 } : r));
+  assert.match(headline(verdict(task, config, blown, { lr: [], maxNorm: [] })), /^Clipping prevents the blow-up but no run learned the task in 150 steps: without clipping 4\/4 diverged, with clip-norm \(maxNorm 1\) 0\/4 /);
   assert.deepEqual(strategyStats("zclip", runs), { strategy: "zclip", runs: 4, learned: 1, diverged: 0, accuracy: [0.4, 1], loss: [0.001, 0.001], clipRate: [0.07, 0.07] });
 });
 

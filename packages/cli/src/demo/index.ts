@@ -49,6 +49,8 @@ export interface DemoResults {
   main: RunResult[];
   lr: RunResult[];
   maxNorm: RunResult[];
+  /** Runs trained (runs shared by the grid and the sweeps count once). */
+  trained: number;
 }
 
 /** The terminal table: one row per strategy. */
@@ -79,7 +81,8 @@ export async function trainDemo(config: DemoConfig, progress: Progress): Promise
   const sweeps = plan.specs.length - new Set(plan.main).size;
   const bar = progress.start(
     plan.specs.length,
-    `${plan.specs.length} runs (${config.strategies.length} strategies × ${config.seeds} seeds, ${sweeps} control runs) on ${config.backend}, ${config.workers} worker${config.workers === 1 ? "" : "s"}`,
+    `${plan.specs.length} runs (${config.strategies.length} strateg${config.strategies.length === 1 ? "y" : "ies"} × ${config.seeds} seed${config.seeds === 1 ? "" : "s"}, ` +
+      `${sweeps} control run${sweeps === 1 ? "" : "s"}) on ${config.backend}, ${config.workers} worker${config.workers === 1 ? "" : "s"}`,
   );
   let results: RunResult[];
   try {
@@ -105,7 +108,7 @@ export async function trainDemo(config: DemoConfig, progress: Progress): Promise
     suggestions: pilotSuggestions([...main, ...lr]),
     verdict: verdict(task, config, runs, sw),
   };
-  return { summary, main, lr, maxNorm };
+  return { summary, main, lr, maxNorm, trained: plan.specs.length };
 }
 
 function historyName(r: RunSummary, part: "main" | "lr" | "maxNorm"): string {

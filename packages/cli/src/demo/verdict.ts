@@ -119,6 +119,11 @@ export function verdict(task: Task, config: DemoConfig, runs: readonly RunSummar
         `Clipping makes training succeed: with clip-norm (maxNorm ${config.maxNorm}) ${clip.learned}/${clip.runs} seeds learned the task ${within} ` +
           `(${metricRange(clip, task)}), without clipping ${none.learned}/${none.runs} (${metricRange(none, task)}; ${chanceText(task)}).`,
       );
+    } else if (clip.learned === 0 && none.learned === 0 && none.diverged > clip.diverged) {
+      sentences.push(
+        `Clipping prevents the blow-up but no run learned the task ${within}: without clipping ${none.diverged}/${none.runs} diverged, with clip-norm (maxNorm ${config.maxNorm}) ${clip.diverged}/${clip.runs} ` +
+          `(clip-norm ${metricRange(clip, task)}; ${chanceText(task)}; learned needs ${learnedText(task)}).`,
+      );
     } else if (clip.learned === 0 && none.learned === 0) {
       sentences.push(
         `No run learned the task ${within}: clip-norm 0/${clip.runs} (${metricRange(clip, task)}, ${clip.diverged} diverged), ` +

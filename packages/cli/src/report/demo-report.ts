@@ -297,7 +297,7 @@ export async function demoReport(results: DemoResults, command: string): Promise
   parts.push(section("setup", "Setup and reproduction", [
     paragraph(taskSentence(task, c)),
     paragraph(scoringSentence(task, c)),
-    paragraph(`Backend: tfjs ${c.backend}, ${c.workers} worker thread${c.workers === 1 ? "" : "s"}. Unclipped runs are chaotic: their per-seed outcomes differ between backends (cpu and wasm round differently), while the counts and the clipped runs agree.`, "note"),
+    paragraph(`Backend: tfjs ${c.backend}, ${c.workers} worker thread${c.workers === 1 ? "" : "s"}. Unclipped runs are chaotic: which seeds learn differs between backends (cpu and wasm round differently), so compare counts, not seeds, across backends; docs/cli.md gives both measured.`, "note"),
     pre(command),
     table(["setting", "value"], Object.entries(c).map(([k, v]) => [k, typeof v === "object" ? JSON.stringify(v) : String(v)]), [1]),
     paragraph("Files: summary.json (the numbers on this page), histories/*.json (each run's GradientMonitor history; open one with gradclip report)."),

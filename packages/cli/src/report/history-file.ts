@@ -272,7 +272,8 @@ export async function renderHistoryReport(model: HistoryReport): Promise<string>
   if (thresholds.length > 0 && thresholds.length <= 3) for (const m of thresholds) markers.push({ value: m, group: "threshold used" });
   colors["threshold used"] = COLORS.clipped;
   maxNormParts.push(plot(await renderSvg(histogramSpec({ title: "Pre-clip norms of the applied steps", subtitle: "10 bins a decade", values: norms, markers, markerColors: colors, width: WIDE })), "histogram of norms"));
-  maxNormParts.push(paragraph(model.suggestion.ok ? model.suggestion.explanation : model.suggestion.message));
+  // The explanation without its appended caveats, which are listed one by one below.
+  maxNormParts.push(paragraph(model.suggestion.ok ? model.suggestion.explanation.replace(/ Unreliable for this history: .*$/s, "") : model.suggestion.message));
   if (model.suggestion.ok && model.suggestion.warnings.length > 0) {
     maxNormParts.push(heading("Caveats"));
     for (const w of model.suggestion.warnings) maxNormParts.push(paragraph(`${w.code}: ${w.message}`));

@@ -76,7 +76,7 @@ export function logDomain(values: readonly number[], fallback: [number, number] 
   }
   if (!(lo <= hi)) return fallback;
   if (lo === hi) return [lo / 2, hi * 2];
-  return [lo / 1.3, hi * 1.3];
+  return [lo / 1.5, hi * 1.5];
 }
 
 /** Axis ticks for a log scale over `domain`: the powers of ten inside it (with 2 and 5 times them when it spans less than two decades). */
