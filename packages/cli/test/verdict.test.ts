@@ -62,14 +62,20 @@ test("the verdict is computed from the runs: counts, ranges and the controls", (
   const blown = none.map((r) => (r.strategy === "none" ? { ...r, diverged: true, divergedAtStep: 2 } : r));
   assert.match(headline(verdict(task, config, blown, { lr: [], maxNorm: [] })), /^Clipping prevents the blow-up but no run learned the task in 150 steps: without clipping 4\/4 diverged, with clip-norm \(maxNorm 1\) 0\/4 /);
   assert.deepEqual(strategyStats("zclip", runs), { strategy: "zclip", runs: 4, learned: 1, diverged: 0, accuracy: [0.4, 1], loss: [0.001, 0.001], clipRate: [0.07, 0.07] });
+  // A diverged run's accuracy (where it stopped) is counted as diverged, not in the range.
+  const withDiverged = [...runs.filter((r) => r.strategy === "none"), summary("none", 5, { learned: false, diverged: true, divergedAtStep: 30, heldOutAccuracy: 0, heldOutLoss: 14 })];
+  assert.deepEqual(strategyStats("none", withDiverged).accuracy, [0.2 + 0.1 * 1, 0.2 + 0.1 * 4]);
+  assert.match(headline(verdict(task, { ...config, seeds: 5 }, [...withDiverged, ...runs.filter((r) => r.strategy !== "none"), summary("clip-norm", 5), summary("zclip", 5)], { lr: [], maxNorm: [] })),
+    /without clipping 0\/5 \(held-out accuracy 30%-60%, 1 diverged; chance 25%\)\.$/);
 });
 
-test("the twin is the first seed whose unclipped run failed and whose clip-norm run learned", () => {
+test("the twin is the seed whose unclipped run failed worst among those whose clip-norm run learned", () => {
   const r = (s: RunSummary) => run(s, 0, 2);
   const main = [
-    r(summary("none", 1)), r(summary("none", 2, { learned: false })), r(summary("none", 3, { learned: false })),
-    r(summary("clip-norm", 1)), r(summary("clip-norm", 2, { learned: false })), r(summary("clip-norm", 3)),
+    r(summary("none", 1)), r(summary("none", 2, { learned: false, heldOutAccuracy: 0.3 })), r(summary("none", 3, { learned: false, heldOutAccuracy: 0.6 })),
+    r(summary("none", 4, { learned: false, heldOutAccuracy: 0.5 })),
+    r(summary("clip-norm", 1)), r(summary("clip-norm", 2, { learned: false })), r(summary("clip-norm", 3)), r(summary("clip-norm", 4)),
   ];
-  assert.equal(twinSeed(main), 3);
+  assert.equal(twinSeed(main), 4, "seed 2 failed worse, but clipping did not rescue it");
   assert.equal(twinSeed(main.filter((x) => x.summary.strategy === "none")), null);
 });

@@ -13,9 +13,13 @@ export interface StrategyStats {
   runs: number;
   learned: number;
   diverged: number;
-  /** Held-out accuracy range (classification), over runs whose accuracy is known. */
+  /**
+   * Held-out accuracy range (classification), over the runs that did not
+   * diverge (a diverged run's is where it stopped), or over all runs when
+   * every one diverged; runs without a known accuracy are left out.
+   */
   accuracy: [number, number] | null;
-  /** Held-out loss range over runs with a finite loss. */
+  /** Held-out loss range over the same runs, those with a finite loss. */
   loss: [number, number] | null;
   clipRate: [number, number];
 }
@@ -27,13 +31,14 @@ function range(xs: readonly number[]): [number, number] | null {
 /** Statistics of the runs of `strategy` among `runs`. */
 export function strategyStats(strategy: StrategyName, runs: readonly RunSummary[]): StrategyStats {
   const own = runs.filter((r) => r.strategy === strategy);
+  const scored = own.some((r) => !r.diverged) ? own.filter((r) => !r.diverged) : own;
   return {
     strategy,
     runs: own.length,
     learned: own.filter((r) => r.learned).length,
     diverged: own.filter((r) => r.diverged).length,
-    accuracy: range(own.map((r) => r.heldOutAccuracy).filter((x): x is number => typeof x === "number")),
-    loss: range(own.map((r) => r.heldOutLoss).filter((x): x is number => x !== null)),
+    accuracy: range(scored.map((r) => r.heldOutAccuracy).filter((x): x is number => typeof x === "number")),
+    loss: range(scored.map((r) => r.heldOutLoss).filter((x): x is number => x !== null)),
     clipRate: range(own.map((r) => r.clipRate)) ?? [0, 0],
   };
 }
@@ -117,7 +122,7 @@ export function verdict(task: Task, config: DemoConfig, runs: readonly RunSummar
     if (clip.learned === clip.runs && none.learned < none.runs) {
       sentences.push(
         `Clipping makes training succeed: with clip-norm (maxNorm ${config.maxNorm}) ${clip.learned}/${clip.runs} seeds learned the task ${within} ` +
-          `(${metricRange(clip, task)}), without clipping ${none.learned}/${none.runs} (${metricRange(none, task)}; ${chanceText(task)}).`,
+          `(${metricRange(clip, task)}), without clipping ${none.learned}/${none.runs} (${metricRange(none, task)}${none.diverged > 0 ? `, ${none.diverged} diverged` : ""}; ${chanceText(task)}).`,
       );
     } else if (clip.learned === 0 && none.learned === 0 && none.diverged > clip.diverged) {
       sentences.push(

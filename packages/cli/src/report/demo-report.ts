@@ -70,13 +70,16 @@ function scoringSentence(task: Task, c: DemoConfig): string {
     `Chance: ${task.chance.baseline}. Diverged: a training loss that is not finite or above ${num(task.diverged.lossAbove)} (10 × the chance loss); the run stops there.`;
 }
 
-/** The seed to show against its twin: the first whose unclipped run failed and whose clip-norm run learned. */
+/** The seed to show against its twin: one whose unclipped run failed and whose clip-norm run learned (the worst such). */
 export function twinSeed(main: readonly RunResult[]): number | null {
   const none = main.filter((r) => r.summary.strategy === "none");
   const clip = main.filter((r) => r.summary.strategy === "clip-norm");
   if (none.length === 0 || clip.length === 0) return null;
   const pairs = none.map((n) => [n, clip.find((c) => c.summary.seed === n.summary.seed)] as const).filter(([, c]) => c !== undefined);
-  const best = pairs.find(([n, c]) => !n.summary.learned && c!.summary.learned) ?? pairs.find(([n, c]) => n.summary.learned !== c!.summary.learned) ?? pairs[0];
+  // Among the seeds where clipping made the difference, the one whose unclipped run ended worst (lowest held-out accuracy, else highest loss).
+  const badness = (r: RunResult) => (r.summary.heldOutAccuracy !== undefined ? -(r.summary.heldOutAccuracy ?? 0) : r.summary.heldOutLoss ?? Infinity);
+  const decisive = pairs.filter(([n, c]) => !n.summary.learned && c!.summary.learned).sort((a, b) => badness(b[0]) - badness(a[0]) || a[0].summary.seed - b[0].summary.seed);
+  const best = decisive[0] ?? pairs.find(([n, c]) => n.summary.learned !== c!.summary.learned) ?? pairs[0];
   return best ? best[0].summary.seed : null;
 }
 
@@ -112,18 +115,19 @@ function warningCounts(items: readonly PilotSuggestion[]): string {
   return `${flagged}/${items.length} flagged (${[...counts.entries()].map(([w, k]) => `${w}: ${k}`).join(", ")})`;
 }
 
+/** The sweep points around `values` (from the one at or below the smallest to the one at or above the largest), as text. */
 function landing(values: readonly number[], sweep: readonly RunSummary[]): string {
   if (values.length === 0 || sweep.length === 0) return "";
-  const at = (p?: { maxNorm: number; learned: number; n: number }) => (p ? `maxNorm ${p.maxNorm} (${p.learned}/${p.n} learned)` : undefined);
-  const where = (v: number) => {
-    const { below, above } = sweepNeighbours(v, sweep);
-    if (below && above && below.maxNorm === above.maxNorm) return `at ${at(below)}`;
-    if (below && above) return `between ${at(below)} and ${at(above)}`;
-    return below ? `above the largest point, ${at(below)}` : `below the smallest point, ${at(above)}`;
-  };
-  const lo = where(Math.min(...values));
-  const hi = where(Math.max(...values));
-  return lo === hi ? ` On the sweep: ${lo}.` : ` On the sweep: from ${lo} to ${hi}.`;
+  const lo = sweepNeighbours(Math.min(...values), sweep);
+  const hi = sweepNeighbours(Math.max(...values), sweep);
+  const from = lo.below?.maxNorm ?? lo.above!.maxNorm;
+  const to = hi.above?.maxNorm ?? hi.below!.maxNorm;
+  const points = [...new Set(sweep.map((r) => r.maxNorm!))].filter((m) => m >= from && m <= to).sort((a, b) => a - b);
+  const text = points.map((m) => {
+    const rs = sweep.filter((r) => r.maxNorm === m);
+    return `${rs.filter((r) => r.learned).length}/${rs.length} at ${m}`;
+  }).join(", ");
+  return ` The sweep around it learned ${text}.`;
 }
 
 /** Renders the demo report. `command` is the command line that produced it. */
@@ -203,7 +207,7 @@ export async function demoReport(results: DemoResults, command: string): Promise
         runs: [plotRun(n, nl), plotRun(k, kl)], evals, metric, evalLines: lines,
         panels: { steps, lossDomain, normDomain, chanceLoss: task.chance.loss, colors },
       })), `seed ${seed} without and with clipping: norm, loss and held-out ${metric}`),
-      paragraph(`Without clipping: ${why ?? "it learned."} With clip-norm: ${k.summary.learned ? "learned" : "did not learn"}, ${metric === "accuracy" ? `held-out accuracy ${pct(k.summary.heldOutAccuracy ?? 0)}` : `held-out MSE ${num(k.summary.heldOutLoss ?? NaN)}`}, clipping ${pct(k.summary.clipRate)} of steps.`),
+      paragraph(`Without clipping: ${why ? why.charAt(0).toLowerCase() + why.slice(1) : "it learned."} With clip-norm: ${k.summary.learned ? "learned" : "did not learn"}, ${metric === "accuracy" ? `held-out accuracy ${pct(k.summary.heldOutAccuracy ?? 0)}` : `held-out MSE ${num(k.summary.heldOutLoss ?? NaN)}`}, clipping ${pct(k.summary.clipRate)} of steps.`),
     ]));
   }
 
@@ -325,7 +329,7 @@ export function lrQuestion(sweep: readonly RunSummary[], c: DemoConfig): string 
     : "Without clipping no learning rate of the sweep learned in every seed.";
   const second = clipOk.length > 0 ? ` With clip-norm every seed learned at lr ${clipOk.join(", ")}.` : " With clip-norm no learning rate learned in every seed.";
   const third = clipRates.length > 0
-    ? ` At lr ${c.learningRate} clip-norm scaled only ${pctRange(clipRates)} of the steps; on every other step its update is exactly the unclipped one at lr ${c.learningRate}, so it is not a uniformly smaller learning rate: it shortens the few steps that would throw the weights off.`
+    ? ` At lr ${c.learningRate} clip-norm scaled only ${pctRange(clipRates)} of the steps; on every other step the gradient enters the same lr ${c.learningRate} update unscaled, so clipping is not a uniformly smaller learning rate: it shortens only the few steps that would throw the weights off.`
     : "";
   return first + second + third;
 }
