@@ -31,6 +31,9 @@ export const COLORS = {
   clipped: "#1f77b4",
 } as const;
 
+/** An × (a filled SVG path in the unit square) for diverged runs; vega's "cross" is a +. */
+const X_SHAPE = "M-1,-0.6L-0.6,-1L0,-0.4L0.6,-1L1,-0.6L0.4,0L1,0.6L0.6,1L0,0.4L-0.6,1L-1,0.6L-0.4,0Z";
+
 /** A point of a per-run line. */
 export interface LinePoint { step: number; run: string; value: number }
 
@@ -242,11 +245,11 @@ export function lossPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
       ...(diverged.length > 0
         ? [{
             data: { values: diverged },
-            mark: { type: "point", shape: "cross", size: 70, filled: true, color: COLORS.diverged, clip: true },
+            mark: { type: "point", shape: X_SHAPE, size: 70, filled: true, color: COLORS.diverged, clip: true },
             encoding: {
               x: { field: "step", type: "quantitative" },
               y: { field: "value", type: "quantitative" },
-              shape: { field: "what", type: "nominal", title: null, scale: { domain: ["diverged"], range: ["cross"] }, legend: { orient: "top" } },
+              shape: { field: "what", type: "nominal", title: null, scale: { domain: ["diverged"], range: [X_SHAPE] }, legend: { orient: "bottom-left", symbolFillColor: COLORS.diverged, fillColor: "rgba(255,255,255,0.85)", padding: 3 } },
             },
           }]
         : []),
@@ -294,7 +297,7 @@ export function normPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
               x: { field: "step", type: "quantitative" },
               y: { field: "value", type: "quantitative" },
               detail: { field: "run", type: "nominal" },
-              strokeDash: { field: "line", type: "nominal", title: null, scale: { domain: ["threshold"], range: [[5, 3]] }, legend: { orient: "top", symbolType: "stroke", symbolStrokeColor: COLORS.threshold } },
+              strokeDash: { field: "line", type: "nominal", title: null, scale: { domain: ["threshold"], range: [[5, 3]] }, legend: { orient: "right", symbolType: "stroke", symbolStrokeColor: COLORS.threshold } },
             },
           }]
         : []),
@@ -306,7 +309,7 @@ export function normPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
               x: { field: "step", type: "quantitative" },
               y: { field: "value", type: "quantitative" },
               color: { field: "run", type: "nominal", legend: null },
-              shape: { field: "mark", type: "nominal", title: null, scale: { domain: ["clipped step"], range: ["circle"] }, legend: { orient: "top", symbolFillColor: "#555", symbolStrokeColor: "#555" } },
+              shape: { field: "mark", type: "nominal", title: null, scale: { domain: ["clipped step"], range: ["circle"] }, legend: { orient: "right", symbolFillColor: "#555", symbolStrokeColor: "#555" } },
             },
           }]
         : []),
@@ -320,7 +323,7 @@ export function normPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
               fill: {
                 field: "what", type: "nominal", title: null,
                 scale: { domain: eventKinds, range: eventKinds.map((k) => (k === "skipped step" ? "#f58518" : COLORS.diverged)) },
-                legend: { orient: "top" },
+                legend: { orient: "right" },
               },
             },
           }]
@@ -345,7 +348,7 @@ export function runPanelsSpec(runs: readonly PlotRun[], o: RunPanelsOptions): To
     $schema: SCHEMA,
     config: CONFIG,
     hconcat: [lossPanel(runs, o), normPanel(runs, o)],
-    resolve: { scale: { color: "shared" }, legend: { color: "shared" } },
+    resolve: { scale: { color: "shared", shape: "independent", strokeDash: "independent", fill: "independent" }, legend: { color: "shared" } },
   } as TopLevelSpec;
 }
 
@@ -365,7 +368,7 @@ export function twinSpec(opts: {
   evalLines: readonly RefLine[];
   panels: RunPanelsOptions;
 }): TopLevelSpec {
-  const o = { ...opts.panels, width: WIDE, height: 130, legend: false };
+  const o = { ...opts.panels, width: WIDE, height: 130, legend: true };
   const colors = opts.panels.colors!;
   const evalY = opts.metric === "accuracy"
     ? { field: "value", type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
@@ -388,14 +391,15 @@ export function twinSpec(opts: {
             encoding: {
               x: stepX(o),
               y: evalY,
-              color: { field: "run", type: "nominal", title: null, scale: colors, legend: { orient: "bottom", direction: "horizontal" } },
+              color: { field: "run", type: "nominal", title: null, scale: colors, legend: { orient: "top", direction: "horizontal", columns: 8 } },
             },
           },
           ...refLayers(opts.evalLines),
         ],
       },
     ],
-    resolve: { scale: { x: "shared", color: "shared" } },
+    // Each panel's marks (clipped step, diverged) keep their own shape scale: shared, vega-lite would merge them into one.
+    resolve: { scale: { x: "shared", color: "shared", shape: "independent", strokeDash: "independent", fill: "independent" } },
   } as TopLevelSpec;
 }
 
@@ -554,7 +558,7 @@ export function lrSpec(opts: {
           color: { field: "strategy", type: "nominal", title: null, scale: { domain: strategies, range: strategies.map((s) => opts.strategyColors[s] ?? "#555") }, legend: { orient: "top", direction: "horizontal" } },
           shape: {
             field: "outcome", type: "nominal", title: null,
-            scale: { domain: (["learned", "did not learn", "diverged"] as const).filter((o) => opts.points.some((p) => p.outcome === o)), range: ["circle", "triangle-down", "cross"] },
+            scale: { domain: (["learned", "did not learn", "diverged"] as const).filter((o) => opts.points.some((p) => p.outcome === o)), range: (["learned", "did not learn", "diverged"] as const).filter((o) => opts.points.some((p) => p.outcome === o)).map((o) => ({ learned: "circle", "did not learn": "triangle-down", diverged: X_SHAPE })[o]) },
             legend: { orient: "top", direction: "horizontal" },
           },
         },
