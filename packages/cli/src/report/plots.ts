@@ -231,7 +231,7 @@ export function lossPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
   return {
     width: w,
     height: o.height ?? 150,
-    title: titled(o.lossTitle ?? "training loss (log)"),
+    title: titled(`${o.lossTitle ?? "training loss (log)"}${diverged.length > 0 ? "; red × = diverged" : ""}`),
     layer: [
       {
         data: { values: series(runs, (r) => r.loss, w) },
@@ -249,7 +249,8 @@ export function lossPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
             encoding: {
               x: { field: "step", type: "quantitative" },
               y: { field: "value", type: "quantitative" },
-              shape: { field: "what", type: "nominal", title: null, scale: { domain: ["diverged"], range: [X_SHAPE] }, legend: { orient: "bottom-left", symbolFillColor: COLORS.diverged, fillColor: "rgba(255,255,255,0.85)", padding: 3 } },
+              // No legend box (it would cover lines or labels); the title names the mark instead.
+              shape: { field: "what", type: "nominal", title: null, scale: { domain: ["diverged"], range: [X_SHAPE] }, legend: null },
             },
           }]
         : []),
