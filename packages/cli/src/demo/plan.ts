@@ -41,7 +41,7 @@ export function planDemo(config: DemoConfig): DemoPlan {
   }
   const lrSweep: number[] = [];
   const maxNormSweep: number[] = [];
-  const sweepSeeds = Math.min(config.sweeps.seeds, Number.MAX_SAFE_INTEGER);
+  const sweepSeeds = config.sweeps.seeds;
   if (config.strategies.includes("none") && config.strategies.includes("clip-norm")) {
     for (const learningRate of config.sweeps.learningRates) {
       for (const strategy of ["none", "clip-norm"] as const) {

@@ -231,7 +231,7 @@ export function lossPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
   return {
     width: w,
     height: o.height ?? 150,
-    title: titled(`${o.lossTitle ?? "training loss (log)"}${diverged.length > 0 ? "; red × = diverged" : ""}`),
+    title: titled(`${o.lossTitle ?? "training loss (log)"}${diverged.length > 0 ? " · × diverged" : ""}`),
     layer: [
       {
         data: { values: series(runs, (r) => r.loss, w) },
