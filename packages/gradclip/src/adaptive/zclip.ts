@@ -20,7 +20,14 @@ export interface ZClipRuleOptions {
   zThreshold?: number;
   /** Steps whose norms initialise the mean and variance, integer >= 1. Default 25. */
   warmupSteps?: number;
-  /** Optional fixed cap on the applied threshold (during warmup: plain clipping to it). Default none. */
+  /**
+   * Optional fixed cap on the applied threshold (during warmup: plain
+   * clipping to it). Default none: then the first `warmupSteps` steps are
+   * unprotected, since ZClip only collects norms there. Give a cap when
+   * gradients can explode at the very start (in `gradclip demo` every
+   * unclipped spike comes inside the 25-step warmup and ZClip's defaults
+   * learn like no clipping; with maxNorm 1 they learn like clip-norm).
+   */
   maxNorm?: number;
 }
 
