@@ -2,7 +2,7 @@
 export type { ThresholdRule, ThresholdUpdate, ClipResult } from "./rule.js";
 export { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
 export { autoClipRule, parseAutoClipState, AutoClip, type AutoClipRuleOptions, type AutoClipOptions, type AutoClipState } from "./autoclip.js";
-export { zClipRule, parseZClipState, ZClip, ZCLIP_EPSILON, type ZClipRuleOptions, type ZClipOptions, type ZClipState } from "./zclip.js";
+export { zClipRule, parseZClipState, ZClip, ZCLIP_EPSILON, type ZClipRuleOptions, type ZClipOptions, type ZClipState, type ZClipMode, type ZClipClipOption } from "./zclip.js";
 export { AGC, type AgcOptions, type AgcParameter, type AgcResult } from "./agc.js";
 export { agcUnitScale, agcUnitScaleWith, AGC_DIV_EPSILON, type AgcScaleOps } from "./agc-scale.js";
 export { unitLayout, unitReductionAxes, type UnitAxis, type UnitLayout } from "./units.js";
