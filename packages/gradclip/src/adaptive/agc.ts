@@ -102,14 +102,11 @@ export class AGC {
 
   constructor(options?: AgcOptions) {
     const o = readOptions(options, "AGC", OPTION_KEYS);
-    this.clipping = checkPositive(o.clipping, "AGC: clipping", 0.01);
-    this.eps = checkPositive(o.eps, "AGC: eps", 1e-3);
-    const axis = o.unitAxis ?? "last";
-    if (axis !== "last" && axis !== "first") {
-      throw new RangeError(`gradclip: AGC: unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describe(axis)}.`);
-    }
-    this.unitAxis = axis;
-    this.#isExcluded = excluder(o.exclude);
+    const settings = resolveAgcSettings(o, "AGC");
+    this.clipping = settings.clipping;
+    this.eps = settings.eps;
+    this.unitAxis = settings.unitAxis;
+    this.#isExcluded = settings.excludes;
     this.#errorIfNonfinite = checkBoolean(o.errorIfNonfinite, "AGC: errorIfNonfinite", false);
   }
 
@@ -222,6 +219,34 @@ function readEntries(params: unknown): unknown[] {
   } catch (e) {
     throw new TypeError(`gradclip: AGC.clip_: iterating params threw: ${messageOf(e)}`, { cause: e });
   }
+}
+
+/** AGC's validated hyperparameters, shared by the typed-array class and the tfjs clipper. */
+export interface AgcSettings {
+  readonly clipping: number;
+  readonly eps: number;
+  readonly unitAxis: UnitAxis;
+  /** Whether a parameter of this name is left unclipped. */
+  readonly excludes: (name: string | undefined) => boolean;
+}
+
+/**
+ * Validates AGC's `clipping`, `eps`, `unitAxis` and `exclude` (defaults
+ * 0.01, 1e-3, `"last"`, none) and builds the exclusion test.
+ *
+ * @throws TypeError / RangeError for a bad value.
+ */
+export function resolveAgcSettings(
+  options: Pick<AgcOptions, "clipping" | "eps" | "unitAxis" | "exclude"> | undefined,
+  fnName: string,
+): AgcSettings {
+  const clipping = checkPositive(options?.clipping, `${fnName}: clipping`, 0.01);
+  const eps = checkPositive(options?.eps, `${fnName}: eps`, 1e-3);
+  const unitAxis = options?.unitAxis ?? "last";
+  if (unitAxis !== "last" && unitAxis !== "first") {
+    throw new RangeError(`gradclip: ${fnName}: unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describe(unitAxis)}.`);
+  }
+  return { clipping, eps, unitAxis, excludes: excluder(options?.exclude) };
 }
 
 /** Below this a float64 sum of squares may have lost digits to underflow (as in `arrays/norm.ts`). */

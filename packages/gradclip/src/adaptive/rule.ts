@@ -24,11 +24,24 @@ export interface ThresholdUpdate<S> {
  * state; `update(state, totalNorm)` takes this step's pre-clip total norm (a
  * host number) and returns the threshold to apply and the next state. States
  * are plain JSON-serialisable objects: save them with `JSON.stringify`,
- * resume by passing a parsed one back to `update`.
+ * resume by passing a parsed one back to `update` (checked by `parseState`
+ * where the rule has one).
+ *
+ * The one threshold-rule type of the package: the typed-array clippers
+ * (`AutoClip`, `ZClip`) and the tfjs wrapper (`thresholdClipper`, the
+ * `autoclip` / `zclip` option keys) run the same rules.
  */
 export interface ThresholdRule<S> {
+  /** The state before the first step. */
   init(): S;
+  /** This step's threshold and the next state, from the state and this step's pre-clip total norm. */
   update(state: S, totalNorm: number): ThresholdUpdate<S>;
+  /**
+   * Checks a saved state (e.g. from `JSON.parse`) and returns a copy to
+   * resume from; throws TypeError / RangeError naming the offending field.
+   * Without it a saved state is taken as it is.
+   */
+  parseState?(state: unknown): S;
 }
 
 /** What every typed-array clipper's `clip_` returns. */

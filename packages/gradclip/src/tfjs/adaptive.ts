@@ -1,49 +1,58 @@
 /**
- * The adaptive clippers as option keys of `withGradientClipping`:
- * `{ autoclip: {...} }`, `{ zclip: {...} }`, `{ agc: {...} }`.
+ * AutoClip and ZClip as clippers of the optimizer wrapper, and their option
+ * keys `{ autoclip: {...} }` and `{ zclip: {...} }` (listed in `options.ts`).
  *
- * AutoClip and ZClip are the core's pure threshold rules (`autoClipRule`,
- * `zClipRule`) run through `thresholdClipper`, so the tfjs wrapper and the
- * typed-array classes compute the same thresholds from the same norms; their
- * state is saved with the model. AGC is the tensor implementation in
- * `agc.ts`. Importing `gradclip/tfjs` registers all three (a side effect:
- * package.json's `sideEffects` lists this module).
+ * Both are the core's pure threshold rules (`autoClipRule`, `zClipRule`) run
+ * through `thresholdClipper`, so the tfjs wrapper and the typed-array classes
+ * compute the same thresholds from the same norms; their state is saved
+ * with the model.
  */
 import { autoClipRule, parseAutoClipState, type AutoClipRuleOptions, type AutoClipState } from "../adaptive/autoclip.js";
 import { parseZClipState, zClipRule, type ZClipRuleOptions, type ZClipState } from "../adaptive/zclip.js";
-import { agcClipper, type AgcClipperOptions } from "./agc.js";
-import { registerClipperOption, thresholdClipper, type GradientClipper, type JsonValue } from "./clipper.js";
-import { checkClipperOptions } from "./options.js";
+import { checkNestedOptions, thresholdClipper, within, type ClipperOption, type GradientClipper } from "./clipper.js";
+
+const AUTOCLIP_KEYS = ["percentile", "historySize"] as const;
+const ZCLIP_KEYS = ["alpha", "zThreshold", "warmupSteps", "maxNorm"] as const;
+
+/** The given keys of a checked options object, as a new plain object (what is saved). */
+function pick<K extends string>(o: Record<string, unknown>, keys: readonly K[]): { [P in K]?: number } {
+  const out: { [P in K]?: number } = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k] as number;
+  return out;
+}
 
 /**
- * AutoClip (Seetharaman et al., 2020) as a wrapper strategy: each step's
+ * AutoClip (Seetharaman et al., 2020) as a wrapper clipper: each step's
  * threshold is `autoClipRule(options)` applied to the pre-clip L2 total norm
  * (the p-th percentile, numpy's linear interpolation, of the norms so far,
- * this one included; `historySize` optional window), then gradients are
- * scaled by `min(1, maxNorm / (norm + 1e-6))` exactly as `clipGradsWithNorm_`.
- * A non-finite norm does not enter the history.
+ * this one included; `historySize` optional window, `Infinity` = all), then
+ * gradients are scaled by `min(1, maxNorm / (norm + 1e-6))` exactly as
+ * `clipGradsWithNorm_`. A non-finite norm does not enter the history.
  *
  * Reads the total norm on the host once per step (free on cpu and wasm, one
  * GPU sync on webgl/webgpu): the percentile needs the value. State
  * (`{ norms }`) is saved with the model and validated on load.
  *
  * @throws TypeError / RangeError for unknown keys or bad values (percentile
- *   outside [0, 100], historySize not an integer >= 1).
+ *   outside [0, 100], historySize not an integer >= 1 or Infinity).
  * @example withGradientClipping(tf.train.adam(1e-3), { autoclip: { percentile: 10 } })
  */
 export function autoClipClipper(options?: AutoClipRuleOptions): GradientClipper & { readonly state: AutoClipState } {
-  const o = checkClipperOptions(options, "autoclip", ["percentile", "historySize"]) as AutoClipRuleOptions;
-  const rule = autoClipRule(o);
-  return thresholdClipper<AutoClipState>("autoclip", {
-    init: rule.init,
-    update: rule.update,
-    toJSON: (s) => ({ norms: s.norms.slice() }),
-    fromJSON: (json) => parseAutoClipState(json, o),
-  });
+  return makeAutoClip(parseAutoClip(options, "autoClipClipper"));
+}
+
+function parseAutoClip(value: unknown, where: string): AutoClipRuleOptions {
+  const o = pick(checkNestedOptions(value, where, AUTOCLIP_KEYS), AUTOCLIP_KEYS);
+  within(where, () => autoClipRule(o));
+  return o;
+}
+
+function makeAutoClip(o: AutoClipRuleOptions): GradientClipper & { readonly state: AutoClipState } {
+  return thresholdClipper<AutoClipState>("autoclip", { ...autoClipRule(o), parseState: (json) => parseAutoClipState(json, o) });
 }
 
 /**
- * ZClip (Kumar et al., 2025) as a wrapper strategy: `zClipRule(options)` on
+ * ZClip (Kumar et al., 2025) as a wrapper clipper: `zClipRule(options)` on
  * the pre-clip L2 total norm (warmup of `warmupSteps` norms, then z-score
  * spike detection on an EMA mean/variance; see `zClipRule`). Ordinary steps
  * get `maxNorm = Infinity` and are left exactly as they are; spikes are
@@ -51,28 +60,27 @@ export function autoClipClipper(options?: AutoClipRuleOptions): GradientClipper 
  *
  * Reads the total norm on the host once per step (free on cpu and wasm, one
  * GPU sync on webgl/webgpu). State (`{ warmup, mean, variance }`) is saved
- * with the model and validated on load. Leave `maxNorm` out for no cap
- * (`Infinity` is not JSON).
+ * with the model and validated on load.
  *
  * @throws TypeError / RangeError for unknown keys or bad values.
  * @example withGradientClipping(tf.train.adam(1e-3), { zclip: { zThreshold: 2.5, alpha: 0.97, warmupSteps: 25 } })
  */
 export function zClipClipper(options?: ZClipRuleOptions): GradientClipper & { readonly state: ZClipState } {
-  const o = checkClipperOptions(options, "zclip", ["alpha", "zThreshold", "warmupSteps", "maxNorm"]) as ZClipRuleOptions;
-  const rule = zClipRule(o);
-  return thresholdClipper<ZClipState>("zclip", {
-    init: rule.init,
-    update: rule.update,
-    toJSON: (s) => ({ warmup: s.warmup.slice(), mean: s.mean, variance: s.variance }),
-    fromJSON: (json) => parseZClipState(json, o),
-  });
+  return makeZClip(parseZClip(options, "zClipClipper"));
 }
 
-/** Registers `autoclip`, `zclip` and `agc` as option keys (done when `gradclip/tfjs` is imported). */
-export function registerAdaptiveClippers(): void {
-  registerClipperOption("autoclip", (o: JsonValue) => autoClipClipper(o as AutoClipRuleOptions));
-  registerClipperOption("zclip", (o: JsonValue) => zClipClipper(o as ZClipRuleOptions));
-  registerClipperOption("agc", (o: JsonValue) => agcClipper(o as AgcClipperOptions));
+function parseZClip(value: unknown, where: string): ZClipRuleOptions {
+  const o = pick(checkNestedOptions(value, where, ZCLIP_KEYS), ZCLIP_KEYS);
+  within(where, () => zClipRule(o));
+  return o;
 }
 
-registerAdaptiveClippers();
+function makeZClip(o: ZClipRuleOptions): GradientClipper & { readonly state: ZClipState } {
+  return thresholdClipper<ZClipState>("zclip", { ...zClipRule(o), parseState: (json) => parseZClipState(json, o) });
+}
+
+/** The `autoclip` option key. */
+export const autoClipOption: ClipperOption<AutoClipRuleOptions> = { key: "autoclip", parse: parseAutoClip, create: makeAutoClip };
+
+/** The `zclip` option key. */
+export const zClipOption: ClipperOption<ZClipRuleOptions> = { key: "zclip", parse: parseZClip, create: makeZClip };

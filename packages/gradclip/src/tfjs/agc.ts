@@ -8,12 +8,11 @@
  * Everything runs on the device: no host read.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { AGC } from "../adaptive/agc.js";
+import { resolveAgcSettings, type AgcSettings } from "../adaptive/agc.js";
 import { agcUnitScaleWith, type AgcScaleOps } from "../adaptive/agc-scale.js";
 import { unitReductionAxes, type UnitAxis } from "../adaptive/units.js";
 import { describe } from "../core/validate.js";
-import type { GradientClipper } from "./clipper.js";
-import { checkClipperOptions } from "./options.js";
+import { checkNestedOptions, within, type ClipperOption, type GradientClipper } from "./clipper.js";
 
 /** Options of `{ agc: {...} }` (JSON, so they save with the model). */
 export interface AgcClipperOptions {
@@ -77,7 +76,8 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * propagates); an infinite gradient unit gets scale 0. No host read; every
  * intermediate is disposed (the wrapper runs strategies in `tf.tidy`). The
  * step reports no single `maxNorm`; its `coefficient` is the smallest unit
- * scale (1 when nothing was clipped), a device scalar.
+ * scale (1 when nothing was clipped), a device scalar, and it is `clipped`
+ * when that is below 1 (some unit was scaled down).
  *
  * @throws TypeError / RangeError for bad options (before training); at a step,
  *   TypeError when a gradient's variable cannot be found by name and
@@ -85,36 +85,48 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * @example withGradientClipping(tf.train.sgd(0.1), { agc: { clipping: 0.01, exclude: ["classifier/kernel", "classifier/bias"] } })
  */
 export function agcClipper(options?: AgcClipperOptions): GradientClipper {
-  const o = checkClipperOptions(options, "agc", ["clipping", "eps", "unitAxis", "exclude", "excludePattern"]);
+  return makeAgc(parseAgc(options, "agcClipper"));
+}
+
+const AGC_KEYS = ["clipping", "eps", "unitAxis", "exclude", "excludePattern"] as const;
+
+/** Checks `{ agc: {...} }` and returns the given keys as a new object (what is saved). */
+function parseAgc(value: unknown, where: string): AgcClipperOptions {
+  const o = checkNestedOptions(value, where, AGC_KEYS);
   if (o.exclude !== undefined && !(Array.isArray(o.exclude) && o.exclude.every((x) => typeof x === "string"))) {
-    throw new TypeError(`gradclip: withGradientClipping: agc.exclude must be an array of variable names (strings); got ${describe(o.exclude)}.`);
+    throw new TypeError(`gradclip: ${where}: exclude must be an array of variable names (strings); got ${describe(o.exclude)}.`);
   }
   if (o.excludePattern !== undefined && typeof o.excludePattern !== "string") {
-    throw new TypeError(`gradclip: withGradientClipping: agc.excludePattern must be a regular expression's source text; got ${describe(o.excludePattern)}.`);
+    throw new TypeError(`gradclip: ${where}: excludePattern must be a regular expression's source text; got ${describe(o.excludePattern)}.`);
   }
+  const out: AgcClipperOptions = {};
+  for (const k of AGC_KEYS) if (o[k] !== undefined) (out as Record<string, unknown>)[k] = k === "exclude" ? [...(o[k] as string[])] : o[k];
+  settingsOf(out, where);
+  return out;
+}
+
+function settingsOf(o: AgcClipperOptions, where: string): AgcSettings {
   let pattern: RegExp[] = [];
   if (o.excludePattern !== undefined) {
     try {
       pattern = [new RegExp(o.excludePattern)];
     } catch (e) {
-      throw new TypeError(`gradclip: withGradientClipping: agc.excludePattern is not a valid regular expression: ${(e as Error).message}`);
+      throw new TypeError(`gradclip: ${where}: excludePattern is not a valid regular expression: ${(e as Error).message}`);
     }
   }
-  // The core class validates clipping, eps and unitAxis and owns the exclusion rule.
-  const agc = new AGC({
-    clipping: o.clipping as number | undefined,
-    eps: o.eps as number | undefined,
-    unitAxis: o.unitAxis as UnitAxis | undefined,
-    exclude: [...((o.exclude as string[] | undefined) ?? []), ...pattern],
-  });
-  const { clipping, eps, unitAxis } = agc;
+  // The core's checks and exclusion rule, shared with the typed-array AGC.
+  return within(where, () => resolveAgcSettings({ clipping: o.clipping, eps: o.eps, unitAxis: o.unitAxis, exclude: [...(o.exclude ?? []), ...pattern] }, where));
+}
+
+function makeAgc(o: AgcClipperOptions): GradientClipper {
+  const { clipping, eps, unitAxis, excludes } = settingsOf(o, "agc");
   return {
     kind: "agc",
     clip(step) {
       // Look every variable up first, so a missing one throws before any op runs.
       const params = step.grads.map((g, i) => {
         const name = step.names[i]!;
-        if (!g || g.size === 0 || agc.excludes(name)) return null;
+        if (!g || g.size === 0 || excludes(name)) return null;
         const v = step.variable(name);
         if (!v) {
           throw new TypeError(`gradclip: agc needs each parameter's values, but no variable is named ${JSON.stringify(name)}; pass gradients keyed by variable name.`);
@@ -133,8 +145,12 @@ export function agcClipper(options?: AgcClipperOptions): GradientClipper {
         scales.push(tf.reshape(scale, [-1]));
         return tf.mul(g, scale);
       });
-      const coefficient = scales.length > 0 ? (tf.min(tf.concat(scales)) as tf.Scalar) : 1;
-      return { grads, coefficient };
+      if (scales.length === 0) return { grads, coefficient: 1, clipped: false };
+      const coefficient = tf.min(tf.concat(scales)) as tf.Scalar;
+      return { grads, coefficient, clipped: tf.less(coefficient, 1) as tf.Scalar };
     },
   };
 }
+
+/** The `agc` option key. */
+export const agcOption: ClipperOption<AgcClipperOptions> = { key: "agc", parse: parseAgc, create: makeAgc };

@@ -1,22 +1,33 @@
 /**
- * Clipping strategies for the optimizer wrapper: the seam adaptive clippers
- * (AutoClip, ZClip, AGC) plug into. A strategy gets one step's gradients and
- * the pre-clip total norm, and returns the gradients to apply.
+ * The clipper contract of the optimizer wrapper, and the stateless rules
+ * (`maxNorm`, `clipnorm`, `clipValue`, none).
  *
- * Threshold rules shaped like optax's `{ init, update }` (the threshold from
- * the history of total norms) become strategies with `thresholdClipper`;
- * strategies that need more (AGC needs parameter values) implement
- * `GradientClipper` directly. `registerClipperOption` makes a strategy
- * available as an option key of `withGradientClipping` (`{ autoclip: {...} }`).
+ * A clipper (`GradientClipper`) gets one step's gradients and pre-clip total
+ * norm (`ClipStep`) and returns the gradients to apply together with what it
+ * did (`ClipOutcome`: whether it changed them, the threshold or coefficient).
+ * The wrapper passes that on to step listeners (`StepInfo`), and the monitor
+ * feed, the `fit` callbacks and the logs read it; nothing downstream
+ * re-derives it.
+ *
+ * A clipper that saves with a model is a `ClipperOption`: an option key of
+ * `withGradientClipping` with a `parse` (validation, and the JSON form that
+ * is saved) and a `create`. The built-in ones are listed once, in
+ * `options.ts`; `registerClipperOption` adds one from outside the package.
+ * Adding one to the package touches at most three files: the rule (a core
+ * `ThresholdRule` in `adaptive/`, or a tensor clipper in `tfjs/`), its
+ * `ClipperOption` next to its tfjs clipper, and `options.ts` (one entry in
+ * the list and the key's type in `GradientClippingOptions`).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { ThresholdRule } from "../adaptive/rule.js";
 import { clipCoefficient } from "../core/coefficient.js";
-import { activeKernels, coefficientOf, disposeValue, scaleBy, totalNormOf, type NormValue } from "./norm.js";
+import { checkNonNegative, checkOptions, describe } from "../core/validate.js";
+import { activeKernels, coefficientOf, scaleBy, totalNormOf, type NormValue } from "./norm.js";
+import type { JsonValue } from "./saved-json.js";
 
-/** JSON values, for configs and state that round-trip through `model.save`. */
-export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type { JsonValue };
 
-/** What a strategy sees of one optimizer step. */
+/** What a clipper sees of one optimizer step. */
 export interface ClipStep {
   /** The gradients in the optimizer's order; null where a variable has none. Never dispose them. */
   readonly grads: readonly (tf.Tensor | null)[];
@@ -32,7 +43,23 @@ export interface ClipStep {
   variable(name: string): tf.Variable | undefined;
 }
 
-/** What a strategy returns for one step. */
+/**
+ * Whether a clipper changed the gradients: a host boolean, or, where
+ * knowing it on the host would cost a device read (GPU backends), a device
+ * scalar that is nonzero (or `true`) when it did.
+ */
+export type ClipFlag = boolean | tf.Scalar;
+
+/**
+ * A `ClipFlag`, or a function computing it when it is first asked for (by
+ * a step listener: the monitor feed, a callback, `StepInfo.clipped`), at
+ * most once per step and not at all when nobody asks: for a flag that costs
+ * work of its own (`clipValue`'s max |g|). It runs inside the wrapper's
+ * `tf.tidy` while the step's input gradients are alive; not after the step.
+ */
+export type ClipFlagSource = ClipFlag | (() => ClipFlag);
+
+/** What a clipper returns for one step. */
 export interface ClipOutcome {
   /**
    * The gradients to apply, aligned with `step.grads` (null stays null). An
@@ -40,40 +67,115 @@ export interface ClipOutcome {
    * wrapper, which disposes it after the step.
    */
   readonly grads: (tf.Tensor | null)[];
-  /** The threshold applied this step, if there is one (for logs and the monitor). */
-  readonly maxNorm?: number;
   /**
-   * For strategies without a single threshold (AGC): the smallest factor any
-   * gradient was scaled by this step (1: nothing clipped), for logs and the
-   * monitor. A tensor here is kept and disposed by the wrapper.
+   * Whether this step scaled or clamped any gradient: for norm rules a
+   * coefficient below 1 (`min(1, maxNorm / (norm + 1e-6)) < 1`; per tensor
+   * for `clipnorm`, per unit for AGC), for `clipValue` some `|g| > clipValue`.
+   * A step whose norm is NaN counts as not clipped (`NaN < 1` is false), as
+   * in the monitor. A tensor here is kept and disposed by the wrapper; a
+   * function is called only if a step listener asks (see `ClipFlagSource`).
+   */
+  readonly clipped: ClipFlagSource;
+  /** The norm threshold applied this step, if there is one (`clipnorm`: the per-tensor threshold). */
+  readonly maxNorm?: number;
+  /** The element threshold applied this step (`clipValue`). */
+  readonly clipValue?: number;
+  /**
+   * The factor the gradients were scaled by; for rules with several factors
+   * (`clipnorm` per tensor, AGC per unit) the smallest one (NaN if one is
+   * NaN). 1: nothing scaled. Absent for `clipValue` (clamping has no factor).
+   * A tensor here is kept and disposed by the wrapper.
    */
   readonly coefficient?: NormValue;
 }
 
-/** A clipping strategy. Runs inside `tf.tidy`: intermediates are disposed for it. */
+/**
+ * A clipping strategy. `clip` runs inside `tf.tidy`: intermediates are
+ * disposed for it, and the tensors of the outcome are kept by the wrapper.
+ */
 export interface GradientClipper {
   /** The option key it was made from (`"maxNorm"`, `"clipnorm"`, `"clipValue"`, `"autoclip"`, ...). */
   readonly kind: string;
-  /** The gradients to apply this step (inside `tf.tidy`; never dispose `step`'s tensors). */
+  /** The gradients to apply this step and what was done (inside `tf.tidy`; never dispose `step`'s tensors). */
   clip(step: ClipStep): ClipOutcome;
-  /** State that must survive save/load (adaptive history), as JSON. */
+  /** State that must survive save/load (adaptive history), as JSON (see `ClippedOptimizer.getConfig`). */
   getState?(): JsonValue;
-  /** Restores what `getState` returned. */
+  /** Restores what `getState` returned; throws TypeError / RangeError for a malformed state. */
   setState?(state: JsonValue): void;
 }
 
+/** What a `ClipperOption` gets besides its own options. */
+export interface ClipperContext {
+  /** The wrapper's norm order (`normType`, default 2), for options with `takesNormType`. */
+  readonly normType: number;
+}
+
 /**
- * A threshold rule with explicit state (AutoClip, ZClip): given the state and
- * this step's total norm, the threshold to clip with and the next state.
+ * A clipper that is an option key of `withGradientClipping` and saves with
+ * a model, options and state included: `withGradientClipping(opt, { [key]:
+ * value })` calls `parse(value)` when the optimizer is made, saves what it
+ * returned in the model's training config, and calls `create` with it, both
+ * then and when `tf.loadLayersModel` rebuilds the wrapper (then followed by
+ * `setState` with the saved state).
+ *
+ * Contract:
+ * - `parse(value, where)` validates and returns the options in the form to
+ *   save: JSON values, numbers of any value (Infinity, NaN and -0 are saved
+ *   losslessly); throw TypeError / RangeError starting `gradclip: ${where}`
+ *   for bad values. It must accept its own result again (it runs on load).
+ *   Anything that cannot be saved losslessly is refused then, when the
+ *   optimizer is made.
+ * - `create(options, context)` builds a fresh clipper (state at its start).
+ * - The clipper's `getState()` is saved as JSON and given back to
+ *   `setState` on load, which validates it.
+ *
+ * Add one from outside the package with `registerClipperOption`; to type the
+ * key, augment `GradientClippingOptions` (`declare module "gradclip/tfjs" {
+ * interface GradientClippingOptions { myKey?: {...} } }`).
  */
-export interface ThresholdRule<S> {
-  /** The state before the first step. */
-  init(): S;
-  /** This step's threshold and the next state, from the state and this step's total norm. */
-  update(state: S, totalNorm: number): { maxNorm: number; state: S };
-  /** State as JSON and back; identity when `S` is JSON already. */
-  toJSON?(state: S): JsonValue;
-  fromJSON?(json: JsonValue): S;
+export interface ClipperOption<O = unknown> {
+  /** The option key (also the key in the saved config). Case-sensitive. */
+  readonly key: string;
+  /** Other names accepted for the same option (Keras's), saved under `key`. */
+  readonly aliases?: readonly string[];
+  /** Whether `normType` applies to it (it is then passed in `context`); otherwise giving both is an error. */
+  readonly takesNormType?: boolean;
+  /** Validates the option value; returns the options to save and to `create` from. */
+  parse(value: unknown, where: string): O;
+  /** A fresh clipper from parsed options. */
+  create(options: O, context: ClipperContext): GradientClipper;
+}
+
+/**
+ * Checks the value of an object-valued option key (`{ autoclip: {...} }`):
+ * undefined or null give `{}` (the defaults); anything but a plain object,
+ * or an unknown key (with a "did you mean" hint), is a TypeError naming
+ * `where`.
+ */
+export function checkNestedOptions(value: unknown, where: string, known: readonly string[]): Record<string, unknown> {
+  if (value === undefined || value === null) return {};
+  if (typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(`gradclip: ${where} must be an options object ({} for the defaults); got ${describe(value)}.`);
+  }
+  checkOptions(value, where, known);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Runs `f`, and rethrows its TypeError / RangeError with `where` put in
+ * front of the message (`gradclip: ${where}: ...`), so errors from shared
+ * checks name the function and argument they came through.
+ */
+export function within<T>(where: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    if (!(e instanceof TypeError || e instanceof RangeError)) throw e;
+    const message = e.message.replace(/^gradclip: /, "");
+    if (message.startsWith(`${where}:`) || message.startsWith(`${where} `)) throw e;
+    const E = e instanceof RangeError ? RangeError : TypeError;
+    throw new E(`gradclip: ${where}: ${message}`, { cause: e });
+  }
 }
 
 function scaleAll(grads: readonly (tf.Tensor | null)[], coef: NormValue): (tf.Tensor | null)[] {
@@ -81,15 +183,29 @@ function scaleAll(grads: readonly (tf.Tensor | null)[], coef: NormValue): (tf.Te
   return grads.map((g) => (g ? scaleBy(k, g, coef, false) : null));
 }
 
+/** `coef < 1` where `coef` lives (false for NaN). */
+function belowOne(coef: NormValue): ClipFlag {
+  return typeof coef === "number" ? coef < 1 : tf.less(coef, 1) as tf.Scalar;
+}
+
+/** The smallest of several coefficients (NaN if one is NaN) and whether any is below 1. */
+function smallest(coefs: readonly NormValue[]): { coefficient: NormValue; clipped: ClipFlag } {
+  if (coefs.every((c): c is number => typeof c === "number")) {
+    return { coefficient: coefs.length === 0 ? 1 : Math.min(...coefs), clipped: coefs.some((c) => c < 1) };
+  }
+  const v = tf.stack(coefs.map((c) => (typeof c === "number" ? tf.scalar(c, "float32") : c)));
+  // Explicit NaN: not every backend's min is documented to propagate it.
+  const coefficient = tf.where(tf.any(tf.isNaN(v)), tf.scalar(NaN, "float32"), tf.min(v)) as tf.Scalar;
+  return { coefficient, clipped: tf.any(tf.less(v, 1)) as tf.Scalar };
+}
+
 /** PyTorch's `clip_grad_norm_` rule: scale all by `min(1, maxNorm / (total + 1e-6))`. */
 export function globalNormClipper(maxNorm: number): GradientClipper {
   return {
     kind: "maxNorm",
     clip(step) {
-      const coef = coefficientOf(maxNorm, step.totalNorm);
-      const grads = scaleAll(step.grads, coef);
-      disposeValue(coef);
-      return { grads, maxNorm };
+      const coefficient = coefficientOf(maxNorm, step.totalNorm);
+      return { grads: scaleAll(step.grads, coefficient), maxNorm, coefficient, clipped: belowOne(coefficient) };
     },
   };
 }
@@ -97,30 +213,47 @@ export function globalNormClipper(maxNorm: number): GradientClipper {
 /**
  * Keras's `clipnorm`: each tensor clipped to `maxNorm` on its own, with our
  * coefficient `min(1, maxNorm / (norm_i + 1e-6))` (Keras: `maxNorm / max(norm_i, maxNorm)`).
+ * Clipped when some tensor's coefficient is below 1 (its own norm above
+ * `maxNorm`), whatever the global norm.
  */
 export function perTensorNormClipper(maxNorm: number, normType: number): GradientClipper {
   return {
     kind: "clipnorm",
     clip(step) {
       const k = activeKernels();
+      const coefs: NormValue[] = [];
       const grads = step.grads.map((g) => {
         if (!g) return null;
-        const n = totalNormOf(k, [g], normType);
-        const coef = coefficientOf(maxNorm, n);
+        const coef = coefficientOf(maxNorm, totalNormOf(k, [g], normType));
+        coefs.push(coef);
         return scaleBy(k, g, coef, false);
       });
-      return { grads, maxNorm };
+      return { grads, maxNorm, ...smallest(coefs) };
     },
   };
 }
 
-/** PyTorch's `clip_grad_value_` / Keras's `clipvalue`. */
+/**
+ * PyTorch's `clip_grad_value_` / Keras's `clipvalue`. Clipped when the
+ * largest |g| exceeds `clipValue`: computed only when a step listener asks
+ * (the monitor feed does), free when the step's total norm, which bounds
+ * max |g| from above for every p, is at most `clipValue` on the host, else
+ * one max-norm reduction through the backend's norm path (no host read on
+ * GPU backends).
+ */
 export function valueClipper(clipValue: number): GradientClipper {
   return {
     kind: "clipValue",
     clip(step) {
       const k = activeKernels();
-      return { grads: step.grads.map((g) => (g ? k.clamp(g, clipValue, false) : null)) };
+      const present = step.grads.filter((g): g is tf.Tensor => g !== null);
+      const total = step.totalNorm;
+      const clipped = (): ClipFlag => {
+        if (typeof total === "number" && total <= clipValue) return false;
+        const maxAbs = totalNormOf(activeKernels(), present, Infinity);
+        return typeof maxAbs === "number" ? maxAbs > clipValue : (tf.greater(maxAbs, clipValue) as tf.Scalar);
+      };
+      return { grads: step.grads.map((g) => (g ? k.clamp(g, clipValue, false) : null)), clipValue, clipped };
     },
   };
 }
@@ -128,14 +261,18 @@ export function valueClipper(clipValue: number): GradientClipper {
 /** No clipping (the wrapper still measures the norm, for logs and the non-finite policy). */
 export const noClipper: GradientClipper = {
   kind: "none",
-  clip: (step) => ({ grads: [...step.grads] }),
+  clip: (step) => ({ grads: [...step.grads], clipped: false }),
 };
 
 /**
- * A strategy from a threshold rule: each step reads the total norm on the
+ * A clipper from a threshold rule (a core `ThresholdRule`, like
+ * `autoClipRule` and `zClipRule`): each step reads the total norm on the
  * host (one device read on GPU backends), asks the rule for the threshold,
- * then clips exactly as `clipGradsWithNorm_` with it. The rule's state is
- * kept here and saved with the model.
+ * then scales exactly as `clipGradsWithNorm_` with it (coefficient
+ * `min(1, maxNorm / (norm + 1e-6))`, reported with `clipped = coefficient < 1`).
+ * The rule's state is held here; `getState` returns a copy (rule states are
+ * JSON) and `setState` adopts a saved one through `rule.parseState` when the
+ * rule has one.
  */
 export function thresholdClipper<S>(kind: string, rule: ThresholdRule<S>): GradientClipper & { readonly state: S } {
   let state = rule.init();
@@ -145,41 +282,37 @@ export function thresholdClipper<S>(kind: string, rule: ThresholdRule<S>): Gradi
     clip(step) {
       const total = step.totalNormValue();
       const next = rule.update(state, total);
+      const coefficient = clipCoefficient(next.maxNorm, total);
+      const grads = scaleAll(step.grads, coefficient);
       state = next.state;
-      const coef = clipCoefficient(next.maxNorm, total);
-      return { grads: scaleAll(step.grads, coef), maxNorm: next.maxNorm };
+      return { grads, maxNorm: next.maxNorm, coefficient, clipped: coefficient < 1 };
     },
-    getState: () => (rule.toJSON ? rule.toJSON(state) : (state as unknown as JsonValue)),
-    setState(json) { state = rule.fromJSON ? rule.fromJSON(json) : (json as unknown as S); },
+    getState: () => structuredClone(state) as unknown as JsonValue,
+    setState(json) { state = rule.parseState ? rule.parseState(json) : (structuredClone(json) as unknown as S); },
   };
 }
 
-/** Builds a strategy from the value of its option key (e.g. `{ autoclip: { percentile: 10 } }`). */
-export type ClipperFactory = (options: JsonValue) => GradientClipper;
+/** `maxNorm` / `global_clipnorm`: the global-norm rule. */
+export const maxNormOption: ClipperOption<number> = {
+  key: "maxNorm",
+  aliases: ["global_clipnorm"],
+  takesNormType: true,
+  parse: (value, where) => checkNonNegative(value, where),
+  create: (maxNorm) => globalNormClipper(maxNorm),
+};
 
-const optionFactories = new Map<string, ClipperFactory>();
+/** `clipnorm`: the per-tensor rule. */
+export const clipnormOption: ClipperOption<number> = {
+  key: "clipnorm",
+  takesNormType: true,
+  parse: (value, where) => checkNonNegative(value, where),
+  create: (maxNorm, { normType }) => perTensorNormClipper(maxNorm, normType),
+};
 
-/** Option keys reserved for the adaptive clippers of issue 4, until registered. */
-export const ADAPTIVE_OPTION_KEYS = ["autoclip", "zclip", "agc"] as const;
-
-/**
- * Makes `withGradientClipping(opt, { [key]: options })` build its strategy
- * with `factory`. The options must be JSON so the wrapper can be saved with
- * a model and rebuilt on load. Returns an unregister function.
- */
-export function registerClipperOption(key: string, factory: ClipperFactory): () => void {
-  optionFactories.set(key, factory);
-  return () => {
-    if (optionFactories.get(key) === factory) optionFactories.delete(key);
-  };
-}
-
-/** The factory registered for option `key`, if any. */
-export function clipperOptionFactory(key: string): ClipperFactory | undefined {
-  return optionFactories.get(key);
-}
-
-/** The option keys registered so far (`autoclip`, `zclip`, `agc` once `gradclip/tfjs` is imported). */
-export function registeredClipperOptions(): string[] {
-  return [...optionFactories.keys()];
-}
+/** `clipValue` / `clipvalue`: element clamping. */
+export const clipValueOption: ClipperOption<number> = {
+  key: "clipValue",
+  aliases: ["clipvalue"],
+  parse: (value, where) => checkNonNegative(value, where),
+  create: (clipValue) => valueClipper(clipValue),
+};

@@ -19,6 +19,7 @@
  * is read per batch.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { ClippedOptimizer, StepInfo } from "./optimizer.js";
 
 export type Logs = Record<string, unknown>;
 export interface CallbackParams { metrics?: string[] }
@@ -43,29 +44,89 @@ export interface FitLogsCallback {
 
 /** What a concrete callback does at each point of training. */
 export interface FitLogsHooks {
-  /** At train begin: subscribe to the optimizer's steps. */
-  start(): void | Promise<void>;
-  /** At train end: unsubscribe, finish pending reads. */
-  stop(): void | Promise<void>;
+  /** At train begin, before the callback listens to the optimizer's steps. */
+  start?(): void | Promise<void>;
+  /** At train end, after it stopped listening: finish pending reads. */
+  stop?(): void | Promise<void>;
+  /** During each training step, with the batch's logs object (not yet read by anyone). */
+  onStep(info: StepInfo, logs: Logs): void;
   onEpochBegin?(): void;
-  /** At epoch end, with the epoch logs; `null` leaves `onEpochEnd` undefined unless tfjs calls us directly. */
+  /**
+   * At epoch end, with the epoch logs (after the skipped-step loss fix-up);
+   * `null` leaves `onEpochEnd` undefined when wrapped as a plain object and
+   * no fix-up is needed.
+   */
   onEpochEnd: ((logs: Logs | undefined) => Promise<void>) | null;
 }
 
 /**
- * Builds the callback object around `hooks`; returns it with `batchLogs()`,
- * the current batch's logs object (null outside a batch or after `release`).
+ * The epoch loss over the steps that were applied: tfjs's `BaseLogger`
+ * averages every batch's `loss` into the epoch logs, NaN of a skipped step
+ * included, so `history.loss` becomes NaN (`null` in JSON) for the whole
+ * epoch. As Hugging Face's Trainer leaves NaN/inf losses out of its logged
+ * average, the steps `nonFinite: "skip"` skipped are left out here:
+ * the batch-size-weighted mean of the other steps' losses (on the device:
+ * two scalar ops per step, no read), NaN when every step was skipped. An
+ * epoch without skipped steps keeps tfjs's own value.
  */
-export function fitLogsCallback(hooks: FitLogsHooks): {
-  callback: FitLogsCallback;
-  batchLogs(): Logs | null;
-  release(): void;
-} {
+class AppliedLoss {
+  private sum: tf.Scalar | null = null;
+  private seen = 0;
+  private skippedInEpoch = 0;
+
+  reset(): void {
+    this.sum?.dispose();
+    this.sum = null;
+    this.seen = 0;
+    this.skippedInEpoch = 0;
+  }
+
+  add(info: StepInfo, logs: Logs): void {
+    if (info.skipped) {
+      this.skippedInEpoch++;
+      return;
+    }
+    const size = typeof logs.size === "number" ? logs.size : 0;
+    if (!info.loss || size === 0) return;
+    const loss = info.loss;
+    const previous = this.sum;
+    this.sum = tf.keep(tf.tidy(() => {
+      const weighted = tf.mul(tf.cast(loss, "float32"), size);
+      return (previous ? tf.add(previous, weighted) : weighted) as tf.Scalar;
+    }));
+    previous?.dispose();
+    this.seen += size;
+  }
+
+  /** Puts the applied steps' mean loss into the epoch logs when some step was skipped. */
+  fix(logs: Logs | undefined): void {
+    if (logs && this.skippedInEpoch > 0 && "loss" in logs) {
+      const previous = logs.loss;
+      if (previous instanceof tf.Tensor) previous.dispose();
+      const sum = this.sum;
+      logs.loss = sum && this.seen > 0 ? tf.keep(tf.tidy(() => tf.div(sum, this.seen))) : NaN;
+    }
+    this.reset();
+  }
+}
+
+/**
+ * Builds the callback object: listens to `optimizer`'s steps from train
+ * begin to train end and hands each training step to `hooks.onStep` with
+ * its batch's logs. With `nonFinite: "skip"` it also leaves skipped steps
+ * out of the epoch `loss` (see `AppliedLoss`).
+ */
+export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks): FitLogsCallback {
   let target: Logs | null = null;
   // True once tfjs calls us directly as a tf.Callback (setParams is called only then).
   let direct = false;
+  let unsubscribe: (() => void) | null = null;
+  const appliedLoss = optimizer.nonFinite === "skip" ? new AppliedLoss() : null;
   const noop: Hook = async () => {};
-  const epochEnd: Hook = async (_epoch, logs) => hooks.onEpochEnd?.(logs as Logs | undefined);
+  const epochEnd: Hook = async (_epoch, logs) => {
+    appliedLoss?.fix(logs as Logs | undefined);
+    await hooks.onEpochEnd?.(logs as Logs | undefined);
+  };
   const addMetric = (params: CallbackParams | undefined) => {
     // BaseLogger averages (and disposes) batch-log tensors only for keys in params.metrics.
     if (params && Array.isArray(params.metrics) && !params.metrics.includes(GRAD_NORM)) params.metrics.push(GRAD_NORM);
@@ -80,14 +141,29 @@ export function fitLogsCallback(hooks: FitLogsHooks): {
     async onTrainBegin(this: unknown) {
       // Wrapped as a plain object, `this` is tfjs's CustomCallback, which holds the shared params.
       addMetric((this as WithParams | undefined)?.params);
-      await hooks.start();
+      // A fit that threw (no onTrainEnd) may have left its last batch's logs here.
+      target = null;
+      if (unsubscribe) return;
+      await hooks.start?.();
+      unsubscribe = optimizer.onStep((info) => {
+        const logs = target;
+        if (!logs) return;
+        // One step per batch: later steps (outside fit) are not this batch's.
+        target = null;
+        appliedLoss?.add(info, logs);
+        hooks.onStep(info, logs);
+      });
     },
     async onTrainEnd(this: unknown) {
       target = null;
-      await hooks.stop();
+      unsubscribe?.();
+      unsubscribe = null;
+      appliedLoss?.reset();
+      await hooks.stop?.();
       if (this === callback) direct = false;
     },
     async onEpochBegin() {
+      appliedLoss?.reset();
       hooks.onEpochBegin?.();
     },
     async onBatchBegin(_batch, logs) {
@@ -97,10 +173,10 @@ export function fitLogsCallback(hooks: FitLogsHooks): {
       return direct ? noop : undefined;
     },
     get onEpochEnd() {
-      return direct || hooks.onEpochEnd ? epochEnd : undefined;
+      return direct || hooks.onEpochEnd || appliedLoss ? epochEnd : undefined;
     },
   };
-  return { callback, batchLogs: () => target, release: () => void (target = null) };
+  return callback;
 }
 
 /**

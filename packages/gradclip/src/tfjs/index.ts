@@ -2,27 +2,37 @@
  * gradclip/tfjs: PyTorch-grade gradient clipping for TensorFlow.js.
  *
  * Functions on gradient containers, an optimizer wrapper that clips inside
- * `applyGradients` (so `model.fit` clips), a `fit` callback logging the
- * gradient norm, the adaptive clippers as option keys (`autoclip`, `zclip`,
- * `agc`, registered on import), a `fit` callback feeding a GradientMonitor,
- * and the seams for more clippers and per-backend paths.
+ * `applyGradients` (so `model.fit` clips), `fit` callbacks logging the
+ * gradient norm and feeding a GradientMonitor, the adaptive clippers as
+ * option keys (`autoclip`, `zclip`, `agc`), and the seams for more clippers
+ * (`registerClipperOption`) and per-backend paths.
  */
 export { getTotalNorm, clipGradsWithNorm_, clipGradNorm_, clipGradValue_ } from "./clip.js";
 export type { TensorGrads, NamedTensor } from "./grads.js";
-export { withGradientClipping, ClippedOptimizer, type StepInfo, type StepListener } from "./optimizer.js";
-export type { GradientClippingOptions, NonFinitePolicy } from "./options.js";
+export {
+  withGradientClipping,
+  ClippedOptimizer,
+  NonFiniteLossError,
+  registerClippedOptimizer,
+  type StepInfo,
+  type StepListener,
+  type TfjsSerialization,
+} from "./optimizer.js";
+export { registerClipperOption, type GradientClippingOptions, type NonFinitePolicy } from "./options.js";
 export { gradNormCallback, type GradNormCallback } from "./callback.js";
 export {
   thresholdClipper,
-  registerClipperOption,
   type GradientClipper,
   type ClipStep,
   type ClipOutcome,
-  type ThresholdRule,
-  type ClipperFactory,
+  type ClipFlag,
+  type ClipFlagSource,
+  type ClipperOption,
+  type ClipperContext,
   type JsonValue,
 } from "./clipper.js";
-export { autoClipClipper, zClipClipper, registerAdaptiveClippers } from "./adaptive.js";
+export type { ThresholdRule, ThresholdUpdate } from "../adaptive/rule.js";
+export { autoClipClipper, zClipClipper } from "./adaptive.js";
 export { agcClipper, type AgcClipperOptions } from "./agc.js";
 export { feedMonitor, type MonitorFeed, type MonitorFeedOptions } from "./monitor-feed.js";
 export {

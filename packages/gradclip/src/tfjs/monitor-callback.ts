@@ -8,7 +8,6 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { GradientMonitor } from "../monitor/monitor.js";
 import { CLIP_RATE, fitLogsCallback, GRAD_NORM, putGradNorm, SKIPPED, type FitLogsCallback, type Logs } from "./fit-logs.js";
 import { checkArguments, feedMonitor, resolveFeedOptions, type MonitorFeed, type MonitorFeedOptions } from "./monitor-feed.js";
-import type { ClippedOptimizer } from "./optimizer.js";
 
 /** Options of `gradientMonitorCallback`. */
 export type GradientMonitorCallbackOptions = MonitorFeedOptions;
@@ -33,7 +32,12 @@ export interface GradientMonitorCallback extends FitLogsCallback {
  *   (one wait per epoch), `grad_norm` = the mean pre-clip norm of the epoch's
  *   steps that were finite and not skipped (`monitor.stats(epochSteps).mean`;
  *   NaN if none), `clip_rate` = the fraction of the epoch's applied steps that
- *   were clipped, `skipped_steps` = the monitor's run total.
+ *   were clipped (as each step's clipper reported it: `StepInfo.clipped`),
+ *   `skipped_steps` = the monitor's run total.
+ *
+ * With `nonFinite: "skip"` the epoch `loss` leaves skipped steps out (as
+ * `gradNormCallback`'s does). `optimizer` may be typed `tf.Optimizer` (e.g.
+ * `model.optimizer`): it is checked at run time.
  *
  * No host read per batch: step values are read `readEvery` (default 32) at a
  * time, asynchronously. Use it instead of `gradNormCallback` (it writes the
@@ -49,34 +53,27 @@ export interface GradientMonitorCallback extends FitLogsCallback {
  * console.log(monitor.suggestMaxNorm());
  */
 export function gradientMonitorCallback(
-  optimizer: ClippedOptimizer,
+  optimizer: tf.Optimizer,
   monitor: GradientMonitor,
   options?: GradientMonitorCallbackOptions,
 ): GradientMonitorCallback {
-  checkArguments(optimizer, monitor, "gradientMonitorCallback");
+  const opt = checkArguments(optimizer, monitor, "gradientMonitorCallback");
   const feedOptions = resolveFeedOptions(options, "gradientMonitorCallback");
   let feed: MonitorFeed | null = null;
-  let unsubscribe: (() => void) | null = null;
   let skippedAtStart = 0;
   let epochStartSteps = 0;
-  const { callback, batchLogs, release } = fitLogsCallback({
+  const callback = fitLogsCallback(opt, {
     async start() {
-      if (feed) return;
       await monitor.flush();
       skippedAtStart = monitor.totals.skippedSteps;
-      feed = feedMonitor(optimizer, monitor, feedOptions);
-      // Subscribed after the feed, so feed.skippedSteps already counts this step.
-      unsubscribe = optimizer.onStep((info) => {
-        const logs = batchLogs();
-        if (!logs) return;
-        putGradNorm(logs, info);
-        logs[SKIPPED] = skippedAtStart + feed!.skippedSteps;
-        release();
-      });
+      // Subscribed before the callback's own listener, so feed.skippedSteps already counts each step.
+      feed = feedMonitor(opt, monitor, feedOptions);
+    },
+    onStep(info, logs) {
+      putGradNorm(logs, info);
+      logs[SKIPPED] = skippedAtStart + feed!.skippedSteps;
     },
     async stop() {
-      unsubscribe?.();
-      unsubscribe = null;
       const f = feed;
       feed = null;
       if (f) {
@@ -98,6 +95,7 @@ export function gradientMonitorCallback(
         const previous = logs[GRAD_NORM];
         if (previous instanceof tf.Tensor) previous.dispose();
         logs[GRAD_NORM] = s.mean;
+        // Each step's clipped flag as its clipper reported it (see ClipOutcome.clipped).
         logs[CLIP_RATE] = s.clipRate;
       }
       logs[SKIPPED] = monitor.totals.skippedSteps;

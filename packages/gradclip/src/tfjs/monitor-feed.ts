@@ -13,7 +13,7 @@ import { checkBoolean, describe } from "../core/validate.js";
 import { GradientMonitor } from "../monitor/monitor.js";
 import type { MonitorStepInput } from "../monitor/record.js";
 import { activeKernels, totalNormOf } from "./norm.js";
-import { ClippedOptimizer, type StepInfo } from "./optimizer.js";
+import { checkClippedOptimizer, clippedFlagOf, type ClippedOptimizer, type StepInfo } from "./optimizer.js";
 
 /** Options of `feedMonitor` and `gradientMonitorCallback`. */
 export interface MonitorFeedOptions {
@@ -51,7 +51,8 @@ type Get<T> = (buffer: ArrayLike<number>) => T;
 interface Pending {
   totalNorm: tf.Tensor | number;
   maxNorm?: number;
-  coefficient?: tf.Tensor;
+  coefficient?: tf.Tensor | number;
+  clipped: tf.Tensor | boolean;
   skipped: boolean;
   loss?: tf.Tensor;
   names?: readonly string[];
@@ -60,16 +61,11 @@ interface Pending {
 
 /** Validated options. */
 export function resolveFeedOptions(options: unknown, fnName: string): { perVariable: boolean; readEvery: number } {
-  checkOptions(options, fnName);
+  checkOptions(options, fnName, ["perVariable", "readEvery"]);
   const o = (options ?? {}) as Record<string, unknown>;
-  for (const k of Object.keys(o)) {
-    if (k !== "perVariable" && k !== "readEvery") {
-      throw new TypeError(`gradclip: ${fnName}: unknown option ${JSON.stringify(k)}; known: perVariable, readEvery.`);
-    }
-  }
   return {
-    perVariable: checkBoolean(o.perVariable, "perVariable", false),
-    readEvery: checkInteger(o.readEvery, "readEvery", 1, 32),
+    perVariable: checkBoolean(o.perVariable, `${fnName}: options.perVariable`, false),
+    readEvery: checkInteger(o.readEvery, `${fnName}: options.readEvery`, 1, 32),
   };
 }
 
@@ -108,12 +104,13 @@ function planRead(batch: readonly Pending[]): { parts: tf.Tensor[]; build: Get<M
   };
   const getters = batch.map((s): Get<MonitorStepInput> => {
     const total = scalar(s.totalNorm);
-    const coef = s.coefficient ? scalar(s.coefficient) : null;
+    const coef = s.coefficient !== undefined ? scalar(s.coefficient) : null;
+    const clipped = typeof s.clipped === "boolean" ? () => s.clipped as boolean : ((get: Get<number>) => (b: ArrayLike<number>) => get(b) !== 0)(scalar(s.clipped));
     const loss = s.loss ? scalar(s.loss) : null;
     const norms = s.norms ? vector(s.norms) : null;
     return (b) => {
-      const step: MonitorStepInput = { totalNorm: total(b), skipped: s.skipped };
-      if (s.maxNorm !== undefined) step.maxNorm = s.maxNorm;
+      // The clipper's own account of the step: nothing here is re-derived from the norm.
+      const step: MonitorStepInput = { totalNorm: total(b), skipped: s.skipped, clipped: clipped(b), maxNorm: s.maxNorm ?? null };
       if (coef) step.coefficient = coef(b);
       if (loss) step.loss = loss(b);
       if (norms && s.names) {
@@ -127,11 +124,14 @@ function planRead(batch: readonly Pending[]): { parts: tf.Tensor[]; build: Get<M
 }
 
 /**
- * Records every step of `optimizer` (from `withGradientClipping`) into
- * `monitor`: the pre-clip total norm, the threshold the clipper applied
- * (`maxNorm`; the monitor derives the coefficient `min(1, maxNorm / (norm +
- * 1e-6))` from it), AGC's smallest unit scale as the coefficient, whether the
- * step was skipped, the loss when the step came from `minimize` (so from
+ * Records every step of `optimizer` (from `withGradientClipping`; `model.optimizer`
+ * is accepted and checked at run time) into `monitor`: the pre-clip total
+ * norm, and what the clipper reported for the step (`StepInfo`): the norm
+ * threshold it applied (`maxNorm`, null without one), its coefficient (the
+ * smallest one for `clipnorm` and AGC) and whether it changed the
+ * gradients (`clipped`: for `clipValue` an element above the threshold, for
+ * `clipnorm` a tensor above it, whatever the global norm); whether the step
+ * was skipped, the loss when the step came from `minimize` (so from
  * `model.fit`), and with `perVariable` each variable's gradient norm.
  *
  * No host read per step: device values are kept (as clones, so tfjs may
@@ -148,8 +148,8 @@ function planRead(batch: readonly Pending[]): { parts: tf.Tensor[]; build: Get<M
  * for (const [x, y] of batches) opt.minimize(() => loss(model, x, y));
  * await feed.flush(); feed.stop();
  */
-export function feedMonitor(optimizer: ClippedOptimizer, monitor: GradientMonitor, options?: MonitorFeedOptions): MonitorFeed {
-  checkArguments(optimizer, monitor, "feedMonitor");
+export function feedMonitor(optimizer: tf.Optimizer, monitor: GradientMonitor, options?: MonitorFeedOptions): MonitorFeed {
+  const opt = checkArguments(optimizer, monitor, "feedMonitor");
   const { perVariable, readEvery } = resolveFeedOptions(options, "feedMonitor");
   let pending: Pending[] = [];
   let steps = 0;
@@ -174,18 +174,20 @@ export function feedMonitor(optimizer: ClippedOptimizer, monitor: GradientMonito
   const listener = (info: StepInfo) => {
     steps++;
     if (info.skipped) skippedSteps++;
+    const flag = clippedFlagOf(info);
     const p: Pending = {
       totalNorm: info.totalNormValue ?? hold(info.totalNorm),
+      clipped: typeof flag === "boolean" ? flag : hold(flag),
       skipped: info.skipped,
     };
     if (info.maxNorm !== undefined) p.maxNorm = info.maxNorm;
-    if (info.coefficient) p.coefficient = hold(info.coefficient);
+    if (info.coefficient) p.coefficient = info.coefficientValue ?? hold(info.coefficient);
     if (info.loss) p.loss = hold(info.loss);
     if (perVariable) Object.assign(p, variableNorms(info));
     pending.push(p);
     if (pending.length >= readEvery) drain();
   };
-  let unsubscribe: (() => void) | null = optimizer.onStep(listener);
+  let unsubscribe: (() => void) | null = opt.onStep(listener);
 
   return {
     get steps() { return steps; },
@@ -203,12 +205,11 @@ export function feedMonitor(optimizer: ClippedOptimizer, monitor: GradientMonito
   };
 }
 
-/** Throws TypeError unless the optimizer and monitor are what the feed needs. */
-export function checkArguments(optimizer: unknown, monitor: unknown, fnName: string): void {
-  if (!(optimizer instanceof ClippedOptimizer)) {
-    throw new TypeError(`gradclip: ${fnName} needs the optimizer returned by withGradientClipping; got ${describe(optimizer)}.`);
-  }
+/** Throws TypeError unless the optimizer and monitor are what the feed needs; returns the optimizer as a ClippedOptimizer. */
+export function checkArguments(optimizer: unknown, monitor: unknown, fnName: string): ClippedOptimizer {
+  const opt = checkClippedOptimizer(optimizer, fnName);
   if (!(monitor instanceof GradientMonitor)) {
-    throw new TypeError(`gradclip: ${fnName} needs a GradientMonitor (new GradientMonitor() from "gradclip"); got ${describe(monitor)}.`);
+    throw new TypeError(`gradclip: ${fnName}: monitor must be a GradientMonitor (new GradientMonitor() from "gradclip"); got ${describe(monitor)}.`);
   }
+  return opt;
 }

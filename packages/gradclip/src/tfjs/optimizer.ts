@@ -6,17 +6,18 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { NonFiniteNormError } from "../core/errors.js";
 import { describe } from "../core/validate.js";
-import type { ClipStep, GradientClipper, JsonValue } from "./clipper.js";
+import { within, type ClipFlag, type ClipFlagSource, type ClipStep, type GradientClipper, type JsonValue } from "./clipper.js";
 import { checkTensor, type NamedTensor } from "./grads.js";
-import { activeKernels, disposeValue, readValue, toScalar, totalNormOf, type NormValue } from "./norm.js";
+import { activeKernels, disposeValue, toScalar, totalNormOf, type NormValue } from "./norm.js";
 import {
   optionsFromConfig,
   resolveClippingOptions,
   type GradientClippingOptions,
   type NonFinitePolicy,
 } from "./options.js";
+import { decodeSavedJson, decodeSavedValue, encodeSavedJson } from "./saved-json.js";
 
-/** One optimizer step, as reported to step listeners. */
+/** One optimizer step, as reported to step listeners. Tensors in it are valid only during the listener call. */
 export interface StepInfo {
   /**
    * The pre-clip total norm, valid only during the listener call: `tf.keep`
@@ -28,16 +29,32 @@ export interface StepInfo {
   readonly totalNormValue?: number;
   /** The order of the norm. */
   readonly normType: number;
-  /** The threshold the clipper applied, when it has one. */
+  /** The norm threshold the clipper applied, when it has one (`clipnorm`: the per-tensor threshold). */
   readonly maxNorm?: number;
-  /** True when the step was skipped (`nonFinite: "skip"`). */
+  /** The element threshold, for `clipValue`. */
+  readonly clipValue?: number;
+  /**
+   * Whether the clipper changed the gradients this step (see
+   * `ClipOutcome.clipped`: a coefficient below 1, or an element clamped);
+   * false for skipped steps and without a clipping rule. Reported by the
+   * clipper, not derived from the norm. Free where the clipper knew it on
+   * the host (cpu and wasm, AutoClip, ZClip); otherwise reading it reads one
+   * device scalar (a GPU sync on webgl/webgpu): use `clippedFlag` to keep it
+   * on the device. Read it during the call.
+   */
+  readonly clipped: boolean;
+  /** `clipped` as a float32 device scalar, 1 or 0, made when first read; valid only during the call. */
+  readonly clippedFlag: tf.Scalar;
+  /** True when the step was skipped (`nonFinite: "skip"`): its norm or its loss was NaN/infinite. */
   readonly skipped: boolean;
   /**
-   * The smallest factor a gradient was scaled by, from strategies without a
-   * single threshold (AGC); valid only during the call. Absent otherwise
-   * (with `maxNorm` it is `min(1, maxNorm / (totalNorm + 1e-6))`).
+   * The factor the clipper scaled the gradients by; for `clipnorm` and AGC
+   * the smallest of their factors (per tensor, per unit). Absent for
+   * skipped steps, `clipValue` and no clipping rule. Valid only during the call.
    */
   readonly coefficient?: tf.Scalar;
+  /** The same on the host, when known without a device read. */
+  readonly coefficientValue?: number;
   /** The variable names of this step, aligned with `grads`. */
   readonly names: readonly string[];
   /** The gradients before clipping (null where a variable has none); valid only during the call, never dispose them. */
@@ -47,6 +64,27 @@ export interface StepInfo {
    * `computeGradients` (so in `model.fit`); valid only during the call.
    */
   readonly loss?: tf.Scalar;
+}
+
+/**
+ * Thrown by `nonFinite: "error"` when the gradients are finite but the loss
+ * of the step (computed by the wrapper's `minimize`, so also in `model.fit`)
+ * is NaN or infinite. Nothing was changed (weights, slots, iterations,
+ * clipper state).
+ */
+export class NonFiniteLossError extends Error {
+  /** The loss: NaN or ±Infinity (the first non-finite element for a non-scalar loss). */
+  readonly loss: number;
+
+  constructor(loss: number) {
+    super(
+      `gradclip: the loss of this step is non-finite (${loss}) while its gradients are finite; ` +
+        'nonFinite: "error" stops before it reaches the weights (nothing was changed). ' +
+        'To skip such steps instead, use nonFinite: "skip".',
+    );
+    this.name = "NonFiniteLossError";
+    this.loss = loss;
+  }
 }
 
 export type StepListener = (info: StepInfo) => void;
@@ -83,68 +121,140 @@ function rebuild(vg: Container, grads: readonly (tf.Tensor | null)[]): Container
   return out;
 }
 
-interface SerializedInner { className: string; config: tf.serialization.ConfigDict }
-
-/**
- * JSON text with every `_` written as the JSON escape `\u005f`, so the string
- * holds no underscore: tfjs-layers' loader (`convertPythonicToTs`) camel-cases
- * every key and string value containing `_` (`"dense_Dense2/kernel"` would
- * come back as `"denseDense2/kernel"`), but leaves strings without one
- * untouched. `JSON.parse` reads it back as it was. (`_` can only occur inside
- * JSON strings, and no JSON escape contains one, so the replacement is exact.)
- */
-function encodeJson(value: JsonValue): string {
-  return JSON.stringify(value).replace(/_/g, "\\u005f");
-}
-
-function decodeJson(text: string, what: string): JsonValue {
-  try {
-    return JSON.parse(text) as JsonValue;
-  } catch {
-    throw new TypeError(`gradclip: ClippedOptimizer.fromConfig: ${what} is not valid JSON text; was the config edited?`);
-  }
-}
-
 function isRecord(v: unknown): v is { [key: string]: JsonValue } {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
 /**
+ * The part of a tfjs-core copy's `tf.serialization` that registration uses
+ * (structural, so the namespace of another copy or version fits).
+ */
+export interface TfjsSerialization {
+  registerClass(cls: never): unknown;
+  readonly SerializationMap: { getMap(): { readonly classNameMap: { readonly [className: string]: unknown } } };
+}
+
+type ClassNameMap = { readonly [className: string]: unknown };
+
+const FROM_CONFIG = "ClippedOptimizer.fromConfig";
+
+/**
  * The clipping options and clipper state of a saved config: the encoded form
- * of this build (`clipping` a string, see `encodeJson`), or the plain objects
- * of earlier builds (read as they are; their strings with `_` may already
- * have been camel-cased by tfjs-layers).
+ * (`clipping` a string, see `saved-json.ts`), or the plain objects of earlier
+ * builds (read as they are; their strings with `_` may already have been
+ * camel-cased by tfjs-layers).
  */
 function readClippingConfig(config: tf.serialization.ConfigDict): { clipping: { [key: string]: JsonValue } | undefined; state: JsonValue | undefined } {
   const raw = config.clipping as unknown;
-  const rawState = config.clipperState as JsonValue | undefined;
-  if (typeof raw !== "string") {
-    return { clipping: isRecord(raw) ? raw : undefined, state: rawState };
-  }
-  const clipping = decodeJson(raw, "clipping");
+  const rawState = config.clipperState as unknown;
+  // A state that is not a string was put there by hand or by an earlier build: taken as it is (and validated by the clipper).
+  const state = rawState === undefined ? undefined
+    : typeof rawState === "string" ? decodeSavedJson(rawState, FROM_CONFIG, "clipperState") : decodeSavedValue(rawState);
+  if (typeof raw !== "string") return { clipping: isRecord(raw) ? raw : undefined, state };
+  const clipping = decodeSavedJson(raw, FROM_CONFIG, "clipping");
   if (!isRecord(clipping)) {
-    throw new TypeError(`gradclip: ClippedOptimizer.fromConfig: clipping must encode an options object; got ${describe(clipping)}.`);
+    throw new TypeError(`gradclip: ${FROM_CONFIG}: clipping must encode an options object; got ${describe(clipping)}.`);
   }
-  // A state that is not a string was put there by hand: taken as it is (and validated by the clipper).
-  const state = typeof rawState === "string" ? decodeJson(rawState, "clipperState") : rawState;
   return { clipping, state };
 }
 
-function deserializeOptimizer(o: unknown): tf.Optimizer {
-  const inner = o as SerializedInner | undefined;
-  const entry = inner && tf.serialization.SerializationMap.getMap().classNameMap[inner.className];
-  if (!entry) {
+/** The wrapped optimizer, through the first class registry (in `maps`) that has its class. */
+function deserializeOptimizer(o: unknown, maps: readonly ClassNameMap[]): tf.Optimizer {
+  if (!isRecord(o) || typeof o.className !== "string") {
     throw new TypeError(
-      `gradclip: cannot rebuild the wrapped optimizer ${describe(inner?.className)}: it is not a registered tfjs class.`,
+      `gradclip: ${FROM_CONFIG}: optimizer must be the wrapped optimizer's saved form { className, config }; got ${describe(o)}.`,
     );
   }
-  const [cls, fromConfig] = entry;
-  return fromConfig(cls, inner.config) as unknown as tf.Optimizer;
+  const { className, config } = o;
+  if (!isRecord(config)) {
+    throw new TypeError(`gradclip: ${FROM_CONFIG}: optimizer.config must be an object (the ${JSON.stringify(className)} config); got ${describe(config)}.`);
+  }
+  for (const map of maps) {
+    // Own entries only: "constructor", "toString", "__proto__" are not registered classes.
+    if (!Object.hasOwn(map, className)) continue;
+    const entry = map[className];
+    if (!Array.isArray(entry) || typeof entry[0] !== "function" || typeof entry[1] !== "function") continue;
+    const made = (entry[1] as (cls: unknown, config: tf.serialization.ConfigDict) => unknown)(entry[0], config);
+    if (!(made instanceof tf.Optimizer)) {
+      throw new TypeError(`gradclip: ${FROM_CONFIG}: the registered class ${JSON.stringify(className)} did not give an optimizer; got ${describe(made)}.`);
+    }
+    return made;
+  }
+  throw new TypeError(
+    `gradclip: ${FROM_CONFIG}: cannot rebuild the wrapped optimizer: ${JSON.stringify(className)} is not a registered tfjs class ` +
+      "(tfjs's own optimizers are registered by importing @tensorflow/tfjs-core; register your own with tf.serialization.registerClass).",
+  );
+}
+
+/** The host value of a flag (one device read for a tensor). */
+function readFlag(flag: ClipFlag): boolean {
+  return typeof flag === "boolean" ? flag : flag.dataSync()[0] !== 0;
+}
+
+/** What `report` gets: the step's values where they live (host or device). */
+interface StepValues {
+  readonly total: NormValue;
+  readonly hostTotal: number | undefined;
+  readonly skipped: boolean;
+  readonly clipped: ClipFlagSource;
+  readonly maxNorm?: number | undefined;
+  readonly clipValue?: number | undefined;
+  readonly coefficient?: NormValue | undefined;
+  readonly names: readonly string[];
+  readonly grads: readonly (tf.Tensor | null)[];
+  readonly loss: tf.Scalar | undefined;
+}
+
+/** Per `StepInfo`, the clipper's own flag (host boolean or device scalar), for batched readers such as the monitor feed. */
+const rawFlags = new WeakMap<StepInfo, () => ClipFlag>();
+
+/**
+ * The `clipped` flag of a step as the clipper gave it: a host boolean, or a
+ * device scalar (nonzero: clipped) valid during the listener call. For
+ * readers that batch device values (the monitor feed) without the read
+ * that `info.clipped` may cost.
+ */
+export function clippedFlagOf(info: StepInfo): ClipFlag {
+  const flag = rawFlags.get(info);
+  if (flag === undefined) throw new TypeError(`gradclip: clippedFlagOf: not a StepInfo from ClippedOptimizer.onStep; got ${describe(info)}.`);
+  return flag();
+}
+
+/**
+ * True when `x` is built on another copy's `tf.Optimizer`: a prototype in
+ * its chain has tf.Optimizer's own methods (property names survive
+ * minification) but is not this copy's `tf.Optimizer.prototype`. A
+ * hand-made object with minimize/computeGradients/applyGradients is not
+ * taken for one.
+ */
+function fromAnotherTfjsCopy(x: object): boolean {
+  for (let p = Object.getPrototypeOf(x) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
+    if (p === tf.Optimizer.prototype) return false;
+    if (Object.hasOwn(p, "saveIterations") && Object.hasOwn(p, "extractIterations") && Object.hasOwn(p, "minimize")) return true;
+  }
+  return false;
+}
+
+/** The tfjs-core copies, other than gradclip's own, that `registerClippedOptimizer` registered with. */
+const foreignRegistrations = new Set<object>();
+let warnedAboutCopies = false;
+
+const TWO_COPIES_FIX =
+  "call registerClippedOptimizer(tf.serialization) from gradclip/tfjs with the tf you load models with, or install one copy (npm ls @tensorflow/tfjs-core; npm dedupe)";
+
+function warnTwoCopies(what: string): void {
+  if (warnedAboutCopies || foreignRegistrations.size > 0) return;
+  warnedAboutCopies = true;
+  console.warn(
+    `gradclip: ${what} comes from another copy of @tensorflow/tfjs-core than the one gradclip/tfjs imports; training works, ` +
+      `but tfjs-layers of that copy cannot load a model saved with includeOptimizer: true until you ${TWO_COPIES_FIX}.`,
+  );
 }
 
 /**
  * An optimizer that clips gradients before its wrapped optimizer applies
  * them. Made by `withGradientClipping`; registered with tfjs serialization
+ * (of the tfjs-core copy gradclip imports; see `registerClippedOptimizer`)
  * so a model saved with `includeOptimizer: true` loads back with its
  * clipping (import `gradclip/tfjs` before loading).
  */
@@ -169,23 +279,38 @@ export class ClippedOptimizer extends tf.Optimizer {
 
   /** The wrapped optimizer (it owns the slots and the iteration count). */
   readonly optimizer: tf.Optimizer;
-  /** The clipping strategy. */
+  /** The clipper. */
   readonly clipper: GradientClipper;
   /** The order of the measured (and logged) total norm. */
   readonly normType: number;
-  /** What a step with a NaN/infinite total norm does: `"propagate"`, `"error"` or `"skip"` (see `withGradientClipping`). */
+  /** What a step with a NaN/infinite total norm or loss does: `"propagate"`, `"error"` or `"skip"` (see `withGradientClipping`). */
   readonly nonFinite: NonFinitePolicy;
   private readonly clippingConfig: { [key: string]: JsonValue } | null;
   private skipped = 0;
   private readonly listeners = new Set<StepListener>();
   private lastLoss: tf.Scalar | null = null;
+  private checkedTensorClass = false;
 
+  /**
+   * Prefer `withGradientClipping(optimizer, options)`, the same.
+   *
+   * @throws TypeError / RangeError for a bad optimizer (not a tf.Optimizer, or
+   *   already a ClippedOptimizer) or options.
+   */
   constructor(optimizer: tf.Optimizer, options: GradientClippingOptions) {
     super();
+    const fn = "withGradientClipping";
     if (!(optimizer instanceof tf.Optimizer)) {
-      throw new TypeError(`gradclip: withGradientClipping: optimizer must be a tf.Optimizer; got ${describe(optimizer)}.`);
+      throw new TypeError(`gradclip: ${fn}: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)); got ${describe(optimizer)}.`);
     }
-    const r = resolveClippingOptions(options);
+    if (optimizer instanceof ClippedOptimizer) {
+      throw new TypeError(
+        `gradclip: ${fn}: optimizer is already a ClippedOptimizer (clipping with ${optimizer.clipper.kind}); one clipping rule per step: ` +
+          "use it as it is, or wrap its inner optimizer (wrapped.optimizer) with the options you want.",
+      );
+    }
+    const r = resolveClippingOptions(options, fn);
+    if (fromAnotherTfjsCopy(optimizer)) warnTwoCopies(`the optimizer (${optimizer.getClassName?.() ?? describe(optimizer)})`);
     this.optimizer = optimizer;
     this.clipper = r.clipper;
     this.normType = r.p;
@@ -205,8 +330,8 @@ export class ClippedOptimizer extends tf.Optimizer {
 
   /**
    * Calls `listener` after every step (also skipped ones) with the pre-clip
-   * norm; returns a function that removes it. The monitor and the `fit`
-   * callback use this.
+   * norm and what the clipper did; returns a function that removes it. The
+   * monitor and the `fit` callbacks use this.
    */
   onStep(listener: StepListener): () => void {
     this.listeners.add(listener);
@@ -214,12 +339,33 @@ export class ClippedOptimizer extends tf.Optimizer {
   }
 
   /**
+   * tf.Optimizer's `minimize` (compute gradients and loss, `applyGradients`,
+   * dispose the gradients, return or dispose the loss), except that the
+   * gradients and the loss are disposed also when `applyGradients` throws
+   * (`nonFinite: "error"`), so a failed step leaks no tensor.
+   */
+  override minimize(f: () => tf.Scalar, returnCost = false, varList?: tf.Variable[]): tf.Scalar | null {
+    const { value, grads } = this.computeGradients(f, varList);
+    try {
+      this.applyGradients(varList != null ? varList.map((v) => ({ name: v.name, tensor: grads[v.name]! })) : grads);
+    } catch (e) {
+      value.dispose();
+      throw e;
+    } finally {
+      tf.dispose(grads);
+    }
+    if (returnCost) return value;
+    value.dispose();
+    return null;
+  }
+
+  /**
    * Delegated to the wrapped optimizer; the loss is remembered so the next
-   * `applyGradients` can report it to step listeners (it is not owned here).
+   * `applyGradients` can check it (`nonFinite`) and report it to step
+   * listeners (it is not owned here).
    */
   override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
     const out = this.optimizer.computeGradients(f, varList);
-    // Not owned: reported to step listeners by the next applyGradients if still alive (the base minimize calls it next).
     this.lastLoss = out.value;
     return out;
   }
@@ -231,23 +377,37 @@ export class ClippedOptimizer extends tf.Optimizer {
    * their slots by position). The caller's tensors are neither modified nor
    * disposed; every tensor made here is disposed before returning.
    *
-   * @throws NonFiniteNormError with `nonFinite: "error"` (nothing changed).
+   * With `nonFinite: "error"` or `"skip"` the total norm and, when the step's
+   * loss is known (it came through `minimize` / `computeGradients`), the
+   * loss are read on the host in one read: a step where either is NaN or
+   * infinite throws (nothing changed) or is skipped.
+   *
+   * @throws NonFiniteNormError / NonFiniteLossError with `nonFinite: "error"` (nothing changed).
    */
   override applyGradients(variableGradients: tf.NamedTensorMap | NamedTensor[]): void {
     const loss = this.lastLoss !== null && !this.lastLoss.isDisposed ? this.lastLoss : undefined;
     this.lastLoss = null;
     const { names, grads } = readEntries(variableGradients);
     const tensors = grads.filter((g): g is tf.Tensor => g !== null);
+    if (!this.checkedTensorClass && tensors.length > 0) {
+      this.checkedTensorClass = true;
+      // tfjs's `instanceof tf.Tensor` is duck-typed; the prototype chain tells the copies apart.
+      if (!Function.prototype[Symbol.hasInstance].call(tf.Tensor, tensors[0])) warnTwoCopies("a gradient tensor");
+    }
     const total = totalNormOf(activeKernels(), tensors, this.normType);
     let hostTotal: number | undefined = typeof total === "number" ? total : undefined;
-    const totalNormValue = () => (hostTotal ??= readValue(total));
+    const totalNormValue = () => (hostTotal ??= typeof total === "number" ? total : total.dataSync()[0]!);
     try {
       if (this.nonFinite !== "propagate") {
-        const v = totalNormValue();
-        if (!Number.isFinite(v)) {
-          if (this.nonFinite === "error") throw new NonFiniteNormError(v, this.normType);
+        const read = readForPolicy(total, loss);
+        hostTotal = read.norm;
+        const badLoss = read.loss !== undefined && !Number.isFinite(read.loss);
+        if (!Number.isFinite(read.norm) || badLoss) {
+          if (this.nonFinite === "error") {
+            throw Number.isFinite(read.norm) ? new NonFiniteLossError(read.loss!) : new NonFiniteNormError(read.norm, this.normType);
+          }
           this.skipped++;
-          this.report({ total, hostTotal, skipped: true, names, grads, loss });
+          this.report({ total, hostTotal, skipped: true, clipped: false, names, grads, loss });
           return;
         }
       }
@@ -255,51 +415,70 @@ export class ClippedOptimizer extends tf.Optimizer {
         grads, names, totalNorm: total, normType: this.normType, totalNormValue,
         variable: (name) => tf.engine().registeredVariables[name],
       };
-      let maxNorm: number | undefined;
-      let coefficient: NormValue | undefined;
-      let clipped: (tf.Tensor | null)[] = [];
+      let outcome: { grads: (tf.Tensor | null)[]; clipped: ClipFlagSource; maxNorm?: number | undefined; clipValue?: number | undefined; coefficient?: NormValue | undefined } | null = null;
       tf.tidy(() => {
-        const outcome = this.clipper.clip(step);
-        if (outcome.grads.length !== grads.length) {
-          throw new Error(`gradclip: clipper ${this.clipper.kind} returned ${outcome.grads.length} gradients for ${grads.length}.`);
-        }
+        const o = this.clipper.clip(step);
+        checkOutcome(o, grads.length, this.clipper.kind);
         // Kept past the tidy; disposed below once the wrapped optimizer has used them.
-        outcome.grads.forEach((g, i) => { if (g && g !== grads[i]) tf.keep(g); });
-        clipped = outcome.grads;
-        maxNorm = outcome.maxNorm;
-        coefficient = outcome.coefficient;
-        if (coefficient !== undefined && typeof coefficient !== "number") tf.keep(coefficient);
+        o.grads.forEach((g, i) => { if (g && g !== grads[i]) tf.keep(g); });
+        if (typeof o.coefficient !== "number" && o.coefficient !== undefined) tf.keep(o.coefficient);
+        if (o.clipped instanceof tf.Tensor) tf.keep(o.clipped);
+        outcome = { grads: o.grads, clipped: o.clipped, maxNorm: o.maxNorm, clipValue: o.clipValue, coefficient: o.coefficient };
       });
+      const out = outcome!;
       try {
         try {
-          this.optimizer.applyGradients(rebuild(variableGradients, clipped));
+          this.optimizer.applyGradients(rebuild(variableGradients, out.grads));
         } finally {
-          clipped.forEach((g, i) => { if (g && g !== grads[i]) g.dispose(); });
+          out.grads.forEach((g, i) => { if (g && g !== grads[i]) g.dispose(); });
         }
-        this.report({ total, hostTotal, skipped: false, maxNorm, coefficient, names, grads, loss });
+        this.report({ total, hostTotal, skipped: false, ...out, names, grads, loss });
       } finally {
-        if (coefficient !== undefined) disposeValue(coefficient);
+        if (out.coefficient !== undefined) disposeValue(out.coefficient);
+        if (out.clipped instanceof tf.Tensor) out.clipped.dispose();
       }
     } finally {
       disposeValue(total);
     }
   }
 
-  private report(r: {
-    total: NormValue; hostTotal: number | undefined; skipped: boolean; maxNorm?: number | undefined;
-    coefficient?: NormValue | undefined; names: string[]; grads: (tf.Tensor | null)[]; loss: tf.Scalar | undefined;
-  }): void {
+  private report(r: StepValues): void {
     if (this.listeners.size === 0) return;
     tf.tidy(() => {
-      const totalNorm = typeof r.total === "number" ? toScalar(r.total) : r.total;
+      let live = true;
+      let raw: ClipFlag | undefined = typeof r.clipped === "function" ? undefined : r.clipped;
+      const rawFlag = (): ClipFlag => {
+        if (raw === undefined && !live) throw expired("clipped");
+        return (raw ??= (r.clipped as () => ClipFlag)());
+      };
+      let clipped: boolean | undefined = typeof raw === "boolean" ? raw : undefined;
+      let flag: tf.Scalar | undefined;
+      const expired = (what: string) => new Error(`gradclip: StepInfo.${what} is valid only during the onStep listener call; read it there.`);
       const info: StepInfo = {
-        totalNorm, normType: this.normType, skipped: r.skipped, names: r.names, grads: r.grads,
+        totalNorm: typeof r.total === "number" ? toScalar(r.total) : r.total,
+        normType: this.normType, skipped: r.skipped, names: r.names, grads: r.grads,
         ...(r.hostTotal !== undefined ? { totalNormValue: r.hostTotal } : {}),
         ...(r.maxNorm !== undefined ? { maxNorm: r.maxNorm } : {}),
+        ...(r.clipValue !== undefined ? { clipValue: r.clipValue } : {}),
         ...(r.coefficient !== undefined ? { coefficient: typeof r.coefficient === "number" ? toScalar(r.coefficient) : r.coefficient } : {}),
+        ...(typeof r.coefficient === "number" ? { coefficientValue: r.coefficient } : {}),
         ...(r.loss !== undefined ? { loss: r.loss } : {}),
+        get clipped(): boolean {
+          if (clipped === undefined && !live) throw expired("clipped");
+          return (clipped ??= readFlag(rawFlag()));
+        },
+        get clippedFlag(): tf.Scalar {
+          if (!live) throw expired("clippedFlag");
+          const f = rawFlag();
+          return (flag ??= typeof f === "boolean" ? tf.scalar(f ? 1 : 0, "float32") : (tf.cast(f, "float32") as tf.Scalar));
+        },
       };
-      for (const l of this.listeners) l(info);
+      rawFlags.set(info, rawFlag);
+      try {
+        for (const l of this.listeners) l(info);
+      } finally {
+        live = false;
+      }
     });
   }
 
@@ -331,19 +510,32 @@ export class ClippedOptimizer extends tf.Optimizer {
    * The config saved with a model: `{ optimizer: { className, config },
    * clipping, clipperState? }`. `optimizer` is the wrapped optimizer's own
    * config, as tfjs saves it (so it loads back exactly as that optimizer
-   * saved alone would). `clipping` (the validated options) and
-   * `clipperState` (adaptive state) are JSON text with every `_` escaped as
-   * `\u005f`: tfjs-layers camel-cases keys and strings containing `_` when
-   * it loads a model, which would change layer names in `agc.exclude`,
-   * patterns, and option keys; `JSON.parse` reads them back unchanged.
+   * saved alone would). `clipping` (the validated options: `nonFinite`,
+   * `normType` when given, and the rule's key with its parsed value) and
+   * `clipperState` (adaptive state) are JSON text in the one saved encoding
+   * (`saved-json.ts`): every number lossless (Infinity, NaN and -0 as
+   * `{"$number": "Infinity"}`, ...), every `_` escaped as `\u005f` so
+   * tfjs-layers' loader, which camel-cases keys and strings containing `_`,
+   * cannot change layer names in `agc.exclude`, patterns or option keys.
+   *
+   * @throws TypeError for a wrapper made with a custom `clipper` (it cannot
+   *   be rebuilt on load: save with `includeOptimizer: false`, or make it an
+   *   option key with `registerClipperOption`), or a clipper state that is
+   *   not JSON.
    */
   override getConfig(): tf.serialization.ConfigDict {
+    if (this.clippingConfig === null) {
+      throw new TypeError(
+        `gradclip: ClippedOptimizer.getConfig: this optimizer clips with a custom clipper (${JSON.stringify(this.clipper.kind)}), ` +
+          "which cannot be saved with a model; save with includeOptimizer: false, or make it an option key with registerClipperOption (saved and rebuilt on load).",
+      );
+    }
     const config: tf.serialization.ConfigDict = {
       optimizer: { className: this.optimizer.getClassName(), config: this.optimizer.getConfig() },
-      clipping: encodeJson(this.clippingConfig ?? { customClipper: this.clipper.kind }),
+      clipping: encodeSavedJson(this.clippingConfig, "ClippedOptimizer.getConfig: clipping"),
     };
     const state = this.clipper.getState?.();
-    if (state !== undefined) config.clipperState = encodeJson(state);
+    if (state !== undefined) config.clipperState = encodeSavedJson(state, `ClippedOptimizer.getConfig: the ${this.clipper.kind} clipper's state`);
     return config;
   }
 
@@ -351,32 +543,138 @@ export class ClippedOptimizer extends tf.Optimizer {
    * Rebuilds a wrapper from `getConfig` (what `tf.loadLayersModel` calls):
    * the wrapped optimizer through tfjs's class registry, the clipping
    * options, then the clipper state. Also reads configs saved by earlier
-   * builds (plain `clipping` / `clipperState` objects).
+   * builds (plain `clipping` / `clipperState` objects, `"inf"` thresholds).
    *
-   * @throws TypeError for a config saved with a custom `clipper` (not
-   *   rebuildable), an unregistered wrapped optimizer class, or malformed
-   *   clipping text; the option and state validation errors of
-   *   `withGradientClipping` and the clipper.
+   * @throws TypeError for a config saved with a custom clipper by an earlier
+   *   build, an unregistered wrapped optimizer class, or malformed clipping
+   *   text; the option and state validation errors of `withGradientClipping`
+   *   and the clipper.
    * @nocollapse
    */
   static override fromConfig<T extends tf.serialization.Serializable>(
     cls: tf.serialization.SerializableConstructor<T>,
     config: tf.serialization.ConfigDict,
   ): T {
-    const { clipping, state } = readClippingConfig(config);
-    if (!clipping || "customClipper" in clipping) {
-      throw new TypeError(
-        `gradclip: this model was saved with a custom clipper (${describe(clipping?.customClipper)}), which cannot be rebuilt; ` +
-          "make it an option with registerClipperOption so it saves with the model.",
-      );
-    }
-    const opt = new cls(deserializeOptimizer(config.optimizer), optionsFromConfig(clipping)) as unknown as ClippedOptimizer;
-    if (state !== undefined) opt.clipper.setState?.(state);
+    return rebuildFromConfig(cls, config, [tf.serialization.SerializationMap.getMap().classNameMap]);
+  }
+}
+
+/** `ClippedOptimizer.fromConfig`, looking the wrapped optimizer's class up in `maps` in order. */
+function rebuildFromConfig<T extends tf.serialization.Serializable>(
+  cls: tf.serialization.SerializableConstructor<T>,
+  config: tf.serialization.ConfigDict,
+  maps: readonly ClassNameMap[],
+): T {
+  if (!isRecord(config)) throw new TypeError(`gradclip: ${FROM_CONFIG}: config must be an object; got ${describe(config)}.`);
+  const { clipping, state } = readClippingConfig(config);
+  if (!clipping || "customClipper" in clipping) {
+    throw new TypeError(
+      `gradclip: ${FROM_CONFIG}: this model was saved with a custom clipper (${describe(clipping?.customClipper)}), which cannot be rebuilt; ` +
+        "make it an option key with registerClipperOption so it saves with the model.",
+    );
+  }
+  const options = optionsFromConfig(clipping);
+  const inner = deserializeOptimizer(config.optimizer, maps);
+  try {
+    const opt = within(`${FROM_CONFIG} (saved clipping)`, () => new cls(inner, options)) as unknown as ClippedOptimizer;
+    if (state !== undefined) within(`${FROM_CONFIG} (saved clipper state)`, () => opt.clipper.setState?.(state));
     return opt as unknown as T;
+  } catch (e) {
+    inner.dispose();
+    throw e;
+  }
+}
+
+/** Checks a clipper's outcome before anything is applied. */
+function checkOutcome(o: unknown, n: number, kind: string): void {
+  const where = `gradclip: ClippedOptimizer.applyGradients: the ${JSON.stringify(kind)} clipper`;
+  if (!isRecord(o) || !Array.isArray(o.grads)) throw new TypeError(`${where} must return { grads, clipped }; got ${describe(o)}.`);
+  if (o.grads.length !== n) throw new TypeError(`${where} returned ${o.grads.length} gradients for ${n}.`);
+  const clipped = o.clipped as unknown;
+  if (typeof clipped !== "boolean" && typeof clipped !== "function" && !(clipped instanceof tf.Tensor && clipped.size === 1)) {
+    throw new TypeError(`${where} must say whether it changed the gradients (clipped: a boolean, a scalar tensor or a function giving one); got ${describe(clipped)}.`);
+  }
+}
+
+/**
+ * The total norm and the loss on the host, in one read: the norm is a host
+ * number already on cpu/wasm; a device norm and a device loss are read
+ * together (one concatenated read, one sync).
+ */
+function readForPolicy(total: NormValue, loss: tf.Scalar | undefined): { norm: number; loss?: number } {
+  const firstBad = (values: ArrayLike<number>, from: number): number => {
+    for (let i = from; i < values.length; i++) if (!Number.isFinite(values[i]!)) return values[i]!;
+    return values.length > from ? values[from]! : NaN;
+  };
+  if (loss === undefined) return { norm: typeof total === "number" ? total : total.dataSync()[0]! };
+  if (typeof total === "number") return { norm: total, loss: firstBad(loss.dataSync(), 0) };
+  const both = tf.tidy(() => tf.concat([tf.reshape(total, [1]), tf.reshape(tf.cast(loss, "float32"), [-1])]));
+  try {
+    const values = both.dataSync();
+    return { norm: values[0]!, loss: firstBad(values, 1) };
+  } finally {
+    both.dispose();
   }
 }
 
 tf.serialization.registerClass(ClippedOptimizer);
+
+/**
+ * Registers `ClippedOptimizer` with another copy of tfjs-core, given that
+ * copy's `tf.serialization`, so that its tfjs-layers can load models saved
+ * with `includeOptimizer: true` (the wrapped optimizer's class is then
+ * looked up in that copy's registry first, then in gradclip's).
+ *
+ * Why: each copy of `@tensorflow/tfjs-core` in an app has its own class
+ * registry. Importing `gradclip/tfjs` registers `ClippedOptimizer` with the
+ * copy gradclip imports; training works with any copy, but
+ * `tf.loadLayersModel` of a tfjs-layers bound to another copy fails with
+ * "Unknown optimizer: gradclip.ClippedOptimizer". Passing gradclip's own
+ * copy is a no-op. Idempotent.
+ *
+ * @example
+ * import * as tf from "@tensorflow/tfjs-core"; // the copy your app's tfjs-layers uses
+ * registerClippedOptimizer(tf.serialization);
+ * @throws TypeError when `serialization` is not a tfjs `serialization` namespace.
+ */
+export function registerClippedOptimizer(serialization: TfjsSerialization): void {
+  const fn = "registerClippedOptimizer";
+  if (typeof serialization !== "object" || serialization === null || typeof serialization.registerClass !== "function" ||
+    typeof serialization.SerializationMap?.getMap !== "function") {
+    throw new TypeError(`gradclip: ${fn}: serialization must be tf.serialization of a @tensorflow/tfjs-core copy; got ${describe(serialization)}.`);
+  }
+  const theirs = serialization.SerializationMap.getMap();
+  const ours = tf.serialization.SerializationMap.getMap();
+  if (theirs === ours || foreignRegistrations.has(theirs)) return;
+  /** The same class, rebuilding the wrapped optimizer from that copy's registry. */
+  class ClippedOptimizerForCopy extends ClippedOptimizer {
+    /** @nocollapse */
+    static override fromConfig<T extends tf.serialization.Serializable>(
+      cls: tf.serialization.SerializableConstructor<T>,
+      config: tf.serialization.ConfigDict,
+    ): T {
+      return rebuildFromConfig(cls, config, [theirs.classNameMap, ours.classNameMap]);
+    }
+  }
+  serialization.registerClass(ClippedOptimizerForCopy as never);
+  foreignRegistrations.add(theirs);
+}
+
+/**
+ * The `ClippedOptimizer` a callback or feed needs, checked at run time (callers
+ * pass `model.optimizer`, typed `tf.Optimizer`).
+ *
+ * @throws TypeError naming `fnName` otherwise.
+ */
+export function checkClippedOptimizer(optimizer: unknown, fnName: string): ClippedOptimizer {
+  if (!(optimizer instanceof ClippedOptimizer)) {
+    throw new TypeError(
+      `gradclip: ${fnName}: optimizer must be the optimizer returned by withGradientClipping (e.g. model.optimizer after ` +
+        `model.compile({ optimizer: withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }) })); got ${describe(optimizer)}.`,
+    );
+  }
+  return optimizer;
+}
 
 /**
  * Wraps `optimizer` so that every `applyGradients` (hence `minimize`,
@@ -388,19 +686,30 @@ tf.serialization.registerClass(ClippedOptimizer);
  * - `clipnorm`: each tensor's norm clipped on its own (Keras's option name,
  *   our coefficient);
  * - `clipValue` (Keras: `clipvalue`): elements clamped to ±clipValue;
+ * - `autoclip`, `zclip`, `agc`: the adaptive clippers;
  * - `nonFinite`: `"propagate"` (default), `"error"` (= `errorIfNonfinite:
- *   true`: throws `NonFiniteNormError`, weights and optimizer state
+ *   true`: throws `NonFiniteNormError`, or `NonFiniteLossError` for a
+ *   NaN/infinite loss with finite gradients; weights and optimizer state
  *   untouched), `"skip"` (no weight, slot or iteration change; counted in
- *   `skippedSteps`). These two read the norm on the host once per step.
+ *   `skippedSteps`). The loss is checked when the step came through the
+ *   wrapper's `minimize` (so in `model.fit`, `fitDataset`, `trainOnBatch`);
+ *   a custom loop calling `applyGradients` passes no loss. These two
+ *   policies read the norm and the loss on the host in one read per step
+ *   (on cpu/wasm the norm is on the host already: the loss is the read).
  * - `{}`: no clipping, the norm is still measured (for `gradNormCallback`).
+ *
+ * Every option is saved with a model (`includeOptimizer: true`) and comes
+ * back on load exactly (Infinity, -0 and large numbers included), except a
+ * custom `clipper` (saving that throws; see `registerClipperOption`).
  *
  * Unlike Keras, `0` is a threshold (clips everything to zero), not "off".
  * Synchronous; no host read per step on GPU backends with the default
- * policy. The returned optimizer delegates `getWeights`, `setWeights`,
- * `getConfig` (nested), `iterations` and `dispose` to `optimizer`, which it
- * owns from now on.
+ * policy and the non-adaptive rules. The returned optimizer delegates
+ * `getWeights`, `setWeights`, `getConfig` (nested), `iterations` and
+ * `dispose` to `optimizer`, which it owns from now on.
  *
- * @throws TypeError / RangeError for a bad optimizer or options.
+ * @throws TypeError / RangeError for a bad optimizer (also one that is
+ *   already wrapped) or options, naming the option; nothing is built.
  * @example model.compile({ optimizer: withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }), loss: "meanSquaredError" });
  */
 export function withGradientClipping(optimizer: tf.Optimizer, options: GradientClippingOptions): ClippedOptimizer {

@@ -1,28 +1,34 @@
 /**
- * Options of `withGradientClipping`: validation, the strategy they select,
- * and their JSON form (saved with a model, read back on load).
+ * Options of `withGradientClipping`: the one list of clipper option keys
+ * (built-in ones here, others added with `registerClipperOption`),
+ * validation, and the JSON form saved with a model.
  */
-import { checkOptions } from "../core/options.js";
-import { checkBoolean, checkNonNegative, describe, parseNormType, type NormType } from "../core/validate.js";
 import type { AutoClipRuleOptions } from "../adaptive/autoclip.js";
 import type { ZClipRuleOptions } from "../adaptive/zclip.js";
-import type { AgcClipperOptions } from "./agc.js";
+import { checkOptions } from "../core/options.js";
+import { checkBoolean, describe, parseNormType, type NormType } from "../core/validate.js";
+import { autoClipOption, zClipOption } from "./adaptive.js";
+import { agcOption, type AgcClipperOptions } from "./agc.js";
 import {
-  ADAPTIVE_OPTION_KEYS,
-  clipperOptionFactory,
-  globalNormClipper,
+  clipnormOption,
+  clipValueOption,
+  maxNormOption,
   noClipper,
-  perTensorNormClipper,
-  registeredClipperOptions,
-  valueClipper,
+  within,
+  type ClipperOption,
   type GradientClipper,
   type JsonValue,
 } from "./clipper.js";
+import { decodeSavedValue, toSavable } from "./saved-json.js";
 
-/** What to do with a step whose total gradient norm is NaN or infinite. */
+/** What to do with a step whose total gradient norm (or loss) is NaN or infinite. */
 export type NonFinitePolicy = "propagate" | "error" | "skip";
 
-/** Options of `withGradientClipping`: one clipping rule at most, plus the non-finite policy. */
+/**
+ * Options of `withGradientClipping`: one clipping rule at most, plus the
+ * non-finite policy. An interface, so keys added with
+ * `registerClipperOption` can be typed by augmenting it.
+ */
 export interface GradientClippingOptions {
   /** Clip the global norm of all gradients to this (PyTorch's `max_norm`). */
   maxNorm?: number;
@@ -39,13 +45,15 @@ export interface GradientClippingOptions {
   /** Same as `nonFinite: "error"`. */
   errorIfNonfinite?: boolean;
   /**
-   * Steps with a NaN/infinite total norm: `"propagate"` (default, as PyTorch:
-   * applied anyway), `"error"` (throw `NonFiniteNormError`, nothing changed),
-   * `"skip"` (no weight, slot or iteration change; counted). `"error"` and
-   * `"skip"` read the norm on the host once per step.
+   * Steps with a NaN/infinite total norm, or a NaN/infinite loss when the
+   * step came through `minimize` (so `model.fit`): `"propagate"` (default,
+   * as PyTorch: applied anyway), `"error"` (throw `NonFiniteNormError` or
+   * `NonFiniteLossError`, nothing changed), `"skip"` (no weight, slot or
+   * iteration change; counted). `"error"` and `"skip"` read the norm and
+   * the loss on the host in one read per step.
    */
   nonFinite?: NonFinitePolicy;
-  /** A custom strategy (not saved with a model: use `registerClipperOption` for that). */
+  /** A custom clipper (not saved with a model: make it a `ClipperOption` with `registerClipperOption` for that). */
   clipper?: GradientClipper;
   /** AutoClip: the threshold is a percentile of the norms so far (see `autoClipClipper`). Saved with the model, state included. */
   autoclip?: AutoClipRuleOptions;
@@ -57,7 +65,7 @@ export interface GradientClippingOptions {
 
 /** Validated options. */
 export interface ResolvedClipping {
-  /** The strategy selected. */
+  /** The clipper selected. */
   readonly clipper: GradientClipper;
   /** Order of the logged/checked total norm. */
   readonly p: number;
@@ -67,152 +75,174 @@ export interface ResolvedClipping {
   readonly config: { [key: string]: JsonValue } | null;
 }
 
-const FIXED_KEYS = [
-  "maxNorm", "global_clipnorm", "normType", "clipnorm", "clipValue", "clipvalue",
-  "errorIfNonfinite", "nonFinite", "clipper",
-] as const;
+/** The options that are not a clipping rule. */
+const POLICY_KEYS = ["normType", "nonFinite", "errorIfNonfinite", "clipper"] as const;
 
-/** Infinity is not JSON: `Infinity` <-> `"inf"`. */
-function encodeNumber(x: number): JsonValue {
-  return x === Infinity ? "inf" : x;
+/**
+ * The clipper option keys of the package: the one place they are
+ * registered. Add a saved clipper here (and its key's type in
+ * `GradientClippingOptions`); see `ClipperOption`.
+ */
+const BUILT_IN: readonly ClipperOption[] = [maxNormOption, clipnormOption, clipValueOption, autoClipOption, zClipOption, agcOption];
+
+/** Option keys added with `registerClipperOption`. */
+const registered = new Map<string, ClipperOption>();
+
+function allOptions(): ClipperOption[] {
+  return [...BUILT_IN, ...registered.values()];
+}
+
+function namesOf(option: ClipperOption): string[] {
+  return [option.key, ...(option.aliases ?? [])];
 }
 
 /**
- * Options back from their JSON form (`ResolvedClipping.config`): `"inf"`
- * thresholds become Infinity again. Keys tfjs-layers' loader passes along
+ * Makes `withGradientClipping(opt, { [option.key]: value })` build its
+ * clipper from `option` and save it with the model (options, and state
+ * through the clipper's `getState`/`setState`), so `tf.loadLayersModel`
+ * rebuilds it. Register before loading such a model. Registering the same
+ * key again replaces the earlier registration. See `ClipperOption` for the
+ * contract.
+ *
+ * @returns A function that removes this registration.
+ * @throws TypeError for a malformed option, or a key (or alias) that a
+ *   built-in option or another registered option already uses.
+ * @example
+ * registerClipperOption({
+ *   key: "halfMax",
+ *   parse: (v, where) => { if (v !== true) throw new TypeError(`gradclip: ${where} must be true`); return true; },
+ *   create: () => thresholdClipper("halfMax", {
+ *     init: () => ({ max: 0 }),
+ *     update: (s, n) => ({ maxNorm: Math.max(s.max, n) / 2, state: { max: Math.max(s.max, n) } }),
+ *   }),
+ * });
+ */
+export function registerClipperOption(option: ClipperOption): () => void {
+  const where = "registerClipperOption";
+  if (typeof option !== "object" || option === null) {
+    throw new TypeError(`gradclip: ${where}: option must be { key, parse, create, aliases?, takesNormType? }; got ${describe(option)}.`);
+  }
+  checkOptions(option, where, ["key", "aliases", "takesNormType", "parse", "create"]);
+  if (typeof option.key !== "string" || option.key === "") {
+    throw new TypeError(`gradclip: ${where}: key must be a non-empty string; got ${describe(option.key)}.`);
+  }
+  if (option.aliases !== undefined && !(Array.isArray(option.aliases) && option.aliases.every((a) => typeof a === "string" && a !== ""))) {
+    throw new TypeError(`gradclip: ${where}: aliases must be an array of non-empty strings; got ${describe(option.aliases)}.`);
+  }
+  if (typeof option.parse !== "function" || typeof option.create !== "function") {
+    throw new TypeError(`gradclip: ${where}: parse and create must be functions (see ClipperOption).`);
+  }
+  checkBoolean(option.takesNormType, `${where}: takesNormType`, false);
+  const taken = new Map<string, string>();
+  for (const o of allOptions()) if (!(registered.get(option.key) === o)) for (const n of namesOf(o)) taken.set(n, o.key);
+  for (const n of POLICY_KEYS) taken.set(n, n);
+  for (const n of namesOf(option)) {
+    const owner = taken.get(n);
+    if (owner !== undefined) {
+      throw new TypeError(`gradclip: ${where}: the option key ${JSON.stringify(n)} is taken (by ${JSON.stringify(owner)}); choose another.`);
+    }
+  }
+  registered.set(option.key, option);
+  return () => {
+    if (registered.get(option.key) === option) registered.delete(option.key);
+  };
+}
+
+/**
+ * Options back from their saved form (`ResolvedClipping.config`, decoded):
+ * also reads configs of earlier builds (plain objects, `"inf"` for an
+ * infinite threshold). Keys tfjs-layers' loader passes along
  * (`customObjects`) are dropped.
  */
 export function optionsFromConfig(config: { [key: string]: JsonValue }): GradientClippingOptions {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(config)) {
+  for (const [k, raw] of Object.entries(config)) {
     if (k === "customObjects") continue;
-    out[k] = (k === "maxNorm" || k === "clipnorm" || k === "clipValue") && v === "inf" ? Infinity : v;
+    const v = decodeSavedValue(raw);
+    out[k] = (k === "maxNorm" || k === "clipnorm" || k === "clipValue" || k === "normType") && v === "inf" ? Infinity : v;
   }
   return out as GradientClippingOptions;
 }
 
-function pickAlias(o: Record<string, unknown>, a: string, b: string): { key: string; value: unknown } | null {
-  const hasA = o[a] !== undefined, hasB = o[b] !== undefined;
-  if (hasA && hasB) {
-    throw new TypeError(`gradclip: withGradientClipping: ${a} and ${b} are the same option (${b} is Keras's name); give one.`);
-  }
-  if (hasA) return { key: a, value: o[a] };
-  if (hasB) return { key: b, value: o[b] };
-  return null;
-}
-
 /**
- * Validates options and selects the strategy. Throws TypeError for unknown
- * keys, wrong types or conflicting options (more than one of maxNorm /
- * clipnorm / clipValue / an adaptive clipper / clipper; `normType` without a
- * norm rule; `errorIfNonfinite: true` with another `nonFinite` policy), and
- * RangeError for out-of-range numbers, before anything is built.
+ * Validates options and selects the clipper. Throws TypeError for unknown
+ * keys (with a "did you mean" hint), wrong types, conflicting options (more
+ * than one rule; `normType` with a rule it does not apply to;
+ * `errorIfNonfinite: true` with another `nonFinite` policy) or options that
+ * cannot be saved losslessly, and RangeError for out-of-range numbers, all
+ * before anything is built. Messages start `gradclip: ${fnName}`.
  */
-export function resolveClippingOptions(options: unknown): ResolvedClipping {
+export function resolveClippingOptions(options: unknown, fnName = "withGradientClipping"): ResolvedClipping {
   if (options === undefined || options === null) {
     throw new TypeError(
-      "gradclip: withGradientClipping needs options, e.g. { maxNorm: 1 } (or {} to only measure the gradient norm).",
+      `gradclip: ${fnName}: options are required, e.g. { maxNorm: 1 } (or {} to only measure the gradient norm); got ${describe(options)}.`,
     );
   }
-  checkOptions(options, "withGradientClipping");
+  if (typeof options !== "object" || Array.isArray(options)) {
+    const hint = typeof options === "number" ? ` (write { maxNorm: ${options} })` : "";
+    throw new TypeError(`gradclip: ${fnName}: options must be an object${hint}; got ${describe(options)}.`);
+  }
+  const rules = allOptions();
+  checkOptions(options, fnName, [...rules.flatMap(namesOf), ...POLICY_KEYS]);
   const o = options as Record<string, unknown>;
-  const adaptive = new Set<string>([...ADAPTIVE_OPTION_KEYS, ...registeredClipperOptions()]);
-  for (const key of Object.keys(o)) {
-    if (!(FIXED_KEYS as readonly string[]).includes(key) && !adaptive.has(key)) {
-      throw new TypeError(
-        `gradclip: withGradientClipping: unknown option ${JSON.stringify(key)}; known: ${[...FIXED_KEYS, ...adaptive].join(", ")}.`,
-      );
-    }
-  }
 
-  const global = pickAlias(o, "maxNorm", "global_clipnorm");
-  const value = pickAlias(o, "clipValue", "clipvalue");
-  const perTensor = o.clipnorm !== undefined ? { key: "clipnorm", value: o.clipnorm } : null;
-  const custom = o.clipper !== undefined ? { key: "clipper", value: o.clipper } : null;
-  const adaptiveKeys = [...adaptive].filter((k) => o[k] !== undefined).map((k) => ({ key: k, value: o[k] }));
-  const chosen = [global, perTensor, value, custom, ...adaptiveKeys].filter((x) => x !== null);
-  if (chosen.length > 1) {
+  // Which rule: at most one option key (or one of its aliases) besides the policy keys.
+  const given: { option: ClipperOption | null; name: string }[] = [];
+  for (const option of rules) {
+    const names = namesOf(option).filter((n) => o[n] !== undefined);
+    if (names.length > 1) {
+      throw new TypeError(`gradclip: ${fnName}: ${names.join(" and ")} are the same option (${names.slice(1).join(", ")}: Keras's name); give one.`);
+    }
+    if (names.length === 1) given.push({ option, name: names[0]! });
+  }
+  if (o.clipper !== undefined) given.push({ option: null, name: "clipper" });
+  if (given.length > 1) {
     throw new TypeError(
-      `gradclip: withGradientClipping: ${chosen.map((c) => c.key).join(" and ")} conflict; give one clipping rule ` +
-        "(maxNorm/global_clipnorm, clipnorm, clipValue/clipvalue, or an adaptive clipper).",
+      `gradclip: ${fnName}: ${given.map((g) => g.name).join(" and ")} conflict; give one clipping rule ` +
+        `(one of ${rules.map((r) => namesOf(r).join("/")).join(", ")}, or clipper).`,
     );
   }
-  const rule = chosen[0] ?? null;
+  const rule = given[0] ?? null;
 
   const normTypeGiven = o.normType !== undefined;
-  const p = parseNormType(o.normType as NormType | undefined);
-  if (normTypeGiven && rule !== null && rule !== global && rule !== perTensor) {
-    throw new TypeError(`gradclip: withGradientClipping: normType applies to maxNorm or clipnorm, not to ${rule.key}.`);
+  const p = within(fnName, () => parseNormType(o.normType as NormType | undefined));
+  if (normTypeGiven && rule !== null && !rule.option?.takesNormType) {
+    throw new TypeError(`gradclip: ${fnName}: normType applies to ${rules.filter((r) => r.takesNormType).map((r) => r.key).join(" or ")}, not to ${rule.name}.`);
   }
+  const nonFinite = resolvePolicy(o, fnName);
 
-  const errorIfNonfinite = checkBoolean(o.errorIfNonfinite, "errorIfNonfinite", false);
+  const config: { [key: string]: JsonValue } = { nonFinite };
+  if (normTypeGiven) config.normType = p;
+  let clipper: GradientClipper = noClipper;
+  if (rule?.option) {
+    const where = `${fnName}: options.${rule.name}`;
+    const parsed = toSavable(rule.option.parse(o[rule.name], where), where);
+    clipper = rule.option.create(parsed, { normType: p });
+    config[rule.option.key] = parsed;
+  } else if (rule) {
+    const c = o.clipper as GradientClipper;
+    if (typeof c !== "object" || c === null || typeof c.clip !== "function" || typeof c.kind !== "string") {
+      throw new TypeError(`gradclip: ${fnName}: options.clipper must be a GradientClipper ({ kind, clip(step) }); got ${describe(c)}.`);
+    }
+    clipper = c;
+  }
+  return { clipper, p, nonFinite, config: rule && !rule.option ? null : config };
+}
+
+function resolvePolicy(o: Record<string, unknown>, fnName: string): NonFinitePolicy {
+  const errorIfNonfinite = checkBoolean(o.errorIfNonfinite, `${fnName}: options.errorIfNonfinite`, false);
   let nonFinite: NonFinitePolicy = "propagate";
   if (o.nonFinite !== undefined) {
     if (o.nonFinite !== "propagate" && o.nonFinite !== "error" && o.nonFinite !== "skip") {
-      throw new TypeError(
-        `gradclip: withGradientClipping: nonFinite must be "propagate", "error" or "skip"; got ${describe(o.nonFinite)}.`,
-      );
+      throw new TypeError(`gradclip: ${fnName}: options.nonFinite must be "propagate", "error" or "skip"; got ${describe(o.nonFinite)}.`);
     }
     nonFinite = o.nonFinite;
   }
   if (errorIfNonfinite) {
     if (o.nonFinite !== undefined && nonFinite !== "error") {
-      throw new TypeError(
-        `gradclip: withGradientClipping: errorIfNonfinite: true conflicts with nonFinite: "${nonFinite}"; give one.`,
-      );
+      throw new TypeError(`gradclip: ${fnName}: errorIfNonfinite: true conflicts with nonFinite: "${nonFinite}"; give one.`);
     }
     nonFinite = "error";
   }
-
-  const config: { [key: string]: JsonValue } = { nonFinite };
-  if (normTypeGiven) config.normType = encodeNumber(p);
-  let clipper: GradientClipper;
-  if (rule === null) {
-    clipper = noClipper;
-  } else if (rule === global) {
-    const m = checkNonNegative(rule.value, rule.key);
-    clipper = globalNormClipper(m);
-    config.maxNorm = encodeNumber(m);
-  } else if (rule === perTensor) {
-    const m = checkNonNegative(rule.value, "clipnorm");
-    clipper = perTensorNormClipper(m, p);
-    config.clipnorm = encodeNumber(m);
-  } else if (rule === value) {
-    const c = checkNonNegative(rule.value, rule.key);
-    clipper = valueClipper(c);
-    config.clipValue = encodeNumber(c);
-  } else if (rule === custom) {
-    const c = rule.value as GradientClipper;
-    if (typeof c !== "object" || c === null || typeof c.clip !== "function") {
-      throw new TypeError(`gradclip: withGradientClipping: clipper must be a GradientClipper ({ kind, clip(step) }); got ${describe(c)}.`);
-    }
-    clipper = c;
-  } else {
-    const factory = clipperOptionFactory(rule.key);
-    if (!factory) {
-      throw new TypeError(
-        `gradclip: withGradientClipping: the ${rule.key} clipper is not available in this build of gradclip/tfjs.`,
-      );
-    }
-    clipper = factory(rule.value as JsonValue);
-    config[rule.key] = rule.value as JsonValue;
-  }
-  return { clipper, p, nonFinite, config: rule === custom ? null : config };
-}
-
-/**
- * Checks that an option key's value is an object (or null/undefined: the
- * defaults) with only `known` keys; returns it as a record.
- */
-export function checkClipperOptions(value: unknown, key: string, known: readonly string[]): Record<string, unknown> {
-  if (value === undefined || value === null) return {};
-  if (typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(`gradclip: withGradientClipping: ${key} must be an options object (e.g. { ${key}: {} } for the defaults); got ${describe(value)}.`);
-  }
-  for (const k of Object.keys(value)) {
-    if (!known.includes(k)) {
-      throw new TypeError(`gradclip: withGradientClipping: unknown ${key} option ${JSON.stringify(k)}; known: ${known.join(", ")}.`);
-    }
-  }
-  return value as Record<string, unknown>;
+  return nonFinite;
 }

@@ -48,7 +48,7 @@ test("options: aliases, conflicts, unknown keys and bad values are clear errors"
   assert.throws(() => withGradientClipping(sgd(), { maxNorm: 1, errorIfNonfinite: true, nonFinite: "skip" }), /conflicts/);
   assert.throws(() => withGradientClipping(sgd(), { maxnorm: 1 } as unknown as { maxNorm: number }), /unknown option "maxnorm"/);
   assert.throws(() => withGradientClipping(sgd(), { autoclip: { percentile: 200 } }), RangeError);
-  assert.throws(() => withGradientClipping(sgd(), { zclip: { alpha: 0.9, bogus: 1 } as never }), /unknown zclip option "bogus"/);
+  assert.throws(() => withGradientClipping(sgd(), { zclip: { alpha: 0.9, bogus: 1 } as never }), /options\.zclip: unknown option "bogus"/);
   assert.throws(() => withGradientClipping(sgd(), { maxNorm: -1 }), RangeError);
   assert.throws(() => withGradientClipping(sgd(), { clipnorm: NaN }), RangeError);
   assert.throws(() => withGradientClipping(sgd(), { maxNorm: 1, normType: 0 }), RangeError);
@@ -60,8 +60,19 @@ test("options: aliases, conflicts, unknown keys and bad values are clear errors"
   assert.equal(o.nonFinite, "error");
   assert.equal(withGradientClipping(sgd(), { clipvalue: 0.5 }).clipper.kind, "clipValue");
   assert.equal(withGradientClipping(sgd(), { clipnorm: 0.5 }).clipper.kind, "clipnorm");
-  // The base minimize is inherited, not forwarded (forwarding would skip clipping).
-  assert.equal(ClippedOptimizer.prototype.minimize, tf.Optimizer.prototype.minimize);
+  // minimize clips (it is not forwarded to the inner optimizer's, which would skip clipping).
+  const inner = tf.train.sgd(1);
+  let innerMinimizeCalls = 0;
+  const innerMinimize = inner.minimize.bind(inner);
+  inner.minimize = (...args: Parameters<typeof inner.minimize>) => { innerMinimizeCalls++; return innerMinimize(...args); };
+  const v = tf.variable(tf.zeros([4]), true, "minimize_clips_v");
+  const target = tf.fill([4], 100);
+  const clipping = withGradientClipping(inner, { maxNorm: 1 });
+  clipping.minimize(() => tf.sum(tf.square(tf.sub(v, target))) as tf.Scalar, false, [v]);
+  const moved = Math.hypot(...v.dataSync());
+  assert.ok(moved <= 1 + 1e-5 && moved > 0.99, `minimize's update has norm ${moved} (clipped to 1; unclipped it would be 400)`);
+  assert.equal(innerMinimizeCalls, 0, "the inner optimizer's minimize is not used");
+  tf.dispose([v, target]);
 });
 
 test("rules: maxNorm, global_clipnorm, clipnorm (per tensor) and clipvalue update as specified", async () => {
@@ -338,7 +349,7 @@ test("clipper seam: a threshold rule and a registered option key, with state sav
     init: () => ({ max: 0 }),
     update: (s, n) => { const max = Math.max(s.max, n); return { maxNorm: max / 2, state: { max } }; },
   };
-  const unregister = registerClipperOption("halfmax", () => thresholdClipper("halfmax", rule));
+  const unregister = registerClipperOption({ key: "halfmax", parse: () => ({}), create: () => thresholdClipper("halfmax", rule) });
   try {
     const v = tf.variable(tf.zeros([2]), true, "seam_v");
     const opt = withGradientClipping(tf.train.sgd(1), { halfmax: {} } as never);

@@ -88,7 +88,7 @@ function clipFor(clipper: GradientClipper, model: tfl.LayersModel): Float32Array
   return result;
 }
 
-const identity: GradientClipper = { kind: "identity", clip: (step) => ({ grads: [...step.grads] }) };
+const identity: GradientClipper = { kind: "identity", clip: (step) => ({ grads: [...step.grads], clipped: false }) };
 
 /**
  * Trains, saves, loads; checks the loaded wrapper's config equals the
@@ -173,20 +173,24 @@ test("save/load: AutoClip and ZClip state is restored and training continues ide
 test("save/load: an option key, option and state keys containing '_' (registerClipperOption)", async () => {
   await useMode("cpu");
   interface S { max_seen: number }
-  const factory = (o: JsonValue) => {
-    const scale = (o as { scale_factor?: number }).scale_factor;
-    if (typeof scale !== "number") throw new TypeError(`half_max needs scale_factor; got ${JSON.stringify(o)}`);
+  const create = (o: { scale_factor: number }) => {
+    const scale = o.scale_factor;
     const rule: ThresholdRule<S> = {
       init: () => ({ max_seen: 0 }),
       update: (s, n) => { const max_seen = Math.max(s.max_seen, n); return { maxNorm: max_seen * scale, state: { max_seen } }; },
-      fromJSON: (j) => {
+      parseState: (j) => {
         if (typeof (j as { max_seen?: unknown }).max_seen !== "number") throw new TypeError(`bad half_max state ${JSON.stringify(j)}`);
-        return j as unknown as S;
+        return j as S;
       },
     };
     return thresholdClipper("half_max", rule);
   };
-  const unregister = registerClipperOption("half_max", factory);
+  const parse = (o: unknown, where: string) => {
+    const scale = (o as { scale_factor?: unknown } | null)?.scale_factor;
+    if (typeof scale !== "number") throw new TypeError(`gradclip: ${where} needs scale_factor; got ${JSON.stringify(o)}`);
+    return { scale_factor: scale };
+  };
+  const unregister = registerClipperOption({ key: "half_max", parse, create });
   try {
     await roundTrip("half_max", () => ({ half_max: { scale_factor: 0.5 } }) as GradientClippingOptions,
       (c) => assert.deepEqual(c.half_max, { scale_factor: 0.5 }));
