@@ -5,9 +5,11 @@
  */
 import type { AutoClipRuleOptions } from "../adaptive/autoclip.js";
 import type { ZClipRuleOptions } from "../adaptive/zclip.js";
+import type { AdaGcRuleOptions } from "../adaptive/adagc.js";
 import { checkOptions } from "../core/options.js";
 import { checkBoolean, describe, parseNormType, type NormType } from "../core/validate.js";
 import { autoClipOption, zClipOption } from "./adaptive.js";
+import { adaGcOption } from "./adagc.js";
 import { agcOption, type AgcClipperOptions } from "./agc.js";
 import {
   clipnormOption,
@@ -61,6 +63,8 @@ export interface GradientClippingOptions {
   zclip?: ZClipRuleOptions;
   /** AGC: unit-wise adaptive gradient clipping (see `agcClipper`). Saved with the model. */
   agc?: AgcClipperOptions;
+  /** AdaGC: per-variable clipping relative to an EMA of its own clipped norms (see `adaGcRule`). Saved with the model, state included. */
+  adagc?: AdaGcRuleOptions;
 }
 
 /** Validated options. */
@@ -83,7 +87,7 @@ const POLICY_KEYS = ["normType", "nonFinite", "errorIfNonfinite", "clipper"] as 
  * registered. Add a saved clipper here (and its key's type in
  * `GradientClippingOptions`); see `ClipperOption`.
  */
-const BUILT_IN: readonly ClipperOption[] = [maxNormOption, clipnormOption, clipValueOption, autoClipOption, zClipOption, agcOption];
+const BUILT_IN: readonly ClipperOption[] = [maxNormOption, clipnormOption, clipValueOption, autoClipOption, zClipOption, agcOption, adaGcOption];
 
 /** Option keys added with `registerClipperOption`. */
 const registered = new Map<string, ClipperOption>();

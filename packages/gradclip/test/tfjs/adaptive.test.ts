@@ -110,7 +110,7 @@ test("autoclip/zclip in fit: thresholds equal the core rule; save/load with the 
     const lopt = loaded.optimizer as ClippedOptimizer;
     assert.ok(lopt instanceof ClippedOptimizer);
     assert.equal(lopt.clipper.kind, Object.keys(options)[0]);
-    if (options === zclipModes) assert.deepEqual(JSON.parse(artifacts.trainingConfig!.optimizer_config.config.clipping as string).zclip, zclipModes.zclip, "the new keys are saved");
+    if (options === zclipModes) assert.deepEqual(JSON.parse((artifacts.trainingConfig!.optimizer_config as { config: { clipping: string } }).config.clipping).zclip, zclipModes.zclip, "the new keys are saved");
     assert.deepEqual(lopt.clipper.getState!(), opt.clipper.getState!(), "state restored");
     // The state is really in use: the restored state gives the core rule's thresholds only when continued from.
     const stateBefore = structuredClone(opt.clipper.getState!());
