@@ -16,6 +16,7 @@ export {
   registerClippedOptimizer,
   type StepInfo,
   type StepListener,
+  type SkipReason,
   type TfjsSerialization,
 } from "./optimizer.js";
 export { registerClipperOption, type GradientClippingOptions, type NonFinitePolicy } from "./options.js";
