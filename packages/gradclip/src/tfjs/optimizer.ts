@@ -369,6 +369,11 @@ export class ClippedOptimizer extends tf.Optimizer {
     return { ...this.reasonCounts };
   }
 
+  /** Whether the `skipSpikes` option is on. */
+  get skipsSpikes(): boolean {
+    return this.spikeRule !== null;
+  }
+
   /** `gradientAccumulationSteps`: micro-batches per optimizer step (1: no accumulation). */
   get gradientAccumulationSteps(): number {
     return this.accumulator?.steps ?? 1;
