@@ -4,7 +4,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { ClippedOptimizer, withGradientClipping, type GradientClippingOptions, type StepInfo } from "../../src/tfjs/index.js";
 import { MODES, useMode } from "./setup.js";
-import { assertNoLeak, batch, saveAndLoad, smallModel, weightsOf } from "./training.js";
+import { assertNoLeak, batch, countReads, saveAndLoad, smallModel, weightsOf } from "./training.js";
 
 function assertWeightsClose(a: Float32Array[], b: Float32Array[], what: string, rtol = 2e-5): void {
   assert.equal(a.length, b.length);
@@ -184,4 +184,17 @@ test("gradientAccumulationSteps: saved mid-step with the model (the partial accu
   plain.dispose(); other.dispose();
   tf.dispose(parts.flatMap((p) => [p.xs, p.ys]));
   straight.dispose(); first.dispose(); loaded.dispose();
+});
+
+test("gradientAccumulationSteps host reads: none per micro-batch; the step's own (skipSpikes: one) on the completing one", async () => {
+  await useMode("generic"); // the tf-ops path: norms are device scalars, as on webgl/webgpu
+  const v = tf.variable(tf.ones([3]), true, `acc_reads_${Math.random()}`);
+  const f = () => tf.sum(tf.square(v)) as tf.Scalar;
+  for (const [options, stepReads] of [[{ maxNorm: 1 }, 0], [{ maxNorm: 1, skipSpikes: {} }, 1]] as const) {
+    const opt = withGradientClipping(tf.train.sgd(0.01), { ...options, gradientAccumulationSteps: 4 });
+    const reads = Array.from({ length: 8 }, () => countReads(() => opt.minimize(f)).reads);
+    assert.deepEqual(reads, [0, 0, 0, stepReads, 0, 0, 0, stepReads], JSON.stringify(options));
+    opt.dispose();
+  }
+  v.dispose();
 });
