@@ -841,7 +841,7 @@ export function checkClippedOptimizer(optimizer: unknown, fnName: string): Clipp
  * - `clipnorm`: each tensor's norm clipped on its own (Keras's option name,
  *   our coefficient);
  * - `clipValue` (Keras: `clipvalue`): elements clamped to ±clipValue;
- * - `autoclip`, `zclip`, `agc`: the adaptive clippers;
+ * - `autoclip`, `zclip`, `agc`, `adagc`: the adaptive clippers;
  * - `nonFinite`: `"propagate"` (default), `"error"` (= `errorIfNonfinite:
  *   true`: throws `NonFiniteNormError`, or `NonFiniteLossError` for a
  *   NaN/infinite loss with finite gradients; weights and optimizer state
@@ -851,6 +851,14 @@ export function checkClippedOptimizer(optimizer: unknown, fnName: string): Clipp
  *   a custom loop calling `applyGradients` passes no loss. These two
  *   policies read the norm and the loss on the host in one read per step
  *   (on cpu/wasm the norm is on the host already: the loss is the read).
+ * - `skipSpikes`: skip steps whose loss or pre-clip norm is a statistical
+ *   spike (`spikeSkipRule`, after OLMo-core: 6 sigma over the last 128
+ *   accepted steps), as `"skip"` skips; one host read per step (the norm and
+ *   the loss together, shared with the non-finite policy's);
+ * - `gradientAccumulationSteps: k`: every k `applyGradients` calls are
+ *   averaged into one step, clipped once and applied once (the wrapped
+ *   optimizer's `iterations` advance once per k); no host read per
+ *   micro-batch; a partial accumulation is saved with the optimizer weights;
  * - `{}`: no clipping, the norm is still measured (for `gradNormCallback`).
  *
  * Every option is saved with a model (`includeOptimizer: true`) and comes
