@@ -2,7 +2,8 @@
  * gradclip: PyTorch-grade gradient clipping on Float32Array/Float64Array
  * gradients. Zero dependencies.
  */
-export { getTotalNorm, clipGradsWithNorm_, clipGradNorm_, clipGradValue_ } from "./arrays/clip.js";
+export { getTotalNorm, clipGradsWithNorm_, clipGradNorm_, clipGradValue_, getLocalNormPart } from "./arrays/clip.js";
+export { combineNormParts, mergeNormParts, type NormPart } from "./core/norm-part.js";
 export type { Grad, GradSource, Grads } from "./arrays/grads.js";
 export { NonFiniteNormError } from "./core/errors.js";
 export { CLIP_EPSILON, clipCoefficient } from "./core/coefficient.js";

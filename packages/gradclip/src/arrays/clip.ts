@@ -2,18 +2,18 @@
  * Gradient clipping on typed arrays: PyTorch's `torch.nn.utils` functions.
  */
 import { clipCoefficient } from "../core/coefficient.js";
-import { combineNorms } from "../core/combine.js";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { describe } from "../core/describe.js";
-import { checkNonNegative, resolveNormOptions, type NormOptions } from "../core/validate.js";
+import { mergeRawParts, normOfRawPart, toNormPart, type NormPart, type RawPart } from "../core/norm-part.js";
+import { checkOptions } from "../core/options.js";
+import { checkNonNegative, parseNormType, resolveNormOptions, type NormOptions, type NormType } from "../core/validate.js";
 import { collectGrads, type Grad, type Grads } from "./grads.js";
 import { kernelsFor } from "./kernels.js";
-import { tensorNorm } from "./norm.js";
+import { tensorNormPart } from "./norm.js";
 
-function totalNormOf(list: readonly Grad[], p: number): number {
-  const norms = new Float64Array(list.length);
-  for (let i = 0; i < list.length; i++) norms[i] = tensorNorm(list[i]!, p);
-  return combineNorms(norms, p);
+/** The merged norm part of all arrays: one per array, merged once (no per-array root). */
+function totalPartOf(list: readonly Grad[], p: number): RawPart {
+  return mergeRawParts(list.map((g) => tensorNormPart(g, p)), p);
 }
 
 function scaleAll(list: readonly Grad[], coef: number): void {
@@ -51,9 +51,36 @@ function scaleAll(list: readonly Grad[], coef: number): void {
  */
 export function getTotalNorm(grads: Grads, options?: NormOptions): number {
   const { p, errorIfNonfinite } = resolveNormOptions(options, "getTotalNorm");
-  const total = totalNormOf(collectGrads(grads, "getTotalNorm"), p);
+  const total = normOfRawPart(totalPartOf(collectGrads(grads, "getTotalNorm"), p), p);
   assertFiniteNorm(total, p, errorIfNonfinite);
   return total;
+}
+
+/**
+ * What these gradients contribute to a total p-norm, as a `NormPart`: a
+ * small JSON value (`{ normType, scale, sum, nan, inf }`) that merges
+ * exactly and overflow-safely with the parts of other gradients (other
+ * workers' shards). `combineNormParts` of every worker's part is the total
+ * norm that `getTotalNorm` would give over all gradients together; clip
+ * each shard with it through `clipGradsWithNorm_`. No root is taken here.
+ *
+ * - `grads`: as for `getTotalNorm`. Count each gradient on one worker only
+ *   (skip replicated or shared ones elsewhere), as Megatron-LM does.
+ * - float32 gradients with p = 1 or 2: `scale` is 1 (0 when all are 0) and
+ *   `sum` is Σ |g|^p, a plain number a SUM all-reduce can add up.
+ * - NaN / ±Infinity gradients are counted in `nan` / `inf` (scale and sum
+ *   are then 0): JSON has no NaN or Infinity.
+ *
+ * @throws TypeError for an unsupported gradient or option type (unknown
+ *   option keys included); RangeError for a `normType` that is not > 0.
+ * @example const part = getLocalNormPart(myShard, { normType: 2 });
+ *   // send JSON.stringify(part); gather every worker's part, then:
+ *   clipGradsWithNorm_(myShard, 1.0, combineNormParts(parts));
+ */
+export function getLocalNormPart(grads: Grads, options?: { normType?: NormType }): NormPart {
+  checkOptions(options, "getLocalNormPart", ["normType"]);
+  const p = parseNormType(options?.normType);
+  return toNormPart(totalPartOf(collectGrads(grads, "getLocalNormPart"), p), p);
 }
 
 /**
@@ -101,7 +128,7 @@ export function clipGradNorm_(grads: Grads, maxNorm: number, options?: NormOptio
   maxNorm = checkNonNegative(maxNorm, "clipGradNorm_: maxNorm");
   const { p, errorIfNonfinite } = resolveNormOptions(options, "clipGradNorm_");
   const list = collectGrads(grads, "clipGradNorm_");
-  const total = totalNormOf(list, p);
+  const total = normOfRawPart(totalPartOf(list, p), p);
   assertFiniteNorm(total, p, errorIfNonfinite);
   scaleAll(list, clipCoefficient(maxNorm, total));
   return total;

@@ -1,55 +1,111 @@
 /**
- * The true p-norm of one gradient array.
+ * What one gradient array contributes to a p-norm: its norm part (a scale
+ * and a scaled sum, see core/norm-part.ts), with no root taken; roots are
+ * taken once, of the merged parts.
  */
+import { exponentOf, MIN_NORMAL, pow2, powRatio } from "../core/float.js";
+import { INF_PART, NAN_PART, normOfRawPart, ZERO_PART, type RawPart } from "../core/norm-part.js";
 import type { Grad } from "./grads.js";
 import { kernelsFor, type ArrayKernels } from "./kernels.js";
 
-/** Below this a float64 power sum may have lost digits to underflow. */
+/** Below this a float64 sum of squares may have lost digits to underflow. */
 const TINY = 2 ** -960;
 
 /**
- * ||a||_p, the true value for every finite input (to a few ulps).
+ * The norm part of `a`: Σ |a_i|^p as `scale^p · sum`, true for every finite
+ * input (to about an ulp per element).
  *
  * p = 1 and p = 2 take one float64-accumulated pass, Σ|a_i| or Σa_i², which
- * is exact enough for float32 data (no float32 square overflows or underflows
- * float64). When that sum is not finite, or is tiny where squares may have
- * underflowed (Float64Array data), a second pass recomputes it scaled by
- * max|a_i|: m · (Σ (|a_i|/m)^p)^(1/p). Every other p > 1 always takes the
- * scaled form: Math.pow(Σ, 1/p) on an unscaled sum loses about ln(Σ)·2^-53
- * relative (1/p is rounded), up to 1e-13, while the scaled sum stays below the
- * element count. p < 1 sums unscaled (see normBelowOne). NaN
- * anywhere gives NaN; otherwise ±Infinity anywhere gives Infinity.
+ * is exact enough for float32 data (no float32 square overflows or
+ * underflows float64): the part is (1, Σ). When that sum is not finite, or
+ * is tiny where squares may have underflowed (Float64Array data), a second
+ * pass recomputes it scaled by the power of two 2^e <= max|a_i| (so the
+ * scaling itself is exact): (2^e, Σ (|a_i| / 2^e)^p). Every other p takes
+ * the scaled form with m = max|a_i| itself, (m, Σ (|a_i| / m)^p): the sum
+ * is in [1, length] for every p, 1e-300 or 1e300 alike, and for p < 1 a
+ * ratio that underflows still contributes its p-th power. NaN anywhere
+ * gives the NaN part; otherwise ±Infinity anywhere gives the infinite part;
+ * an empty or all-zero array gives the zero part.
  */
-export function tensorNorm(a: Grad, p: number, kernels: ArrayKernels = kernelsFor(a)): number {
-  if (p === Infinity) return kernels.maxAbs(a);
-  if (p < 1) return normBelowOne(a, p, kernels);
-  if (p !== 1 && p !== 2) return scaledNorm(a, p, kernels.maxAbs(a));
-  const sum = p === 2 ? kernels.sumSquares(a) : kernels.sumPow(a, 1);
-  const mayUnderflow = p === 2 && a instanceof Float64Array;
-  const needsScaling = !(sum < Infinity) || (mayUnderflow && sum < TINY);
-  if (needsScaling) return scaledNorm(a, p, kernels.maxAbs(a));
-  return p === 2 ? Math.sqrt(sum) : sum;
+export function tensorNormPart(a: Grad, p: number, kernels: ArrayKernels = kernelsFor(a)): RawPart {
+  if (p === Infinity) return maxPart(kernels.maxAbs(a));
+  if (p === 1 || p === 2) {
+    const sum = p === 2 ? kernels.sumSquares(a) : kernels.sumPow(a, 1);
+    if (Number.isNaN(sum)) return NAN_PART;
+    // Float64 squares may underflow (to 0 as well): recompute those scaled.
+    const mayUnderflow = p === 2 && a instanceof Float64Array && sum < TINY;
+    if (!mayUnderflow) {
+      if (sum === 0) return ZERO_PART;
+      if (sum < Infinity) return { scale: 1, sum };
+    }
+  }
+  const m = kernels.maxAbs(a);
+  if (!(m > 0 && m < Infinity)) return maxPart(m);
+  return p === 1 || p === 2 ? binaryScaledPart(a, p, m) : scaledPart(a, p, m);
+}
+
+/** The part of p = Infinity for max |a_i| = m; also the non-finite and zero parts of any p. */
+function maxPart(m: number): RawPart {
+  if (Number.isNaN(m)) return NAN_PART;
+  if (m === Infinity) return INF_PART;
+  return m === 0 ? ZERO_PART : { scale: m, sum: 1 };
 }
 
 /**
- * p < 1: Σ|a_i|^p unscaled (|a_i|^p <= max(|a_i|, 1) cannot overflow, and
- * scaling would make tiny ratios underflow although their p-th powers still
- * count: 1e-320^0.01 ≈ 6e-4), then m · (Σ / m^p)^(1/p) with m = max|a_i|,
- * so the root is taken of a number between 1 and the element count.
+ * p = 1 or 2 on finite data with max m > 0 (Float64Array data whose plain
+ * sum overflowed or may have underflowed): scaled by the power of two
+ * 2^e <= m (exact), summed with Neumaier's compensation (a rare path).
  */
-function normBelowOne(a: Grad, p: number, kernels: ArrayKernels): number {
-  const sum = kernels.sumPow(a, p);
-  if (!(sum > 0 && sum < Infinity)) return Math.pow(sum, 1 / p); // 0, NaN, Infinity
-  const m = kernels.maxAbs(a);
-  return m * Math.pow(sum / Math.pow(m, p), 1 / p);
+function binaryScaledPart(a: Grad, p: number, m: number): RawPart {
+  const e = exponentOf(m);
+  // 2^-e overflows for subnormal m: scale in two exact steps there.
+  const k1 = e < -1000 ? 2 ** 1000 : 1;
+  const k = pow2(-e - (e < -1000 ? 1000 : 0));
+  let s = 0, c = 0;
+  const n = a.length;
+  for (let i = 0; i < n; i++) {
+    const r = Math.abs((a[i]! * k1) * k), term = p === 2 ? r * r : r;
+    const t = s + term;
+    c += s >= term ? (s - t) + term : (term - t) + s;
+    s = t;
+  }
+  return { scale: pow2(e), sum: s + c };
 }
 
-/** m · (Σ (|a_i|/m)^p)^(1/p), with m = max|a_i| (NaN, Infinity and 0 returned as they are). */
-function scaledNorm(a: Grad, p: number, m: number): number {
-  if (!(m > 0 && m < Infinity)) return m;
-  let s = 0;
+/**
+ * Any other finite p on finite data with max m > 0: (m, Σ (|a_i| / m)^p),
+ * summed with Neumaier's compensation: the sum's rounding is amplified by
+ * 1/p in the root (p < 1), and this path pays a Math.pow per element anyway.
+ */
+function scaledPart(a: Grad, p: number, m: number): RawPart {
+  if (p === 3) return cubedPart(a, m);
+  let s = 0, c = 0;
   const n = a.length;
-  if (p === 2) for (let i = 0; i < n; i++) { const r = a[i]! / m; s += r * r; }
-  else for (let i = 0; i < n; i++) s += Math.pow(Math.abs(a[i]!) / m, p);
-  return m * (p === 2 ? Math.sqrt(s) : Math.pow(s, 1 / p));
+  for (let i = 0; i < n; i++) {
+    const x = Math.abs(a[i]!), r = x / m;
+    // (x / m)^p where x / m underflows, accurately for p < 1 (rare: subnormal ratios).
+    const term = r >= MIN_NORMAL || p > 1 ? Math.pow(r, p) : powRatio(x, m, p);
+    const t = s + term;
+    c += s >= term ? (s - t) + term : (term - t) + s;
+    s = t;
+  }
+  return { scale: m, sum: s + c };
+}
+
+/** p = 3: (m, Σ (|a_i| / m)^3) by two multiplications per element (a few times faster than Math.pow, within an ulp). */
+function cubedPart(a: Grad, m: number): RawPart {
+  let s = 0, c = 0;
+  const n = a.length;
+  for (let i = 0; i < n; i++) {
+    const r = Math.abs(a[i]!) / m, term = r * r * r;
+    const t = s + term;
+    c += s >= term ? (s - t) + term : (term - t) + s;
+    s = t;
+  }
+  return { scale: m, sum: s + c };
+}
+
+/** ||a||_p, the true value for every finite input (to a few ulps): the norm of `tensorNormPart`. */
+export function tensorNorm(a: Grad, p: number, kernels: ArrayKernels = kernelsFor(a)): number {
+  return normOfRawPart(tensorNormPart(a, p, kernels), p);
 }

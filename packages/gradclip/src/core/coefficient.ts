@@ -41,3 +41,38 @@ const numberOps: CoefficientOps<number> = {
 export function clipCoefficient(maxNorm: number, totalNorm: number): number {
   return clipCoefficientWith(numberOps, maxNorm, totalNorm);
 }
+
+/**
+ * The scalar arithmetic for the coefficient of a total kept as a norm part
+ * (scale, sum) with norm `total = scale · sum^(1/p)`: the same formula, and
+ * where `total` overflows the representation (float32 on a device, float64
+ * here) although the part is finite, the quotient formed without it.
+ */
+export interface PartCoefficientOps<S> extends CoefficientOps<S> {
+  /** `c / (scale · sum^(1/p))` without forming the (overflowing) product. */
+  divideByPartNorm(c: number, scale: S, sum: S, p: number): S;
+  /** `overflowed()` where `total` is Infinity although `part` is finite (its norm overflowed), else `otherwise()`. */
+  whereOverflowed(total: S, part: { readonly scale: S; readonly sum: S }, overflowed: () => S, otherwise: () => S): S;
+}
+
+/**
+ * `min(1, maxNorm / (total + 1e-6))` for a total given with its merged norm
+ * part `{ scale, sum }` (scale finite > 0, or 1 with sum 0, NaN or
+ * Infinity; for p = Infinity only `total` is used): exactly the formula of
+ * `clipCoefficientWith` on `total`, except where `total` overflowed while
+ * the gradients are finite. There the coefficient is
+ * `min(1, maxNorm / (scale · sum^(1/p)))`, formed without the product (the
+ * 1e-6 is below an ulp of such a total), so that gradients whose total norm
+ * exceeds the range are still scaled to `maxNorm`, not to 0.
+ */
+export function clipCoefficientOfPartWith<S>(
+  ops: PartCoefficientOps<S>,
+  maxNorm: number,
+  part: { readonly scale: S; readonly sum: S },
+  total: S,
+  p: number,
+): S {
+  const plain = () => clipCoefficientWith(ops, maxNorm, total);
+  if (p === Infinity) return plain();
+  return ops.whereOverflowed(total, part, () => ops.clampMax(ops.divideByPartNorm(maxNorm, part.scale, part.sum, p), 1), plain);
+}

@@ -1,40 +1,47 @@
 /**
- * Combining per-tensor norms into the total norm, overflow-safe, on any
- * representation (numbers here, tfjs tensors and shader code in `tfjs/`).
+ * Combining per-tensor norms, or merging norm parts, into the total norm,
+ * overflow-safe, on any representation (numbers here, tfjs tensors and
+ * shader code in `tfjs/`).
  *
- * total = (Σ_i n_i^p)^(1/p), or max_i n_i for p = Infinity. Computed as
- * s · (Σ_i t_i)^(1/p) with s = max_i n_i and t_i = n_i^p / s^p, each term in
- * [0, 1], so no intermediate overflows or underflows while the result is
- * finite. For p >= 1 a term is formed as (n_i / s)^p; for p < 1 as
- * n_i^p / s^p, because n_i / s can underflow to 0 while its p-th power still
- * counts (1e-320 / 1e10 is 0, but (1e-330)^0.01 ≈ 5e-4): n^p cannot underflow
- * for p < 1 where n does not. The root likewise: for p < 1, Σ^(1/p) can
- * overflow (Σ ≥ 1) where s · Σ^(1/p) does not, and is then taken as
- * (s^p · Σ)^(1/p). NaN in any n_i gives NaN; otherwise Infinity in any n_i
- * gives Infinity. No norms give 0.
+ * A norm part is a pair (s, x) standing for the power sum s^p · x = Σ |g|^p
+ * of some gradients (s a scale, x a scaled sum); a norm n is the part
+ * (n, 1). Parts merge as S = max_i s_i, X = Σ_i x_i · (s_i / S)^p, each
+ * ratio in [0, 1], and the total norm is S · X^(1/p): one root, at the
+ * very end. So no intermediate overflows or underflows while the result is
+ * finite. For p >= 1 a ratio power is formed as (s_i / S)^p; for p < 1 also
+ * where s_i / S underflows to 0 while its p-th power still counts
+ * (1e-320 / 1e10 is 0, but (1e-330)^0.01 ≈ 5e-4). The root likewise: for
+ * p < 1, X^(1/p) can overflow (X >= 1) where S · X^(1/p) does not. NaN in
+ * any s_i gives NaN; otherwise Infinity in any s_i gives Infinity (its
+ * x_i is then 1). No parts give 0. For p = Infinity the total is max_i s_i.
  */
+import { mulRoot, powRatio } from "./float.js";
 
-/** Vector arithmetic the combination needs: `V` holds the per-tensor norms, `S` a scalar. */
+/** Vector arithmetic the combination needs: `V` holds the per-tensor values, `S` a scalar. */
 export interface NormCombineOps<V, S> {
   /** The largest entry; NaN if any entry is NaN; 0 for an empty vector. */
   max(v: V): S;
   /** `s` where `s` is finite and > 0, else 1 (so that 0 and Infinity pass through unscaled). */
   safeScale(s: S): S;
   /**
-   * Σ_i v_i^p / s^p, where 0 <= v_i <= s (or `s` is 1 and v_i is 0, Infinity
-   * or NaN), so every term is in [0, 1]. Formed as Σ_i (v_i / s)^p for p >= 1,
-   * but as Σ_i v_i^p / s^p for p < 1: there v_i / s may underflow to 0 while
-   * v_i^p / s^p is not negligible. 0^p is 0; NaN terms give NaN.
+   * Σ_i w_i · v_i^p / s^p (w_i = 1 without `weights`), where 0 <= v_i <= s
+   * (or `s` is 1 and v_i is 0, Infinity or NaN), so every power is in
+   * [0, 1]. Formed as Σ_i w_i · (v_i / s)^p for p >= 1, but for p < 1 so
+   * that a v_i / s that underflows to 0 still gives its p-th power (e.g. as
+   * v_i^p / s^p). 0^p is 0; NaN terms give NaN; a weight is 0 where v_i is 0
+   * and 1 where v_i is Infinity.
    */
-  sumPowScaled(v: V, s: S, p: number): S;
+  sumPowScaled(v: V, s: S, p: number, weights?: V): S;
   /**
-   * `s · x^(1/p)` (s finite > 0, x >= 1 or 0, Infinity, NaN). For p < 1,
-   * where x^(1/p) overflows although the product may not, it is
-   * (s^p · x)^(1/p) instead, which overflows only when the result does.
+   * `s · x^(1/p)` (s finite > 0, x >= 0, Infinity or NaN). For p < 1,
+   * where x^(1/p) overflows although the product may not, it must be
+   * formed otherwise (e.g. as (s^p · x)^(1/p)), so that it overflows only
+   * when the result does.
    */
   mulRoot(s: S, x: S, p: number): S;
 }
 
+/** The total p-norm of per-tensor norms `norms` (p = Infinity allowed), as the module comment says. */
 export function combineNormsWith<V, S>(ops: NormCombineOps<V, S>, norms: V, p: number): S {
   const largest = ops.max(norms);
   if (p === Infinity) return largest;
@@ -42,7 +49,23 @@ export function combineNormsWith<V, S>(ops: NormCombineOps<V, S>, norms: V, p: n
   return ops.mulRoot(scale, ops.sumPowScaled(norms, scale, p), p);
 }
 
-const numberOps: NormCombineOps<ArrayLike<number>, number> = {
+/**
+ * Merges the parts (scales[i], sums[i]) into one part (scale, sum) for a
+ * finite p: scale = max_i scales[i] (1 where that is 0, NaN or Infinity),
+ * sum = Σ_i sums[i] · (scales[i] / scale)^p. Its norm is
+ * `ops.mulRoot(scale, sum, p)`.
+ */
+export function mergePartsWith<V, S>(ops: NormCombineOps<V, S>, scales: V, sums: V, p: number): { scale: S; sum: S } {
+  const scale = ops.safeScale(ops.max(scales));
+  return { scale, sum: ops.sumPowScaled(scales, scale, p, sums) };
+}
+
+/** (v / s)^p for the number ops: v in [0, s], or s = 1 and v 0, Infinity or NaN. */
+function ratioPower(v: number, s: number, p: number): number {
+  return v <= s ? powRatio(v, s, p) : Math.pow(v / s, p);
+}
+
+export const numberCombineOps: NormCombineOps<ArrayLike<number>, number> = {
   max(v) {
     let m = 0;
     for (let i = 0; i < v.length; i++) {
@@ -53,26 +76,31 @@ const numberOps: NormCombineOps<ArrayLike<number>, number> = {
     return m;
   },
   safeScale: (s) => (s > 0 && s < Infinity ? s : 1),
-  sumPowScaled(v, s, p) {
+  sumPowScaled(v, s, p, w) {
     let sum = 0;
-    if (p === 2) for (let i = 0; i < v.length; i++) { const r = v[i]! / s; sum += r * r; }
+    if (w) {
+      // Compensated (Neumaier): parts are few, and for p < 1 the root amplifies the sum's rounding by 1/p.
+      let c = 0;
+      for (let i = 0; i < v.length; i++) {
+        const term = w[i]! === 0 ? 0 : w[i]! * ratioPower(v[i]!, s, p);
+        const t = sum + term;
+        c += Math.abs(sum) >= Math.abs(term) ? (sum - t) + term : (term - t) + sum;
+        sum = t;
+      }
+      return Number.isFinite(sum) ? sum + c : sum;
+    } else if (p === 2) for (let i = 0; i < v.length; i++) { const r = v[i]! / s; sum += r * r; }
     else if (p === 1) for (let i = 0; i < v.length; i++) sum += v[i]! / s;
-    else if (p > 1) for (let i = 0; i < v.length; i++) sum += Math.pow(v[i]! / s, p);
-    else {
-      const sp = Math.pow(s, p);
-      for (let i = 0; i < v.length; i++) sum += Math.pow(v[i]!, p) / sp;
-    }
+    else for (let i = 0; i < v.length; i++) sum += ratioPower(v[i]!, s, p);
     return sum;
   },
   mulRoot(s, x, p) {
-    if (p === 2) return s * Math.sqrt(x);
-    if (p === 1) return s * x;
-    const r = Math.pow(x, 1 / p);
-    return p < 1 && r === Infinity ? Math.pow(Math.pow(s, p) * x, 1 / p) : s * r;
+    if (!(x > 0 && x < Infinity)) return x === 0 ? 0 : s * x; // 0, Infinity, NaN
+    return mulRoot(s, x, p);
   },
 };
 
 /** Combines non-negative per-tensor p-norms into the total p-norm (see the module comment). */
 export function combineNorms(norms: ArrayLike<number>, p: number): number {
-  return combineNormsWith(numberOps, norms, p);
+  return combineNormsWith(numberCombineOps, norms, p);
 }
+

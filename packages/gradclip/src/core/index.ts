@@ -16,5 +16,13 @@ export { checkOptions, readOptions, readArray, readFields, isPlainObject, closes
 export { describe, typedArrayTag, isTypedArrayImitation, messageOf } from "./describe.js";
 export { checkShape, checkShapeOrCount, type CheckedShape } from "./shape.js";
 export { toJsonNumber, fromJsonNumber, type JsonNumber } from "./json-number.js";
-export { CLIP_EPSILON, clipCoefficient, clipCoefficientWith, type CoefficientOps } from "./coefficient.js";
-export { combineNorms, combineNormsWith, type NormCombineOps } from "./combine.js";
+export {
+  CLIP_EPSILON,
+  clipCoefficient,
+  clipCoefficientWith,
+  clipCoefficientOfPartWith,
+  type CoefficientOps,
+  type PartCoefficientOps,
+} from "./coefficient.js";
+export { combineNorms, combineNormsWith, mergePartsWith, numberCombineOps, type NormCombineOps } from "./combine.js";
+export { combineNormParts, mergeNormParts, type NormPart } from "./norm-part.js";

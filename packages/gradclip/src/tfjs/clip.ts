@@ -14,7 +14,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { checkNonNegative, describe, resolveNormOptions, type NormOptions } from "../core/validate.js";
 import { collectTensorGrads, heldByEngine, prepareInPlace, type NamedTensor, type TensorGrads } from "./grads.js";
-import { activeKernels, coefficientOf, disposeValue, readValue, scaleBy, totalNormOf, type NormValue } from "./norm.js";
+import { activeKernels, coefficientOf, disposeValue, readValue, releasePart, scaleBy, totalNormForClipping, type NormValue } from "./norm.js";
 
 /**
  * The total p-norm of all gradients together, as if concatenated into one
@@ -44,7 +44,7 @@ export function getTotalNorm(
 ): tf.Scalar {
   const { p, errorIfNonfinite } = resolveNormOptions(options, "getTotalNorm");
   const tensors = collectTensorGrads(grads, "getTotalNorm");
-  const total = totalNormOf(activeKernels(), tensors, p);
+  const total = totalNormForClipping(activeKernels(), tensors, p);
   throwIfNonfinite(total, p, errorIfNonfinite);
   return ownScalar(total);
 }
@@ -131,7 +131,7 @@ export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: Nor
   const { p, errorIfNonfinite } = resolveNormOptions(options, fn);
   const target = prepareInPlace(grads, fn);
   const k = activeKernels();
-  const total = totalNormOf(k, target.tensors, p);
+  const total = totalNormForClipping(k, target.tensors, p);
   throwIfNonfinite(total, p, errorIfNonfinite);
   const coef = coefficientOf(m, total);
   try {
@@ -174,9 +174,11 @@ function throwIfNonfinite(total: NormValue, p: number, errorIfNonfinite: boolean
   }
 }
 
-/** A norm value as a scalar the caller owns (a device value is handed over as it is). */
+/** A norm value as a scalar the caller owns (a device value is handed over as it is, without its kept part). */
 function ownScalar(total: NormValue): tf.Scalar {
-  return typeof total === "number" ? tf.scalar(total, "float32") : total;
+  if (typeof total === "number") return tf.scalar(total, "float32");
+  releasePart(total);
+  return total;
 }
 
 function checkTotalNorm(totalNorm: unknown, fn: string): void {

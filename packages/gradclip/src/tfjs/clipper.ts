@@ -22,7 +22,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ThresholdRule } from "../adaptive/rule.js";
 import { clipCoefficient } from "../core/coefficient.js";
 import { checkNonNegative, checkOptions, describe } from "../core/validate.js";
-import { activeKernels, coefficientOf, scaleBy, totalNormOf, type NormValue } from "./norm.js";
+import { activeKernels, coefficientOf, scaleBy, totalNormForClipping, totalNormOf, type NormValue } from "./norm.js";
 import type { JsonValue } from "./saved-json.js";
 
 export type { JsonValue };
@@ -224,7 +224,7 @@ export function perTensorNormClipper(maxNorm: number, normType: number): Gradien
       const coefs: NormValue[] = [];
       const grads = step.grads.map((g) => {
         if (!g) return null;
-        const coef = coefficientOf(maxNorm, totalNormOf(k, [g], normType));
+        const coef = coefficientOf(maxNorm, totalNormForClipping(k, [g], normType));
         coefs.push(coef);
         return scaleBy(k, g, coef, false);
       });

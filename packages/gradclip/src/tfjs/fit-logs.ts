@@ -56,8 +56,10 @@ export interface FitLogsCallback {
   onTrainEnd(this: unknown, logs?: Logs): Promise<void>;
   onEpochBegin(this: unknown, epoch: number, logs?: Logs): Promise<void>;
   onBatchBegin(this: unknown, batch: number, logs?: Logs): Promise<void>;
-  readonly onBatchEnd: Hook | undefined;
-  readonly onEpochEnd: Hook | undefined;
+  // Optional, not `Hook | undefined`: tfjs-layers' CustomCallbackArgs declares these `?:`, and under
+  // a consumer's exactOptionalPropertyTypes a `| undefined` property is not assignable to them (TS2375).
+  readonly onBatchEnd?: Hook;
+  readonly onEpochEnd?: Hook;
 }
 
 /** What a concrete callback does at each point of training. */

@@ -8,6 +8,8 @@
  * (`registerClipperOption`) and per-backend paths.
  */
 export { getTotalNorm, clipGradsWithNorm_, clipGradNorm_, clipGradValue_ } from "./clip.js";
+export { getLocalNormPart } from "./norm-part.js";
+export { combineNormParts, mergeNormParts, type NormPart } from "../core/norm-part.js";
 export type { TensorGrads, NamedTensor } from "./grads.js";
 export {
   withGradientClipping,

@@ -4,9 +4,11 @@
  * wrapper are built from.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { clipCoefficient, clipCoefficientWith } from "../core/coefficient.js";
+import { clipCoefficient, clipCoefficientOfPartWith, clipCoefficientWith } from "../core/coefficient.js";
+import { normOfRawPart } from "../core/norm-part.js";
 import { clipKernelsForActiveBackend, type ClipKernels, type NormValue } from "./backends/index.js";
-import { scalarCoefficientOps } from "./ops.js";
+import type { DeviceNormPart } from "./backends/types.js";
+import { partCoefficientOps, scalarCoefficientOps } from "./ops.js";
 
 export type { NormValue };
 
@@ -20,9 +22,41 @@ export function totalNormOf(k: ClipKernels, tensors: readonly tf.Tensor[], p: nu
   return tf.tidy(() => k.totalNorm(tensors, p));
 }
 
+/**
+ * Device totals measured for clipping, with their norm parts (kept until
+ * the total is disposed through `disposeValue` or handed out through
+ * `releasePart`, or by the enclosing `tf.tidy`).
+ */
+const deviceParts = new WeakMap<tf.Scalar, { part: DeviceNormPart; p: number }>();
+
+/**
+ * The total p-norm to clip with: as `totalNormOf`, but a device total keeps
+ * its norm part where the backend offers one (the generic path), so that
+ * `coefficientOf` and `readValue` stay right where the float32 total is
+ * Infinity but the gradients are finite (the host paths compute in float64).
+ */
+export function totalNormForClipping(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): NormValue {
+  if (!k.totalNormWithPart) return totalNormOf(k, tensors, p);
+  const { total, part } = k.totalNormWithPart(tensors, p);
+  deviceParts.set(total, { part, p });
+  return total;
+}
+
+/** The part kept for a live device total, if any. */
+function partOf(v: NormValue): { part: DeviceNormPart; p: number } | undefined {
+  if (typeof v === "number") return undefined;
+  const kept = deviceParts.get(v);
+  return kept && !kept.part.scale.isDisposed && !kept.part.sum.isDisposed ? kept : undefined;
+}
+
 /** The core's `min(1, maxNorm / (total + 1e-6))`, on the host or on the device. */
 export function coefficientOf(maxNorm: number, total: NormValue): NormValue {
   if (typeof total === "number") return clipCoefficient(maxNorm, total);
+  const kept = partOf(total);
+  if (kept) {
+    const { part, p } = kept;
+    return tf.tidy(() => clipCoefficientOfPartWith(partCoefficientOps(part.count), maxNorm, part, total, p));
+  }
   // A backend's fused form of the same formula (one shader instead of ~8 ops on webgl), if it has one.
   const k = activeKernels();
   return tf.tidy(() => k.coefficient?.(maxNorm, total) ?? clipCoefficientWith(scalarCoefficientOps, maxNorm, total));
@@ -33,13 +67,35 @@ export function toScalar(v: NormValue): tf.Scalar {
   return typeof v === "number" ? tf.scalar(v, "float32") : tf.clone(v);
 }
 
-/** The value on the host: one device read for a scalar. */
+/**
+ * The value on the host: one device read for a scalar; for a device total
+ * that is Infinity in float32 while its part is finite, the float64 norm of
+ * the part (one read more), as the host paths would give it.
+ */
 export function readValue(v: NormValue): number {
-  return typeof v === "number" ? v : v.dataSync()[0]!;
+  if (typeof v === "number") return v;
+  const x = v.dataSync()[0]!;
+  const kept = x === Infinity ? partOf(v) : undefined;
+  if (!kept) return x;
+  const [scale, sum] = [kept.part.scale.dataSync()[0]!, kept.part.sum.dataSync()[0]!];
+  return Number.isFinite(sum) ? normOfRawPart({ scale, sum: sum * kept.part.count }, kept.p) : x;
 }
 
+/** Disposes a device value (and the part kept with it). */
 export function disposeValue(v: NormValue): void {
-  if (typeof v !== "number") v.dispose();
+  if (typeof v === "number") return;
+  releasePart(v);
+  v.dispose();
+}
+
+/** Disposes the part kept with a device total, which stays (e.g. to hand it to the caller). */
+export function releasePart(v: NormValue): void {
+  if (typeof v === "number") return;
+  const kept = deviceParts.get(v);
+  if (!kept) return;
+  deviceParts.delete(v);
+  kept.part.scale.dispose();
+  kept.part.sum.dispose();
 }
 
 /**

@@ -1,19 +1,24 @@
 /**
  * The tfjs tensor operations behind the core's coefficient and norm
- * combination, and the generic (any-backend) per-tensor norm. Every tf op
- * the generic path dispatches is in this module.
+ * combination, and the generic (any-backend) per-tensor norm parts. Every
+ * tf op the generic path dispatches is in this module.
  *
- * Float range: per-tensor sums are taken over terms in [0, 1] and averaged
- * rather than summed, so no intermediate exceeds 1; the size enters inside
- * the final root, as (q · size)^(1/p) with q · size in [1, size]. This keeps
- * the norm finite for every finite float32 input, and within range on
- * WebGL's 16-bit float textures too. For p < 1 the terms are |g|^p / m^p
- * rather than (|g| / m)^p, since |g| / m can underflow to 0 where its p-th
- * power still counts (|g|^p >= |g| for |g| <= 1), and a root that overflows
- * although the norm does not is retaken as (m^p · q · size)^(1/p).
+ * Float range: each tensor's part is its largest |g| (the scale) and the
+ * mean of (|g| / max)^p (terms in [0, 1]); parts are merged on the device
+ * by the core's `mergePartsWith` with weights mean_i · size_i / N (N the
+ * element count of all tensors together), so no intermediate exceeds 1 and
+ * the merged part (scale, mean) stands for the power sum scale^p · mean · N.
+ * N enters once, in the final root, as N^(1/p) on the host (p >= 1) or
+ * inside the root of mean · N in [1, N] (p < 1). This keeps the norm finite
+ * for every finite float32 input, and within range on WebGL's 16-bit float
+ * textures too; and where the norm itself exceeds float32 (Infinity) the
+ * part still gives the right clip coefficient. For p < 1 the terms are
+ * |g|^p / m^p rather than (|g| / m)^p, since |g| / m can underflow to 0
+ * where its p-th power still counts (|g|^p >= |g| for |g| <= 1), and a root
+ * that overflows although the norm does not is retaken as (m^p · x)^(1/p).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { CoefficientOps } from "../core/coefficient.js";
+import type { CoefficientOps, PartCoefficientOps } from "../core/coefficient.js";
 import type { NormCombineOps } from "../core/combine.js";
 
 /** The core's coefficient arithmetic on float32 scalars (no host read). */
@@ -32,10 +37,16 @@ export const vectorCombineOps: NormCombineOps<tf.Tensor1D, tf.Scalar> = {
     return tf.where(tf.any(tf.isNaN(v)), tf.scalar(NaN), tf.max(v)) as tf.Scalar;
   },
   safeScale: (s) => tf.where(tf.logicalAnd(tf.greater(s, 0), tf.isFinite(s)), s, tf.scalar(1)) as tf.Scalar,
-  sumPowScaled(v, s, p) {
-    if (p < 1) return tf.sum(tf.div(tf.pow(v, p), tf.pow(s, p))) as tf.Scalar;
-    const r = tf.div(v, s);
-    return tf.sum(p === 2 ? tf.square(r) : p === 1 ? r : tf.pow(r, p)) as tf.Scalar;
+  sumPowScaled(v, s, p, weights) {
+    let terms: tf.Tensor;
+    if (p < 1) terms = tf.div(powOp(v, p), tf.pow(s, p));
+    else {
+      const r = tf.div(v, s);
+      terms = p === 2 ? tf.square(r) : p === 1 ? r : powOp(r, p);
+    }
+    // A zero weight (an all-zero tensor, whose scale is 0) adds 0, not 0 · NaN.
+    if (weights) terms = tf.where(tf.equal(weights, 0), tf.zerosLike(terms), tf.mul(weights, terms));
+    return tf.sum(terms) as tf.Scalar;
   },
   mulRoot: (s, x, p) => mulRootOp(s, x, p) as tf.Scalar,
 };
@@ -50,13 +61,18 @@ function rootOf(x: number, p: number): number {
   return p === 2 ? Math.sqrt(x) : p === 1 ? x : Math.pow(x, 1 / p);
 }
 
-/** The core's `mulRoot` elementwise: s · x^(1/p), retaken as (s^p · x)^(1/p) where x^(1/p) overflows (p < 1). */
+/**
+ * The core's `mulRoot` elementwise: s · x^(1/p), retaken as (s^p · x)^(1/p)
+ * where x^(1/p) overflows (p < 1); x = 1 gives s, also where 1/p is
+ * Infinity in float32 (p below 3e-39), where pow(1, Infinity) would be NaN.
+ */
 function mulRootOp(s: tf.Tensor, x: tf.Tensor, p: number): tf.Tensor {
   if (p === 2) return tf.mul(s, tf.sqrt(x));
   if (p === 1) return tf.mul(s, x);
   const r = tf.pow(x, 1 / p);
   if (p > 1) return tf.mul(s, r);
-  return tf.where(tf.equal(r, Infinity), tf.pow(tf.mul(tf.pow(s, p), x), 1 / p), tf.mul(s, r));
+  const n = tf.where(tf.equal(r, Infinity), tf.pow(tf.mul(tf.pow(s, p), x), 1 / p), tf.mul(s, r));
+  return tf.where(tf.equal(x, 1), s, n);
 }
 
 /**
@@ -78,30 +94,69 @@ export function normParts(g: tf.Tensor, p: number): NormParts {
   const m = tf.max(a) as tf.Scalar;
   if (p === Infinity) return { max: tf.where(tf.any(tf.isNaN(a)), tf.scalar(NaN), m) as tf.Scalar, meanPow: null };
   // m = 0 gives 0/0 = NaN here and m = Infinity gives NaN for infinite
-  // entries; perTensorNorms repairs both once, on the stacked vector.
-  if (p < 1) return { max: m, meanPow: tf.div(tf.mean(tf.pow(a, p)), tf.pow(m, p)) as tf.Scalar };
+  // entries; perTensorParts repairs both once, on the stacked vector.
+  if (p < 1) return { max: m, meanPow: tf.div(tf.mean(powOp(a, p)), tf.pow(m, p)) as tf.Scalar };
   const r = tf.div(a, m);
-  const q = tf.mean(p === 2 ? tf.square(r) : p === 1 ? r : tf.pow(r, p)) as tf.Scalar;
+  const q = tf.mean(p === 2 ? tf.square(r) : p === 1 ? r : powOp(r, p)) as tf.Scalar;
   return { max: m, meanPow: q };
 }
 
 /**
- * Per-tensor p-norms from their parts, all tensors at once:
- * `n_i = m_i · q_i^(1/p) · size_i^(1/p)` for p >= 1 (size_i^(1/p) on the
- * host in float64, so only q's root is rounded to float32), and for p < 1
- * `m_i · (q_i · size_i)^(1/p)` through the core's `mulRoot` (one root of a
- * number in [1, size_i]: there size^(1/p) alone overflows float32 while
- * q^(1/p) underflows). `m_i = 0` gives 0 and `m_i = Infinity` gives
- * Infinity (NaN anywhere already made `m_i` or `q_i` NaN, and stays NaN).
+ * x^p for x >= 0 in float32, also for p beyond float32's range: p rounds to
+ * Infinity above 3.4e38 (pow(1, Infinity) is NaN: 1 kept) and to 0 below
+ * 1.4e-45 (pow(0, 0) is 1: 0 kept).
  */
-export function perTensorNorms(parts: readonly NormParts[], sizes: readonly number[], p: number): tf.Tensor1D {
+function powOp(x: tf.Tensor, p: number): tf.Tensor {
+  const f = Math.fround(p);
+  if (f === Infinity) return tf.where(tf.equal(x, 1), x, tf.pow(x, p));
+  if (f === 0) return tf.where(tf.equal(x, 0), x, tf.pow(x, p));
+  return tf.pow(x, p);
+}
+
+/**
+ * The tensors' parts as vectors, all tensors at once: `scales` (m_i) and
+ * `weights` (q_i · size_i / N, in [0, 1]), so that merging them with the
+ * core's `mergePartsWith` gives (scale, mean) with power sum
+ * scale^p · mean · N. `m_i = 0` gets weight 0 and `m_i = Infinity` weight 1
+ * (NaN anywhere already made `m_i` or `q_i` NaN, and stays NaN). Finite p only.
+ */
+export function perTensorParts(parts: readonly NormParts[], sizes: readonly number[]): { scales: tf.Tensor1D; weights: tf.Tensor1D } {
+  const total = sizes.reduce((n, k) => n + k, 0);
   const m = tf.stack(parts.map((x) => x.max)) as tf.Tensor1D;
-  if (p === Infinity) return m;
   const q = tf.stack(parts.map((x) => x.meanPow!)) as tf.Tensor1D;
-  const n = p < 1 ? mulRootOp(m, tf.mul(q, tf.tensor1d([...sizes])), p) : tf.mul(tf.mul(m, rootOp(q, p)), tf.tensor1d(sizes.map((k) => rootOf(k, p))));
-  const zero = tf.equal(m, 0);
-  const inf = tf.equal(m, Infinity);
-  return tf.where(zero, tf.zerosLike(m), tf.where(inf, m, n)) as tf.Tensor1D;
+  const w = tf.mul(q, tf.tensor1d(sizes.map((k) => k / total)));
+  const weights = tf.where(tf.equal(m, 0), tf.zerosLike(m), tf.where(tf.equal(m, Infinity), tf.onesLike(m), w)) as tf.Tensor1D;
+  return { scales: m, weights };
+}
+
+/**
+ * The norm of a merged device part (scale, mean) over `count` elements:
+ * scale · mean^(1/p) · count^(1/p) for p >= 1 (count^(1/p) on the host in
+ * float64, so only mean's root is rounded to float32), and for p < 1 the
+ * core's `mulRoot` of mean · count, a number in [1, count] (there
+ * count^(1/p) alone overflows float32 while mean^(1/p) underflows).
+ */
+export function partNormOp(scale: tf.Scalar, mean: tf.Scalar, count: number, p: number): tf.Scalar {
+  if (p < 1) return mulRootOp(scale, tf.mul(mean, count), p) as tf.Scalar;
+  return tf.mul(tf.mul(scale, rootOp(mean, p)), rootOf(count, p)) as tf.Scalar;
+}
+
+/**
+ * The core's part coefficient arithmetic for device parts (scale, mean) over
+ * `count` elements (see `partNormOp`), in float32: where the norm overflowed,
+ * c / (scale · (mean · count)^(1/p)) as (c / (mean^(1/p) · count^(1/p))) /
+ * scale for p >= 1, and as (c^p / (scale^p · mean · count))^(1/p) for p < 1.
+ */
+export function partCoefficientOps(count: number): PartCoefficientOps<tf.Scalar> {
+  return {
+    ...scalarCoefficientOps,
+    divideByPartNorm(c, scale, mean, p) {
+      if (p < 1) return tf.pow(tf.div(Math.pow(c, p), tf.mul(tf.pow(scale, p), tf.mul(mean, count))), 1 / p) as tf.Scalar;
+      return tf.div(tf.div(c, tf.mul(rootOp(mean, p), rootOf(count, p))), scale) as tf.Scalar;
+    },
+    whereOverflowed: (total, part, overflowed, otherwise) =>
+      tf.where(tf.logicalAnd(tf.equal(total, Infinity), tf.isFinite(part.sum)), overflowed(), otherwise()) as tf.Scalar,
+  };
 }
 
 /** `g · coef` (coef a float32 scalar tensor or number), in float32. */

@@ -10,7 +10,7 @@ import { describe } from "../core/validate.js";
 import { within, type ClipFlag, type ClipFlagSource, type ClipStep, type GradientClipper, type JsonValue } from "./clipper.js";
 import { GradientAccumulator, isAccumulatorWeight } from "./accumulate.js";
 import { checkTensor, type NamedTensor } from "./grads.js";
-import { activeKernels, disposeValue, toScalar, totalNormOf, type NormValue } from "./norm.js";
+import { activeKernels, disposeValue, readValue, toScalar, totalNormForClipping, totalNormOf, type NormValue } from "./norm.js";
 import {
   optionsFromConfig,
   resolveClippingOptions,
@@ -145,6 +145,9 @@ function rebuild(vg: Container, grads: readonly (tf.Tensor | null)[]): Container
   Object.keys(vg).forEach((n, i) => { out[n] = grads[i] ?? (vg as tf.NamedTensorMap)[n]!; });
   return out;
 }
+
+/** Carried by every ClippedOptimizer, whichever copy of the class made it (see its `Symbol.hasInstance`). */
+const CLIPPED_OPTIMIZER_BRAND = Symbol.for("gradclip.ClippedOptimizer");
 
 function isRecord(v: unknown): v is { [key: string]: JsonValue } {
   return typeof v === "object" && v !== null && !Array.isArray(v);
@@ -298,11 +301,16 @@ export class ClippedOptimizer extends tf.Optimizer {
   }
 
   /**
-   * Ordinary `instanceof`: tf.Optimizer's own `Symbol.hasInstance` accepts any
-   * object with minimize/computeGradients/applyGradients, which would make
-   * every tfjs optimizer pass `x instanceof ClippedOptimizer`.
+   * Not tf.Optimizer's own `Symbol.hasInstance`, which accepts any object
+   * with minimize/computeGradients/applyGradients and would make every tfjs
+   * optimizer pass `x instanceof ClippedOptimizer`. `ClippedOptimizer` itself
+   * accepts the instances of every copy of the class (the ES module and
+   * CommonJS builds loaded side by side are two copies, and tfjs rebuilds a
+   * saved model's optimizer with whichever registered last); subclasses keep
+   * the ordinary prototype check.
    */
   static override [Symbol.hasInstance](x: unknown): boolean {
+    if (this === ClippedOptimizer) return typeof x === "object" && x !== null && CLIPPED_OPTIMIZER_BRAND in x;
     return Function.prototype[Symbol.hasInstance].call(this, x);
   }
 
@@ -334,6 +342,7 @@ export class ClippedOptimizer extends tf.Optimizer {
   constructor(optimizer: tf.Optimizer, options: GradientClippingOptions) {
     super();
     const fn = "withGradientClipping";
+    Object.defineProperty(this, CLIPPED_OPTIMIZER_BRAND, { value: true });
     if (!(optimizer instanceof tf.Optimizer)) {
       throw new TypeError(`gradclip: ${fn}: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)); got ${describe(optimizer)}.`);
     }
@@ -489,9 +498,9 @@ export class ClippedOptimizer extends tf.Optimizer {
     microBatches: number,
   ): void {
     const tensors = grads.filter((g): g is tf.Tensor => g !== null);
-    const total = totalNormOf(activeKernels(), tensors, this.normType);
+    const total = totalNormForClipping(activeKernels(), tensors, this.normType);
     let hostTotal: number | undefined = typeof total === "number" ? total : undefined;
-    const totalNormValue = () => (hostTotal ??= typeof total === "number" ? total : total.dataSync()[0]!);
+    const totalNormValue = () => (hostTotal ??= readValue(total));
     const skip = (reasons: SkipReason[]) => {
       this.skipped++;
       for (const r of reasons) this.reasonCounts[r]++;
@@ -761,12 +770,13 @@ function readForPolicy(total: NormValue, loss: tf.Scalar | undefined): { norm: n
     for (let i = from; i < values.length; i++) if (!Number.isFinite(values[i]!)) return values[i]!;
     return values.length > from ? values[from]! : NaN;
   };
-  if (loss === undefined) return { norm: typeof total === "number" ? total : total.dataSync()[0]! };
+  if (loss === undefined) return { norm: readValue(total) };
   if (typeof total === "number") return { norm: total, loss: firstBad(loss.dataSync(), 0) };
   const both = tf.tidy(() => tf.concat([tf.reshape(total, [1]), tf.reshape(tf.cast(loss, "float32"), [-1])]));
   try {
     const values = both.dataSync();
-    return { norm: values[0]!, loss: firstBad(values, 1) };
+    // A float32 total of Infinity may still be finite in float64 (its kept part): one read more, then.
+    return { norm: values[0] === Infinity ? readValue(total) : values[0]!, loss: firstBad(values, 1) };
   } finally {
     both.dispose();
   }

@@ -8,6 +8,7 @@ import type { ZClipRuleOptions } from "../adaptive/zclip.js";
 import type { AdaGcRuleOptions } from "../adaptive/adagc.js";
 import { SPIKE_SKIP_KEYS, spikeSkipRule, type SpikeSkipOptions, type SpikeSkipRule } from "../adaptive/spike-skip.js";
 import { checkOptions } from "../core/options.js";
+import { sharedRegistry } from "../core/shared.js";
 import { checkBoolean, checkInteger, describe, parseNormType, type NormType } from "../core/validate.js";
 import { autoClipOption, zClipOption } from "./adaptive.js";
 import { adaGcOption } from "./adagc.js";
@@ -115,7 +116,8 @@ const POLICY_KEYS = ["normType", "nonFinite", "errorIfNonfinite", "skipSpikes", 
 const BUILT_IN: readonly ClipperOption[] = [maxNormOption, clipnormOption, clipValueOption, autoClipOption, zClipOption, agcOption, adaGcOption];
 
 /** Option keys added with `registerClipperOption`. */
-const registered = new Map<string, ClipperOption>();
+// Shared by the ES module and CommonJS builds (see core/shared.ts).
+const registered = sharedRegistry("tfjs.clipperOptions", () => new Map<string, ClipperOption>());
 
 function allOptions(): ClipperOption[] {
   return [...BUILT_IN, ...registered.values()];

@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { importSpecifiers, isNodeBuiltin, walkImports } from "./importGraph.js";
 import { resolveServedPath, servedRoots } from "./server.js";
+import { distStalenessMessage } from "../dist-freshness.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -53,6 +54,7 @@ for (const entry of ENTRIES) {
     if (!existsSync(abs)) {
       assert.fail(`${entry.file} is missing: build first (npm run build, which npm ci runs through prepare)`);
     }
+    assert.equal(distStalenessMessage(), null, distStalenessMessage() ?? "");
     const graph = walkImports([abs], repoRoot);
     t.diagnostic(`${entry.name}: ${graph.files.length} modules, bare imports: ${[...new Set(graph.bare.map((b) => b.specifier))].join(", ") || "none"}`);
     assert.deepEqual(graph.missing, [], "relative imports must resolve to files (with their .js extension)");
@@ -87,6 +89,7 @@ test("a bundler (esbuild, platform browser) bundles both entries and keeps gradc
     t.skip("dist/tfjs/index.js not built");
     return;
   }
+  assert.equal(distStalenessMessage(), null, distStalenessMessage() ?? "");
   // The package's own name resolved to its dist/ files; package.json (with sideEffects) applies as it would from node_modules.
   const self = {
     name: "gradclip-self",

