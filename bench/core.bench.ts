@@ -9,35 +9,21 @@
  * Env: BENCH_ROUNDS (default 7), BENCH_ITERS (calls per variant per round, 3),
  * BENCH_PYTHON (default /usr/bin/python3).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
 import { clipGradNorm_ } from "../packages/gradclip/src/arrays/clip.js";
 import { jsKernels, kernelsFor, registerKernelProvider, type ArrayKernels } from "../packages/gradclip/src/arrays/kernels.js";
 import { GradBuffer } from "../packages/gradclip/src/arrays/wasm/grad-buffer.js";
 import { wasmSimdSupported } from "../packages/gradclip/src/arrays/wasm/memory-kernels.js";
+import { BandwidthProbe, median, readShapes, startTorch, type Variant } from "./shared.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
 const ITERS = Number(process.env.BENCH_ITERS ?? 3);
 const PYTHON = process.env.BENCH_PYTHON ?? "/usr/bin/python3";
-const SHAPES = fileURLToPath(new URL("../../shared/bench/gpt2-small-shapes.json", import.meta.url));
-const TORCH_SCRIPT = fileURLToPath(new URL("./torch_clip.py", import.meta.url));
-
-interface Variant {
-  label: string;
-  /** Runs `iters` timed calls; returns their times in ms. */
-  run(iters: number): Promise<number[]>;
-}
 
 // ------------------------------------------------------------ gradients
 
-if (!existsSync(SHAPES)) {
-  console.log(`skipped: ${SHAPES} not found (the shared/ folder sits beside the repository).`);
-  process.exit(0);
-}
-const spec = JSON.parse(readFileSync(SHAPES, "utf8")) as { shapes: { shape: number[] }[]; elements: number };
+const spec = readShapes();
+if (!spec) process.exit(0);
 const buffer = new GradBuffer(spec.shapes.map((s) => s.shape));
 const grads = buffer.grads;
 const total = grads.reduce((n, g) => n + g.length, 0);
@@ -110,81 +96,31 @@ const variants: Variant[] = [
 ];
 const PLAIN = 3;
 
-// ------------------------------------------------------------ PyTorch
-
-interface TorchWorker {
-  label: string;
-  variant: Variant;
-  stop(): void;
-}
-
-/** Starts bench/torch_clip.py; resolves to null (with the reason printed) when torch is unavailable. */
-async function startTorch(): Promise<TorchWorker | null> {
-  let child: ChildProcessWithoutNullStreams;
-  try {
-    child = spawn(PYTHON, [TORCH_SCRIPT, SHAPES], { stdio: ["pipe", "pipe", "pipe"] });
-  } catch (e) {
-    console.log(`PyTorch column skipped: cannot start ${PYTHON} (${(e as Error).message}).`);
-    return null;
-  }
-  let stderr = "";
-  child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
-  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
-  const failed = new Promise<null>((resolve) => {
-    child.on("error", (e) => {
-      stderr += e.message;
-      resolve(null);
-    });
-    child.on("exit", () => resolve(null));
-  });
-  const next = async (): Promise<Record<string, unknown> | null> => {
-    const r = await Promise.race([lines.next(), failed]);
-    if (!r || r.done) return null;
-    return JSON.parse(r.value) as Record<string, unknown>;
-  };
-  const hello = await next();
-  if (!hello || !hello.ready) {
-    const why = (hello?.error as string | undefined) ?? (stderr.trim().split("\n").pop() || "no reply");
-    console.log(`PyTorch column skipped: ${why}`);
-    child.kill();
-    return null;
-  }
-  const label = `PyTorch ${hello.torch as string} clip_grad_norm_ (${hello.threads as number} thread${hello.threads === 1 ? "" : "s"})`;
-  return {
-    label,
-    variant: {
-      label,
-      async run(iters) {
-        child.stdin.write(`run ${iters}\n`);
-        const reply = await next();
-        if (!reply) throw new Error(`bench/torch_clip.py stopped: ${stderr}`);
-        return reply.ms as number[];
-      },
-    },
-    stop() {
-      child.stdin.end("quit\n");
-    },
-  };
-}
-
 // ------------------------------------------------------------ run
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
-
 const loadBefore = loadavg()[0]!;
-const torch = await startTorch();
+const torch = await startTorch(PYTHON);
+// The machine's bandwidth, interleaved like the rest (a buffer of its own, as large as the gradients).
+const probe = new BandwidthProbe(total);
+const bandwidth: Variant = {
+  label: "memory bandwidth",
+  async run(iters) {
+    for (let k = 0; k < iters; k++) probe.round();
+    return [];
+  },
+};
 const all = torch ? [...variants, torch.variant] : variants;
 const samples = new Map<Variant, number[]>(all.map((v) => [v, []]));
 try {
-  for (const v of all) await v.run(1); // warm-up: JIT, page faults
+  for (const v of [...all, bandwidth]) await v.run(1); // warm-up: JIT, page faults
+  probe.reads.length = 0;
+  probe.scales.length = 0;
+  const rotation = [...all, bandwidth];
   for (let r = 0; r < ROUNDS; r++) {
-    for (let j = 0; j < all.length; j++) {
-      const v = all[(r + j) % all.length]!;
-      samples.get(v)!.push(...(await v.run(ITERS)));
+    for (let j = 0; j < rotation.length; j++) {
+      const v = rotation[(r + j) % rotation.length]!;
+      const ms = await v.run(ITERS);
+      if (v !== bandwidth) samples.get(v)!.push(...ms);
     }
   }
 } finally {
@@ -202,10 +138,12 @@ console.log(
     `${total.toLocaleString("en-US")} float32 (${((total * 4) / 1e6).toFixed(0)} MB); ` +
     `median of ${ROUNDS * ITERS} calls each, ${ROUNDS} interleaved rounds`,
 );
-console.log(`${"".padEnd(width)}    median  vs PyTorch  vs plain JS`);
+console.log(probe.describe());
+const bound = probe.boundMs(total);
+console.log(`${"".padEnd(width)}    median  vs PyTorch  vs plain JS  of bandwidth (${bound.toFixed(1)} ms: one read + one scale pass)`);
 for (const v of all) {
   const m = median(samples.get(v)!);
-  console.log(`${v.label.padEnd(width)} ${fmt(m)} ${ratio(m, medTorch)}   ${ratio(m, medPlain)}`);
+  console.log(`${v.label.padEnd(width)} ${fmt(m)} ${ratio(m, medTorch)}   ${ratio(m, medPlain)}  ${((bound / m) * 100).toFixed(0).padStart(6)}%`);
 }
 if (!torch) console.log("(PyTorch column skipped: see above)");
 const best = median(samples.get(variants[0]!)!);

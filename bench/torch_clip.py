@@ -1,6 +1,9 @@
-"""PyTorch side of bench/core.bench.ts: times torch.nn.utils.clip_grad_norm_
-on the GPT-2-small gradient shapes, driven over stdin/stdout so that the
-TypeScript bench can interleave its rounds with ours.
+"""PyTorch side of bench/core.bench.ts and bench/tfjs.bench.ts: times
+torch.nn.utils.clip_grad_norm_ on the GPT-2-small gradient shapes, driven over
+stdin/stdout so that the TypeScript bench can interleave its rounds with ours.
+
+Usage: torch_clip.py SHAPES.json [PREFIX]   (PREFIX, e.g. "h.": only the
+shapes whose names start with it)
 
 Protocol (one JSON object per output line):
   start   -> {"ready": true, "torch": version, "threads": n}
@@ -30,7 +33,8 @@ def main():
         say({"error": f"torch is not importable ({type(e).__name__}: {e})"})
         return
     with open(sys.argv[1]) as f:
-        shapes = [s["shape"] for s in json.load(f)["shapes"]]
+        prefix = sys.argv[2] if len(sys.argv) > 2 else ""
+        shapes = [s["shape"] for s in json.load(f)["shapes"] if s["name"].startswith(prefix)]
     gen = torch.Generator().manual_seed(0)
     # clip_grad_norm_ reads only `.grad`: plain holders avoid allocating parameters too.
     params = [SimpleNamespace(grad=torch.rand(s, generator=gen) + 0.5) for s in shapes]

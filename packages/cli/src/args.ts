@@ -2,8 +2,10 @@
  * Command-line parsing (node:util parseArgs, strict): every unknown flag or
  * bad value becomes a `UsageError`, which main turns into exit code 2.
  */
+import { availableParallelism } from "node:os";
 import { parseArgs } from "node:util";
-import { FULL_CONFIG, QUICK_CONFIG, STRATEGIES, type DemoConfig, type StrategyName } from "./demo/config.js";
+import { baseConfig, STRATEGIES, type DemoConfig, type StrategyName } from "./demo/config.js";
+import { TASKS, type TaskName } from "./demo/tasks.js";
 
 /** A mistake in the command line: printed with a hint, exit code 2. */
 export class UsageError extends Error {
@@ -55,6 +57,11 @@ function parse(command: string, args: string[], options: FlagSpec, positionals: 
   }
 }
 
+/** Worker threads by default: 2 where there are 2 cores or more (measured faster; see docs/cli.md), else 1. */
+export function defaultWorkers(): number {
+  return Math.min(2, Math.max(1, availableParallelism()));
+}
+
 function positiveInt(value: string | undefined, flag: string, command: string): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) {
@@ -78,20 +85,28 @@ function strategies(value: string | undefined): StrategyName[] | undefined {
 function parseDemo(args: string[]): Command {
   const { values } = parse("demo", args, {
     quick: { type: "boolean" }, out: { type: "string" }, seeds: { type: "string" }, steps: { type: "string" },
-    strategies: { type: "string" }, backend: { type: "string" },
-  }, false, ["--seeds", "--steps"]);
+    strategies: { type: "string" }, backend: { type: "string" }, task: { type: "string" }, workers: { type: "string" },
+  }, false, ["--seeds", "--steps", "--workers"]);
   if (values.help) return { kind: "help", topic: "demo" };
   const backend = values.backend as string | undefined;
   if (backend !== undefined && backend !== "cpu" && backend !== "wasm") {
     throw new UsageError(`--backend must be cpu or wasm; got "${backend}".`, "demo");
   }
-  const base = values.quick ? QUICK_CONFIG : FULL_CONFIG;
+  const task = values.task as string | undefined;
+  if (task !== undefined && !(TASKS as readonly string[]).includes(task)) {
+    throw new UsageError(`--task must be one of ${TASKS.join(", ")}; got "${task}".`, "demo");
+  }
+  const base = baseConfig((task as TaskName | undefined) ?? "first-symbol", values.quick === true);
+  const seeds = positiveInt(values.seeds as string | undefined, "--seeds", "demo") ?? base.seeds;
   const config: DemoConfig = {
     ...base,
     strategies: strategies(values.strategies as string | undefined) ?? [...base.strategies],
-    seeds: positiveInt(values.seeds as string | undefined, "--seeds", "demo") ?? base.seeds,
+    seeds,
+    // The sweeps use at most as many seeds as the strategies.
+    sweeps: { ...base.sweeps, seeds: Math.min(base.sweeps.seeds, seeds) },
     steps: positiveInt(values.steps as string | undefined, "--steps", "demo") ?? base.steps,
     backend: (backend as DemoConfig["backend"] | undefined) ?? base.backend,
+    workers: positiveInt(values.workers as string | undefined, "--workers", "demo") ?? defaultWorkers(),
   };
   const out = values.out as string | undefined;
   if (out === "") throw new UsageError("--out needs a directory.", "demo");

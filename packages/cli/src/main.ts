@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { mkdir, writeFile } from "node:fs/promises";
 import { basename, dirname, join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import { parseCommand, UsageError, type Command } from "./args.js";
 import { packageRoot, runBench } from "./bench.js";
 import { HELP } from "./help.js";
@@ -17,7 +18,7 @@ function isExpected(e: unknown): boolean {
   return e instanceof Error && e.name === "HistoryFileError";
 }
 
-async function execute(cmd: Command): Promise<number> {
+async function execute(cmd: Command, argvText: string): Promise<number> {
   switch (cmd.kind) {
     case "help":
       if (cmd.topic !== undefined && !(cmd.topic in HELP)) throw new UsageError(`no help for "${cmd.topic}"; commands: demo, report, bench.`);
@@ -30,23 +31,24 @@ async function execute(cmd: Command): Promise<number> {
     }
     case "demo": {
       // Loaded on demand: tfjs and vega take a moment, and --help or a usage error should not wait for them.
-      const { runDemo, summaryTable } = await import("./demo/index.js");
+      const { runDemo, strategyTable, verdictLine } = await import("./demo/index.js");
       const out = resolve(cmd.out);
       const started = performance.now();
-      const summary = await runDemo(cmd.config, out, createProgress(process.stderr));
-      const t = summaryTable(summary.runs);
+      const { summary, trained } = await runDemo(cmd.config, out, createProgress(process.stderr), `gradclip ${argvText}`);
+      const t = strategyTable(summary);
       process.stdout.write(`\n${formatTable(t.columns, t.rows)}\n\n`);
-      process.stdout.write(`${summary.runs.length} runs in ${((performance.now() - started) / 1000).toFixed(1)} s. Wrote ${join(out, "summary.json")} and ${join(out, "report.html")}.\n`);
+      process.stdout.write(`Verdict: ${verdictLine(summary)}\n`);
+      process.stdout.write(`${trained} runs trained in ${((performance.now() - started) / 1000).toFixed(1)} s. Summary: ${join(out, "summary.json")}\n`);
+      process.stdout.write(`Report: ${pathToFileURL(join(out, "report.html")).href}\n`);
       return 0;
     }
     case "report": {
-      const { historyReport, readHistoryFile } = await import("./report/history-file.js");
-      const { renderReport } = await import("./report/html.js");
+      const { historyReport, readHistoryFile, renderHistoryReport } = await import("./report/history-file.js");
       const history = await readHistoryFile(cmd.history);
-      const html = await renderReport(historyReport(history, basename(cmd.history).replace(/\.json$/i, "")));
+      const html = await renderHistoryReport(historyReport(history, basename(cmd.history).replace(/\.json$/i, "")));
       await mkdir(dirname(resolve(cmd.out)), { recursive: true });
       await writeFile(cmd.out, html);
-      process.stdout.write(`Wrote ${resolve(cmd.out)} (${history.totals.steps} steps).\n`);
+      process.stdout.write(`Wrote ${pathToFileURL(resolve(cmd.out)).href} (${history.totals.steps} steps).\n`);
       return 0;
     }
     case "bench":
@@ -66,7 +68,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 2;
   }
   try {
-    return await execute(cmd);
+    return await execute(cmd, argv.join(" "));
   } catch (e) {
     if (e instanceof UsageError) {
       process.stderr.write(`gradclip: ${e.message}\n`);

@@ -1,21 +1,29 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseCommand, UsageError } from "../src/args.js";
-import { FULL_CONFIG, QUICK_CONFIG } from "../src/demo/config.js";
+import { ADDITION_CONFIG, FULL_CONFIG, QUICK_CONFIG } from "../src/demo/config.js";
 import { runCli } from "./helpers.js";
 
 test("demo flags override the quick or full configuration", () => {
-  const cmd = parseCommand(["demo", "--quick", "--seeds", "2", "--steps", "40", "--strategies", "none,clip-norm", "--backend", "wasm", "--out", "x"]);
+  const cmd = parseCommand(["demo", "--quick", "--seeds", "2", "--steps", "40", "--strategies", "none,clip-norm,zclip-cap", "--backend", "cpu", "--workers", "1", "--out", "x"]);
   assert.equal(cmd.kind, "demo");
   if (cmd.kind !== "demo") return;
   assert.equal(cmd.config.seeds, 2);
+  assert.equal(cmd.config.sweeps.seeds, 2, "the sweeps use at most --seeds seeds");
   assert.equal(cmd.config.steps, 40);
-  assert.deepEqual(cmd.config.strategies, ["none", "clip-norm"]);
-  assert.equal(cmd.config.backend, "wasm");
+  assert.deepEqual(cmd.config.strategies, ["none", "clip-norm", "zclip-cap"]);
+  assert.equal(cmd.config.backend, "cpu");
+  assert.equal(cmd.config.workers, 1);
   assert.equal(cmd.out, "x");
   assert.equal(cmd.config.learningRate, QUICK_CONFIG.learningRate);
   const full = parseCommand(["demo"]);
-  assert.ok(full.kind === "demo" && full.config.steps === FULL_CONFIG.steps && full.out === "gradclip-demo");
+  assert.ok(full.kind === "demo" && full.config.steps === FULL_CONFIG.steps && full.config.seeds === FULL_CONFIG.seeds && full.out === "gradclip-demo");
+  assert.ok(full.kind === "demo" && full.config.task === "first-symbol" && full.config.backend === "wasm");
+  assert.ok(full.kind === "demo" && full.config.sweeps.seeds === FULL_CONFIG.sweeps.seeds);
+  const quick = parseCommand(["demo", "--quick"]);
+  assert.ok(quick.kind === "demo" && quick.config.seeds === QUICK_CONFIG.seeds && quick.config.sweeps.seeds === QUICK_CONFIG.sweeps.seeds);
+  const addition = parseCommand(["demo", "--task", "addition"]);
+  assert.ok(addition.kind === "demo" && addition.config.task === "addition" && addition.config.sequenceLength === ADDITION_CONFIG.sequenceLength && addition.config.momentum === 0);
 });
 
 test("report takes exactly one history file and an optional --out", () => {
@@ -37,6 +45,8 @@ test("bad values and unknown flags are UsageErrors that say what is wrong", () =
     [["demo", "--steps", "--quick"], /^--steps must be a positive integer; got --quick\.$/],
     [["demo", "--strategies", "none,magic"], /unknown strategy "magic"/],
     [["demo", "--backend", "webgl"], /--backend must be cpu or wasm/],
+    [["demo", "--task", "xor"], /^--task must be one of first-symbol, addition; got "xor"\.$/],
+    [["demo", "--workers", "0"], /^--workers must be a positive integer; got 0\.$/],
     [["demo", "--frobnicate"], /Unknown option '--frobnicate'/],
     [["demo", "extra"], /Unexpected argument 'extra'/],
     [["bench", "--fast"], /Unknown option '--fast'/],

@@ -19,6 +19,8 @@ export interface AdditionBatch {
   readonly y: Float32Array;
   readonly length: number;
   readonly batch: number;
+  /** Inputs per step: the value and the marker. */
+  readonly features: 2;
 }
 
 /** MSE of the best constant prediction (1): Var(U1 + U2) = 2/12. */
@@ -38,5 +40,5 @@ export function additionBatch(rng: Rng, batch: number, length: number): Addition
     x[(second * batch + b) * 2 + 1] = 1;
     y[b] = x[(first * batch + b) * 2]! + x[(second * batch + b) * 2]!;
   }
-  return { x, y, length, batch };
+  return { x, y, length, batch, features: 2 };
 }

@@ -1,91 +1,138 @@
 /**
- * `gradclip demo`: every strategy × seed, the summary table, summary.json,
+ * `gradclip demo`: every strategy × seed plus the control sweeps, scored on
+ * a fixed held-out set against chance; the terminal table, summary.json,
  * one monitor history per run, and report.html.
  */
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { encodeMonitorHistory } from "gradclip";
 import type { Progress } from "../progress.js";
-import { renderReport } from "../report/html.js";
-import type { ReportModel } from "../report/model.js";
-import { CONSTANT_PREDICTOR_MSE } from "./addition.js";
+import { demoReport } from "../report/demo-report.js";
 import { useBackend } from "./backend.js";
 import type { DemoConfig } from "./config.js";
-import { describeStrategy } from "./strategies.js";
-import { trainRun, type RunResult, type RunSummary } from "./train.js";
+import { planDemo } from "./plan.js";
+import { trainAll } from "./pool.js";
+import { pilotSuggestions, type PilotSuggestion } from "./suggestions.js";
+import type { Chance, DivergedRule, LearnedRule, TaskName } from "./tasks.js";
+import { taskOf, type RunResult, type RunSummary } from "./train.js";
+import { headline, metricRange, pct, strategyStats, verdict } from "./verdict.js";
 
-export const TASK = "addition problem (Pascanu, Mikolov & Bengio 2013, section 5.2)";
-
-/** summary.json. */
+/** summary.json: what other tools read. */
 export interface DemoSummary {
-  task: string;
+  task: {
+    name: TaskName;
+    title: string;
+    kind: "classification" | "regression";
+    chance: Omit<Chance, "baseline">;
+    /** The chance predictor, in words. */
+    baseline: string;
+    learned: LearnedRule;
+    diverged: DivergedRule;
+  };
   config: DemoConfig;
+  /** The main grid: every strategy × seed at the main learning rate. */
   runs: RunSummary[];
+  sweeps: {
+    /** `none` and `clip-norm` at each learning rate of `config.sweeps.learningRates`. */
+    lr: RunSummary[];
+    /** `clip-norm` at each maxNorm of `config.sweeps.maxNorms`, main learning rate. */
+    maxNorm: RunSummary[];
+  };
+  /** `suggestMaxNorm` on each unclipped run (the pilots). */
+  suggestions: PilotSuggestion[];
+  verdict: string;
 }
 
-function fmt(x: number | null): string {
-  return x === null ? "—" : x.toFixed(3);
+/** Everything a demo produced, for the report. */
+export interface DemoResults {
+  summary: DemoSummary;
+  main: RunResult[];
+  lr: RunResult[];
+  maxNorm: RunResult[];
+  /** Runs trained (runs shared by the grid and the sweeps count once). */
+  trained: number;
 }
 
-/** The table columns and rows, shared by the terminal and the report. */
-export function summaryTable(runs: readonly RunSummary[]): { columns: string[]; rows: string[][] } {
+/** The terminal table: one row per strategy. */
+export function strategyTable(summary: DemoSummary): { columns: string[]; rows: string[][] } {
+  const task = taskOf(summary.config);
+  const metric = task.kind === "classification" ? "held-out accuracy" : "held-out MSE";
   return {
-    columns: ["strategy", "seed", "diverged", "at step", "initial loss", "final loss", "final/initial", "clip rate"],
-    rows: runs.map((r) => [
-      r.strategy, String(r.seed), r.diverged ? "yes" : "no", r.divergedAtStep === null ? "—" : String(r.divergedAtStep),
-      fmt(r.initialLoss), fmt(r.finalLoss), r.finalLoss === null ? "—" : (r.finalLoss / r.initialLoss).toFixed(2),
-      `${(100 * r.clipRate).toFixed(0)}%`,
-    ]),
+    columns: ["strategy", "learned", "diverged", metric, "clip rate"],
+    rows: summary.config.strategies.map((s) => {
+      const st = strategyStats(s, summary.runs);
+      const range = metricRange(st, task).replace(/^held-out (accuracy|MSE) /, "");
+      const clip = st.clipRate[0] === st.clipRate[1] ? pct(st.clipRate[0]) : `${pct(st.clipRate[0])}-${pct(st.clipRate[1])}`;
+      return [s, `${st.learned}/${st.runs}`, String(st.diverged), range, clip];
+    }),
   };
 }
 
-function outcome(r: RunSummary): string {
-  return r.diverged
-    ? `diverged at step ${r.divergedAtStep}`
-    : `loss ${fmt(r.initialLoss)} -> ${fmt(r.finalLoss)}, clipped ${(100 * r.clipRate).toFixed(0)}% of steps`;
+/** The verdict line for the terminal. */
+export function verdictLine(summary: DemoSummary): string {
+  return headline(summary.verdict);
 }
 
-function demoReport(config: DemoConfig, results: readonly RunResult[]): ReportModel {
-  const c = config;
-  return {
-    title: "gradclip demo: exploding gradients in a vanilla RNN",
-    intro: [
-      `Task: the ${TASK}, sequences of ${c.sequenceLength} steps. Model: a tanh RNN with ${c.hidden} hidden units, recurrent weights initialised ` +
-        `as ${c.spectralRadius} × a random orthogonal matrix (spectral radius ${c.spectralRadius} > 1, so gradients can explode), plain SGD with ` +
-        `learning rate ${c.learningRate}, batch ${c.batchSize}, ${c.steps} steps, seeds 1..${c.seeds}; every strategy starts from the same weights and sees the same batches for a given seed.`,
-      `Losses are mean squared errors on ${c.evalSize} held-out sequences; predicting the constant 1 scores ${CONSTANT_PREDICTOR_MSE.toFixed(3)}. ` +
-        `A run diverged at the first step whose loss or gradient norm is NaN/inf or whose loss exceeds ${c.blowUpFactor} × the initial loss; it stops there.`,
-    ],
-    groups: c.strategies.map((s) => ({
-      name: s,
-      description: describeStrategy(s, c),
-      runs: results.filter((r) => r.summary.strategy === s).map((r) => ({
-        label: `seed ${r.summary.seed}`, history: r.history, divergedAtStep: r.summary.divergedAtStep,
-      })),
-    })),
-    table: summaryTable(results.map((r) => r.summary)),
+/** Trains everything in `config`, without writing files. */
+export async function trainDemo(config: DemoConfig, progress: Progress): Promise<DemoResults> {
+  await useBackend(config.backend);
+  const plan = planDemo(config);
+  const task = taskOf(config);
+  const sweeps = plan.specs.length - new Set(plan.main).size;
+  const bar = progress.start(
+    plan.specs.length,
+    `${plan.specs.length} runs (${config.strategies.length} strateg${config.strategies.length === 1 ? "y" : "ies"} × ${config.seeds} seed${config.seeds === 1 ? "" : "s"}, ` +
+      `${sweeps} control run${sweeps === 1 ? "" : "s"}) on ${config.backend}, ${config.workers} worker${config.workers === 1 ? "" : "s"}`,
+  );
+  let results: RunResult[];
+  try {
+    results = await trainAll(config, plan.specs, config.workers, (done) => bar.update(done));
+  } finally {
+    bar.stop();
+  }
+  const pick = (ix: number[]) => ix.map((i) => results[i]!);
+  const main = pick(plan.main);
+  const lr = pick(plan.lrSweep);
+  const maxNorm = pick(plan.maxNormSweep);
+  const runs = main.map((r) => r.summary);
+  const sw = { lr: lr.map((r) => r.summary), maxNorm: maxNorm.map((r) => r.summary) };
+  const summary: DemoSummary = {
+    task: {
+      name: task.name, title: task.title, kind: task.kind,
+      chance: { loss: task.chance.loss, ...(task.chance.accuracy !== undefined ? { accuracy: task.chance.accuracy } : {}) },
+      baseline: task.chance.baseline, learned: task.learned, diverged: task.diverged,
+    },
+    config,
+    runs,
+    sweeps: sw,
+    suggestions: pilotSuggestions([...main, ...lr]),
+    verdict: verdict(task, config, runs, sw),
   };
+  return { summary, main, lr, maxNorm, trained: plan.specs.length };
+}
+
+function historyName(r: RunSummary, part: "main" | "lr" | "maxNorm"): string {
+  if (part === "main") return `${r.strategy}-seed${r.seed}.json`;
+  if (part === "lr") return `sweep-lr${r.lr}-${r.strategy}-seed${r.seed}.json`;
+  return `sweep-maxnorm${r.maxNorm}-seed${r.seed}.json`;
 }
 
 /** Runs the demo and writes DIR/summary.json, DIR/histories/*.json and DIR/report.html. */
-export async function runDemo(config: DemoConfig, outDir: string, progress: Progress): Promise<DemoSummary> {
-  await useBackend(config.backend);
-  const results: RunResult[] = [];
-  for (const strategy of config.strategies) {
-    for (let seed = 1; seed <= config.seeds; seed++) {
-      const bar = progress.start(`${strategy} seed ${seed}`, config.steps);
-      const r = trainRun(config, strategy, seed, (step, loss) => bar.tick(step, loss));
-      bar.done(outcome(r.summary));
-      results.push(r);
+export async function runDemo(config: DemoConfig, outDir: string, progress: Progress, command: string): Promise<DemoResults> {
+  // Fail on an unwritable directory before minutes of training.
+  await mkdir(join(outDir, "histories"), { recursive: true });
+  const results = await trainDemo(config, progress);
+  await writeFile(join(outDir, "summary.json"), JSON.stringify(results.summary, null, 2) + "\n");
+  const written = new Set<string>();
+  for (const [part, list] of [["main", results.main], ["lr", results.lr], ["maxNorm", results.maxNorm]] as const) {
+    for (const r of list) {
+      const same = results.main.find((m) => m === r);
+      const name = historyName(r.summary, same ? "main" : part);
+      if (written.has(name)) continue;
+      written.add(name);
+      await writeFile(join(outDir, "histories", name), JSON.stringify(encodeMonitorHistory(r.history)) + "\n");
     }
   }
-  const summary: DemoSummary = { task: TASK, config, runs: results.map((r) => r.summary) };
-  await mkdir(join(outDir, "histories"), { recursive: true });
-  await writeFile(join(outDir, "summary.json"), JSON.stringify(summary, null, 2) + "\n");
-  for (const r of results) {
-    const file = join(outDir, "histories", `${r.summary.strategy}-seed${r.summary.seed}.json`);
-    await writeFile(file, JSON.stringify(encodeMonitorHistory(r.history)) + "\n");
-  }
-  await writeFile(join(outDir, "report.html"), await renderReport(demoReport(config, results)));
-  return summary;
+  await writeFile(join(outDir, "report.html"), await demoReport(results, command));
+  return results;
 }

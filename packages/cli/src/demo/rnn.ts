@@ -3,26 +3,31 @@
  * `tf.variableGrads` gives the gradient of every weight after
  * backpropagation through time, ready to be clipped before the update:
  *
- *   h_0 = 0,  h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h),  ŷ = h_T W_hy + b_y
+ *   h_0 = 0,  h_t = tanh(x_t W_xh + h_{t-1} W_hh + b_h),  out = h_T W_hy + b_y
  *
- * and the loss is the mean squared error of ŷ against the target.
+ * The task turns `out` into a loss (softmax cross-entropy or squared error).
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { AdditionBatch } from "./addition.js";
 import { normal, type Rng } from "./random.js";
 
 /** Shape and initialisation of the network. */
 export interface RnnConfig {
+  readonly inputs: number;
   readonly hidden: number;
+  readonly outputs: number;
   /**
-   * Spectral radius of the initial recurrent matrix: W_hh = rho · Q with Q a
-   * random orthogonal matrix, so every eigenvalue and every singular value
-   * has modulus exactly rho. Pascanu et al. (2013, section 2.1) show that
-   * rho > 1 is necessary for gradients to explode.
+   * Gain of the initial recurrent matrix: W_hh = gain · Q with Q a random
+   * orthogonal matrix, so every eigenvalue and singular value has modulus
+   * exactly `gain`. Pascanu et al. (2013, section 2.1) show that a spectral
+   * radius above 1 is necessary for gradients to explode in a linear RNN;
+   * with tanh, gain 1 sits at the edge, where they can still explode once
+   * training grows W_hh.
    */
-  readonly spectralRadius: number;
+  readonly recurrentGain: number;
   /** Standard deviation of the input weights W_xh. */
   readonly inputScale: number;
+  /** Initial output bias b_y (e.g. the target mean for regression), length `outputs`; default zeros. */
+  readonly outputBias?: readonly number[];
 }
 
 /** The weights of one network, as trainable tfjs variables. */
@@ -30,6 +35,14 @@ export interface Rnn {
   readonly vars: Record<"Wxh" | "Whh" | "bh" | "Why" | "by", tf.Variable>;
   readonly list: tf.Variable[];
   dispose(): void;
+}
+
+/** A batch in time-major layout: `x` is `[length, batch, features]` row-major. */
+export interface SequenceBatch {
+  readonly x: Float32Array;
+  readonly length: number;
+  readonly batch: number;
+  readonly features: number;
 }
 
 let instances = 0;
@@ -70,33 +83,31 @@ export function scaledOrthogonal(rng: Rng, H: number, scale: number): Float32Arr
  * names carry a counter because tfjs names must be unique per process.
  */
 export function createRnn(rng: Rng, config: RnnConfig): Rnn {
-  const H = config.hidden;
+  const { inputs: I, hidden: H, outputs: O } = config;
   const id = `gradclip-demo-${instances++}`;
   // tidy disposes the initial-value tensor; the variable (untracked by tidy) stays.
   const v = (name: string, values: Float32Array, shape: number[]) =>
     tf.tidy(() => tf.variable(tf.tensor(values, shape, "float32"), true, `${id}/${name}`));
   const vars = {
-    Wxh: v("Wxh", gaussian(rng, 2 * H, config.inputScale), [2, H]),
-    Whh: v("Whh", scaledOrthogonal(rng, H, config.spectralRadius), [H, H]),
+    Wxh: v("Wxh", gaussian(rng, I * H, config.inputScale), [I, H]),
+    Whh: v("Whh", scaledOrthogonal(rng, H, config.recurrentGain), [H, H]),
     bh: v("bh", new Float32Array(H), [H]),
-    Why: v("Why", gaussian(rng, H, 1 / Math.sqrt(H)), [H, 1]),
-    by: v("by", new Float32Array(1), [1]),
+    Why: v("Why", gaussian(rng, H * O, 1 / Math.sqrt(H)), [H, O]),
+    by: v("by", Float32Array.from(config.outputBias ?? new Array<number>(O).fill(0)), [O]),
   };
   const list = Object.values(vars);
   return { vars, list, dispose: () => list.forEach((x) => x.dispose()) };
 }
 
-/** Mean squared error of the network on `batch` (a scalar tensor; call inside tf.tidy or variableGrads). */
-export function rnnLoss(rnn: Rnn, batch: AdditionBatch): tf.Scalar {
+/** The read-out `h_T W_hy + b_y`, `[batch, outputs]` (call inside tf.tidy or variableGrads). */
+export function rnnOutput(rnn: Rnn, batch: SequenceBatch): tf.Tensor2D {
   const { Wxh, Whh, bh, Why, by } = rnn.vars;
-  const T = batch.length;
-  const B = batch.batch;
+  const { length: T, batch: B, features: F } = batch;
   const H = Whh.shape[0]!;
   // The input projection of every step in one matmul; only h_{t-1} W_hh is sequential.
-  const x = tf.tensor2d(batch.x, [T * B, 2]);
+  const x = tf.tensor2d(batch.x, [T * B, F]);
   const inputs = tf.unstack(tf.reshape(tf.add(tf.matMul(x, Wxh), bh), [T, B, H]));
   let h: tf.Tensor2D = tf.tanh(inputs[0]!) as tf.Tensor2D;
   for (let t = 1; t < T; t++) h = tf.tanh(tf.add(inputs[t]!, tf.matMul(h, Whh))) as tf.Tensor2D;
-  const yHat = tf.add(tf.matMul(h, Why), by);
-  return tf.mean(tf.square(tf.sub(yHat, tf.tensor2d(batch.y, [B, 1])))) as tf.Scalar;
+  return tf.add(tf.matMul(h, Why), by) as tf.Tensor2D;
 }

@@ -1,84 +1,126 @@
 /**
- * One demo run: one strategy, one seed. Trains the RNN on the addition
- * problem with plain SGD wrapped by `withGradientClipping`, records every
- * step in a `GradientMonitor`, and stops at divergence.
+ * One demo run: one strategy, one seed, one learning rate and threshold.
+ * Trains the RNN with SGD wrapped by `withGradientClipping`, records every
+ * step in a `GradientMonitor`, evaluates on the fixed held-out set every
+ * `evalEvery` steps, and stops at divergence.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { clipCoefficient, GradientMonitor, type MonitorHistory } from "gradclip";
-import { getTotalNorm } from "gradclip/tfjs";
-import { additionBatch } from "./addition.js";
+import { GradientMonitor, type MonitorHistory } from "gradclip";
+import { stepRecord, type StepRecord } from "./clip-rate.js";
 import type { DemoConfig, StrategyName } from "./config.js";
 import { mulberry32 } from "./random.js";
-import { createRnn, rnnLoss } from "./rnn.js";
+import { createRnn, rnnOutput } from "./rnn.js";
+import { scoreRun, stepDiverged, type HeldOut } from "./score.js";
 import { describeStrategy, makeOptimizer } from "./strategies.js";
+import { makeTask, type Task } from "./tasks.js";
 
-/** One row of summary.json. */
+/** Which part of the demo a run belongs to. */
+export type RunGroup = "main" | "lr-sweep" | "max-norm-sweep";
+
+/** What to train. */
+export interface RunSpec {
+  strategy: StrategyName;
+  seed: number;
+  learningRate: number;
+  /** clip-norm's threshold (ignored by the other strategies). */
+  maxNorm: number;
+}
+
+/** One row of summary.json's `runs`, `sweeps.lr` and `sweeps.maxNorm`. */
 export interface RunSummary {
   strategy: StrategyName;
   seed: number;
-  /** Mean squared error on the held-out batch before training. */
-  initialLoss: number;
-  /** The same after the last step; null when the run diverged. */
-  finalLoss: number | null;
+  lr: number;
+  /** The threshold, where the strategy has a fixed one (clip-norm; zclip-cap's cap). */
+  maxNorm?: number;
+  learned: boolean;
   diverged: boolean;
-  /** The first step (0-based) whose loss or gradient norm was NaN/inf or whose loss exceeded blowUpFactor × initialLoss. */
+  /** The first step (0-based) whose loss was NaN/inf or above the task's divergence level; the run stopped there. */
   divergedAtStep: number | null;
-  /** Fraction of steps whose gradients were scaled down (for AGC: any unit; for clip-value: any element). */
+  /** Mean loss on the held-out set after the last step taken; null when it is not finite. */
+  heldOutLoss: number | null;
+  /** Held-out accuracy (classification tasks), null when the run diverged to NaN. */
+  heldOutAccuracy?: number | null;
+  /** Fraction of the steps taken whose gradients the strategy scaled down. */
   clipRate: number;
   /** Steps taken (fewer than configured when the run diverged). */
   steps: number;
+}
+
+/** A held-out evaluation after `step` updates (0: the initial weights). */
+export interface EvalPoint {
+  step: number;
+  loss: number;
+  accuracy: number | null;
 }
 
 export interface RunResult {
   summary: RunSummary;
   /** The monitor's history of the run (the format `gradclip report` reads). */
   history: MonitorHistory;
+  /** Held-out loss and accuracy over training. */
+  evals: EvalPoint[];
 }
 
 /** Called after every step with the step index (0-based) and its training loss. */
 export type StepCallback = (step: number, loss: number) => void;
 
-/** Independent streams per seed, so each strategy sees the same weights and data. */
+/** Independent streams per seed, so each strategy sees the same weights and batches. */
 function streams(seed: number) {
-  return { init: mulberry32(seed * 7919), data: mulberry32(seed * 104729), held: mulberry32(seed * 999331) };
+  return { init: mulberry32(seed * 7919), data: mulberry32(seed * 104729) };
+}
+
+/** The held-out set: the same for every seed and strategy. */
+const HELD_OUT_SEED = 20130216;
+
+/** The task of `config` (chance level, rules, data). */
+export function taskOf(config: DemoConfig): Task {
+  return makeTask(config.task, config);
 }
 
 /** Trains one run. Disposes every tensor it makes; throws only for bugs or a broken backend. */
-export function trainRun(config: DemoConfig, strategy: StrategyName, seed: number, onStep?: StepCallback): RunResult {
+export function trainRun(config: DemoConfig, spec: RunSpec, onStep?: StepCallback): RunResult {
+  const task = taskOf(config);
+  const { strategy, seed } = spec;
   const rng = streams(seed);
-  const rnn = createRnn(rng.init, { hidden: config.hidden, spectralRadius: config.spectralRadius, inputScale: config.inputScale });
-  const held = additionBatch(rng.held, config.evalSize, config.sequenceLength);
-  const evalLoss = () => tf.tidy(() => rnnLoss(rnn, held).dataSync()[0]!);
-  const optimizer = makeOptimizer(strategy, config, [rnn.vars.Why.name, rnn.vars.by.name]);
+  const rnn = createRnn(rng.init, {
+    inputs: task.features, hidden: config.hidden, outputs: task.outputs,
+    recurrentGain: config.recurrentGain, inputScale: config.inputScale,
+    ...(task.outputBias ? { outputBias: task.outputBias } : {}),
+  });
+  const held = task.draw(mulberry32(HELD_OUT_SEED), config.evalSize);
+  const evaluate = (): HeldOut => {
+    const result: HeldOut = { loss: NaN, accuracy: null };
+    tf.tidy(() => {
+      const out = rnnOutput(rnn, held);
+      result.loss = task.loss(out, held).dataSync()[0]!;
+      if (task.accuracy && Number.isFinite(result.loss)) result.accuracy = task.accuracy(out, held);
+    });
+    return result;
+  };
+  const settings = { learningRate: spec.learningRate, maxNorm: spec.maxNorm };
+  const demoOptimizer = makeOptimizer(strategy, config, settings, [rnn.vars.Why.name, rnn.vars.by.name]);
+  const { optimizer } = demoOptimizer;
   const monitor = new GradientMonitor({
     window: 50,
-    meta: { task: "addition", strategy, seed, clipping: describeStrategy(strategy, config) },
+    meta: {
+      run: `${strategy} seed ${seed}${spec.learningRate !== config.learningRate ? ` lr ${spec.learningRate}` : ""}`,
+      task: task.name, strategy, seed, lr: spec.learningRate, clipping: describeStrategy(strategy, config, settings),
+      chanceLoss: task.chance.loss,
+    },
   });
-  interface Seen { totalNorm: number; maxNorm?: number; coefficient?: number; skipped: boolean }
-  let pending: Seen | null = null;
-  // The wrapper reports each step; read on the host at once (cpu/wasm: free) for the divergence check.
-  const stopListening = optimizer.onStep((info) => {
-    pending = {
-      totalNorm: info.totalNormValue ?? info.totalNorm.dataSync()[0]!,
-      skipped: info.skipped,
-      ...(info.maxNorm !== undefined ? { maxNorm: info.maxNorm } : {}),
-      ...(info.coefficient !== undefined ? { coefficient: info.coefficient.dataSync()[0]! } : {}),
-    };
-  });
+  const rule = { unclipped: strategy === "none" };
+  let pending: StepRecord | null = null;
+  // The wrapper reports each step; read on the host at once (cpu/wasm: no device sync to avoid).
+  const stopListening = optimizer.onStep((info) => { pending = stepRecord(info, rule); });
+  const evals: EvalPoint[] = [];
   try {
-    const initialLoss = evalLoss();
-    let divergedAtStep: number | null = null;
+    evals.push({ step: 0, ...evaluate() });
     let steps = 0;
     let clipped = 0;
     for (let step = 0; step < config.steps; step++) {
-      const batch = additionBatch(rng.data, config.batchSize, config.sequenceLength);
-      const { value, grads } = tf.variableGrads(() => rnnLoss(rnn, batch), rnn.list);
-      let valueClipped: boolean | undefined;
-      if (strategy === "clip-value") {
-        const inf = getTotalNorm(grads, { normType: "inf" });
-        valueClipped = inf.dataSync()[0]! > config.clipValue;
-        inf.dispose();
-      }
+      const batch = task.draw(rng.data, config.batchSize);
+      const { value, grads } = tf.variableGrads(() => task.loss(rnnOutput(rnn, batch), batch), rnn.list);
       pending = null;
       try {
         optimizer.applyGradients(grads);
@@ -87,42 +129,37 @@ export function trainRun(config: DemoConfig, strategy: StrategyName, seed: numbe
       }
       const loss = value.dataSync()[0]!;
       value.dispose();
-      const info = pending as Seen | null;
+      const info = pending as StepRecord | null;
       if (!info) throw new Error("gradclip demo: the clipping optimizer reported no step.");
-      // Clipped: AGC reports its smallest unit scale; threshold rules through the core coefficient; clip-value from max |g|.
-      const coefficient = info.coefficient ??
-        (info.maxNorm !== undefined && !Number.isNaN(info.maxNorm) ? clipCoefficient(info.maxNorm, info.totalNorm) : 1);
-      const wasClipped = valueClipped ?? coefficient < 1;
-      monitor.record({
-        step,
-        totalNorm: info.totalNorm,
-        maxNorm: info.maxNorm ?? (strategy === "none" ? Infinity : null),
-        coefficient,
-        clipped: wasClipped,
-        skipped: info.skipped,
-        loss,
-      });
-      if (wasClipped && !info.skipped) clipped++;
+      monitor.record({ step, ...info, loss });
+      if (info.clipped) clipped++;
       steps = step + 1;
       onStep?.(step, loss);
-      if (!Number.isFinite(loss) || !Number.isFinite(info.totalNorm) || loss > config.blowUpFactor * initialLoss) {
-        divergedAtStep = step;
-        break;
-      }
+      if (stepDiverged(task.diverged, loss, info.totalNorm, info.skipped)) break;
+      if (steps % config.evalEvery === 0 && steps < config.steps) evals.push({ step: steps, ...evaluate() });
     }
-    const diverged = divergedAtStep !== null;
-    const finalLoss = diverged ? null : evalLoss();
+    const final = evaluate();
+    if (evals.at(-1)!.step !== steps) evals.push({ step: steps, ...final });
+    const history = monitor.history();
+    const outcome = scoreRun(task, history.records, final);
+    const finite = Number.isFinite(final.loss);
+    const fixedThreshold = strategy === "clip-norm" ? spec.maxNorm : strategy === "zclip-cap" ? config.zclipMaxNorm : undefined;
     return {
       summary: {
-        strategy, seed, initialLoss, finalLoss, diverged, divergedAtStep,
+        strategy, seed, lr: spec.learningRate,
+        ...(fixedThreshold !== undefined ? { maxNorm: fixedThreshold } : {}),
+        ...outcome,
+        heldOutLoss: finite ? final.loss : null,
+        ...(task.kind === "classification" ? { heldOutAccuracy: finite ? final.accuracy : null } : {}),
         clipRate: steps > 0 ? clipped / steps : 0,
         steps,
       },
-      history: monitor.history(),
+      history,
+      evals,
     };
   } finally {
     stopListening();
-    optimizer.dispose();
+    demoOptimizer.dispose();
     rnn.dispose();
   }
 }

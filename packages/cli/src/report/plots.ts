@@ -1,166 +1,621 @@
 /**
  * The report's plots: Vega-Lite specs compiled with vega-lite and rendered to
  * SVG strings in Node by vega (headless View, no DOM, no network), so the
- * HTML that embeds them opens offline.
+ * HTML that embeds them opens offline. Every spec gets its data and its
+ * scale domains from the caller, so plots that are compared share axes.
  */
 import * as vega from "vega";
 import { compile, type TopLevelSpec } from "vega-lite";
 import { bucketEvents, decimateMinMax } from "./downsample.js";
-import type { ReportGroup } from "./model.js";
 
-interface Point { step: number; run: string; value: number }
-type EventKind = "clipped" | "skipped" | "non-finite";
-interface Event { step: number; run: string; event: EventKind }
-
-/** Plot widths in pixels; they also bound the data: about 2 points a pixel per line, 1 event mark a pixel per kind and run. */
+/** Plot widths in pixels; they also bound the data: about 2 points a pixel per line, 1 mark a pixel per kind and run. */
 export const WIDTH = 380;
-export const EVENT_WIDTH = WIDTH * 2 + 60;
-/** Drawn last (on top) when marks of several kinds share a pixel: the rarer, worse events. */
-const EVENT_ORDER: readonly EventKind[] = ["clipped", "skipped", "non-finite"];
+export const WIDE = 760;
+
+const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const FONT = "system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif";
+const CONFIG = {
+  font: FONT, view: { stroke: "#ddd" },
+  axis: { labelColor: "#333", titleColor: "#333", gridColor: "#eee" },
+  legend: { labelLimit: 0, labelFontSize: 11 },
+} as const;
+
+/** Colours with a meaning, used the same way on every plot. */
+export const COLORS = {
+  learned: "#2e7d32",
+  failed: "#ef6c00",
+  diverged: "#c62828",
+  chance: "#757575",
+  threshold: "#222222",
+  none: "#d62728",
+  clipped: "#1f77b4",
+} as const;
+
+/** An × (a filled SVG path in the unit square) for diverged runs; vega's "cross" is a +. */
+const X_SHAPE = "M-1,-0.6L-0.6,-1L0,-0.4L0.6,-1L1,-0.6L0.4,0L1,0.6L0.6,1L0,0.4L-0.6,1L-1,0.6L-0.4,0Z";
+
+/** A point of a per-run line. */
+export interface LinePoint { step: number; run: string; value: number }
+
+/** One run's records as the plots read them. */
+export interface PlotRun {
+  /** Legend label, e.g. "seed 1". */
+  label: string;
+  records: readonly { step: number; totalNorm: number; maxNorm: number | null; clipped: boolean; skipped: boolean; nonFinite: boolean; loss: number | null }[];
+  /** Where the run diverged (marked on the loss plot), or null. */
+  divergedAtStep: number | null;
+}
 
 /** Only values a log scale can draw (finite and > 0). */
-function positive(x: number | null): x is number {
-  return x !== null && Number.isFinite(x) && x > 0;
+export function positive(x: number | null | undefined): x is number {
+  return typeof x === "number" && Number.isFinite(x) && x > 0;
 }
 
 /**
- * The points of one line a run: the records' drawable values, min-max
- * decimated to about 2 points a pixel of the plot width (spikes kept).
+ * The drawable points of one value of each run, min-max decimated to about
+ * 2 points a pixel of `width` (a one-step spike survives).
  */
-export function series(group: ReportGroup, pick: (r: ReportGroup["runs"][number]["history"]["records"][number]) => number | null): Point[] {
-  const out: Point[] = [];
-  for (const run of group.runs) {
-    const points: Point[] = [];
-    for (const r of run.history.records) {
+export function series(runs: readonly PlotRun[], pick: (r: PlotRun["records"][number]) => number | null, width = WIDTH): LinePoint[] {
+  const out: LinePoint[] = [];
+  for (const run of runs) {
+    const points: LinePoint[] = [];
+    for (const r of run.records) {
       const v = pick(r);
       if (positive(v)) points.push({ step: r.step, run: run.label, value: v });
     }
-    out.push(...decimateMinMax(points, WIDTH));
+    out.push(...decimateMinMax(points, width));
   }
   return out;
 }
 
-const runColor = { field: "run", type: "nominal", title: null, scale: { scheme: "tableau10" }, legend: { orient: "top", direction: "horizontal" } } as const;
-const stepAxis = { tickMinStep: 1, format: "d" } as const;
-
-/** One log-scale line per run over `values`. */
-function runLines(values: Point[], yTitle: string) {
-  return {
-    data: { values },
-    mark: { type: "line", strokeWidth: 1.2, clip: true },
-    encoding: {
-      x: { field: "step", type: "quantitative", title: "step", axis: stepAxis },
-      y: { field: "value", type: "quantitative", scale: { type: "log" }, title: yTitle },
-      color: runColor,
-    },
-  } as const;
+/** [min, max] of the positive values of `points`, widened a little for a log axis; [lo, hi] fallback. */
+export function logDomain(values: readonly number[], fallback: [number, number] = [0.1, 10]): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (!positive(v)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(lo <= hi)) return fallback;
+  if (lo === hi) return [lo / 2, hi * 2];
+  return [lo / 1.5, hi * 1.5];
 }
 
-/** A titled plot of the report's width made of `layers`. */
-function lineChart(title: string, layers: readonly object[]): TopLevelSpec {
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: title, anchor: "start", fontSize: 13 },
-    width: WIDTH,
-    height: 220,
-    layer: layers,
-  } as TopLevelSpec;
+/** Axis ticks for a log scale over `domain`: the powers of ten inside it (with 2 and 5 times them when it spans less than two decades). */
+export function logTicks(domain: readonly [number, number]): number[] {
+  const [lo, hi] = domain;
+  const out: number[] = [];
+  const narrow = Math.log10(hi / lo) < 2;
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++) {
+    for (const m of narrow ? [1, 2, 5] : [1]) {
+      const v = Number((m * 10 ** e).toPrecision(1));
+      if (v >= lo && v <= hi) out.push(v);
+    }
+  }
+  return out;
 }
 
-/** Loss against step, log scale, one line a run, a red rule where a run diverged. */
-export function lossSpec(group: ReportGroup): TopLevelSpec {
-  const diverged = group.runs.filter((r) => r.divergedAtStep !== null).map((r) => ({ step: r.divergedAtStep!, run: r.label }));
-  return lineChart("training loss", [
-    runLines(series(group, (r) => r.loss), "loss (log)"),
-    ...(diverged.length > 0
-      ? [{
-          data: { values: diverged },
-          mark: { type: "rule" as const, color: "#d62728", strokeDash: [4, 3] },
-          encoding: { x: { field: "step", type: "quantitative" as const } },
-        }]
-      : []),
-  ]);
+function logAxis(domain: readonly [number, number]) {
+  return { values: logTicks(domain), format: "~g" };
 }
 
-/** Pre-clip total gradient norm against step (log), with each run's threshold dashed over it. */
-export function normSpec(group: ReportGroup): TopLevelSpec {
-  const norms = series(group, (r) => r.totalNorm);
-  const thresholds = series(group, (r) => r.maxNorm);
-  return lineChart("pre-clip gradient norm (dashed: threshold)", [
-    runLines(norms, "gradient norm (log)"),
-    ...(thresholds.length > 0
-      ? [{
-          data: { values: thresholds },
-          mark: { type: "line" as const, strokeDash: [5, 3], strokeWidth: 1.6, color: "#222" },
-          encoding: {
-            x: { field: "step", type: "quantitative" as const },
-            y: { field: "value", type: "quantitative" as const },
-            detail: { field: "run", type: "nominal" as const },
-          },
-        }]
-      : []),
-  ]);
+/** A horizontal reference line with a label at its left end: chance, the learned level, a threshold. */
+export interface RefLine { value: number; label: string; color: string; dash?: number[] }
+
+function refLayers(lines: readonly RefLine[], axis: "y" | "x" = "y"): object[] {
+  return lines.flatMap((l) => {
+    const rule = {
+      data: { values: [{ v: l.value }] },
+      mark: { type: "rule", color: l.color, strokeDash: l.dash ?? [5, 4], strokeWidth: 1.3 },
+      encoding: { [axis]: { field: "v", type: "quantitative" } },
+    };
+    const text = {
+      data: { values: [{ v: l.value, label: l.label }] },
+      mark: axis === "y"
+        ? { type: "text", align: "right", baseline: "top", dx: -3, dy: 3, fontSize: 10, color: l.color }
+        : { type: "text", align: "left", baseline: "top", dx: 3, fontSize: 10, color: l.color, angle: 0 },
+      encoding: axis === "y"
+        ? { y: { field: "v", type: "quantitative" }, x: { value: "width" }, text: { field: "label" } }
+        : { x: { field: "v", type: "quantitative" }, y: { value: 0 }, text: { field: "label" } },
+    };
+    return [rule, text];
+  });
 }
 
-/** Whether any run of the group has a clipped, skipped or non-finite step. */
-export function hasEvents(group: ReportGroup): boolean {
-  return group.runs.some((run) => run.history.records.some((r) => r.clipped || r.skipped || r.nonFinite));
+function titled(text: string, sub?: string) {
+  return { text, anchor: "start", fontSize: 13, fontWeight: 600, ...(sub ? { subtitle: sub, subtitleFontSize: 11, subtitleColor: "#555" } : {}) } as const;
+}
+
+/** One strategy's outcome per seed, for the "did it learn" plot. */
+export interface OutcomePoint {
+  group: string;
+  seed: number;
+  /** Held-out accuracy (classification) or held-out loss (regression); null when not finite. */
+  value: number | null;
+  outcome: "learned" | "did not learn" | "diverged";
+}
+
+const OUTCOME_COLORS: Record<OutcomePoint["outcome"], string> = { learned: COLORS.learned, "did not learn": COLORS.failed, diverged: COLORS.diverged };
+
+/** A colour scale that lists only the outcomes that occur, in a fixed order. */
+function outcomeScale(points: readonly { outcome: OutcomePoint["outcome"] }[]) {
+  const domain = (["learned", "did not learn", "diverged"] as const).filter((o) => points.some((p) => p.outcome === o));
+  return { domain, range: domain.map((o) => OUTCOME_COLORS[o]) };
 }
 
 /**
- * The event marks of a group: one per clipped, skipped or non-finite step;
- * when a run has more than there are pixels, one per pixel-wide stretch of
- * steps and kind (`bucketEvents`), so no event vanishes. Sorted so that
- * skipped and non-finite marks are drawn over clipped ones.
+ * "Did it learn": one dot per seed per group (strategy or sweep point), y the
+ * held-out metric, with the chance and learned lines. Non-finite results are
+ * drawn at the worst end of the axis.
  */
-export function eventMarks(group: ReportGroup): { events: (Event & { count: number })[]; domain: [number, number] } {
-  let minStep = 0;
-  let maxStep = 1;
-  for (const run of group.runs) {
-    for (const r of run.history.records) {
-      if (r.step < minStep) minStep = r.step;
-      if (r.step > maxStep) maxStep = r.step;
-    }
-  }
-  const events: (Event & { count: number })[] = [];
-  for (const run of group.runs) {
-    const own: Event[] = [];
-    for (const r of run.history.records) {
-      if (r.skipped) own.push({ step: r.step, run: run.label, event: "skipped" });
-      else if (r.nonFinite) own.push({ step: r.step, run: run.label, event: "non-finite" });
-      else if (r.clipped) own.push({ step: r.step, run: run.label, event: "clipped" });
-    }
-    events.push(...bucketEvents(own, (e) => e.event, minStep, maxStep, EVENT_WIDTH));
-  }
-  events.sort((a, b) => EVENT_ORDER.indexOf(a.event) - EVENT_ORDER.indexOf(b.event) || a.step - b.step);
-  return { events, domain: [minStep, maxStep] };
+export function outcomeSpec(opts: {
+  title: string;
+  subtitle?: string;
+  points: readonly OutcomePoint[];
+  groups: readonly string[];
+  groupTitle: string;
+  metric: "accuracy" | "loss";
+  lines: readonly RefLine[];
+  width?: number;
+}): TopLevelSpec {
+  const { points, metric } = opts;
+  const lossDomain = logDomain([...points.map((p) => p.value ?? NaN), ...opts.lines.map((l) => l.value)]);
+  const worst = metric === "accuracy" ? 0 : lossDomain[1];
+  const values = points.map((p) => ({ ...p, y: p.value ?? worst, seedLabel: `seed ${p.seed}` }));
+  const y = metric === "accuracy"
+    ? { field: "y", type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
+    : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain }, axis: logAxis(lossDomain) };
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: titled(opts.title, opts.subtitle),
+    width: opts.width ?? Math.max(WIDTH, 92 * opts.groups.length),
+    height: 200,
+    layer: [
+      {
+        data: { values },
+        mark: { type: "point", filled: true, size: 46, opacity: 0.85 },
+        encoding: {
+          x: { field: "group", type: "nominal", sort: [...opts.groups], title: opts.groupTitle, axis: { labelAngle: 0 } },
+          xOffset: { field: "seedLabel", type: "nominal", sort: [...new Set(values.map((v) => v.seedLabel))] },
+          y,
+          color: { field: "outcome", type: "nominal", title: null, scale: outcomeScale(points), legend: { orient: "top", direction: "horizontal" } },
+          tooltip: [{ field: "group" }, { field: "seedLabel" }, { field: "y" }],
+        },
+      },
+      ...refLayers(opts.lines),
+    ],
+  } as TopLevelSpec;
 }
 
-/** One row a run: a tick at every step (or pixel, for long runs) that was clipped, skipped or non-finite. */
-export function eventSpec(group: ReportGroup): TopLevelSpec {
-  const { events, domain } = eventMarks(group);
+/** Options of the loss and norm panels of one or more runs. */
+export interface RunPanelsOptions {
+  /** Shared step domain. */
+  steps: [number, number];
+  /** Shared log domains (so panels of different strategies compare). */
+  lossDomain: [number, number];
+  normDomain: [number, number];
+  /** The chance loss, drawn on the loss panel; null for none. */
+  chanceLoss: number | null;
+  /** Colours by run label (a legend is drawn when given). */
+  colors?: { domain: string[]; range: string[] };
+  legend?: boolean;
+  width?: number;
+  height?: number;
+  lossTitle?: string;
+  normTitle?: string;
+}
+
+function runColor(o: RunPanelsOptions, legend: boolean) {
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: "clip and skip events", anchor: "start", fontSize: 13 },
-    width: EVENT_WIDTH,
-    height: { step: 16 },
-    data: { values: events },
-    mark: { type: "tick", thickness: 1, size: 12 },
-    encoding: {
-      x: { field: "step", type: "quantitative", title: "step", axis: stepAxis, scale: { domain } },
-      y: { field: "run", type: "nominal", title: null, sort: group.runs.map((r) => r.label) },
-      color: {
-        field: "event", type: "nominal", title: "event",
-        scale: { domain: ["clipped", "skipped", "non-finite"], range: ["#4c78a8", "#f58518", "#d62728"] },
+    field: "run", type: "nominal", title: null,
+    scale: o.colors ?? { scheme: "tableau10" },
+    legend: legend ? { orient: "top", direction: "horizontal", columns: 8 } : null,
+  };
+}
+
+function stepX(o: RunPanelsOptions) {
+  return { field: "step", type: "quantitative", title: "step", scale: { domain: o.steps, nice: false }, axis: { tickMinStep: 1, format: "d" } };
+}
+
+/** Training loss against step (log), one line a run, the chance line, a red × where a run diverged. */
+export function lossPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object {
+  const w = o.width ?? WIDTH;
+  const diverged = runs.flatMap((run) => {
+    if (run.divergedAtStep === null) return [];
+    const rec = run.records.find((r) => r.step === run.divergedAtStep);
+    const v = positive(rec?.loss) ? Math.min(rec!.loss!, o.lossDomain[1]) : o.lossDomain[1];
+    return [{ step: run.divergedAtStep, run: run.label, value: v, what: "diverged" }];
+  });
+  return {
+    width: w,
+    height: o.height ?? 150,
+    title: titled(`${o.lossTitle ?? "training loss (log)"}${diverged.length > 0 ? " · × diverged" : ""}`),
+    layer: [
+      {
+        data: { values: series(runs, (r) => r.loss, w) },
+        mark: { type: "line", strokeWidth: 1.2, clip: true },
+        encoding: {
+          x: stepX(o),
+          y: { field: "value", type: "quantitative", title: "loss", scale: { type: "log", domain: o.lossDomain, nice: false }, axis: logAxis(o.lossDomain) },
+          color: runColor(o, o.legend ?? false),
+        },
       },
+      ...(diverged.length > 0
+        ? [{
+            data: { values: diverged },
+            mark: { type: "point", shape: X_SHAPE, size: 70, filled: true, color: COLORS.diverged, clip: true },
+            encoding: {
+              x: { field: "step", type: "quantitative" },
+              y: { field: "value", type: "quantitative" },
+              // No legend box (it would cover lines or labels); the title names the mark instead.
+              shape: { field: "what", type: "nominal", title: null, scale: { domain: ["diverged"], range: [X_SHAPE] }, legend: null },
+            },
+          }]
+        : []),
+      ...(o.chanceLoss !== null ? refLayers([{ value: o.chanceLoss, label: "chance", color: COLORS.chance }]) : []),
+    ],
+  };
+}
+
+/**
+ * Pre-clip total norm against step (log), one line a run; each run's
+ * threshold dashed only over the steps that had one (finite maxNorm); the
+ * clipped steps marked on the norm line itself.
+ */
+export function normPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object {
+  const w = o.width ?? WIDTH;
+  const thresholds = series(runs, (r) => (r.maxNorm !== null && r.maxNorm < Infinity ? r.maxNorm : null), w);
+  const marks: { step: number; run: string; value: number; mark: string; count: number }[] = [];
+  for (const run of runs) {
+    const own = run.records.filter((r) => r.clipped && !r.skipped && positive(r.totalNorm))
+      .map((r) => ({ step: r.step, run: run.label, value: r.totalNorm, mark: "clipped step" }));
+    marks.push(...bucketEvents(own, () => "c", o.steps[0], o.steps[1], w));
+  }
+  // Skipped and applied non-finite steps have no norm to draw on a log axis: a mark at the top edge.
+  const events = eventMarks(runs, o.steps, w).map((e) => ({ ...e, value: o.normDomain[1] }));
+  const eventKinds = (["skipped step", "non-finite step"] as const).filter((k) => events.some((e) => e.what === k));
+  return {
+    width: w,
+    height: o.height ?? 150,
+    title: titled(o.normTitle ?? "pre-clip gradient norm (log)"),
+    layer: [
+      {
+        data: { values: series(runs, (r) => r.totalNorm, w) },
+        mark: { type: "line", strokeWidth: 1.2, clip: true },
+        encoding: {
+          x: stepX(o),
+          y: { field: "value", type: "quantitative", title: "norm", scale: { type: "log", domain: o.normDomain, nice: false }, axis: logAxis(o.normDomain) },
+          color: runColor(o, o.legend ?? false),
+        },
+      },
+      ...(thresholds.length > 0
+        ? [{
+            data: { values: thresholds.map((p) => ({ ...p, line: "threshold" })) },
+            mark: { type: "line", strokeDash: [5, 3], strokeWidth: 1.4, clip: true, color: COLORS.threshold },
+            encoding: {
+              x: { field: "step", type: "quantitative" },
+              y: { field: "value", type: "quantitative" },
+              detail: { field: "run", type: "nominal" },
+              strokeDash: { field: "line", type: "nominal", title: null, scale: { domain: ["threshold"], range: [[5, 3]] }, legend: { orient: "right", symbolType: "stroke", symbolStrokeColor: COLORS.threshold } },
+            },
+          }]
+        : []),
+      ...(marks.length > 0
+        ? [{
+            data: { values: marks },
+            mark: { type: "point", filled: true, size: 26, stroke: "#fff", strokeWidth: 0.6, clip: true },
+            encoding: {
+              x: { field: "step", type: "quantitative" },
+              y: { field: "value", type: "quantitative" },
+              color: { field: "run", type: "nominal", legend: null },
+              shape: { field: "mark", type: "nominal", title: null, scale: { domain: ["clipped step"], range: ["circle"] }, legend: { orient: "right", symbolFillColor: "#555", symbolStrokeColor: "#555" } },
+            },
+          }]
+        : []),
+      ...(events.length > 0
+        ? [{
+            data: { values: events },
+            mark: { type: "point", shape: "triangle-down", filled: true, size: 40, clip: false },
+            encoding: {
+              x: { field: "step", type: "quantitative" },
+              y: { field: "value", type: "quantitative" },
+              fill: {
+                field: "what", type: "nominal", title: null,
+                scale: { domain: eventKinds, range: eventKinds.map((k) => (k === "skipped step" ? "#f58518" : COLORS.diverged)) },
+                legend: { orient: "right" },
+              },
+            },
+          }]
+        : []),
+    ],
+  };
+}
+
+/** The skipped / non-finite marks a norm panel draws (for tests: a lone one survives thinning). */
+export function eventMarks(runs: readonly PlotRun[], steps: [number, number], width = WIDTH): { step: number; run: string; what: string; count: number }[] {
+  const out: { step: number; run: string; what: string; count: number }[] = [];
+  for (const run of runs) {
+    const own = run.records.filter((r) => r.skipped || r.nonFinite).map((r) => ({ step: r.step, run: run.label, what: r.skipped ? "skipped step" : "non-finite step" }));
+    out.push(...bucketEvents(own, (e) => e.what, steps[0], steps[1], width));
+  }
+  return out;
+}
+
+/** Loss and norm panels side by side. */
+export function runPanelsSpec(runs: readonly PlotRun[], o: RunPanelsOptions): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    hconcat: [lossPanel(runs, o), normPanel(runs, o)],
+    resolve: { scale: { color: "shared", shape: "independent", strokeDash: "independent", fill: "independent" }, legend: { color: "shared" } },
+  } as TopLevelSpec;
+}
+
+/** A held-out evaluation curve point. */
+export interface EvalCurvePoint { step: number; run: string; value: number }
+
+/**
+ * The failing seed against its clipped twin: norm, training loss and
+ * held-out metric on one step axis, one colour per run.
+ */
+export function twinSpec(opts: {
+  title: string;
+  subtitle: string;
+  runs: readonly PlotRun[];
+  evals: readonly EvalCurvePoint[];
+  metric: "accuracy" | "loss";
+  evalLines: readonly RefLine[];
+  panels: RunPanelsOptions;
+}): TopLevelSpec {
+  const o = { ...opts.panels, width: WIDE, height: 130, legend: true };
+  const colors = opts.panels.colors!;
+  const evalY = opts.metric === "accuracy"
+    ? { field: "value", type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
+    : { field: "value", type: "quantitative", title: "held-out loss", scale: { type: "log", domain: logDomain([...opts.evals.map((e) => e.value), ...opts.evalLines.map((l) => l.value)]) } };
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: titled(opts.title, opts.subtitle),
+    vconcat: [
+      { ...normPanel(opts.runs, { ...o, normTitle: "pre-clip gradient norm (log)" }) },
+      { ...lossPanel(opts.runs, { ...o, lossTitle: "training loss (log)" }) },
+      {
+        width: WIDE,
+        height: 130,
+        title: titled(opts.metric === "accuracy" ? "held-out accuracy" : "held-out loss (log)"),
+        layer: [
+          {
+            data: { values: opts.evals },
+            mark: { type: "line", point: { size: 18, filled: true }, strokeWidth: 1.4, clip: true },
+            encoding: {
+              x: stepX(o),
+              y: evalY,
+              color: { field: "run", type: "nominal", title: null, scale: colors, legend: { orient: "top", direction: "horizontal", columns: 8 } },
+            },
+          },
+          ...refLayers(opts.evalLines),
+        ],
+      },
+    ],
+    // Each panel's marks (clipped step, diverged) keep their own shape scale: shared, vega-lite would merge them into one.
+    resolve: { scale: { x: "shared", color: "shared", shape: "independent", strokeDash: "independent", fill: "independent" } },
+  } as TopLevelSpec;
+}
+
+/** A vertical marker on a log-x plot: a suggestion or the demo's own setting. */
+export interface Marker { value: number; group: string }
+
+/**
+ * The maxNorm sweep: held-out metric per seed against maxNorm (log), the
+ * chance and learned lines, and vertical ticks where `markers` fall (one
+ * colour per marker group, listed in the legend).
+ */
+export function sweepSpec(opts: {
+  title: string;
+  subtitle?: string;
+  points: readonly { x: number; seed: number; value: number | null; outcome: OutcomePoint["outcome"] }[];
+  xTitle: string;
+  metric: "accuracy" | "loss";
+  lines: readonly RefLine[];
+  markers: readonly Marker[];
+  markerColors: Record<string, string>;
+}): TopLevelSpec {
+  const xs = [...opts.points.map((p) => p.x), ...opts.markers.map((m) => m.value)];
+  const xDomain = logDomain(xs);
+  const lossDomain = logDomain([...opts.points.map((p) => p.value ?? NaN), ...opts.lines.map((l) => l.value)]);
+  const worst = opts.metric === "accuracy" ? 0 : lossDomain[1];
+  const seeds = [...new Set(opts.points.map((p) => p.seed))].sort((a, b) => a - b);
+  // Seeds side by side around their sweep point (a small multiplicative offset on the log axis).
+  const spread = (seed: number) => Math.pow(1.06, seeds.indexOf(seed) - (seeds.length - 1) / 2);
+  const values = opts.points.map((p) => ({ ...p, xj: p.x * spread(p.seed), y: p.value ?? worst }));
+  const y = opts.metric === "accuracy"
+    ? { field: "y", type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
+    : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain } };
+  const groups = [...new Set(opts.markers.map((m) => m.group))];
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: titled(opts.title, opts.subtitle),
+    width: WIDE,
+    height: 220,
+    layer: [
+      ...(opts.markers.length > 0
+        ? [{
+            data: { values: opts.markers },
+            mark: { type: "rule", strokeWidth: 1.5, opacity: 0.8 },
+            encoding: {
+              x: { field: "value", type: "quantitative" },
+              color: { field: "group", type: "nominal", title: null, scale: { domain: groups, range: groups.map((g) => opts.markerColors[g] ?? "#555") }, legend: { orient: "top", direction: "vertical" } },
+            },
+          }]
+        : []),
+      {
+        data: { values },
+        mark: { type: "point", filled: true, size: 46, opacity: 0.9 },
+        encoding: {
+          x: { field: "xj", type: "quantitative", title: opts.xTitle, scale: { type: "log", domain: xDomain }, axis: { values: [...new Set(opts.points.map((p) => p.x))].sort((a, b) => a - b), format: "~g", grid: false } },
+          y,
+          fill: { field: "outcome", type: "nominal", title: null, scale: outcomeScale(opts.points), legend: { orient: "top", direction: "horizontal" } },
+          stroke: { value: null },
+        },
+      },
+      ...refLayers(opts.lines),
+    ],
+    resolve: { scale: { color: "independent" } },
+  } as TopLevelSpec;
+}
+
+/** Log-spaced histogram bins (10 per decade) of the positive finite values. */
+export function logBins(values: readonly number[], perDecade = 10): { lo: number; hi: number; count: number }[] {
+  const bins = new Map<number, number>();
+  for (const v of values) {
+    if (!positive(v)) continue;
+    const k = Math.floor(Math.log10(v) * perDecade);
+    bins.set(k, (bins.get(k) ?? 0) + 1);
+  }
+  return [...bins.entries()].sort((a, b) => a[0] - b[0]).map(([k, count]) => ({ lo: 10 ** (k / perDecade), hi: 10 ** ((k + 1) / perDecade), count }));
+}
+
+/** A histogram of norms (log x, 10 bins a decade) with vertical markers. */
+export function histogramSpec(opts: {
+  title: string;
+  subtitle?: string;
+  values: readonly number[];
+  markers: readonly Marker[];
+  markerColors: Record<string, string>;
+  width?: number;
+}): TopLevelSpec {
+  const bins = logBins(opts.values);
+  const groups = [...new Set(opts.markers.map((m) => m.group))];
+  const xDomain = logDomain([...bins.flatMap((b) => [b.lo, b.hi]), ...opts.markers.map((m) => m.value)]);
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: titled(opts.title, opts.subtitle),
+    width: opts.width ?? WIDE,
+    height: 160,
+    layer: [
+      {
+        data: { values: bins },
+        mark: { type: "rect", color: "#9e9e9e", stroke: "#fff", strokeWidth: 0.5 },
+        encoding: {
+          x: { field: "lo", type: "quantitative", title: "pre-clip gradient norm (log)", scale: { type: "log", domain: xDomain }, axis: logAxis(xDomain) },
+          x2: { field: "hi" },
+          y: { field: "count", type: "quantitative", title: "steps" },
+          y2: { datum: 0 },
+        },
+      },
+      ...(opts.markers.length > 0
+        ? [{
+            data: { values: opts.markers },
+            mark: { type: "rule", strokeWidth: 1.5 },
+            encoding: {
+              x: { field: "value", type: "quantitative" },
+              color: { field: "group", type: "nominal", title: null, scale: { domain: groups, range: groups.map((g) => opts.markerColors[g] ?? "#555") }, legend: { orient: "top", direction: "vertical" } },
+            },
+          }]
+        : []),
+    ],
+  } as TopLevelSpec;
+}
+
+/**
+ * The learning-rate question: held-out metric per seed at each learning
+ * rate, no clipping next to clip-norm.
+ */
+export function lrSpec(opts: {
+  title: string;
+  subtitle?: string;
+  points: readonly { lr: number; strategy: string; seed: number; value: number | null; outcome: OutcomePoint["outcome"] }[];
+  metric: "accuracy" | "loss";
+  lines: readonly RefLine[];
+  strategyColors: Record<string, string>;
+}): TopLevelSpec {
+  const lrs = [...new Set(opts.points.map((p) => p.lr))].sort((a, b) => a - b).map(String);
+  const strategies = [...new Set(opts.points.map((p) => p.strategy))];
+  const lossDomain = logDomain([...opts.points.map((p) => p.value ?? NaN), ...opts.lines.map((l) => l.value)]);
+  const worst = opts.metric === "accuracy" ? 0 : lossDomain[1];
+  const values = opts.points.map((p) => ({ ...p, lrLabel: String(p.lr), y: p.value ?? worst, slot: `${p.strategy}|${p.seed}` }));
+  const slots = strategies.flatMap((s) => [...new Set(values.filter((v) => v.strategy === s).map((v) => v.seed))].sort((a, b) => a - b).map((seed) => `${s}|${seed}`));
+  const y = opts.metric === "accuracy"
+    ? { field: "y", type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
+    : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain } };
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: titled(opts.title, opts.subtitle),
+    width: Math.max(WIDTH, 150 * lrs.length),
+    height: 200,
+    layer: [
+      {
+        data: { values },
+        mark: { type: "point", filled: true, size: 46, opacity: 0.9 },
+        encoding: {
+          x: { field: "lrLabel", type: "ordinal", sort: lrs, title: "learning rate", axis: { labelAngle: 0 } },
+          xOffset: { field: "slot", type: "nominal", sort: slots },
+          y,
+          color: { field: "strategy", type: "nominal", title: null, scale: { domain: strategies, range: strategies.map((s) => opts.strategyColors[s] ?? "#555") }, legend: { orient: "top", direction: "horizontal" } },
+          shape: {
+            field: "outcome", type: "nominal", title: null,
+            scale: { domain: (["learned", "did not learn", "diverged"] as const).filter((o) => opts.points.some((p) => p.outcome === o)), range: (["learned", "did not learn", "diverged"] as const).filter((o) => opts.points.some((p) => p.outcome === o)).map((o) => ({ learned: "circle", "did not learn": "triangle-down", diverged: X_SHAPE })[o]) },
+            legend: { orient: "top", direction: "horizontal" },
+          },
+        },
+      },
+      ...refLayers(opts.lines),
+    ],
+  } as TopLevelSpec;
+}
+
+/** The fraction of clipped (applied) steps over a trailing window, against step. */
+export function clipRateSpec(opts: { title: string; subtitle?: string; points: readonly { step: number; rate: number }[]; steps: [number, number] }): TopLevelSpec {
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: titled(opts.title, opts.subtitle),
+    width: WIDE,
+    height: 120,
+    data: { values: decimateMinMax(opts.points.map((p) => ({ step: p.step, value: p.rate })), WIDE) },
+    mark: { type: "area", line: { color: COLORS.clipped, strokeWidth: 1.2 }, color: "#cfe3f5", clip: true },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "step", scale: { domain: opts.steps, nice: false }, axis: { tickMinStep: 1, format: "d" } },
+      y: { field: "value", type: "quantitative", title: "clip rate", scale: { domain: [0, 1] }, axis: { format: "%" } },
     },
   } as TopLevelSpec;
 }
 
+/** Per-variable gradient norms against step (log), one line per variable. */
+export function perVariableSpec(opts: { title: string; subtitle?: string; runs: readonly { label: string; points: readonly { step: number; value: number }[] }[]; steps: [number, number] }): TopLevelSpec {
+  const values: LinePoint[] = [];
+  for (const r of opts.runs) {
+    values.push(...decimateMinMax(r.points.filter((p) => positive(p.value)).map((p) => ({ step: p.step, run: r.label, value: p.value })), WIDE));
+  }
+  return {
+    $schema: SCHEMA,
+    config: CONFIG,
+    title: titled(opts.title, opts.subtitle),
+    width: WIDE,
+    height: 200,
+    data: { values },
+    mark: { type: "line", strokeWidth: 1.1, clip: true },
+    encoding: {
+      x: { field: "step", type: "quantitative", title: "step", scale: { domain: opts.steps, nice: false }, axis: { tickMinStep: 1, format: "d" } },
+      y: { field: "value", type: "quantitative", title: "norm (log)", scale: { type: "log", domain: logDomain(values.map((v) => v.value)) }, axis: logAxis(logDomain(values.map((v) => v.value))) },
+      color: { field: "run", type: "nominal", title: null, scale: { scheme: "tableau10" }, legend: { orient: "right" } },
+    },
+  } as TopLevelSpec;
+}
+
+type Logger = NonNullable<NonNullable<Parameters<typeof compile>[1]>["logger"]>;
+const QUIET: Logger = { level: () => QUIET, error: () => QUIET, warn: () => QUIET, info: () => QUIET, debug: () => QUIET } as unknown as Logger;
+
 /** Compiles a Vega-Lite spec and renders it to an SVG string (no DOM, no network). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const vg = compile(spec).spec;
-  const view = new vega.View(vega.parse(vg), { renderer: "none" });
+  // vega-lite warns on stderr about legends it merges; the page is the output, so keep the terminal clean.
+  const vg = compile(spec, { logger: QUIET }).spec;
+  const view = new vega.View(vega.parse(vg), { renderer: "none", logLevel: vega.None });
   try {
     return await view.toSVG();
   } finally {

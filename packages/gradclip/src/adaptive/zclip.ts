@@ -1,10 +1,13 @@
 /**
- * ZClip (Kumar, Owen, Roy Chowdhury & Güra, 2025): z-score spike detection
- * on an exponential moving average of the gradient norm.
+ * ZClip (Kumar, Owen, Roy Chowdhury & Güra, 2025, arXiv 2504.02507):
+ * spike detection on an exponential moving average of the gradient norm,
+ * following the authors' reference code, `zclip/zclip.py` of
+ * github.com/bluorion-com/ZClip (both modes, both clip options,
+ * `clip_factor`, `skip_update_on_spike`, `max_grad_norm`).
  */
 import { describe } from "../core/describe.js";
 import { readFields, readOptions } from "../core/options.js";
-import { checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
+import { checkBoolean, checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
 import { checkNorm, checkNormArray, checkObject } from "./options.js";
 import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
 import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
@@ -12,16 +15,59 @@ import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
 /** Added to the standard deviation in the z-score, as the reference code's `eps`. */
 export const ZCLIP_EPSILON = 1e-6;
 
-/** Hyperparameters of the ZClip threshold rule (the reference code's defaults). */
+/**
+ * How ZClip finds and bounds a spike (the reference's `mode`):
+ * - `"zscore"` (default): a norm whose z-score `(n - mean) / (std + 1e-6)`
+ *   exceeds `zThreshold` is a spike, bounded as `clipOption` says;
+ * - `"percentile"`: a norm above `mean + zThreshold · std` is a spike,
+ *   clipped to exactly that value (a fixed "percentile" of the EMA
+ *   distribution; `clipOption` and `clipFactor` do not apply).
+ */
+export type ZClipMode = "zscore" | "percentile";
+
+/**
+ * Where a z-score spike is clipped to (the reference's `clip_option`, in
+ * camelCase): `"adaptiveScaling"` (the reference's `"adaptive_scaling"`,
+ * default) `(mean + zThreshold · std / (z / zThreshold)) · clipFactor`, or
+ * `"mean"` the EMA mean.
+ */
+export type ZClipClipOption = "adaptiveScaling" | "mean";
+
+/** Hyperparameters of the ZClip threshold rule (defaults: the reference code's, except `maxNorm`). */
 export interface ZClipRuleOptions {
   /** EMA smoothing factor for the mean and variance, in [0, 1]. Default 0.97. */
   alpha?: number;
-  /** z-score above which a norm is a spike, > 0. Default 2.5. */
+  /** z-score above which a norm is a spike (`"percentile"` mode: the multiple of std above the mean), > 0. Default 2.5. */
   zThreshold?: number;
   /** Steps whose norms initialise the mean and variance, integer >= 1. Default 25. */
   warmupSteps?: number;
-  /** Optional fixed cap on the applied threshold (during warmup: plain clipping to it). Default none. */
+  /**
+   * Optional fixed cap on the applied threshold (during warmup: plain
+   * clipping to it), >= 0. Default none: then the first `warmupSteps`
+   * steps are unprotected, since ZClip only collects norms there. Give a cap
+   * when gradients can explode at the very start (in `gradclip demo` every
+   * unclipped spike comes inside the 25-step warmup and ZClip's defaults
+   * learn like no clipping; with maxNorm 1 they learn like clip-norm). The
+   * reference's constructor defaults to `max_grad_norm=1.0`; pass
+   * `maxNorm: 1` for that. See `zClipRule` for why the default differs.
+   */
   maxNorm?: number;
+  /** `"zscore"` (default) or `"percentile"`; see `ZClipMode`. */
+  mode?: ZClipMode;
+  /** `"zscore"` mode only: `"adaptiveScaling"` (default) or `"mean"`; see `ZClipClipOption`. */
+  clipOption?: ZClipClipOption;
+  /**
+   * `"adaptiveScaling"` only: the adaptive threshold is multiplied by it
+   * (the reference's `clip_factor`; 0.5–0.9 clips harder), > 0. Default 1.
+   */
+  clipFactor?: number;
+  /**
+   * Leave the mean and variance unchanged on a spike step (the reference's
+   * `skip_update_on_spike`). The optimizer step is still taken, clipped:
+   * this skips the statistics update, not the update of the weights (see
+   * `spikeSkipRule` for skipping steps). Default false.
+   */
+  skipUpdateOnSpike?: boolean;
 }
 
 /**
@@ -40,60 +86,123 @@ interface ResolvedZClip {
   z: number;
   warmupSteps: number;
   cap: number;
+  mode: ZClipMode;
+  clipOption: ZClipClipOption;
+  clipFactor: number;
+  skipUpdateOnSpike: boolean;
 }
 
-const RULE_KEYS: readonly (keyof ZClipRuleOptions)[] = ["alpha", "zThreshold", "warmupSteps", "maxNorm"];
+/** The rule's option keys (the tfjs `zclip` option key takes the same ones). */
+export const ZCLIP_RULE_KEYS: readonly (keyof ZClipRuleOptions)[] = [
+  "alpha",
+  "zThreshold",
+  "warmupSteps",
+  "maxNorm",
+  "mode",
+  "clipOption",
+  "clipFactor",
+  "skipUpdateOnSpike",
+];
+const RULE_KEYS = ZCLIP_RULE_KEYS;
 const CLIPPER_KEYS: readonly (keyof ZClipOptions)[] = [...RULE_KEYS, "normType", "errorIfNonfinite"];
 
 /** Checks the rule's options (a snapshot from `readOptions`), naming `fnName`. */
 function resolveRule(o: Partial<ZClipRuleOptions>, fnName: string): ResolvedZClip {
+  const mode = o.mode ?? "zscore";
+  if (mode !== "zscore" && mode !== "percentile") {
+    throw new RangeError(`gradclip: ${fnName}: mode must be "zscore" or "percentile"; got ${describe(mode)}.`);
+  }
+  const clipOption = o.clipOption ?? "adaptiveScaling";
+  if (clipOption !== "adaptiveScaling" && clipOption !== "mean") {
+    const hint = (clipOption as unknown) === "adaptive_scaling" ? ' (write "adaptiveScaling")' : "";
+    throw new RangeError(`gradclip: ${fnName}: clipOption must be "adaptiveScaling" or "mean"${hint}; got ${describe(clipOption)}.`);
+  }
+  // The reference silently ignores these where they do nothing; a setting with no effect is a mistake worth naming.
+  if (mode === "percentile" && o.clipOption !== undefined) {
+    throw new RangeError(`gradclip: ${fnName}: clipOption applies to mode "zscore" only; remove it for mode "percentile".`);
+  }
+  if (o.clipFactor !== undefined && (mode === "percentile" || clipOption === "mean")) {
+    throw new RangeError(
+      `gradclip: ${fnName}: clipFactor applies to clipOption "adaptiveScaling" in mode "zscore" only; remove it or use that clip option.`,
+    );
+  }
   return {
     alpha: checkNumberIn(o.alpha, `${fnName}: alpha`, 0, 1, 0.97),
     z: checkPositive(o.zThreshold, `${fnName}: zThreshold`, 2.5),
     warmupSteps: checkInteger(o.warmupSteps, `${fnName}: warmupSteps`, 1, 25),
     cap: o.maxNorm === undefined ? Infinity : checkNonNegative(o.maxNorm, `${fnName}: maxNorm`),
+    mode,
+    clipOption,
+    clipFactor: checkPositive(o.clipFactor, `${fnName}: clipFactor`, 1),
+    skipUpdateOnSpike: checkBoolean(o.skipUpdateOnSpike, `${fnName}: skipUpdateOnSpike`, false),
   };
 }
 
 /**
  * The ZClip threshold rule, pure (optax's init/update style), following the
- * authors' reference `zclip.py` (z-score mode, adaptive scaling, clip factor 1).
+ * authors' reference `zclip/zclip.py` (github.com/bluorion-com/ZClip) step
+ * for step: the same arithmetic in the same order, so thresholds and
+ * statistics equal the reference's to the last bit (tested on a fixture the
+ * reference's own class was checked against).
  *
  * `update(state, n)`:
  * - Warmup (the first `warmupSteps` steps): `n` is collected; `maxNorm` is
  *   the `maxNorm` option (plain `clip_grad_norm_` clipping) or `Infinity`.
  *   When `warmupSteps` norms are collected, `mean` = their mean and
  *   `variance` = their population variance (divided by the count).
- * - Afterwards, with `σ = sqrt(variance)`: `z = (n - mean) / (σ + 1e-6)`;
- *   if `z > zThreshold` the clipped norm is
- *   `c = mean + zThreshold² · σ / z` (computed as the reference does,
- *   `mean + (zThreshold · σ) / (z / zThreshold)`), else `c = n`. The applied
- *   threshold is `a = min(c, maxNorm option)`. Then
- *   `mean ← α·mean + (1-α)·c` and `variance ← α·variance + (1-α)·(c - mean)²`
- *   with the new mean (the uncapped `c` feeds the statistics).
+ * - Afterwards, with `σ = sqrt(variance)`, the clip value `c` (none: no spike):
+ *   - `mode: "zscore"`: `z = (n - mean) / (σ + 1e-6)`; if `z > zThreshold`,
+ *     `c = (mean + (zThreshold · σ) / (z / zThreshold)) · clipFactor`
+ *     (`clipOption: "adaptiveScaling"`; that is `mean + zThreshold² σ / z`
+ *     for clip factor 1) or `c = mean` (`clipOption: "mean"`);
+ *   - `mode: "percentile"`: if `n > mean + zThreshold · σ`, `c` is that value.
+ *   The applied threshold is `a = min(c ?? n, maxNorm option)`. Then, unless
+ *   there is a `c` and `skipUpdateOnSpike` is set,
+ *   `mean ← α·mean + (1-α)·(c ?? n)` and
+ *   `variance ← α·variance + (1-α)·((c ?? n) - mean)²` with the new mean
+ *   (the uncapped `c` feeds the statistics).
  *
  * Difference from PyTorch's coefficient, and how it is kept exact: ZClip
  * scales by `a / (n + 1e-6)` only when `n > a`, and leaves the gradients
  * untouched otherwise, whereas `min(1, a / (n + 1e-6))` would also shrink a
  * norm `n <= a` by up to 1e-6 relative (and `c = n` on every ordinary step).
  * So `maxNorm` is `a` when `n > a` — where the standard coefficient equals
- * `a / (n + 1e-6)` exactly — and `Infinity` (coefficient 1) otherwise.
+ * `a / (n + 1e-6)` exactly — and `Infinity` (coefficient 1) otherwise. (With
+ * `clipFactor > 1` an adaptive `c` can exceed `n`: then nothing is clipped,
+ * but, as in the reference, `c` still feeds the statistics.)
+ *
+ * The `maxNorm` default is none, where the reference's constructor has
+ * `max_grad_norm=1.0`. With a cap, every step whose norm is above it is
+ * plain `clip_grad_norm_` clipping to the cap, during warmup and after: on
+ * a model whose norms sit above 1 that is fixed clipping at 1.0 on every
+ * step, and the adaptive threshold never acts (on the reference fixture,
+ * norms around 2, the reference's defaults clip 119 of 120 steps; the same
+ * rule without the cap clips 8, the spikes). Whether 1.0 suits depends on
+ * the model's norm scale, so it is not a default here: pass `maxNorm: 1`
+ * for the reference's behaviour, or a cap of your own to protect warmup.
  *
  * A non-finite `n` leaves the state unchanged; `maxNorm` is the `maxNorm`
- * option (or `Infinity`) during warmup, and afterwards `min(mean, maxNorm
- * option)`, the limit of `c` as `n → ∞`.
+ * option (or `Infinity`) during warmup, and afterwards the limit of `c` as
+ * `n → ∞`, capped: `mean · clipFactor` (adaptive scaling), `mean` (clip to
+ * the mean) or `mean + zThreshold · σ` (percentile). (The reference would
+ * feed the NaN into its statistics.)
  *
- * @throws TypeError / RangeError for bad options or a negative / non-number norm.
+ * @throws TypeError / RangeError for bad or unknown options (a `clipOption`
+ *   or `clipFactor` that has no effect in the chosen mode is an error), a
+ *   malformed state, or a negative / non-number norm.
  * @example
  * const rule = zClipRule({ zThreshold: 2.5, alpha: 0.97, warmupSteps: 25 });
  * let s = rule.init();
  * const { maxNorm, state } = rule.update(s, 3.2); s = state;
+ * @example zClipRule({ mode: "percentile", zThreshold: 3 }) // clip to mean + 3σ
+ * @example zClipRule({ clipOption: "mean" })                  // clip a spike to the EMA mean
  */
 export function zClipRule(options?: ZClipRuleOptions): ThresholdRule<ZClipState> {
   return ruleOf(resolveRule(readOptions(options, "zClipRule", RULE_KEYS), "zClipRule"));
 }
 
-function ruleOf({ alpha, z: zt, warmupSteps, cap }: ResolvedZClip): ThresholdRule<ZClipState> {
+function ruleOf(o: ResolvedZClip): ThresholdRule<ZClipState> {
+  const { alpha, warmupSteps, cap } = o;
   return {
     init: () => ({ warmup: [], mean: null, variance: null }),
     update(state: ZClipState, totalNorm: number): ThresholdUpdate<ZClipState> {
@@ -107,19 +216,36 @@ function ruleOf({ alpha, z: zt, warmupSteps, cap }: ResolvedZClip): ThresholdRul
         if (warmup.length < warmupSteps) return { maxNorm: cap, state: { warmup, mean: null, variance: null } };
         return { maxNorm: cap, state: { warmup: [], ...meanAndVariance(warmup) } };
       }
-      if (!Number.isFinite(n)) return { maxNorm: Math.min(mean, cap), state };
       const std = Math.sqrt(variance);
-      const z = (n - mean) / (std + ZCLIP_EPSILON);
-      const c = z > zt ? mean + (zt * std) / (z / zt) : n;
-      const applied = Math.min(c, cap);
-      const nextMean = alpha * mean + (1 - alpha) * c;
-      const d = c - nextMean;
-      return {
-        maxNorm: n > applied ? applied : Infinity,
-        state: { warmup: [], mean: nextMean, variance: alpha * variance + (1 - alpha) * (d * d) },
-      };
+      if (!Number.isFinite(n)) return { maxNorm: Math.min(spikeLimit(o, mean, std), cap), state };
+      const c = clipValue(o, n, mean, std);
+      const applied = Math.min(c ?? n, cap);
+      const maxNorm = n > applied ? applied : Infinity;
+      if (c !== null && o.skipUpdateOnSpike) return { maxNorm, state: checked };
+      const g = c ?? n;
+      const nextMean = alpha * mean + (1 - alpha) * g;
+      const d = g - nextMean;
+      return { maxNorm, state: { warmup: [], mean: nextMean, variance: alpha * variance + (1 - alpha) * (d * d) } };
     },
   };
+}
+
+/** The reference's `_compute_clip_val`: the value a spike is clipped to, or null for no spike. */
+function clipValue(o: ResolvedZClip, n: number, mean: number, std: number): number | null {
+  const zt = o.z;
+  if (o.mode === "percentile") {
+    const threshold = mean + zt * std;
+    return n > threshold ? threshold : null;
+  }
+  const z = (n - mean) / (std + ZCLIP_EPSILON);
+  if (!(z > zt)) return null;
+  return o.clipOption === "mean" ? mean : (mean + (zt * std) / (z / zt)) * o.clipFactor;
+}
+
+/** The limit of `clipValue` as the norm goes to infinity (the threshold for a non-finite norm). */
+function spikeLimit(o: ResolvedZClip, mean: number, std: number): number {
+  if (o.mode === "percentile") return mean + o.z * std;
+  return o.clipOption === "mean" ? mean : mean * o.clipFactor;
 }
 
 /** Mean and population variance, summed left to right as the reference's Python `sum`. */
@@ -186,6 +312,7 @@ export interface ZClipOptions extends ZClipRuleOptions, RuleClipperNormOptions {
  * const { clipped } = clipper.clip_(grads);
  * const saved = JSON.stringify(clipper.state());
  * const resumed = ZClip.fromState(JSON.parse(saved), { zThreshold: 2.5 });
+ * @example new ZClip({ mode: "percentile", maxNorm: 1 }) // the reference's percentile mode with its default cap
  */
 export class ZClip extends RuleClipper<ZClipState> {
   constructor(options?: ZClipOptions) {

@@ -21,6 +21,29 @@ export interface ArrayKernels {
   scale(a: Grad, c: number): void;
   /** a_i ← clamp(a_i, -c, c); NaN stays NaN. */
   clamp(a: Grad, c: number): void;
+  /**
+   * Optional (see `scaleInto` below for the fallback): dst_i ← src_i · c,
+   * what `scale` leaves in a copy of `src`, bit for bit (up to NaN
+   * payloads), in one pass. `src` and `dst` have the same type and length and
+   * are the same array or do not overlap; `src` is only read.
+   */
+  scaleInto?(src: Grad, dst: Grad, c: number): void;
+  /** Optional: dst_i ← clamp(src_i, -c, c), what `clamp` leaves in a copy of `src`; as `scaleInto`. */
+  clampInto?(src: Grad, dst: Grad, c: number): void;
+}
+
+/** `k.scaleInto(src, dst, c)`, or, for kernels without it, a copy of `src` into `dst` scaled in place. */
+export function scaleInto(k: ArrayKernels, src: Grad, dst: Grad, c: number): void {
+  if (k.scaleInto) return k.scaleInto(src, dst, c);
+  if (dst !== src) dst.set(src);
+  k.scale(dst, c);
+}
+
+/** `k.clampInto(src, dst, c)`, or, for kernels without it, a copy of `src` into `dst` clamped in place. */
+export function clampInto(k: ArrayKernels, src: Grad, dst: Grad, c: number): void {
+  if (k.clampInto) return k.clampInto(src, dst, c);
+  if (dst !== src) dst.set(src);
+  k.clamp(dst, c);
 }
 
 /** A kernel implementation that handles only some arrays (those it `accepts`). */
@@ -95,6 +118,21 @@ function scaleBlock(a: Grad, i: number, end: number, k: number): void {
   }
 }
 
+function scaleIntoBlock(a: Grad, o: Grad, i: number, end: number, k: number): void {
+  for (; i < end; i += 8) {
+    o[i] = a[i]! * k; o[i + 1] = a[i + 1]! * k; o[i + 2] = a[i + 2]! * k; o[i + 3] = a[i + 3]! * k;
+    o[i + 4] = a[i + 4]! * k; o[i + 5] = a[i + 5]! * k; o[i + 6] = a[i + 6]! * k; o[i + 7] = a[i + 7]! * k;
+  }
+}
+
+function clampIntoBlock(a: Grad, o: Grad, i: number, end: number, c: number): void {
+  const lo = -c;
+  for (; i < end; i++) {
+    const v = a[i]!;
+    o[i] = v > c ? c : v < lo ? lo : v;
+  }
+}
+
 function clampBlock(a: Grad, i: number, end: number, c: number): void {
   const lo = -c;
   for (; i < end; i++) {
@@ -104,7 +142,7 @@ function clampBlock(a: Grad, i: number, end: number, c: number): void {
   }
 }
 
-export const jsKernels: ArrayKernels = {
+export const jsKernels: Required<ArrayKernels> = {
   sumSquares: (a) => sum8(a, sumSquaresBlock, square),
   sumPow(a, p) {
     if (p === 1) return sum8(a, sumAbsBlock, Math.abs);
@@ -127,6 +165,17 @@ export const jsKernels: ArrayKernels = {
   clamp(a, c) {
     for (let i = 0; i < a.length; i += BLOCK) clampBlock(a, i, Math.min(i + BLOCK, a.length), c);
   },
+  scaleInto(src, dst, c) {
+    // For float32 the product of two float32 values is exact in float64, so
+    // storing it rounds once: the float32 product, as `scale` computes it.
+    const k = src instanceof Float32Array ? Math.fround(c) : c;
+    const n = src.length, n8 = n - (n % 8);
+    for (let i = 0; i < n8; i += BLOCK) scaleIntoBlock(src, dst, i, Math.min(i + BLOCK, n8), k);
+    for (let i = n8; i < n; i++) dst[i] = src[i]! * k;
+  },
+  clampInto(src, dst, c) {
+    for (let i = 0; i < src.length; i += BLOCK) clampIntoBlock(src, dst, i, Math.min(i + BLOCK, src.length), c);
+  },
 };
 
 // Shared by the ES module and CommonJS builds (see core/shared.ts).
@@ -143,10 +192,10 @@ export function registerKernelProvider(provider: KernelProvider): () => void {
 
 /** From this length on, streaming through WebAssembly beats the JavaScript loops. */
 const STAGED_MIN_LENGTH = 4096;
-let staged: ArrayKernels | null | undefined;
+let staged: Required<ArrayKernels> | null | undefined;
 
 /** jsKernels with the staged WebAssembly SIMD kernels where there are some; null without SIMD. */
-function stagedArrayKernels(): ArrayKernels | null {
+function stagedArrayKernels(): Required<ArrayKernels> | null {
   if (staged === undefined) {
     const s = stagedKernels();
     staged = s && {
@@ -155,6 +204,8 @@ function stagedArrayKernels(): ArrayKernels | null {
       maxAbs: s.maxAbs,
       scale: s.scale,
       clamp: s.clamp,
+      scaleInto: s.scaleInto,
+      clampInto: s.clampInto,
     };
   }
   return staged;

@@ -19,7 +19,7 @@ import {
   type MonitorTotals,
 } from "./history.js";
 import { copyRecord, resolveStep, type MonitorRecord, type MonitorStepInput } from "./record.js";
-import { summarize, usableNorms, type MonitorStats } from "./stats.js";
+import { summarize, type MonitorStats } from "./stats.js";
 import { suggestMaxNorm, type MaxNormSuggestion, type SuggestMaxNormOptions } from "./suggest.js";
 
 /** Options of `GradientMonitor`. */
@@ -281,12 +281,16 @@ export class GradientMonitor {
   /**
    * A recommended `maxNorm` from the last `window` steps (default: every kept
    * record), or a refusal before enough steps; see the function `suggestMaxNorm`.
+   * Skipped steps are left out; applied steps with a non-finite norm are
+   * passed on (ignored for the value, reported in `warnings`). Unknown option
+   * keys are a TypeError.
    */
   suggestMaxNorm(options?: SuggestMaxNormOptions & { window?: number }): MaxNormSuggestion {
     // `window` is this method's; the rest are suggestMaxNorm's, which checks its own keys.
     const { window, ...rest } = readOptions(options, "GradientMonitor.suggestMaxNorm");
     const w = checkIntegerOrInfinity(window, "GradientMonitor.suggestMaxNorm: window", 1, Infinity);
-    return suggestMaxNorm(usableNorms(this.#recent(w)), { ...rest });
+    // Applied steps only; their non-finite norms go in, so the suggestion can warn that the run diverged.
+    return suggestMaxNorm(appliedNorms(this.#recent(w)), { ...rest });
   }
 
   /** `{ grad_norm, clip_rate, skipped_steps }` for a `fit` callback's logs (NaN before any step). */
@@ -345,4 +349,11 @@ export class GradientMonitor {
     if (r.skipped) t.skippedSteps++;
     if (r.nonFinite) t.nonFiniteSteps++;
   }
+}
+
+/** The norms of the steps that were applied (not skipped), non-finite ones included. */
+function appliedNorms(records: readonly MonitorRecord[]): number[] {
+  const out: number[] = [];
+  for (const r of records) if (!r.skipped) out.push(r.totalNorm);
+  return out;
 }

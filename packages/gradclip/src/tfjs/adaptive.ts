@@ -8,17 +8,16 @@
  * with the model.
  */
 import { autoClipRule, parseAutoClipState, type AutoClipRuleOptions, type AutoClipState } from "../adaptive/autoclip.js";
-import { parseZClipState, zClipRule, type ZClipRuleOptions, type ZClipState } from "../adaptive/zclip.js";
+import { parseZClipState, ZCLIP_RULE_KEYS, zClipRule, type ZClipRuleOptions, type ZClipState } from "../adaptive/zclip.js";
 import { checkNestedOptions, thresholdClipper, within, type ClipperOption, type GradientClipper } from "./clipper.js";
 
 const AUTOCLIP_KEYS = ["percentile", "historySize"] as const;
-const ZCLIP_KEYS = ["alpha", "zThreshold", "warmupSteps", "maxNorm"] as const;
 
-/** The given keys of a checked options object, as a new plain object (what is saved). */
-function pick<K extends string>(o: Record<string, unknown>, keys: readonly K[]): { [P in K]?: number } {
-  const out: { [P in K]?: number } = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k] as number;
-  return out;
+/** The given keys of a checked options object, as a new plain object (what is saved; the rule checks the values). */
+function pick<T>(o: Record<string, unknown>, keys: readonly (keyof T & string)[]): T {
+  const out: Record<string, unknown> = {};
+  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
+  return out as T;
 }
 
 /**
@@ -42,7 +41,7 @@ export function autoClipClipper(options?: AutoClipRuleOptions): GradientClipper 
 }
 
 function parseAutoClip(value: unknown, where: string): AutoClipRuleOptions {
-  const o = pick(checkNestedOptions(value, where, AUTOCLIP_KEYS), AUTOCLIP_KEYS);
+  const o = pick<AutoClipRuleOptions>(checkNestedOptions(value, where, AUTOCLIP_KEYS), AUTOCLIP_KEYS);
   within(where, () => autoClipRule(o));
   return o;
 }
@@ -53,10 +52,12 @@ function makeAutoClip(o: AutoClipRuleOptions): GradientClipper & { readonly stat
 
 /**
  * ZClip (Kumar et al., 2025) as a wrapper clipper: `zClipRule(options)` on
- * the pre-clip L2 total norm (warmup of `warmupSteps` norms, then z-score
- * spike detection on an EMA mean/variance; see `zClipRule`). Ordinary steps
- * get `maxNorm = Infinity` and are left exactly as they are; spikes are
- * scaled by `c / (norm + 1e-6)`.
+ * the pre-clip L2 total norm (warmup of `warmupSteps` norms, then spike
+ * detection on an EMA mean/variance; see `zClipRule` for the modes
+ * `"zscore"` / `"percentile"`, `clipOption`, `clipFactor`,
+ * `skipUpdateOnSpike` and the `maxNorm` cap, after the authors' reference
+ * `zclip.py`). Ordinary steps get `maxNorm = Infinity` and are left exactly
+ * as they are; spikes are scaled by `c / (norm + 1e-6)`.
  *
  * Reads the total norm on the host once per step (free on cpu and wasm, one
  * GPU sync on webgl/webgpu). State (`{ warmup, mean, variance }`) is saved
@@ -64,13 +65,14 @@ function makeAutoClip(o: AutoClipRuleOptions): GradientClipper & { readonly stat
  *
  * @throws TypeError / RangeError for unknown keys or bad values.
  * @example withGradientClipping(tf.train.adam(1e-3), { zclip: { zThreshold: 2.5, alpha: 0.97, warmupSteps: 25 } })
+ * @example withGradientClipping(tf.train.adam(1e-3), { zclip: { mode: "percentile", zThreshold: 3, maxNorm: 1 } })
  */
 export function zClipClipper(options?: ZClipRuleOptions): GradientClipper & { readonly state: ZClipState } {
   return makeZClip(parseZClip(options, "zClipClipper"));
 }
 
 function parseZClip(value: unknown, where: string): ZClipRuleOptions {
-  const o = pick(checkNestedOptions(value, where, ZCLIP_KEYS), ZCLIP_KEYS);
+  const o = pick<ZClipRuleOptions>(checkNestedOptions(value, where, ZCLIP_RULE_KEYS), ZCLIP_RULE_KEYS);
   within(where, () => zClipRule(o));
   return o;
 }

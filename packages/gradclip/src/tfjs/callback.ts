@@ -3,50 +3,96 @@
  * `fit-logs.ts` for how tfjs-layers passes logs to callbacks).
  */
 import type * as tf from "@tensorflow/tfjs-core";
-import { fitLogsCallback, putGradNorm, SKIPPED, type FitLogsCallback } from "./fit-logs.js";
-import { checkClippedOptimizer, ClippedOptimizer } from "./optimizer.js";
+import { readOptions } from "../core/options.js";
+import { checkBoolean, checkInteger, checkNumberIn } from "../core/validate.js";
+import {
+  fitLogsCallback,
+  putSkipCounts,
+  putStepLogs,
+  type ClipRateWarningOptions,
+  type FitLogsCallback,
+} from "./fit-logs.js";
 import { provideGradLogs } from "./grad-logs-link.js";
+import { checkClippedOptimizer, ClippedOptimizer } from "./optimizer.js";
 
 /** A tfjs-layers callback (usable alone, in an array, or beside `tf.Callback`s). */
 export type GradNormCallback = FitLogsCallback;
 
+/** Options of `gradNormCallback`. */
+export interface GradNormCallbackOptions {
+  /** Also log `grad_norm/<variable>`, each variable's pre-clip norm (one more norm per variable per step, no host read). Default false. */
+  perVariable?: boolean;
+  /**
+   * The one-time warning when more than `threshold` (default 0.9) of the
+   * applied steps in a window of `window` (default 100) were clipped;
+   * `false` turns it off.
+   */
+  clipRateWarning?: ClipRateWarningOptions | false;
+}
+
+/** Checks `clipRateWarning` (also for `gradientMonitorCallback`). */
+export function resolveClipRateWarning(value: unknown, where: string): ClipRateWarningOptions | false {
+  if (value === false) return false;
+  if (value === undefined) return {};
+  const o = readOptions(value as ClipRateWarningOptions, `${where}: clipRateWarning`, ["window", "threshold"]);
+  const window = checkInteger(o.window, `${where}: clipRateWarning.window`, 1, 100);
+  return { window, threshold: checkNumberIn(o.threshold, `${where}: clipRateWarning.threshold`, 0, 1, 0.9) };
+}
+
 /**
- * A `model.fit` / `fitDataset` callback that puts the pre-clip global norm of
- * each batch into the batch logs as `grad_norm` (a number where the step
- * already read it on the host, else a device scalar that tfjs reads only when
- * a callback asks for numbers) and its batch-size-weighted epoch
- * mean into the epoch logs and `history.history.grad_norm`. Place it before
- * callbacks that read `grad_norm` at epoch end.
+ * A `model.fit` / `fitDataset` callback that puts each step's gradient logs
+ * into the batch logs, and their epoch means into the epoch logs and
+ * `history.history` (batch-size-weighted, as tfjs averages metrics; the mean
+ * over the epoch's steps with `gradientAccumulationSteps`):
  *
- * With `nonFinite: "skip"` it also reports `skipped_steps` (the count so
- * far) in batch and epoch logs, and leaves skipped steps out of the epoch
- * `loss` (the batch-size-weighted mean of the applied steps' losses, as
- * Hugging Face's Trainer leaves NaN/inf losses out of its logged average;
- * NaN if every step of the epoch was skipped), so one NaN batch does not
- * make `history.loss` NaN. A skipped step's `grad_norm` is its NaN/infinite
- * norm, so the epoch `grad_norm` mean shows it (`gradientMonitorCallback`'s
- * leaves it out).
+ * - `grad_norm`: the pre-clip total norm (Hugging Face's `grad_norm`,
+ *   Megatron's `grad-norm`);
+ * - `grad_norm_clipped`: the norm of the gradients as applied, after clipping;
+ * - `clip_coef`: the factor the clipper scaled them by (the smallest one for
+ *   `clipnorm`, AGC, AdaGC; absent for `clipValue` and without a rule);
+ * - with `perVariable`, `grad_norm/<variable>`: each variable's pre-clip norm;
+ * - with `nonFinite: "skip"` or `skipSpikes`: `skipped_steps` (the count so
+ *   far) and by reason `skipped_steps/non_finite`,
+ *   `skipped_steps/loss_spike`, `skipped_steps/grad_norm_spike`; skipped
+ *   steps are left out of the epoch `loss` (the batch-size-weighted mean of
+ *   the applied steps' losses, as Hugging Face's Trainer leaves NaN/inf
+ *   losses out; NaN if every step was skipped). A skipped step logs only
+ *   its `grad_norm` (NaN/infinite, or the spike), so the epoch `grad_norm`
+ *   mean shows it.
+ *
+ * Values are numbers where the step knew them on the host (cpu, wasm,
+ * adaptive clippers) and device scalars otherwise, which tfjs reads only
+ * when a callback asks for numbers: no host read per batch. Once per
+ * optimizer it warns (`console.warn`) when more than 90% of the steps in a
+ * window of 100 were clipped: clipping then acts as a learning-rate cut
+ * (`clipRateWarning`). Place it before callbacks that read these keys.
  *
  * `optimizer` may be typed `tf.Optimizer` (e.g. `model.optimizer`): it is
  * checked at run time.
  *
- * @throws TypeError when `optimizer` is not from `withGradientClipping`.
+ * @throws TypeError when `optimizer` is not from `withGradientClipping`;
+ *   TypeError / RangeError for bad options.
  * @example await model.fit(xs, ys, { epochs: 5, callbacks: [gradNormCallback(model.optimizer)] });
+ * @example gradNormCallback(opt, { perVariable: true, clipRateWarning: { window: 50 } })
  */
-export function gradNormCallback(optimizer: tf.Optimizer): GradNormCallback {
-  const opt = checkClippedOptimizer(optimizer, "gradNormCallback");
-  const reportsSkips = opt.nonFinite === "skip";
+export function gradNormCallback(optimizer: tf.Optimizer, options?: GradNormCallbackOptions): GradNormCallback {
+  const fn = "gradNormCallback";
+  const opt = checkClippedOptimizer(optimizer, fn);
+  const o = readOptions(options, fn, ["perVariable", "clipRateWarning"]);
+  const perVariable = checkBoolean(o.perVariable, `${fn}: perVariable`, false);
+  const clipRateWarning = resolveClipRateWarning(o.clipRateWarning, fn);
+  const reportsSkips = opt.nonFinite === "skip" || opt.skipsSpikes;
   return fitLogsCallback(opt, {
-    onStep(info, logs) {
-      putGradNorm(logs, info);
-      if (reportsSkips) logs[SKIPPED] = opt.skippedSteps;
+    onStep(info, logs, put) {
+      putStepLogs(info, put, { perVariable });
+      if (reportsSkips) putSkipCounts(opt, logs);
     },
     onEpochEnd: reportsSkips
       ? async (logs) => {
-          if (logs && typeof logs === "object") logs[SKIPPED] = opt.skippedSteps;
+          if (logs && typeof logs === "object") putSkipCounts(opt, logs);
         }
       : null,
-  });
+  }, { clipRateWarning });
 }
 
 // Lets gradclip/tensorboard add these logs without importing tfjs itself (see grad-logs-link.ts).

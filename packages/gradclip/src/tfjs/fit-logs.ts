@@ -19,16 +19,34 @@
  * is read per batch.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import type { ClippedOptimizer, StepInfo } from "./optimizer.js";
+import { activeKernels, totalNormOf } from "./norm.js";
+import { clippedFlagOf, type ClippedOptimizer, type SkipReason, type StepInfo } from "./optimizer.js";
 
 export type Logs = Record<string, unknown>;
 export interface CallbackParams { metrics?: string[] }
 interface WithParams { params?: CallbackParams }
 export type Hook = (this: unknown, ...args: unknown[]) => Promise<void>;
 
+/** The step's total norm before clipping (Hugging Face `grad_norm`, Megatron `grad-norm`). */
 export const GRAD_NORM = "grad_norm";
+/** The step's total norm after clipping (the gradients as applied). */
+export const GRAD_NORM_CLIPPED = "grad_norm_clipped";
+/** The factor the clipper scaled the gradients by (the smallest, for per-tensor and per-unit rules). */
+export const CLIP_COEF = "clip_coef";
+/** Per variable: `grad_norm/<variable name>`, its pre-clip norm (opt-in). */
+export const PER_VARIABLE_PREFIX = "grad_norm/";
 export const CLIP_RATE = "clip_rate";
+/** Skipped steps so far (all reasons). */
 export const SKIPPED = "skipped_steps";
+/** Skipped steps so far, by reason. */
+export const SKIP_REASON_KEYS: Readonly<Record<SkipReason, string>> = {
+  nonFinite: "skipped_steps/non_finite",
+  loss: "skipped_steps/loss_spike",
+  gradNorm: "skipped_steps/grad_norm_spike",
+};
+
+/** Writes one step value into the batch logs (a tensor given here is owned by the logs from then on). */
+export type PutStepLog = (key: string, value: number | tf.Scalar) => void;
 
 /** A tfjs-layers callback (usable alone, in an array, or beside `tf.Callback`s). */
 export interface FitLogsCallback {
@@ -50,8 +68,12 @@ export interface FitLogsHooks {
   start?(): void | Promise<void>;
   /** At train end, after it stopped listening: finish pending reads. */
   stop?(): void | Promise<void>;
-  /** During each training step, with the batch's logs object (not yet read by anyone). */
-  onStep(info: StepInfo, logs: Logs): void;
+  /**
+   * During each training step, with the batch's logs object (not yet read
+   * by anyone) and `put`, which writes a step value there and has it
+   * averaged into the epoch logs (see `fitLogsCallback`).
+   */
+  onStep(info: StepInfo, logs: Logs, put: PutStepLog): void;
   onEpochBegin?(): void;
   /**
    * At epoch end, with the epoch logs (after the skipped-step loss fix-up);
@@ -83,12 +105,12 @@ class AppliedLoss {
     this.skippedInEpoch = 0;
   }
 
-  add(info: StepInfo, logs: Logs): void {
+  /** `size`: the samples of the step's batches (all k micro-batches with gradient accumulation). */
+  add(info: StepInfo, size: number): void {
     if (info.skipped) {
       this.skippedInEpoch++;
       return;
     }
-    const size = typeof logs.size === "number" ? logs.size : 0;
     if (!info.loss || size === 0) return;
     const loss = info.loss;
     const previous = this.sum;
@@ -113,25 +135,194 @@ class AppliedLoss {
 }
 
 /**
+ * Epoch means of step values computed here, for gradient accumulation:
+ * there only one batch in k carries a step's values, and tfjs's `BaseLogger`
+ * divides by every batch's samples, so its epoch mean would be k times too
+ * small. The mean over the epoch's optimizer steps instead (on the device,
+ * one add per value; no read).
+ */
+class StepMeans {
+  private sums = new Map<string, { sum: number | tf.Scalar; n: number }>();
+
+  add(key: string, value: number | tf.Scalar): void {
+    const e = this.sums.get(key);
+    if (!e) {
+      this.sums.set(key, { sum: typeof value === "number" ? value : tf.keep(tf.clone(value)), n: 1 });
+      return;
+    }
+    const previous = e.sum;
+    e.sum = typeof previous === "number" && typeof value === "number"
+      ? previous + value
+      : tf.keep(tf.tidy(() => tf.add(previous, value) as tf.Scalar));
+    if (typeof previous !== "number") previous.dispose();
+    e.n++;
+  }
+
+  /** Writes each key's step mean into `logs` (replacing a value there) and starts over. */
+  write(logs: Logs | undefined): void {
+    for (const [key, { sum, n }] of this.sums) {
+      if (logs) {
+        const previous = logs[key];
+        if (previous instanceof tf.Tensor) previous.dispose();
+        logs[key] = typeof sum === "number" ? sum / n : tf.keep(tf.tidy(() => tf.div(sum, n)));
+      }
+      if (typeof sum !== "number") sum.dispose();
+    }
+    this.sums.clear();
+  }
+}
+
+/** Options of the clip-rate warning (`gradNormCallback`'s `clipRateWarning`). */
+export interface ClipRateWarningOptions {
+  /** Steps per window, integer >= 1. Default 100. */
+  window?: number;
+  /** The fraction of clipped steps in a window above which it warns, in [0, 1]. Default 0.9. */
+  threshold?: number;
+}
+
+/** Optimizers already warned about (the warning is shown once per optimizer). */
+const warnedClipRate = new WeakSet<ClippedOptimizer>();
+
+/**
+ * Watches the fraction of applied steps whose clipper reported `clipped`,
+ * over consecutive windows of `window` steps, and warns once when a window's
+ * rate is above `threshold`: clipping (almost) every step scales every
+ * update down, which is a learning-rate cut (a public sweep found 100% of
+ * batches clipped at 1.0, a 20x cut). Host flags are counted on the host;
+ * device flags are summed on the device and read once per window,
+ * asynchronously (no sync per step).
+ */
+class ClipRateWatch {
+  private steps = 0;
+  private hostClipped = 0;
+  private deviceClipped: tf.Scalar | null = null;
+  private coefSum: number | tf.Scalar = 0;
+  private coefCount = 0;
+  private maxNorm: number | undefined;
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(private readonly optimizer: ClippedOptimizer, private readonly window: number, private readonly threshold: number) {}
+
+  add(info: StepInfo): void {
+    if (info.skipped || warnedClipRate.has(this.optimizer)) return;
+    const flag = clippedFlagOf(info);
+    if (typeof flag === "boolean") this.hostClipped += flag ? 1 : 0;
+    else this.deviceClipped = this.accumulate(this.deviceClipped, tf.cast(flag, "float32") as tf.Scalar);
+    const coef = info.coefficientValue ?? info.coefficient;
+    if (coef !== undefined) {
+      this.coefSum = typeof coef === "number" && typeof this.coefSum === "number" ? this.coefSum + coef : this.accumulateAny(this.coefSum, coef);
+      this.coefCount++;
+    }
+    this.maxNorm = info.maxNorm;
+    if (++this.steps < this.window) return;
+    const host = this.hostClipped, device = this.deviceClipped, coefSum = this.coefSum, coefCount = this.coefCount, maxNorm = this.maxNorm;
+    this.steps = 0;
+    this.hostClipped = 0;
+    this.deviceClipped = null;
+    this.coefSum = 0;
+    this.coefCount = 0;
+    this.pending = this.pending.then(async () => {
+      const clipped = host + (device ? (await device.data())[0]! : 0);
+      const coef = coefCount === 0 ? undefined : (typeof coefSum === "number" ? coefSum : (await coefSum.data())[0]!) / coefCount;
+      device?.dispose();
+      if (typeof coefSum !== "number") coefSum.dispose();
+      if (clipped / this.window > this.threshold && !warnedClipRate.has(this.optimizer)) {
+        warnedClipRate.add(this.optimizer);
+        const scaled = coef !== undefined ? `; mean coefficient ${coef.toPrecision(3)}, so updates are scaled by about ${coef.toPrecision(2)}` : "";
+        console.warn(
+          `gradclip: ${clipped} of the last ${this.window} steps were clipped${maxNorm !== undefined ? ` (threshold ${maxNorm})` : ""}${scaled}: ` +
+            "clipping acts as a learning-rate cut. Raise the threshold (see the pre-clip grad_norm), or use an adaptive rule (autoclip, zclip). " +
+            "This warning is shown once.",
+        );
+      }
+    });
+  }
+
+  /** Waits for the window reads in flight. */
+  settle(): Promise<void> {
+    return this.pending;
+  }
+
+  /** Drops a partial window (at train end). */
+  reset(): void {
+    this.deviceClipped?.dispose();
+    if (typeof this.coefSum !== "number") this.coefSum.dispose();
+    this.deviceClipped = null;
+    this.coefSum = 0;
+    this.steps = this.hostClipped = this.coefCount = 0;
+  }
+
+  private accumulate(previous: tf.Scalar | null, value: tf.Scalar): tf.Scalar {
+    const next = tf.keep(previous ? (tf.add(previous, value) as tf.Scalar) : tf.clone(value));
+    previous?.dispose();
+    return next;
+  }
+
+  private accumulateAny(previous: number | tf.Scalar, value: number | tf.Scalar): tf.Scalar {
+    const next = tf.keep(tf.tidy(() => tf.add(previous, value) as tf.Scalar));
+    if (typeof previous !== "number") previous.dispose();
+    return next;
+  }
+}
+
+/** Options every fit-logs callback takes. */
+export interface FitLogsOptions {
+  /** The one-time clip-rate warning: `false` to turn it off. Default `{ window: 100, threshold: 0.9 }`. */
+  clipRateWarning?: ClipRateWarningOptions | false;
+}
+
+/**
  * Builds the callback object: listens to `optimizer`'s steps from train
  * begin to train end and hands each training step to `hooks.onStep` with
- * its batch's logs. With `nonFinite: "skip"` it also leaves skipped steps
- * out of the epoch `loss` (see `AppliedLoss`).
+ * its batch's logs. With `nonFinite: "skip"` or `skipSpikes` it also leaves
+ * skipped steps out of the epoch `loss` (see `AppliedLoss`).
+ *
+ * Step values written with `put` reach the epoch logs (and
+ * `history.history`) as tfjs's `BaseLogger` averages them (the key is added
+ * to `params.metrics`: batch-size-weighted), except with
+ * `gradientAccumulationSteps` > 1, where only the batch that completes a
+ * step carries its values: then the epoch value is the mean over the
+ * epoch's steps (see `StepMeans`).
  */
-export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks): FitLogsCallback {
+export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks, options: FitLogsOptions = {}): FitLogsCallback {
   let target: Logs | null = null;
   // True once tfjs calls us directly as a tf.Callback (setParams is called only then).
   let direct = false;
   let unsubscribe: (() => void) | null = null;
-  const appliedLoss = optimizer.nonFinite === "skip" ? new AppliedLoss() : null;
+  const appliedLoss = optimizer.nonFinite === "skip" || optimizer.skipsSpikes ? new AppliedLoss() : null;
+  const accumulating = optimizer.gradientAccumulationSteps > 1;
+  const stepMeans = accumulating ? new StepMeans() : null;
+  const warning = options.clipRateWarning === false ? null : options.clipRateWarning ?? {};
+  const watch = warning ? new ClipRateWatch(optimizer, warning.window ?? 100, warning.threshold ?? 0.9) : null;
+  // The params tfjs shares with BaseLogger (whose metrics list says which keys reach the epoch logs).
+  let params: CallbackParams | undefined;
+  // Samples of the batches since the last step (k micro-batches with accumulation). tfjs sets a batch's
+  // `size` after onBatchBegin, so a batch's logs are counted at the next onBatchBegin or at its step.
+  let pendingSize = 0;
+  let uncounted: Logs | null = null;
+  const sizeOf = (logs: Logs | null) => (typeof logs?.size === "number" ? logs.size : 0);
   const noop: Hook = async () => {};
   const epochEnd: Hook = async (_epoch, logs) => {
     appliedLoss?.fix(logs as Logs | undefined);
+    stepMeans?.write(logs as Logs | undefined);
     await hooks.onEpochEnd?.(logs as Logs | undefined);
   };
-  const addMetric = (params: CallbackParams | undefined) => {
+  const addMetric = (p: CallbackParams | undefined, key = GRAD_NORM) => {
     // BaseLogger averages (and disposes) batch-log tensors only for keys in params.metrics.
-    if (params && Array.isArray(params.metrics) && !params.metrics.includes(GRAD_NORM)) params.metrics.push(GRAD_NORM);
+    // Also with accumulation: BaseLogger sums every batch-log tensor and disposes only the metrics' sums
+    // (StepMeans then replaces its epoch value).
+    if (p) params = p;
+    if (params && Array.isArray(params.metrics) && !params.metrics.includes(key)) params.metrics.push(key);
+  };
+  const put = (logs: Logs): PutStepLog => (key, value) => {
+    if (logs[key] !== undefined) {
+      // Another callback wrote it for this batch: keep theirs (replacing a tensor would leak it).
+      if (typeof value !== "number") value.dispose();
+      return;
+    }
+    logs[key] = value;
+    addMetric(undefined, key);
+    stepMeans?.add(key, value);
   };
   const callback: FitLogsCallback = {
     setParams(params) {
@@ -145,15 +336,20 @@ export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks
       addMetric((this as WithParams | undefined)?.params);
       // A fit that threw (no onTrainEnd) may have left its last batch's logs here.
       target = null;
+      uncounted = null;
+      pendingSize = 0;
       if (unsubscribe) return;
       await hooks.start?.();
       unsubscribe = optimizer.onStep((info) => {
         const logs = target;
         if (!logs) return;
-        // One step per batch: later steps (outside fit) are not this batch's.
+        // One step per batch (per k batches with accumulation): later steps (outside fit) are not this batch's.
         target = null;
-        appliedLoss?.add(info, logs);
-        hooks.onStep(info, logs);
+        appliedLoss?.add(info, pendingSize + sizeOf(uncounted));
+        pendingSize = 0;
+        uncounted = null;
+        watch?.add(info);
+        hooks.onStep(info, logs, put(logs));
       });
     },
     async onTrainEnd(this: unknown) {
@@ -161,6 +357,9 @@ export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks
       unsubscribe?.();
       unsubscribe = null;
       appliedLoss?.reset();
+      stepMeans?.write(undefined);
+      await watch?.settle();
+      watch?.reset();
       await hooks.stop?.();
       if (this === callback) direct = false;
     },
@@ -170,25 +369,65 @@ export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks
     },
     async onBatchBegin(_batch, logs) {
       target = logs ?? null;
+      pendingSize += sizeOf(uncounted);
+      uncounted = target;
     },
     get onBatchEnd() {
       return direct ? noop : undefined;
     },
     get onEpochEnd() {
-      return direct || hooks.onEpochEnd || appliedLoss ? epochEnd : undefined;
+      return direct || hooks.onEpochEnd || appliedLoss || stepMeans ? epochEnd : undefined;
     },
   };
   return callback;
 }
 
+/** What `putStepLogs` writes besides the norms. */
+export interface StepLogOptions {
+  /** Also `grad_norm/<variable>`, each variable's pre-clip norm. Default false. */
+  perVariable?: boolean;
+}
+
+/** A host number where known without a read, else a kept copy of the device scalar (tfjs disposes batch-log tensors). */
+function logValue(host: number | undefined, device: tf.Scalar | undefined): number | tf.Scalar | undefined {
+  if (host !== undefined) return host;
+  return device ? tf.keep(tf.clone(device)) : undefined;
+}
+
 /**
- * Puts the step's pre-clip norm into the batch logs as `grad_norm`: the host
- * value when the step already read it (cpu, wasm, adaptive clippers), else a
- * kept device scalar (tfjs disposes batch-log tensors after `onBatchEnd`).
- * Leaves a `grad_norm` another callback already put there: replacing a
- * tensor would leak it.
+ * Puts a step's gradient logs into its batch logs, as numbers where the step
+ * knew them on the host and device scalars otherwise (no host read):
+ * `grad_norm` (pre-clip total norm), and for applied steps
+ * `grad_norm_clipped` (post-clip) and `clip_coef` (when the rule has a
+ * coefficient), and with `perVariable` `grad_norm/<variable>` for every
+ * variable with a gradient. A key another callback already put there is
+ * left as it is.
  */
-export function putGradNorm(logs: Logs, step: { totalNorm: tf.Scalar; totalNormValue?: number }): void {
-  if (logs[GRAD_NORM] !== undefined) return;
-  logs[GRAD_NORM] = step.totalNormValue ?? tf.keep(tf.clone(step.totalNorm));
+export function putStepLogs(info: StepInfo, put: PutStepLog, options: StepLogOptions = {}): void {
+  const norm = logValue(info.totalNormValue, info.totalNorm);
+  if (norm !== undefined) put(GRAD_NORM, norm);
+  if (info.skipped) return;
+  const clippedNorm = logValue(info.clippedNormValue, info.clippedNormValue === undefined ? info.clippedNorm : undefined);
+  if (clippedNorm !== undefined) put(GRAD_NORM_CLIPPED, clippedNorm);
+  const coef = logValue(info.coefficientValue, info.coefficient);
+  if (coef !== undefined) put(CLIP_COEF, coef);
+  if (options.perVariable) {
+    const k = activeKernels();
+    info.grads.forEach((g, i) => {
+      if (!g) return;
+      const n = totalNormOf(k, [g], info.normType);
+      put(PER_VARIABLE_PREFIX + info.names[i]!, typeof n === "number" ? n : tf.keep(n));
+    });
+  }
+}
+
+/** The skipped-step counts so far into `logs`: `skipped_steps`, and by reason for the policies in use. */
+export function putSkipCounts(optimizer: ClippedOptimizer, logs: Logs, total = optimizer.skippedSteps): void {
+  logs[SKIPPED] = total;
+  const reasons = optimizer.skipReasons;
+  if (optimizer.nonFinite === "skip") logs[SKIP_REASON_KEYS.nonFinite] = reasons.nonFinite;
+  if (optimizer.skipsSpikes) {
+    logs[SKIP_REASON_KEYS.loss] = reasons.loss;
+    logs[SKIP_REASON_KEYS.gradNorm] = reasons.gradNorm;
+  }
 }

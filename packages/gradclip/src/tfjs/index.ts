@@ -18,10 +18,12 @@ export {
   registerClippedOptimizer,
   type StepInfo,
   type StepListener,
+  type SkipReason,
   type TfjsSerialization,
 } from "./optimizer.js";
 export { registerClipperOption, type GradientClippingOptions, type NonFinitePolicy } from "./options.js";
-export { gradNormCallback, type GradNormCallback } from "./callback.js";
+export { gradNormCallback, type GradNormCallback, type GradNormCallbackOptions } from "./callback.js";
+export type { ClipRateWarningOptions } from "./fit-logs.js";
 export {
   thresholdClipper,
   type GradientClipper,

@@ -6,7 +6,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GradientMonitor } from "../monitor/monitor.js";
-import { CLIP_RATE, fitLogsCallback, GRAD_NORM, putGradNorm, SKIPPED, type FitLogsCallback, type Logs } from "./fit-logs.js";
+import { CLIP_RATE, fitLogsCallback, GRAD_NORM, putSkipCounts, putStepLogs, SKIPPED, type FitLogsCallback, type Logs } from "./fit-logs.js";
 import { checkArguments, feedMonitor, resolveFeedOptions, type MonitorFeed, type MonitorFeedOptions } from "./monitor-feed.js";
 
 /** Options of `gradientMonitorCallback`. */
@@ -26,8 +26,10 @@ export interface GradientMonitorCallback extends FitLogsCallback {
  * with `perVariable` each variable's norm by name) and adds to the logs:
  *
  * - batch logs: `grad_norm`, the step's pre-clip total norm (a device scalar
- *   on GPU backends, read only if another callback asks for numbers), and
- *   `skipped_steps`, the monitor's skipped-step count so far (a number);
+ *   on GPU backends, read only if another callback asks for numbers),
+ *   `grad_norm_clipped` and `clip_coef` (as `gradNormCallback` writes
+ *   them), and `skipped_steps`, the monitor's skipped-step count so far (a
+ *   number; by reason as in `gradNormCallback`);
  * - epoch logs (and `history.history`): after the epoch's steps are stored
  *   (one wait per epoch), `grad_norm` = the mean pre-clip norm of the epoch's
  *   steps that were finite and not skipped (`monitor.stats(epochSteps).mean`;
@@ -69,9 +71,9 @@ export function gradientMonitorCallback(
       // Subscribed before the callback's own listener, so feed.skippedSteps already counts each step.
       feed = feedMonitor(opt, monitor, feedOptions);
     },
-    onStep(info, logs) {
-      putGradNorm(logs, info);
-      logs[SKIPPED] = skippedAtStart + feed!.skippedSteps;
+    onStep(info, logs, put) {
+      putStepLogs(info, put);
+      putSkipCounts(opt, logs, skippedAtStart + feed!.skippedSteps);
     },
     async stop() {
       const f = feed;

@@ -4,11 +4,13 @@
  * `trainOnBatch` and custom loops all clip.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import type { SpikeSignal, SpikeSkipRule, SpikeSkipState } from "../adaptive/spike-skip.js";
 import { NonFiniteNormError } from "../core/errors.js";
 import { describe } from "../core/validate.js";
 import { within, type ClipFlag, type ClipFlagSource, type ClipStep, type GradientClipper, type JsonValue } from "./clipper.js";
+import { GradientAccumulator, isAccumulatorWeight } from "./accumulate.js";
 import { checkTensor, type NamedTensor } from "./grads.js";
-import { activeKernels, disposeValue, readValue, toScalar, totalNormForClipping, type NormValue } from "./norm.js";
+import { activeKernels, disposeValue, readValue, toScalar, totalNormForClipping, totalNormOf, type NormValue } from "./norm.js";
 import {
   optionsFromConfig,
   resolveClippingOptions,
@@ -45,8 +47,28 @@ export interface StepInfo {
   readonly clipped: boolean;
   /** `clipped` as a float32 device scalar, 1 or 0, made when first read; valid only during the call. */
   readonly clippedFlag: tf.Scalar;
-  /** True when the step was skipped (`nonFinite: "skip"`): its norm or its loss was NaN/infinite. */
+  /**
+   * True when the step was skipped: by `nonFinite: "skip"` (its norm or its
+   * loss was NaN/infinite) or by `skipSpikes` (see `skipReasons`).
+   */
   readonly skipped: boolean;
+  /**
+   * Why a skipped step was skipped: `"nonFinite"` (`nonFinite: "skip"`), or
+   * the `skipSpikes` signals that were spikes, `"loss"` and/or `"gradNorm"`.
+   * Empty for a step that was taken.
+   */
+  readonly skipReasons: readonly SkipReason[];
+  /**
+   * The total norm of the gradients as applied (after clipping; the
+   * pre-clip norm where no rule changed them), of order `normType`: computed
+   * on first read (one norm reduction on the device, no host read). Absent
+   * for skipped steps. Valid only during the call.
+   */
+  readonly clippedNorm?: tf.Scalar;
+  /** `clippedNorm` on the host, when known without a device read (cpu, wasm); absent otherwise. Computed on first read. */
+  readonly clippedNormValue?: number;
+  /** Micro-batches averaged into this step (`gradientAccumulationSteps`; 1 without accumulation). */
+  readonly microBatches: number;
   /**
    * The factor the clipper scaled the gradients by; for `clipnorm` and AGC
    * the smallest of their factors (per tensor, per unit). Absent for
@@ -88,6 +110,9 @@ export class NonFiniteLossError extends Error {
 }
 
 export type StepListener = (info: StepInfo) => void;
+
+/** Why a step was skipped (see `StepInfo.skipReasons`, `ClippedOptimizer.skipReasons`). */
+export type SkipReason = "nonFinite" | SpikeSignal;
 
 type Container = tf.NamedTensorMap | NamedTensor[];
 
@@ -199,6 +224,10 @@ interface StepValues {
   readonly total: NormValue;
   readonly hostTotal: number | undefined;
   readonly skipped: boolean;
+  readonly skipReasons?: readonly SkipReason[];
+  /** The gradients as applied (for `clippedNorm`), alive during the report. */
+  readonly applied?: readonly (tf.Tensor | null)[];
+  readonly microBatches: number;
   readonly clipped: ClipFlagSource;
   readonly maxNorm?: number | undefined;
   readonly clipValue?: number | undefined;
@@ -295,6 +324,11 @@ export class ClippedOptimizer extends tf.Optimizer {
   readonly nonFinite: NonFinitePolicy;
   private readonly clippingConfig: { [key: string]: JsonValue } | null;
   private skipped = 0;
+  private readonly reasonCounts: Record<SkipReason, number> = { nonFinite: 0, loss: 0, gradNorm: 0 };
+  /** The `skipSpikes` rule and its state, or null. */
+  private readonly spikeRule: SpikeSkipRule | null;
+  private spikeState: SpikeSkipState | null;
+  private readonly accumulator: GradientAccumulator | null;
   private readonly listeners = new Set<StepListener>();
   private lastLoss: tf.Scalar | null = null;
   private checkedTensorClass = false;
@@ -325,11 +359,49 @@ export class ClippedOptimizer extends tf.Optimizer {
     this.normType = r.p;
     this.nonFinite = r.nonFinite;
     this.clippingConfig = r.config;
+    this.spikeRule = r.skipSpikes;
+    this.spikeState = r.skipSpikes?.init() ?? null;
+    this.accumulator = r.accumulationSteps > 1 ? new GradientAccumulator(r.accumulationSteps) : null;
   }
 
-  /** Steps skipped by `nonFinite: "skip"` since this wrapper was made. */
+  /** Steps skipped (by `nonFinite: "skip"` or `skipSpikes`) since this wrapper was made. */
   get skippedSteps(): number {
     return this.skipped;
+  }
+
+  /**
+   * Skipped steps by reason since this wrapper was made: `nonFinite`, and
+   * the `skipSpikes` signals `loss` and `gradNorm` (a step whose loss and
+   * norm were both spikes counts in both). A copy.
+   */
+  get skipReasons(): Readonly<Record<SkipReason, number>> {
+    return { ...this.reasonCounts };
+  }
+
+  /** Whether the `skipSpikes` option is on. */
+  get skipsSpikes(): boolean {
+    return this.spikeRule !== null;
+  }
+
+  /** `gradientAccumulationSteps`: micro-batches per optimizer step (1: no accumulation). */
+  get gradientAccumulationSteps(): number {
+    return this.accumulator?.steps ?? 1;
+  }
+
+  /** Micro-batches accumulated towards the next step (0 at a step boundary). */
+  get pendingMicroBatches(): number {
+    return this.accumulator?.count ?? 0;
+  }
+
+  /** The `skipSpikes` rule's state (a copy; null without `skipSpikes`), as saved with the model. */
+  get spikeSkipState(): SpikeSkipState | null {
+    return this.spikeState === null ? null : structuredClone(this.spikeState);
+  }
+
+  /** Restores a saved `spikeSkipState` (validated; what loading a model does). */
+  restoreSpikeSkipState(state: unknown): void {
+    if (!this.spikeRule) throw new TypeError("gradclip: ClippedOptimizer.restoreSpikeSkipState: this optimizer has no skipSpikes option.");
+    this.spikeState = this.spikeRule.parseState(state);
   }
 
   /** Delegated: the wrapped optimizer's count (skipped steps do not count). */
@@ -403,21 +475,60 @@ export class ClippedOptimizer extends tf.Optimizer {
       // tfjs's `instanceof tf.Tensor` is duck-typed; the prototype chain tells the copies apart.
       if (!Function.prototype[Symbol.hasInstance].call(tf.Tensor, tensors[0])) warnTwoCopies("a gradient tensor");
     }
+    if (!this.accumulator) {
+      this.step(variableGradients, names, grads, loss, 1);
+      return;
+    }
+    const acc = this.accumulator.add(names, grads, loss);
+    if (acc === null) return;
+    try {
+      this.step(variableGradients, names, acc.grads, acc.loss, acc.count);
+    } finally {
+      tf.dispose(acc.grads.filter((g): g is tf.Tensor => g !== null));
+      acc.loss?.dispose();
+    }
+  }
+
+  /** One optimizer step on `grads` (the micro-batch's, or the accumulated mean): policies, clipping, the wrapped optimizer. */
+  private step(
+    variableGradients: tf.NamedTensorMap | NamedTensor[],
+    names: string[],
+    grads: (tf.Tensor | null)[],
+    loss: tf.Scalar | undefined,
+    microBatches: number,
+  ): void {
+    const tensors = grads.filter((g): g is tf.Tensor => g !== null);
     const total = totalNormForClipping(activeKernels(), tensors, this.normType);
     let hostTotal: number | undefined = typeof total === "number" ? total : undefined;
     const totalNormValue = () => (hostTotal ??= readValue(total));
+    const skip = (reasons: SkipReason[]) => {
+      this.skipped++;
+      for (const r of reasons) this.reasonCounts[r]++;
+      this.report({ total, hostTotal, skipped: true, skipReasons: reasons, microBatches, clipped: false, names, grads, loss });
+    };
     try {
-      if (this.nonFinite !== "propagate") {
+      if (this.nonFinite !== "propagate" || this.spikeRule) {
+        // One read for both policies: the norm and the loss together.
         const read = readForPolicy(total, loss);
         hostTotal = read.norm;
         const badLoss = read.loss !== undefined && !Number.isFinite(read.loss);
-        if (!Number.isFinite(read.norm) || badLoss) {
+        if (this.nonFinite !== "propagate" && (!Number.isFinite(read.norm) || badLoss)) {
           if (this.nonFinite === "error") {
             throw Number.isFinite(read.norm) ? new NonFiniteLossError(read.loss!) : new NonFiniteNormError(read.norm, this.normType);
           }
-          this.skipped++;
-          this.report({ total, hostTotal, skipped: true, clipped: false, names, grads, loss });
+          skip(["nonFinite"]);
           return;
+        }
+        if (this.spikeRule) {
+          const decision = this.spikeRule.update(this.spikeState!, {
+            gradNorm: read.norm,
+            ...(read.loss !== undefined ? { loss: read.loss } : {}),
+          });
+          this.spikeState = decision.state;
+          if (decision.skip) {
+            skip(decision.spikes);
+            return;
+          }
         }
       }
       const step: ClipStep = {
@@ -438,10 +549,10 @@ export class ClippedOptimizer extends tf.Optimizer {
       try {
         try {
           this.optimizer.applyGradients(rebuild(variableGradients, out.grads));
+          this.report({ total, hostTotal, skipped: false, microBatches, ...out, applied: out.grads, names, grads, loss });
         } finally {
           out.grads.forEach((g, i) => { if (g && g !== grads[i]) g.dispose(); });
         }
-        this.report({ total, hostTotal, skipped: false, ...out, names, grads, loss });
       } finally {
         if (out.coefficient !== undefined) disposeValue(out.coefficient);
         if (out.clipped instanceof tf.Tensor) out.clipped.dispose();
@@ -465,7 +576,7 @@ export class ClippedOptimizer extends tf.Optimizer {
       const expired = (what: string) => new Error(`gradclip: StepInfo.${what} is valid only during the onStep listener call; read it there.`);
       const info: StepInfo = {
         totalNorm: typeof r.total === "number" ? toScalar(r.total) : r.total,
-        normType: this.normType, skipped: r.skipped, names: r.names, grads: r.grads,
+        normType: this.normType, skipped: r.skipped, skipReasons: r.skipReasons ?? [], microBatches: r.microBatches, names: r.names, grads: r.grads,
         ...(r.hostTotal !== undefined ? { totalNormValue: r.hostTotal } : {}),
         ...(r.maxNorm !== undefined ? { maxNorm: r.maxNorm } : {}),
         ...(r.clipValue !== undefined ? { clipValue: r.clipValue } : {}),
@@ -482,6 +593,24 @@ export class ClippedOptimizer extends tf.Optimizer {
           return (flag ??= typeof f === "boolean" ? tf.scalar(f ? 1 : 0, "float32") : (tf.cast(f, "float32") as tf.Scalar));
         },
       };
+      if (r.applied) {
+        // The post-clip norm, computed once on first read of either property.
+        const applied = r.applied.filter((g): g is tf.Tensor => g !== null);
+        let norm: NormValue | undefined;
+        const normOf = (): NormValue => {
+          if (!live) throw expired("clippedNorm");
+          return (norm ??= totalNormOf(activeKernels(), applied, this.normType));
+        };
+        let scalar: tf.Scalar | undefined;
+        Object.defineProperty(info, "clippedNorm", {
+          enumerable: true,
+          get: () => (scalar ??= (() => { const v = normOf(); return typeof v === "number" ? tf.scalar(v, "float32") : v; })()),
+        });
+        Object.defineProperty(info, "clippedNormValue", {
+          enumerable: true,
+          get: () => { const v = normOf(); return typeof v === "number" ? v : undefined; },
+        });
+      }
       rawFlags.set(info, rawFlag);
       try {
         for (const l of this.listeners) l(info);
@@ -492,32 +621,52 @@ export class ClippedOptimizer extends tf.Optimizer {
   }
 
   /**
-   * Disposes the wrapped optimizer (its slot tensors: Adam's moments, ...)
-   * and drops the step listeners. The wrapper itself holds no tensors.
+   * Disposes the wrapped optimizer (its slot tensors: Adam's moments, ...),
+   * a partial gradient accumulation, and drops the step listeners.
    */
   override dispose(): void {
     this.optimizer.dispose();
+    this.accumulator?.dispose();
     this.listeners.clear();
     this.lastLoss = null;
   }
 
   /**
    * The wrapped optimizer's weights (its iteration count and slots, e.g.
-   * Adam's moments), as `model.save({ includeOptimizer: true })` stores them.
-   * The clipper state is not a weight: it is saved in `getConfig`.
+   * Adam's moments), as `model.save({ includeOptimizer: true })` stores them,
+   * followed, between steps of `gradientAccumulationSteps`, by the partial
+   * accumulation (`gradclip/accumulator/<variable>` sums and
+   * `gradclip/accumulated` counts), so a model saved mid-step resumes the
+   * same step after loading. The clipper state is not a weight: it is saved
+   * in `getConfig`.
    */
   override async getWeights(): Promise<NamedTensor[]> {
-    return this.optimizer.getWeights();
+    return [...(await this.optimizer.getWeights()), ...(this.accumulator?.weights() ?? [])];
   }
 
-  /** Restores weights from `getWeights` into the wrapped optimizer (what `tf.loadLayersModel` calls). */
+  /**
+   * Restores weights from `getWeights` (what `tf.loadLayersModel` calls): the
+   * accumulator's into the accumulator (a wrapper without
+   * `gradientAccumulationSteps` refuses them), the rest, in order, into the
+   * wrapped optimizer.
+   *
+   * @throws TypeError / RangeError for a saved partial accumulation this wrapper cannot continue.
+   */
   override async setWeights(weightValues: NamedTensor[]): Promise<void> {
-    return this.optimizer.setWeights(weightValues);
+    const ours = weightValues.filter((w) => isAccumulatorWeight(w.name));
+    if (ours.length > 0 && !this.accumulator) {
+      throw new TypeError(
+        "gradclip: ClippedOptimizer.setWeights: the weights hold a partial gradient accumulation, but this optimizer has no gradientAccumulationSteps; " +
+          "load it with the options it was saved with.",
+      );
+    }
+    this.accumulator?.restore(ours);
+    return this.optimizer.setWeights(weightValues.filter((w) => !isAccumulatorWeight(w.name)));
   }
 
   /**
    * The config saved with a model: `{ optimizer: { className, config },
-   * clipping, clipperState? }`. `optimizer` is the wrapped optimizer's own
+   * clipping, clipperState?, spikeSkipState? }`. `optimizer` is the wrapped optimizer's own
    * config, as tfjs saves it (so it loads back exactly as that optimizer
    * saved alone would). `clipping` (the validated options: `nonFinite`,
    * `normType` when given, and the rule's key with its parsed value) and
@@ -545,6 +694,7 @@ export class ClippedOptimizer extends tf.Optimizer {
     };
     const state = this.clipper.getState?.();
     if (state !== undefined) config.clipperState = encodeSavedJson(state, `ClippedOptimizer.getConfig: the ${this.clipper.kind} clipper's state`);
+    if (this.spikeState !== null) config.spikeSkipState = encodeSavedJson(this.spikeState as unknown as JsonValue, "ClippedOptimizer.getConfig: the skipSpikes state");
     return config;
   }
 
@@ -587,6 +737,11 @@ function rebuildFromConfig<T extends tf.serialization.Serializable>(
   try {
     const opt = within(`${FROM_CONFIG} (saved clipping)`, () => new cls(inner, options)) as unknown as ClippedOptimizer;
     if (state !== undefined) within(`${FROM_CONFIG} (saved clipper state)`, () => opt.clipper.setState?.(state));
+    const spikes = config.spikeSkipState as unknown;
+    if (spikes !== undefined) {
+      within(`${FROM_CONFIG} (saved skipSpikes state)`, () =>
+        opt.restoreSpikeSkipState(typeof spikes === "string" ? decodeSavedJson(spikes, FROM_CONFIG, "spikeSkipState") : decodeSavedValue(spikes)));
+    }
     return opt as unknown as T;
   } catch (e) {
     inner.dispose();
@@ -696,7 +851,7 @@ export function checkClippedOptimizer(optimizer: unknown, fnName: string): Clipp
  * - `clipnorm`: each tensor's norm clipped on its own (Keras's option name,
  *   our coefficient);
  * - `clipValue` (Keras: `clipvalue`): elements clamped to ±clipValue;
- * - `autoclip`, `zclip`, `agc`: the adaptive clippers;
+ * - `autoclip`, `zclip`, `agc`, `adagc`: the adaptive clippers;
  * - `nonFinite`: `"propagate"` (default), `"error"` (= `errorIfNonfinite:
  *   true`: throws `NonFiniteNormError`, or `NonFiniteLossError` for a
  *   NaN/infinite loss with finite gradients; weights and optimizer state
@@ -706,6 +861,14 @@ export function checkClippedOptimizer(optimizer: unknown, fnName: string): Clipp
  *   a custom loop calling `applyGradients` passes no loss. These two
  *   policies read the norm and the loss on the host in one read per step
  *   (on cpu/wasm the norm is on the host already: the loss is the read).
+ * - `skipSpikes`: skip steps whose loss or pre-clip norm is a statistical
+ *   spike (`spikeSkipRule`, after OLMo-core: 6 sigma over the last 128
+ *   accepted steps), as `"skip"` skips; one host read per step (the norm and
+ *   the loss together, shared with the non-finite policy's);
+ * - `gradientAccumulationSteps: k`: every k `applyGradients` calls are
+ *   averaged into one step, clipped once and applied once (the wrapped
+ *   optimizer's `iterations` advance once per k); no host read per
+ *   micro-batch; a partial accumulation is saved with the optimizer weights;
  * - `{}`: no clipping, the norm is still measured (for `gradNormCallback`).
  *
  * Every option is saved with a model (`includeOptimizer: true`) and comes

@@ -5,12 +5,16 @@
  */
 import type { AutoClipRuleOptions } from "../adaptive/autoclip.js";
 import type { ZClipRuleOptions } from "../adaptive/zclip.js";
+import type { AdaGcRuleOptions } from "../adaptive/adagc.js";
+import { SPIKE_SKIP_KEYS, spikeSkipRule, type SpikeSkipOptions, type SpikeSkipRule } from "../adaptive/spike-skip.js";
 import { checkOptions } from "../core/options.js";
 import { sharedRegistry } from "../core/shared.js";
-import { checkBoolean, describe, parseNormType, type NormType } from "../core/validate.js";
+import { checkBoolean, checkInteger, describe, parseNormType, type NormType } from "../core/validate.js";
 import { autoClipOption, zClipOption } from "./adaptive.js";
+import { adaGcOption } from "./adagc.js";
 import { agcOption, type AgcClipperOptions } from "./agc.js";
 import {
+  checkNestedOptions,
   clipnormOption,
   clipValueOption,
   maxNormOption,
@@ -54,6 +58,25 @@ export interface GradientClippingOptions {
    * the loss on the host in one read per step.
    */
   nonFinite?: NonFinitePolicy;
+  /**
+   * Skip steps whose loss or pre-clip norm is a statistical spike (see
+   * `spikeSkipRule`: defaults 6 standard deviations over the last 128
+   * accepted steps, after OLMo-core), exactly as `nonFinite: "skip"` skips:
+   * no weight, slot, iteration or clipper-state change; counted in
+   * `skippedSteps` and `skipReasons`. `{}` for the defaults. Reads the loss
+   * and the norm on the host in one read per step. The rule's state is saved
+   * with the model.
+   */
+  skipSpikes?: SpikeSkipOptions;
+  /**
+   * Average this many micro-batch gradients (`applyGradients` calls) into
+   * one step: clipped once (every rule sees the averaged gradient), applied
+   * once, so the wrapped optimizer's iteration count advances once per k
+   * calls (Keras's `gradient_accumulation_steps`, Optax's `MultiSteps`).
+   * Integer >= 1; default 1 (no accumulation). A partial accumulation is
+   * saved with the model's optimizer weights.
+   */
+  gradientAccumulationSteps?: number;
   /** A custom clipper (not saved with a model: make it a `ClipperOption` with `registerClipperOption` for that). */
   clipper?: GradientClipper;
   /** AutoClip: the threshold is a percentile of the norms so far (see `autoClipClipper`). Saved with the model, state included. */
@@ -62,6 +85,8 @@ export interface GradientClippingOptions {
   zclip?: ZClipRuleOptions;
   /** AGC: unit-wise adaptive gradient clipping (see `agcClipper`). Saved with the model. */
   agc?: AgcClipperOptions;
+  /** AdaGC: per-variable clipping relative to an EMA of its own clipped norms (see `adaGcRule`). Saved with the model, state included. */
+  adagc?: AdaGcRuleOptions;
 }
 
 /** Validated options. */
@@ -72,19 +97,23 @@ export interface ResolvedClipping {
   readonly p: number;
   /** The non-finite policy (`errorIfNonfinite: true` already folded into `"error"`). */
   readonly nonFinite: NonFinitePolicy;
+  /** The spike-skip rule of `skipSpikes`, or null. */
+  readonly skipSpikes: SpikeSkipRule | null;
+  /** `gradientAccumulationSteps` (1: none). */
+  readonly accumulationSteps: number;
   /** JSON form for `getConfig`, or null for a custom `clipper` (cannot be saved). */
   readonly config: { [key: string]: JsonValue } | null;
 }
 
 /** The options that are not a clipping rule. */
-const POLICY_KEYS = ["normType", "nonFinite", "errorIfNonfinite", "clipper"] as const;
+const POLICY_KEYS = ["normType", "nonFinite", "errorIfNonfinite", "skipSpikes", "gradientAccumulationSteps", "clipper"] as const;
 
 /**
  * The clipper option keys of the package: the one place they are
  * registered. Add a saved clipper here (and its key's type in
  * `GradientClippingOptions`); see `ClipperOption`.
  */
-const BUILT_IN: readonly ClipperOption[] = [maxNormOption, clipnormOption, clipValueOption, autoClipOption, zClipOption, agcOption];
+const BUILT_IN: readonly ClipperOption[] = [maxNormOption, clipnormOption, clipValueOption, autoClipOption, zClipOption, agcOption, adaGcOption];
 
 /** Option keys added with `registerClipperOption`. */
 // Shared by the ES module and CommonJS builds (see core/shared.ts).
@@ -215,6 +244,17 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
 
   const config: { [key: string]: JsonValue } = { nonFinite };
   if (normTypeGiven) config.normType = p;
+  let skipSpikes: SpikeSkipRule | null = null;
+  if (o.skipSpikes !== undefined) {
+    const where = `${fnName}: options.skipSpikes`;
+    const given = checkNestedOptions(o.skipSpikes, where, SPIKE_SKIP_KEYS);
+    const parsed: Record<string, unknown> = {};
+    for (const k of SPIKE_SKIP_KEYS) if (given[k] !== undefined) parsed[k] = Array.isArray(given[k]) ? [...(given[k] as unknown[])] : given[k];
+    skipSpikes = within(where, () => spikeSkipRule(parsed as SpikeSkipOptions));
+    config.skipSpikes = toSavable(parsed, where) as JsonValue;
+  }
+  const accumulationSteps = checkInteger(o.gradientAccumulationSteps, `${fnName}: options.gradientAccumulationSteps`, 1, 1);
+  if (o.gradientAccumulationSteps !== undefined) config.gradientAccumulationSteps = accumulationSteps;
   let clipper: GradientClipper = noClipper;
   if (rule?.option) {
     const where = `${fnName}: options.${rule.name}`;
@@ -228,7 +268,7 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
     }
     clipper = c;
   }
-  return { clipper, p, nonFinite, config: rule && !rule.option ? null : config };
+  return { clipper, p, nonFinite, skipSpikes, accumulationSteps, config: rule && !rule.option ? null : config };
 }
 
 function resolvePolicy(o: Record<string, unknown>, fnName: string): NonFinitePolicy {

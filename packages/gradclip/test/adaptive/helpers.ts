@@ -21,7 +21,18 @@ export interface Reference {
   autoclip: { norms: number[]; percentile: number; historySize: number | null; maxNorms: number[] }[];
   zclip: {
     norms: number[];
-    options: { alpha: number; zThreshold: number; warmupSteps: number; maxNorm: number | null };
+    /** The reference constructor's keyword arguments for this case. */
+    reference: Record<string, unknown>;
+    options: {
+      alpha: number;
+      zThreshold: number;
+      warmupSteps: number;
+      maxNorm: number | null;
+      mode?: "zscore" | "percentile";
+      clipOption?: "adaptiveScaling" | "mean";
+      clipFactor?: number;
+      skipUpdateOnSpike?: boolean;
+    };
     coefficients: number[];
     final: { mean: number; var: number };
   }[];

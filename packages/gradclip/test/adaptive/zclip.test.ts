@@ -75,14 +75,17 @@ test("zClipRule follows the paper step by step: warmup boundary, spikes, EMA wit
   }
 });
 
-test("zClipRule matches the authors' zclip.py logic exactly (fixture)", () => {
+test("zClipRule matches the authors' zclip.py logic exactly (fixture: both modes, clip to mean, clipFactor, skipUpdateOnSpike, max_grad_norm)", () => {
+  const seen = new Set<string>();
   for (const c of reference.zclip) {
     const o = c.options;
-    const got = runRule(c.norms, { alpha: o.alpha, zThreshold: o.zThreshold, warmupSteps: o.warmupSteps, maxNorm: o.maxNorm ?? undefined });
+    for (const k of ["mode", "clipOption", "clipFactor", "skipUpdateOnSpike"] as const) if (o[k] !== undefined) seen.add(k);
+    const got = runRule(c.norms, { ...o, maxNorm: o.maxNorm ?? undefined });
     got.factors.forEach((f, i) => assert.equal(f, c.coefficients[i], `${JSON.stringify(o)} step ${i}`));
     assert.equal(got.state.mean, c.final.mean);
     assert.equal(got.state.variance, c.final.var);
   }
+  assert.deepEqual([...seen].sort(), ["clipFactor", "clipOption", "mode", "skipUpdateOnSpike"], "the fixture covers every reference option");
 });
 
 test("warmup: statistics are set exactly at the warmupSteps-th norm (mean, population variance)", () => {
@@ -201,4 +204,98 @@ test("options and states are validated with clear errors", () => {
   assert.throws(() => parseZClipState({ warmup: [1], mean: 1, variance: 0 }), /warmup must be empty/);
   assert.throws(() => parseZClipState({ warmup: [1, 2, 3] , mean: null, variance: null }, { warmupSteps: 3 }), /warmupSteps/);
   assert.deepEqual(parseZClipState({ warmup: [], mean: 2, variance: 0.5 }), { warmup: [], mean: 2, variance: 0.5 });
+});
+
+/** A rule whose statistics after warmup are mean 4, variance 1 (σ = 1): norms 3 and 5. */
+function warmed(opts: Parameters<typeof zClipRule>[0]) {
+  const rule = zClipRule({ warmupSteps: 2, ...opts });
+  const s = rule.update(rule.update(rule.init(), 3).state, 5).state;
+  assert.deepEqual(s, { warmup: [], mean: 4, variance: 1 });
+  return { rule, s };
+}
+
+test('mode "percentile": a norm above mean + zThreshold·σ is clipped to exactly that value; below it untouched', () => {
+  const { rule, s } = warmed({ mode: "percentile", zThreshold: 2 });
+  const r = rule.update(s, 9);
+  assert.equal(r.maxNorm, 4 + 2 * 1);
+  assert.equal(r.state.mean, 0.97 * 4 + (1 - 0.97) * 6, "the statistics take the clipped value");
+  assert.equal(rule.update(s, 6).maxNorm, Infinity, "at the threshold: no spike");
+  // The z-score rule with the same threshold clips elsewhere: mean + z²σ/z' for z' = 5/(1+1e-6).
+  const z = warmed({ zThreshold: 2 });
+  assert.ok(Math.abs(z.rule.update(z.s, 9).maxNorm - (4 + 4 / (5 / (1 + 1e-6)))) < 1e-12);
+});
+
+test('clipOption "mean": a z-score spike is clipped to the EMA mean', () => {
+  const { rule, s } = warmed({ clipOption: "mean", zThreshold: 2 });
+  const r = rule.update(s, 7); // z ≈ 3
+  assert.equal(r.maxNorm, 4);
+  assert.equal(r.state.mean, 4, "the mean feeds the mean: unchanged");
+  assert.equal(rule.update(s, 5.9).maxNorm, Infinity, "z ≈ 1.9: no spike");
+});
+
+test("clipFactor scales the adaptive threshold; above 1 the threshold can exceed the norm: nothing clipped, the statistics still take it", () => {
+  const base = warmed({ zThreshold: 2 }).rule.update(warmed({ zThreshold: 2 }).s, 9).maxNorm;
+  const { rule, s } = warmed({ zThreshold: 2, clipFactor: 0.5 });
+  assert.equal(rule.update(s, 9).maxNorm, base * 0.5);
+  const big = warmed({ zThreshold: 1, clipFactor: 3 });
+  const r = big.rule.update(big.s, 5.5); // z ≈ 1.5: c = (4 + 1/1.5) · 3 = 14 > 5.5
+  assert.equal(r.maxNorm, Infinity);
+  const c = (4 + 1 / (1.5 / (1 + 1e-6) / 1)) * 3;
+  assert.ok(Math.abs(r.state.mean! - (0.97 * 4 + 0.03 * c)) < 1e-12);
+});
+
+test("skipUpdateOnSpike: a spike leaves mean and variance as they were (the step is still clipped); ordinary steps update them", () => {
+  const { rule, s } = warmed({ zThreshold: 2, skipUpdateOnSpike: true });
+  const spike = rule.update(s, 20);
+  assert.ok(spike.maxNorm < 20);
+  assert.deepEqual(spike.state, s);
+  const ordinary = rule.update(s, 4.5);
+  assert.equal(ordinary.maxNorm, Infinity);
+  assert.notDeepEqual(ordinary.state, s);
+  for (const mode of ["percentile", "zscore"] as const) {
+    const p = warmed({ mode, zThreshold: 1, skipUpdateOnSpike: true });
+    assert.deepEqual(p.rule.update(p.s, 50).state, p.s, mode);
+  }
+});
+
+test("non-finite norms after warmup: the limit of each mode's clip value, capped; state unchanged", () => {
+  const cases: [Parameters<typeof zClipRule>[0], number][] = [
+    [{ zThreshold: 2 }, 4],
+    [{ zThreshold: 2, clipFactor: 0.5 }, 2],
+    [{ zThreshold: 2, clipOption: "mean" }, 4],
+    [{ zThreshold: 2, mode: "percentile" }, 6],
+    [{ zThreshold: 2, mode: "percentile", maxNorm: 5 }, 5],
+  ];
+  for (const [opts, limit] of cases) {
+    const { rule, s } = warmed(opts);
+    for (const n of [Infinity, NaN]) {
+      const r = rule.update(s, n);
+      assert.equal(r.maxNorm, limit, JSON.stringify(opts));
+      assert.equal(r.state, s);
+    }
+  }
+});
+
+test("ZClip (typed arrays) takes the new options and rejects unknown ones", () => {
+  const c = new ZClip({ warmupSteps: 2, mode: "percentile", zThreshold: 2 });
+  c.clip_(new Float64Array([3]));
+  c.clip_(new Float64Array([5]));
+  const g = new Float64Array([0, 9]);
+  const r = c.clip_(g);
+  assert.equal(r.maxNorm, 6);
+  assert.equal(g[1], 9 * (6 / (9 + 1e-6)));
+  assert.throws(() => new ZClip({ clip_factor: 0.5 } as never), /unknown option "clip_factor" \(did you mean clipFactor\?\)/);
+  assert.throws(() => new ZClip({ zThresh: 2 } as never), /unknown option "zThresh"/);
+});
+
+test("the new options are validated, and settings with no effect in the chosen mode are refused", () => {
+  assert.throws(() => zClipRule({ mode: "z" as never }), /zClipRule: mode must be "zscore" or "percentile"; got "z"/);
+  assert.throws(() => zClipRule({ clipOption: "adaptive_scaling" as never }), /write "adaptiveScaling"/);
+  assert.throws(() => zClipRule({ mode: "percentile", clipOption: "mean" }), /clipOption applies to mode "zscore" only/);
+  assert.throws(() => zClipRule({ mode: "percentile", clipFactor: 0.5 }), /clipFactor applies to clipOption "adaptiveScaling"/);
+  assert.throws(() => zClipRule({ clipOption: "mean", clipFactor: 0.5 }), /clipFactor applies/);
+  assert.throws(() => zClipRule({ clipFactor: 0 }), /clipFactor must be a finite number > 0/);
+  assert.throws(() => zClipRule({ skipUpdateOnSpike: 1 as never }), /skipUpdateOnSpike must be a boolean/);
+  assert.throws(() => zClipRule({ maxGradNorm: 1 } as never), /unknown option "maxGradNorm"/);
+  assert.doesNotThrow(() => zClipRule({ mode: "zscore", clipOption: "adaptiveScaling", clipFactor: 0.7, skipUpdateOnSpike: true }));
 });

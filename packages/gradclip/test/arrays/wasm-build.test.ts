@@ -19,3 +19,9 @@ test("kernels.wasm.ts is regenerated from kernels.wat byte for byte", async (t) 
   const committed = readFileSync(build.GENERATED, "utf8");
   assert.equal(committed, build.renderGenerated(bytes), "kernels.wasm.ts is stale: run `npm run build:wasm`");
 });
+
+test("the kernel module stays under the 4 KB that browsers compile synchronously on the main thread", async () => {
+  const { KERNELS_WASM_BASE64 } = await import("../../src/arrays/wasm/kernels.wasm.js");
+  const bytes = Buffer.from(KERNELS_WASM_BASE64, "base64");
+  assert.ok(bytes.length <= 4096, `${bytes.length} bytes: kernelModule() compiles it with new WebAssembly.Module`);
+});

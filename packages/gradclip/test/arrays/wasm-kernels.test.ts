@@ -30,6 +30,39 @@ function assertSameElements(actual: Grad, expected: Grad, what: string): void {
 const COEFS = [0.3, 1, 0, 1e-30, 3e38, 1 / 3, NaN, Infinity];
 const CLAMPS = [0, 0.1, 1, 1e-30, 1e30, Infinity];
 
+/** Where out-of-place results go: the upper half of `memory`, at an element offset of its own. */
+const DST_BYTE = 128 * 1024;
+
+/** A zeroed view of `memory` for an out-of-place result of `n` elements, `offset` elements into the upper half. */
+function dstInMemory(Ctor: typeof Float32Array | typeof Float64Array, n: number, offset: number): Grad {
+  return new Ctor(memory.buffer, DST_BYTE + offset * Ctor.BYTES_PER_ELEMENT, n).fill(0);
+}
+
+/**
+ * scaleInto / clampInto through `k` from a view at `offset` into one at
+ * `dstOffset` (another alignment) equal jsKernels' in-place kernel on a copy;
+ * the source is left as it was.
+ */
+function checkInto(k: ArrayKernels, Ctor: typeof Float32Array | typeof Float64Array, values: ArrayLike<number>,
+  offset: number, dstOffset: number, ctx: string): void {
+  const kinds: ["scale" | "clamp", number[]][] = [["scale", COEFS], ["clamp", CLAMPS]];
+  for (const [kind, cs] of kinds) {
+    for (const c of cs) {
+      const src = inMemory(Ctor, values, offset), dst = dstInMemory(Ctor, values.length, dstOffset);
+      const expected = new Ctor(values);
+      jsKernels[kind](expected, c);
+      if (kind === "scale") k.scaleInto!(src, dst, c);
+      else k.clampInto!(src, dst, c);
+      assertSameElements(dst, expected, `${kind}Into(${c}) ${ctx} -> +${dstOffset}`);
+      assertSameElements(src, new Ctor(values), `${kind}Into(${c}) ${ctx}: the source is unchanged`);
+      // Into itself: the in-place kernel's result.
+      if (kind === "scale") k.scaleInto!(src, src, c);
+      else k.clampInto!(src, src, c);
+      assertSameElements(src, expected, `${kind}Into(${c}) ${ctx} onto itself`);
+    }
+  }
+}
+
 /** Every kernel on `values` at `offset`, through wasm and through jsKernels, compared. */
 function checkAll(Ctor: typeof Float32Array | typeof Float64Array, values: ArrayLike<number>, offset: number): void {
   const js = new Ctor(values);
@@ -51,6 +84,7 @@ function checkAll(Ctor: typeof Float32Array | typeof Float64Array, values: Array
     jsKernels.clamp(b, c);
     assertSameElements(a, b, `clamp(${c}) ${ctx}`);
   }
+  checkInto(wasm, Ctor, values, offset, (offset + 3) % 8, ctx);
 }
 
 test("WebAssembly SIMD is available (Node >= 20), so these tests exercise the wasm kernels", () => {
@@ -110,6 +144,38 @@ test("property: any float32 / float64 arrays (NaN, infinities, subnormals includ
     }),
     { numRuns: 150 },
   );
+});
+
+test("jsKernels.scaleInto / clampInto equal the in-place kernels on a copy, at every length 0..40", () => {
+  let seed = 777;
+  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  for (const Ctor of [Float32Array, Float64Array]) {
+    for (let n = 0; n <= 40; n++) {
+      const values = Array.from({ length: n }, (_, i) => (i === 5 ? NaN : i === 7 ? -Infinity : rand() * 1e3));
+      for (const c of [...COEFS, ...CLAMPS]) {
+        for (const kind of ["scale", "clamp"] as const) {
+          const src = new Ctor(values), dst = new Ctor(n), expected = new Ctor(values);
+          jsKernels[kind](expected, c);
+          jsKernels[`${kind}Into`](src, dst, c);
+          assertSameElements(dst, expected, `js ${kind}Into(${c}) ${Ctor.name}[${n}]`);
+          assertSameElements(src, new Ctor(values), "the source is unchanged");
+        }
+      }
+    }
+  }
+});
+
+test("scaleInto / clampInto with an array outside the memory go to jsKernels (same values, nothing else written)", () => {
+  const values = Array.from({ length: 19 }, (_, i) => i - 9.5);
+  const expected = Float32Array.from(values, (v) => Math.fround(v * Math.fround(0.3)));
+  const inside = inMemory(Float32Array, values, 1);
+  const outside = new Float32Array(19);
+  wasm.scaleInto(inside, outside, 0.3);
+  assertSameElements(outside, expected, "memory -> plain array");
+  const back = dstInMemory(Float32Array, 19, 2);
+  wasm.scaleInto(new Float32Array(values), back, 0.3);
+  assertSameElements(back, expected, "plain array -> memory");
+  assertSameElements(inside, new Float32Array(values), "the source is unchanged");
 });
 
 test("arrays outside the memory go to jsKernels; views detached by memory.grow are a TypeError, not a norm of 0", () => {

@@ -85,3 +85,29 @@ test("staged kernels: NaN, infinities and 1e20 in the first chunk, at a chunk bo
   const x = Math.fround(1e20);
   assert.ok(Math.abs(k.sumSquares(big) - big.length * x * x) <= 1e-12 * big.length * x * x);
 });
+
+test("staged scaleInto / clampInto: a one-pass copy equal to the in-place kernel on a copy, across chunks", () => {
+  const k = kernelsFor(new Float32Array(4096));
+  assert.notEqual(k.scaleInto, jsKernels.scaleInto, "the staged out-of-place kernels run");
+  const lengths = [4096, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 13];
+  for (const Ctor of [Float32Array, Float64Array]) {
+    for (const n of lengths) {
+      const values = data(n, { at: n - 2, value: NaN });
+      if (CHUNK - 1 < n) values[CHUNK - 1] = -Infinity;
+      // Source and destination at different element offsets of larger buffers.
+      const srcBacking = new Ctor(n + 1), dstBacking = new Ctor(n + 5);
+      srcBacking.set(values, 1);
+      const src = srcBacking.subarray(1), dst = dstBacking.subarray(3, 3 + n);
+      for (const [kind, c] of [["scale", 0.3], ["scale", 1e-30], ["clamp", 50], ["clamp", 0]] as const) {
+        dstBacking.fill(7);
+        const expected = new Ctor(values);
+        jsKernels[kind](expected, c);
+        k[`${kind}Into`]!(src, dst, c);
+        const ctx = `${kind}Into(${c}) ${Ctor.name}[${n}]`;
+        assertSameElements(dst, expected, ctx);
+        assertSameElements(src, new Ctor(values), `${ctx}: the source is unchanged`);
+        assert.ok(dstBacking[2] === 7 && dstBacking[3 + n] === 7, `${ctx}: nothing written outside dst`);
+      }
+    }
+  }
+});

@@ -76,3 +76,81 @@ test("the monitor suggests from usable steps only (not skipped, finite), over a 
   const tooFew = m.suggestMaxNorm({ window: 10 });
   assert.equal(tooFew.ok, false);
 });
+
+test("misspelt option keys are a TypeError with a did-you-mean, before anything is computed", () => {
+  const norms = new Array(30).fill(1);
+  assert.throws(() => suggestMaxNorm(norms, { minsteps: 3 } as never), (e: unknown) => e instanceof TypeError && /suggestMaxNorm: unknown option "minsteps" \(did you mean minSteps\?\)/.test((e as Error).message));
+  assert.throws(() => suggestMaxNorm(norms, { Factor: 3 } as never), /did you mean factor\?/);
+  assert.throws(() => suggestMaxNorm(norms, { windw: 3 } as never), /unknown option "windw"/);
+  const m = new GradientMonitor();
+  for (let i = 0; i < 30; i++) m.record({ totalNorm: 1 });
+  // The monitor's own `window` key is still accepted; a misspelt one is not.
+  assert.ok(m.suggestMaxNorm({ window: 30 }).ok);
+  assert.throws(() => m.suggestMaxNorm({ windw: 30 } as never), /unknown option "windw"/);
+});
+
+test("norms near 1e308: a refusal instead of maxNorm Infinity, and a finite mean", () => {
+  const huge = new Array(30).fill(1e308);
+  const r = suggestMaxNorm(huge);
+  assert.equal(r.ok, false);
+  if (!r.ok) {
+    assert.equal(r.reason, "too-large");
+    assert.match(r.message, /Infinity would clip nothing/);
+  }
+  // With factor 1 the value is finite: suggested, and the mean does not overflow.
+  const one = suggestMaxNorm(huge, { factor: 1 });
+  assert.ok(one.ok && one.maxNorm === 1e308 && one.mean === 1e308, JSON.stringify(one));
+  const pct = suggestMaxNorm([...huge, 1.7e308], { rule: "percentile", percentile: 100 });
+  assert.ok(pct.ok && pct.maxNorm === 1.7e308 && Number.isFinite(pct.mean));
+});
+
+test("a stable history has no warnings; spikes, trends and non-finite norms are each flagged", () => {
+  const r = rng(3);
+  const stable = Array.from({ length: 200 }, () => 1 + 0.3 * r());
+  const s = suggestMaxNorm(stable);
+  assert.ok(s.ok);
+  if (s.ok) assert.deepEqual(s.warnings, []);
+
+  // A jump to 8x at index 40 (the shape of the demo's unclipped pilots).
+  const spiky = stable.slice();
+  spiky[40] = 8;
+  spiky[41] = 9;
+  const sp = suggestMaxNorm(spiky);
+  assert.ok(sp.ok);
+  if (sp.ok) {
+    const w = sp.warnings.find((x) => x.code === "spikes");
+    assert.ok(w, JSON.stringify(sp.warnings));
+    assert.equal(w!.index, 40);
+    assert.equal(w!.count, 2);
+    assert.ok(w!.ratio! > 6);
+    assert.match(sp.explanation, /Unreliable for this history: .*exceeded 3× the median/);
+  }
+
+  // A run that converged: norms fall 100-fold.
+  const falling = Array.from({ length: 200 }, (_, i) => 2 * Math.exp(-i / 30));
+  const f = suggestMaxNorm(falling);
+  assert.ok(f.ok && f.warnings.some((x) => x.code === "decreasing" && x.ratio! < 0.1), JSON.stringify(f));
+  const rising = falling.slice().reverse();
+  const up = suggestMaxNorm(rising);
+  assert.ok(up.ok && up.warnings.some((x) => x.code === "increasing"));
+
+  // NaN and Infinity are ignored for the value and reported.
+  const nf = suggestMaxNorm([...stable, NaN, Infinity]);
+  assert.ok(nf.ok && nf.steps === 200);
+  if (nf.ok) {
+    const w = nf.warnings.find((x) => x.code === "non-finite");
+    assert.equal(w?.count, 2);
+    assert.equal(nf.maxNorm, s.ok ? s.maxNorm : NaN);
+  }
+});
+
+test("the monitor passes applied non-finite steps on (warned), and leaves skipped ones out", () => {
+  const m = new GradientMonitor();
+  for (let i = 0; i < 30; i++) m.record({ totalNorm: 1 });
+  m.record({ totalNorm: NaN, skipped: true });
+  const skippedOnly = m.suggestMaxNorm();
+  assert.ok(skippedOnly.ok && skippedOnly.warnings.length === 0);
+  m.record({ totalNorm: Infinity });
+  const applied = m.suggestMaxNorm();
+  assert.ok(applied.ok && applied.warnings.some((w) => w.code === "non-finite" && w.count === 1));
+});

@@ -62,10 +62,13 @@ test("tensorBoardCallback in fit (cpu): batch_/epoch_ loss, metric, grad_norm in
   assert.equal(valFiles.length, 1);
   const train = scalarsOf(readEventFiles(trainFiles));
   const valScalars = scalarsOf(readEventFiles(valFiles));
-  assert.deepEqual([...new Set(train.map((s) => s.tag))].sort(), ["batch_grad_norm", "batch_loss", "batch_mae", "epoch_grad_norm", "epoch_loss", "epoch_mae"]);
+  assert.deepEqual([...new Set(train.map((s) => s.tag))].sort(), [
+    "batch_clip_coef", "batch_grad_norm", "batch_grad_norm_clipped", "batch_loss", "batch_mae",
+    "epoch_clip_coef", "epoch_grad_norm", "epoch_grad_norm_clipped", "epoch_loss", "epoch_mae",
+  ]);
   assert.deepEqual([...new Set(valScalars.map((s) => s.tag))].sort(), ["epoch_loss", "epoch_mae"]);
   assert.equal(batchLogs.length, 9);
-  for (const key of ["loss", "mae", "grad_norm"]) {
+  for (const key of ["loss", "mae", "grad_norm", "grad_norm_clipped", "clip_coef"]) {
     const written = byTag(train, `batch_${key}`);
     assert.deepEqual(written.map((s) => s.step), [1, 2, 3, 4, 5, 6, 7, 8, 9], `batch_${key} steps`);
     written.forEach((s, i) => assert.ok(sameFloat32(s.value, batchLogs[i]![key]!), `batch_${key}@${s.step}: ${s.value.value} vs log ${batchLogs[i]![key]}`));
@@ -134,9 +137,10 @@ for (const updateFreq of ["epoch", "batch"] as const) {
     assert.equal(tf.memory().numTensors, before, "tensors leaked");
     assert.ok(seen.every((v) => v instanceof tf.Tensor), "the epoch logs held tensors (so the callback had to read them)");
     const s = scalarsOf(readEventFiles(eventFiles(join(dir, "train"))));
-    const tags = ["epoch_grad_norm", "epoch_loss", ...(updateFreq === "batch" ? ["batch_grad_norm", "batch_loss"] : [])].sort();
+    const stepKeys = ["clip_coef", "grad_norm", "grad_norm_clipped"];
+    const tags = [...stepKeys.map((k) => `epoch_${k}`), "epoch_loss", ...(updateFreq === "batch" ? [...stepKeys.map((k) => `batch_${k}`), "batch_loss"] : [])].sort();
     assert.deepEqual([...new Set(s.map((v) => v.tag))].sort(), tags);
-    for (const key of ["loss", "grad_norm"]) {
+    for (const key of ["loss", ...stepKeys]) {
       byTag(s, `epoch_${key}`).forEach((v, e) => assert.ok(sameFloat32(v.value, h.history[key]![e] as number), `epoch_${key}@${v.step}: ${v.value.value} vs ${h.history[key]![e]}`));
     }
     if (updateFreq === "batch") assert.deepEqual(byTag(s, "batch_loss").map((v) => v.step), [1, 2, 3, 4]);

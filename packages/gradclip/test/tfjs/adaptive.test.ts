@@ -49,6 +49,13 @@ for (const mode of BACKENDS) {
       { options: { autoclip: { percentile: 25, historySize: 6 } }, rule: core.autoClipRule({ percentile: 25, historySize: 6 }) },
       { options: { zclip: { warmupSteps: 4, zThreshold: 1.5, alpha: 0.9 } }, rule: core.zClipRule({ warmupSteps: 4, zThreshold: 1.5, alpha: 0.9 }) },
       { options: { zclip: { warmupSteps: 3, maxNorm: 1 } }, rule: core.zClipRule({ warmupSteps: 3, maxNorm: 1 }) },
+      // The reference's other modes (zclip.py): percentile, clip to the mean, clipFactor, skipUpdateOnSpike.
+      { options: { zclip: { warmupSteps: 4, mode: "percentile", zThreshold: 1 } }, rule: core.zClipRule({ warmupSteps: 4, mode: "percentile", zThreshold: 1 }) },
+      { options: { zclip: { warmupSteps: 4, clipOption: "mean", zThreshold: 1.5 } }, rule: core.zClipRule({ warmupSteps: 4, clipOption: "mean", zThreshold: 1.5 }) },
+      {
+        options: { zclip: { warmupSteps: 4, clipFactor: 0.5, skipUpdateOnSpike: true, zThreshold: 1.5 } },
+        rule: core.zClipRule({ warmupSteps: 4, clipFactor: 0.5, skipUpdateOnSpike: true, zThreshold: 1.5 }),
+      },
     ] as const;
     for (const c of cases) {
       const v = tf.variable(tf.zeros([3]), true, `scripted_${mode}_${Object.keys(c.options)[0]}_${Math.random()}`);
@@ -88,7 +95,8 @@ async function saveToMemory(m: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
 test("autoclip/zclip in fit: thresholds equal the core rule; save/load with the model continues with identical thresholds", async () => {
   await useMode("cpu");
   const { xs, ys } = data(24);
-  for (const options of [{ autoclip: { percentile: 30, historySize: 5 } }, { zclip: { warmupSteps: 4, zThreshold: 1 } }, { zclip: { warmupSteps: 20 } }]) {
+  const zclipModes = { zclip: { warmupSteps: 4, zThreshold: 1, mode: "percentile", skipUpdateOnSpike: true } } as const;
+  for (const options of [{ autoclip: { percentile: 30, historySize: 5 } }, { zclip: { warmupSteps: 4, zThreshold: 1 } }, { zclip: { warmupSteps: 20 } }, zclipModes]) {
     const m = model(3);
     const opt = withGradientClipping(tf.train.adam(0.05), options);
     m.compile({ optimizer: opt, loss: "meanSquaredError" });
@@ -102,6 +110,7 @@ test("autoclip/zclip in fit: thresholds equal the core rule; save/load with the 
     const lopt = loaded.optimizer as ClippedOptimizer;
     assert.ok(lopt instanceof ClippedOptimizer);
     assert.equal(lopt.clipper.kind, Object.keys(options)[0]);
+    if (options === zclipModes) assert.deepEqual(JSON.parse((artifacts.trainingConfig!.optimizer_config as { config: { clipping: string } }).config.clipping).zclip, zclipModes.zclip, "the new keys are saved");
     assert.deepEqual(lopt.clipper.getState!(), opt.clipper.getState!(), "state restored");
     // The state is really in use: the restored state gives the core rule's thresholds only when continued from.
     const stateBefore = structuredClone(opt.clipper.getState!());

@@ -344,6 +344,118 @@
         (local.set $k (i32.sub (local.get $k) (i32.const 1)))
         (br $next))))
 
+  ;; ------------------------------------------- out of place, for new tensors
+  ;; dst <- src · c and dst <- clamp(src, -c, c): the arithmetic of scale and
+  ;; clamp above applied to a copy of src, in one pass (src read once, dst
+  ;; written once), for backends that return a new tensor. src and dst are
+  ;; the same address or do not overlap.
+
+  (func (export "scaleIntoF32") (param $src i32) (param $dst i32) (param $n i32) (param $c f32)
+    (local $k i32) (local $cv v128)
+    (local.set $cv (f32x4.splat (local.get $c)))
+    (local.set $k (i32.shr_u (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (v128.store (local.get $dst) (f32x4.mul (v128.load (local.get $src)) (local.get $cv)))
+        (v128.store offset=16 (local.get $dst) (f32x4.mul (v128.load offset=16 (local.get $src)) (local.get $cv)))
+        (local.set $src (i32.add (local.get $src) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.set $k (i32.and (local.get $n) (i32.const 7)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (f32.store (local.get $dst) (f32.mul (f32.load (local.get $src)) (local.get $c)))
+        (local.set $src (i32.add (local.get $src) (i32.const 4)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next))))
+
+  (func (export "clampIntoF32") (param $src i32) (param $dst i32) (param $n i32) (param $c f32)
+    (local $k i32) (local $hi v128) (local $lo v128) (local $x f32)
+    (local.set $hi (f32x4.splat (local.get $c)))
+    (local.set $lo (f32x4.splat (f32.neg (local.get $c))))
+    (local.set $k (i32.shr_u (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (v128.store (local.get $dst)
+          (f32x4.pmin (f32x4.pmax (v128.load (local.get $src)) (local.get $lo)) (local.get $hi)))
+        (v128.store offset=16 (local.get $dst)
+          (f32x4.pmin (f32x4.pmax (v128.load offset=16 (local.get $src)) (local.get $lo)) (local.get $hi)))
+        (local.set $src (i32.add (local.get $src) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.set $k (i32.and (local.get $n) (i32.const 7)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (local.set $x (f32.load (local.get $src)))
+        (local.set $x (select (f32.neg (local.get $c)) (local.get $x)
+          (f32.lt (local.get $x) (f32.neg (local.get $c)))))
+        (local.set $x (select (local.get $c) (local.get $x) (f32.gt (local.get $x) (local.get $c))))
+        (f32.store (local.get $dst) (local.get $x))
+        (local.set $src (i32.add (local.get $src) (i32.const 4)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 4)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next))))
+
+  (func (export "scaleIntoF64") (param $src i32) (param $dst i32) (param $n i32) (param $c f64)
+    (local $k i32) (local $cv v128)
+    (local.set $cv (f64x2.splat (local.get $c)))
+    (local.set $k (i32.shr_u (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (v128.store (local.get $dst) (f64x2.mul (v128.load (local.get $src)) (local.get $cv)))
+        (v128.store offset=16 (local.get $dst) (f64x2.mul (v128.load offset=16 (local.get $src)) (local.get $cv)))
+        (local.set $src (i32.add (local.get $src) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.set $k (i32.and (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (f64.store (local.get $dst) (f64.mul (f64.load (local.get $src)) (local.get $c)))
+        (local.set $src (i32.add (local.get $src) (i32.const 8)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next))))
+
+  (func (export "clampIntoF64") (param $src i32) (param $dst i32) (param $n i32) (param $c f64)
+    (local $k i32) (local $hi v128) (local $lo v128) (local $x f64)
+    (local.set $hi (f64x2.splat (local.get $c)))
+    (local.set $lo (f64x2.splat (f64.neg (local.get $c))))
+    (local.set $k (i32.shr_u (local.get $n) (i32.const 2)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (v128.store (local.get $dst)
+          (f64x2.pmin (f64x2.pmax (v128.load (local.get $src)) (local.get $lo)) (local.get $hi)))
+        (v128.store offset=16 (local.get $dst)
+          (f64x2.pmin (f64x2.pmax (v128.load offset=16 (local.get $src)) (local.get $lo)) (local.get $hi)))
+        (local.set $src (i32.add (local.get $src) (i32.const 32)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 32)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next)))
+    (local.set $k (i32.and (local.get $n) (i32.const 3)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.eqz (local.get $k)))
+        (local.set $x (f64.load (local.get $src)))
+        (local.set $x (select (f64.neg (local.get $c)) (local.get $x)
+          (f64.lt (local.get $x) (f64.neg (local.get $c)))))
+        (local.set $x (select (local.get $c) (local.get $x) (f64.gt (local.get $x) (local.get $c))))
+        (f64.store (local.get $dst) (local.get $x))
+        (local.set $src (i32.add (local.get $src) (i32.const 8)))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (local.set $k (i32.sub (local.get $k) (i32.const 1)))
+        (br $next))))
+
   ;; -------------------------------------------- accumulating, for staging
   ;; `blocks` 8-element blocks from p added into the accumulators s0..s7 held
   ;; as 8 float64 at acc: for arrays streamed through a scratch memory in

@@ -10,8 +10,8 @@ import { instantiateKernels } from "./module.js";
 
 export { wasmSimdSupported } from "./module.js";
 
-const bound = new WeakMap<WebAssembly.Memory, ArrayKernels>();
-const checked = new WeakMap<WebAssembly.Memory, ArrayKernels>();
+const bound = new WeakMap<WebAssembly.Memory, Required<ArrayKernels>>();
+const checked = new WeakMap<WebAssembly.Memory, Required<ArrayKernels>>();
 
 const memoryBufferGetter = Object.getOwnPropertyDescriptor(WebAssembly.Memory.prototype, "buffer")!.get!;
 
@@ -34,7 +34,7 @@ export function checkMemory(memory: unknown, fnName: string): WebAssembly.Memory
 }
 
 /** The unchecked kernels bound to a checked memory (cached), for the registry's provider. */
-export function boundKernels(memory: WebAssembly.Memory): ArrayKernels {
+export function boundKernels(memory: WebAssembly.Memory): Required<ArrayKernels> {
   let kernels = bound.get(memory);
   if (!kernels) {
     kernels = bindKernels(memory);
@@ -53,13 +53,22 @@ function viewOf(a: unknown, method: string): Grad {
   return gradView(a, `${KERNEL_FN}: ${method}: the array`);
 }
 
+/** Source and destination as plain views of one type and length, or TypeError. */
+function pairOf(src: unknown, dst: unknown, method: string): [Grad, Grad] {
+  const s = viewOf(src, method), d = viewOf(dst, method);
+  if (s.constructor !== d.constructor || s.length !== d.length) {
+    throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: src and dst must have the same type and length; got ${describe(src)} and ${describe(dst)}.`);
+  }
+  return [s, d];
+}
+
 function numberArg(c: unknown, method: string, name: string): number {
   if (typeof c !== "number") throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: ${name} must be a number; got ${describe(c)}.`);
   return c;
 }
 
 /** Kernels that check each array (and number) before calling the bound ones. */
-function checkedKernels(k: ArrayKernels): ArrayKernels {
+function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
   return {
     sumSquares: (a) => k.sumSquares(viewOf(a, "sumSquares")),
     sumPow: (a, p) => {
@@ -79,6 +88,16 @@ function checkedKernels(k: ArrayKernels): ArrayKernels {
       if (!(x >= 0)) throw new RangeError(`gradclip: ${KERNEL_FN}: clamp: c must be a number >= 0; got ${describe(x)}.`);
       k.clamp(v, x);
     },
+    scaleInto: (src, dst, c) => {
+      const [s, d] = pairOf(src, dst, "scaleInto");
+      k.scaleInto(s, d, numberArg(c, "scaleInto", "c"));
+    },
+    clampInto: (src, dst, c) => {
+      const [s, d] = pairOf(src, dst, "clampInto");
+      const x = numberArg(c, "clampInto", "c");
+      if (!(x >= 0)) throw new RangeError(`gradclip: ${KERNEL_FN}: clampInto: c must be a number >= 0; got ${describe(x)}.`);
+      k.clampInto(s, d, x);
+    },
   };
 }
 
@@ -86,7 +105,8 @@ function checkedKernels(k: ArrayKernels): ArrayKernels {
  * Kernels that run WebAssembly SIMD in place over arrays that are views of
  * `memory` (`a.buffer === memory.buffer`, checked on every call, so a view
  * detached by `memory.grow` is never touched), and fall back to `jsKernels`
- * for any other array. Results equal `jsKernels`' bit for bit (same float64
+ * for any other array (`scaleInto` / `clampInto`: unless both arrays are
+ * views of `memory`). Results equal `jsKernels`' bit for bit (same float64
  * accumulation order, same float32 rounding); NaN payloads may differ.
  * Where WebAssembly SIMD is unavailable, returns `jsKernels` itself.
  * Instances are cached per memory.
@@ -102,7 +122,7 @@ function checkedKernels(k: ArrayKernels): ArrayKernels {
  * const view = new Float32Array(memory.buffer, 0, 1024);
  * const sumSq = k.sumSquares(view);
  */
-export function wasmKernelsForMemory(memory: WebAssembly.Memory): ArrayKernels {
+export function wasmKernelsForMemory(memory: WebAssembly.Memory): Required<ArrayKernels> {
   checkMemory(memory, "wasmKernelsForMemory");
   let kernels = checked.get(memory);
   if (!kernels) {
@@ -113,7 +133,7 @@ export function wasmKernelsForMemory(memory: WebAssembly.Memory): ArrayKernels {
 }
 
 /** The kernels over `memory`, unchecked: callers pass plain views (`gradView`). */
-function bindKernels(memory: WebAssembly.Memory): ArrayKernels {
+function bindKernels(memory: WebAssembly.Memory): Required<ArrayKernels> {
   const wasm = instantiateKernels(memory);
   if (!wasm) return jsKernels;
   const inMemory = (a: Grad): boolean => a.buffer === memory.buffer;
@@ -144,6 +164,16 @@ function bindKernels(memory: WebAssembly.Memory): ArrayKernels {
       // Clamping a float32 at fround(c) gives the same values as at c (see kernels.wat).
       if (a instanceof Float32Array) wasm.clampF32(a.byteOffset, a.length, c);
       else wasm.clampF64(a.byteOffset, a.length, c);
+    },
+    scaleInto(src, dst, c) {
+      if (!inMemory(src) || !inMemory(dst)) return jsKernels.scaleInto(src, dst, c);
+      if (src instanceof Float32Array) wasm.scaleIntoF32(src.byteOffset, dst.byteOffset, src.length, c);
+      else wasm.scaleIntoF64(src.byteOffset, dst.byteOffset, src.length, c);
+    },
+    clampInto(src, dst, c) {
+      if (!inMemory(src) || !inMemory(dst)) return jsKernels.clampInto(src, dst, c);
+      if (src instanceof Float32Array) wasm.clampIntoF32(src.byteOffset, dst.byteOffset, src.length, c);
+      else wasm.clampIntoF64(src.byteOffset, dst.byteOffset, src.length, c);
     },
   };
 }

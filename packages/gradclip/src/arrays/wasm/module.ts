@@ -16,6 +16,11 @@ export interface KernelExports {
   maxAbsF64(p: number, n: number): number;
   scaleF64(p: number, n: number, c: number): void;
   clampF64(p: number, n: number, c: number): void;
+  /** dst ← src · c and dst ← clamp(src, -c, c), byte addresses of two arrays of n elements. */
+  scaleIntoF32(src: number, dst: number, n: number, c: number): void;
+  clampIntoF32(src: number, dst: number, n: number, c: number): void;
+  scaleIntoF64(src: number, dst: number, n: number, c: number): void;
+  clampIntoF64(src: number, dst: number, n: number, c: number): void;
   /** Adds `blocks` 8-element blocks from p into the 8 float64 accumulators at acc. */
   accSumSquaresF32(p: number, blocks: number, acc: number): void;
   accSumAbsF32(p: number, blocks: number, acc: number): void;

@@ -12,7 +12,7 @@ const memories = new Set<WeakRef<WebAssembly.Memory>>();
 let unregisterProvider: (() => void) | null = null;
 
 /** The kernels bound to the registered memory `a` is a view of, if any. */
-function kernelsOf(a: Grad): ArrayKernels | undefined {
+function kernelsOf(a: Grad): Required<ArrayKernels> | undefined {
   for (const ref of memories) {
     const memory = ref.deref();
     if (!memory) memories.delete(ref);
@@ -30,6 +30,9 @@ const provider: KernelProvider = {
   maxAbs: (a) => (kernelsOf(a) ?? jsKernels).maxAbs(a),
   scale: (a, c) => (kernelsOf(a) ?? jsKernels).scale(a, c),
   clamp: (a, c) => (kernelsOf(a) ?? jsKernels).clamp(a, c),
+  // Bound kernels run SIMD only when dst is in the same memory too.
+  scaleInto: (src, dst, c) => (kernelsOf(src) ?? jsKernels).scaleInto(src, dst, c),
+  clampInto: (src, dst, c) => (kernelsOf(src) ?? jsKernels).clampInto(src, dst, c),
 };
 
 /**

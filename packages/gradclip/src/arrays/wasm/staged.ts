@@ -2,8 +2,10 @@
  * WebAssembly SIMD for ordinary typed arrays: each array is streamed through
  * a small scratch WebAssembly memory in cache-sized chunks. Copying a chunk
  * in is a memcpy (TypedArray.set) and the SIMD pass then reads it from cache;
- * the scaling and clamping passes copy each chunk back. Slower than running
- * in place (GradBuffer), faster than the JavaScript loops.
+ * the scaling and clamping passes copy each chunk back (or, out of place,
+ * into the destination array: one read of the source and one write of the
+ * destination). Slower than running in place (GradBuffer), faster than the
+ * JavaScript loops.
  *
  * The results are those of jsKernels bit for bit: chunks hold whole
  * 8-element blocks, the eight float64 accumulators carry across chunks in
@@ -26,6 +28,8 @@ export interface StagedKernels {
   maxAbs(a: Grad): number;
   scale(a: Grad, c: number): void;
   clamp(a: Grad, c: number): void;
+  scaleInto(src: Grad, dst: Grad, c: number): void;
+  clampInto(src: Grad, dst: Grad, c: number): void;
 }
 
 let staged: StagedKernels | null | undefined;
@@ -59,18 +63,17 @@ function createStaged(): StagedKernels | null {
     return ((acc[0]! + acc[1]!) + (acc[2]! + acc[3]!)) + ((acc[4]! + acc[5]!) + (acc[6]! + acc[7]!));
   }
 
-  /** Applies an in-place kernel chunk by chunk: copy in, run, copy back. */
-  function inPlace(a: Grad, c: number, k32: (p: number, n: number, c: number) => void,
+  /** Runs an in-place kernel chunk by chunk: a chunk of src copied in, run, copied out to dst (src itself for in place). */
+  function staging(src: Grad, dst: Grad, c: number, k32: (p: number, n: number, c: number) => void,
     k64: (p: number, n: number, c: number) => void): void {
-    const is32 = a instanceof Float32Array;
+    const is32 = src instanceof Float32Array;
     const stage = is32 ? f32 : f64;
     const kernel = is32 ? k32 : k64;
-    for (let i = 0; i < a.length; i += CHUNK) {
-      const len = Math.min(CHUNK, a.length - i);
-      const part = a.subarray(i, i + len);
-      stage.set(part);
+    for (let i = 0; i < src.length; i += CHUNK) {
+      const len = Math.min(CHUNK, src.length - i);
+      stage.set(src.subarray(i, i + len));
       kernel(DATA, len, c);
-      part.set(len === CHUNK ? stage : stage.subarray(0, len));
+      dst.set(len === CHUNK ? stage : stage.subarray(0, len), i);
     }
   }
 
@@ -94,7 +97,9 @@ function createStaged(): StagedKernels | null {
       return m;
     },
     // The f32 kernels take c as a float32 parameter: fround(c), as jsKernels.
-    scale: (a, c) => inPlace(a, c, w.scaleF32, w.scaleF64),
-    clamp: (a, c) => inPlace(a, c, w.clampF32, w.clampF64),
+    scale: (a, c) => staging(a, a, c, w.scaleF32, w.scaleF64),
+    clamp: (a, c) => staging(a, a, c, w.clampF32, w.clampF64),
+    scaleInto: (src, dst, c) => staging(src, dst, c, w.scaleF32, w.scaleF64),
+    clampInto: (src, dst, c) => staging(src, dst, c, w.clampF32, w.clampF64),
   };
 }

@@ -3,11 +3,13 @@
  * (cpu: JavaScript typed arrays; wasm: the module's heap). It reads the
  * backend's own storage in place, computes with the core's array kernels
  * (float64 accumulation, true norms) and writes results straight into new
- * tensors' storage: no copy out and back.
+ * tensors' storage in one pass (`scaleInto`: the source read once, the result
+ * written once), or into the input's own storage where that is provably
+ * exclusive. No copy out and back.
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { mergeRawParts, normOfRawPart, type RawPart } from "../../core/norm-part.js";
-import { kernelsFor } from "../../arrays/kernels.js";
+import { clampInto, kernelsFor, scaleInto, type ArrayKernels } from "../../arrays/kernels.js";
 import { tensorNormPart } from "../../arrays/norm.js";
 import { genericKernels } from "./generic.js";
 import type { ClipKernels, NormValue } from "./types.js";
@@ -20,27 +22,44 @@ export interface HostMemory {
    * allocation (wasm memory growth): take them just before use.
    */
   view(t: tf.Tensor): Float32Array | null;
-  /** Whether nothing but `t` refers to its storage. */
+  /** Whether nothing but `t` refers to its storage (then it may be written in place). */
   exclusive(t: tf.Tensor): boolean;
   /** A new float32 tensor of `shape` (contents unspecified) whose storage `view` returns. */
   allocate(shape: number[]): tf.Tensor;
+  /**
+   * Optional: the array kernels for views of this memory (e.g. WebAssembly
+   * SIMD bound to the heap they live in); by default the core's `kernelsFor`.
+   * They must give the core's results bit for bit.
+   */
+  readonly kernels?: ArrayKernels;
 }
 
 function readCoefficient(coef: NormValue): number {
   return typeof coef === "number" ? coef : coef.dataSync()[0]!;
 }
 
+/** The kernels to run over a view of `mem`. */
+function kernelsOf(mem: HostMemory, a: Float32Array): ArrayKernels {
+  return mem.kernels ?? kernelsFor(a);
+}
+
+/** What a map computes, in place or from a source into a destination (same bits either way). */
+interface ElementMap {
+  inPlace(k: ArrayKernels, a: Float32Array): void;
+  into(k: ArrayKernels, src: Float32Array, dst: Float32Array): void;
+}
+
 /**
- * Applies `write` (an in-place array kernel) to a tensor the caller gets back:
- * in `t`'s own storage when the caller disposes `t` and nothing else shares
- * it (then the result is `t`'s storage under a new tensor, via a free
- * reshape), else in a fresh tensor filled with a copy of `t`.
+ * The map of `t` as a tensor the caller gets back: in `t`'s own storage when
+ * the caller disposes `t` and nothing else shares it (then the result is
+ * `t`'s storage under a new tensor, via a free reshape), else written in one
+ * pass into a fresh tensor. Null when the storage cannot be viewed.
  */
-function mapInto(mem: HostMemory, t: tf.Tensor, owned: boolean, write: (a: Float32Array) => void): tf.Tensor | null {
+function mapInto(mem: HostMemory, t: tf.Tensor, owned: boolean, map: ElementMap): tf.Tensor | null {
   if (owned && !(t instanceof tf.Variable) && mem.exclusive(t)) {
     const a = mem.view(t);
     if (!a) return null;
-    write(a);
+    map.inPlace(kernelsOf(mem, a), a);
     return tf.reshape(t, t.shape);
   }
   if (!mem.view(t)) return null;
@@ -52,8 +71,12 @@ function mapInto(mem: HostMemory, t: tf.Tensor, owned: boolean, write: (a: Float
     out.dispose();
     return null;
   }
-  dst.set(src);
-  write(dst);
+  try {
+    map.into(kernelsOf(mem, src), src, dst);
+  } catch (e) {
+    out.dispose(); // contents unspecified until written: never handed out half-written
+    throw e;
+  }
   return out;
 }
 
@@ -64,7 +87,7 @@ export function hostKernels(name: string, mem: HostMemory): ClipKernels {
     for (const t of tensors) {
       const a = mem.view(t);
       if (!a) return null;
-      parts.push(tensorNormPart(a, p));
+      parts.push(tensorNormPart(a, p, kernelsOf(mem, a)));
     }
     return mergeRawParts(parts, p);
   };
@@ -77,10 +100,18 @@ export function hostKernels(name: string, mem: HostMemory): ClipKernels {
     normPart,
     scale(t, coef, owned) {
       const c = readCoefficient(coef);
-      return mapInto(mem, t, owned, (a) => kernelsFor(a).scale(a, c)) ?? genericKernels.scale(t, coef, owned);
+      const map: ElementMap = {
+        inPlace: (k, a) => k.scale(a, c),
+        into: (k, src, dst) => scaleInto(k, src, dst, c),
+      };
+      return mapInto(mem, t, owned, map) ?? genericKernels.scale(t, coef, owned);
     },
     clamp(t, c, owned) {
-      return mapInto(mem, t, owned, (a) => kernelsFor(a).clamp(a, c)) ?? genericKernels.clamp(t, c, owned);
+      const map: ElementMap = {
+        inPlace: (k, a) => k.clamp(a, c),
+        into: (k, src, dst) => clampInto(k, src, dst, c),
+      };
+      return mapInto(mem, t, owned, map) ?? genericKernels.clamp(t, c, owned);
     },
   };
 }

@@ -1,0 +1,69 @@
+/**
+ * Where WebAssembly SIMD is unavailable (simulated: see no-simd-setup.ts,
+ * imported first), the cpu and wasm paths fall back to the JavaScript
+ * kernels and give the same results, bit for bit: the core's norm, and
+ * each element's float32 arithmetic written out here.
+ */
+import { refused } from "./no-simd-setup.js";
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import * as tf from "@tensorflow/tfjs-core";
+import { clipCoefficient, getTotalNorm, wasmSimdSupported } from "../../src/index.js";
+import { jsKernels, kernelsFor } from "../../src/arrays/kernels.js";
+import { clipGradNorm_, clipGradValue_ } from "../../src/tfjs/index.js";
+import { wasmHeapMemory, wasmMemory } from "../../src/tfjs/backends/wasm.js";
+import { useMode, type Mode } from "./setup.js";
+
+function gradients(): Float32Array[] {
+  let x = 99;
+  const r = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
+  return [4097, 9, 16385, 1].map((n) => Float32Array.from({ length: n }, () => r() * 3));
+}
+
+test("the simulated runtime has no WebAssembly SIMD: gradclip compiles no kernels and uses jsKernels", () => {
+  assert.equal(wasmSimdSupported(), false);
+  assert.ok(refused.length >= 1, "the kernel module was refused");
+  assert.equal(kernelsFor(new Float32Array(50_000)), jsKernels, "no staged SIMD for ordinary arrays");
+});
+
+for (const mode of ["cpu", "wasm"] as Mode[]) {
+  test(`${mode} without SIMD: clipGradNorm_ and clipGradValue_ give exactly the written-out results`, async (t) => {
+    if ((await useMode(mode)) !== mode) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (mode === "wasm") {
+      assert.ok(wasmHeapMemory(tf.backend()), "the heap is found");
+      assert.equal(wasmMemory(tf.backend())!.kernels, jsKernels, "the heap gets the JavaScript kernels");
+    }
+    const before = tf.memory().numTensors;
+    for (const shared of [false, true]) {
+      const grads = gradients();
+      const total = getTotalNorm(grads);
+      const tensors = grads.map((g) => tf.tensor(g));
+      const aliases = shared ? tensors.map((x) => tf.reshape(x, x.shape)) : [];
+      const n = clipGradNorm_(tensors, 1);
+      assert.ok(Object.is(n.dataSync()[0], Math.fround(total)), `norm ${n.dataSync()[0]} vs the core's ${total}`);
+      const k = Math.fround(clipCoefficient(1, total));
+      tensors.forEach((x, i) => {
+        const got = x.dataSync(), g = grads[i]!;
+        for (let j = 0; j < g.length; j++) {
+          if (!Object.is(got[j], Math.fround(g[j]! * k))) assert.fail(`shared ${shared}, gradient ${i}[${j}]: ${got[j]} vs ${Math.fround(g[j]! * k)}`);
+        }
+      });
+      clipGradValue_(tensors, 0.001);
+      tensors.forEach((x, i) => {
+        const got = x.dataSync(), g = grads[i]!;
+        for (let j = 0; j < g.length; j++) {
+          const want = Math.min(0.001, Math.max(-0.001, Math.fround(g[j]! * k)));
+          if (!Object.is(got[j], Math.fround(want))) assert.fail(`clamped ${i}[${j}]: ${got[j]} vs ${want}`);
+        }
+      });
+      if (shared) assertAliasesKept(aliases, grads);
+      tf.dispose([n, ...tensors, ...aliases]);
+    }
+    assert.equal(tf.memory().numTensors, before);
+  });
+}
+
+/** Tensors sharing the gradients' storage keep the old values. */
+function assertAliasesKept(aliases: tf.Tensor[], grads: Float32Array[]): void {
+  aliases.forEach((a, i) => assert.deepEqual(a.dataSync(), grads[i], `alias ${i} keeps the old values`));
+}
