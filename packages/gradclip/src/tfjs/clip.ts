@@ -14,7 +14,10 @@ import * as tf from "@tensorflow/tfjs-core";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { checkNonNegative, describe, resolveNormOptions, type NormOptions } from "../core/validate.js";
 import { collectTensorGrads, heldByEngine, prepareInPlace, type NamedTensor, type TensorGrads } from "./grads.js";
-import { activeKernels, coefficientOf, disposeValue, readValue, releasePart, scaleBy, totalNormForClipping, type NormValue } from "./norm.js";
+import {
+  activeKernels, batchesFor, clampEach, coefficientOf, disposeValue, readValue, releasePart, scaleEach, totalNormForClipping, totalNormOf,
+  type NormValue,
+} from "./norm.js";
 
 /**
  * The total p-norm of all gradients together, as if concatenated into one
@@ -44,7 +47,9 @@ export function getTotalNorm(
 ): tf.Scalar {
   const { p, errorIfNonfinite } = resolveNormOptions(options, "getTotalNorm");
   const tensors = collectTensorGrads(grads, "getTotalNorm");
-  const total = totalNormForClipping(activeKernels(), tensors, p);
+  // The part is needed only to tell a float32 overflow from a non-finite gradient.
+  const k = activeKernels();
+  const total = errorIfNonfinite ? totalNormForClipping(k, tensors, p) : totalNormOf(k, tensors, p);
   throwIfNonfinite(total, p, errorIfNonfinite);
   return ownScalar(total);
 }
@@ -84,7 +89,7 @@ export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNor
   const k = activeKernels();
   const coef = coefficientOf(m, totalNorm);
   try {
-    if (coef !== 1) target.update((t) => scaleBy(k, t, coef, true));
+    if (coef !== 1) target.update((ts) => scaleEach(k, ts, coef, true), batchesFor(k, "scale"));
   } finally {
     disposeValue(coef);
   }
@@ -135,7 +140,7 @@ export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: Nor
   throwIfNonfinite(total, p, errorIfNonfinite);
   const coef = coefficientOf(m, total);
   try {
-    if (coef !== 1) target.update((t) => scaleBy(k, t, coef, true));
+    if (coef !== 1) target.update((ts) => scaleEach(k, ts, coef, true), batchesFor(k, "scale"));
   } catch (e) {
     disposeValue(total);
     throw e;
@@ -161,7 +166,7 @@ export function clipGradValue_(grads: TensorGrads, clipValue: number): void {
   const c = checkNonNegative(clipValue, `${fn}: clipValue`); // -0 normalised to 0, as in the core
   const target = prepareInPlace(grads, fn);
   const k = activeKernels();
-  target.update((t) => k.clamp(t, c, true));
+  target.update((ts) => clampEach(k, ts, c, true), batchesFor(k, "clamp"));
 }
 
 function throwIfNonfinite(total: NormValue, p: number, errorIfNonfinite: boolean): void {

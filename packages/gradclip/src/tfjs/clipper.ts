@@ -22,7 +22,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { ThresholdRule } from "../adaptive/rule.js";
 import { clipCoefficient } from "../core/coefficient.js";
 import { checkNonNegative, checkOptions, describe } from "../core/validate.js";
-import { activeKernels, coefficientOf, scaleBy, totalNormForClipping, totalNormOf, type NormValue } from "./norm.js";
+import { activeKernels, clampEach, coefficientOf, scaleBy, scaleEach, totalNormForClipping, totalNormOf, type NormValue } from "./norm.js";
 import type { JsonValue } from "./saved-json.js";
 
 export type { JsonValue };
@@ -54,8 +54,9 @@ export type ClipFlag = boolean | tf.Scalar;
  * A `ClipFlag`, or a function computing it when it is first asked for (by
  * a step listener: the monitor feed, a callback, `StepInfo.clipped`), at
  * most once per step and not at all when nobody asks: for a flag that costs
- * work of its own (`clipValue`'s max |g|). It runs inside the wrapper's
- * `tf.tidy` while the step's input gradients are alive; not after the step.
+ * work of its own (`clipValue`'s max |g|; the global-norm rule's comparison
+ * on a GPU). It runs inside the wrapper's `tf.tidy` while the step's input
+ * gradients are alive; not after the step.
  */
 export type ClipFlagSource = ClipFlag | (() => ClipFlag);
 
@@ -178,9 +179,16 @@ export function within<T>(where: string, f: () => T): T {
   }
 }
 
+/** `f` of the present gradients, all at once (several per GPU program), nulls kept in place. */
+function mapPresent(grads: readonly (tf.Tensor | null)[], f: (ts: tf.Tensor[]) => tf.Tensor[]): (tf.Tensor | null)[] {
+  const out = f(grads.filter((g): g is tf.Tensor => g !== null));
+  let next = 0;
+  return grads.map((g) => (g ? out[next++]! : null));
+}
+
 function scaleAll(grads: readonly (tf.Tensor | null)[], coef: NormValue): (tf.Tensor | null)[] {
   const k = activeKernels();
-  return grads.map((g) => (g ? scaleBy(k, g, coef, false) : null));
+  return mapPresent(grads, (ts) => scaleEach(k, ts, coef, false));
 }
 
 /** `coef < 1` where `coef` lives (false for NaN). */
@@ -205,7 +213,9 @@ export function globalNormClipper(maxNorm: number): GradientClipper {
     kind: "maxNorm",
     clip(step) {
       const coefficient = coefficientOf(maxNorm, step.totalNorm);
-      return { grads: scaleAll(step.grads, coefficient), maxNorm, coefficient, clipped: belowOne(coefficient) };
+      // Asked for by step listeners only: on a GPU a device comparison costs programs of its own (3 on webgl).
+      const clipped = typeof coefficient === "number" ? coefficient < 1 : () => belowOne(coefficient);
+      return { grads: scaleAll(step.grads, coefficient), maxNorm, coefficient, clipped };
     },
   };
 }
@@ -253,7 +263,7 @@ export function valueClipper(clipValue: number): GradientClipper {
         const maxAbs = totalNormOf(activeKernels(), present, Infinity);
         return typeof maxAbs === "number" ? maxAbs > clipValue : (tf.greater(maxAbs, clipValue) as tf.Scalar);
       };
-      return { grads: step.grads.map((g) => (g ? k.clamp(g, clipValue, false) : null)), clipValue, clipped };
+      return { grads: mapPresent(step.grads, (ts) => clampEach(k, ts, clipValue, false)), clipValue, clipped };
     },
   };
 }

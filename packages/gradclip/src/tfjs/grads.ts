@@ -243,17 +243,61 @@ export interface InPlaceGrads {
   /** Every gradient in container order (a tensor in two entries appears twice). */
   readonly tensors: readonly tf.Tensor[];
   /**
-   * Makes every gradient hold `f(g)`, with `f` called once per distinct
-   * tensor, on a tensor it may consume (its storage may be reused for the
-   * result: pass `owned` to the kernels). A container's entries are replaced by new tensors
-   * and the old ones disposed; a single tensor is updated itself (its
-   * storage is exchanged for the result's, as `tf.Variable.assign` does).
-   * A container that refuses or ignores a write despite the checks (a Proxy
-   * or setter that accepts rewriting an entry's current value but no other)
-   * gives a TypeError with the container restored and nothing changed or
-   * leaked.
+   * Makes every gradient hold `f(g)`, each distinct tensor mapped once, on a
+   * tensor `f` may consume (its storage may be reused for the result: pass
+   * `owned` to the kernels). `f` maps a batch of tensors at once (one result
+   * per input, in order), so that a GPU backend can handle several per
+   * program; the distinct tensors are handed over in the batches `batches`
+   * plans (index lists into the list it is given, each index once; default:
+   * runs of `IN_PLACE_BATCH` in order), each batch's results moved into
+   * their gradients before the next batch is mapped, so that memory peaks
+   * near one batch's results beside the gradients. A container's entries
+   * are replaced by new tensors and the old ones disposed; a single tensor
+   * is updated itself (its storage is exchanged for the result's, as
+   * `tf.Variable.assign` does). A container that refuses or ignores a write
+   * despite the checks (a Proxy or setter that accepts rewriting an entry's
+   * current value but no other) gives a TypeError with the container
+   * restored and nothing changed or leaked.
    */
-  update(f: (t: tf.Tensor) => tf.Tensor): void;
+  update(f: TensorBatchMap, batches?: BatchPlan): void;
+}
+
+/** One result per tensor of `ts`, in order; on error it must leave nothing allocated. */
+export type TensorBatchMap = (ts: tf.Tensor[]) => tf.Tensor[];
+
+/** The batches to map `ts` in: index lists into `ts`, every index exactly once. */
+export type BatchPlan = (ts: readonly tf.Tensor[]) => number[][];
+
+/**
+ * Distinct gradients per batch of an in-place update without a plan of its
+ * own: a few programs' worth on GPU backends (about one program's inputs),
+ * few enough that memory peaks near one batch beside the gradients.
+ */
+export const IN_PLACE_BATCH = 16;
+
+/** Runs of `IN_PLACE_BATCH` in order. */
+function defaultBatches(ts: readonly tf.Tensor[]): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < ts.length; i += IN_PLACE_BATCH) out.push(ts.slice(i, i + IN_PLACE_BATCH).map((_, k) => i + k));
+  return out;
+}
+
+/** `plan(ts)`, checked to list every index once (an internal error otherwise, before anything is changed). */
+function planBatches(ts: readonly tf.Tensor[], plan: BatchPlan | undefined): number[][] {
+  const batches = (plan ?? defaultBatches)(ts);
+  const seen = new Uint8Array(ts.length);
+  let count = 0;
+  for (const b of batches) {
+    for (const i of b) {
+      if (!(Number.isInteger(i) && i >= 0 && i < ts.length) || seen[i]) {
+        throw new Error(`gradclip: internal error: a batch plan lists index ${i} of ${ts.length} gradients twice or out of range.`);
+      }
+      seen[i] = 1;
+      count++;
+    }
+  }
+  if (count !== ts.length) throw new Error(`gradclip: internal error: a batch plan covers ${count} of ${ts.length} gradients.`);
+  return batches.filter((b) => b.length > 0);
 }
 
 /**
@@ -272,7 +316,7 @@ export function prepareInPlace(grads: unknown, fnName: string): InPlaceGrads {
           "Clip the gradients after they are computed, or pass [g] and read the clipped tensor from the array.",
       );
     }
-    return { tensors: c.tensors, update: (f) => moveInto(single, f(single)) };
+    return { tensors: c.tensors, update: (f) => moveEach([single], f([single])) };
   }
   for (const s of c.slots) checkWritable(s, fnName);
   // After every probe: a setter run by one may have changed another entry.
@@ -281,7 +325,7 @@ export function prepareInPlace(grads: unknown, fnName: string): InPlaceGrads {
     if (now !== s.tensor) throw new TypeError(changedMessage(s, now, fnName));
   }
   checkStillLive(c.slots, fnName);
-  return { tensors: c.tensors, update: (f) => updateSlots(c.slots, f, fnName) };
+  return { tensors: c.tensors, update: (f, batches) => updateSlots(c.slots, f, batches, fnName) };
 }
 
 function changedMessage(s: GradSlot, now: unknown, fnName: string): string {
@@ -352,7 +396,10 @@ function writeSlot(s: GradSlot, value: tf.Tensor, fnName: string): string | null
   }
 }
 
-function updateSlots(slots: readonly GradSlot[], f: (t: tf.Tensor) => tf.Tensor, fnName: string): void {
+function updateSlots(slots: readonly GradSlot[], f: TensorBatchMap, plan: BatchPlan | undefined, fnName: string): void {
+  // Planned on the originals (the aliases share their storage and layout), before anything is written.
+  const distinct = [...new Set(slots.map((s) => s.tensor))];
+  const batches = planBatches(distinct, plan);
   const aliases = new Map<tf.Tensor, tf.Tensor>();
   try {
     // A same-shape reshape shares the storage on every backend (tf.clone copies on wasm).
@@ -376,9 +423,28 @@ function updateSlots(slots: readonly GradSlot[], f: (t: tf.Tensor) => tf.Tensor,
   }
   // 2. The originals are now replaced: dispose them, so each alias's storage is its own and f may reuse it.
   for (const t of aliases.keys()) t.dispose();
-  // 3. Each alias takes its result's values, one at a time so that each old storage is freed early.
+  // 3. Each alias takes its result's values, a batch at a time so that old storage is freed early.
   // (Only a kernel failure, e.g. out of memory, can stop this part way.)
-  for (const a of aliases.values()) moveInto(a, f(a));
+  for (const b of batches) {
+    const targets = b.map((i) => aliases.get(distinct[i]!)!);
+    moveEach(targets, f(targets));
+  }
+}
+
+/**
+ * `moveInto` of each result into its target, after checking that there is
+ * one result of the target's dtype and size per target (else the results
+ * are disposed and an internal error thrown, nothing changed).
+ */
+function moveEach(targets: readonly tf.Tensor[], results: readonly tf.Tensor[]): void {
+  const fits = results.length === targets.length &&
+    results.every((r, i) => r === targets[i] || (r.dtype === targets[i]!.dtype && r.size === targets[i]!.size));
+  if (!fits) {
+    results.forEach((r, i) => { if (r !== targets[i]) r.dispose(); });
+    const shapes = (ts: readonly tf.Tensor[]) => ts.map((t) => `[${t.shape}]`).join(", ");
+    throw new Error(`gradclip: internal error: results of shapes ${shapes(results)} for gradients of shapes ${shapes(targets)}.`);
+  }
+  targets.forEach((t, i) => moveInto(t, results[i]!));
 }
 
 /** Puts each slot's original tensor back; the aliases left in slots that could not be restored. */

@@ -31,9 +31,9 @@ const TINY = 2 ** -960;
  *   disposed or replaced right after it.
  * - On cpu and wasm the part is computed on the host in float64 from the
  *   backend's own storage: the very numbers the core gives for the same
- *   float32 values. On every other backend (webgl, webgpu, tensorflow, ...)
- *   by tf ops in float32 (scale max |g|, per-tensor mean powers): accurate
- *   to float32.
+ *   float32 values. On webgl and webgpu by the shader programs of the total
+ *   norm, on other backends (tensorflow, ...) by tf ops (scale max |g|,
+ *   per-tensor mean powers), in float32: accurate to float32.
  * - p = 1 or 2: `scale` is 1 (0 for all-zero gradients) and `sum` is
  *   Σ |g|^p, a plain number a SUM all-reduce can add up (float32 values
  *   cannot overflow it).

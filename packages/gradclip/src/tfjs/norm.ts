@@ -49,17 +49,40 @@ function partOf(v: NormValue): { part: DeviceNormPart; p: number } | undefined {
   return kept && !kept.part.scale.isDisposed && !kept.part.sum.isDisposed ? kept : undefined;
 }
 
-/** The core's `min(1, maxNorm / (total + 1e-6))`, on the host or on the device. */
+/**
+ * The scaling factors a backend's `coefficient` made with a device
+ * coefficient (see `ClipKernels.coefficient`), kept until the coefficient is
+ * disposed through `disposeValue`, or by the enclosing `tf.tidy`.
+ */
+const coefficientFactors = new WeakMap<tf.Scalar, tf.Tensor>();
+
+/**
+ * The core's `min(1, maxNorm / (total + 1e-6))`, on the host or on the
+ * device; from the total's kept norm part where there is one, so that it is
+ * right where the float32 total overflowed.
+ */
 export function coefficientOf(maxNorm: number, total: NormValue): NormValue {
   if (typeof total === "number") return clipCoefficient(maxNorm, total);
   const kept = partOf(total);
+  const k = activeKernels();
+  // A backend's fused form of the same formula (one shader instead of ~8-20 ops on webgl), if it has one.
+  const fused = k.coefficient?.(maxNorm, total, kept) ?? null;
+  if (fused) {
+    if (fused.factors) coefficientFactors.set(fused.coefficient, fused.factors);
+    return fused.coefficient;
+  }
   if (kept) {
     const { part, p } = kept;
     return tf.tidy(() => clipCoefficientOfPartWith(partCoefficientOps(part.count), maxNorm, part, total, p));
   }
-  // A backend's fused form of the same formula (one shader instead of ~8 ops on webgl), if it has one.
-  const k = activeKernels();
-  return tf.tidy(() => k.coefficient?.(maxNorm, total) ?? clipCoefficientWith(scalarCoefficientOps, maxNorm, total));
+  return tf.tidy(() => clipCoefficientWith(scalarCoefficientOps, maxNorm, total));
+}
+
+/** The live factors kept with a device coefficient, if any. */
+function factorsOf(coef: NormValue): tf.Tensor | undefined {
+  if (typeof coef === "number") return undefined;
+  const f = coefficientFactors.get(coef);
+  return f && !f.isDisposed ? f : undefined;
 }
 
 /** The value as a new float32 scalar the caller owns. */
@@ -81,10 +104,12 @@ export function readValue(v: NormValue): number {
   return Number.isFinite(sum) ? normOfRawPart({ scale, sum: sum * kept.part.count }, kept.p) : x;
 }
 
-/** Disposes a device value (and the part kept with it). */
+/** Disposes a device value (and the part or factors kept with it). */
 export function disposeValue(v: NormValue): void {
   if (typeof v === "number") return;
   releasePart(v);
+  factorsOf(v)?.dispose();
+  coefficientFactors.delete(v);
   v.dispose();
 }
 
@@ -104,5 +129,30 @@ export function releasePart(v: NormValue): void {
  */
 export function scaleBy(k: ClipKernels, t: tf.Tensor, coef: NormValue, owned: boolean): tf.Tensor {
   if (coef === 1) return t;
-  return k.scale(t, coef, owned);
+  return k.scale(t, coef, owned, factorsOf(coef));
+}
+
+/**
+ * `scaleBy` of every tensor of `ts`, one result per entry in order, through
+ * the path's batched `scaleAll` where it has one (several tensors per GPU
+ * program).
+ */
+export function scaleEach(k: ClipKernels, ts: readonly tf.Tensor[], coef: NormValue, owned: boolean): tf.Tensor[] {
+  if (coef === 1) return [...ts];
+  const factors = factorsOf(coef);
+  return k.scaleAll ? k.scaleAll(ts, coef, owned, factors) : ts.map((t) => k.scale(t, coef, owned, factors));
+}
+
+/**
+ * The batches in which an in-place update hands gradients to `scaleEach` /
+ * `clampEach` on this path (its `planBatches`), or undefined for the default.
+ */
+export function batchesFor(k: ClipKernels, op: "scale" | "clamp"): ((ts: readonly tf.Tensor[]) => number[][]) | undefined {
+  const plan = k.planBatches;
+  return plan ? (ts) => plan.call(k, ts, op) : undefined;
+}
+
+/** `k.clamp` of every tensor of `ts`, as `scaleEach`. */
+export function clampEach(k: ClipKernels, ts: readonly tf.Tensor[], c: number, owned: boolean): tf.Tensor[] {
+  return k.clampAll ? k.clampAll(ts, c, owned) : ts.map((t) => k.clamp(t, c, owned));
 }

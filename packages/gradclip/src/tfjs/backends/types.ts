@@ -11,7 +11,8 @@ export type NormValue = number | tf.Scalar;
 /**
  * A total norm kept on the device as a norm part: power sum
  * scale^p · sum · count (count elements; `sum` a mean power in [1/count, 1]
- * for the generic path), or scale = max |g| for p = Infinity. From it the
+ * for the generic path; count 1 and `sum` the scaled sum for the shader
+ * paths), or scale = max |g| for p = Infinity. From it the
  * clip coefficient is right also where the float32 total is Infinity.
  */
 export interface DeviceNormPart {
@@ -44,14 +45,46 @@ export interface ClipKernels {
   /**
    * `t · coef` as a tensor the caller owns. With `owned`, the caller disposes
    * `t` right after, so its storage may be reused when nothing else shares it.
+   * `factors`: where this kernel's own `coefficient` made `coef` with
+   * factors, those (scale by them instead of `coef`).
    */
-  scale(t: tf.Tensor, coef: NormValue, owned: boolean): tf.Tensor;
+  scale(t: tf.Tensor, coef: NormValue, owned: boolean, factors?: tf.Tensor): tf.Tensor;
+  /**
+   * Optional: `scale` of every tensor of `tensors`, in fewer dispatches than
+   * one per tensor; one new tensor per entry, in order (the same tensor twice
+   * gets two results). `owned` and `factors` as for `scale`, for every entry.
+   */
+  scaleAll?(tensors: readonly tf.Tensor[], coef: NormValue, owned: boolean, factors?: tf.Tensor): tf.Tensor[];
   /**
    * Optional: the core's clip coefficient `min(1, maxNorm / (total + 1e-6))`
-   * on the device in fewer dispatches than tf ops, as a new scalar; null to
-   * let the caller use tf ops (e.g. for a `maxNorm` a shader cannot spell).
+   * on the device in fewer dispatches than tf ops; with `part` (the norm
+   * part kept with `total`, for p = `part.p`), from the part where the
+   * float32 total overflowed, as the core's `clipCoefficientOfPartWith`
+   * does. Returns new tensors: `coefficient`, the value as a scalar (a GPU
+   * may give 0 where it is below float32's normal range, ~1.2e-38), and
+   * optionally `factors`, a 1-D float32 tensor [a, b] of two normal numbers
+   * with a · b the coefficient, that this kernel's `scale` and `scaleAll`
+   * take to scale as (g · a) · b, right for such small coefficients too.
+   * Null to let the caller use tf ops (e.g. for a `maxNorm` a shader cannot
+   * spell).
    */
-  coefficient?(maxNorm: number, total: tf.Scalar): tf.Scalar | null;
+  coefficient?(
+    maxNorm: number,
+    total: tf.Scalar,
+    part?: { readonly part: DeviceNormPart; readonly p: number },
+  ): { coefficient: tf.Scalar; factors?: tf.Tensor } | null;
   /** `clamp(t, -c, c)` as a tensor the caller owns; `owned` as for `scale`. */
   clamp(t: tf.Tensor, c: number, owned: boolean): tf.Tensor;
+  /** Optional: `clamp` of every tensor of `tensors`, as `scaleAll` is to `scale`. */
+  clampAll?(tensors: readonly tf.Tensor[], c: number, owned: boolean): tf.Tensor[];
+  /**
+   * Optional, with `scaleAll` / `clampAll`: the batches in which the
+   * in-place functions hand `tensors` to them (index lists into `tensors`,
+   * each index once), one call per batch, its results moved into the
+   * gradients before the next call, so that memory peaks near one batch's
+   * results beside the gradients. Batches that each fill whole programs keep
+   * the program count of one call with every tensor. Without it: runs of 16
+   * in order.
+   */
+  planBatches?(tensors: readonly tf.Tensor[], op: "scale" | "clamp"): number[][];
 }
