@@ -33,14 +33,14 @@ test("the installed gradclip command prints its help (from node_modules/.bin and
   assert.equal(npx.stdout, bin.stdout);
 });
 
-test("the installed gradclip demo trains two tiny runs and writes the summary and the report", () => {
+test("the installed gradclip demo trains tiny runs (two strategies and the controls) and writes the summary and the report", () => {
   const project = fullProject();
   const scratch = scratchDir(project);
   try {
     const out = join(scratch.dir, "demo");
     const r = run(join(project, "node_modules/.bin/gradclip"), ["demo", "--seeds", "1", "--steps", "5", "--strategies", "none,clip-norm", "--out", out], { cwd: scratch.dir });
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /2 runs in/);
+    assert.match(r.stdout, /\d+ runs trained in/);
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8")) as { runs: { strategy: string; steps: number }[] };
     assert.deepEqual(summary.runs.map((x) => x.strategy), ["none", "clip-norm"]);
     assert.match(readFileSync(join(out, "report.html"), "utf8"), /<svg/);
