@@ -10,11 +10,11 @@
  * these are.
  */
 import { isGrad, gradView, type Grad } from "../arrays/grads.js";
-import { kernelsFor } from "../arrays/kernels.js";
-import { tensorNorm } from "../arrays/norm.js";
+import { arrayKernelsFor } from "../arrays/kernels.js";
+import { arrayNorm } from "../arrays/norm.js";
 import { clipCoefficient } from "../core/coefficient.js";
 import { combineNorms } from "../core/combine.js";
-import { describe, messageOf } from "../core/describe.js";
+import { describeValue, messageOf } from "../core/describe.js";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { readArray, readFields, readOptions } from "../core/options.js";
 import { checkBoolean, checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
@@ -188,7 +188,7 @@ function readInput(input: unknown): { totalNorm: number; norms: AdaGcTensorNorm[
   const seen = new Set<string>();
   const norms = readArray(o.norms, `${where}.norms`, "an array of { name, norm }").map((e, i) => {
     const f = readFields(checkObject(e, `${where}.norms[${i}]`), `${where}.norms[${i}]`, ["name", "norm"]);
-    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}.norms[${i}].name must be a string; got ${describe(f.name)}.`);
+    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}.norms[${i}].name must be a string; got ${describeValue(f.name)}.`);
     if (seen.has(f.name)) throw new RangeError(`gradclip: ${where}.norms names ${JSON.stringify(f.name)} twice; each tensor once per step.`);
     seen.add(f.name);
     return { name: f.name, norm: checkNorm(f.norm, `${where}.norms[${i}].norm`) };
@@ -204,7 +204,7 @@ function parseState(value: unknown, what: string): AdaGcState {
   const gamma: { [name: string]: number } = {};
   for (const [name, x] of Object.entries(g)) {
     if (typeof x !== "number" || !(x >= 0 && x < Infinity)) {
-      throw new RangeError(`gradclip: ${what}.gamma[${JSON.stringify(name)}] must be a finite number >= 0; got ${describe(x)}.`);
+      throw new RangeError(`gradclip: ${what}.gamma[${JSON.stringify(name)}] must be a finite number >= 0; got ${describeValue(x)}.`);
     }
     // defineProperty: a tensor named "__proto__" is an entry like any other.
     Object.defineProperty(gamma, name, { value: x === 0 ? 0 : x, enumerable: true, writable: true, configurable: true });
@@ -281,7 +281,7 @@ export class AdaGC {
   clip_(params: Iterable<AdaGcParameter>): AdaGcResult {
     const list = readParams(params);
     const norms = new Float64Array(list.length);
-    list.forEach((e, i) => (norms[i] = tensorNorm(e.grad, 2)));
+    list.forEach((e, i) => (norms[i] = arrayNorm(e.grad, 2)));
     const totalNorm = combineNorms(norms, 2);
     assertFiniteNorm(totalNorm, 2, this.#errorIfNonfinite);
     const { coefficients, warmup, state } = this.rule.update(this.#state, {
@@ -292,7 +292,7 @@ export class AdaGC {
     let clippedTensors = 0;
     list.forEach((e, i) => {
       const c = coefficients[i]!;
-      if (c !== 1) kernelsFor(e.grad).scale(e.grad, c);
+      if (c !== 1) arrayKernelsFor(e.grad).scale(e.grad, c);
       if (c < 1) clippedTensors++;
       if (!(c >= coefficient)) coefficient = c; // NaN sticks
     });
@@ -337,7 +337,7 @@ function readParams(params: unknown): { name: string; grad: Grad }[] {
     } catch (e) {
       throw new TypeError(`gradclip: ${where}: reading params threw: ${messageOf(e)}`, { cause: e });
     }
-    if (typeof make !== "function") throw new TypeError(`gradclip: ${where}: params must be an iterable of { name, grad }; got ${describe(params)}.`);
+    if (typeof make !== "function") throw new TypeError(`gradclip: ${where}: params must be an iterable of { name, grad }; got ${describeValue(params)}.`);
     try {
       entries = Array.from(params as Iterable<unknown>);
     } catch (e) {
@@ -347,14 +347,14 @@ function readParams(params: unknown): { name: string; grad: Grad }[] {
   const seen = new Set<string>();
   const out: { name: string; grad: Grad; where: string }[] = [];
   entries.forEach((p, i) => {
-    if (typeof p !== "object" || p === null) throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, grad }; got ${describe(p)}.`);
+    if (typeof p !== "object" || p === null) throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, grad }; got ${describeValue(p)}.`);
     const f = readFields(p, `${where}: entry ${i}`, ["name", "grad"]);
-    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: entry ${i}: name must be a string (γ is kept per name); got ${describe(f.name)}.`);
+    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: entry ${i}: name must be a string (γ is kept per name); got ${describeValue(f.name)}.`);
     const at = `${where}: entry ${i} (${JSON.stringify(f.name)})`;
     if (seen.has(f.name)) throw new RangeError(`gradclip: ${at}: the name is given twice; each tensor once.`);
     seen.add(f.name);
     if (f.grad === null || f.grad === undefined) return;
-    if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${at}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describe(f.grad)}.`);
+    if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${at}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(f.grad)}.`);
     out.push({ name: f.name, grad: f.grad, where: at });
   });
   // Views after the caller's last code (getters, iterator) ran.

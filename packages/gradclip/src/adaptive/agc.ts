@@ -5,9 +5,9 @@
  */
 import { getTotalNorm } from "../arrays/clip.js";
 import { gradView, isGrad, type Grad } from "../arrays/grads.js";
-import { kernelsFor } from "../arrays/kernels.js";
-import { tensorNorm } from "../arrays/norm.js";
-import { describe, messageOf } from "../core/describe.js";
+import { arrayKernelsFor } from "../arrays/kernels.js";
+import { arrayNorm } from "../arrays/norm.js";
+import { describeValue, messageOf } from "../core/describe.js";
 import { readArray, readFields, readOptions } from "../core/options.js";
 import { checkShape } from "../core/shape.js";
 import { checkBoolean, checkPositive } from "../core/validate.js";
@@ -172,14 +172,14 @@ export class AGC {
     const out: Checked[] = [];
     entries.forEach((p, i) => {
       if (typeof p !== "object" || p === null) {
-        throw new TypeError(`gradclip: AGC.clip_: entry ${i} must be { name, grad, param, shape }; got ${describe(p)}.`);
+        throw new TypeError(`gradclip: AGC.clip_: entry ${i} must be { name, grad, param, shape }; got ${describeValue(p)}.`);
       }
       const f = readFields(p, `AGC.clip_: entry ${i}`, ENTRY_KEYS);
       const where = `AGC.clip_: entry ${i}${typeof f.name === "string" ? ` (${JSON.stringify(f.name)})` : ""}`;
-      if (f.name !== undefined && typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: name must be a string; got ${describe(f.name)}.`);
+      if (f.name !== undefined && typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: name must be a string; got ${describeValue(f.name)}.`);
       if (f.grad === null || f.grad === undefined) return;
-      if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${where}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describe(f.grad)}.`);
-      if (!isGrad(f.param)) throw new TypeError(`gradclip: ${where}: param must be a Float32Array or Float64Array of the parameter's values; got ${describe(f.param)}.`);
+      if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${where}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(f.grad)}.`);
+      if (!isGrad(f.param)) throw new TypeError(`gradclip: ${where}: param must be a Float32Array or Float64Array of the parameter's values; got ${describeValue(f.param)}.`);
       const { dims, size } = checkShape(f.shape, where);
       const gradLength = gradView(f.grad, `${where}: grad`).length;
       const paramLength = gradView(f.param, `${where}: param`).length;
@@ -212,7 +212,7 @@ function readEntries(params: unknown): unknown[] {
     throw new TypeError(`gradclip: AGC.clip_: reading params threw: ${messageOf(e)}`, { cause: e });
   }
   if (typeof make !== "function") {
-    throw new TypeError(`gradclip: AGC.clip_: params must be an iterable of { name, grad, param, shape }; got ${describe(params)}.`);
+    throw new TypeError(`gradclip: AGC.clip_: params must be an iterable of { name, grad, param, shape }; got ${describeValue(params)}.`);
   }
   try {
     return Array.from(params as Iterable<unknown>);
@@ -244,7 +244,7 @@ export function resolveAgcSettings(
   const eps = checkPositive(options?.eps, `${fnName}: eps`, 1e-3);
   const unitAxis = options?.unitAxis ?? "last";
   if (unitAxis !== "last" && unitAxis !== "first") {
-    throw new RangeError(`gradclip: ${fnName}: unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describe(unitAxis)}.`);
+    throw new RangeError(`gradclip: ${fnName}: unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describeValue(unitAxis)}.`);
   }
   return { clipping, eps, unitAxis, excludes: excluder(options?.exclude) };
 }
@@ -257,7 +257,7 @@ const TINY = 2 ** -960;
  * each unit's Σ x² in float64, element by element in unit order (so both
  * layouts give identical results for the same unit data); a unit whose sum
  * is not finite, or may have underflowed (Float64Array data), is recomputed
- * exactly with `tensorNorm` on a copy.
+ * exactly with `arrayNorm` on a copy.
  */
 function unitNorms(a: Grad, l: UnitLayout): Float64Array {
   const { count, size, elementStride } = l;
@@ -274,7 +274,7 @@ function unitNorms(a: Grad, l: UnitLayout): Float64Array {
   const mayUnderflow = a instanceof Float64Array;
   for (let u = 0; u < count; u++) {
     const s = sums[u]!;
-    sums[u] = !(s < Infinity) || (mayUnderflow && s < TINY) ? tensorNorm(gather(a, l, u), 2) : Math.sqrt(s);
+    sums[u] = !(s < Infinity) || (mayUnderflow && s < TINY) ? arrayNorm(gather(a, l, u), 2) : Math.sqrt(s);
   }
   return sums;
 }
@@ -291,7 +291,7 @@ function scaleUnits(a: Grad, l: UnitLayout, scales: Grad): void {
     for (let u = 0; u < l.count; u++) {
       if (scales[u] === 1) continue;
       const unit = a.subarray(u * l.size, (u + 1) * l.size);
-      kernelsFor(unit).scale(unit, scales[u]!);
+      arrayKernelsFor(unit).scale(unit, scales[u]!);
     }
     return;
   }
@@ -329,7 +329,7 @@ function excluder(exclude: unknown): (name: string | undefined) => boolean {
     } catch {
       pattern = undefined;
     }
-    if (!pattern) throw new TypeError(`gradclip: AGC: exclude[${i}] must be a string or a RegExp; got ${describe(x)}.`);
+    if (!pattern) throw new TypeError(`gradclip: AGC: exclude[${i}] must be a string or a RegExp; got ${describeValue(x)}.`);
     patterns.push(pattern);
   });
   return (name) => name !== undefined && (names.has(name) || patterns.some((r) => r.test(name)));

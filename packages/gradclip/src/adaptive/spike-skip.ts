@@ -8,7 +8,7 @@
  * (`optax/transforms/_conditionality.py`: after `max_consecutive_errors`
  * rejected updates in a row the next one is accepted).
  */
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { readArray, readFields, readOptions } from "../core/options.js";
 import { checkInteger, checkIntegerOrInfinity, checkPositive } from "../core/validate.js";
 import { checkNorm, checkObject } from "./options.js";
@@ -119,7 +119,7 @@ function resolve(options: SpikeSkipOptions | undefined, fnName: string): Resolve
     if (given.length === 0) throw new RangeError(`gradclip: ${fnName}: signals must name at least one of "loss" and "gradNorm"; got [].`);
     for (const s of given) {
       if (s !== "loss" && s !== "gradNorm") {
-        throw new RangeError(`gradclip: ${fnName}: signals must hold only "loss" and "gradNorm"; got ${describe(s)}.`);
+        throw new RangeError(`gradclip: ${fnName}: signals must hold only "loss" and "gradNorm"; got ${describeValue(s)}.`);
       }
     }
     if (new Set(given).size !== given.length) throw new RangeError(`gradclip: ${fnName}: signals names a signal twice; list each once.`);
@@ -237,7 +237,7 @@ function readInput(input: unknown, signals: readonly SpikeSignal[]): Partial<Rec
   const o = readOptions(input as SpikeSkipInput | undefined, "spikeSkipRule.update: input", ["loss", "gradNorm"]);
   const out: Partial<Record<SpikeSignal, number>> = {};
   if (o.loss !== undefined && signals.includes("loss")) {
-    if (typeof o.loss !== "number") throw new TypeError(`gradclip: spikeSkipRule.update: input.loss must be a number; got ${describe(o.loss)}.`);
+    if (typeof o.loss !== "number") throw new TypeError(`gradclip: spikeSkipRule.update: input.loss must be a number; got ${describeValue(o.loss)}.`);
     out.loss = o.loss;
   }
   if (o.gradNorm !== undefined && signals.includes("gradNorm")) out.gradNorm = checkNorm(o.gradNorm, "spikeSkipRule.update: input.gradNorm");
@@ -249,7 +249,7 @@ function readWindow(value: unknown, what: string, nonNegative: boolean, window: 
   const xs = readArray(value, what, `an array of finite numbers${nonNegative ? " >= 0" : ""}`);
   xs.forEach((x, i) => {
     if (typeof x !== "number" || !Number.isFinite(x) || (nonNegative && x < 0)) {
-      throw new RangeError(`gradclip: ${what}[${i}] must be a finite number${nonNegative ? " >= 0" : ""}; got ${describe(x)}.`);
+      throw new RangeError(`gradclip: ${what}[${i}] must be a finite number${nonNegative ? " >= 0" : ""}; got ${describeValue(x)}.`);
     }
   });
   return (xs as number[]).slice(Math.max(0, xs.length - window));
@@ -269,7 +269,7 @@ function parseState(value: unknown, r: Resolved, what: string): SpikeSkipState {
       const x = f[sig];
       if (x === null) continue;
       if (typeof x !== "number" || !Number.isFinite(x) || (sig === "gradNorm" && x < 0)) {
-        throw new RangeError(`gradclip: ${where}.${sig} must be null or a finite number${sig === "gradNorm" ? " >= 0" : ""}; got ${describe(x)}.`);
+        throw new RangeError(`gradclip: ${where}.${sig} must be null or a finite number${sig === "gradNorm" ? " >= 0" : ""}; got ${describeValue(x)}.`);
       }
       entry[sig] = x;
     }

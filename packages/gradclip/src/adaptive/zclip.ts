@@ -5,7 +5,7 @@
  * github.com/bluorion-com/ZClip (both modes, both clip options,
  * `clip_factor`, `skip_update_on_spike`, `max_grad_norm`).
  */
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { readFields, readOptions } from "../core/options.js";
 import { checkBoolean, checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
 import { checkNorm, checkNormArray, checkObject } from "./options.js";
@@ -110,12 +110,12 @@ const CLIPPER_KEYS: readonly (keyof ZClipOptions)[] = [...RULE_KEYS, "normType",
 function resolveRule(o: Partial<ZClipRuleOptions>, fnName: string): ResolvedZClip {
   const mode = o.mode ?? "zscore";
   if (mode !== "zscore" && mode !== "percentile") {
-    throw new RangeError(`gradclip: ${fnName}: mode must be "zscore" or "percentile"; got ${describe(mode)}.`);
+    throw new RangeError(`gradclip: ${fnName}: mode must be "zscore" or "percentile"; got ${describeValue(mode)}.`);
   }
   const clipOption = o.clipOption ?? "adaptiveScaling";
   if (clipOption !== "adaptiveScaling" && clipOption !== "mean") {
     const hint = (clipOption as unknown) === "adaptive_scaling" ? ' (write "adaptiveScaling")' : "";
-    throw new RangeError(`gradclip: ${fnName}: clipOption must be "adaptiveScaling" or "mean"${hint}; got ${describe(clipOption)}.`);
+    throw new RangeError(`gradclip: ${fnName}: clipOption must be "adaptiveScaling" or "mean"${hint}; got ${describeValue(clipOption)}.`);
   }
   // The reference silently ignores these where they do nothing; a setting with no effect is a mistake worth naming.
   if (mode === "percentile" && o.clipOption !== undefined) {
@@ -285,7 +285,7 @@ function parseState(value: unknown, warmupSteps: number, what: string): ZClipSta
   for (const [name, x] of [["mean", mean], ["variance", variance]] as const) {
     if (typeof x !== "number" || !(x >= 0 && x < Infinity)) {
       throw new TypeError(
-        `gradclip: ${what}.${name} must be a finite number >= 0 (or both mean and variance null during warmup); got ${describe(x)}.`,
+        `gradclip: ${what}.${name} must be a finite number >= 0 (or both mean and variance null during warmup); got ${describeValue(x)}.`,
       );
     }
   }

@@ -3,23 +3,23 @@
  */
 import { clipCoefficient } from "../core/coefficient.js";
 import { assertFiniteNorm } from "../core/nonfinite.js";
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { mergeRawParts, normOfRawPart, toNormPart, type NormPart, type RawPart } from "../core/norm-part.js";
 import { checkOptions } from "../core/options.js";
 import { checkNonNegative, parseNormType, resolveNormOptions, type NormOptions, type NormType } from "../core/validate.js";
 import { collectGrads, type Grad, type Grads } from "./grads.js";
-import { kernelsFor } from "./kernels.js";
-import { tensorNormPart } from "./norm.js";
+import { arrayKernelsFor } from "./kernels.js";
+import { arrayNormPart } from "./norm.js";
 
 /** The merged norm part of all arrays: one per array, merged once (no per-array root). */
 function totalPartOf(list: readonly Grad[], p: number): RawPart {
-  return mergeRawParts(list.map((g) => tensorNormPart(g, p)), p);
+  return mergeRawParts(list.map((g) => arrayNormPart(g, p)), p);
 }
 
 function scaleAll(list: readonly Grad[], coef: number): void {
   // coef === 1 changes no value (x · 1 = x, NaN stays NaN): skip the write pass.
   if (coef === 1) return;
-  for (const g of list) kernelsFor(g).scale(g, coef);
+  for (const g of list) arrayKernelsFor(g).scale(g, coef);
 }
 
 /**
@@ -98,7 +98,7 @@ export function getLocalNormPart(grads: Grads, options?: { normType?: NormType }
 export function clipGradsWithNorm_(grads: Grads, maxNorm: number, totalNorm: number): void {
   maxNorm = checkNonNegative(maxNorm, "clipGradsWithNorm_: maxNorm");
   if (typeof totalNorm !== "number") {
-    throw new TypeError(`gradclip: clipGradsWithNorm_: totalNorm must be a number; got ${describe(totalNorm)}.`);
+    throw new TypeError(`gradclip: clipGradsWithNorm_: totalNorm must be a number; got ${describeValue(totalNorm)}.`);
   }
   if (totalNorm < 0) {
     throw new RangeError(`gradclip: clipGradsWithNorm_: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`);
@@ -147,5 +147,5 @@ export function clipGradNorm_(grads: Grads, maxNorm: number, options?: NormOptio
 export function clipGradValue_(grads: Grads, clipValue: number): void {
   clipValue = checkNonNegative(clipValue, "clipGradValue_: clipValue");
   // Every entry is checked by collectGrads before the first one is clamped.
-  for (const g of collectGrads(grads, "clipGradValue_")) kernelsFor(g).clamp(g, clipValue);
+  for (const g of collectGrads(grads, "clipGradValue_")) arrayKernelsFor(g).clamp(g, clipValue);
 }

@@ -2,7 +2,7 @@
  * The gradient input forms the typed-array functions accept, and their
  * normalisation into a flat list of arrays.
  */
-import { describe, isTypedArrayImitation, messageOf, typedArrayTag } from "../core/describe.js";
+import { describeValue, isTypedArrayImitation, messageOf, typedArrayTag } from "../core/describe.js";
 
 /** One gradient tensor, flattened. */
 export type Grad = Float32Array | Float64Array;
@@ -154,7 +154,7 @@ function gradOfProperty(g: unknown, index: number, fnName: string): Found | null
   }
   const hint = array || typedArrayTag(g) !== undefined ? " (convert it: Float32Array.from(values))" : isTypedArrayImitation(g) ? hintFor(g, true) : "";
   throw new TypeError(
-    `gradclip: ${fnName}: the .grad of ${where} must be a Float32Array, a Float64Array, null or undefined; got ${describe(g)}${hint}.`,
+    `gradclip: ${fnName}: the .grad of ${where} must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(g)}${hint}.`,
   );
 }
 
@@ -172,7 +172,7 @@ function entryToGrad(source: unknown, index: number, fnName: string): Found | nu
     const g = readGrad(source, where, fnName);
     if (g !== NO_GRAD) return gradOfProperty(g, index, fnName);
   }
-  throw new TypeError(`gradclip: ${fnName}: ${where} must be ${ENTRY_ACCEPTED}; got ${describe(source)}${hintFor(source, true)}.`);
+  throw new TypeError(`gradclip: ${fnName}: ${where} must be ${ENTRY_ACCEPTED}; got ${describeValue(source)}${hintFor(source, true)}.`);
 }
 
 /**
@@ -192,7 +192,7 @@ export function collectGrads(grads: unknown, fnName: string): Grad[] {
   if (isGrad(grads)) {
     found.push({ grad: grads, index: -1, viaGrad: false });
   } else if (!isContainer(grads)) {
-    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describe(grads)}${hintFor(grads, false)}.`);
+    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${hintFor(grads, false)}.`);
   } else {
     const g = readGrad(grads, "the parameter", fnName);
     if (g !== NO_GRAD) {
@@ -220,7 +220,7 @@ function collectIterable(grads: object, fnName: string, found: Found[]): void {
     throw callerError(fnName, "reading grads[Symbol.iterator]", e);
   }
   if (typeof make !== "function") {
-    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describe(grads)}${hintFor(grads, false)}.`);
+    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${hintFor(grads, false)}.`);
   }
   let iterator: Iterator<unknown>;
   try {

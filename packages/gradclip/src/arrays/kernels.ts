@@ -47,7 +47,7 @@ export function clampInto(k: ArrayKernels, src: Grad, dst: Grad, c: number): voi
 }
 
 /** A kernel implementation that handles only some arrays (those it `accepts`). */
-export interface KernelProvider extends ArrayKernels {
+export interface ArrayKernelProvider extends ArrayKernels {
   readonly name: string;
   accepts(a: Grad): boolean;
 }
@@ -142,7 +142,7 @@ function clampBlock(a: Grad, i: number, end: number, c: number): void {
   }
 }
 
-export const jsKernels: Required<ArrayKernels> = {
+export const jsArrayKernels: Required<ArrayKernels> = {
   sumSquares: (a) => sum8(a, sumSquaresBlock, square),
   sumPow(a, p) {
     if (p === 1) return sum8(a, sumAbsBlock, Math.abs);
@@ -179,10 +179,10 @@ export const jsKernels: Required<ArrayKernels> = {
 };
 
 // Shared by the ES module and CommonJS builds (see core/shared.ts).
-const providers = sharedRegistry("arrays.kernelProviders", (): KernelProvider[] => []);
+const providers = sharedRegistry("arrays.kernelProviders", (): ArrayKernelProvider[] => []);
 
 /** Registers a provider; later registrations take precedence. Returns an unregister function. */
-export function registerKernelProvider(provider: KernelProvider): () => void {
+export function registerArrayKernelProvider(provider: ArrayKernelProvider): () => void {
   providers.unshift(provider);
   return () => {
     const i = providers.indexOf(provider);
@@ -194,13 +194,13 @@ export function registerKernelProvider(provider: KernelProvider): () => void {
 const STAGED_MIN_LENGTH = 4096;
 let staged: Required<ArrayKernels> | null | undefined;
 
-/** jsKernels with the staged WebAssembly SIMD kernels where there are some; null without SIMD. */
+/** jsArrayKernels with the staged WebAssembly SIMD kernels where there are some; null without SIMD. */
 function stagedArrayKernels(): Required<ArrayKernels> | null {
   if (staged === undefined) {
     const s = stagedKernels();
     staged = s && {
       sumSquares: s.sumSquares,
-      sumPow: (a, p) => (p === 1 ? s.sumAbs(a) : jsKernels.sumPow(a, p)),
+      sumPow: (a, p) => (p === 1 ? s.sumAbs(a) : jsArrayKernels.sumPow(a, p)),
       maxAbs: s.maxAbs,
       scale: s.scale,
       clamp: s.clamp,
@@ -216,7 +216,7 @@ function stagedArrayKernels(): Required<ArrayKernels> | null {
  * arrays of 4096 elements or more, WebAssembly SIMD streamed through a
  * scratch memory (wasm/staged.ts); else plain JavaScript.
  */
-export function kernelsFor(a: Grad): ArrayKernels {
+export function arrayKernelsFor(a: Grad): ArrayKernels {
   for (const p of providers) if (p.accepts(a)) return p;
-  return a.length >= STAGED_MIN_LENGTH ? (stagedArrayKernels() ?? jsKernels) : jsKernels;
+  return a.length >= STAGED_MIN_LENGTH ? (stagedArrayKernels() ?? jsArrayKernels) : jsArrayKernels;
 }

@@ -6,7 +6,7 @@
 import { exponentOf, MIN_NORMAL, pow2, powRatio } from "../core/float.js";
 import { INF_PART, NAN_PART, normOfRawPart, ZERO_PART, type RawPart } from "../core/norm-part.js";
 import type { Grad } from "./grads.js";
-import { kernelsFor, type ArrayKernels } from "./kernels.js";
+import { arrayKernelsFor, type ArrayKernels } from "./kernels.js";
 
 /** Below this a float64 sum of squares may have lost digits to underflow. */
 const TINY = 2 ** -960;
@@ -27,7 +27,7 @@ const TINY = 2 ** -960;
  * gives the NaN part; otherwise ±Infinity anywhere gives the infinite part;
  * an empty or all-zero array gives the zero part.
  */
-export function tensorNormPart(a: Grad, p: number, kernels: ArrayKernels = kernelsFor(a)): RawPart {
+export function arrayNormPart(a: Grad, p: number, kernels: ArrayKernels = arrayKernelsFor(a)): RawPart {
   if (p === Infinity) return maxPart(kernels.maxAbs(a));
   if (p === 1 || p === 2) {
     const sum = p === 2 ? kernels.sumSquares(a) : kernels.sumPow(a, 1);
@@ -105,7 +105,7 @@ function cubedPart(a: Grad, m: number): RawPart {
   return { scale: m, sum: s + c };
 }
 
-/** ||a||_p, the true value for every finite input (to a few ulps): the norm of `tensorNormPart`. */
-export function tensorNorm(a: Grad, p: number, kernels: ArrayKernels = kernelsFor(a)): number {
-  return normOfRawPart(tensorNormPart(a, p, kernels), p);
+/** ||a||_p, the true value for every finite input (to a few ulps): the norm of `arrayNormPart`. */
+export function arrayNorm(a: Grad, p: number, kernels: ArrayKernels = arrayKernelsFor(a)): number {
+  return normOfRawPart(arrayNormPart(a, p, kernels), p);
 }

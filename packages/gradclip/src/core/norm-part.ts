@@ -13,7 +13,9 @@
 import { mergePartsWith, numberCombineOps } from "./combine.js";
 import { assertFiniteNorm } from "./nonfinite.js";
 import { exponentOf, ldexp, MIN_NORMAL, mulRoot } from "./float.js";
-import { checkBoolean, checkOptions, describe } from "./validate.js";
+import { checkBoolean } from "./validate.js";
+import { describeValue } from "./describe.js";
+import { checkOptions } from "./options.js";
 
 /**
  * What some gradients contribute to a total p-norm (from `getLocalNormPart`,
@@ -135,7 +137,7 @@ interface CheckedParts {
 }
 
 function partTypeError(where: string, fnName: string, what: string, got: unknown): TypeError {
-  return new TypeError(`gradclip: ${fnName}: ${where} ${what}; got ${describe(got)}.`);
+  return new TypeError(`gradclip: ${fnName}: ${where} ${what}; got ${describeValue(got)}.`);
 }
 
 /** A field that must be a finite number >= 0 (integer where `integer`). */
@@ -198,7 +200,7 @@ export function checkNormParts(parts: unknown, fnName: string): CheckedParts {
   if (typeof parts !== "object" || parts === null || typeof (parts as Iterable<unknown>)[Symbol.iterator] !== "function") {
     const single = typeof parts === "object" && parts !== null && "normType" in parts;
     throw new TypeError(
-      `gradclip: ${fnName}: parts must be an array (or iterable) of norm parts${single ? " (one part? wrap it: [part])" : ""}; got ${describe(parts)}.`,
+      `gradclip: ${fnName}: parts must be an array (or iterable) of norm parts${single ? " (one part? wrap it: [part])" : ""}; got ${describeValue(parts)}.`,
     );
   }
   const out: CheckedParts = { p: null, raws: [], nan: 0, inf: 0 };

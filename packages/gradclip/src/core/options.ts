@@ -7,7 +7,7 @@
  * `maxnorm`, `dtpye`), because a misspelt option would otherwise be silently
  * ignored and its default used. Every message names the function.
  */
-import { describe, messageOf } from "./describe.js";
+import { describeValue, messageOf } from "./describe.js";
 
 /**
  * Whether `value` is a plain object: created by `{ ... }`, `Object.create(null)`,
@@ -111,9 +111,9 @@ export function readOptions<T extends object>(
   if (options === undefined || options === null) return snapshot;
   if (!isPlainObject(options)) {
     const bareNormType = (typeof options === "number" || typeof options === "string") && (!known || known.includes("normType" as keyof T & string));
-    const hint = bareNormType ? ` (write { normType: ${describe(options)} })` : "";
+    const hint = bareNormType ? ` (write { normType: ${describeValue(options)} })` : "";
     const plain = typeof options === "object" && !Array.isArray(options) ? " plain object ({ key: value, ... })" : "n object";
-    throw new TypeError(`gradclip: ${fnName} options must be a${plain}${hint}; got ${describe(options)}.`);
+    throw new TypeError(`gradclip: ${fnName} options must be a${plain}${hint}; got ${describeValue(options)}.`);
   }
   const names = ownNames(options, `${fnName} options`);
   if (known) {
@@ -159,12 +159,12 @@ export function readArray(value: unknown, what: string, expected: string): unkno
   } catch {
     isArray = false; // a revoked Proxy
   }
-  if (!isArray) throw new TypeError(`gradclip: ${what} must be ${expected}; got ${describe(value)}.`);
+  if (!isArray) throw new TypeError(`gradclip: ${what} must be ${expected}; got ${describeValue(value)}.`);
   try {
     const a = value as unknown[];
     const n = a.length;
     // A Proxy can report any length: refuse what no real array can have.
-    if (!(Number.isSafeInteger(n) && n >= 0 && n <= 2 ** 32 - 1)) throw new RangeError(`length ${describe(n)}`);
+    if (!(Number.isSafeInteger(n) && n >= 0 && n <= 2 ** 32 - 1)) throw new RangeError(`length ${describeValue(n)}`);
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) out.push(a[i]);
     return out;

@@ -5,11 +5,12 @@
  * with: `"<function>: <argument>"` (e.g. `"AutoClip: percentile"`), so that
  * every message reads `gradclip: <function>: <argument> must be ...; got ...`.
  */
-import { describe } from "./describe.js";
+import { describeValue } from "./describe.js";
 import { readOptions } from "./options.js";
 
-// Kept here too so that code written before the options module existed still compiles.
-export { describe } from "./describe.js";
+// Re-exported for the modules the GPU merge is editing (tfjs/clip.ts, tfjs/grads.ts), which import
+// `describe` from here; after that merge they import `describeValue` from describe.ts and this goes.
+export { describeValue as describe } from "./describe.js";
 export { checkOptions } from "./options.js";
 
 /** The order of a p-norm: any p > 0, `Infinity`, or the string `"inf"`. */
@@ -27,10 +28,10 @@ export function parseNormType(normType: NormType | undefined, fnName?: string): 
   if (normType === "inf") return Infinity;
   const label = fnName ? `${fnName}: normType` : "normType";
   if (typeof normType !== "number") {
-    throw new TypeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describe(normType)}.`);
+    throw new TypeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describeValue(normType)}.`);
   }
   if (!(normType > 0)) {
-    throw new RangeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describe(normType)}.`);
+    throw new RangeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describeValue(normType)}.`);
   }
   return normType;
 }
@@ -42,7 +43,7 @@ export function parseNormType(normType: NormType | undefined, fnName?: string): 
  */
 export function checkNonNegative(value: unknown, name: string): number {
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a number >= 0; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be a number >= 0; got ${describeValue(value)}.`);
   }
   if (Number.isNaN(value) || value < 0) {
     throw new RangeError(`gradclip: ${name} must be a number >= 0; got ${value}.`);
@@ -55,7 +56,7 @@ export function checkNonNegative(value: unknown, name: string): number {
 export function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== "boolean") {
-    throw new TypeError(`gradclip: ${name} must be a boolean; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be a boolean; got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -64,10 +65,10 @@ export function checkBoolean(value: unknown, name: string, fallback: boolean): b
 export function checkNumberIn(value: unknown, name: string, lo: number, hi: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describeValue(value)}.`);
   }
   if (!(value >= lo && value <= hi)) {
-    throw new RangeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describe(value)}.`);
+    throw new RangeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describeValue(value)}.`);
   }
   return value === 0 ? 0 : value;
 }
@@ -76,10 +77,10 @@ export function checkNumberIn(value: unknown, name: string, lo: number, hi: numb
 export function checkPositive(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a finite number > 0; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be a finite number > 0; got ${describeValue(value)}.`);
   }
   if (!(value > 0 && value < Infinity)) {
-    throw new RangeError(`gradclip: ${name} must be a finite number > 0; got ${describe(value)}.`);
+    throw new RangeError(`gradclip: ${name} must be a finite number > 0; got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -92,10 +93,10 @@ export function checkPositive(value: unknown, name: string, fallback: number): n
 export function checkInteger(value: unknown, name: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be an integer >= ${min}; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be an integer >= ${min}; got ${describeValue(value)}.`);
   }
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (and at most 2^53 - 1); got ${describe(value)}.`);
+    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (and at most 2^53 - 1); got ${describeValue(value)}.`);
   }
   return value === 0 ? 0 : value;
 }
@@ -105,10 +106,10 @@ export function checkIntegerOrInfinity(value: unknown, name: string, min: number
   if (value === Infinity) return Infinity;
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be an integer >= ${min} or Infinity; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be an integer >= ${min} or Infinity; got ${describeValue(value)}.`);
   }
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (at most 2^53 - 1) or Infinity; got ${describe(value)}.`);
+    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (at most 2^53 - 1) or Infinity; got ${describeValue(value)}.`);
   }
   return value === 0 ? 0 : value;
 }

@@ -34,7 +34,7 @@
  * - `window`: the number of recent steps the monitor's statistics use.
  * - `meta`: optional free-form JSON object (run name, optimizer, ...).
  */
-import { describe, messageOf } from "../core/describe.js";
+import { describeValue, messageOf } from "../core/describe.js";
 import { fromJsonNumber, toJsonNumber, type JsonNumber } from "../core/json-number.js";
 import { isPlainObject } from "../core/options.js";
 import type { MonitorRecord } from "./record.js";
@@ -60,8 +60,8 @@ export interface MonitorTotals {
 
 /** A decoded history: numbers are numbers again (NaN, Infinity included). */
 export interface MonitorHistory {
-  format: typeof MONITOR_HISTORY_FORMAT;
-  version: typeof MONITOR_HISTORY_VERSION;
+  format: "gradclip.monitor-history";
+  version: 1;
   window: number;
   meta?: Record<string, unknown>;
   totals: MonitorTotals;
@@ -104,7 +104,7 @@ export class MonitorHistoryError extends Error {
  * `JSON.stringify` cannot write (a cycle, a BigInt, a getter that throws).
  */
 export function copyMeta(meta: unknown, what: string): Record<string, unknown> {
-  if (!isPlainObject(meta)) throw new TypeError(`gradclip: ${what} must be a plain object; got ${describe(meta)}.`);
+  if (!isPlainObject(meta)) throw new TypeError(`gradclip: ${what} must be a plain object; got ${describeValue(meta)}.`);
   try {
     return JSON.parse(JSON.stringify(meta)) as Record<string, unknown>;
   } catch (e) {
@@ -140,24 +140,24 @@ export function encodeMonitorHistory(history: MonitorHistory): MonitorHistoryJSO
 
 function decodeNumber(v: unknown, path: string): number {
   const x = fromJsonNumber(v);
-  if (x === undefined) throw new MonitorHistoryError(path, `expected a number (or "NaN", "Infinity", "-Infinity"); got ${describe(v)}.`);
+  if (x === undefined) throw new MonitorHistoryError(path, `expected a number (or "NaN", "Infinity", "-Infinity"); got ${describeValue(v)}.`);
   return x;
 }
 
 function decodeCount(v: unknown, path: string): number {
   if (typeof v !== "number" || !Number.isSafeInteger(v) || v < 0) {
-    throw new MonitorHistoryError(path, `expected an integer >= 0; got ${describe(v)}.`);
+    throw new MonitorHistoryError(path, `expected an integer >= 0; got ${describeValue(v)}.`);
   }
   return v;
 }
 
 function decodeBoolean(v: unknown, path: string): boolean {
-  if (typeof v !== "boolean") throw new MonitorHistoryError(path, `expected true or false; got ${describe(v)}.`);
+  if (typeof v !== "boolean") throw new MonitorHistoryError(path, `expected true or false; got ${describeValue(v)}.`);
   return v;
 }
 
 function asObject(v: unknown, path: string): Record<string, unknown> {
-  if (!isPlainObject(v)) throw new MonitorHistoryError(path, `expected an object; got ${describe(v)}.`);
+  if (!isPlainObject(v)) throw new MonitorHistoryError(path, `expected an object; got ${describeValue(v)}.`);
   return v;
 }
 
@@ -171,7 +171,7 @@ function decodeRecord(v: unknown, path: string): MonitorRecord {
   const o = asObject(v, path);
   const step = o.step;
   if (typeof step !== "number" || !Number.isSafeInteger(step)) {
-    throw new MonitorHistoryError(`${path}.step`, `expected an integer; got ${describe(step)}.`);
+    throw new MonitorHistoryError(`${path}.step`, `expected an integer; got ${describeValue(step)}.`);
   }
   const r: MonitorRecord = {
     step,
@@ -222,11 +222,11 @@ function parseHistory(json: unknown): MonitorHistory {
   if (o.format !== MONITOR_HISTORY_FORMAT) {
     throw new MonitorHistoryError(
       "format",
-      `this is not a gradclip monitor history: "format" is ${describe(o.format)}, expected "${MONITOR_HISTORY_FORMAT}". Write one with GradientMonitor.toJSON().`,
+      `this is not a gradclip monitor history: "format" is ${describeValue(o.format)}, expected "${MONITOR_HISTORY_FORMAT}". Write one with GradientMonitor.toJSON().`,
     );
   }
   if (typeof o.version !== "number" || !Number.isInteger(o.version) || o.version < 1) {
-    throw new MonitorHistoryError("version", `expected an integer >= 1; got ${describe(o.version)}.`);
+    throw new MonitorHistoryError("version", `expected an integer >= 1; got ${describeValue(o.version)}.`);
   }
   if (o.version > MONITOR_HISTORY_VERSION) {
     throw new MonitorHistoryError(
@@ -236,7 +236,7 @@ function parseHistory(json: unknown): MonitorHistory {
   }
   const window = o.window;
   if (typeof window !== "number" || !Number.isSafeInteger(window) || window < 1) {
-    throw new MonitorHistoryError("window", `expected an integer >= 1; got ${describe(window)}.`);
+    throw new MonitorHistoryError("window", `expected an integer >= 1; got ${describeValue(window)}.`);
   }
   const t = asObject(o.totals, "totals");
   const totals: MonitorTotals = {
@@ -245,7 +245,7 @@ function parseHistory(json: unknown): MonitorHistory {
     skippedSteps: decodeCount(t.skippedSteps, "totals.skippedSteps"),
     nonFiniteSteps: decodeCount(t.nonFiniteSteps, "totals.nonFiniteSteps"),
   };
-  if (!Array.isArray(o.records)) throw new MonitorHistoryError("records", `expected an array; got ${describe(o.records)}.`);
+  if (!Array.isArray(o.records)) throw new MonitorHistoryError("records", `expected an array; got ${describeValue(o.records)}.`);
   const records = o.records.map((r, i) => decodeRecord(r, `records[${i}]`));
   if (totals.steps < records.length) {
     throw new MonitorHistoryError("totals.steps", `counts ${totals.steps} steps but ${records.length} records are present.`);

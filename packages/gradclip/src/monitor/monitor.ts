@@ -4,7 +4,7 @@
  * Backend-independent: it stores host numbers; GPU callers feed it in
  * batches (`recordColumns`, `recordAsync`) so no step needs a host sync.
  */
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { readArray, readOptions } from "../core/options.js";
 import { checkInteger, checkIntegerOrInfinity, checkNumberIn } from "../core/validate.js";
 import {
@@ -85,7 +85,7 @@ function columnBool(x: boolean | number): boolean {
  */
 export function columnsToSteps(input: MonitorColumns): MonitorStepInput[] {
   if (typeof input !== "object" || input === null) {
-    throw new TypeError(`gradclip: GradientMonitor: columns must be an object of arrays; got ${describe(input)}.`);
+    throw new TypeError(`gradclip: GradientMonitor: columns must be an object of arrays; got ${describeValue(input)}.`);
   }
   const columns = readOptions(input, "GradientMonitor columns", COLUMN_KEYS) as MonitorColumns;
   const n = columns.totalNorm?.length;
@@ -187,7 +187,7 @@ export class GradientMonitor {
   /** Records several steps in order; all are validated before any is stored. Returns copies of the stored records. */
   recordMany(steps: Iterable<MonitorStepInput>): MonitorRecord[] {
     if (steps === null || typeof steps !== "object" || !(Symbol.iterator in steps)) {
-      throw new TypeError(`gradclip: GradientMonitor.recordMany expects an iterable of steps; got ${describe(steps)}.`);
+      throw new TypeError(`gradclip: GradientMonitor.recordMany expects an iterable of steps; got ${describeValue(steps)}.`);
     }
     const out: MonitorRecord[] = [];
     let last = this.#lastStep;

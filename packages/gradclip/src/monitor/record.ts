@@ -2,7 +2,7 @@
  * One step of the gradient monitor: what a caller reports, and what is kept.
  */
 import { clipCoefficient } from "../core/coefficient.js";
-import { describe, messageOf } from "../core/describe.js";
+import { describeValue, messageOf } from "../core/describe.js";
 import { isPlainObject, readFields } from "../core/options.js";
 
 /**
@@ -49,13 +49,13 @@ export interface MonitorRecord {
 }
 
 function checkNumber(value: unknown, name: string): number {
-  if (typeof value !== "number") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a number; got ${describe(value)}.`);
+  if (typeof value !== "number") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a number; got ${describeValue(value)}.`);
   return value;
 }
 
 function checkFlag(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a boolean; got ${describe(value)}.`);
+  if (typeof value !== "boolean") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a boolean; got ${describeValue(value)}.`);
   return value;
 }
 
@@ -68,7 +68,7 @@ const STEP_KEYS = ["step", "totalNorm", "maxNorm", "coefficient", "clipped", "no
  */
 export function resolveStep(input: MonitorStepInput, previousStep: number | null): MonitorRecord {
   if (typeof input !== "object" || input === null) {
-    throw new TypeError(`gradclip: GradientMonitor: a step must be an object with at least totalNorm; got ${describe(input)}.`);
+    throw new TypeError(`gradclip: GradientMonitor: a step must be an object with at least totalNorm; got ${describeValue(input)}.`);
   }
   const f = readFields(input, "GradientMonitor: step", STEP_KEYS);
   const totalNorm = checkNumber(f.totalNorm, "totalNorm");
@@ -107,7 +107,7 @@ export function resolveStep(input: MonitorStepInput, previousStep: number | null
 function checkNorms(norms: unknown): Record<string, number> {
   if (!isPlainObject(norms)) {
     const hint = norms instanceof Map ? " (a Map? pass Object.fromEntries(map))" : "";
-    throw new TypeError(`gradclip: GradientMonitor: norms must be a plain object { [name]: number }${hint}; got ${describe(norms)}.`);
+    throw new TypeError(`gradclip: GradientMonitor: norms must be a plain object { [name]: number }${hint}; got ${describeValue(norms)}.`);
   }
   let entries: [string, unknown][];
   try {

@@ -11,7 +11,8 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { checkOptions, describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { checkOptions } from "../core/options.js";
 import type { CallbackParams, FitLogsCallback, Hook, Logs } from "../tfjs/fit-logs.js";
 import { gradLogsLink } from "../tfjs/grad-logs-link.js";
 import type { ClippedOptimizer } from "../tfjs/optimizer.js";
@@ -95,20 +96,20 @@ async function numericValue(value: unknown): Promise<number | null> {
 export function tensorBoardCallback(logdir: string, options?: TensorBoardCallbackOptions): TensorBoardCallback {
   const fn = "tensorBoardCallback";
   if (typeof logdir !== "string" || logdir.length === 0) {
-    throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describe(logdir)}.`);
+    throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`);
   }
   checkOptions(options, fn, ["optimizer", "updateFreq"]);
   const updateFreq = options?.updateFreq ?? "epoch";
   if (updateFreq !== "batch" && updateFreq !== "epoch") {
     const err = typeof updateFreq === "string" ? RangeError : TypeError;
-    throw new err(`gradclip: ${fn}: updateFreq must be "batch" or "epoch"; got ${describe(updateFreq)}.`);
+    throw new err(`gradclip: ${fn}: updateFreq must be "batch" or "epoch"; got ${describeValue(updateFreq)}.`);
   }
   let inner: FitLogsCallback | null = null;
   if (options?.optimizer !== undefined) {
     const link = gradLogsLink();
     if (!link?.isClippedOptimizer(options.optimizer)) {
       throw new TypeError(
-        `gradclip: ${fn}: optimizer must be the optimizer returned by withGradientClipping (from "gradclip/tfjs"); got ${describe(options.optimizer)}.`,
+        `gradclip: ${fn}: optimizer must be the optimizer returned by withGradientClipping (from "gradclip/tfjs"); got ${describeValue(options.optimizer)}.`,
       );
     }
     inner = link.gradNormCallback(options.optimizer);

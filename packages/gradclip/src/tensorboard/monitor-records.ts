@@ -2,7 +2,8 @@
  * Writing a `GradientMonitor`'s records (or a saved history's) to a
  * TensorBoard event file.
  */
-import { checkOptions, describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { checkOptions } from "../core/options.js";
 import { GradientMonitor } from "../monitor/monitor.js";
 import type { MonitorRecord } from "../monitor/record.js";
 import { checkStep, checkTag, checkValue, TensorBoardWriter } from "./writer.js";
@@ -27,7 +28,7 @@ type Scalar = [tag: string, value: number, step: number];
 
 function field<T>(r: Record<string, unknown>, key: string, ok: (v: unknown) => v is T, what: string, i: number): T {
   const v = r[key];
-  if (!ok(v)) throw new TypeError(`gradclip: writeMonitorRecords: records[${i}].${key} must be ${what}; got ${describe(v)}.`);
+  if (!ok(v)) throw new TypeError(`gradclip: writeMonitorRecords: records[${i}].${key} must be ${what}; got ${describeValue(v)}.`);
   return v;
 }
 const isNumber = (v: unknown): v is number => typeof v === "number";
@@ -71,16 +72,16 @@ export function writeMonitorRecords(
 ): WriteMonitorRecordsResult {
   const fn = "writeMonitorRecords";
   if (!(writer instanceof TensorBoardWriter)) {
-    throw new TypeError(`gradclip: ${fn}: writer must be a TensorBoardWriter (new TensorBoardWriter(logdir)); got ${describe(writer)}.`);
+    throw new TypeError(`gradclip: ${fn}: writer must be a TensorBoardWriter (new TensorBoardWriter(logdir)); got ${describeValue(writer)}.`);
   }
   checkOptions(options, fn, ["prefix", "afterStep"]);
   const prefix = options?.prefix ?? "";
-  if (typeof prefix !== "string") throw new TypeError(`gradclip: ${fn}: prefix must be a string; got ${describe(prefix)}.`);
+  if (typeof prefix !== "string") throw new TypeError(`gradclip: ${fn}: prefix must be a string; got ${describeValue(prefix)}.`);
   const afterStep = options?.afterStep === undefined ? undefined : checkStep(options.afterStep, fn, "afterStep");
   let records: Iterable<unknown>;
   if (source instanceof GradientMonitor) records = source.records;
   else if (source !== null && typeof source === "object" && Symbol.iterator in source) records = source;
-  else throw new TypeError(`gradclip: ${fn}: source must be a GradientMonitor or an iterable of monitor records; got ${describe(source)}.`);
+  else throw new TypeError(`gradclip: ${fn}: source must be a GradientMonitor or an iterable of monitor records; got ${describeValue(source)}.`);
 
   const scalars: Scalar[] = [];
   let written = 0;
@@ -88,7 +89,7 @@ export function writeMonitorRecords(
   let i = 0;
   for (const item of records) {
     if (item === null || typeof item !== "object") {
-      throw new TypeError(`gradclip: ${fn}: records[${i}] must be a monitor record object; got ${describe(item)}.`);
+      throw new TypeError(`gradclip: ${fn}: records[${i}] must be a monitor record object; got ${describeValue(item)}.`);
     }
     const r = item as Record<string, unknown>;
     const step = checkStep(r.step, fn, `records[${i}].step`);
@@ -112,7 +113,7 @@ export function writeMonitorRecords(
     if (loss !== null) add("loss", loss);
     if (r.norms !== undefined) {
       if (r.norms === null || typeof r.norms !== "object") {
-        throw new TypeError(`gradclip: ${fn}: records[${i}].norms must be an object { [variable]: number }; got ${describe(r.norms)}.`);
+        throw new TypeError(`gradclip: ${fn}: records[${i}].norms must be an object { [variable]: number }; got ${describeValue(r.norms)}.`);
       }
       for (const [name, v] of Object.entries(r.norms)) add(`grad_norm/${name}`, checkValue(v, fn, `records[${i}].norms[${JSON.stringify(name)}]`));
     }

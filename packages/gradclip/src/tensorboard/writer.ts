@@ -7,7 +7,8 @@ import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { checkInteger, checkPositive } from "../adaptive/options.js";
-import { checkOptions, describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { checkOptions } from "../core/options.js";
 import { encodeFileVersionEvent, encodeScalarEvent } from "./event.js";
 import { frameRecord } from "./record.js";
 
@@ -68,7 +69,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * written as U+FFFD). Throws TypeError / RangeError naming `fnName`.
  */
 export function checkTag(tag: unknown, fnName: string, name = "tag"): string {
-  if (typeof tag !== "string") throw new TypeError(`gradclip: ${fnName}: ${name} must be a string; got ${describe(tag)}.`);
+  if (typeof tag !== "string") throw new TypeError(`gradclip: ${fnName}: ${name} must be a string; got ${describeValue(tag)}.`);
   if (tag.length === 0) throw new RangeError(`gradclip: ${fnName}: ${name} must be a non-empty string.`);
   if (CONTROL.test(tag)) {
     throw new RangeError(`gradclip: ${fnName}: ${name} must not contain control characters (newline, tab, NUL, ...); got ${JSON.stringify(tag)}.`);
@@ -81,7 +82,7 @@ export function checkTag(tag: unknown, fnName: string, name = "tag"): string {
 
 /** Checks a step: a safe integer (TensorBoard stores int64 steps; beyond 2^53 a JS number is not exact). */
 export function checkStep(step: unknown, fnName: string, name = "step"): number {
-  if (typeof step !== "number") throw new TypeError(`gradclip: ${fnName}: ${name} must be an integer; got ${describe(step)}.`);
+  if (typeof step !== "number") throw new TypeError(`gradclip: ${fnName}: ${name} must be an integer; got ${describeValue(step)}.`);
   if (!Number.isSafeInteger(step)) {
     throw new RangeError(`gradclip: ${fnName}: ${name} must be an integer in [-(2^53 - 1), 2^53 - 1]; got ${step}.`);
   }
@@ -91,7 +92,7 @@ export function checkStep(step: unknown, fnName: string, name = "step"): number 
 /** Checks a scalar value: any number; NaN and ±Infinity are written as they are. */
 export function checkValue(value: unknown, fnName: string, name = "value"): number {
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${fnName}: ${name} must be a number (NaN and Infinity are allowed); got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${fnName}: ${name} must be a number (NaN and Infinity are allowed); got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -99,7 +100,7 @@ export function checkValue(value: unknown, fnName: string, name = "value"): numb
 function checkWallTime(wallTime: unknown, fnName: string): number {
   if (wallTime === undefined) return Date.now() / 1000;
   if (typeof wallTime !== "number") {
-    throw new TypeError(`gradclip: ${fnName}: wallTime must be a number of seconds since 1970-01-01 UTC; got ${describe(wallTime)}.`);
+    throw new TypeError(`gradclip: ${fnName}: wallTime must be a number of seconds since 1970-01-01 UTC; got ${describeValue(wallTime)}.`);
   }
   if (!(wallTime >= 0 && wallTime < Infinity)) {
     throw new RangeError(`gradclip: ${fnName}: wallTime must be a finite number of seconds >= 0 (since 1970-01-01 UTC); got ${wallTime}.`);
@@ -166,7 +167,7 @@ export class TensorBoardWriter {
   constructor(logdir: string, options?: TensorBoardWriterOptions) {
     const fn = "TensorBoardWriter";
     if (typeof logdir !== "string" || logdir.length === 0) {
-      throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describe(logdir)}.`);
+      throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`);
     }
     checkOptions(options, fn, ["maxQueue", "flushMillis", "filenameSuffix"]);
     this.maxQueue = checkInteger(options?.maxQueue, "TensorBoardWriter: maxQueue", 1, 10);
@@ -174,7 +175,7 @@ export class TensorBoardWriter {
     // setTimeout fires at once for delays beyond 2^31 - 1 ms (about 24.8 days).
     if (this.flushMillis > MAX_TIMER_MS) throw new RangeError(`gradclip: ${fn}: flushMillis must be at most ${MAX_TIMER_MS} (about 24.8 days); got ${this.flushMillis}.`);
     const suffix = options?.filenameSuffix ?? "";
-    if (typeof suffix !== "string") throw new TypeError(`gradclip: ${fn}: filenameSuffix must be a string; got ${describe(suffix)}.`);
+    if (typeof suffix !== "string") throw new TypeError(`gradclip: ${fn}: filenameSuffix must be a string; got ${describeValue(suffix)}.`);
     if (/[/\\\u0000]/.test(suffix)) throw new RangeError(`gradclip: ${fn}: filenameSuffix must not contain "/", "\\" or NUL; got ${JSON.stringify(suffix)}.`);
     this.logdir = logdir;
     try {

@@ -9,9 +9,10 @@
 import { adaGcRule, ADAGC_RULE_KEYS, type AdaGcRuleOptions, type AdaGcState } from "../adaptive/adagc.js";
 import { combineNorms } from "../core/combine.js";
 import * as tf from "@tensorflow/tfjs-core";
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { checkNestedOptions, within, type ClipperOption, type GradientClipper, type JsonValue } from "./clipper.js";
-import { activeKernels, scaleBy, totalNormOf, type NormValue } from "./norm.js";
+import { scaleBy, totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js";
 
 /** Checks `{ adagc: {...} }` and returns the given keys as a new object (what is saved). */
 function parseAdaGc(value: unknown, where: string): AdaGcRuleOptions {
@@ -23,7 +24,7 @@ function parseAdaGc(value: unknown, where: string): AdaGcRuleOptions {
 }
 
 /** Each gradient's L2 norm on the host: free on cpu/wasm, one read of the stacked norms otherwise. */
-function hostNorms(values: readonly NormValue[]): number[] {
+function hostNorms(values: readonly ScalarValue[]): number[] {
   if (values.every((v): v is number => typeof v === "number")) return [...values];
   const stacked = tf.tidy(() => tf.stack(values.map((v) => (typeof v === "number" ? tf.scalar(v, "float32") : tf.reshape(v, [])))));
   try {
@@ -60,7 +61,7 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
     kind: "adagc",
     get state() { return state; },
     clip(step) {
-      const k = activeKernels();
+      const k = clipPathForActiveBackend();
       const present = step.grads.flatMap((g, i) => (g ? [i] : []));
       const names = present.map((i) => step.names[i]!);
       if (restoredOrder) state = remapped(state, restoredOrder, names);
@@ -89,7 +90,7 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
       const parsed = rule.parseState(json);
       const saved = (json as { order?: unknown }).order;
       if (saved !== undefined && !(Array.isArray(saved) && saved.every((n) => typeof n === "string"))) {
-        throw new TypeError(`gradclip: adagc state.order must be an array of variable names; got ${describe(saved)}.`);
+        throw new TypeError(`gradclip: adagc state.order must be an array of variable names; got ${describeValue(saved)}.`);
       }
       state = parsed;
       order = [...((saved as string[] | undefined) ?? [])];

@@ -11,7 +11,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { resolveAgcSettings, type AgcSettings } from "../adaptive/agc.js";
 import { agcUnitScaleWith, type AgcScaleOps } from "../adaptive/agc-scale.js";
 import { unitReductionAxes, type UnitAxis } from "../adaptive/units.js";
-import { describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 import { checkNestedOptions, within, type ClipperOption, type GradientClipper } from "./clipper.js";
 
 /** Options of `{ agc: {...} }` (JSON, so they save with the model). */
@@ -94,10 +94,10 @@ const AGC_KEYS = ["clipping", "eps", "unitAxis", "exclude", "excludePattern"] as
 function parseAgc(value: unknown, where: string): AgcClipperOptions {
   const o = checkNestedOptions(value, where, AGC_KEYS);
   if (o.exclude !== undefined && !(Array.isArray(o.exclude) && o.exclude.every((x) => typeof x === "string"))) {
-    throw new TypeError(`gradclip: ${where}: exclude must be an array of variable names (strings); got ${describe(o.exclude)}.`);
+    throw new TypeError(`gradclip: ${where}: exclude must be an array of variable names (strings); got ${describeValue(o.exclude)}.`);
   }
   if (o.excludePattern !== undefined && typeof o.excludePattern !== "string") {
-    throw new TypeError(`gradclip: ${where}: excludePattern must be a regular expression's source text; got ${describe(o.excludePattern)}.`);
+    throw new TypeError(`gradclip: ${where}: excludePattern must be a regular expression's source text; got ${describeValue(o.excludePattern)}.`);
   }
   const out: AgcClipperOptions = {};
   for (const k of AGC_KEYS) if (o[k] !== undefined) (out as Record<string, unknown>)[k] = k === "exclude" ? [...(o[k] as string[])] : o[k];

@@ -21,8 +21,11 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ThresholdRule } from "../adaptive/rule.js";
 import { clipCoefficient } from "../core/coefficient.js";
-import { checkNonNegative, checkOptions, describe } from "../core/validate.js";
-import { activeKernels, coefficientOf, scaleBy, totalNormForClipping, totalNormOf, type NormValue } from "./norm.js";
+import { checkNonNegative } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { checkOptions } from "../core/options.js";
+import { coefficientOf, scaleBy, totalNormForClipping, totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js";
 import type { JsonValue } from "./saved-json.js";
 
 export type { JsonValue };
@@ -34,7 +37,7 @@ export interface ClipStep {
   /** The variable names, aligned with `grads`. */
   readonly names: readonly string[];
   /** The pre-clip total norm of order `normType`: a host number (cpu/wasm) or a device scalar. Do not dispose. */
-  readonly totalNorm: NormValue;
+  readonly totalNorm: ScalarValue;
   /** The order of `totalNorm` (2 unless `normType` was given). */
   readonly normType: number;
   /** `totalNorm` on the host (one device read on GPU backends, cached for the step). */
@@ -86,7 +89,7 @@ export interface ClipOutcome {
    * NaN). 1: nothing scaled. Absent for `clipValue` (clamping has no factor).
    * A tensor here is kept and disposed by the wrapper.
    */
-  readonly coefficient?: NormValue;
+  readonly coefficient?: ScalarValue;
 }
 
 /**
@@ -155,7 +158,7 @@ export interface ClipperOption<O = unknown> {
 export function checkNestedOptions(value: unknown, where: string, known: readonly string[]): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(`gradclip: ${where} must be an options object ({} for the defaults); got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${where} must be an options object ({} for the defaults); got ${describeValue(value)}.`);
   }
   checkOptions(value, where, known);
   return value as Record<string, unknown>;
@@ -178,18 +181,18 @@ export function within<T>(where: string, f: () => T): T {
   }
 }
 
-function scaleAll(grads: readonly (tf.Tensor | null)[], coef: NormValue): (tf.Tensor | null)[] {
-  const k = activeKernels();
+function scaleAll(grads: readonly (tf.Tensor | null)[], coef: ScalarValue): (tf.Tensor | null)[] {
+  const k = clipPathForActiveBackend();
   return grads.map((g) => (g ? scaleBy(k, g, coef, false) : null));
 }
 
 /** `coef < 1` where `coef` lives (false for NaN). */
-function belowOne(coef: NormValue): ClipFlag {
+function belowOne(coef: ScalarValue): ClipFlag {
   return typeof coef === "number" ? coef < 1 : tf.less(coef, 1) as tf.Scalar;
 }
 
 /** The smallest of several coefficients (NaN if one is NaN) and whether any is below 1. */
-function smallest(coefs: readonly NormValue[]): { coefficient: NormValue; clipped: ClipFlag } {
+function smallest(coefs: readonly ScalarValue[]): { coefficient: ScalarValue; clipped: ClipFlag } {
   if (coefs.every((c): c is number => typeof c === "number")) {
     return { coefficient: coefs.length === 0 ? 1 : Math.min(...coefs), clipped: coefs.some((c) => c < 1) };
   }
@@ -220,8 +223,8 @@ export function perTensorNormClipper(maxNorm: number, normType: number): Gradien
   return {
     kind: "clipnorm",
     clip(step) {
-      const k = activeKernels();
-      const coefs: NormValue[] = [];
+      const k = clipPathForActiveBackend();
+      const coefs: ScalarValue[] = [];
       const grads = step.grads.map((g) => {
         if (!g) return null;
         const coef = coefficientOf(maxNorm, totalNormForClipping(k, [g], normType));
@@ -245,12 +248,12 @@ export function valueClipper(clipValue: number): GradientClipper {
   return {
     kind: "clipValue",
     clip(step) {
-      const k = activeKernels();
+      const k = clipPathForActiveBackend();
       const present = step.grads.filter((g): g is tf.Tensor => g !== null);
       const total = step.totalNorm;
       const clipped = (): ClipFlag => {
         if (typeof total === "number" && total <= clipValue) return false;
-        const maxAbs = totalNormOf(activeKernels(), present, Infinity);
+        const maxAbs = totalNormOf(clipPathForActiveBackend(), present, Infinity);
         return typeof maxAbs === "number" ? maxAbs > clipValue : (tf.greater(maxAbs, clipValue) as tf.Scalar);
       };
       return { grads: step.grads.map((g) => (g ? k.clamp(g, clipValue, false) : null)), clipValue, clipped };

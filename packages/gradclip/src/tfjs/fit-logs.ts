@@ -19,7 +19,8 @@
  * is read per batch.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { activeKernels, totalNormOf } from "./norm.js";
+import { totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend } from "./backends/index.js";
 import { clippedFlagOf, type ClippedOptimizer, type SkipReason, type StepInfo } from "./optimizer.js";
 
 export type Logs = Record<string, unknown>;
@@ -412,7 +413,7 @@ export function putStepLogs(info: StepInfo, put: PutStepLog, options: StepLogOpt
   const coef = logValue(info.coefficientValue, info.coefficient);
   if (coef !== undefined) put(CLIP_COEF, coef);
   if (options.perVariable) {
-    const k = activeKernels();
+    const k = clipPathForActiveBackend();
     info.grads.forEach((g, i) => {
       if (!g) return;
       const n = totalNormOf(k, [g], info.normType);

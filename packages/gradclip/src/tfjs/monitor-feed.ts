@@ -9,10 +9,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { checkInteger } from "../adaptive/options.js";
 import { checkOptions } from "../core/options.js";
-import { checkBoolean, describe } from "../core/validate.js";
+import { checkBoolean } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 import { GradientMonitor } from "../monitor/monitor.js";
 import type { MonitorStepInput } from "../monitor/record.js";
-import { activeKernels, totalNormOf } from "./norm.js";
+import { totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend } from "./backends/index.js";
 import { checkClippedOptimizer, clippedFlagOf, type ClippedOptimizer, type StepInfo } from "./optimizer.js";
 
 /** Options of `feedMonitor` and `gradientMonitorCallback`. */
@@ -79,7 +81,7 @@ function variableNorms(info: StepInfo): { names: string[]; norms: tf.Tensor | nu
   const names: string[] = [];
   const grads: tf.Tensor[] = [];
   info.grads.forEach((g, i) => { if (g) { names.push(info.names[i]!); grads.push(g); } });
-  const k = activeKernels();
+  const k = clipPathForActiveBackend();
   const values = grads.map((g) => totalNormOf(k, [g], info.normType));
   if (values.every((v): v is number => typeof v === "number")) return { names, norms: values };
   const norms = tf.keep(tf.tidy(() => tf.stack(values.map((v) => (typeof v === "number" ? tf.scalar(v) : v)))));
@@ -209,7 +211,7 @@ export function feedMonitor(optimizer: tf.Optimizer, monitor: GradientMonitor, o
 export function checkArguments(optimizer: unknown, monitor: unknown, fnName: string): ClippedOptimizer {
   const opt = checkClippedOptimizer(optimizer, fnName);
   if (!(monitor instanceof GradientMonitor)) {
-    throw new TypeError(`gradclip: ${fnName}: monitor must be a GradientMonitor (new GradientMonitor() from "gradclip"); got ${describe(monitor)}.`);
+    throw new TypeError(`gradclip: ${fnName}: monitor must be a GradientMonitor (new GradientMonitor() from "gradclip"); got ${describeValue(monitor)}.`);
   }
   return opt;
 }

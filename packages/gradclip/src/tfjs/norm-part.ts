@@ -7,11 +7,12 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { INF_PART, NAN_PART, toNormPart, ZERO_PART, type NormPart, type RawPart } from "../core/norm-part.js";
-import { checkOptions, parseNormType, type NormType } from "../core/validate.js";
-import { genericKernels } from "./backends/generic.js";
-import type { ClipKernels } from "./backends/types.js";
+import { parseNormType, type NormType } from "../core/validate.js";
+import { checkOptions } from "../core/options.js";
+import { genericClipPath } from "./backends/generic.js";
+import type { ClipPath } from "./backends/types.js";
 import { collectTensorGrads, type TensorGrads } from "./grads.js";
-import { activeKernels } from "./norm.js";
+import { clipPathForActiveBackend } from "./backends/index.js";
 
 /** Below this a power sum of p = 1 or 2 is kept scaled (as the core keeps float64 sums of squares that may have underflowed). */
 const TINY = 2 ** -960;
@@ -51,7 +52,7 @@ export async function getLocalNormPart(grads: TensorGrads, options?: { normType?
   checkOptions(options, "getLocalNormPart", ["normType"]);
   const p = parseNormType(options?.normType);
   const tensors = collectTensorGrads(grads, "getLocalNormPart");
-  const k = activeKernels();
+  const k = clipPathForActiveBackend();
   const host = k.normPart?.(tensors, p);
   if (host) return toNormPart(host, p);
   const { pair, count } = devicePart(k, tensors, p);
@@ -64,8 +65,8 @@ export async function getLocalNormPart(grads: TensorGrads, options?: { normType?
 }
 
 /** The merged device part of `tensors` as a 2-vector [scale, mean] (queued, not read), and its element count. */
-function devicePart(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): { pair: tf.Tensor; count: number } {
-  const withPart = k.totalNormWithPart ? k.totalNormWithPart.bind(k) : genericKernels.totalNormWithPart!;
+function devicePart(k: ClipPath, tensors: readonly tf.Tensor[], p: number): { pair: tf.Tensor; count: number } {
+  const withPart = k.totalNormWithPart ? k.totalNormWithPart.bind(k) : genericClipPath.totalNormWithPart!;
   let count = 0;
   const pair = tf.tidy(() => {
     const { part } = withPart(tensors, p);

@@ -6,11 +6,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { SpikeSignal, SpikeSkipRule, SpikeSkipState } from "../adaptive/spike-skip.js";
 import { NonFiniteNormError } from "../core/errors.js";
-import { describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 import { within, type ClipFlag, type ClipFlagSource, type ClipStep, type GradientClipper, type JsonValue } from "./clipper.js";
 import { GradientAccumulator, isAccumulatorWeight } from "./accumulate.js";
 import { checkTensor, type NamedTensor } from "./grads.js";
-import { activeKernels, disposeValue, readValue, toScalar, totalNormForClipping, totalNormOf, type NormValue } from "./norm.js";
+import { disposeValue, readValue, toScalar, totalNormForClipping, totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js";
 import {
   optionsFromConfig,
   resolveClippingOptions,
@@ -122,7 +123,7 @@ function readEntries(vg: unknown): { names: string[]; grads: (tf.Tensor | null)[
     const names: string[] = [], grads: (tf.Tensor | null)[] = [];
     vg.forEach((e: unknown, i) => {
       if (typeof e !== "object" || e === null || !("name" in e)) {
-        throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, tensor }; got ${describe(e)}.`);
+        throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, tensor }; got ${describeValue(e)}.`);
       }
       const { name, tensor } = e as { name: string; tensor?: unknown };
       names.push(name);
@@ -131,7 +132,7 @@ function readEntries(vg: unknown): { names: string[]; grads: (tf.Tensor | null)[
     return { names, grads };
   }
   if (typeof vg !== "object" || vg === null || vg instanceof tf.Tensor) {
-    throw new TypeError(`gradclip: ${where}: expected a NamedTensorMap or NamedTensor[]; got ${describe(vg)}.`);
+    throw new TypeError(`gradclip: ${where}: expected a NamedTensorMap or NamedTensor[]; got ${describeValue(vg)}.`);
   }
   const map = vg as Record<string, unknown>;
   const names = Object.keys(map);
@@ -181,7 +182,7 @@ function readClippingConfig(config: tf.serialization.ConfigDict): { clipping: { 
   if (typeof raw !== "string") return { clipping: isRecord(raw) ? raw : undefined, state };
   const clipping = decodeSavedJson(raw, FROM_CONFIG, "clipping");
   if (!isRecord(clipping)) {
-    throw new TypeError(`gradclip: ${FROM_CONFIG}: clipping must encode an options object; got ${describe(clipping)}.`);
+    throw new TypeError(`gradclip: ${FROM_CONFIG}: clipping must encode an options object; got ${describeValue(clipping)}.`);
   }
   return { clipping, state };
 }
@@ -190,12 +191,12 @@ function readClippingConfig(config: tf.serialization.ConfigDict): { clipping: { 
 function deserializeOptimizer(o: unknown, maps: readonly ClassNameMap[]): tf.Optimizer {
   if (!isRecord(o) || typeof o.className !== "string") {
     throw new TypeError(
-      `gradclip: ${FROM_CONFIG}: optimizer must be the wrapped optimizer's saved form { className, config }; got ${describe(o)}.`,
+      `gradclip: ${FROM_CONFIG}: optimizer must be the wrapped optimizer's saved form { className, config }; got ${describeValue(o)}.`,
     );
   }
   const { className, config } = o;
   if (!isRecord(config)) {
-    throw new TypeError(`gradclip: ${FROM_CONFIG}: optimizer.config must be an object (the ${JSON.stringify(className)} config); got ${describe(config)}.`);
+    throw new TypeError(`gradclip: ${FROM_CONFIG}: optimizer.config must be an object (the ${JSON.stringify(className)} config); got ${describeValue(config)}.`);
   }
   for (const map of maps) {
     // Own entries only: "constructor", "toString", "__proto__" are not registered classes.
@@ -204,7 +205,7 @@ function deserializeOptimizer(o: unknown, maps: readonly ClassNameMap[]): tf.Opt
     if (!Array.isArray(entry) || typeof entry[0] !== "function" || typeof entry[1] !== "function") continue;
     const made = (entry[1] as (cls: unknown, config: tf.serialization.ConfigDict) => unknown)(entry[0], config);
     if (!(made instanceof tf.Optimizer)) {
-      throw new TypeError(`gradclip: ${FROM_CONFIG}: the registered class ${JSON.stringify(className)} did not give an optimizer; got ${describe(made)}.`);
+      throw new TypeError(`gradclip: ${FROM_CONFIG}: the registered class ${JSON.stringify(className)} did not give an optimizer; got ${describeValue(made)}.`);
     }
     return made;
   }
@@ -221,7 +222,7 @@ function readFlag(flag: ClipFlag): boolean {
 
 /** What `report` gets: the step's values where they live (host or device). */
 interface StepValues {
-  readonly total: NormValue;
+  readonly total: ScalarValue;
   readonly hostTotal: number | undefined;
   readonly skipped: boolean;
   readonly skipReasons?: readonly SkipReason[];
@@ -231,7 +232,7 @@ interface StepValues {
   readonly clipped: ClipFlagSource;
   readonly maxNorm?: number | undefined;
   readonly clipValue?: number | undefined;
-  readonly coefficient?: NormValue | undefined;
+  readonly coefficient?: ScalarValue | undefined;
   readonly names: readonly string[];
   readonly grads: readonly (tf.Tensor | null)[];
   readonly loss: tf.Scalar | undefined;
@@ -248,7 +249,7 @@ const rawFlags = new WeakMap<StepInfo, () => ClipFlag>();
  */
 export function clippedFlagOf(info: StepInfo): ClipFlag {
   const flag = rawFlags.get(info);
-  if (flag === undefined) throw new TypeError(`gradclip: clippedFlagOf: not a StepInfo from ClippedOptimizer.onStep; got ${describe(info)}.`);
+  if (flag === undefined) throw new TypeError(`gradclip: clippedFlagOf: not a StepInfo from ClippedOptimizer.onStep; got ${describeValue(info)}.`);
   return flag();
 }
 
@@ -344,7 +345,7 @@ export class ClippedOptimizer extends tf.Optimizer {
     const fn = "withGradientClipping";
     Object.defineProperty(this, CLIPPED_OPTIMIZER_BRAND, { value: true });
     if (!(optimizer instanceof tf.Optimizer)) {
-      throw new TypeError(`gradclip: ${fn}: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)); got ${describe(optimizer)}.`);
+      throw new TypeError(`gradclip: ${fn}: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)); got ${describeValue(optimizer)}.`);
     }
     if (optimizer instanceof ClippedOptimizer) {
       throw new TypeError(
@@ -353,7 +354,7 @@ export class ClippedOptimizer extends tf.Optimizer {
       );
     }
     const r = resolveClippingOptions(options, fn);
-    if (fromAnotherTfjsCopy(optimizer)) warnTwoCopies(`the optimizer (${optimizer.getClassName?.() ?? describe(optimizer)})`);
+    if (fromAnotherTfjsCopy(optimizer)) warnTwoCopies(`the optimizer (${optimizer.getClassName?.() ?? describeValue(optimizer)})`);
     this.optimizer = optimizer;
     this.clipper = r.clipper;
     this.normType = r.p;
@@ -498,7 +499,7 @@ export class ClippedOptimizer extends tf.Optimizer {
     microBatches: number,
   ): void {
     const tensors = grads.filter((g): g is tf.Tensor => g !== null);
-    const total = totalNormForClipping(activeKernels(), tensors, this.normType);
+    const total = totalNormForClipping(clipPathForActiveBackend(), tensors, this.normType);
     let hostTotal: number | undefined = typeof total === "number" ? total : undefined;
     const totalNormValue = () => (hostTotal ??= readValue(total));
     const skip = (reasons: SkipReason[]) => {
@@ -535,7 +536,7 @@ export class ClippedOptimizer extends tf.Optimizer {
         grads, names, totalNorm: total, normType: this.normType, totalNormValue,
         variable: (name) => tf.engine().registeredVariables[name],
       };
-      let outcome: { grads: (tf.Tensor | null)[]; clipped: ClipFlagSource; maxNorm?: number | undefined; clipValue?: number | undefined; coefficient?: NormValue | undefined } | null = null;
+      let outcome: { grads: (tf.Tensor | null)[]; clipped: ClipFlagSource; maxNorm?: number | undefined; clipValue?: number | undefined; coefficient?: ScalarValue | undefined } | null = null;
       tf.tidy(() => {
         const o = this.clipper.clip(step);
         checkOutcome(o, grads.length, this.clipper.kind);
@@ -596,10 +597,10 @@ export class ClippedOptimizer extends tf.Optimizer {
       if (r.applied) {
         // The post-clip norm, computed once on first read of either property.
         const applied = r.applied.filter((g): g is tf.Tensor => g !== null);
-        let norm: NormValue | undefined;
-        const normOf = (): NormValue => {
+        let norm: ScalarValue | undefined;
+        const normOf = (): ScalarValue => {
           if (!live) throw expired("clippedNorm");
-          return (norm ??= totalNormOf(activeKernels(), applied, this.normType));
+          return (norm ??= totalNormOf(clipPathForActiveBackend(), applied, this.normType));
         };
         let scalar: tf.Scalar | undefined;
         Object.defineProperty(info, "clippedNorm", {
@@ -724,11 +725,11 @@ function rebuildFromConfig<T extends tf.serialization.Serializable>(
   config: tf.serialization.ConfigDict,
   maps: readonly ClassNameMap[],
 ): T {
-  if (!isRecord(config)) throw new TypeError(`gradclip: ${FROM_CONFIG}: config must be an object; got ${describe(config)}.`);
+  if (!isRecord(config)) throw new TypeError(`gradclip: ${FROM_CONFIG}: config must be an object; got ${describeValue(config)}.`);
   const { clipping, state } = readClippingConfig(config);
   if (!clipping || "customClipper" in clipping) {
     throw new TypeError(
-      `gradclip: ${FROM_CONFIG}: this model was saved with a custom clipper (${describe(clipping?.customClipper)}), which cannot be rebuilt; ` +
+      `gradclip: ${FROM_CONFIG}: this model was saved with a custom clipper (${describeValue(clipping?.customClipper)}), which cannot be rebuilt; ` +
         "make it an option key with registerClipperOption so it saves with the model.",
     );
   }
@@ -752,11 +753,11 @@ function rebuildFromConfig<T extends tf.serialization.Serializable>(
 /** Checks a clipper's outcome before anything is applied. */
 function checkOutcome(o: unknown, n: number, kind: string): void {
   const where = `gradclip: ClippedOptimizer.applyGradients: the ${JSON.stringify(kind)} clipper`;
-  if (!isRecord(o) || !Array.isArray(o.grads)) throw new TypeError(`${where} must return { grads, clipped }; got ${describe(o)}.`);
+  if (!isRecord(o) || !Array.isArray(o.grads)) throw new TypeError(`${where} must return { grads, clipped }; got ${describeValue(o)}.`);
   if (o.grads.length !== n) throw new TypeError(`${where} returned ${o.grads.length} gradients for ${n}.`);
   const clipped = o.clipped as unknown;
   if (typeof clipped !== "boolean" && typeof clipped !== "function" && !(clipped instanceof tf.Tensor && clipped.size === 1)) {
-    throw new TypeError(`${where} must say whether it changed the gradients (clipped: a boolean, a scalar tensor or a function giving one); got ${describe(clipped)}.`);
+    throw new TypeError(`${where} must say whether it changed the gradients (clipped: a boolean, a scalar tensor or a function giving one); got ${describeValue(clipped)}.`);
   }
 }
 
@@ -765,7 +766,7 @@ function checkOutcome(o: unknown, n: number, kind: string): void {
  * number already on cpu/wasm; a device norm and a device loss are read
  * together (one concatenated read, one sync).
  */
-function readForPolicy(total: NormValue, loss: tf.Scalar | undefined): { norm: number; loss?: number } {
+function readForPolicy(total: ScalarValue, loss: tf.Scalar | undefined): { norm: number; loss?: number } {
   const firstBad = (values: ArrayLike<number>, from: number): number => {
     for (let i = from; i < values.length; i++) if (!Number.isFinite(values[i]!)) return values[i]!;
     return values.length > from ? values[from]! : NaN;
@@ -806,7 +807,7 @@ export function registerClippedOptimizer(serialization: TfjsSerialization): void
   const fn = "registerClippedOptimizer";
   if (typeof serialization !== "object" || serialization === null || typeof serialization.registerClass !== "function" ||
     typeof serialization.SerializationMap?.getMap !== "function") {
-    throw new TypeError(`gradclip: ${fn}: serialization must be tf.serialization of a @tensorflow/tfjs-core copy; got ${describe(serialization)}.`);
+    throw new TypeError(`gradclip: ${fn}: serialization must be tf.serialization of a @tensorflow/tfjs-core copy; got ${describeValue(serialization)}.`);
   }
   const theirs = serialization.SerializationMap.getMap();
   const ours = tf.serialization.SerializationMap.getMap();
@@ -835,7 +836,7 @@ export function checkClippedOptimizer(optimizer: unknown, fnName: string): Clipp
   if (!(optimizer instanceof ClippedOptimizer)) {
     throw new TypeError(
       `gradclip: ${fnName}: optimizer must be the optimizer returned by withGradientClipping (e.g. model.optimizer after ` +
-        `model.compile({ optimizer: withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }) })); got ${describe(optimizer)}.`,
+        `model.compile({ optimizer: withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }) })); got ${describeValue(optimizer)}.`,
     );
   }
   return optimizer;

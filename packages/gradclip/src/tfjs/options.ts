@@ -9,7 +9,8 @@ import type { AdaGcRuleOptions } from "../adaptive/adagc.js";
 import { SPIKE_SKIP_KEYS, spikeSkipRule, type SpikeSkipOptions, type SpikeSkipRule } from "../adaptive/spike-skip.js";
 import { checkOptions } from "../core/options.js";
 import { sharedRegistry } from "../core/shared.js";
-import { checkBoolean, checkInteger, describe, parseNormType, type NormType } from "../core/validate.js";
+import { checkBoolean, checkInteger, parseNormType, type NormType } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 import { autoClipOption, zClipOption } from "./adaptive.js";
 import { adaGcOption } from "./adagc.js";
 import { agcOption, type AgcClipperOptions } from "./agc.js";
@@ -151,14 +152,14 @@ function namesOf(option: ClipperOption): string[] {
 export function registerClipperOption(option: ClipperOption): () => void {
   const where = "registerClipperOption";
   if (typeof option !== "object" || option === null) {
-    throw new TypeError(`gradclip: ${where}: option must be { key, parse, create, aliases?, takesNormType? }; got ${describe(option)}.`);
+    throw new TypeError(`gradclip: ${where}: option must be { key, parse, create, aliases?, takesNormType? }; got ${describeValue(option)}.`);
   }
   checkOptions(option, where, ["key", "aliases", "takesNormType", "parse", "create"]);
   if (typeof option.key !== "string" || option.key === "") {
-    throw new TypeError(`gradclip: ${where}: key must be a non-empty string; got ${describe(option.key)}.`);
+    throw new TypeError(`gradclip: ${where}: key must be a non-empty string; got ${describeValue(option.key)}.`);
   }
   if (option.aliases !== undefined && !(Array.isArray(option.aliases) && option.aliases.every((a) => typeof a === "string" && a !== ""))) {
-    throw new TypeError(`gradclip: ${where}: aliases must be an array of non-empty strings; got ${describe(option.aliases)}.`);
+    throw new TypeError(`gradclip: ${where}: aliases must be an array of non-empty strings; got ${describeValue(option.aliases)}.`);
   }
   if (typeof option.parse !== "function" || typeof option.create !== "function") {
     throw new TypeError(`gradclip: ${where}: parse and create must be functions (see ClipperOption).`);
@@ -206,12 +207,12 @@ export function optionsFromConfig(config: { [key: string]: JsonValue }): Gradien
 export function resolveClippingOptions(options: unknown, fnName = "withGradientClipping"): ResolvedClipping {
   if (options === undefined || options === null) {
     throw new TypeError(
-      `gradclip: ${fnName}: options are required, e.g. { maxNorm: 1 } (or {} to only measure the gradient norm); got ${describe(options)}.`,
+      `gradclip: ${fnName}: options are required, e.g. { maxNorm: 1 } (or {} to only measure the gradient norm); got ${describeValue(options)}.`,
     );
   }
   if (typeof options !== "object" || Array.isArray(options)) {
     const hint = typeof options === "number" ? ` (write { maxNorm: ${options} })` : "";
-    throw new TypeError(`gradclip: ${fnName}: options must be an object${hint}; got ${describe(options)}.`);
+    throw new TypeError(`gradclip: ${fnName}: options must be an object${hint}; got ${describeValue(options)}.`);
   }
   const rules = allOptions();
   checkOptions(options, fnName, [...rules.flatMap(namesOf), ...POLICY_KEYS]);
@@ -264,7 +265,7 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
   } else if (rule) {
     const c = o.clipper as GradientClipper;
     if (typeof c !== "object" || c === null || typeof c.clip !== "function" || typeof c.kind !== "string") {
-      throw new TypeError(`gradclip: ${fnName}: options.clipper must be a GradientClipper ({ kind, clip(step) }); got ${describe(c)}.`);
+      throw new TypeError(`gradclip: ${fnName}: options.clipper must be a GradientClipper ({ kind, clip(step) }); got ${describeValue(c)}.`);
     }
     clipper = c;
   }
@@ -276,7 +277,7 @@ function resolvePolicy(o: Record<string, unknown>, fnName: string): NonFinitePol
   let nonFinite: NonFinitePolicy = "propagate";
   if (o.nonFinite !== undefined) {
     if (o.nonFinite !== "propagate" && o.nonFinite !== "error" && o.nonFinite !== "skip") {
-      throw new TypeError(`gradclip: ${fnName}: options.nonFinite must be "propagate", "error" or "skip"; got ${describe(o.nonFinite)}.`);
+      throw new TypeError(`gradclip: ${fnName}: options.nonFinite must be "propagate", "error" or "skip"; got ${describeValue(o.nonFinite)}.`);
     }
     nonFinite = o.nonFinite;
   }

@@ -21,7 +21,7 @@
  * TypeError when the optimizer is made, never when the model is loaded.
  * Object keys whose value is `undefined` are left out (an absent option).
  */
-import { describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 
 /** JSON values, for configs and state that round-trip through `model.save`. */
 export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -57,7 +57,7 @@ function toJsonForm(value: unknown, path: string, seen: Set<object>): unknown {
     case "object":
       break;
     default:
-      throw new TypeError(`gradclip: ${path} cannot be saved with a model (JSON holds no ${describe(value)}); give JSON values.`);
+      throw new TypeError(`gradclip: ${path} cannot be saved with a model (JSON holds no ${describeValue(value)}); give JSON values.`);
   }
   if (value === null) return null;
   if (seen.has(value)) throw new TypeError(`gradclip: ${path} refers to itself and cannot be saved with a model.`);
@@ -70,7 +70,7 @@ function toJsonForm(value: unknown, path: string, seen: Set<object>): unknown {
       });
     }
     if (!isPlainObject(value)) {
-      throw new TypeError(`gradclip: ${path} is ${describe(value)}, which cannot be saved with a model; give a plain object of JSON values.`);
+      throw new TypeError(`gradclip: ${path} is ${describeValue(value)}, which cannot be saved with a model; give a plain object of JSON values.`);
     }
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(value)) {

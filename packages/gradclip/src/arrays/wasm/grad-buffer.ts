@@ -2,7 +2,7 @@
  * GradBuffer: gradients allocated in one WebAssembly.Memory, so that the core
  * functions clip them with WebAssembly SIMD in place (no copies).
  */
-import { describe, messageOf } from "../../core/describe.js";
+import { describeValue, messageOf } from "../../core/describe.js";
 import { readOptions } from "../../core/options.js";
 import { checkShapeOrCount } from "../../core/shape.js";
 import { useWasmKernels } from "./provider.js";
@@ -35,7 +35,7 @@ function elementCounts(shapes: unknown): number[] {
     throw new TypeError(`gradclip: GradBuffer: reading shapes threw: ${messageOf(e)}`, { cause: e });
   }
   if (typeof make !== "function") {
-    throw new TypeError(`gradclip: GradBuffer: shapes must be an iterable of shapes ([rows, cols]) or element counts; got ${describe(shapes)}.`);
+    throw new TypeError(`gradclip: GradBuffer: shapes must be an iterable of shapes ([rows, cols]) or element counts; got ${describeValue(shapes)}.`);
   }
   let list: unknown[];
   try {
@@ -81,7 +81,7 @@ export class GradBuffer<D extends GradDType = "float32"> {
     const o = readOptions(options, "GradBuffer", OPTION_KEYS);
     const dtype = (o.dtype ?? "float32") as D;
     if (dtype !== "float32" && dtype !== "float64") {
-      throw new TypeError(`gradclip: GradBuffer: dtype must be "float32" or "float64"; got ${describe(dtype)}.`);
+      throw new TypeError(`gradclip: GradBuffer: dtype must be "float32" or "float64"; got ${describeValue(dtype)}.`);
     }
     const Ctor = dtype === "float64" ? Float64Array : Float32Array;
     const counts = elementCounts(shapes);

@@ -1,10 +1,10 @@
 /**
  * Routes the core functions (clipGradNorm_ & co.) to the WebAssembly SIMD
  * kernels for arrays that live in a registered WebAssembly.Memory, through the
- * kernel registry of ../kernels.ts; every other array keeps jsKernels.
+ * kernel registry of ../kernels.ts; every other array keeps jsArrayKernels.
  */
 import type { Grad } from "../grads.js";
-import { jsKernels, registerKernelProvider, type ArrayKernels, type KernelProvider } from "../kernels.js";
+import { jsArrayKernels, registerArrayKernelProvider, type ArrayKernels, type ArrayKernelProvider } from "../kernels.js";
 import { boundKernels, checkMemory, wasmSimdSupported } from "./memory-kernels.js";
 
 // Weak, so that a dropped GradBuffer's memory can be collected.
@@ -22,17 +22,17 @@ function kernelsOf(a: Grad): Required<ArrayKernels> | undefined {
   return undefined;
 }
 
-const provider: KernelProvider = {
+const provider: ArrayKernelProvider = {
   name: "wasm-simd",
   accepts: (a) => kernelsOf(a) !== undefined,
-  sumSquares: (a) => (kernelsOf(a) ?? jsKernels).sumSquares(a),
-  sumPow: (a, p) => (kernelsOf(a) ?? jsKernels).sumPow(a, p),
-  maxAbs: (a) => (kernelsOf(a) ?? jsKernels).maxAbs(a),
-  scale: (a, c) => (kernelsOf(a) ?? jsKernels).scale(a, c),
-  clamp: (a, c) => (kernelsOf(a) ?? jsKernels).clamp(a, c),
+  sumSquares: (a) => (kernelsOf(a) ?? jsArrayKernels).sumSquares(a),
+  sumPow: (a, p) => (kernelsOf(a) ?? jsArrayKernels).sumPow(a, p),
+  maxAbs: (a) => (kernelsOf(a) ?? jsArrayKernels).maxAbs(a),
+  scale: (a, c) => (kernelsOf(a) ?? jsArrayKernels).scale(a, c),
+  clamp: (a, c) => (kernelsOf(a) ?? jsArrayKernels).clamp(a, c),
   // Bound kernels run SIMD only when dst is in the same memory too.
-  scaleInto: (src, dst, c) => (kernelsOf(src) ?? jsKernels).scaleInto(src, dst, c),
-  clampInto: (src, dst, c) => (kernelsOf(src) ?? jsKernels).clampInto(src, dst, c),
+  scaleInto: (src, dst, c) => (kernelsOf(src) ?? jsArrayKernels).scaleInto(src, dst, c),
+  clampInto: (src, dst, c) => (kernelsOf(src) ?? jsArrayKernels).clampInto(src, dst, c),
 };
 
 /**
@@ -58,7 +58,7 @@ export function useWasmKernels(memory: WebAssembly.Memory): () => void {
   boundKernels(memory); // binds the instance once
   const ref = new WeakRef(memory);
   memories.add(ref);
-  unregisterProvider ??= registerKernelProvider(provider);
+  unregisterProvider ??= registerArrayKernelProvider(provider);
   return () => {
     memories.delete(ref);
     if (memories.size === 0 && unregisterProvider) {

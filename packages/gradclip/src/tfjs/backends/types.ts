@@ -1,12 +1,39 @@
 /**
- * What a per-backend clipping path provides. Values that may live on the host
- * or on the device are `NormValue`s: a plain number where the backend
- * computed it on the host (cpu, wasm), a float32 `tf.Scalar` otherwise.
+ * What a per-backend clip path provides (`ClipPath`). Values that may live on
+ * the host or on the device are `ScalarValue`s: a plain number where the
+ * backend computed it on the host (cpu, wasm), a float32 `tf.Scalar`
+ * otherwise.
  */
 import type * as tf from "@tensorflow/tfjs-core";
 import type { RawPart } from "../../core/norm-part.js";
 
-export type NormValue = number | tf.Scalar;
+/**
+ * A scalar where it was computed: a plain number on the host (the cpu and
+ * wasm paths compute norms and coefficients there, in float64), or a float32
+ * `tf.Scalar` on the device (every other backend; reading it would cost a
+ * GPU sync). Total norms and clip coefficients are both `ScalarValue`s.
+ * A `tf.Scalar` handed over this way is owned by whoever received it.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import type { ScalarValue } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * const onHost: ScalarValue = 5;
+ * const onDevice: ScalarValue = tf.scalar(5);
+ * const read = (v: ScalarValue): number => (typeof v === "number" ? v : v.dataSync()[0]!);
+ * console.log(read(onHost), read(onDevice));
+ * ```
+ * ```text
+ * 5 5
+ * ```
+ */
+export type ScalarValue = number | tf.Scalar;
+
+/** @deprecated The old name of `ScalarValue`, kept for the files the GPU merge is editing (see the report); use `ScalarValue`. */
+export type NormValue = ScalarValue;
 
 /**
  * A total norm kept on the device as a norm part: power sum
@@ -20,7 +47,49 @@ export interface DeviceNormPart {
   readonly count: number;
 }
 
-export interface ClipKernels {
+/**
+ * A backend's clip path: the norm, scaling and clamping steps that
+ * `clipGradNorm_` and the other `gradclip/tfjs` functions (and the optimizer
+ * wrapper) run on the active backend, chosen by backend name the way
+ * tfjs-core picks a kernel (see `registerClipPath`). The built-in paths are
+ * "cpu" and "wasm" (computing on the backend's own host memory in float64),
+ * "webgl" and "webgpu" (fused shaders), and a generic one of plain tf ops
+ * that runs on every other backend.
+ *
+ * A path must give the core's results: the total norm as `getTotalNorm`
+ * defines it (per-tensor norms combined with the core's `combineNormsWith`,
+ * NaN if any element is NaN, else Infinity if any is infinite, 0 for no
+ * tensors), scaling in float32, and `clamp` keeping NaN. It never modifies
+ * or disposes its inputs unless `owned` says it may reuse their storage.
+ *
+ * This is an extension seam (`gradclip/tfjs/extend`): it may change in
+ * minor versions.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradNorm_ } from "gradclip/tfjs";
+ * import { registerClipPath, type ClipPath } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * // A (slow) path of plain tf ops, for the L2 norm only.
+ * const plainOps: ClipPath = {
+ *   name: "plain-ops",
+ *   totalNorm: (ts) => tf.tidy(() => tf.sqrt(tf.addN([tf.scalar(0), ...ts.map((t) => tf.sum(tf.square(t)))])) as tf.Scalar),
+ *   scale: (t, coef) => tf.mul(t, coef),
+ *   clamp: (t, c) => tf.clipByValue(t, -c, c),
+ * };
+ * const restore = registerClipPath("cpu", () => plainOps);
+ * const grads = [tf.tensor1d([3, 4])];
+ * console.log(clipGradNorm_(grads, 1).dataSync()[0], grads[0]!.dataSync());
+ * restore();
+ * ```
+ * ```text
+ * 5 Float32Array(2) [ 0.6000000238418579, 0.800000011920929 ]
+ * ```
+ */
+export interface ClipPath {
   /** For diagnostics and tests: which path ran ("generic", "cpu", "wasm", ...). */
   readonly name: string;
   /**
@@ -28,24 +97,26 @@ export interface ClipKernels {
    * with the core's `combineNormsWith`); 0 for an empty list. Never modifies
    * or disposes its inputs.
    */
-  totalNorm(tensors: readonly tf.Tensor[], p: number): NormValue;
+  totalNorm(tensors: readonly tf.Tensor[], p: number): ScalarValue;
   /**
    * Optional, for device totals: the total (as `totalNorm` gives it)
    * together with its norm part, so that the coefficient stays right where
    * the total exceeds float32 (see `DeviceNormPart`). New tensors the caller owns.
+   * @internal Used by the built-in paths; not part of the extension contract yet.
    */
   totalNormWithPart?(tensors: readonly tf.Tensor[], p: number): { total: tf.Scalar; part: DeviceNormPart };
   /**
    * Optional, for host backends: the merged norm part of `tensors` computed
    * on the host in float64 (the core's `RawPart`), or null where a tensor is
    * not in host memory (the generic path then measures it).
+   * @internal Used by the built-in paths; not part of the extension contract yet.
    */
   normPart?(tensors: readonly tf.Tensor[], p: number): RawPart | null;
   /**
    * `t · coef` as a tensor the caller owns. With `owned`, the caller disposes
    * `t` right after, so its storage may be reused when nothing else shares it.
    */
-  scale(t: tf.Tensor, coef: NormValue, owned: boolean): tf.Tensor;
+  scale(t: tf.Tensor, coef: ScalarValue, owned: boolean): tf.Tensor;
   /**
    * Optional: the core's clip coefficient `min(1, maxNorm / (total + 1e-6))`
    * on the device in fewer dispatches than tf ops, as a new scalar; null to
@@ -55,3 +126,6 @@ export interface ClipKernels {
   /** `clamp(t, -c, c)` as a tensor the caller owns; `owned` as for `scale`. */
   clamp(t: tf.Tensor, c: number, owned: boolean): tf.Tensor;
 }
+
+/** @deprecated The old name of `ClipPath`, kept for the files the GPU merge is editing (see the report); use `ClipPath`. */
+export type ClipKernels = ClipPath;
