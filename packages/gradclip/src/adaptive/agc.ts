@@ -8,16 +8,31 @@ import { gradView, isGrad, type Grad } from "../arrays/grads.js";
 import { arrayKernelsFor } from "../arrays/kernels.js";
 import { arrayNorm } from "../arrays/norm.js";
 import { describeValue, messageOf } from "../core/describe.js";
-import { readArray, readFields, readOptions } from "../core/options.js";
+import { readArray, readFields, readIterable, readOptions } from "../core/options.js";
 import { checkShape } from "../core/shape.js";
 import { checkBoolean, checkPositive } from "../core/validate.js";
 import { agcUnitScale } from "./agc-scale.js";
 import type { ClipResult } from "./rule.js";
 import { unitLayout, type UnitAxis, type UnitLayout } from "./units.js";
 
-/** One parameter for AGC: its gradient (clipped in place), its current values and its shape. */
+/**
+ * One parameter for `AGC.clip_`: its gradient (clipped in place), its
+ * current values and its shape.
+ *
+ * @example
+ * ```ts
+ * import { AGC, type AgcParameter } from "gradclip";
+ *
+ * const bias: AgcParameter = { name: "dense/bias", grad: new Float32Array([3, 4]), param: new Float32Array([1, 1]), shape: [2] };
+ * const { clippedUnits } = new AGC({ clipping: 0.5 }).clip_([bias]);
+ * console.log(clippedUnits, Array.from(bias.grad!, (g) => g.toFixed(4)));
+ * ```
+ * ```text
+ * 1 [ '0.4243', '0.5657' ]
+ * ```
+ */
 export interface AgcParameter {
-  /** Used by `exclude`. */
+  /** The parameter's name, matched against `AgcOptions.exclude`. */
   name?: string;
   /** The gradient, flattened row-major; `null`/`undefined` parameters are skipped. */
   grad: Grad | null | undefined;
@@ -27,7 +42,21 @@ export interface AgcParameter {
   shape: readonly number[];
 }
 
-/** Options of `AGC`. */
+/**
+ * Options of `AGC`. Unknown keys are a `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { AGC, type AgcOptions } from "gradclip";
+ *
+ * const options: AgcOptions = { clipping: 0.01, eps: 1e-3, unitAxis: "first", exclude: [/^classifier\//] };
+ * const agc = new AGC(options);
+ * console.log(agc.excludes("classifier/kernel"), agc.excludes("dense/kernel"));
+ * ```
+ * ```text
+ * true false
+ * ```
+ */
 export interface AgcOptions {
   /** λ, the largest allowed ratio ||G_u|| / max(||W_u||, eps); > 0. Default 0.01. */
   clipping?: number;
@@ -44,7 +73,28 @@ export interface AgcOptions {
   errorIfNonfinite?: boolean;
 }
 
-/** What `AGC.clip_` returns. */
+/**
+ * What `AGC.clip_` returns: `ClipResult`'s fields (with no single
+ * threshold: `maxNorm` NaN) and the unit counts.
+ *
+ * @example
+ * ```ts
+ * import { AGC, type AgcResult } from "gradclip";
+ *
+ * const result: AgcResult = new AGC().clip_([{ grad: new Float32Array([0.001]), param: new Float32Array([1]), shape: [1] }]);
+ * console.log(result);
+ * ```
+ * ```text
+ * {
+ *   totalNorm: 0.0010000000474974513,
+ *   maxNorm: NaN,
+ *   coefficient: 1,
+ *   clipped: false,
+ *   units: 1,
+ *   clippedUnits: 0
+ * }
+ * ```
+ */
 export interface AgcResult extends ClipResult {
   /** Always NaN: AGC has a threshold per unit, `λ · max(||W_u||, eps)`, not one. */
   maxNorm: number;
@@ -69,26 +119,45 @@ const OPTION_KEYS: readonly (keyof AgcOptions)[] = ["clipping", "eps", "unitAxis
 const ENTRY_KEYS = ["name", "grad", "param", "shape"] as const;
 
 /**
- * Unit-wise adaptive gradient clipping. For each unit u (one output channel;
- * the whole tensor for scalars and vectors) of each parameter W with gradient
- * G: if `||G_u|| / max(||W_u||, eps) > λ` then
- * `G_u ← G_u · λ · max(||W_u||, eps) / max(||G_u||, 1e-6)` (the formula lives
- * in `agcUnitScaleWith`). Norms are L2 with float64 accumulation and exact
- * fallbacks (true values, like `getTotalNorm`); scaling is in the gradient's
- * precision with the factor rounded to it, like `clipGradsWithNorm_`. Stateless: `state()` is `{}` and kept for symmetry.
+ * AGC, unit-wise adaptive gradient clipping (Brock, De, Smith & Simonyan,
+ * 2021), on typed-array gradients. For each unit u (one output channel;
+ * the whole tensor for scalars and vectors) of each parameter W with
+ * gradient G, with λ = `clipping`:
+ *
+ *     w* = max(||W_u||₂, eps)
+ *     G_u ← ||G_u||₂ / w* > λ ? G_u · λ · w* / max(||G_u||₂, 1e-6) : G_u
+ *
+ * so afterwards `||G_u|| <= λ · max(||W_u||, eps)` up to rounding. Norms are
+ * L2 with float64 accumulation and exact fallbacks (true values, like
+ * `getTotalNorm`); scaling is in the gradient's precision with the factor
+ * rounded to it, like `clipGradsWithNorm_`. A NaN norm leaves the unit as
+ * it is (NaN propagates); an infinite gradient unit gets scale 0 (finite
+ * entries 0, infinite ones NaN). Stateless: `state()` is `{}`, kept for
+ * symmetry with the other clippers.
  *
  * Units are along the last axis by default (tfjs/Keras `[in, out]`,
  * `[h, w, in, out]`); pass `unitAxis: "first"` for PyTorch `[out, in, ...]`.
- * This differs from optax's `unitwise_norm`, which squeezes size-1 axes first:
- * here a `[1, n]` tensor has n units (last axis), as in timm's and the
- * paper's reference code, which use the rank as given.
+ * This differs from optax's `unitwise_norm`, which squeezes size-1 axes
+ * first: here a `[1, n]` tensor has n units (last axis), as in timm's and
+ * the paper's reference code, which use the rank as given. The paper does
+ * not clip the final classifier layer: name it in `exclude`.
  *
+ * @throws TypeError / RangeError for bad or unknown options (`clipping` or
+ *   `eps` not a finite number > 0, `unitAxis` not one of the two, an
+ *   `exclude` entry that is neither a string nor a RegExp).
  * @example
- * const agc = new AGC({ clipping: 0.01, exclude: ["dense_2/kernel", "dense_2/bias"] });
- * const { clippedUnits } = agc.clip_([
- *   { name: "dense_1/kernel", grad: gW, param: w, shape: [784, 128] },
- *   { name: "dense_1/bias", grad: gB, param: b, shape: [128] },
- * ]);
+ * ```ts
+ * import { AGC } from "gradclip";
+ *
+ * const agc = new AGC({ clipping: 0.1, exclude: ["classifier/kernel"] });
+ * const weight = { name: "dense/kernel", grad: new Float32Array([1, 0, 0, 1]), param: new Float32Array([2, 0, 0, 2]), shape: [2, 2] };
+ * const head = { name: "classifier/kernel", grad: new Float32Array([5, 5]), param: new Float32Array([1, 1]), shape: [2, 1] };
+ * const { clippedUnits, units, coefficient } = agc.clip_([weight, head]);
+ * console.log(units, clippedUnits, coefficient.toFixed(2), Array.from(weight.grad, (g) => g.toFixed(2)), Array.from(head.grad));
+ * ```
+ * ```text
+ * 2 2 0.20 [ '0.20', '0.00', '0.00', '0.20' ] [ 5, 5 ]
+ * ```
  */
 export class AGC {
   /** λ: a unit's gradient norm is kept at most λ · max(‖W_u‖, eps). */
@@ -110,16 +179,23 @@ export class AGC {
     this.#errorIfNonfinite = checkBoolean(o.errorIfNonfinite, "AGC: errorIfNonfinite", false);
   }
 
-  /** Whether a parameter of this name is left unclipped. */
+  /**
+   * Whether a parameter of this name is left unclipped (`exclude`); false
+   * for a parameter without a name.
+   */
   excludes(name: string | undefined): boolean {
     return this.#isExcluded(name);
   }
 
   /**
-   * Clips every non-excluded gradient unit-wise, in place. Returns the total
-   * L2 norm of all gradients before clipping (excluded ones included), the
-   * smallest unit scale as `coefficient`, and unit counts.
+   * Clips every non-excluded gradient unit-wise, in place (see the class).
+   * Every entry is read and checked before anything is modified; entries
+   * with a `null` / `undefined` gradient are skipped.
    *
+   * @param params The parameters (see `AgcParameter`): any iterable.
+   * @returns The total L2 norm of all gradients before clipping (excluded
+   *   ones included), the smallest unit scale as `coefficient` (1 when no
+   *   unit was clipped), and unit counts.
    * @throws TypeError / RangeError for a malformed entry (shape not matching
    *   the arrays), before anything is modified; `NonFiniteNormError` with
    *   `errorIfNonfinite`.
@@ -152,7 +228,7 @@ export class AGC {
     return { totalNorm, maxNorm: NaN, coefficient, clipped: clippedUnits > 0, units, clippedUnits };
   }
 
-  /** AGC keeps no state between steps: `{}`. */
+  /** AGC keeps no state between steps: `{}` (kept for symmetry with the other clippers). */
   state(): Record<string, never> {
     return {};
   }
@@ -204,21 +280,7 @@ export class AGC {
 
 /** The entries of `AGC.clip_`'s argument, read once; the caller's errors wrapped. */
 function readEntries(params: unknown): unknown[] {
-  if (Array.isArray(params)) return readArray(params, "AGC.clip_: params", "an iterable of { name, grad, param, shape }");
-  let make: unknown;
-  try {
-    make = typeof params === "object" && params !== null && !isGrad(params) ? (params as Partial<Iterable<unknown>>)[Symbol.iterator] : undefined;
-  } catch (e) {
-    throw new TypeError(`gradclip: AGC.clip_: reading params threw: ${messageOf(e)}`, { cause: e });
-  }
-  if (typeof make !== "function") {
-    throw new TypeError(`gradclip: AGC.clip_: params must be an iterable of { name, grad, param, shape }; got ${describeValue(params)}.`);
-  }
-  try {
-    return Array.from(params as Iterable<unknown>);
-  } catch (e) {
-    throw new TypeError(`gradclip: AGC.clip_: iterating params threw: ${messageOf(e)}`, { cause: e });
-  }
+  return readIterable(params, "AGC.clip_: params", "an iterable of { name, grad, param, shape }", { arraysByIndex: true, refuse: isGrad });
 }
 
 /** AGC's validated hyperparameters, shared by the typed-array class and the tfjs clipper. */

@@ -174,6 +174,42 @@ export function readArray(value: unknown, what: string, expected: string): unkno
 }
 
 /**
+ * The entries of an iterable argument, read once: an array (with
+ * `arraysByIndex`) as `readArray` reads it, any other iterable by iterating
+ * it. `what` is `"<function>: <argument>"`; a value that is not an iterable
+ * object, or that `refuse` refuses (e.g. a typed array where entries are
+ * expected), is a `TypeError` `gradclip: <what> must be <expected>; got ...`,
+ * and a getter, iterator or Proxy trap that throws is a `TypeError` naming
+ * it, with its error as `cause`.
+ */
+export function readIterable(
+  value: unknown,
+  what: string,
+  expected: string,
+  options: { readonly arraysByIndex?: boolean; readonly refuse?: (value: object) => boolean } = {},
+): unknown[] {
+  if (options.arraysByIndex && Array.isArray(value)) return readArray(value, what, expected);
+  let make: unknown;
+  try {
+    make = typeof value === "object" && value !== null && !options.refuse?.(value) ? (value as Partial<Iterable<unknown>>)[Symbol.iterator] : undefined;
+  } catch (e) {
+    throw new TypeError(`gradclip: ${readingThrew(what)}: ${messageOf(e)}`, { cause: e });
+  }
+  if (typeof make !== "function") throw new TypeError(`gradclip: ${what} must be ${expected}; got ${describeValue(value)}.`);
+  try {
+    return Array.from(value as Iterable<unknown>);
+  } catch (e) {
+    throw new TypeError(`gradclip: ${readingThrew(what).replace(": reading ", ": iterating ")}: ${messageOf(e)}`, { cause: e });
+  }
+}
+
+/** "AGC.clip_: params" -> "AGC.clip_: reading params threw". */
+function readingThrew(what: string): string {
+  const i = what.lastIndexOf(": ");
+  return i < 0 ? `reading ${what} threw` : `${what.slice(0, i)}: reading ${what.slice(i + 2)} threw`;
+}
+
+/**
  * Reads the properties `keys` of an object once each (own or inherited:
  * getters run once) into a null-prototype record; a getter or Proxy trap that
  * throws becomes a `TypeError` `gradclip: <what>: reading <key> threw: ...`

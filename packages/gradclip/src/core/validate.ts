@@ -13,7 +13,27 @@ import { readOptions } from "./options.js";
 export { describeValue as describe } from "./describe.js";
 export { checkOptions } from "./options.js";
 
-/** The order of a p-norm: any p > 0, `Infinity`, or the string `"inf"`. */
+/**
+ * The order p of a p-norm: any number p > 0, `Infinity`, or the string
+ * `"inf"` (PyTorch's `norm_type="inf"`), the largest |g|. Orders below 1 are
+ * allowed (they are quasi-norms); 0 and negative orders are refused with a
+ * `RangeError` (PyTorch's `norm_type=0` counts non-zero tensors rather than
+ * elements).
+ *
+ * @example
+ * ```ts
+ * import { getTotalNorm, type NormType } from "gradclip";
+ *
+ * const g = new Float64Array([3, -4]);
+ * for (const normType of [1, 2, 3, "inf"] as NormType[]) console.log(normType, getTotalNorm(g, { normType }).toFixed(4));
+ * ```
+ * ```text
+ * 1 7.0000
+ * 2 5.0000
+ * 3 4.4979
+ * inf 4.0000
+ * ```
+ */
 export type NormType = number | "inf";
 
 /**
@@ -114,11 +134,36 @@ export function checkIntegerOrInfinity(value: unknown, name: string, min: number
   return value === 0 ? 0 : value;
 }
 
-/** Options shared by the norm-computing functions of every backend. */
+/**
+ * The options of the norm-computing functions of every backend
+ * (`getTotalNorm`, `clipGradNorm_`, in `gradclip` and in `gradclip/tfjs`).
+ * Unknown keys are a `TypeError` with a "did you mean" hint (`norm_type`:
+ * did you mean normType?).
+ *
+ * @example
+ * ```ts
+ * import { clipGradNorm_, NonFiniteNormError, type NormOptions } from "gradclip";
+ *
+ * const options: NormOptions = { normType: 2, errorIfNonfinite: true };
+ * try {
+ *   clipGradNorm_(new Float32Array([1, NaN]), 1, options);
+ * } catch (e) {
+ *   console.log(e instanceof NonFiniteNormError);
+ * }
+ * ```
+ * ```text
+ * true
+ * ```
+ */
 export interface NormOptions {
-  /** Order of the norm: p > 0, `Infinity` or `"inf"`. Default 2. */
+  /** Order of the norm: p > 0, `Infinity` or `"inf"` (see `NormType`). Default 2. */
   normType?: NormType;
-  /** Throw `NonFiniteNormError` when the total norm is NaN or infinite. Default false. */
+  /**
+   * Throw `NonFiniteNormError` when the total norm is NaN or infinite,
+   * before any gradient is modified. Default false: as in PyTorch, the
+   * gradients are then scaled by the non-finite norm's coefficient (NaN
+   * for a NaN norm, 0 for Infinity).
+   */
   errorIfNonfinite?: boolean;
 }
 

@@ -86,7 +86,7 @@ export interface DeviceNormPart {
  * restore();
  * ```
  * ```text
- * 5 Float32Array(2) [ 0.6000000238418579, 0.800000011920929 ]
+ * 5 Float32Array(2) [ 0.5999999046325684, 0.7999998331069946 ]
  * ```
  */
 export interface ClipPath {
