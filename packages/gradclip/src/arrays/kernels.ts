@@ -10,6 +10,31 @@ import type { Grad } from "./grads.js";
 import { stagedKernels } from "./wasm/staged.js";
 import { sharedRegistry } from "../core/shared.js";
 
+/**
+ * The element kernels the typed-array functions run on one gradient array:
+ * the sums a norm needs, the max |a| and the two in-place writes. Every
+ * implementation (plain JavaScript, WebAssembly SIMD over a scratch memory,
+ * WebAssembly SIMD in place over a memory of yours: `wasmKernelsForMemory`)
+ * gives the same bits: sums use eight float64 accumulators, element i into
+ * accumulator i mod 8, combined pairwise.
+ *
+ * An extension seam (`gradclip/extend`): it may change in minor versions.
+ *
+ * @example
+ * ```ts
+ * import { wasmKernelsForMemory, type ArrayKernels } from "gradclip/extend";
+ *
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const kernels: ArrayKernels = wasmKernelsForMemory(memory);
+ * const a = new Float32Array(memory.buffer, 0, 4);
+ * a.set([3, -4, 0, 0]);
+ * kernels.scale(a, 0.5);
+ * console.log(kernels.sumSquares(a), kernels.maxAbs(a), Array.from(a));
+ * ```
+ * ```text
+ * 6.25 2 [ 1.5, -2, 0, 0 ]
+ * ```
+ */
 export interface ArrayKernels {
   /** Σ a_i², accumulated in float64 (NaN if any NaN, Infinity if any ±Infinity). */
   sumSquares(a: Grad): number;
@@ -46,8 +71,9 @@ export function clampInto(k: ArrayKernels, src: Grad, dst: Grad, c: number): voi
   k.clamp(dst, c);
 }
 
-/** A kernel implementation that handles only some arrays (those it `accepts`). */
+/** A kernel implementation that handles only some arrays (those it `accepts`); see `registerArrayKernelProvider`. */
 export interface ArrayKernelProvider extends ArrayKernels {
+  /** For diagnostics and tests. */
   readonly name: string;
   accepts(a: Grad): boolean;
 }

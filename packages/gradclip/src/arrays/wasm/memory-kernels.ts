@@ -117,10 +117,26 @@ function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
  * detached view), as is a non-number `p` or `c`; a subclass's overridden
  * `length`, `buffer` or `byteOffset` is ignored (the built-in values are used).
  *
+ * An extension seam (`gradclip/extend`): it may change in minor versions.
+ *
+ * @param memory The memory the arrays live in.
+ * @returns The kernels (see `ArrayKernels`), `scaleInto` and `clampInto` included.
+ * @throws TypeError for a memory that is not a real, non-shared WebAssembly.Memory.
  * @example
+ * ```ts
+ * import { wasmKernelsForMemory } from "gradclip/extend";
+ *
+ * const memory = new WebAssembly.Memory({ initial: 1 });
  * const k = wasmKernelsForMemory(memory);
- * const view = new Float32Array(memory.buffer, 0, 1024);
- * const sumSq = k.sumSquares(view);
+ * const src = new Float64Array(memory.buffer, 0, 3);
+ * const dst = new Float64Array(memory.buffer, 64, 3);
+ * src.set([-2, 0.5, 9]);
+ * k.clampInto(src, dst, 1);
+ * console.log(k.sumPow(src, 1), Array.from(dst), Array.from(src));
+ * ```
+ * ```text
+ * 11.5 [ -1, 0.5, 1 ] [ -2, 0.5, 9 ]
+ * ```
  */
 export function wasmKernelsForMemory(memory: WebAssembly.Memory): Required<ArrayKernels> {
   checkMemory(memory, "wasmKernelsForMemory");

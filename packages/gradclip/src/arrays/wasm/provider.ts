@@ -43,14 +43,31 @@ const provider: ArrayKernelProvider = {
  * JavaScript kernels; only the speed changes. `GradBuffer` does this for its
  * own memory. A no-op where WebAssembly SIMD is unavailable.
  *
- * Returns a function that undoes the registration. The memory is held weakly.
+ * Returns a function that undoes the registration. The memory is held
+ * weakly. Views detached by `memory.grow()` fall back to the JavaScript
+ * kernels (make new views after growing).
  *
+ * An extension seam (`gradclip/extend`): it may change in minor versions.
+ *
+ * @param memory The memory whose views should run the SIMD kernels.
+ * @returns A function that undoes the registration.
  * @throws TypeError if `memory` is not a real WebAssembly.Memory (a Proxy or
  *   an imitation of one is refused) or is shared.
  * @example
+ * ```ts
+ * import { clipGradNorm_ } from "gradclip";
+ * import { useWasmKernels } from "gradclip/extend";
+ *
+ * const memory = new WebAssembly.Memory({ initial: 1 }); // e.g. another library's heap
  * const stop = useWasmKernels(memory);
- * clipGradNorm_(new Float32Array(memory.buffer, 0, 1024), 1.0); // SIMD
+ * const grad = new Float32Array(memory.buffer, 0, 2);
+ * grad.set([6, 8]);
+ * console.log(clipGradNorm_(grad, 5), Array.from(grad)); // SIMD, in place
  * stop();
+ * ```
+ * ```text
+ * 10 [ 2.999999523162842, 3.999999523162842 ]
+ * ```
  */
 export function useWasmKernels(memory: WebAssembly.Memory): () => void {
   checkMemory(memory, "useWasmKernels");
