@@ -8,6 +8,7 @@ import { gradView, isGrad, type Grad } from "../arrays/grads.js";
 import { arrayKernelsFor } from "../arrays/kernels.js";
 import { arrayNorm } from "../arrays/norm.js";
 import { describeValue, messageOf } from "../core/describe.js";
+import { TINY_SUM } from "../core/float.js";
 import { readArray, readFields, readIterable, readOptions } from "../core/options.js";
 import { checkShape } from "../core/shape.js";
 import { checkBoolean, checkPositive } from "../core/validate.js";
@@ -208,8 +209,8 @@ export class AGC {
     let coefficient = 1;
     for (const e of list) {
       if (e.excluded || e.layout.size === 0) continue;
-      const gNorms = unitNorms(e.grad, e.layout);
-      const wNorms = unitNorms(e.param, e.layout);
+      const gNorms = arrayUnitNorms(e.grad, e.layout);
+      const wNorms = arrayUnitNorms(e.param, e.layout);
       // Scales stored in the gradient's own precision, as the scale kernel rounds its factor.
       const scales = new (e.grad.constructor as new (n: number) => Grad)(e.layout.count);
       let any = false;
@@ -311,17 +312,16 @@ export function resolveAgcSettings(
   return { clipping, eps, unitAxis, excludes: excluder(options?.exclude) };
 }
 
-/** Below this a float64 sum of squares may have lost digits to underflow (as in `arrays/norm.ts`). */
-const TINY = 2 ** -960;
-
 /**
- * The L2 norm of every unit. One cache-friendly row-major pass accumulates
+ * The L2 norm of every unit, as a flat list (the tfjs AGC's
+ * `tensorUnitNorms` gives a broadcastable tensor instead). One
+ * cache-friendly row-major pass accumulates
  * each unit's Σ x² in float64, element by element in unit order (so both
  * layouts give identical results for the same unit data); a unit whose sum
  * is not finite, or may have underflowed (Float64Array data), is recomputed
  * exactly with `arrayNorm` on a copy.
  */
-function unitNorms(a: Grad, l: UnitLayout): Float64Array {
+function arrayUnitNorms(a: Grad, l: UnitLayout): Float64Array {
   const { count, size, elementStride } = l;
   const sums = new Float64Array(count);
   if (elementStride === 1) {
@@ -336,7 +336,7 @@ function unitNorms(a: Grad, l: UnitLayout): Float64Array {
   const mayUnderflow = a instanceof Float64Array;
   for (let u = 0; u < count; u++) {
     const s = sums[u]!;
-    sums[u] = !(s < Infinity) || (mayUnderflow && s < TINY) ? arrayNorm(gather(a, l, u), 2) : Math.sqrt(s);
+    sums[u] = !(s < Infinity) || (mayUnderflow && s < TINY_SUM) ? arrayNorm(gather(a, l, u), 2) : Math.sqrt(s);
   }
   return sums;
 }

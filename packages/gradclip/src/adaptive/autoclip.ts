@@ -58,7 +58,9 @@ export interface AutoClipState {
   norms: number[];
 }
 
-const RULE_KEYS: readonly (keyof AutoClipRuleOptions)[] = ["percentile", "historySize"];
+/** The rule's option keys (the tfjs `autoclip` option key takes the same ones). */
+export const AUTOCLIP_RULE_KEYS: readonly (keyof AutoClipRuleOptions)[] = ["percentile", "historySize"];
+const RULE_KEYS = AUTOCLIP_RULE_KEYS;
 const CLIPPER_KEYS: readonly (keyof AutoClipOptions)[] = [...RULE_KEYS, "normType", "errorIfNonfinite"];
 
 interface ResolvedAutoClip {

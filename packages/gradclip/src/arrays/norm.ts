@@ -3,13 +3,11 @@
  * and a scaled sum, see core/norm-part.ts), with no root taken; roots are
  * taken once, of the merged parts.
  */
-import { exponentOf, MIN_NORMAL, pow2, powRatio } from "../core/float.js";
+import { exponentOf, MIN_NORMAL, pow2, powRatio, TINY_SUM } from "../core/float.js";
 import { INF_PART, NAN_PART, normOfRawPart, ZERO_PART, type RawPart } from "../core/norm-part.js";
 import type { Grad } from "./grads.js";
 import { arrayKernelsFor, type ArrayKernels } from "./kernels.js";
 
-/** Below this a float64 sum of squares may have lost digits to underflow. */
-const TINY = 2 ** -960;
 
 /**
  * The norm part of `a`: Σ |a_i|^p as `scale^p · sum`, true for every finite
@@ -33,7 +31,7 @@ export function arrayNormPart(a: Grad, p: number, kernels: ArrayKernels = arrayK
     const sum = p === 2 ? kernels.sumSquares(a) : kernels.sumPow(a, 1);
     if (Number.isNaN(sum)) return NAN_PART;
     // Float64 squares may underflow (to 0 as well): recompute those scaled.
-    const mayUnderflow = p === 2 && a instanceof Float64Array && sum < TINY;
+    const mayUnderflow = p === 2 && a instanceof Float64Array && sum < TINY_SUM;
     if (!mayUnderflow) {
       if (sum === 0) return ZERO_PART;
       if (sum < Infinity) return { scale: 1, sum };

@@ -8,7 +8,26 @@ import { GradientMonitor } from "../monitor/monitor.js";
 import type { MonitorRecord } from "../monitor/record.js";
 import { checkStep, checkTag, checkValue, TensorBoardWriter } from "./writer.js";
 
-/** Options of `writeMonitorRecords`. */
+/**
+ * Options of `writeMonitorRecords`. Unknown keys are a `TypeError` with a
+ * "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor } from "gradclip";
+ * import { TensorBoardWriter, writeMonitorRecords, type WriteMonitorRecordsOptions } from "gradclip/tensorboard";
+ *
+ * const monitor = new GradientMonitor();
+ * monitor.recordMany([{ totalNorm: 1 }, { totalNorm: 2 }, { totalNorm: 3 }]);
+ * const writer = new TensorBoardWriter("logs/run1");
+ * const options: WriteMonitorRecordsOptions = { prefix: "train/", afterStep: 0 };
+ * console.log(writeMonitorRecords(writer, monitor, options));
+ * writer.close();
+ * ```
+ * ```text
+ * { written: 2, lastStep: 2 }
+ * ```
+ */
 export interface WriteMonitorRecordsOptions {
   /** Put before every tag, e.g. `"train/"` or `"batch_"`. Default "". */
   prefix?: string;
@@ -16,7 +35,22 @@ export interface WriteMonitorRecordsOptions {
   afterStep?: number;
 }
 
-/** What `writeMonitorRecords` wrote. */
+/**
+ * What `writeMonitorRecords` wrote.
+ *
+ * @example
+ * ```ts
+ * import { TensorBoardWriter, writeMonitorRecords, type WriteMonitorRecordsResult } from "gradclip/tensorboard";
+ *
+ * const writer = new TensorBoardWriter("logs/run1");
+ * const result: WriteMonitorRecordsResult = writeMonitorRecords(writer, [], { afterStep: 41 });
+ * console.log(result);
+ * writer.close();
+ * ```
+ * ```text
+ * { written: 0, lastStep: 41 }
+ * ```
+ */
 export interface WriteMonitorRecordsResult {
   /** Records written. */
   written: number;
@@ -62,8 +96,25 @@ const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
  * @throws TypeError / RangeError for a bad writer, source, record or
  *   option; TensorBoardWriterError from the writer (closed, I/O failure).
  * @example
- * let last: number | null = null;   // after each epoch:
- * ({ lastStep: last } = writeMonitorRecords(writer, monitor, { afterStep: last ?? undefined }));
+ * ```ts
+ * import { GradientMonitor } from "gradclip";
+ * import { TensorBoardWriter, writeMonitorRecords } from "gradclip/tensorboard";
+ *
+ * const monitor = new GradientMonitor();
+ * const writer = new TensorBoardWriter("logs/run1");
+ * let last: number | undefined;
+ * for (let epoch = 0; epoch < 2; epoch++) {
+ *   for (let i = 0; i < 3; i++) monitor.record({ totalNorm: 1 + i, maxNorm: 2, loss: 1 / (i + 1) });
+ *   const { written, lastStep } = writeMonitorRecords(writer, monitor, { afterStep: last }); // only the new steps
+ *   last = lastStep ?? last;
+ *   console.log(epoch, written, lastStep);
+ * }
+ * writer.close();
+ * ```
+ * ```text
+ * 0 3 2
+ * 1 3 5
+ * ```
  */
 export function writeMonitorRecords(
   writer: TensorBoardWriter,

@@ -12,7 +12,24 @@ import { checkOptions } from "../core/options.js";
 import { encodeFileVersionEvent, encodeScalarEvent } from "./event.js";
 import { frameRecord } from "./record.js";
 
-/** Options of `TensorBoardWriter`. Names as in tfjs-node's `summaryFileWriter` (PyTorch: `max_queue`, `flush_secs`, `filename_suffix`). */
+/**
+ * Options of `TensorBoardWriter`. Names as in tfjs-node's
+ * `summaryFileWriter` (PyTorch: `max_queue`, `flush_secs`,
+ * `filename_suffix`). Unknown keys are a `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { TensorBoardWriter, type TensorBoardWriterOptions } from "gradclip/tensorboard";
+ *
+ * const options: TensorBoardWriterOptions = { maxQueue: 100, flushMillis: 10_000, filenameSuffix: ".v2" };
+ * const writer = new TensorBoardWriter("logs/run1", options);
+ * console.log(writer.path.endsWith(".v2"), writer.maxQueue);
+ * writer.close();
+ * ```
+ * ```text
+ * true 100
+ * ```
+ */
 export interface TensorBoardWriterOptions {
   /** Scalars kept in memory before they are written to the file; integer >= 1. Default 10. */
   maxQueue?: number;
@@ -28,11 +45,32 @@ export interface TensorBoardWriterOptions {
  * is Node's error code when the file system gave one (`"EACCES"`,
  * `"ENOSPC"`, ...), `"ERR_WRITER_CLOSED"` for a write after close;
  * `cause` is the original error.
+ *
+ * @example
+ * ```ts
+ * import { TensorBoardWriter, TensorBoardWriterError } from "gradclip/tensorboard";
+ *
+ * const writer = new TensorBoardWriter("logs/run1");
+ * writer.close();
+ * try {
+ *   writer.scalar("loss", 1, 0);
+ * } catch (e) {
+ *   if (e instanceof TensorBoardWriterError) console.log(e.code);
+ * }
+ * ```
+ * ```text
+ * ERR_WRITER_CLOSED
+ * ```
  */
 export class TensorBoardWriterError extends Error {
   /** Node's error code (`"ENOENT"`, `"EACCES"`, `"ENOSPC"`, ...), or `"ERR_WRITER_CLOSED"`. */
   readonly code: string | undefined;
 
+  /**
+   * @param message What failed.
+   * @param code Node's error code, or `"ERR_WRITER_CLOSED"`.
+   * @param cause The original error.
+   */
   constructor(message: string, code: string | undefined, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = "TensorBoardWriterError";
@@ -146,9 +184,18 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  *   RangeError for bad options; TensorBoardWriterError when the directory or
  *   file cannot be created.
  * @example
+ * ```ts
+ * import { readdirSync } from "node:fs";
+ * import { TensorBoardWriter } from "gradclip/tensorboard";
+ *
  * const writer = new TensorBoardWriter("logs/run1");
  * for (let step = 0; step < 100; step++) writer.scalar("loss", Math.exp(-step / 20), step);
- * writer.close();   // then: tensorboard --logdir logs
+ * writer.close(); // then: tensorboard --logdir logs
+ * console.log(readdirSync("logs/run1").length, readdirSync("logs/run1")[0]!.startsWith("events.out.tfevents."));
+ * ```
+ * ```text
+ * 1 true
+ * ```
  */
 export class TensorBoardWriter {
   /** The log directory given to the constructor. */

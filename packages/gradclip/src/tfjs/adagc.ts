@@ -111,6 +111,20 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
  * model whose variables tfjs renamed (a name taken by a live variable gets
  * `_1`) gets its γ back by position, as tfjs optimizers restore their slots.
  *
- * @example withGradientClipping(tf.train.adam(1e-3), { adagc: { clipRatio: 1.04, beta: 0.99, warmupSteps: 100 } })
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { adagc: { clipRatio: 1.04, beta: 0.99, warmupSteps: 1 } });
+ * tf.variable(tf.tensor1d([0, 0]), true, "w");
+ * for (const g of [[3, 4], [30, 40]]) optimizer.applyGradients({ w: tf.tensor1d(g) });
+ * console.log(optimizer.clipper.getState?.());
+ * ```
+ * ```text
+ * { step: 2, gamma: { w: 1.00039979992004 }, order: [ 'w' ] }
+ * ```
  */
 export const adaGcOption: ClipperOption<AdaGcRuleOptions> = { key: "adagc", parse: parseAdaGc, create: makeAdaGc };

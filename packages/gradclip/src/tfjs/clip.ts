@@ -36,7 +36,22 @@ import { activeKernels, coefficientOf, disposeValue, readValue, releasePart, sca
  * @throws TypeError for a container or entry that is not a live float32
  *   tensor, null or undefined (named in the message); RangeError for a
  *   `normType` that is not > 0. Nothing is left allocated on error.
- * @example const n = getTotalNorm(grads); console.log(await n.data()); n.dispose();
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { getTotalNorm } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const grads = { w: tf.tensor2d([[3, 0], [0, 4]]), b: tf.tensor1d([12]) };
+ * const norm = getTotalNorm(grads);
+ * const maxAbs = getTotalNorm(grads, { normType: "inf" });
+ * console.log(await norm.data(), await maxAbs.data()); // no synchronous read
+ * tf.dispose([norm, maxAbs]);
+ * ```
+ * ```text
+ * Float32Array(1) [ 13 ] Float32Array(1) [ 12 ]
+ * ```
  */
 export function getTotalNorm(
   grads: TensorGrads | readonly NamedTensor[] | readonly (tf.Tensor | null | undefined)[],
@@ -68,7 +83,22 @@ export function getTotalNorm(
  *   disposed, not rank 0 or one of the gradients, entries that are not
  *   float32 tensors, a container that cannot be written), before anything is
  *   modified.
- * @example const n = getTotalNorm(grads); clipGradsWithNorm_(grads, 1.0, n); n.dispose();
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradsWithNorm_, getTotalNorm } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const grads = [tf.tensor1d([3, 4])];
+ * const norm = getTotalNorm(grads); // e.g. to log it first
+ * clipGradsWithNorm_(grads, 2.5, norm); // grads[0] is replaced by the scaled tensor
+ * console.log(grads[0]!.dataSync());
+ * norm.dispose();
+ * ```
+ * ```text
+ * Float32Array(2) [ 1.499999761581421, 1.9999996423721313 ]
+ * ```
  */
 export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNorm: tf.Scalar | number): void {
   const fn = "clipGradsWithNorm_";
@@ -120,10 +150,26 @@ export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNor
  *   tensors, duplicate names, a frozen or otherwise read-only container:
  *   the message names the entry and says what to pass instead), before
  *   anything is modified or computed; nothing is left allocated.
- * @example const { grads } = tf.variableGrads(loss);
- *   const norm = clipGradNorm_(grads, 1.0);
- *   optimizer.applyGradients(grads); tf.dispose(grads); norm.dispose();
- * @example const g = tf.grad(f)(x); const norm = clipGradNorm_(g, 1.0); // g is clipped
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { clipGradNorm_ } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const w = tf.variable(tf.tensor1d([1, 1]));
+ * const optimizer = tf.train.sgd(0.1);
+ * const { grads } = tf.variableGrads(() => tf.sum(tf.mul(w, tf.tensor1d([30, 40]))) as tf.Scalar);
+ * const norm = clipGradNorm_(grads, 1); // the entries of grads are replaced by the clipped tensors
+ * optimizer.applyGradients(grads);
+ * console.log(norm.dataSync()[0], w.dataSync());
+ * tf.dispose(grads);
+ * norm.dispose();
+ * ```
+ * ```text
+ * 50 Float32Array(2) [ 0.9399999976158142, 0.9200000166893005 ]
+ * ```
  */
 export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: NormOptions): tf.Scalar {
   const fn = "clipGradNorm_";
@@ -154,7 +200,20 @@ export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: Nor
  * @throws TypeError / RangeError for a negative, NaN or non-number
  *   `clipValue`, a bad entry or a container that cannot be written, before
  *   anything is modified.
- * @example clipGradValue_(grads, 0.5);
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradValue_ } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const grads = [{ name: "w", tensor: tf.tensor1d([-3, 0.25, Infinity, NaN]) }];
+ * clipGradValue_(grads, 0.5);
+ * console.log(grads[0]!.tensor.dataSync());
+ * ```
+ * ```text
+ * Float32Array(4) [ -0.5, 0.25, 0.5, NaN ]
+ * ```
  */
 export function clipGradValue_(grads: TensorGrads, clipValue: number): void {
   const fn = "clipGradValue_";

@@ -17,6 +17,12 @@
  * import { withGradientClipping } from "gradclip/tfjs";
  * import { registerClipperOption, thresholdClipper } from "gradclip/tfjs/extend";
  *
+ * declare module "gradclip/tfjs" {
+ *   interface GradientClippingOptions {
+ *     halving?: { start?: number };
+ *   }
+ * }
+ *
  * await tf.setBackend("cpu");
  * // A fixed threshold that halves every 100 steps, as an option key that saves with the model.
  * registerClipperOption({

@@ -12,9 +12,29 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { describe } from "../core/validate.js";
 
-/** tfjs's `{ name, tensor }` (what `Optimizer.applyGradients` takes in a list). */
+/**
+ * tfjs's `{ name, tensor }` (what `Optimizer.applyGradients` takes in a
+ * list): one entry of a `NamedTensor[]` container.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradNorm_, type NamedTensor } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const grads: NamedTensor[] = [{ name: "dense/kernel", tensor: tf.tensor1d([6, 8]) }];
+ * clipGradNorm_(grads, 5);
+ * console.log(grads[0]!.name, grads[0]!.tensor.dataSync());
+ * ```
+ * ```text
+ * dense/kernel Float32Array(2) [ 2.999999523162842, 3.999999523162842 ]
+ * ```
+ */
 export interface NamedTensor {
+  /** The variable's name (distinct within a container). */
   name: string;
+  /** Its gradient: replaced by the clipped tensor by the in-place functions. */
   tensor: tf.Tensor;
 }
 
@@ -28,6 +48,24 @@ export interface NamedTensor {
  * tensor (see `clipGradNorm_`). The in-place functions write into the
  * container, so it must be writable (arrays are not `readonly`); names in a
  * `NamedTensor[]` must be distinct strings.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradNorm_, type TensorGrads } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const map: TensorGrads = { w: tf.tensor1d([3]), b: tf.tensor1d([4]) }; // tf.variableGrads(...).grads
+ * const list: TensorGrads = [tf.tensor1d([3]), null, tf.tensor1d([4])];  // null: no gradient
+ * const single: TensorGrads = tf.tensor1d([3, 4]);                        // tf.grad(f)(x)
+ * for (const grads of [map, list, single]) console.log(clipGradNorm_(grads, 1).dataSync()[0]);
+ * ```
+ * ```text
+ * 5
+ * 5
+ * 5
+ * ```
  */
 export type TensorGrads =
   | tf.Tensor

@@ -24,7 +24,7 @@
  * console.log(preClipNorm.dataSync()[0], grads.w.dataSync());
  * ```
  * ```text
- * 5 Float32Array(2) [ 0.6000000238418579, 0.800000011920929 ]
+ * 5 Float32Array(2) [ 0.5999999046325684, 0.7999998331069946 ]
  * ```
  *
  * @module

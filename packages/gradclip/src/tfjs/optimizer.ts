@@ -20,7 +20,30 @@ import {
 } from "./options.js";
 import { decodeSavedJson, decodeSavedValue, encodeSavedJson } from "./saved-json.js";
 
-/** One optimizer step, as reported to step listeners. Tensors in it are valid only during the listener call. */
+/**
+ * One optimizer step, as reported to step listeners
+ * (`ClippedOptimizer.onStep`): the pre-clip norm and what the clipper did.
+ * Tensors in it are valid only during the listener call.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { withGradientClipping, type StepInfo } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 });
+ * optimizer.onStep((info: StepInfo) => {
+ *   console.log(info.totalNormValue, info.maxNorm, info.clipped, info.coefficientValue?.toFixed(4), info.skipped);
+ * });
+ * const w = tf.variable(tf.tensor1d([3, 4]));
+ * optimizer.minimize(() => tf.mul(0.5, tf.sum(tf.square(w))) as tf.Scalar); // gradient w, norm 5
+ * ```
+ * ```text
+ * 5 1 true 0.2000 false
+ * ```
+ */
 export interface StepInfo {
   /**
    * The pre-clip total norm, valid only during the listener call: `tf.keep`
@@ -94,11 +117,32 @@ export interface StepInfo {
  * of the step (computed by the wrapper's `minimize`, so also in `model.fit`)
  * is NaN or infinite. Nothing was changed (weights, slots, iterations,
  * clipper state).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { NonFiniteLossError, withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1, nonFinite: "error" });
+ * const w = tf.variable(tf.scalar(1));
+ * try {
+ *   optimizer.minimize(() => tf.add(tf.mul(w, 0), Infinity) as tf.Scalar); // finite gradient, infinite loss
+ * } catch (e) {
+ *   if (e instanceof NonFiniteLossError) console.log(e.loss, w.dataSync()[0]); // unchanged
+ * }
+ * ```
+ * ```text
+ * Infinity 1
+ * ```
  */
 export class NonFiniteLossError extends Error {
   /** The loss: NaN or ±Infinity (the first non-finite element for a non-scalar loss). */
   readonly loss: number;
 
+  /** @param loss The non-finite loss. */
   constructor(loss: number) {
     super(
       `gradclip: the loss of this step is non-finite (${loss}) while its gradients are finite; ` +
@@ -110,9 +154,57 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/**
+ * A step listener (`ClippedOptimizer.onStep`): called after every step,
+ * skipped ones included, with what the step did. It runs inside the step:
+ * keep it short, and `tf.keep` / `tf.clone` any tensor of `info` to keep.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { withGradientClipping, type StepListener } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const norms: number[] = [];
+ * const record: StepListener = (info) => norms.push(info.totalNormValue ?? info.totalNorm.dataSync()[0]!);
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 });
+ * const stop = optimizer.onStep(record);
+ * const w = tf.variable(tf.scalar(2));
+ * for (let i = 0; i < 3; i++) optimizer.minimize(() => tf.square(w) as tf.Scalar);
+ * stop();
+ * console.log(norms.map((n) => n.toFixed(2)));
+ * ```
+ * ```text
+ * [ '4.00', '3.80', '3.60' ]
+ * ```
+ */
 export type StepListener = (info: StepInfo) => void;
 
-/** Why a step was skipped (see `StepInfo.skipReasons`, `ClippedOptimizer.skipReasons`). */
+/**
+ * Why a step was skipped (see `StepInfo.skipReasons`,
+ * `ClippedOptimizer.skipReasons`): `"nonFinite"` (the `nonFinite: "skip"`
+ * policy), or the `skipSpikes` signal that was a spike, `"loss"` or
+ * `"gradNorm"`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping, type SkipReason } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1, nonFinite: "skip" });
+ * const reasons: SkipReason[] = [];
+ * optimizer.onStep((info) => reasons.push(...info.skipReasons));
+ * optimizer.applyGradients({ w: tf.tensor1d([NaN]) });
+ * console.log(reasons, optimizer.skippedSteps);
+ * ```
+ * ```text
+ * [ 'nonFinite' ] 1
+ * ```
+ */
 export type SkipReason = "nonFinite" | SpikeSignal;
 
 type Container = tf.NamedTensorMap | NamedTensor[];
@@ -155,12 +247,33 @@ function isRecord(v: unknown): v is { [key: string]: JsonValue } {
 }
 
 /**
- * The part of a tfjs-core copy's `tf.serialization` that registration uses
- * (structural, so the namespace of another copy or version fits).
+ * The part of a tfjs-core copy's `tf.serialization` that
+ * `registerClippedOptimizer` uses (structural, so the namespace of another
+ * copy or version fits).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import type { TfjsSerialization } from "gradclip/tfjs";
+ *
+ * const serialization: TfjsSerialization = tf.serialization;
+ * console.log(typeof serialization.registerClass);
+ * ```
+ * ```text
+ * function
+ * ```
  */
 export interface TfjsSerialization {
+  /** `tf.serialization.registerClass`. */
   registerClass(cls: never): unknown;
-  readonly SerializationMap: { getMap(): { readonly classNameMap: { readonly [className: string]: unknown } } };
+  /** `tf.serialization.SerializationMap`, whose class map is looked up to rebuild the wrapped optimizer. */
+  readonly SerializationMap: {
+    /** The registry. */
+    getMap(): {
+      /** Registered classes by class name. */
+      readonly classNameMap: { readonly [className: string]: unknown };
+    };
+  };
 }
 
 type ClassNameMap = { readonly [className: string]: unknown };
@@ -289,7 +402,22 @@ function warnTwoCopies(what: string): void {
  * them. Made by `withGradientClipping`; registered with tfjs serialization
  * (of the tfjs-core copy gradclip imports; see `registerClippedOptimizer`)
  * so a model saved with `includeOptimizer: true` loads back with its
- * clipping (import `gradclip/tfjs` before loading).
+ * clipping (import `gradclip/tfjs` before loading). See
+ * `withGradientClipping` for the options and what each step does.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { ClippedOptimizer, withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1, nonFinite: "skip" });
+ * console.log(optimizer instanceof ClippedOptimizer, optimizer.clipper.kind, optimizer.nonFinite, optimizer.optimizer.getClassName());
+ * ```
+ * ```text
+ * true maxNorm skip Adam
+ * ```
  */
 export class ClippedOptimizer extends tf.Optimizer {
   /**
@@ -317,7 +445,7 @@ export class ClippedOptimizer extends tf.Optimizer {
 
   /** The wrapped optimizer (it owns the slots and the iteration count). */
   readonly optimizer: tf.Optimizer;
-  /** The clipper. */
+  /** The clipper the options made (its `kind` is the option key: `"maxNorm"`, `"autoclip"`, ...; `"none"` without a rule). */
   readonly clipper: GradientClipper;
   /** The order of the measured (and logged) total norm. */
   readonly normType: number;
@@ -399,7 +527,11 @@ export class ClippedOptimizer extends tf.Optimizer {
     return this.spikeState === null ? null : structuredClone(this.spikeState);
   }
 
-  /** Restores a saved `spikeSkipState` (validated; what loading a model does). */
+  /**
+   * Restores a saved `spikeSkipState` (validated; what loading a model does).
+   *
+   * @throws TypeError without `skipSpikes`; TypeError / RangeError for a malformed state.
+   */
   restoreSpikeSkipState(state: unknown): void {
     if (!this.spikeRule) throw new TypeError("gradclip: ClippedOptimizer.restoreSpikeSkipState: this optimizer has no skipSpikes option.");
     this.spikeState = this.spikeRule.parseState(state);
@@ -412,8 +544,8 @@ export class ClippedOptimizer extends tf.Optimizer {
 
   /**
    * Calls `listener` after every step (also skipped ones) with the pre-clip
-   * norm and what the clipper did; returns a function that removes it. The
-   * monitor and the `fit` callbacks use this.
+   * norm and what the clipper did (see `StepInfo`); returns a function that
+   * removes it. The monitor feed and the `fit` callbacks use this.
    */
   onStep(listener: StepListener): () => void {
     this.listeners.add(listener);
@@ -446,7 +578,12 @@ export class ClippedOptimizer extends tf.Optimizer {
    * `applyGradients` can check it (`nonFinite`) and report it to step
    * listeners (it is not owned here).
    */
-  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): {
+    /** The loss. */
+    value: tf.Scalar;
+    /** The gradients, by variable name. */
+    grads: tf.NamedTensorMap;
+  } {
     const out = this.optimizer.computeGradients(f, varList);
     this.lastLoss = out.value;
     return out;
@@ -798,10 +935,19 @@ tf.serialization.registerClass(ClippedOptimizer);
  * "Unknown optimizer: gradclip.ClippedOptimizer". Passing gradclip's own
  * copy is a no-op. Idempotent.
  *
- * @example
- * import * as tf from "@tensorflow/tfjs-core"; // the copy your app's tfjs-layers uses
- * registerClippedOptimizer(tf.serialization);
+ * @param serialization `tf.serialization` of the tfjs-core copy your app's tfjs-layers uses.
  * @throws TypeError when `serialization` is not a tfjs `serialization` namespace.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core"; // the copy your app's tfjs-layers uses
+ * import { registerClippedOptimizer } from "gradclip/tfjs";
+ *
+ * registerClippedOptimizer(tf.serialization); // here gradclip's own copy: a no-op
+ * console.log(tf.serialization.SerializationMap.getMap().classNameMap["gradclip.ClippedOptimizer"] !== undefined);
+ * ```
+ * ```text
+ * true
+ * ```
  */
 export function registerClippedOptimizer(serialization: TfjsSerialization): void {
   const fn = "registerClippedOptimizer";
@@ -882,9 +1028,27 @@ export function checkClippedOptimizer(optimizer: unknown, fnName: string): Clipp
  * `getWeights`, `setWeights`, `getConfig` (nested), `iterations` and
  * `dispose` to `optimizer`, which it owns from now on.
  *
+ * @param optimizer The optimizer to wrap (any `tf.Optimizer`, not already wrapped).
+ * @param options The clipping rule and policies (see `GradientClippingOptions`).
+ * @returns The wrapper; use it wherever the optimizer was used.
  * @throws TypeError / RangeError for a bad optimizer (also one that is
  *   already wrapped) or options, naming the option; nothing is built.
- * @example model.compile({ optimizer: withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }), loss: "meanSquaredError" });
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [1], kernelInitializer: "zeros", useBias: false })] });
+ * model.compile({ optimizer: withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 }), loss: "meanSquaredError" });
+ * await model.fit(tf.tensor2d([[1]]), tf.tensor2d([[100]]), { epochs: 1, verbose: 0 }); // gradient -200, clipped to -1
+ * console.log(model.getWeights()[0]!.dataSync());
+ * ```
+ * ```text
+ * Float32Array(1) [ 0.10000000149011612 ]
+ * ```
  */
 export function withGradientClipping(optimizer: tf.Optimizer, options: GradientClippingOptions): ClippedOptimizer {
   return new ClippedOptimizer(optimizer, options);

@@ -23,7 +23,22 @@
  */
 import { describeValue } from "../core/describe.js";
 
-/** JSON values, for configs and state that round-trip through `model.save`. */
+/**
+ * JSON values: what a clipper's `getState` returns and `setState` gets
+ * back, saved with a model. Numbers of any value round-trip (NaN, ±Infinity
+ * and -0 included).
+ *
+ * @example
+ * ```ts
+ * import type { JsonValue } from "gradclip/tfjs/extend";
+ *
+ * const state: JsonValue = { norms: [1.5, Infinity], step: 3, note: null };
+ * console.log(JSON.stringify(state)); // JSON.stringify itself loses Infinity; the wrapper's saved form does not
+ * ```
+ * ```text
+ * {"norms":[1.5,null],"step":3,"note":null}
+ * ```
+ */
 export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 const TAG = "$number";
