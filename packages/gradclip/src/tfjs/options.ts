@@ -229,10 +229,10 @@ function namesOf(option: ClipperOption): string[] {
  * { max: 5 }
  * ```
  */
-export function registerClipperOption<O>(typedOption: ClipperOption<O>): () => void {
+export function registerClipperOption<O>(option: ClipperOption<O>): () => void {
   const where = "registerClipperOption";
   // Stored untyped: the registry holds options of every type, each given back only what its own parse returned.
-  const option = typedOption as ClipperOption;
+  const untyped = option as ClipperOption;
   if (typeof option !== "object" || option === null) {
     throw new TypeError(`gradclip: ${where}: option must be { key, parse, create, aliases?, takesNormType? }; got ${describeValue(option)}.`);
   }
@@ -248,17 +248,17 @@ export function registerClipperOption<O>(typedOption: ClipperOption<O>): () => v
   }
   checkBoolean(option.takesNormType, `${where}: takesNormType`, false);
   const taken = new Map<string, string>();
-  for (const o of allOptions()) if (!(registered.get(option.key) === o)) for (const n of namesOf(o)) taken.set(n, o.key);
+  for (const o of allOptions()) if (!(registered.get(untyped.key) === o)) for (const n of namesOf(o)) taken.set(n, o.key);
   for (const n of POLICY_KEYS) taken.set(n, n);
-  for (const n of namesOf(option)) {
+  for (const n of namesOf(untyped)) {
     const owner = taken.get(n);
     if (owner !== undefined) {
       throw new TypeError(`gradclip: ${where}: the option key ${JSON.stringify(n)} is taken (by ${JSON.stringify(owner)}); choose another.`);
     }
   }
-  registered.set(option.key, option);
+  registered.set(untyped.key, untyped);
   return () => {
-    if (registered.get(option.key) === option) registered.delete(option.key);
+    if (registered.get(untyped.key) === untyped) registered.delete(untyped.key);
   };
 }
 
