@@ -28,6 +28,11 @@ test("importSpecifiers finds static, re-export and dynamic imports", () => {
   assert.deepEqual(importSpecifiers(src).sort(), ["./a.js", "./b.js", "node:fs", "pkg"]);
 });
 
+test("importSpecifiers is not misled by a regular expression literal before a doc comment's example", () => {
+  const src = `export const q = (s) => s.replace(/"/g, '""');\n/**\n * @example\n * import { x } from "gradclip";\n */\nexport function f() {}\n`;
+  assert.deepEqual(importSpecifiers(src), []);
+});
+
 test("isNodeBuiltin recognises Node-only modules and nothing else", () => {
   for (const s of ["fs", "node:fs", "fs/promises", "path", "node:test", "worker_threads"]) assert.equal(isNodeBuiltin(s), true, s);
   for (const s of ["@tensorflow/tfjs-core", "gradclip", "fsevents-not-builtin"]) assert.equal(isNodeBuiltin(s), false, s);
