@@ -22,6 +22,8 @@
  * Object keys whose value is `undefined` are left out (an absent option).
  */
 import { describeValue } from "../core/describe.js";
+import { fromJsonNumber, toJsonNumber } from "../core/json-number.js";
+import { isPlainObject } from "../core/options.js";
 
 /**
  * JSON values: what a clipper's `getState` returns and `setState` gets
@@ -43,19 +45,17 @@ export type JsonValue = number | string | boolean | null | JsonValue[] | { [key:
 
 const TAG = "$number";
 
+/** The tag of a number JSON cannot hold: the monitor history's strings (`toJsonNumber`), and "-0"; null for the others. */
 function tagOf(x: number): string | null {
-  if (Number.isNaN(x)) return "NaN";
-  if (x === Infinity) return "Infinity";
-  if (x === -Infinity) return "-Infinity";
   if (Object.is(x, -0)) return "-0";
-  return null;
+  const json = toJsonNumber(x);
+  return typeof json === "string" ? json : null;
 }
 
-const UNTAG: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity, "-0": -0 };
-
-function isPlainObject(v: object): boolean {
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
+/** The number a tag stands for, or undefined for any other value. */
+function untag(tag: unknown): number | undefined {
+  if (tag === "-0") return -0;
+  return typeof tag === "string" ? fromJsonNumber(tag) : undefined;
 }
 
 /**
@@ -125,8 +125,8 @@ function fromJsonForm(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(fromJsonForm);
   const keys = Object.keys(v);
   if (keys.length === 1 && keys[0] === TAG) {
-    const tag = (v as Record<string, unknown>)[TAG];
-    if (typeof tag === "string" && Object.hasOwn(UNTAG, tag)) return UNTAG[tag];
+    const number = untag((v as Record<string, unknown>)[TAG]);
+    if (number !== undefined) return number;
   }
   const out: Record<string, unknown> = {};
   for (const k of keys) {
