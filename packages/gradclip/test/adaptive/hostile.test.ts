@@ -7,7 +7,8 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AGC, AutoClip, autoClipRule, percentile, quantile, ZClip, zClipRule } from "../../src/index.js";
+import { AGC, AutoClip, autoClipRule, ZClip, zClipRule } from "../../src/index.js";
+import { percentile, quantile } from "../../src/adaptive/percentile.js";
 
 function throwsNamed(fn: () => unknown, kind: typeof TypeError | typeof RangeError, pattern: RegExp): void {
   assert.throws(fn, (e: unknown) => {

@@ -8,8 +8,8 @@ import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { registerClipKernels } from "../../src/tfjs/index.js";
-import { clipKernelsForActiveBackend } from "../../src/tfjs/backends/index.js";
+import { registerClipPath } from "../../src/tfjs/extend.js";
+import { clipPathForActiveBackend } from "../../src/tfjs/backends/index.js";
 
 export type Mode = "cpu" | "wasm" | "generic";
 export const MODES: Mode[] = ["cpu", "wasm", "generic"];
@@ -23,8 +23,8 @@ export async function useMode(mode: Mode): Promise<string | null> {
   const ok = await tf.setBackend(mode === "wasm" ? "wasm" : "cpu").catch(() => false);
   if (!ok) return null;
   await tf.ready();
-  if (mode === "generic") restoreCpu = registerClipKernels("cpu", () => null);
-  return clipKernelsForActiveBackend().name;
+  if (mode === "generic") restoreCpu = registerClipPath("cpu", () => null);
+  return clipPathForActiveBackend().name;
 }
 
 export interface ConformanceGrad { dtype: "float32" | "float64"; shape: number[]; data: (number | string)[] }

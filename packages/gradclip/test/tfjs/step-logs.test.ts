@@ -7,7 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import type * as tfl from "@tensorflow/tfjs-layers";
-import { GradientMonitor, gradNormCallback, gradientMonitorCallback, withGradientClipping, type GradientClippingOptions } from "../../src/tfjs/index.js";
+import { gradNormCallback, gradientMonitorCallback, withGradientClipping, type GradientClippingOptions } from "../../src/tfjs/index.js";
+import { GradientMonitor } from "../../src/index.js";
 import { useMode, type Mode } from "./setup.js";
 import { batch, smallModel } from "./training.js";
 
