@@ -40,7 +40,7 @@ test("sameBits and assertSameBits: Object.is per element (NaN equals NaN, -0 dif
   assert.equal(sameBits([0], [-0]), false);
   assert.equal(sameBits([1, 2], [1]), false);
   assertSameBits([NaN, -0], [NaN, -0], "same");
-  assert.throws(() => assertSameBits([0, 1], [-0, 1], "g"), /g\[0\]: got 0, expected 0/);
+  assert.throws(() => assertSameBits([0, 1], [-0, 1], "g"), /g\[0\]: got 0, expected -0/);
   assert.throws(() => assertSameBits([1], [1, 2], "g"), /g: length/);
 });
 

@@ -54,11 +54,16 @@ export function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
   return true;
 }
 
+/** A number as the messages show it: -0 as "-0". */
+function shown(x: number | undefined): string {
+  return Object.is(x, -0) ? "-0" : String(x);
+}
+
 /** Asserts `sameBits`, naming the first element that differs. */
 export function assertSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) assert.fail(`${what}[${i}]: got ${actual[i]}, expected ${expected[i]}`);
+    if (!Object.is(actual[i], expected[i])) assert.fail(`${what}[${i}]: got ${shown(actual[i])}, expected ${shown(expected[i])}`);
   }
 }
 

@@ -4,7 +4,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { ClippedOptimizer, withGradientClipping, type GradientClippingOptions, type StepInfo } from "../../src/tfjs/index.js";
 import { MODES, useMode } from "./setup.js";
-import { assertNoLeak, batch, countReads, saveAndLoad, smallModel, weightsOf } from "./training.js";
+import { batch, countReads, saveAndLoad, smallModel, weightsOf } from "./training.js";
+import { assertSteadyMemory, markMemory } from "../support/leaks.js";
 
 function assertWeightsClose(a: Float32Array[], b: Float32Array[], what: string, rtol = 2e-5): void {
   assert.equal(a.length, b.length);
@@ -134,14 +135,14 @@ test("gradientAccumulationSteps: no tensor leaks (micro-batches, steps, skipped 
     const opt = withGradientClipping(tf.train.adam(0.01), { ...options, gradientAccumulationSteps: 3 });
     // One full step first: Adam makes its slots at its first step.
     for (let i = 0; i < 3; i++) opt.minimize(() => tf.sum(v) as tf.Scalar);
-    await assertNoLeak(JSON.stringify(options), 30, (i) => {
+    await assertSteadyMemory(JSON.stringify(options), 30, (i) => {
       const g = tf.fill([3], i % 11 === 10 ? NaN : 1 + (i % 4) * 0.1);
       opt.minimize(() => tf.sum(tf.mul(v, g)) as tf.Scalar);
       g.dispose();
     });
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     opt.dispose();
-    assert.ok(tf.memory().numTensors <= before, "dispose frees a partial accumulation");
+    assert.ok(leakCheck.tensorDelta() <= 0, "dispose frees a partial accumulation");
   }
   v.dispose();
   assert.throws(() => withGradientClipping(tf.train.sgd(1), { gradientAccumulationSteps: 0 }), /gradientAccumulationSteps must be an integer >= 1/);

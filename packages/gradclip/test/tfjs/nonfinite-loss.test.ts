@@ -11,6 +11,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { NonFiniteLossError, withGradientClipping, type NonFinitePolicy } from "../../src/tfjs/index.js";
 import { MODES, useMode } from "./setup.js";
 import { batch, countReads, weightsOf } from "./training.js";
+import { markMemory } from "../support/leaks.js";
 
 let uid = 0;
 
@@ -27,7 +28,7 @@ for (const mode of MODES) {
         opt.minimize(() => tf.sum(tf.square(v)) as tf.Scalar, false, [v]); // one finite step first
         const before = Array.from(v.dataSync());
         const slots = (await opt.getWeights()).map((w) => Array.from(w.tensor.dataSync()));
-        const numTensors = tf.memory().numTensors;
+        const leakCheck = markMemory();
         const skippedInfo: boolean[] = [];
         opt.onStep((info) => skippedInfo.push(info.skipped));
         if (policy === "error") {
@@ -39,7 +40,7 @@ for (const mode of MODES) {
         } else {
           opt.minimize(f, false, [v]);
         }
-        assert.equal(tf.memory().numTensors, numTensors, `${policy} ${bad}: no tensor left behind`);
+        leakCheck.assertNoLeak(`${policy} ${bad}: no tensor left behind`);
         const after = Array.from(v.dataSync());
         if (policy === "propagate") {
           assert.notDeepEqual(after, before, "propagate: the step is applied (finite gradients)");

@@ -13,6 +13,7 @@ import {
 } from "../../src/tfjs/index.js";
 import { useMode } from "./setup.js";
 import { batch, saveAndLoad, smallModel, weightsOf } from "./training.js";
+import { markMemory } from "../support/leaks.js";
 
 /** The saved clipping options of a wrapper, decoded. */
 function savedClipping(opt: ClippedOptimizer): { [key: string]: JsonValue } {
@@ -214,11 +215,11 @@ test("fromConfig: invalid saved options or state name fromConfig and leave nothi
   const adam = tf.train.adam(0.1);
   const inner = { className: "Adam", config: adam.getConfig() };
   adam.dispose();
-  const before = tf.memory().numTensors;
+  const leakCheck = markMemory();
   assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, { optimizer: inner, clipping: JSON.stringify({ autoclip: { percentile: 500 } }) }),
     /ClippedOptimizer\.fromConfig \(saved clipping\): withGradientClipping: options\.autoclip: .*percentile/);
   assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, {
     optimizer: inner, clipping: JSON.stringify({ autoclip: {} }), clipperState: JSON.stringify({ norms: [-1] }),
   }), /ClippedOptimizer\.fromConfig \(saved clipper state\): .*norms\[0\]/);
-  assert.equal(tf.memory().numTensors, before);
+  leakCheck.assertNoLeak();
 });
