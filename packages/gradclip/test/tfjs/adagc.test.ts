@@ -5,7 +5,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { adaGcRule } from "../../src/adaptive/adagc.js";
 import { ClippedOptimizer, withGradientClipping, type StepInfo } from "../../src/tfjs/index.js";
 import { useMode, type Mode } from "./setup.js";
-import { batch, countReads, saveAndLoad, smallModel } from "./training.js";
+import { batch, countReads, saveAndLoad, smallModel, uniqueName } from "./training.js";
 import { assertSteadyMemory, markMemory } from "../support/leaks.js";
 
 const BACKENDS: Mode[] = ["cpu", "wasm", "generic"];
@@ -19,8 +19,8 @@ for (const mode of BACKENDS) {
   test(`adagc (${mode}): the wrapper applies the core rule's per-variable coefficients, step by step`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     const options = { warmupSteps: 3, maxNorm: 1.5, clipRatio: 1.05, beta: 0.9 };
-    const a = tf.variable(tf.zeros([2]), true, `adagc_a_${mode}_${Math.random()}`);
-    const b = tf.variable(tf.zeros([3]), true, `adagc_b_${mode}_${Math.random()}`);
+    const a = tf.variable(tf.zeros([2]), true, uniqueName(`adagc_a_${mode}`));
+    const b = tf.variable(tf.zeros([3]), true, uniqueName(`adagc_b_${mode}`));
     const opt = withGradientClipping(tf.train.sgd(1), { adagc: options });
     const infos: { coefficient?: number; clipped: boolean; maxNorm?: number }[] = [];
     opt.onStep((i: StepInfo) => infos.push({ coefficient: i.coefficientValue, clipped: i.clipped, maxNorm: i.maxNorm }));
@@ -83,7 +83,7 @@ test("adagc in fit: saved with the model (options and γ), continues identically
 
 test("adagc: no host read on cpu; options checked with the key named", async () => {
   await useMode("cpu");
-  const v = tf.variable(tf.ones([4]), true, `adagc_reads_${Math.random()}`);
+  const v = tf.variable(tf.ones([4]), true, uniqueName("adagc_reads"));
   const opt = withGradientClipping(tf.train.sgd(0.1), { adagc: { warmupSteps: 1 } });
   await assertSteadyMemory("adagc steps", 20, () => {
     const g = tf.fill([4], 0.5);

@@ -5,7 +5,7 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import * as core from "../../src/index.js";
 import { ClippedOptimizer, withGradientClipping, type StepInfo } from "../../src/tfjs/index.js";
 import { useMode, type Mode } from "./setup.js";
-import { smallModel } from "./training.js";
+import { saveArtifacts, smallModel, uniqueName } from "./training.js";
 import { markMemory } from "../support/leaks.js";
 
 const BACKENDS: Mode[] = ["cpu", "wasm"];
@@ -56,7 +56,7 @@ for (const mode of BACKENDS) {
       },
     ] as const;
     for (const c of cases) {
-      const v = tf.variable(tf.zeros([3]), true, `scripted_${mode}_${Object.keys(c.options)[0]}_${Math.random()}`);
+      const v = tf.variable(tf.zeros([3]), true, uniqueName(`scripted_${mode}_${Object.keys(c.options)[0]}`));
       const opt = withGradientClipping(tf.train.sgd(1), c.options);
       const rec = recordSteps(opt);
       const dir = [2 / 3, -1 / 3, 2 / 3]; // unit vector
@@ -84,12 +84,6 @@ for (const mode of BACKENDS) {
   });
 }
 
-async function saveToMemory(m: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | null = null;
-  await m.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } }; }), { includeOptimizer: true });
-  return saved!;
-}
-
 test("autoclip/zclip in fit: thresholds equal the core rule; save/load with the model continues with identical thresholds", async () => {
   await useMode("cpu");
   const { xs, ys } = data(24);
@@ -103,7 +97,7 @@ test("autoclip/zclip in fit: thresholds equal the core rule; save/load with the 
     const rule = "autoclip" in options ? core.autoClipRule(options.autoclip) : core.zClipRule(options.zclip);
     assert.deepEqual(rec.maxNorms, coreThresholds(rule as core.ThresholdRule<unknown>, rec.norms), `${JSON.stringify(options)}: fit thresholds`);
 
-    const artifacts = await saveToMemory(m);
+    const artifacts = await saveArtifacts(m);
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const lopt = loaded.optimizer as ClippedOptimizer;
     assert.ok(lopt instanceof ClippedOptimizer);

@@ -11,7 +11,7 @@ import {
   NonFiniteLossError, NonFiniteNormError, gradNormCallback, withGradientClipping, type GradientClippingOptions,
 } from "../../src/tfjs/index.js";
 import { useMode } from "./setup.js";
-import { batch, smallModel } from "./training.js";
+import { batch, smallModel, uniqueName } from "./training.js";
 import { assertSteadyMemory, markMemory } from "../support/leaks.js";
 
 const CLIPPERS: GradientClippingOptions[] = [
@@ -20,14 +20,12 @@ const CLIPPERS: GradientClippingOptions[] = [
 ];
 const POLICIES = ["propagate", "skip", "error"] as const;
 
-let uid = 0;
-
 test("minimize: 1,000 steps per policy and clipper (finite, NaN-gradient and NaN-loss steps) leave no tensor behind", async () => {
   await useMode("cpu");
   for (const policy of POLICIES) {
     for (const clipping of CLIPPERS) {
-      const w = tf.variable(tf.randomNormal([4, 3], 0, 1, "float32", 1), true, `leak_w_${uid++}`);
-      const b = tf.variable(tf.zeros([3]), true, `leak_b_${uid++}`);
+      const w = tf.variable(tf.randomNormal([4, 3], 0, 1, "float32", 1), true, uniqueName("leak_w"));
+      const b = tf.variable(tf.zeros([3]), true, uniqueName("leak_b"));
       const x = tf.randomNormal([8, 4], 0, 1, "float32", 2), y = tf.randomNormal([8, 3], 0, 1, "float32", 3);
       const nanX = tf.fill([8, 4], NaN), nanLoss = tf.scalar(NaN);
       const opt = withGradientClipping(tf.train.sgd(0.01), { ...clipping, nonFinite: policy });

@@ -8,7 +8,7 @@ import {
   thresholdClipper, withGradientClipping, type ThresholdRule,
 } from "../../src/tfjs/index.js";
 import { useMode, type Mode } from "./setup.js";
-import { batch, smallModel, weightsOf } from "./training.js";
+import { batch, saveArtifacts, smallModel, uniqueName, weightsOf } from "./training.js";
 import { assertSteadyMemory } from "../support/leaks.js";
 import { assertAllClose, float32Tol } from "../support/tolerance.js";
 
@@ -61,7 +61,7 @@ test("options: aliases, conflicts, unknown keys and bad values are clear errors"
 test("rules: maxNorm, global_clipnorm, clipnorm (per tensor) and clipvalue update as specified", async () => {
   await useMode("cpu");
   const run = (options: object, gs: number[][]): number[][] => {
-    const vars = gs.map((g, i) => tf.variable(tf.zeros([g.length]), true, `rules_${i}_${Math.random()}`));
+    const vars = gs.map((g, i) => tf.variable(tf.zeros([g.length]), true, uniqueName(`rules_${i}`)));
     const opt = withGradientClipping(tf.train.sgd(1), options);
     opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(gs[i]!) })));
     const out = vars.map((v) => Array.from(v.dataSync(), (x) => -x));
@@ -216,19 +216,13 @@ test("order and nulls: Adam's slots line up with the variables (NamedTensor[] wi
   wrapped.dispose(); ref.dispose(); mapOpt.dispose();
 });
 
-async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } }; }), { includeOptimizer: true });
-  return saved!;
-}
-
 test("save/load: a model saved with includeOptimizer loads back with its clipping and Adam state", async () => {
   await useMode("cpu");
   const { xs, ys } = batch(8);
   const model = smallModel();
   model.compile({ optimizer: withGradientClipping(tf.train.adam(0.02), { maxNorm: 0.25, normType: "inf", nonFinite: "skip" }), loss: "meanSquaredError" });
   await model.fit(xs, ys, { epochs: 2, batchSize: 4, verbose: 0 });
-  const artifacts = await saveToMemory(model);
+  const artifacts = await saveArtifacts(model);
   const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
   const opt = loaded.optimizer as ClippedOptimizer;
   assert.ok(opt instanceof ClippedOptimizer, "the optimizer is the clipping wrapper");

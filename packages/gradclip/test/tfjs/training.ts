@@ -6,6 +6,13 @@
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 
+let names = 0;
+
+/** `prefix` made unique in this process, for variable names (tfjs refuses a second variable of one name). */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${names++}`;
+}
+
 /** The layer sizes of `smallModel` (default 4 -> 6 -> 2), and a name for its output layer. */
 export interface SmallModelShape {
   inputs?: number;
