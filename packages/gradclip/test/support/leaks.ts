@@ -42,11 +42,6 @@ function difference(before: Counts, options: LeakCheckOptions): string | null {
 export class MemoryMark {
   readonly #at: Counts = counts();
 
-  /** The tensor count at the mark. */
-  get numTensors(): number {
-    return this.#at.numTensors;
-  }
-
   /** Live tensors now minus live tensors at the mark. */
   tensorDelta(): number {
     return tf.memory().numTensors - this.#at.numTensors;
@@ -54,8 +49,7 @@ export class MemoryMark {
 
   /** Asserts that as many tensors (and bytes, unless `bytes: false`) are alive as at the mark. */
   assertNoLeak(what = "no tensor leaked", options: LeakCheckOptions = {}): void {
-    const leak = difference(this.#at, options);
-    if (leak !== null) assert.fail(`${what}: ${leak}`);
+    check(this.#at, what, options);
   }
 
   /** Asserts that exactly `delta` more tensors are alive than at the mark (negative: fewer). */
@@ -69,8 +63,17 @@ export function markMemory(): MemoryMark {
   return new MemoryMark();
 }
 
-function leakWhileThrowing(what: string, leak: string, error: unknown): never {
-  throw new assert.AssertionError({ message: `${what}: ${leak} (and it threw: ${String(error)})` });
+/** Fails naming `what` if anything is alive that was not at `before`. */
+function check(before: Counts, what: string, options: LeakCheckOptions): void {
+  const leak = difference(before, options);
+  if (leak !== null) assert.fail(`${what}: ${leak}`);
+}
+
+/** After `error` was thrown: fails naming the leak and the error if there is a leak, else rethrows `error`. */
+function failOrRethrow(before: Counts, what: string, options: LeakCheckOptions, error: unknown): never {
+  const leak = difference(before, options);
+  if (leak !== null) throw new assert.AssertionError({ message: `${what}: ${leak} (and it threw: ${String(error)})` });
+  throw error;
 }
 
 /**
@@ -84,28 +87,17 @@ export function expectNoLeak<T>(what: string, fn: () => T, options: LeakCheckOpt
   try {
     result = fn();
   } catch (error) {
-    const leak = difference(before, options);
-    if (leak !== null) leakWhileThrowing(what, leak, error);
-    throw error;
+    failOrRethrow(before, what, options, error);
   }
-  const leak = difference(before, options);
-  if (leak !== null) assert.fail(`${what}: ${leak}`);
+  check(before, what, options);
   return result;
 }
 
 /** `expectNoLeak` for an async `fn`: memory compared once its promise settles. */
 export async function expectNoLeakAsync<T>(what: string, fn: () => Promise<T>, options: LeakCheckOptions = {}): Promise<T> {
   const before = counts();
-  let result: T;
-  try {
-    result = await fn();
-  } catch (error) {
-    const leak = difference(before, options);
-    if (leak !== null) leakWhileThrowing(what, leak, error);
-    throw error;
-  }
-  const leak = difference(before, options);
-  if (leak !== null) assert.fail(`${what}: ${leak}`);
+  const result = await fn().catch((error: unknown) => failOrRethrow(before, what, options, error));
+  check(before, what, options);
   return result;
 }
 
@@ -132,6 +124,5 @@ export async function assertSteadyMemory(
   for (let i = -warmup; i < 0; i++) await round(i);
   const settled = counts();
   for (let i = 0; i < times; i++) await round(i);
-  const leak = difference(settled, options);
-  if (leak !== null) assert.fail(`${what}: after ${times} rounds (settled after ${warmup}): ${leak}`);
+  check(settled, `${what}: after ${times} rounds (settled after ${warmup})`, options);
 }
