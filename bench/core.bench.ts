@@ -11,7 +11,7 @@
  */
 import { cpus, loadavg } from "node:os";
 import { clipGradNorm_ } from "../packages/gradclip/src/arrays/clip.js";
-import { jsKernels, kernelsFor, registerKernelProvider, type ArrayKernels } from "../packages/gradclip/src/arrays/kernels.js";
+import { jsArrayKernels, arrayKernelsFor, registerArrayKernelProvider, type ArrayKernels } from "../packages/gradclip/src/arrays/kernels.js";
 import { GradBuffer } from "../packages/gradclip/src/arrays/wasm/grad-buffer.js";
 import { wasmSimdSupported } from "../packages/gradclip/src/arrays/wasm/memory-kernels.js";
 import { BandwidthProbe, median, readShapes, startTorch, type Variant } from "./shared.js";
@@ -47,7 +47,7 @@ async function timed(iters: number, clip: (maxNorm: number) => number): Promise<
   const times: number[] = [];
   for (let k = 0; k < iters; k++) {
     if (norm < 1024) {
-      for (const g of grads) jsKernels.scale(g, 2 ** 20);
+      for (const g of grads) jsArrayKernels.scale(g, 2 ** 20);
       norm *= 2 ** 20;
     }
     const maxNorm = norm * 0.5;
@@ -74,12 +74,12 @@ function plainClip(list: readonly Float32Array[], maxNorm: number): number {
 function forced(kernels: ArrayKernels): (iters: number) => Promise<number[]> {
   const provider = { name: "bench", accepts: () => true, ...kernels };
   return (iters) => {
-    const release = registerKernelProvider(provider);
+    const release = registerArrayKernelProvider(provider);
     return timed(iters, (m) => clipGradNorm_(grads, m)).finally(release);
   };
 }
-// What an ordinary Float32Array of 4096+ elements gets (see kernelsFor).
-const ordinary = kernelsFor(new Float32Array(1 << 16));
+// What an ordinary Float32Array of 4096+ elements gets (see arrayKernelsFor).
+const ordinary = arrayKernelsFor(new Float32Array(1 << 16));
 
 const simd = wasmSimdSupported();
 const variants: Variant[] = [
@@ -91,7 +91,7 @@ const variants: Variant[] = [
     label: simd ? "gradclip, Float32Array (SIMD, staged chunks)" : "gradclip, Float32Array (no SIMD here: JS)",
     run: forced(ordinary),
   },
-  { label: "gradclip, Float32Array (JS kernels only)", run: forced(jsKernels) },
+  { label: "gradclip, Float32Array (JS kernels only)", run: forced(jsArrayKernels) },
   { label: "plain JS loop", run: (iters) => timed(iters, (m) => plainClip(grads, m)) },
 ];
 const PLAIN = 3;

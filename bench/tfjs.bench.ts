@@ -33,7 +33,7 @@ import { PerformanceObserver } from "node:perf_hooks";
 import { getTotalNorm as coreTotalNorm } from "../packages/gradclip/src/index.js";
 import { wasmSimdSupported } from "../packages/gradclip/src/arrays/wasm/memory-kernels.js";
 import { clipGradNorm_, withGradientClipping } from "../packages/gradclip/src/tfjs/index.js";
-import { clipKernelsForActiveBackend } from "../packages/gradclip/src/tfjs/backends/index.js";
+import { clipPathForActiveBackend } from "../packages/gradclip/src/tfjs/backends/index.js";
 import { uninitializedFloat32 } from "../packages/gradclip/src/tfjs/backends/cpu.js";
 import { BandwidthProbe, median, readShapes, startTorch, type Variant } from "./shared.js";
 
@@ -98,7 +98,7 @@ async function clipRatio(
   const best = (xs: number[]) => Math.min(...xs);
   const rel = (x: number) => Math.abs(x - trueNorm) / trueNorm;
   console.log(
-    `clipGradNorm_ on GPT-2 small h.* (${backend}, path ${clipKernelsForActiveBackend().name}): ` +
+    `clipGradNorm_ on GPT-2 small h.* (${backend}, path ${clipPathForActiveBackend().name}): ` +
       `naive ${best(naive).toFixed(0)} ms, gradclip ${best(ours).toFixed(0)} ms, ` +
       `ratio ${(best(naive) / best(ours)).toFixed(1)}x (best of ${reps.naive}/${reps.ours}); ` +
       `norm rel. error vs float64: naive ${rel(naiveNorm).toExponential(1)}, gradclip ${rel(ourNorm).toExponential(1)}`,
@@ -197,7 +197,7 @@ function clipVariant(
     label,
     async run(iters) {
       await tf.setBackend(backend);
-      report.paths.set(label, clipKernelsForActiveBackend().name);
+      report.paths.set(label, clipPathForActiveBackend().name);
       return timedCalls(v, report, iters, () => {
         // A backward pass's output (on cpu: tensors over the arrays given, which must stay unchanged).
         const grads = source.map((d, i) => tf.tensor(d, shapes[i]!, "float32"));

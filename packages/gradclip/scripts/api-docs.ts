@@ -9,30 +9,50 @@
  *
  * Warnings are sorted into TypeDoc's validation categories (a public name
  * without a doc comment, a broken {@link}, a public type that references an
- * unexported one, ...) plus the rest (an unknown tag, an unresolved path).
+ * unexported one, ...), `missingExample` (a public name without an
+ * `@example`, which test/docs/examples.test.ts runs), plus the rest (an
+ * unknown tag, an unresolved path).
  * ENFORCED says which categories fail the check; test/docs/api-reference.test.ts
  * runs the same check in `npm test`.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Application, ConsoleLogger, LogLevel, OptionDefaults, type ProjectReflection, type TypeDocOptions, ReflectionKind, TSConfigReader } from "typedoc";
+import {
+  Application,
+  ConsoleLogger,
+  LogLevel,
+  OptionDefaults,
+  type DeclarationReflection,
+  type ProjectReflection,
+  type TypeDocOptions,
+  ReflectionKind,
+  TSConfigReader,
+} from "typedoc";
 
 const PACKAGE_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const REPO_ROOT = resolve(PACKAGE_ROOT, "../..");
 /** Where `npm run docs` writes the reference. */
 export const OUT_DIR = join(REPO_ROOT, "docs/api");
 
-/** TypeDoc's validation categories, each checked in a pass of its own, and `other` for every other warning. */
-export const CATEGORIES = ["notDocumented", "invalidLink", "invalidPath", "notExported", "rewrittenLink", "unusedMergeModuleWith", "other"] as const;
+/**
+ * TypeDoc's validation categories, each checked in a pass of its own;
+ * `missingExample`, ours; and `other` for every other warning.
+ */
+export const CATEGORIES = [
+  "notDocumented", "invalidLink", "invalidPath", "notExported", "rewrittenLink", "unusedMergeModuleWith", "missingExample", "other",
+] as const;
 export type Category = (typeof CATEGORIES)[number];
 
+/** The categories TypeDoc's own validation checks. */
+type TypeDocCategory = Exclude<Category, "missingExample" | "other">;
+
 /**
- * The categories that fail `--check` and the test. notDocumented and
- * notExported are off until the public API is curated and documented
- * (issue 12); turn each on by adding it here.
+ * The categories that fail `--check` and the test: all of them. A public
+ * name without a doc comment (notDocumented) and a public signature that
+ * names a type users cannot import (notExported) fail like a broken link.
  */
-export const ENFORCED: ReadonlySet<Category> = new Set<Category>(["invalidLink", "invalidPath", "rewrittenLink", "unusedMergeModuleWith", "other"]);
+export const ENFORCED: ReadonlySet<Category> = new Set<Category>(CATEGORIES);
 
 /** A public entry point: the name users import and the source file TypeDoc reads. */
 export interface EntryPoint {
@@ -98,8 +118,27 @@ class CollectingLogger extends ConsoleLogger {
 }
 
 /** The validation options with only `category` on (all off for "other"). */
-function onlyCategory(category: Category): TypeDocOptions["validation"] {
+function onlyCategory(category: TypeDocCategory | "other"): TypeDocOptions["validation"] {
   return { notExported: false, invalidLink: false, invalidPath: false, rewrittenLink: false, notDocumented: false, unusedMergeModuleWith: false, ...(category === "other" ? {} : { [category]: true }) };
+}
+
+/**
+ * Every public name of every module without an `@example` tag (on its own
+ * comment or, for functions, its signature's). A re-export of a name another
+ * entry point declares is checked there.
+ */
+export function missingExamples(project: ProjectReflection): string[] {
+  const out: string[] = [];
+  for (const module of project.getChildrenByKind(ReflectionKind.Module)) {
+    for (const child of module.children ?? []) {
+      if (child.kind === ReflectionKind.Reference) continue;
+      const d = child as DeclarationReflection;
+      const comments = [d.comment, ...(d.signatures ?? []).map((sig) => sig.comment)];
+      if (comments.some((c) => c?.blockTags.some((t) => t.tag === "@example"))) continue;
+      out.push(`${module.name}.${d.name} (${ReflectionKind.singularString(d.kind)}) has no @example (a complete program; see docs/writing-docs.md)`);
+    }
+  }
+  return out;
 }
 
 export interface ReferenceResult {
@@ -153,6 +192,8 @@ export async function buildReference(out: string | null, inputs: ReferenceInputs
       excludeInternal: true,
       // tfjs's Closure Compiler hint on static className; it is not documentation.
       modifierTags: [...OptionDefaults.modifierTags, "@nocollapse"],
+      // writing-docs.md shows an `@example` in a ```md block.
+      highlightLanguages: [...OptionDefaults.highlightLanguages, "md"],
       // An entry point needs its own comment (first in the file, tagged @module), or TypeDoc gives it to the first export.
       requiredToBeDocumented: [...OptionDefaults.requiredToBeDocumented, "Module"],
       validation: onlyCategory("other"),
@@ -177,8 +218,9 @@ export async function buildReference(out: string | null, inputs: ReferenceInputs
   }
   nameModules(project, entries);
   take("other");
+  for (const message of missingExamples(project)) warnings.push({ category: "missingExample", level: "warning", message });
   for (const category of CATEGORIES) {
-    if (category === "other") continue;
+    if (category === "other" || category === "missingExample") continue;
     app.options.setValue("validation", onlyCategory(category));
     app.validate(project);
     take(category);

@@ -10,18 +10,33 @@
  * these are.
  */
 import { isGrad, gradView, type Grad } from "../arrays/grads.js";
-import { kernelsFor } from "../arrays/kernels.js";
-import { tensorNorm } from "../arrays/norm.js";
+import { arrayKernelsFor } from "../arrays/kernels.js";
+import { arrayNorm } from "../arrays/norm.js";
 import { clipCoefficient } from "../core/coefficient.js";
 import { combineNorms } from "../core/combine.js";
-import { describe, messageOf } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { assertFiniteNorm } from "../core/nonfinite.js";
-import { readArray, readFields, readOptions } from "../core/options.js";
+import { readArray, readFields, readIterable, readOptions } from "../core/options.js";
 import { checkBoolean, checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
 import { checkNorm, checkObject } from "./options.js";
 import type { ClipResult } from "./rule.js";
 
-/** Hyperparameters of AdaGC (defaults: the authors' reference code and training script). */
+/**
+ * Hyperparameters of AdaGC (`adaGcRule`, the `AdaGC` class, the tfjs
+ * wrapper's `adagc` key); defaults are the authors' reference code and
+ * training script. Unknown keys are a `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { adaGcRule, type AdaGcRuleOptions } from "gradclip";
+ *
+ * const options: AdaGcRuleOptions = { clipRatio: 1.04, beta: 0.99, warmupSteps: 100, maxNorm: 1 };
+ * console.log(adaGcRule(options).options);
+ * ```
+ * ```text
+ * { clipRatio: 1.04, beta: 0.99, warmupSteps: 100, maxNorm: 1 }
+ * ```
+ */
 export interface AdaGcRuleOptions {
   /** λ_rel: a tensor's norm is kept at most `clipRatio · γ` (the reference's `--clip-ratio`), > 0. Default 1.04. */
   clipRatio?: number;
@@ -44,13 +59,41 @@ export const ADAGC_RULE_KEYS: readonly (keyof AdaGcRuleOptions)[] = ["clipRatio"
  * AdaGC's state, JSON-serialisable: the steps taken so far, and γ per tensor
  * name (the EMA of its clipped gradient norms; during warmup the smallest
  * clipped norm so far). A tensor not seen yet has no entry.
+ *
+ * @example
+ * ```ts
+ * import { adaGcRule, type AdaGcState } from "gradclip";
+ *
+ * const rule = adaGcRule({ warmupSteps: 1, maxNorm: 1 });
+ * const state: AdaGcState = rule.update(rule.init(), { totalNorm: 5, norms: [{ name: "w", norm: 3 }, { name: "b", norm: 4 }] }).state;
+ * console.log(JSON.stringify(state));
+ * ```
+ * ```text
+ * {"step":1,"gamma":{"w":0.599999880000024,"b":0.799999840000032}}
+ * ```
  */
 export interface AdaGcState {
+  /** Steps taken so far (steps with a non-finite global norm are not counted). */
   step: number;
+  /** γ per tensor name: finite, >= 0. */
   gamma: { [name: string]: number };
 }
 
-/** One tensor's pre-clip gradient norm, for `AdaGcRule.update`. */
+/**
+ * One tensor's pre-clip gradient norm, for `AdaGcRule.update`.
+ *
+ * @example
+ * ```ts
+ * import { adaGcRule, type AdaGcTensorNorm } from "gradclip";
+ *
+ * const norms: AdaGcTensorNorm[] = [{ name: "dense/kernel", norm: 0.5 }];
+ * const rule = adaGcRule();
+ * console.log(rule.update(rule.init(), { totalNorm: 0.5, norms }).coefficients);
+ * ```
+ * ```text
+ * [ 1 ]
+ * ```
+ */
 export interface AdaGcTensorNorm {
   /** The tensor's name: its γ is kept under it. Unique within a step. */
   name: string;
@@ -58,7 +101,22 @@ export interface AdaGcTensorNorm {
   norm: number;
 }
 
-/** One step's input to `AdaGcRule.update`. */
+/**
+ * One step's input to `AdaGcRule.update`: the global norm and each
+ * tensor's norm (all L2).
+ *
+ * @example
+ * ```ts
+ * import { adaGcRule, type AdaGcStepInput } from "gradclip";
+ *
+ * const input: AdaGcStepInput = { totalNorm: 5, norms: [{ name: "w", norm: 3 }, { name: "b", norm: 4 }] };
+ * const rule = adaGcRule({ maxNorm: 1 });
+ * console.log(rule.update(rule.init(), input).coefficients.map((c) => c.toFixed(4)));
+ * ```
+ * ```text
+ * [ '0.2000', '0.2000' ]
+ * ```
+ */
 export interface AdaGcStepInput {
   /** The L2 norm of all gradients together (the warmup's global norm). */
   totalNorm: number;
@@ -66,7 +124,23 @@ export interface AdaGcStepInput {
   norms: readonly AdaGcTensorNorm[];
 }
 
-/** What `AdaGcRule.update` returns for one step. */
+/**
+ * What `AdaGcRule.update` returns for one step: a coefficient per tensor
+ * (multiply the tensor's gradient by it), whether it was a warmup step, and
+ * the next state.
+ *
+ * @example
+ * ```ts
+ * import { adaGcRule, type AdaGcUpdate } from "gradclip";
+ *
+ * const rule = adaGcRule({ warmupSteps: 0 });
+ * const update: AdaGcUpdate = rule.update(rule.init(), { totalNorm: 2, norms: [{ name: "w", norm: 2 }] });
+ * console.log(update.warmup, update.coefficients, update.state.gamma);
+ * ```
+ * ```text
+ * false [ 1 ] { w: 2 }
+ * ```
+ */
 export interface AdaGcUpdate {
   /** The factor to multiply each tensor's gradient by, aligned with `input.norms` (1: unchanged). */
   coefficients: number[];
@@ -76,15 +150,35 @@ export interface AdaGcUpdate {
   state: AdaGcState;
 }
 
-/** The AdaGC rule: pure `init` / `update`, and `parseState` for saved states. */
+/**
+ * The AdaGC rule (see `adaGcRule`): pure `init` / `update`, and
+ * `parseState` for saved states. Unlike a `ThresholdRule` it takes each
+ * tensor's norm and returns a coefficient per tensor.
+ *
+ * @example
+ * ```ts
+ * import { adaGcRule, type AdaGcRule } from "gradclip";
+ *
+ * const rule: AdaGcRule = adaGcRule();
+ * const saved = JSON.stringify(rule.init());
+ * console.log(rule.parseState(JSON.parse(saved)), rule.options.warmupSteps);
+ * ```
+ * ```text
+ * { step: 0, gamma: {} } 100
+ * ```
+ */
 export interface AdaGcRule {
   /** The validated options, defaults filled in. */
   readonly options: Readonly<Required<AdaGcRuleOptions>>;
   /** The state before the first step. */
   init(): AdaGcState;
-  /** This step's coefficients and the next state. */
+  /**
+   * This step's coefficients and the next state (a new object; `state` is
+   * checked, not modified). Throws TypeError / RangeError for a malformed
+   * state or input (a name given twice, a negative norm).
+   */
   update(state: AdaGcState, input: AdaGcStepInput): AdaGcUpdate;
-  /** A checked copy of a saved state (e.g. from `JSON.parse`). */
+  /** A checked copy of a saved state (e.g. from `JSON.parse`); TypeError / RangeError naming the offending field. */
   parseState(value: unknown): AdaGcState;
 }
 
@@ -127,16 +221,30 @@ function resolve(o: Partial<AdaGcRuleOptions>, fnName: string): Required<AdaGcRu
  * tensor's being `clipCoefficient(t_i, ‖g_i‖)` (1 if it has no γ yet). The
  * reference would put the NaN into γ.
  *
- * @throws TypeError / RangeError for bad or unknown options, a malformed
- *   state or input (a name given twice, a negative norm).
+ * @param options See `AdaGcRuleOptions`.
+ * @returns The rule; `update` neither modifies its input state nor keeps it.
+ * @throws TypeError / RangeError for bad or unknown options, and from
+ *   `update` for a malformed state or input (a name given twice, a negative norm).
  * @example
- * const rule = adaGcRule({ clipRatio: 1.04, beta: 0.99, warmupSteps: 100 });
+ * ```ts
+ * import { adaGcRule } from "gradclip";
+ *
+ * const rule = adaGcRule({ clipRatio: 1.04, beta: 0.99, warmupSteps: 1 });
  * let state = rule.init();
- * const { coefficients, state: next } = rule.update(state, {
- *   totalNorm: 5,
- *   norms: [{ name: "w", norm: 3 }, { name: "b", norm: 4 }],
- * });
- * state = next; // multiply w's gradient by coefficients[0], b's by coefficients[1]
+ * for (const [w, b] of [[3, 4], [3, 4], [30, 4]]) {
+ *   const { coefficients, warmup, state: next } = rule.update(state, {
+ *     totalNorm: Math.hypot(w, b),
+ *     norms: [{ name: "w", norm: w }, { name: "b", norm: b }],
+ *   });
+ *   state = next; // multiply w's gradient by coefficients[0], b's by coefficients[1]
+ *   console.log(warmup, coefficients.map((c) => c.toFixed(4)));
+ * }
+ * ```
+ * ```text
+ * true [ '0.2000', '0.2000' ]
+ * false [ '0.2080', '0.2080' ]
+ * false [ '0.0208', '0.2081' ]
+ * ```
  */
 export function adaGcRule(options?: AdaGcRuleOptions): AdaGcRule {
   return ruleOf(resolve(readOptions(options, "adaGcRule", ADAGC_RULE_KEYS), "adaGcRule"));
@@ -188,7 +296,7 @@ function readInput(input: unknown): { totalNorm: number; norms: AdaGcTensorNorm[
   const seen = new Set<string>();
   const norms = readArray(o.norms, `${where}.norms`, "an array of { name, norm }").map((e, i) => {
     const f = readFields(checkObject(e, `${where}.norms[${i}]`), `${where}.norms[${i}]`, ["name", "norm"]);
-    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}.norms[${i}].name must be a string; got ${describe(f.name)}.`);
+    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}.norms[${i}].name must be a string; got ${describeValue(f.name)}.`);
     if (seen.has(f.name)) throw new RangeError(`gradclip: ${where}.norms names ${JSON.stringify(f.name)} twice; each tensor once per step.`);
     seen.add(f.name);
     return { name: f.name, norm: checkNorm(f.norm, `${where}.norms[${i}].norm`) };
@@ -204,7 +312,7 @@ function parseState(value: unknown, what: string): AdaGcState {
   const gamma: { [name: string]: number } = {};
   for (const [name, x] of Object.entries(g)) {
     if (typeof x !== "number" || !(x >= 0 && x < Infinity)) {
-      throw new RangeError(`gradclip: ${what}.gamma[${JSON.stringify(name)}] must be a finite number >= 0; got ${describe(x)}.`);
+      throw new RangeError(`gradclip: ${what}.gamma[${JSON.stringify(name)}] must be a finite number >= 0; got ${describeValue(x)}.`);
     }
     // defineProperty: a tensor named "__proto__" is an entry like any other.
     Object.defineProperty(gamma, name, { value: x === 0 ? 0 : x, enumerable: true, writable: true, configurable: true });
@@ -212,20 +320,67 @@ function parseState(value: unknown, what: string): AdaGcState {
   return { step, gamma };
 }
 
-/** One parameter for `AdaGC.clip_`: its name (γ is kept under it) and its gradient, clipped in place. */
+/**
+ * One parameter for `AdaGC.clip_`: its name (γ is kept under it) and its
+ * gradient, clipped in place.
+ *
+ * @example
+ * ```ts
+ * import { AdaGC, type AdaGcParameter } from "gradclip";
+ *
+ * const kernel: AdaGcParameter = { name: "dense/kernel", grad: new Float32Array([3, 4]) };
+ * const bias: AdaGcParameter = { name: "dense/bias", grad: null }; // no gradient this step: skipped
+ * console.log(new AdaGC().clip_([kernel, bias]).tensors);
+ * ```
+ * ```text
+ * 1
+ * ```
+ */
 export interface AdaGcParameter {
+  /** The tensor's name: its γ is kept under it. Unique within a call. */
   name: string;
   /** The gradient; `null`/`undefined`: no gradient this step (skipped, γ kept). */
   grad: Grad | null | undefined;
 }
 
-/** Options of the `AdaGC` clipper: the rule's, plus the non-finite check. */
+/**
+ * Options of the `AdaGC` clipper: the rule's (`AdaGcRuleOptions`), plus
+ * the non-finite check.
+ *
+ * @example
+ * ```ts
+ * import { AdaGC, type AdaGcOptions } from "gradclip";
+ *
+ * const options: AdaGcOptions = { warmupSteps: 10, errorIfNonfinite: true };
+ * try {
+ *   new AdaGC(options).clip_([{ name: "w", grad: new Float32Array([NaN]) }]);
+ * } catch (e) {
+ *   console.log((e as Error).name);
+ * }
+ * ```
+ * ```text
+ * NonFiniteNormError
+ * ```
+ */
 export interface AdaGcOptions extends AdaGcRuleOptions {
   /** Throw `NonFiniteNormError` (nothing modified, state unchanged) for a NaN/inf total norm. Default false. */
   errorIfNonfinite?: boolean;
 }
 
-/** What `AdaGC.clip_` returns. */
+/**
+ * What `AdaGC.clip_` returns: `ClipResult`'s fields and the tensor counts.
+ *
+ * @example
+ * ```ts
+ * import { AdaGC, type AdaGcResult } from "gradclip";
+ *
+ * const result: AdaGcResult = new AdaGC({ maxNorm: 1 }).clip_([{ name: "w", grad: new Float32Array([3, 4]) }]);
+ * console.log(result.warmup, result.maxNorm, result.clippedTensors, result.coefficient.toFixed(4));
+ * ```
+ * ```text
+ * true 1 1 0.2000
+ * ```
+ */
 export interface AdaGcResult extends ClipResult {
   /** `maxNorm` during warmup (the global threshold); NaN afterwards (one threshold per tensor). */
   maxNorm: number;
@@ -247,17 +402,29 @@ export interface AdaGcResult extends ClipResult {
  * gradient in place in its own precision (the factor rounded to it, as
  * `clipGradsWithNorm_`); a coefficient of 1 writes nothing.
  *
+ * @throws TypeError / RangeError for bad or unknown options (see `AdaGcOptions`).
  * @example
- * const adagc = new AdaGC({ warmupSteps: 100 });
- * const { clipped, clippedTensors } = adagc.clip_([
- *   { name: "dense/kernel", grad: gW },
- *   { name: "dense/bias", grad: gB },
- * ]);
- * const saved = JSON.stringify(adagc.state());
- * const resumed = AdaGC.fromState(JSON.parse(saved), { warmupSteps: 100 });
+ * ```ts
+ * import { AdaGC } from "gradclip";
+ *
+ * const adagc = new AdaGC({ warmupSteps: 1 });
+ * for (const scale of [1, 1, 10]) {
+ *   const kernel = new Float32Array([0.3 * scale, 0.4 * scale]);
+ *   const { warmup, clippedTensors } = adagc.clip_([{ name: "dense/kernel", grad: kernel }]);
+ *   console.log(warmup, clippedTensors, Math.hypot(...kernel).toFixed(4));
+ * }
+ * const resumed = AdaGC.fromState(JSON.parse(JSON.stringify(adagc.state())), { warmupSteps: 1 });
+ * console.log(resumed.state().step);
+ * ```
+ * ```text
+ * true 0 0.5000
+ * false 0 0.5000
+ * false 1 0.5200
+ * 3
+ * ```
  */
 export class AdaGC {
-  /** The pure rule behind this clipper (`init`/`update`), for other backends and the tfjs wrapper. */
+  /** The pure rule behind this clipper (`init` / `update`), for other backends and the tfjs wrapper. */
   readonly rule: AdaGcRule;
   readonly #errorIfNonfinite: boolean;
   #state: AdaGcState;
@@ -281,7 +448,7 @@ export class AdaGC {
   clip_(params: Iterable<AdaGcParameter>): AdaGcResult {
     const list = readParams(params);
     const norms = new Float64Array(list.length);
-    list.forEach((e, i) => (norms[i] = tensorNorm(e.grad, 2)));
+    list.forEach((e, i) => (norms[i] = arrayNorm(e.grad, 2)));
     const totalNorm = combineNorms(norms, 2);
     assertFiniteNorm(totalNorm, 2, this.#errorIfNonfinite);
     const { coefficients, warmup, state } = this.rule.update(this.#state, {
@@ -292,7 +459,7 @@ export class AdaGC {
     let clippedTensors = 0;
     list.forEach((e, i) => {
       const c = coefficients[i]!;
-      if (c !== 1) kernelsFor(e.grad).scale(e.grad, c);
+      if (c !== 1) arrayKernelsFor(e.grad).scale(e.grad, c);
       if (c < 1) clippedTensors++;
       if (!(c >= coefficient)) coefficient = c; // NaN sticks
     });
@@ -308,18 +475,27 @@ export class AdaGC {
     };
   }
 
-  /** A JSON-serialisable copy of the current state. */
+  /** A JSON-serialisable copy of the current state (changing it does not change the clipper). */
   state(): AdaGcState {
     return structuredClone(this.#state);
   }
 
-  /** Replaces the state with a saved one (validated first); returns `this`. */
+  /**
+   * Replaces the state with a saved one (validated first: a malformed state
+   * is a TypeError / RangeError naming the field, and the old state is kept);
+   * returns `this`.
+   */
   restore(state: unknown): this {
     this.#state = this.rule.parseState(state);
     return this;
   }
 
-  /** A new clipper with `options` that continues from a saved `state()`. */
+  /**
+   * A new clipper with `options` that continues from a saved `state()`
+   * (checked first, as `AdaGcRule.parseState`).
+   *
+   * @throws TypeError / RangeError for bad options or a malformed state.
+   */
   static fromState(state: unknown, options?: AdaGcOptions): AdaGC {
     return new AdaGC(options).restore(state);
   }
@@ -328,33 +504,18 @@ export class AdaGC {
 /** `AdaGC.clip_`'s entries, each read once and checked before anything is modified; plain array views. */
 function readParams(params: unknown): { name: string; grad: Grad }[] {
   const where = "AdaGC.clip_";
-  let entries: unknown[];
-  if (Array.isArray(params)) entries = readArray(params, `${where}: params`, "an iterable of { name, grad }");
-  else {
-    let make: unknown;
-    try {
-      make = typeof params === "object" && params !== null && !isGrad(params) ? (params as Partial<Iterable<unknown>>)[Symbol.iterator] : undefined;
-    } catch (e) {
-      throw new TypeError(`gradclip: ${where}: reading params threw: ${messageOf(e)}`, { cause: e });
-    }
-    if (typeof make !== "function") throw new TypeError(`gradclip: ${where}: params must be an iterable of { name, grad }; got ${describe(params)}.`);
-    try {
-      entries = Array.from(params as Iterable<unknown>);
-    } catch (e) {
-      throw new TypeError(`gradclip: ${where}: iterating params threw: ${messageOf(e)}`, { cause: e });
-    }
-  }
+  const entries = readIterable(params, `${where}: params`, "an iterable of { name, grad }", { arraysByIndex: true, refuse: isGrad });
   const seen = new Set<string>();
   const out: { name: string; grad: Grad; where: string }[] = [];
   entries.forEach((p, i) => {
-    if (typeof p !== "object" || p === null) throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, grad }; got ${describe(p)}.`);
+    if (typeof p !== "object" || p === null) throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, grad }; got ${describeValue(p)}.`);
     const f = readFields(p, `${where}: entry ${i}`, ["name", "grad"]);
-    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: entry ${i}: name must be a string (γ is kept per name); got ${describe(f.name)}.`);
+    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: entry ${i}: name must be a string (γ is kept per name); got ${describeValue(f.name)}.`);
     const at = `${where}: entry ${i} (${JSON.stringify(f.name)})`;
     if (seen.has(f.name)) throw new RangeError(`gradclip: ${at}: the name is given twice; each tensor once.`);
     seen.add(f.name);
     if (f.grad === null || f.grad === undefined) return;
-    if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${at}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describe(f.grad)}.`);
+    if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${at}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(f.grad)}.`);
     out.push({ name: f.name, grad: f.grad, where: at });
   });
   // Views after the caller's last code (getters, iterator) ran.

@@ -5,19 +5,35 @@
  */
 import { getTotalNorm } from "../arrays/clip.js";
 import { gradView, isGrad, type Grad } from "../arrays/grads.js";
-import { kernelsFor } from "../arrays/kernels.js";
-import { tensorNorm } from "../arrays/norm.js";
-import { describe, messageOf } from "../core/describe.js";
-import { readArray, readFields, readOptions } from "../core/options.js";
+import { arrayKernelsFor } from "../arrays/kernels.js";
+import { arrayNorm } from "../arrays/norm.js";
+import { describeValue, messageOf } from "../core/describe.js";
+import { TINY_SUM } from "../core/float.js";
+import { readArray, readFields, readIterable, readOptions } from "../core/options.js";
 import { checkShape } from "../core/shape.js";
 import { checkBoolean, checkPositive } from "../core/validate.js";
 import { agcUnitScale } from "./agc-scale.js";
 import type { ClipResult } from "./rule.js";
 import { unitLayout, type UnitAxis, type UnitLayout } from "./units.js";
 
-/** One parameter for AGC: its gradient (clipped in place), its current values and its shape. */
+/**
+ * One parameter for `AGC.clip_`: its gradient (clipped in place), its
+ * current values and its shape.
+ *
+ * @example
+ * ```ts
+ * import { AGC, type AgcParameter } from "gradclip";
+ *
+ * const bias: AgcParameter = { name: "dense/bias", grad: new Float32Array([3, 4]), param: new Float32Array([1, 1]), shape: [2] };
+ * const { clippedUnits } = new AGC({ clipping: 0.5 }).clip_([bias]);
+ * console.log(clippedUnits, Array.from(bias.grad!, (g) => g.toFixed(4)));
+ * ```
+ * ```text
+ * 1 [ '0.4243', '0.5657' ]
+ * ```
+ */
 export interface AgcParameter {
-  /** Used by `exclude`. */
+  /** The parameter's name, matched against `AgcOptions.exclude`. */
   name?: string;
   /** The gradient, flattened row-major; `null`/`undefined` parameters are skipped. */
   grad: Grad | null | undefined;
@@ -27,7 +43,21 @@ export interface AgcParameter {
   shape: readonly number[];
 }
 
-/** Options of `AGC`. */
+/**
+ * Options of `AGC`. Unknown keys are a `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { AGC, type AgcOptions } from "gradclip";
+ *
+ * const options: AgcOptions = { clipping: 0.01, eps: 1e-3, unitAxis: "first", exclude: [/^classifier\//] };
+ * const agc = new AGC(options);
+ * console.log(agc.excludes("classifier/kernel"), agc.excludes("dense/kernel"));
+ * ```
+ * ```text
+ * true false
+ * ```
+ */
 export interface AgcOptions {
   /** λ, the largest allowed ratio ||G_u|| / max(||W_u||, eps); > 0. Default 0.01. */
   clipping?: number;
@@ -44,7 +74,28 @@ export interface AgcOptions {
   errorIfNonfinite?: boolean;
 }
 
-/** What `AGC.clip_` returns. */
+/**
+ * What `AGC.clip_` returns: `ClipResult`'s fields (with no single
+ * threshold: `maxNorm` NaN) and the unit counts.
+ *
+ * @example
+ * ```ts
+ * import { AGC, type AgcResult } from "gradclip";
+ *
+ * const result: AgcResult = new AGC().clip_([{ grad: new Float32Array([0.001]), param: new Float32Array([1]), shape: [1] }]);
+ * console.log(result);
+ * ```
+ * ```text
+ * {
+ *   totalNorm: 0.0010000000474974513,
+ *   maxNorm: NaN,
+ *   coefficient: 1,
+ *   clipped: false,
+ *   units: 1,
+ *   clippedUnits: 0
+ * }
+ * ```
+ */
 export interface AgcResult extends ClipResult {
   /** Always NaN: AGC has a threshold per unit, `λ · max(||W_u||, eps)`, not one. */
   maxNorm: number;
@@ -69,26 +120,45 @@ const OPTION_KEYS: readonly (keyof AgcOptions)[] = ["clipping", "eps", "unitAxis
 const ENTRY_KEYS = ["name", "grad", "param", "shape"] as const;
 
 /**
- * Unit-wise adaptive gradient clipping. For each unit u (one output channel;
- * the whole tensor for scalars and vectors) of each parameter W with gradient
- * G: if `||G_u|| / max(||W_u||, eps) > λ` then
- * `G_u ← G_u · λ · max(||W_u||, eps) / max(||G_u||, 1e-6)` (the formula lives
- * in `agcUnitScaleWith`). Norms are L2 with float64 accumulation and exact
- * fallbacks (true values, like `getTotalNorm`); scaling is in the gradient's
- * precision with the factor rounded to it, like `clipGradsWithNorm_`. Stateless: `state()` is `{}` and kept for symmetry.
+ * AGC, unit-wise adaptive gradient clipping (Brock, De, Smith & Simonyan,
+ * 2021), on typed-array gradients. For each unit u (one output channel;
+ * the whole tensor for scalars and vectors) of each parameter W with
+ * gradient G, with λ = `clipping`:
+ *
+ *     w* = max(||W_u||₂, eps)
+ *     G_u ← ||G_u||₂ / w* > λ ? G_u · λ · w* / max(||G_u||₂, 1e-6) : G_u
+ *
+ * so afterwards `||G_u|| <= λ · max(||W_u||, eps)` up to rounding. Norms are
+ * L2 with float64 accumulation and exact fallbacks (true values, like
+ * `getTotalNorm`); scaling is in the gradient's precision with the factor
+ * rounded to it, like `clipGradsWithNorm_`. A NaN norm leaves the unit as
+ * it is (NaN propagates); an infinite gradient unit gets scale 0 (finite
+ * entries 0, infinite ones NaN). Stateless: `state()` is `{}`, kept for
+ * symmetry with the other clippers.
  *
  * Units are along the last axis by default (tfjs/Keras `[in, out]`,
  * `[h, w, in, out]`); pass `unitAxis: "first"` for PyTorch `[out, in, ...]`.
- * This differs from optax's `unitwise_norm`, which squeezes size-1 axes first:
- * here a `[1, n]` tensor has n units (last axis), as in timm's and the
- * paper's reference code, which use the rank as given.
+ * This differs from optax's `unitwise_norm`, which squeezes size-1 axes
+ * first: here a `[1, n]` tensor has n units (last axis), as in timm's and
+ * the paper's reference code, which use the rank as given. The paper does
+ * not clip the final classifier layer: name it in `exclude`.
  *
+ * @throws TypeError / RangeError for bad or unknown options (`clipping` or
+ *   `eps` not a finite number > 0, `unitAxis` not one of the two, an
+ *   `exclude` entry that is neither a string nor a RegExp).
  * @example
- * const agc = new AGC({ clipping: 0.01, exclude: ["dense_2/kernel", "dense_2/bias"] });
- * const { clippedUnits } = agc.clip_([
- *   { name: "dense_1/kernel", grad: gW, param: w, shape: [784, 128] },
- *   { name: "dense_1/bias", grad: gB, param: b, shape: [128] },
- * ]);
+ * ```ts
+ * import { AGC } from "gradclip";
+ *
+ * const agc = new AGC({ clipping: 0.1, exclude: ["classifier/kernel"] });
+ * const weight = { name: "dense/kernel", grad: new Float32Array([1, 0, 0, 1]), param: new Float32Array([2, 0, 0, 2]), shape: [2, 2] };
+ * const head = { name: "classifier/kernel", grad: new Float32Array([5, 5]), param: new Float32Array([1, 1]), shape: [2, 1] };
+ * const { clippedUnits, units, coefficient } = agc.clip_([weight, head]);
+ * console.log(units, clippedUnits, coefficient.toFixed(2), Array.from(weight.grad, (g) => g.toFixed(2)), Array.from(head.grad));
+ * ```
+ * ```text
+ * 2 2 0.20 [ '0.20', '0.00', '0.00', '0.20' ] [ 5, 5 ]
+ * ```
  */
 export class AGC {
   /** λ: a unit's gradient norm is kept at most λ · max(‖W_u‖, eps). */
@@ -110,16 +180,23 @@ export class AGC {
     this.#errorIfNonfinite = checkBoolean(o.errorIfNonfinite, "AGC: errorIfNonfinite", false);
   }
 
-  /** Whether a parameter of this name is left unclipped. */
+  /**
+   * Whether a parameter of this name is left unclipped (`exclude`); false
+   * for a parameter without a name.
+   */
   excludes(name: string | undefined): boolean {
     return this.#isExcluded(name);
   }
 
   /**
-   * Clips every non-excluded gradient unit-wise, in place. Returns the total
-   * L2 norm of all gradients before clipping (excluded ones included), the
-   * smallest unit scale as `coefficient`, and unit counts.
+   * Clips every non-excluded gradient unit-wise, in place (see the class).
+   * Every entry is read and checked before anything is modified; entries
+   * with a `null` / `undefined` gradient are skipped.
    *
+   * @param params The parameters (see `AgcParameter`): any iterable.
+   * @returns The total L2 norm of all gradients before clipping (excluded
+   *   ones included), the smallest unit scale as `coefficient` (1 when no
+   *   unit was clipped), and unit counts.
    * @throws TypeError / RangeError for a malformed entry (shape not matching
    *   the arrays), before anything is modified; `NonFiniteNormError` with
    *   `errorIfNonfinite`.
@@ -132,8 +209,8 @@ export class AGC {
     let coefficient = 1;
     for (const e of list) {
       if (e.excluded || e.layout.size === 0) continue;
-      const gNorms = unitNorms(e.grad, e.layout);
-      const wNorms = unitNorms(e.param, e.layout);
+      const gNorms = arrayUnitNorms(e.grad, e.layout);
+      const wNorms = arrayUnitNorms(e.param, e.layout);
       // Scales stored in the gradient's own precision, as the scale kernel rounds its factor.
       const scales = new (e.grad.constructor as new (n: number) => Grad)(e.layout.count);
       let any = false;
@@ -152,7 +229,7 @@ export class AGC {
     return { totalNorm, maxNorm: NaN, coefficient, clipped: clippedUnits > 0, units, clippedUnits };
   }
 
-  /** AGC keeps no state between steps: `{}`. */
+  /** AGC keeps no state between steps: `{}` (kept for symmetry with the other clippers). */
   state(): Record<string, never> {
     return {};
   }
@@ -172,14 +249,14 @@ export class AGC {
     const out: Checked[] = [];
     entries.forEach((p, i) => {
       if (typeof p !== "object" || p === null) {
-        throw new TypeError(`gradclip: AGC.clip_: entry ${i} must be { name, grad, param, shape }; got ${describe(p)}.`);
+        throw new TypeError(`gradclip: AGC.clip_: entry ${i} must be { name, grad, param, shape }; got ${describeValue(p)}.`);
       }
       const f = readFields(p, `AGC.clip_: entry ${i}`, ENTRY_KEYS);
       const where = `AGC.clip_: entry ${i}${typeof f.name === "string" ? ` (${JSON.stringify(f.name)})` : ""}`;
-      if (f.name !== undefined && typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: name must be a string; got ${describe(f.name)}.`);
+      if (f.name !== undefined && typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: name must be a string; got ${describeValue(f.name)}.`);
       if (f.grad === null || f.grad === undefined) return;
-      if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${where}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describe(f.grad)}.`);
-      if (!isGrad(f.param)) throw new TypeError(`gradclip: ${where}: param must be a Float32Array or Float64Array of the parameter's values; got ${describe(f.param)}.`);
+      if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${where}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(f.grad)}.`);
+      if (!isGrad(f.param)) throw new TypeError(`gradclip: ${where}: param must be a Float32Array or Float64Array of the parameter's values; got ${describeValue(f.param)}.`);
       const { dims, size } = checkShape(f.shape, where);
       const gradLength = gradView(f.grad, `${where}: grad`).length;
       const paramLength = gradView(f.param, `${where}: param`).length;
@@ -204,21 +281,7 @@ export class AGC {
 
 /** The entries of `AGC.clip_`'s argument, read once; the caller's errors wrapped. */
 function readEntries(params: unknown): unknown[] {
-  if (Array.isArray(params)) return readArray(params, "AGC.clip_: params", "an iterable of { name, grad, param, shape }");
-  let make: unknown;
-  try {
-    make = typeof params === "object" && params !== null && !isGrad(params) ? (params as Partial<Iterable<unknown>>)[Symbol.iterator] : undefined;
-  } catch (e) {
-    throw new TypeError(`gradclip: AGC.clip_: reading params threw: ${messageOf(e)}`, { cause: e });
-  }
-  if (typeof make !== "function") {
-    throw new TypeError(`gradclip: AGC.clip_: params must be an iterable of { name, grad, param, shape }; got ${describe(params)}.`);
-  }
-  try {
-    return Array.from(params as Iterable<unknown>);
-  } catch (e) {
-    throw new TypeError(`gradclip: AGC.clip_: iterating params threw: ${messageOf(e)}`, { cause: e });
-  }
+  return readIterable(params, "AGC.clip_: params", "an iterable of { name, grad, param, shape }", { arraysByIndex: true, refuse: isGrad });
 }
 
 /** AGC's validated hyperparameters, shared by the typed-array class and the tfjs clipper. */
@@ -244,22 +307,21 @@ export function resolveAgcSettings(
   const eps = checkPositive(options?.eps, `${fnName}: eps`, 1e-3);
   const unitAxis = options?.unitAxis ?? "last";
   if (unitAxis !== "last" && unitAxis !== "first") {
-    throw new RangeError(`gradclip: ${fnName}: unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describe(unitAxis)}.`);
+    throw new RangeError(`gradclip: ${fnName}: unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describeValue(unitAxis)}.`);
   }
   return { clipping, eps, unitAxis, excludes: excluder(options?.exclude) };
 }
 
-/** Below this a float64 sum of squares may have lost digits to underflow (as in `arrays/norm.ts`). */
-const TINY = 2 ** -960;
-
 /**
- * The L2 norm of every unit. One cache-friendly row-major pass accumulates
+ * The L2 norm of every unit, as a flat list (the tfjs AGC's
+ * `tensorUnitNorms` gives a broadcastable tensor instead). One
+ * cache-friendly row-major pass accumulates
  * each unit's Σ x² in float64, element by element in unit order (so both
  * layouts give identical results for the same unit data); a unit whose sum
  * is not finite, or may have underflowed (Float64Array data), is recomputed
- * exactly with `tensorNorm` on a copy.
+ * exactly with `arrayNorm` on a copy.
  */
-function unitNorms(a: Grad, l: UnitLayout): Float64Array {
+function arrayUnitNorms(a: Grad, l: UnitLayout): Float64Array {
   const { count, size, elementStride } = l;
   const sums = new Float64Array(count);
   if (elementStride === 1) {
@@ -274,7 +336,7 @@ function unitNorms(a: Grad, l: UnitLayout): Float64Array {
   const mayUnderflow = a instanceof Float64Array;
   for (let u = 0; u < count; u++) {
     const s = sums[u]!;
-    sums[u] = !(s < Infinity) || (mayUnderflow && s < TINY) ? tensorNorm(gather(a, l, u), 2) : Math.sqrt(s);
+    sums[u] = !(s < Infinity) || (mayUnderflow && s < TINY_SUM) ? arrayNorm(gather(a, l, u), 2) : Math.sqrt(s);
   }
   return sums;
 }
@@ -291,7 +353,7 @@ function scaleUnits(a: Grad, l: UnitLayout, scales: Grad): void {
     for (let u = 0; u < l.count; u++) {
       if (scales[u] === 1) continue;
       const unit = a.subarray(u * l.size, (u + 1) * l.size);
-      kernelsFor(unit).scale(unit, scales[u]!);
+      arrayKernelsFor(unit).scale(unit, scales[u]!);
     }
     return;
   }
@@ -329,7 +391,7 @@ function excluder(exclude: unknown): (name: string | undefined) => boolean {
     } catch {
       pattern = undefined;
     }
-    if (!pattern) throw new TypeError(`gradclip: AGC: exclude[${i}] must be a string or a RegExp; got ${describe(x)}.`);
+    if (!pattern) throw new TypeError(`gradclip: AGC: exclude[${i}] must be a string or a RegExp; got ${describeValue(x)}.`);
     patterns.push(pattern);
   });
   return (name) => name !== undefined && (names.has(name) || patterns.some((r) => r.test(name)));

@@ -9,7 +9,25 @@ import { percentile } from "./percentile.js";
 import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
 import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
 
-/** Hyperparameters of the AutoClip threshold rule. */
+/**
+ * Hyperparameters of the AutoClip threshold rule (`autoClipRule`, the
+ * `AutoClip` class, the tfjs wrapper's `autoclip` key). Unknown keys are a
+ * `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { autoClipRule, type AutoClipRuleOptions } from "gradclip";
+ *
+ * const options: AutoClipRuleOptions = { percentile: 50, historySize: 3 };
+ * const rule = autoClipRule(options);
+ * let state = rule.init();
+ * for (const n of [1, 2, 3, 4]) state = rule.update(state, n).state;
+ * console.log(state.norms); // the last 3
+ * ```
+ * ```text
+ * [ 2, 3, 4 ]
+ * ```
+ */
 export interface AutoClipRuleOptions {
   /** The percentile p of past norms to clip to, in [0, 100]. Default 10 (the paper's choice). */
   percentile?: number;
@@ -17,12 +35,32 @@ export interface AutoClipRuleOptions {
   historySize?: number;
 }
 
-/** AutoClip's state: the norms it has seen, oldest first (at most `historySize`). JSON-serialisable. */
+/**
+ * AutoClip's state: the finite norms it has seen, oldest first (at most
+ * `historySize`). JSON-serialisable; check a saved one with
+ * `parseAutoClipState`.
+ *
+ * @example
+ * ```ts
+ * import { AutoClip, type AutoClipState } from "gradclip";
+ *
+ * const clipper = new AutoClip();
+ * clipper.clip_(new Float32Array([3, 4]));
+ * const state: AutoClipState = clipper.state();
+ * console.log(JSON.stringify(state));
+ * ```
+ * ```text
+ * {"norms":[5]}
+ * ```
+ */
 export interface AutoClipState {
+  /** The total norms of the steps so far (finite, >= 0), oldest first. */
   norms: number[];
 }
 
-const RULE_KEYS: readonly (keyof AutoClipRuleOptions)[] = ["percentile", "historySize"];
+/** The rule's option keys (the tfjs `autoclip` option key takes the same ones). */
+export const AUTOCLIP_RULE_KEYS: readonly (keyof AutoClipRuleOptions)[] = ["percentile", "historySize"];
+const RULE_KEYS = AUTOCLIP_RULE_KEYS;
 const CLIPPER_KEYS: readonly (keyof AutoClipOptions)[] = [...RULE_KEYS, "normType", "errorIfNonfinite"];
 
 interface ResolvedAutoClip {
@@ -65,26 +103,49 @@ function ruleOf({ p, size }: ResolvedAutoClip): ThresholdRule<AutoClipState> {
 }
 
 /**
- * The AutoClip threshold rule, pure (optax's init/update style).
+ * The AutoClip threshold rule (Seetharaman, Wichern, Pardo & Le Roux, 2020),
+ * pure (optax's init/update style; see `ThresholdRule`).
  *
- * `update(state, n)`: appends the total norm `n` to the history (dropping the
+ * `update(state, n)` appends the total norm `n` to the history (dropping the
  * oldest when it holds more than `historySize`), then returns
- * `maxNorm = percentile(history, p)`: numpy's default linear interpolation at
- * position `(len - 1) · p / 100` of the sorted history. Clipping with it
- * through the standard coefficient `min(1, maxNorm / (n + 1e-6))` is exactly
- * the authors' reference code (`torch.nn.utils.clip_grad_norm_`).
+ *
+ *     maxNorm = percentile(history, p)
+ *
+ * numpy's default linear interpolation at position `(len - 1) · p / 100` of
+ * the sorted history. Clipping with it through the standard coefficient
+ * `min(1, maxNorm / (n + 1e-6))` is exactly the authors' reference code
+ * (`torch.nn.utils.clip_grad_norm_`). The current norm is in the history
+ * before the percentile is taken, so on the first step `maxNorm = n`.
  *
  * A non-finite `n` (NaN, Infinity) is not added to the history, so one bad
- * step cannot poison later thresholds: `maxNorm` is then the percentile of the
- * existing history (`Infinity` when it is empty) and the state is returned
- * unchanged.
+ * step cannot poison later thresholds: `maxNorm` is then the percentile of
+ * the existing history (`Infinity` when it is empty) and the state is
+ * returned unchanged.
  *
- * @throws TypeError / RangeError for bad options (percentile outside [0, 100],
- *   historySize not an integer >= 1), or a negative / non-number norm.
+ * @param options `percentile` in [0, 100] (default 10, the paper's) and
+ *   `historySize`, an integer >= 1 or `Infinity` (default: every norm).
+ * @returns The rule; `update` neither modifies its input state nor keeps it.
+ * @throws TypeError / RangeError for bad or unknown options (at the call),
+ *   and from `update` for a malformed state or a negative / non-number norm.
+ *
  * @example
- * const rule = autoClipRule({ percentile: 10 });
- * let s = rule.init();
- * const { maxNorm, state } = rule.update(s, 3.2); s = state;
+ * ```ts
+ * import { autoClipRule } from "gradclip";
+ *
+ * const rule = autoClipRule({ percentile: 50 });
+ * let state = rule.init();
+ * for (const n of [4, 1, 9, NaN]) {
+ *   const { maxNorm, state: next } = rule.update(state, n);
+ *   state = next;
+ *   console.log(n, maxNorm);
+ * }
+ * ```
+ * ```text
+ * 4 4
+ * 1 2.5
+ * 9 4
+ * NaN 4
+ * ```
  */
 export function autoClipRule(options?: AutoClipRuleOptions): ThresholdRule<AutoClipState> {
   return ruleOf(resolveRule(readOptions(options, "autoClipRule", RULE_KEYS), "autoClipRule"));
@@ -94,31 +155,84 @@ export function autoClipRule(options?: AutoClipRuleOptions): ThresholdRule<AutoC
  * Checks a saved AutoClip state (e.g. from `JSON.parse`) and returns a copy,
  * keeping the last `historySize` norms when it holds more.
  *
+ * @param value The saved state, `{ norms: number[] }` of finite norms >= 0.
+ * @param options The rule's options (`historySize` is the one that matters).
+ * @returns A fresh, checked state.
  * @throws TypeError / RangeError naming the offending field.
+ *
+ * @example
+ * ```ts
+ * import { parseAutoClipState } from "gradclip";
+ *
+ * console.log(parseAutoClipState(JSON.parse('{"norms":[1,2,3]}'), { historySize: 2 }));
+ * try {
+ *   parseAutoClipState({ norms: [1, -2] });
+ * } catch (e) {
+ *   console.log((e as Error).message);
+ * }
+ * ```
+ * ```text
+ * { norms: [ 2, 3 ] }
+ * gradclip: AutoClip state.norms[1] must be a finite norm >= 0; got -2.
+ * ```
  */
 export function parseAutoClipState(value: unknown, options?: AutoClipRuleOptions): AutoClipState {
   const { size } = resolveRule(readOptions(options, "parseAutoClipState", RULE_KEYS), "parseAutoClipState");
   return parseState(value, size, "AutoClip state");
 }
 
-/** Options of the `AutoClip` clipper: the rule's, plus the total norm's. */
+/**
+ * Options of the `AutoClip` clipper: the rule's (`AutoClipRuleOptions`),
+ * plus `normType` and `errorIfNonfinite` for its total norm.
+ *
+ * @example
+ * ```ts
+ * import { AutoClip, type AutoClipOptions } from "gradclip";
+ *
+ * const options: AutoClipOptions = { percentile: 10, historySize: 1000, normType: 2 };
+ * console.log(new AutoClip(options).clip_(new Float32Array([3, 4])).totalNorm);
+ * ```
+ * ```text
+ * 5
+ * ```
+ */
 export interface AutoClipOptions extends AutoClipRuleOptions, RuleClipperNormOptions {}
 
 /**
- * AutoClip on typed-array gradients, with its state held for you.
+ * AutoClip on typed-array gradients, with its state held for you (see
+ * `autoClipRule` for the rule).
  *
- * `clip_(grads)`: `n = getTotalNorm(grads)`; `maxNorm` from `autoClipRule`;
- * gradients scaled in place by `min(1, maxNorm / (n + 1e-6))` exactly as
- * `clipGradsWithNorm_`. Returns `{ totalNorm, maxNorm, coefficient, clipped }`.
- * Note that the current norm is in the history before the percentile is taken:
- * on the first step `maxNorm = n` and the coefficient is `n / (n + 1e-6)`, a
- * relative change of about 1e-6 / n (PyTorch's epsilon), reported as clipped.
+ * `clip_(grads)`: `n = getTotalNorm(grads)`; `maxNorm` from the rule; every
+ * gradient scaled in place by `min(1, maxNorm / (n + 1e-6))`, exactly as
+ * `clipGradsWithNorm_`. Returns `{ totalNorm, maxNorm, coefficient,
+ * clipped }`. As the current norm is in the history before the percentile is
+ * taken, on the first step `maxNorm = n` and the coefficient is
+ * `n / (n + 1e-6)`, a relative change of about 1e-6 / n (PyTorch's
+ * epsilon), reported as clipped. The state advances only when nothing threw.
+ *
+ * @throws TypeError / RangeError for bad or unknown options (see
+ *   `AutoClipOptions`); `clip_` as `getTotalNorm`, and `NonFiniteNormError`
+ *   with `errorIfNonfinite` (then nothing is modified and the state is kept).
  *
  * @example
- * const clipper = new AutoClip({ percentile: 10 });
- * const { totalNorm, maxNorm } = clipper.clip_([w.grad, b.grad]);
- * localStorage.autoclip = JSON.stringify(clipper.state());
- * const resumed = AutoClip.fromState(JSON.parse(localStorage.autoclip), { percentile: 10 });
+ * ```ts
+ * import { AutoClip } from "gradclip";
+ *
+ * const clipper = new AutoClip({ percentile: 50 });
+ * for (const g of [[3, 4], [1.5, 2], [30, 40]]) {
+ *   const { totalNorm, maxNorm, clipped } = clipper.clip_(new Float32Array(g));
+ *   console.log(totalNorm.toFixed(1), maxNorm.toFixed(1), clipped);
+ * }
+ * const saved = JSON.stringify(clipper.state());
+ * const resumed = AutoClip.fromState(JSON.parse(saved), { percentile: 50 });
+ * console.log(saved, resumed.state().norms.length);
+ * ```
+ * ```text
+ * 5.0 5.0 true
+ * 2.5 3.8 false
+ * 50.0 5.0 true
+ * {"norms":[5,2.5,50]} 3
+ * ```
  */
 export class AutoClip extends RuleClipper<AutoClipState> {
   constructor(options?: AutoClipOptions) {
@@ -127,7 +241,12 @@ export class AutoClip extends RuleClipper<AutoClipState> {
     super("AutoClip", ruleOf(resolved), (state) => parseState(state, resolved.size, "AutoClip state"), o);
   }
 
-  /** A new clipper with `options` that continues from a saved `state()`. */
+  /**
+   * A new clipper with `options` that continues from a saved `state()`
+   * (checked first, as `parseAutoClipState`).
+   *
+   * @throws TypeError / RangeError for bad options or a malformed state.
+   */
   static fromState(state: unknown, options?: AutoClipOptions): AutoClip {
     return new AutoClip(options).restore(state);
   }

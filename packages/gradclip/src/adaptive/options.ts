@@ -4,7 +4,7 @@
  * `core/validate.ts` for values); they are re-exported here for the modules
  * that import them from this file.
  */
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { isPlainObject, readArray } from "../core/options.js";
 
 export { checkInteger, checkIntegerOrInfinity, checkNumberIn, checkPositive } from "../core/validate.js";
@@ -15,7 +15,7 @@ export { checkInteger, checkIntegerOrInfinity, checkNumberIn, checkPositive } fr
  */
 export function checkNorm(value: unknown, name: string): number {
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a number (a norm, >= 0, NaN or Infinity); got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be a number (a norm, >= 0, NaN or Infinity); got ${describeValue(value)}.`);
   }
   if (value < 0) {
     throw new RangeError(`gradclip: ${name} is a norm and must be >= 0 (or NaN/Infinity); got ${value}.`);
@@ -26,7 +26,7 @@ export function checkNorm(value: unknown, name: string): number {
 /** Checks that `value` is a plain object (a saved state: `{ ... }` or `JSON.parse` output). */
 export function checkObject(value: unknown, what: string): Record<string, unknown> {
   if (!isPlainObject(value)) {
-    throw new TypeError(`gradclip: ${what} must be a plain object; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${what} must be a plain object; got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -36,7 +36,7 @@ export function checkNormArray(value: unknown, name: string): number[] {
   const values = readArray(value, name, "an array of finite norms >= 0");
   values.forEach((x, i) => {
     if (typeof x !== "number" || !(x >= 0 && x < Infinity)) {
-      throw new RangeError(`gradclip: ${name}[${i}] must be a finite norm >= 0; got ${describe(x)}.`);
+      throw new RangeError(`gradclip: ${name}[${i}] must be a finite norm >= 0; got ${describeValue(x)}.`);
     }
   });
   return (values as number[]).map((x) => (x === 0 ? 0 : x));

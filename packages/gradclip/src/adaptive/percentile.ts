@@ -2,7 +2,7 @@
  * numpy's default percentile ("linear" method), the one AutoClip and the
  * monitor's quantiles use.
  */
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { checkNumberIn } from "../core/validate.js";
 
 /**
@@ -42,13 +42,13 @@ function required(x: unknown, name: string): unknown {
 function quantileOf(values: ArrayLike<number>, q: number, fnName: string): number {
   const n = typeof values === "object" && values !== null ? (values as { length?: unknown }).length : undefined;
   if (typeof n !== "number" || !Number.isSafeInteger(n) || n < 0) {
-    throw new TypeError(`gradclip: ${fnName}: values must be an array-like of numbers; got ${describe(values)}.`);
+    throw new TypeError(`gradclip: ${fnName}: values must be an array-like of numbers; got ${describeValue(values)}.`);
   }
   if (n === 0) return NaN;
   const a = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    if (typeof v !== "number") throw new TypeError(`gradclip: ${fnName}: values[${i}] must be a number; got ${describe(v)}.`);
+    if (typeof v !== "number") throw new TypeError(`gradclip: ${fnName}: values[${i}] must be a number; got ${describeValue(v)}.`);
     if (v !== v) return NaN;
     a[i] = v;
   }

@@ -16,6 +16,7 @@ export interface RuleClipperNormOptions {
   errorIfNonfinite?: boolean;
 }
 
+/** The base of `AutoClip` and `ZClip` (not exported: its members are documented on them). */
 export class RuleClipper<S> {
   /** The pure rule behind this clipper (`init`/`update`), for other backends and the tfjs wrapper. */
   readonly rule: ThresholdRule<S>;
@@ -42,8 +43,15 @@ export class RuleClipper<S> {
 
   /**
    * Clips `grads` in place with this step's threshold: `n = getTotalNorm`,
-   * `maxNorm` from the rule, then `clipGradsWithNorm_`. The state advances
-   * only when nothing threw.
+   * `maxNorm` from the rule, then `clipGradsWithNorm_` (coefficient
+   * `min(1, maxNorm / (n + 1e-6))`). The state advances only when nothing
+   * threw.
+   *
+   * @param grads The gradients (see `Grads`).
+   * @returns The pre-clip norm, the threshold and coefficient applied, and
+   *   whether the gradients were scaled down.
+   * @throws TypeError for an unsupported gradient (as `getTotalNorm`);
+   *   `NonFiniteNormError` with `errorIfNonfinite`, before anything is modified.
    */
   clip_(grads: Grads): ClipResult {
     const list = collectGrads(grads, `${this.#name}.clip_`);
@@ -54,12 +62,16 @@ export class RuleClipper<S> {
     return result;
   }
 
-  /** A JSON-serialisable copy of the current state. */
+  /** A JSON-serialisable copy of the current state (changing it does not change the clipper). */
   state(): S {
     return structuredClone(this.#state);
   }
 
-  /** Replaces the state with a saved one (validated first); returns `this`. */
+  /**
+   * Replaces the state with a saved one (validated first: a malformed state
+   * is a TypeError / RangeError naming the field, and the old state is kept);
+   * returns `this`.
+   */
   restore(state: unknown): this {
     this.#state = this.#parseState(state);
     return this;

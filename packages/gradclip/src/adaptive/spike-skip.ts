@@ -8,17 +8,53 @@
  * (`optax/transforms/_conditionality.py`: after `max_consecutive_errors`
  * rejected updates in a row the next one is accepted).
  */
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { readArray, readFields, readOptions } from "../core/options.js";
 import { checkInteger, checkIntegerOrInfinity, checkPositive } from "../core/validate.js";
 import { checkNorm, checkObject } from "./options.js";
 
-/** A signal the spike test watches: the step's loss, or its pre-clip total gradient norm. */
+/**
+ * A signal the spike test watches: the step's loss, or its pre-clip total
+ * gradient norm.
+ *
+ * @example
+ * ```ts
+ * import { spikeSkipRule, type SpikeSignal } from "gradclip";
+ *
+ * const signals: SpikeSignal[] = ["gradNorm"];
+ * const rule = spikeSkipRule({ signals });
+ * console.log(rule.update(rule.init(), { loss: NaN, gradNorm: 1 }).skip); // the loss is not watched
+ * ```
+ * ```text
+ * false
+ * ```
+ */
 export type SpikeSignal = "loss" | "gradNorm";
 
 const SIGNALS: readonly SpikeSignal[] = ["loss", "gradNorm"];
 
-/** Options of `spikeSkipRule` (defaults: OLMo-core's `SkipStepOptimizer`). */
+/**
+ * Options of `spikeSkipRule` and of the tfjs wrapper's `skipSpikes`
+ * (defaults: OLMo-core's `SkipStepOptimizer`). Unknown keys are a
+ * `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { spikeSkipRule, type SpikeSkipOptions } from "gradclip";
+ *
+ * const options: SpikeSkipOptions = { window: 32, threshold: 4, signals: ["loss"] };
+ * console.log(spikeSkipRule(options).options);
+ * ```
+ * ```text
+ * {
+ *   window: 32,
+ *   threshold: 4,
+ *   minSteps: 15,
+ *   signals: [ 'loss' ],
+ *   maxConsecutive: 4
+ * }
+ * ```
+ */
 export interface SpikeSkipOptions {
   /** How many accepted steps the mean and standard deviation are taken over (OLMo-core's `rolling_interval_length`), integer >= 2. Default 128. */
   window?: number;
@@ -46,9 +82,26 @@ export interface SpikeSkipOptions {
 /** The option keys of `spikeSkipRule` (the tfjs `skipSpikes` option takes the same). */
 export const SPIKE_SKIP_KEYS: readonly (keyof SpikeSkipOptions)[] = ["window", "threshold", "minSteps", "signals", "maxConsecutive"];
 
-/** One skipped step's values, kept until the run of skips ends (`null`: not given, or not finite). */
+/**
+ * One skipped step's values, kept in `SpikeSkipState.pending` until the run
+ * of skips ends (`null`: not given, or not finite).
+ *
+ * @example
+ * ```ts
+ * import { spikeSkipRule, type SpikeSkipPending } from "gradclip";
+ *
+ * const rule = spikeSkipRule();
+ * const pending: SpikeSkipPending[] = rule.update(rule.init(), { loss: Infinity, gradNorm: 2 }).state.pending;
+ * console.log(pending);
+ * ```
+ * ```text
+ * [ { loss: null, gradNorm: 2 } ]
+ * ```
+ */
 export interface SpikeSkipPending {
+  /** The skipped step's loss, or null. */
   loss: number | null;
+  /** The skipped step's pre-clip gradient norm, or null. */
   gradNorm: number | null;
 }
 
@@ -57,15 +110,47 @@ export interface SpikeSkipPending {
  * oldest first, at most `window` of each; the number of steps skipped in a
  * row; and the values of those skipped steps (the last `window` of them),
  * which enter the windows if the run ends in a forced step.
+ *
+ * @example
+ * ```ts
+ * import { spikeSkipRule, type SpikeSkipState } from "gradclip";
+ *
+ * const rule = spikeSkipRule();
+ * let state: SpikeSkipState = rule.init();
+ * state = rule.update(state, { loss: 2.5, gradNorm: 1 }).state;
+ * console.log(JSON.stringify(state));
+ * ```
+ * ```text
+ * {"loss":[2.5],"gradNorm":[1],"consecutive":0,"pending":[]}
+ * ```
  */
 export interface SpikeSkipState {
+  /** The accepted steps' losses, oldest first (at most `window`). */
   loss: number[];
+  /** The accepted steps' pre-clip gradient norms, oldest first (at most `window`). */
   gradNorm: number[];
+  /** Steps skipped in a row so far. */
   consecutive: number;
+  /** The values of those skipped steps (the last `window` of them). */
   pending: SpikeSkipPending[];
 }
 
-/** One step's signals. A signal left out (or not watched) is not judged this step and not recorded. */
+/**
+ * One step's signals for `SpikeSkipRule.update`. A signal left out (or not
+ * watched) is not judged this step and not recorded.
+ *
+ * @example
+ * ```ts
+ * import { spikeSkipRule, type SpikeSkipInput } from "gradclip";
+ *
+ * const input: SpikeSkipInput = { gradNorm: NaN }; // no loss this step
+ * const rule = spikeSkipRule();
+ * console.log(rule.update(rule.init(), input).spikes);
+ * ```
+ * ```text
+ * [ 'gradNorm' ]
+ * ```
+ */
 export interface SpikeSkipInput {
   /** The step's loss: any number (NaN and ±Infinity are spikes). */
   loss?: number;
@@ -73,7 +158,21 @@ export interface SpikeSkipInput {
   gradNorm?: number;
 }
 
-/** What `update` decided for one step. */
+/**
+ * What `SpikeSkipRule.update` decided for one step.
+ *
+ * @example
+ * ```ts
+ * import { spikeSkipRule, type SpikeSkipUpdate } from "gradclip";
+ *
+ * const rule = spikeSkipRule();
+ * const update: SpikeSkipUpdate = rule.update(rule.init(), { loss: 1, gradNorm: 1 });
+ * console.log(update.skip, update.spikes, update.forced);
+ * ```
+ * ```text
+ * false [] false
+ * ```
+ */
 export interface SpikeSkipUpdate {
   /** Skip this optimizer step (apply nothing: no weight, slot or iteration change). */
   skip: boolean;
@@ -85,13 +184,35 @@ export interface SpikeSkipUpdate {
   state: SpikeSkipState;
 }
 
-/** The spike-skip rule: `init`, `update`, and `parseState` for saved states. */
+/**
+ * The spike-skip rule (see `spikeSkipRule`): `init`, `update`, and
+ * `parseState` for saved states.
+ *
+ * @example
+ * ```ts
+ * import { spikeSkipRule, type SpikeSkipRule } from "gradclip";
+ *
+ * const rule: SpikeSkipRule = spikeSkipRule({ window: 8 });
+ * const resumed = rule.parseState(JSON.parse(JSON.stringify(rule.init())));
+ * console.log(resumed.consecutive, rule.options.minSteps);
+ * ```
+ * ```text
+ * 0 3
+ * ```
+ */
 export interface SpikeSkipRule {
   /** The validated options, defaults filled in. */
-  readonly options: Readonly<Required<Omit<SpikeSkipOptions, "signals">>> & { readonly signals: readonly SpikeSignal[] };
+  readonly options: Readonly<Required<Omit<SpikeSkipOptions, "signals">>> & {
+    /** The watched signals, in the order `"loss"`, `"gradNorm"`. */
+    readonly signals: readonly SpikeSignal[];
+  };
   /** The state before the first step: empty windows. */
   init(): SpikeSkipState;
-  /** This step's decision and the next state. */
+  /**
+   * This step's decision and the next state (a new object; `state` is
+   * checked, not modified). Throws TypeError / RangeError for a malformed
+   * state or a signal value that is not a number (or a negative norm).
+   */
   update(state: SpikeSkipState, input: SpikeSkipInput): SpikeSkipUpdate;
   /** A checked copy of a saved state (e.g. from `JSON.parse`); longer windows keep their last `window` values. */
   parseState(value: unknown): SpikeSkipState;
@@ -119,7 +240,7 @@ function resolve(options: SpikeSkipOptions | undefined, fnName: string): Resolve
     if (given.length === 0) throw new RangeError(`gradclip: ${fnName}: signals must name at least one of "loss" and "gradNorm"; got [].`);
     for (const s of given) {
       if (s !== "loss" && s !== "gradNorm") {
-        throw new RangeError(`gradclip: ${fnName}: signals must hold only "loss" and "gradNorm"; got ${describe(s)}.`);
+        throw new RangeError(`gradclip: ${fnName}: signals must hold only "loss" and "gradNorm"; got ${describeValue(s)}.`);
       }
     }
     if (new Set(given).size !== given.length) throw new RangeError(`gradclip: ${fnName}: signals names a signal twice; list each once.`);
@@ -168,15 +289,30 @@ function resolve(options: SpikeSkipOptions | undefined, fnName: string): Resolve
  *
  * Host reads: none of its own; it needs the loss and the norm as numbers.
  *
- * @throws TypeError / RangeError for bad or unknown options, a malformed
- *   state, or a signal value that is not a number (or a negative norm).
+ * @param options See `SpikeSkipOptions`.
+ * @returns The rule; `update` neither modifies its input state nor keeps it.
+ * @throws TypeError / RangeError for bad or unknown options, and from
+ *   `update` for a malformed state, or a signal value that is not a number
+ *   (or a negative norm).
  * @example
- * const rule = spikeSkipRule({ window: 128, threshold: 6 });
+ * ```ts
+ * import { spikeSkipRule } from "gradclip";
+ *
+ * const rule = spikeSkipRule({ window: 8, minSteps: 4, threshold: 3 });
  * let state = rule.init();
- * // in the loop, with this step's loss and pre-clip norm as numbers:
- * const { skip, spikes, state: next } = rule.update(state, { loss, gradNorm });
- * state = next;
- * if (!skip) optimizer.applyGradients(grads);
+ * const losses = [2.0, 2.1, 1.9, 2.0, 2.05, 9.0, 1.95];
+ * for (const loss of losses) {
+ *   // in a training loop: this step's loss and pre-clip norm, as numbers
+ *   const { skip, spikes, state: next } = rule.update(state, { loss, gradNorm: 1 });
+ *   state = next;
+ *   if (skip) console.log("skipped the step with loss", loss, spikes);
+ * }
+ * console.log(state.loss);
+ * ```
+ * ```text
+ * skipped the step with loss 9 [ 'loss' ]
+ * [ 2, 2.1, 1.9, 2, 2.05, 1.95 ]
+ * ```
  */
 export function spikeSkipRule(options?: SpikeSkipOptions): SpikeSkipRule {
   const r = resolve(options, "spikeSkipRule");
@@ -237,7 +373,7 @@ function readInput(input: unknown, signals: readonly SpikeSignal[]): Partial<Rec
   const o = readOptions(input as SpikeSkipInput | undefined, "spikeSkipRule.update: input", ["loss", "gradNorm"]);
   const out: Partial<Record<SpikeSignal, number>> = {};
   if (o.loss !== undefined && signals.includes("loss")) {
-    if (typeof o.loss !== "number") throw new TypeError(`gradclip: spikeSkipRule.update: input.loss must be a number; got ${describe(o.loss)}.`);
+    if (typeof o.loss !== "number") throw new TypeError(`gradclip: spikeSkipRule.update: input.loss must be a number; got ${describeValue(o.loss)}.`);
     out.loss = o.loss;
   }
   if (o.gradNorm !== undefined && signals.includes("gradNorm")) out.gradNorm = checkNorm(o.gradNorm, "spikeSkipRule.update: input.gradNorm");
@@ -249,7 +385,7 @@ function readWindow(value: unknown, what: string, nonNegative: boolean, window: 
   const xs = readArray(value, what, `an array of finite numbers${nonNegative ? " >= 0" : ""}`);
   xs.forEach((x, i) => {
     if (typeof x !== "number" || !Number.isFinite(x) || (nonNegative && x < 0)) {
-      throw new RangeError(`gradclip: ${what}[${i}] must be a finite number${nonNegative ? " >= 0" : ""}; got ${describe(x)}.`);
+      throw new RangeError(`gradclip: ${what}[${i}] must be a finite number${nonNegative ? " >= 0" : ""}; got ${describeValue(x)}.`);
     }
   });
   return (xs as number[]).slice(Math.max(0, xs.length - window));
@@ -269,7 +405,7 @@ function parseState(value: unknown, r: Resolved, what: string): SpikeSkipState {
       const x = f[sig];
       if (x === null) continue;
       if (typeof x !== "number" || !Number.isFinite(x) || (sig === "gradNorm" && x < 0)) {
-        throw new RangeError(`gradclip: ${where}.${sig} must be null or a finite number${sig === "gradNorm" ? " >= 0" : ""}; got ${describe(x)}.`);
+        throw new RangeError(`gradclip: ${where}.${sig} must be null or a finite number${sig === "gradNorm" ? " >= 0" : ""}; got ${describeValue(x)}.`);
       }
       entry[sig] = x;
     }

@@ -3,10 +3,27 @@
  * tensor for scalars and vectors.
  */
 /**
- * Where the output-channel axis is: `"last"` for TensorFlow.js / Keras
- * layouts (dense kernel `[in, out]`, conv kernel `[h, w, in, out]`),
- * `"first"` for PyTorch layouts (linear weight `[out, in]`, conv weight
- * `[out, in, h, w]`).
+ * Where a weight's output-channel axis (AGC's "unit") is: `"last"` for
+ * TensorFlow.js / Keras layouts (dense kernel `[in, out]`, conv kernel
+ * `[h, w, in, out]`), `"first"` for PyTorch layouts (linear weight
+ * `[out, in]`, conv weight `[out, in, h, w]`). Scalars and vectors are one
+ * unit either way.
+ *
+ * @example
+ * ```ts
+ * import { AGC, type UnitAxis } from "gradclip";
+ *
+ * // A [2, 3] weight: 3 units along the last axis, 2 along the first.
+ * const param = new Float32Array(6).fill(1);
+ * for (const unitAxis of ["last", "first"] as UnitAxis[]) {
+ *   const { units } = new AGC({ unitAxis }).clip_([{ grad: new Float32Array(6), param, shape: [2, 3] }]);
+ *   console.log(unitAxis, units);
+ * }
+ * ```
+ * ```text
+ * last 3
+ * first 2
+ * ```
  */
 export type UnitAxis = "last" | "first";
 

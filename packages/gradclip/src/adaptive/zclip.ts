@@ -5,7 +5,7 @@
  * github.com/bluorion-com/ZClip (both modes, both clip options,
  * `clip_factor`, `skip_update_on_spike`, `max_grad_norm`).
  */
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { readFields, readOptions } from "../core/options.js";
 import { checkBoolean, checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
 import { checkNorm, checkNormArray, checkObject } from "./options.js";
@@ -22,6 +22,22 @@ export const ZCLIP_EPSILON = 1e-6;
  * - `"percentile"`: a norm above `mean + zThreshold · std` is a spike,
  *   clipped to exactly that value (a fixed "percentile" of the EMA
  *   distribution; `clipOption` and `clipFactor` do not apply).
+ *
+ * @example
+ * ```ts
+ * import { zClipRule, type ZClipMode } from "gradclip";
+ *
+ * for (const mode of ["zscore", "percentile"] as ZClipMode[]) {
+ *   const rule = zClipRule({ mode, warmupSteps: 2, zThreshold: 1 });
+ *   let state = rule.init();
+ *   for (const n of [1, 3]) state = rule.update(state, n).state; // warmup: mean 2, std 1
+ *   console.log(mode, rule.update(state, 10).maxNorm.toFixed(4));
+ * }
+ * ```
+ * ```text
+ * zscore 2.1250
+ * percentile 3.0000
+ * ```
  */
 export type ZClipMode = "zscore" | "percentile";
 
@@ -30,10 +46,44 @@ export type ZClipMode = "zscore" | "percentile";
  * camelCase): `"adaptiveScaling"` (the reference's `"adaptive_scaling"`,
  * default) `(mean + zThreshold · std / (z / zThreshold)) · clipFactor`, or
  * `"mean"` the EMA mean.
+ *
+ * @example
+ * ```ts
+ * import { zClipRule, type ZClipClipOption } from "gradclip";
+ *
+ * for (const clipOption of ["adaptiveScaling", "mean"] as ZClipClipOption[]) {
+ *   const rule = zClipRule({ clipOption, warmupSteps: 2, zThreshold: 1 });
+ *   let state = rule.init();
+ *   for (const n of [1, 3]) state = rule.update(state, n).state; // warmup: mean 2, std 1
+ *   console.log(clipOption, rule.update(state, 10).maxNorm.toFixed(4));
+ * }
+ * ```
+ * ```text
+ * adaptiveScaling 2.1250
+ * mean 2.0000
+ * ```
  */
 export type ZClipClipOption = "adaptiveScaling" | "mean";
 
-/** Hyperparameters of the ZClip threshold rule (defaults: the reference code's, except `maxNorm`). */
+/**
+ * Hyperparameters of the ZClip threshold rule (`zClipRule`, the `ZClip`
+ * class, the tfjs wrapper's `zclip` key); defaults are the reference
+ * code's, except `maxNorm`. Unknown keys are a `TypeError` with a "did you
+ * mean" hint, and a setting that has no effect in the chosen mode is a
+ * `RangeError`.
+ *
+ * @example
+ * ```ts
+ * import { zClipRule, type ZClipRuleOptions } from "gradclip";
+ *
+ * const options: ZClipRuleOptions = { alpha: 0.97, zThreshold: 2.5, warmupSteps: 25, maxNorm: 1 };
+ * const rule = zClipRule(options);
+ * console.log(rule.update(rule.init(), 3).maxNorm); // warmup: plain clipping to the cap
+ * ```
+ * ```text
+ * 1
+ * ```
+ */
 export interface ZClipRuleOptions {
   /** EMA smoothing factor for the mean and variance, in [0, 1]. Default 0.97. */
   alpha?: number;
@@ -73,11 +123,31 @@ export interface ZClipRuleOptions {
 /**
  * ZClip's state, JSON-serialisable: during warmup `warmup` holds the norms so
  * far and `mean`/`variance` are null; afterwards `warmup` is empty and
- * `mean`/`variance` are the EMA statistics.
+ * `mean`/`variance` are the EMA statistics. Check a saved one with
+ * `parseZClipState`.
+ *
+ * @example
+ * ```ts
+ * import { zClipRule, type ZClipState } from "gradclip";
+ *
+ * const rule = zClipRule({ warmupSteps: 2 });
+ * let state: ZClipState = rule.init();
+ * for (const n of [1, 3]) {
+ *   state = rule.update(state, n).state;
+ *   console.log(JSON.stringify(state));
+ * }
+ * ```
+ * ```text
+ * {"warmup":[1],"mean":null,"variance":null}
+ * {"warmup":[],"mean":2,"variance":1}
+ * ```
  */
 export interface ZClipState {
+  /** The norms collected during warmup (fewer than `warmupSteps`); empty afterwards. */
   warmup: number[];
+  /** The EMA mean of the norms after warmup (finite, >= 0); null during warmup. */
   mean: number | null;
+  /** The EMA variance of the norms after warmup (finite, >= 0); null during warmup. */
   variance: number | null;
 }
 
@@ -110,12 +180,12 @@ const CLIPPER_KEYS: readonly (keyof ZClipOptions)[] = [...RULE_KEYS, "normType",
 function resolveRule(o: Partial<ZClipRuleOptions>, fnName: string): ResolvedZClip {
   const mode = o.mode ?? "zscore";
   if (mode !== "zscore" && mode !== "percentile") {
-    throw new RangeError(`gradclip: ${fnName}: mode must be "zscore" or "percentile"; got ${describe(mode)}.`);
+    throw new RangeError(`gradclip: ${fnName}: mode must be "zscore" or "percentile"; got ${describeValue(mode)}.`);
   }
   const clipOption = o.clipOption ?? "adaptiveScaling";
   if (clipOption !== "adaptiveScaling" && clipOption !== "mean") {
     const hint = (clipOption as unknown) === "adaptive_scaling" ? ' (write "adaptiveScaling")' : "";
-    throw new RangeError(`gradclip: ${fnName}: clipOption must be "adaptiveScaling" or "mean"${hint}; got ${describe(clipOption)}.`);
+    throw new RangeError(`gradclip: ${fnName}: clipOption must be "adaptiveScaling" or "mean"${hint}; got ${describeValue(clipOption)}.`);
   }
   // The reference silently ignores these where they do nothing; a setting with no effect is a mistake worth naming.
   if (mode === "percentile" && o.clipOption !== undefined) {
@@ -187,15 +257,30 @@ function resolveRule(o: Partial<ZClipRuleOptions>, fnName: string): ResolvedZCli
  * the mean) or `mean + zThreshold · σ` (percentile). (The reference would
  * feed the NaN into its statistics.)
  *
+ * @param options See `ZClipRuleOptions`.
+ * @returns The rule; `update` neither modifies its input state nor keeps it.
  * @throws TypeError / RangeError for bad or unknown options (a `clipOption`
- *   or `clipFactor` that has no effect in the chosen mode is an error), a
- *   malformed state, or a negative / non-number norm.
+ *   or `clipFactor` that has no effect in the chosen mode is an error), and
+ *   from `update` for a malformed state or a negative / non-number norm.
  * @example
- * const rule = zClipRule({ zThreshold: 2.5, alpha: 0.97, warmupSteps: 25 });
- * let s = rule.init();
- * const { maxNorm, state } = rule.update(s, 3.2); s = state;
- * @example zClipRule({ mode: "percentile", zThreshold: 3 }) // clip to mean + 3σ
- * @example zClipRule({ clipOption: "mean" })                  // clip a spike to the EMA mean
+ * ```ts
+ * import { zClipRule } from "gradclip";
+ *
+ * const rule = zClipRule({ warmupSteps: 3, zThreshold: 2.5 });
+ * let state = rule.init();
+ * for (const n of [1, 1.2, 0.8, 1.1, 9]) {
+ *   const { maxNorm, state: next } = rule.update(state, n);
+ *   state = next;
+ *   console.log(n, maxNorm.toFixed(4)); // Infinity: leave the step alone
+ * }
+ * ```
+ * ```text
+ * 1 Infinity
+ * 1.2 Infinity
+ * 0.8 Infinity
+ * 1.1 Infinity
+ * 9 1.0234
+ * ```
  */
 export function zClipRule(options?: ZClipRuleOptions): ThresholdRule<ZClipState> {
   return ruleOf(resolveRule(readOptions(options, "zClipRule", RULE_KEYS), "zClipRule"));
@@ -260,8 +345,30 @@ function meanAndVariance(xs: readonly number[]): { mean: number; variance: numbe
 
 /**
  * Checks a saved ZClip state (e.g. from `JSON.parse`) and returns a copy.
+ * During warmup `warmup` must hold fewer than `warmupSteps` norms and `mean`
+ * / `variance` must be null; afterwards `warmup` is empty and both are finite
+ * numbers >= 0.
  *
+ * @param value The saved state (see `ZClipState`).
+ * @param options The rule's options (`warmupSteps` is the one that matters).
+ * @returns A fresh, checked state.
  * @throws TypeError / RangeError naming the offending field.
+ *
+ * @example
+ * ```ts
+ * import { parseZClipState } from "gradclip";
+ *
+ * console.log(parseZClipState({ warmup: [], mean: 1.5, variance: 0.25 }));
+ * try {
+ *   parseZClipState({ warmup: [1, 2, 3], mean: null, variance: null }, { warmupSteps: 3 });
+ * } catch (e) {
+ *   console.log((e as Error).name);
+ * }
+ * ```
+ * ```text
+ * { warmup: [], mean: 1.5, variance: 0.25 }
+ * RangeError
+ * ```
  */
 export function parseZClipState(value: unknown, options?: ZClipRuleOptions): ZClipState {
   const { warmupSteps } = resolveRule(readOptions(options, "parseZClipState", RULE_KEYS), "parseZClipState");
@@ -285,7 +392,7 @@ function parseState(value: unknown, warmupSteps: number, what: string): ZClipSta
   for (const [name, x] of [["mean", mean], ["variance", variance]] as const) {
     if (typeof x !== "number" || !(x >= 0 && x < Infinity)) {
       throw new TypeError(
-        `gradclip: ${what}.${name} must be a finite number >= 0 (or both mean and variance null during warmup); got ${describe(x)}.`,
+        `gradclip: ${what}.${name} must be a finite number >= 0 (or both mean and variance null during warmup); got ${describeValue(x)}.`,
       );
     }
   }
@@ -295,7 +402,21 @@ function parseState(value: unknown, warmupSteps: number, what: string): ZClipSta
   return { warmup: [], mean: (mean as number) || 0, variance: (variance as number) || 0 };
 }
 
-/** Options of the `ZClip` clipper: the rule's, plus the total norm's. */
+/**
+ * Options of the `ZClip` clipper: the rule's (`ZClipRuleOptions`), plus
+ * `normType` and `errorIfNonfinite` for its total norm.
+ *
+ * @example
+ * ```ts
+ * import { ZClip, type ZClipOptions } from "gradclip";
+ *
+ * const options: ZClipOptions = { mode: "percentile", zThreshold: 3, maxNorm: 1, errorIfNonfinite: true };
+ * console.log(new ZClip(options).clip_(new Float32Array([3, 4])).maxNorm);
+ * ```
+ * ```text
+ * 1
+ * ```
+ */
 export interface ZClipOptions extends ZClipRuleOptions, RuleClipperNormOptions {}
 
 /**
@@ -307,12 +428,29 @@ export interface ZClipOptions extends ZClipRuleOptions, RuleClipperNormOptions {
  * clipped steps is ZClip's `c / (n + 1e-6)`. Returns
  * `{ totalNorm, maxNorm, coefficient, clipped }`.
  *
+ * @throws TypeError / RangeError for bad or unknown options (see
+ *   `ZClipOptions`); `clip_` as `getTotalNorm`, and `NonFiniteNormError`
+ *   with `errorIfNonfinite` (then nothing is modified and the state is kept).
  * @example
- * const clipper = new ZClip({ zThreshold: 2.5 });
- * const { clipped } = clipper.clip_(grads);
- * const saved = JSON.stringify(clipper.state());
- * const resumed = ZClip.fromState(JSON.parse(saved), { zThreshold: 2.5 });
- * @example new ZClip({ mode: "percentile", maxNorm: 1 }) // the reference's percentile mode with its default cap
+ * ```ts
+ * import { ZClip } from "gradclip";
+ *
+ * const clipper = new ZClip({ warmupSteps: 3 });
+ * for (const n of [1, 1.2, 0.8, 9]) {
+ *   const g = new Float32Array([n]);
+ *   const { clipped } = clipper.clip_(g);
+ *   console.log(n, clipped, g[0]!.toFixed(4)); // the spike is scaled down
+ * }
+ * const resumed = ZClip.fromState(JSON.parse(JSON.stringify(clipper.state())), { warmupSteps: 3 });
+ * console.log(resumed.state().mean!.toFixed(4));
+ * ```
+ * ```text
+ * 1 false 1.0000
+ * 1.2 false 1.2000
+ * 0.8 false 0.8000
+ * 9 true 1.0208
+ * 1.0006
+ * ```
  */
 export class ZClip extends RuleClipper<ZClipState> {
   constructor(options?: ZClipOptions) {
@@ -321,7 +459,12 @@ export class ZClip extends RuleClipper<ZClipState> {
     super("ZClip", ruleOf(resolved), (state) => parseState(state, resolved.warmupSteps, "ZClip state"), o);
   }
 
-  /** A new clipper with `options` that continues from a saved `state()`. */
+  /**
+   * A new clipper with `options` that continues from a saved `state()`
+   * (checked first, as `parseZClipState`; give the `warmupSteps` it was saved with).
+   *
+   * @throws TypeError / RangeError for bad options or a malformed state.
+   */
   static fromState(state: unknown, options?: ZClipOptions): ZClip {
     return new ZClip(options).restore(state);
   }

@@ -2,15 +2,72 @@
  * The gradient input forms the typed-array functions accept, and their
  * normalisation into a flat list of arrays.
  */
-import { describe, isTypedArrayImitation, messageOf, typedArrayTag } from "../core/describe.js";
+import { describeValue, isTypedArrayImitation, messageOf, typedArrayTag } from "../core/describe.js";
 
-/** One gradient tensor, flattened. */
+/**
+ * One gradient tensor, flattened row-major: a `Float32Array` or a
+ * `Float64Array`. Norms are computed in float64 for both; scaling and
+ * clamping happen in the array's own precision.
+ *
+ * @example
+ * ```ts
+ * import { getTotalNorm, type Grad } from "gradclip";
+ *
+ * const g: Grad = new Float32Array([3, 4]);
+ * console.log(getTotalNorm(g));
+ * ```
+ * ```text
+ * 5
+ * ```
+ */
 export type Grad = Float32Array | Float64Array;
 
-/** A gradient, a PyTorch-style parameter `{ grad }`, or a parameter without a gradient. */
-export type GradSource = Grad | null | undefined | { grad: Grad | null | undefined };
+/**
+ * One entry of `Grads`: a gradient, a PyTorch-style parameter `{ grad }`, or
+ * a parameter without a gradient (`null`, `undefined`, or `{ grad: null }`),
+ * which every function skips.
+ *
+ * @example
+ * ```ts
+ * import { getTotalNorm, type GradSource } from "gradclip";
+ *
+ * const params: GradSource[] = [{ grad: new Float64Array([6]) }, { grad: null }, new Float32Array([8]), undefined];
+ * console.log(getTotalNorm(params));
+ * ```
+ * ```text
+ * 10
+ * ```
+ */
+export type GradSource =
+  | Grad
+  | null
+  | undefined
+  | {
+      /** The parameter's gradient; `null` / `undefined` when it has none (skipped). */
+      grad: Grad | null | undefined;
+    };
 
-/** One gradient source, or any iterable of them (arrays, sets, generators: consumed once). */
+/**
+ * What the typed-array functions accept as gradients: one `GradSource`, or
+ * any iterable of them (an array, a `Set`, a generator: consumed once, and
+ * read completely before anything is modified). The total norm is that of all
+ * the arrays together, as if concatenated.
+ *
+ * @example
+ * ```ts
+ * import { clipGradNorm_, type Grads } from "gradclip";
+ *
+ * function* layers(): Generator<Float32Array> {
+ *   yield new Float32Array([0.3]);
+ *   yield new Float32Array([0.4]);
+ * }
+ * const grads: Grads = layers();
+ * console.log(clipGradNorm_(grads, 1).toFixed(6)); // a norm below maxNorm: nothing changes
+ * ```
+ * ```text
+ * 0.500000
+ * ```
+ */
 export type Grads = GradSource | Iterable<GradSource>;
 
 const ENTRY_ACCEPTED = "a Float32Array, a Float64Array, a { grad } object, null or undefined";
@@ -154,7 +211,7 @@ function gradOfProperty(g: unknown, index: number, fnName: string): Found | null
   }
   const hint = array || typedArrayTag(g) !== undefined ? " (convert it: Float32Array.from(values))" : isTypedArrayImitation(g) ? hintFor(g, true) : "";
   throw new TypeError(
-    `gradclip: ${fnName}: the .grad of ${where} must be a Float32Array, a Float64Array, null or undefined; got ${describe(g)}${hint}.`,
+    `gradclip: ${fnName}: the .grad of ${where} must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(g)}${hint}.`,
   );
 }
 
@@ -172,7 +229,7 @@ function entryToGrad(source: unknown, index: number, fnName: string): Found | nu
     const g = readGrad(source, where, fnName);
     if (g !== NO_GRAD) return gradOfProperty(g, index, fnName);
   }
-  throw new TypeError(`gradclip: ${fnName}: ${where} must be ${ENTRY_ACCEPTED}; got ${describe(source)}${hintFor(source, true)}.`);
+  throw new TypeError(`gradclip: ${fnName}: ${where} must be ${ENTRY_ACCEPTED}; got ${describeValue(source)}${hintFor(source, true)}.`);
 }
 
 /**
@@ -192,7 +249,7 @@ export function collectGrads(grads: unknown, fnName: string): Grad[] {
   if (isGrad(grads)) {
     found.push({ grad: grads, index: -1, viaGrad: false });
   } else if (!isContainer(grads)) {
-    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describe(grads)}${hintFor(grads, false)}.`);
+    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${hintFor(grads, false)}.`);
   } else {
     const g = readGrad(grads, "the parameter", fnName);
     if (g !== NO_GRAD) {
@@ -220,7 +277,7 @@ function collectIterable(grads: object, fnName: string, found: Found[]): void {
     throw callerError(fnName, "reading grads[Symbol.iterator]", e);
   }
   if (typeof make !== "function") {
-    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describe(grads)}${hintFor(grads, false)}.`);
+    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${hintFor(grads, false)}.`);
   }
   let iterator: Iterator<unknown>;
   try {

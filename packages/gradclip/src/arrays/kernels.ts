@@ -10,6 +10,31 @@ import type { Grad } from "./grads.js";
 import { stagedKernels } from "./wasm/staged.js";
 import { sharedRegistry } from "../core/shared.js";
 
+/**
+ * The element kernels the typed-array functions run on one gradient array:
+ * the sums a norm needs, the max |a| and the two in-place writes. Every
+ * implementation (plain JavaScript, WebAssembly SIMD over a scratch memory,
+ * WebAssembly SIMD in place over a memory of yours: `wasmKernelsForMemory`)
+ * gives the same bits: sums use eight float64 accumulators, element i into
+ * accumulator i mod 8, combined pairwise.
+ *
+ * An extension seam (`gradclip/extend`): it may change in minor versions.
+ *
+ * @example
+ * ```ts
+ * import { wasmKernelsForMemory, type ArrayKernels } from "gradclip/extend";
+ *
+ * const memory = new WebAssembly.Memory({ initial: 1 });
+ * const kernels: ArrayKernels = wasmKernelsForMemory(memory);
+ * const a = new Float32Array(memory.buffer, 0, 4);
+ * a.set([3, -4, 0, 0]);
+ * kernels.scale(a, 0.5);
+ * console.log(kernels.sumSquares(a), kernels.maxAbs(a), Array.from(a));
+ * ```
+ * ```text
+ * 6.25 2 [ 1.5, -2, 0, 0 ]
+ * ```
+ */
 export interface ArrayKernels {
   /** Σ a_i², accumulated in float64 (NaN if any NaN, Infinity if any ±Infinity). */
   sumSquares(a: Grad): number;
@@ -46,8 +71,9 @@ export function clampInto(k: ArrayKernels, src: Grad, dst: Grad, c: number): voi
   k.clamp(dst, c);
 }
 
-/** A kernel implementation that handles only some arrays (those it `accepts`). */
-export interface KernelProvider extends ArrayKernels {
+/** A kernel implementation that handles only some arrays (those it `accepts`); see `registerArrayKernelProvider`. */
+export interface ArrayKernelProvider extends ArrayKernels {
+  /** For diagnostics and tests. */
   readonly name: string;
   accepts(a: Grad): boolean;
 }
@@ -142,7 +168,7 @@ function clampBlock(a: Grad, i: number, end: number, c: number): void {
   }
 }
 
-export const jsKernels: Required<ArrayKernels> = {
+export const jsArrayKernels: Required<ArrayKernels> = {
   sumSquares: (a) => sum8(a, sumSquaresBlock, square),
   sumPow(a, p) {
     if (p === 1) return sum8(a, sumAbsBlock, Math.abs);
@@ -179,10 +205,10 @@ export const jsKernels: Required<ArrayKernels> = {
 };
 
 // Shared by the ES module and CommonJS builds (see core/shared.ts).
-const providers = sharedRegistry("arrays.kernelProviders", (): KernelProvider[] => []);
+const providers = sharedRegistry("arrays.kernelProviders", (): ArrayKernelProvider[] => []);
 
 /** Registers a provider; later registrations take precedence. Returns an unregister function. */
-export function registerKernelProvider(provider: KernelProvider): () => void {
+export function registerArrayKernelProvider(provider: ArrayKernelProvider): () => void {
   providers.unshift(provider);
   return () => {
     const i = providers.indexOf(provider);
@@ -194,13 +220,13 @@ export function registerKernelProvider(provider: KernelProvider): () => void {
 const STAGED_MIN_LENGTH = 4096;
 let staged: Required<ArrayKernels> | null | undefined;
 
-/** jsKernels with the staged WebAssembly SIMD kernels where there are some; null without SIMD. */
+/** jsArrayKernels with the staged WebAssembly SIMD kernels where there are some; null without SIMD. */
 function stagedArrayKernels(): Required<ArrayKernels> | null {
   if (staged === undefined) {
     const s = stagedKernels();
     staged = s && {
       sumSquares: s.sumSquares,
-      sumPow: (a, p) => (p === 1 ? s.sumAbs(a) : jsKernels.sumPow(a, p)),
+      sumPow: (a, p) => (p === 1 ? s.sumAbs(a) : jsArrayKernels.sumPow(a, p)),
       maxAbs: s.maxAbs,
       scale: s.scale,
       clamp: s.clamp,
@@ -216,7 +242,7 @@ function stagedArrayKernels(): Required<ArrayKernels> | null {
  * arrays of 4096 elements or more, WebAssembly SIMD streamed through a
  * scratch memory (wasm/staged.ts); else plain JavaScript.
  */
-export function kernelsFor(a: Grad): ArrayKernels {
+export function arrayKernelsFor(a: Grad): ArrayKernels {
   for (const p of providers) if (p.accepts(a)) return p;
-  return a.length >= STAGED_MIN_LENGTH ? (stagedArrayKernels() ?? jsKernels) : jsKernels;
+  return a.length >= STAGED_MIN_LENGTH ? (stagedArrayKernels() ?? jsArrayKernels) : jsArrayKernels;
 }

@@ -3,13 +3,11 @@
  * and a scaled sum, see core/norm-part.ts), with no root taken; roots are
  * taken once, of the merged parts.
  */
-import { exponentOf, MIN_NORMAL, pow2, powRatio } from "../core/float.js";
+import { exponentOf, MIN_NORMAL, pow2, powRatio, TINY_SUM } from "../core/float.js";
 import { INF_PART, NAN_PART, normOfRawPart, ZERO_PART, type RawPart } from "../core/norm-part.js";
 import type { Grad } from "./grads.js";
-import { kernelsFor, type ArrayKernels } from "./kernels.js";
+import { arrayKernelsFor, type ArrayKernels } from "./kernels.js";
 
-/** Below this a float64 sum of squares may have lost digits to underflow. */
-const TINY = 2 ** -960;
 
 /**
  * The norm part of `a`: Σ |a_i|^p as `scale^p · sum`, true for every finite
@@ -27,13 +25,13 @@ const TINY = 2 ** -960;
  * gives the NaN part; otherwise ±Infinity anywhere gives the infinite part;
  * an empty or all-zero array gives the zero part.
  */
-export function tensorNormPart(a: Grad, p: number, kernels: ArrayKernels = kernelsFor(a)): RawPart {
+export function arrayNormPart(a: Grad, p: number, kernels: ArrayKernels = arrayKernelsFor(a)): RawPart {
   if (p === Infinity) return maxPart(kernels.maxAbs(a));
   if (p === 1 || p === 2) {
     const sum = p === 2 ? kernels.sumSquares(a) : kernels.sumPow(a, 1);
     if (Number.isNaN(sum)) return NAN_PART;
     // Float64 squares may underflow (to 0 as well): recompute those scaled.
-    const mayUnderflow = p === 2 && a instanceof Float64Array && sum < TINY;
+    const mayUnderflow = p === 2 && a instanceof Float64Array && sum < TINY_SUM;
     if (!mayUnderflow) {
       if (sum === 0) return ZERO_PART;
       if (sum < Infinity) return { scale: 1, sum };
@@ -105,7 +103,7 @@ function cubedPart(a: Grad, m: number): RawPart {
   return { scale: m, sum: s + c };
 }
 
-/** ||a||_p, the true value for every finite input (to a few ulps): the norm of `tensorNormPart`. */
-export function tensorNorm(a: Grad, p: number, kernels: ArrayKernels = kernelsFor(a)): number {
-  return normOfRawPart(tensorNormPart(a, p, kernels), p);
+/** ||a||_p, the true value for every finite input (to a few ulps): the norm of `arrayNormPart`. */
+export function arrayNorm(a: Grad, p: number, kernels: ArrayKernels = arrayKernelsFor(a)): number {
+  return normOfRawPart(arrayNormPart(a, p, kernels), p);
 }

@@ -17,7 +17,31 @@
  */
 import { mulRoot, powRatio } from "./float.js";
 
-/** Vector arithmetic the combination needs: `V` holds the per-tensor values, `S` a scalar. */
+/**
+ * The vector arithmetic `combineNormsWith` needs: `V` holds the per-tensor
+ * values, `S` a scalar. Each operation's contract says how it must treat 0,
+ * NaN and Infinity, so that every representation combines exactly as the
+ * core does.
+ *
+ * An extension seam (`gradclip/extend`): it may change in minor versions.
+ *
+ * @example
+ * ```ts
+ * import { combineNormsWith, type NormCombineOps } from "gradclip/extend";
+ *
+ * // Plain numbers (p >= 1 only, no special cases): the shape of an implementation.
+ * const plain: NormCombineOps<number[], number> = {
+ *   max: (v) => (v.some(Number.isNaN) ? NaN : Math.max(0, ...v)),
+ *   safeScale: (s) => (s > 0 && s < Infinity ? s : 1),
+ *   sumPowScaled: (v, s, p) => v.reduce((sum, x) => sum + (x / s) ** p, 0),
+ *   mulRoot: (s, x, p) => s * x ** (1 / p),
+ * };
+ * console.log(combineNormsWith(plain, [3, 4], 2), combineNormsWith(plain, [1e200, 1e200], 2));
+ * ```
+ * ```text
+ * 5 1.414213562373095e+200
+ * ```
+ */
 export interface NormCombineOps<V, S> {
   /** The largest entry; NaN if any entry is NaN; 0 for an empty vector. */
   max(v: V): S;
@@ -41,7 +65,42 @@ export interface NormCombineOps<V, S> {
   mulRoot(s: S, x: S, p: number): S;
 }
 
-/** The total p-norm of per-tensor norms `norms` (p = Infinity allowed), as the module comment says. */
+/**
+ * The total p-norm of per-tensor norms, on any representation through
+ * `ops`, overflow-safe:
+ *
+ *     S = max_i n_i          total = S · (Σ_i (n_i / S)^p)^(1/p)
+ *
+ * (`S` replaced by 1 where it is 0, NaN or Infinity, which then pass
+ * through), or `max_i n_i` for p = Infinity. So no intermediate overflows
+ * or underflows while the result is finite: norms of 1e200 combine to
+ * 1.41e200, not Infinity. NaN in any norm gives NaN; otherwise Infinity in
+ * any gives Infinity; no norms give 0. The backends of `gradclip/tfjs`
+ * (tensors, shader source) run this very function.
+ *
+ * An extension seam (`gradclip/extend`): it may change in minor versions.
+ *
+ * @param ops The arithmetic on `V` and `S` (see `NormCombineOps`).
+ * @param norms The per-tensor norms, each >= 0, NaN or Infinity.
+ * @param p The order: a number > 0, or Infinity.
+ * @returns The total norm, as an `S`.
+ * @example
+ * ```ts
+ * import { combineNormsWith, type NormCombineOps } from "gradclip/extend";
+ *
+ * // The recipe as shader source: each operation returns the code that computes it.
+ * const source: NormCombineOps<string, string> = {
+ *   max: (v) => `maxOf(${v})`,
+ *   safeScale: (s) => `safe(${s})`,
+ *   sumPowScaled: (v, s, p) => `sumPow(${v} / ${s}, ${p})`,
+ *   mulRoot: (s, x, p) => `${s} * root(${x}, ${p})`,
+ * };
+ * console.log(combineNormsWith(source, "norms", 2));
+ * ```
+ * ```text
+ * safe(maxOf(norms)) * root(sumPow(norms / safe(maxOf(norms)), 2), 2)
+ * ```
+ */
 export function combineNormsWith<V, S>(ops: NormCombineOps<V, S>, norms: V, p: number): S {
   const largest = ops.max(norms);
   if (p === Infinity) return largest;

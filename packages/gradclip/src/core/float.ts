@@ -7,6 +7,13 @@
 /** The smallest positive normal double, 2^-1022. */
 export const MIN_NORMAL = 2 ** -1022;
 
+/**
+ * Below this (2^-960) a float64 sum of squares may have lost digits to
+ * underflow (squares of values below about 1e-154 are subnormal or 0), so
+ * such a sum is recomputed scaled, or kept in scaled form.
+ */
+export const TINY_SUM = 2 ** -960;
+
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 // Index of the word holding sign, exponent and the top of the fraction.

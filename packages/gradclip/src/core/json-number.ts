@@ -5,7 +5,25 @@
  * into `null`.
  */
 
-/** A number as stored in JSON: finite numbers as they are, the others as strings. */
+/**
+ * A number as stored in gradclip's JSON files (the monitor history): finite
+ * numbers as they are, NaN and ±Infinity as the strings `"NaN"`,
+ * `"Infinity"`, `"-Infinity"`, which `JSON.stringify` would otherwise turn
+ * into `null`.
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor, type JsonNumber } from "gradclip";
+ *
+ * const monitor = new GradientMonitor();
+ * monitor.record({ totalNorm: Infinity });
+ * const stored: JsonNumber = monitor.toJSON().records[0]!.totalNorm;
+ * console.log(JSON.stringify(stored));
+ * ```
+ * ```text
+ * "Infinity"
+ * ```
+ */
 export type JsonNumber = number | "NaN" | "Infinity" | "-Infinity";
 
 /** `x` as a `JsonNumber`: finite numbers unchanged, NaN as `"NaN"`, ±Infinity as `"Infinity"` / `"-Infinity"`. */

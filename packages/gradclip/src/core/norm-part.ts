@@ -13,7 +13,9 @@
 import { mergePartsWith, numberCombineOps } from "./combine.js";
 import { assertFiniteNorm } from "./nonfinite.js";
 import { exponentOf, ldexp, MIN_NORMAL, mulRoot } from "./float.js";
-import { checkBoolean, checkOptions, describe } from "./validate.js";
+import { checkBoolean } from "./validate.js";
+import { describeValue } from "./describe.js";
+import { checkOptions } from "./options.js";
 
 /**
  * What some gradients contribute to a total p-norm (from `getLocalNormPart`,
@@ -30,6 +32,19 @@ import { checkBoolean, checkOptions, describe } from "./validate.js";
  *   infinite element (0 or 1 for a local part); then `scale` and `sum` are 0.
  *   NaN anywhere makes the total NaN, otherwise Infinity anywhere makes it
  *   Infinity.
+ *
+ * @example
+ * ```ts
+ * import { combineNormParts, getLocalNormPart, type NormPart } from "gradclip";
+ *
+ * const part: NormPart = getLocalNormPart([new Float32Array([3, 4])]);
+ * const received: NormPart = JSON.parse(JSON.stringify(part)); // parts survive JSON
+ * const maxPart = getLocalNormPart([new Float32Array([3, -4])], { normType: "inf" });
+ * console.log(received, combineNormParts([received]), maxPart);
+ * ```
+ * ```text
+ * { normType: 2, scale: 1, sum: 25, nan: 0, inf: 0 } 5 { normType: 'inf', scale: 4, sum: 1, nan: 0, inf: 0 }
+ * ```
  */
 export interface NormPart {
   /** The order p of the norm: a number > 0, or `"inf"` for Infinity (JSON has no Infinity). */
@@ -135,7 +150,7 @@ interface CheckedParts {
 }
 
 function partTypeError(where: string, fnName: string, what: string, got: unknown): TypeError {
-  return new TypeError(`gradclip: ${fnName}: ${where} ${what}; got ${describe(got)}.`);
+  return new TypeError(`gradclip: ${fnName}: ${where} ${what}; got ${describeValue(got)}.`);
 }
 
 /** A field that must be a finite number >= 0 (integer where `integer`). */
@@ -198,7 +213,7 @@ export function checkNormParts(parts: unknown, fnName: string): CheckedParts {
   if (typeof parts !== "object" || parts === null || typeof (parts as Iterable<unknown>)[Symbol.iterator] !== "function") {
     const single = typeof parts === "object" && parts !== null && "normType" in parts;
     throw new TypeError(
-      `gradclip: ${fnName}: parts must be an array (or iterable) of norm parts${single ? " (one part? wrap it: [part])" : ""}; got ${describe(parts)}.`,
+      `gradclip: ${fnName}: parts must be an array (or iterable) of norm parts${single ? " (one part? wrap it: [part])" : ""}; got ${describeValue(parts)}.`,
     );
   }
   const out: CheckedParts = { p: null, raws: [], nan: 0, inf: 0 };
@@ -227,15 +242,34 @@ export function checkNormParts(parts: unknown, fnName: string): CheckedParts {
 /**
  * Merges norm parts of the same `normType` into one part, as if their
  * gradients had been measured together: for an all-reduce by tree or ring,
- * or to fold the parts a worker received. Exact for p = 1 and 2 up to the
- * rounding of float64 additions (scales are then 1 or powers of two), to a
- * few ulps of the final norm otherwise; never overflows (the scales are
- * rebased to the largest). `nan` and `inf` are added up.
+ * or to fold the parts a worker received. For finite p, with S the largest
+ * scale,
  *
+ *     scale = S        sum = Σ_i sum_i · (scale_i / S)^p
+ *
+ * exact for p = 1 and 2 up to the rounding of float64 additions (scales are
+ * then 1 or powers of two), to a few ulps of the final norm otherwise; it
+ * never overflows. For `"inf"` the part with the largest scale is kept.
+ * `nan` and `inf` are added up.
+ *
+ * @param parts At least one part, all of one `normType`.
+ * @returns The merged part; `combineNormParts([merged])` equals
+ *   `combineNormParts(parts)`.
  * @throws TypeError for a list or entry that is not a norm part (missing or
  *   unknown fields, non-numbers); RangeError for negative, NaN or infinite
  *   fields, parts of different `normType`s, inconsistent parts, or no parts.
- * @example mergeNormParts([a, b]) // one part, the same norm as combineNormParts([a, b])
+ *
+ * @example
+ * ```ts
+ * import { combineNormParts, getLocalNormPart, mergeNormParts } from "gradclip";
+ *
+ * const parts = [1, 2, 2].map((x) => getLocalNormPart(new Float64Array([x])));
+ * const merged = mergeNormParts(parts); // e.g. one step of a tree all-reduce
+ * console.log(merged, combineNormParts([merged]), combineNormParts(parts));
+ * ```
+ * ```text
+ * { normType: 2, scale: 1, sum: 9, nan: 0, inf: 0 } 3 3
+ * ```
  */
 export function mergeNormParts(parts: Iterable<NormPart>): NormPart {
   const c = checkNormParts(parts, "mergeNormParts");
@@ -244,22 +278,39 @@ export function mergeNormParts(parts: Iterable<NormPart>): NormPart {
 }
 
 /**
- * The total p-norm of the gradients behind `parts` (from
- * `getLocalNormPart` on each worker, gathered by any transport):
- * `(Σ Σ |g|^p)^(1/p)` over all of them, or `max |g|` for `"inf"`, the
- * same number a single process computes with `getTotalNorm` (to a few
- * ulps: additions in another order). Hand it to `clipGradsWithNorm_` on
- * each worker. NaN when any part counts a NaN, else Infinity when any counts
- * an infinite gradient or the true value is beyond the double range; 0 for
- * no parts.
+ * The total p-norm of the gradients behind `parts` (from `getLocalNormPart`
+ * on each worker, gathered by any transport):
  *
- * - `errorIfNonfinite: true` throws `NonFiniteNormError` for a NaN or
- *   infinite total.
+ *     (Σ_parts scale^p · sum)^(1/p)     (the largest scale for "inf")
  *
+ * the number a single process computes with `getTotalNorm` over all the
+ * gradients (to a few ulps: additions in another order), formed with one root
+ * at the end and without overflow. Hand it to `clipGradsWithNorm_` on each
+ * worker.
+ *
+ * - NaN when any part counts a NaN gradient, else Infinity when any counts an
+ *   infinite one or the true value is beyond the double range; 0 for no parts.
+ * - `options.errorIfNonfinite: true` throws `NonFiniteNormError` for a NaN or
+ *   infinite total instead.
+ *
+ * @param parts The parts, all of one `normType` (any iterable).
+ * @param options `errorIfNonfinite` (default false).
+ * @returns The total norm, >= 0, NaN or Infinity.
  * @throws TypeError / RangeError for parts that are not valid norm parts
- *   (as `mergeNormParts`), or an unknown option.
- * @example const total = combineNormParts(await gatherParts(getLocalNormPart(myGrads)));
- *   clipGradsWithNorm_(myGrads, 1.0, total);
+ *   (as `mergeNormParts`), or an unknown option; `NonFiniteNormError` as above.
+ *
+ * @example
+ * ```ts
+ * import { combineNormParts, getLocalNormPart } from "gradclip";
+ *
+ * const parts = [getLocalNormPart(new Float32Array([3])), getLocalNormPart(new Float32Array([4]))];
+ * console.log(combineNormParts(parts), combineNormParts([]));
+ * console.log(combineNormParts([...parts, getLocalNormPart(new Float32Array([NaN]))]));
+ * ```
+ * ```text
+ * 5 0
+ * NaN
+ * ```
  */
 export function combineNormParts(parts: Iterable<NormPart>, options?: { errorIfNonfinite?: boolean }): number {
   checkOptions(options, "combineNormParts", ["errorIfNonfinite"]);

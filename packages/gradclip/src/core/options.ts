@@ -7,7 +7,7 @@
  * `maxnorm`, `dtpye`), because a misspelt option would otherwise be silently
  * ignored and its default used. Every message names the function.
  */
-import { describe, messageOf } from "./describe.js";
+import { describeValue, messageOf } from "./describe.js";
 
 /**
  * Whether `value` is a plain object: created by `{ ... }`, `Object.create(null)`,
@@ -111,9 +111,9 @@ export function readOptions<T extends object>(
   if (options === undefined || options === null) return snapshot;
   if (!isPlainObject(options)) {
     const bareNormType = (typeof options === "number" || typeof options === "string") && (!known || known.includes("normType" as keyof T & string));
-    const hint = bareNormType ? ` (write { normType: ${describe(options)} })` : "";
+    const hint = bareNormType ? ` (write { normType: ${describeValue(options)} })` : "";
     const plain = typeof options === "object" && !Array.isArray(options) ? " plain object ({ key: value, ... })" : "n object";
-    throw new TypeError(`gradclip: ${fnName} options must be a${plain}${hint}; got ${describe(options)}.`);
+    throw new TypeError(`gradclip: ${fnName} options must be a${plain}${hint}; got ${describeValue(options)}.`);
   }
   const names = ownNames(options, `${fnName} options`);
   if (known) {
@@ -159,18 +159,54 @@ export function readArray(value: unknown, what: string, expected: string): unkno
   } catch {
     isArray = false; // a revoked Proxy
   }
-  if (!isArray) throw new TypeError(`gradclip: ${what} must be ${expected}; got ${describe(value)}.`);
+  if (!isArray) throw new TypeError(`gradclip: ${what} must be ${expected}; got ${describeValue(value)}.`);
   try {
     const a = value as unknown[];
     const n = a.length;
     // A Proxy can report any length: refuse what no real array can have.
-    if (!(Number.isSafeInteger(n) && n >= 0 && n <= 2 ** 32 - 1)) throw new RangeError(`length ${describe(n)}`);
+    if (!(Number.isSafeInteger(n) && n >= 0 && n <= 2 ** 32 - 1)) throw new RangeError(`length ${describeValue(n)}`);
     const out: unknown[] = [];
     for (let i = 0; i < n; i++) out.push(a[i]);
     return out;
   } catch (e) {
     throw new TypeError(`gradclip: ${what}: reading it threw: ${messageOf(e)}`, { cause: e });
   }
+}
+
+/**
+ * The entries of an iterable argument, read once: an array (with
+ * `arraysByIndex`) as `readArray` reads it, any other iterable by iterating
+ * it. `what` is `"<function>: <argument>"`; a value that is not an iterable
+ * object, or that `refuse` refuses (e.g. a typed array where entries are
+ * expected), is a `TypeError` `gradclip: <what> must be <expected>; got ...`,
+ * and a getter, iterator or Proxy trap that throws is a `TypeError` naming
+ * it, with its error as `cause`.
+ */
+export function readIterable(
+  value: unknown,
+  what: string,
+  expected: string,
+  options: { readonly arraysByIndex?: boolean; readonly refuse?: (value: object) => boolean } = {},
+): unknown[] {
+  if (options.arraysByIndex && Array.isArray(value)) return readArray(value, what, expected);
+  let make: unknown;
+  try {
+    make = typeof value === "object" && value !== null && !options.refuse?.(value) ? (value as Partial<Iterable<unknown>>)[Symbol.iterator] : undefined;
+  } catch (e) {
+    throw new TypeError(`gradclip: ${readingThrew(what)}: ${messageOf(e)}`, { cause: e });
+  }
+  if (typeof make !== "function") throw new TypeError(`gradclip: ${what} must be ${expected}; got ${describeValue(value)}.`);
+  try {
+    return Array.from(value as Iterable<unknown>);
+  } catch (e) {
+    throw new TypeError(`gradclip: ${readingThrew(what).replace(": reading ", ": iterating ")}: ${messageOf(e)}`, { cause: e });
+  }
+}
+
+/** "AGC.clip_: params" -> "AGC.clip_: reading params threw". */
+function readingThrew(what: string): string {
+  const i = what.lastIndexOf(": ");
+  return i < 0 ? `reading ${what} threw` : `${what.slice(0, i)}: reading ${what.slice(i + 2)} threw`;
 }
 
 /**

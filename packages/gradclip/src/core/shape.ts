@@ -2,7 +2,7 @@
  * Tensor shapes as arguments: the one validator AGC entries and GradBuffer
  * (and any backend) use.
  */
-import { describe } from "./describe.js";
+import { describeValue } from "./describe.js";
 import { readArray } from "./options.js";
 
 /** A checked shape: a copy of its dimensions and its element count. */
@@ -50,6 +50,6 @@ function dimsToShape(raw: readonly unknown[], where: string, expected: string): 
 }
 
 function describeDims(dims: readonly unknown[]): string {
-  const shown = dims.slice(0, 8).map(describe);
+  const shown = dims.slice(0, 8).map(describeValue);
   return `[${shown.join(", ")}${dims.length > 8 ? ", …" : ""}]`;
 }

@@ -5,14 +5,31 @@
  * with: `"<function>: <argument>"` (e.g. `"AutoClip: percentile"`), so that
  * every message reads `gradclip: <function>: <argument> must be ...; got ...`.
  */
-import { describe } from "./describe.js";
+import { describeValue } from "./describe.js";
 import { readOptions } from "./options.js";
 
-// Kept here too so that code written before the options module existed still compiles.
-export { describe } from "./describe.js";
-export { checkOptions } from "./options.js";
 
-/** The order of a p-norm: any p > 0, `Infinity`, or the string `"inf"`. */
+/**
+ * The order p of a p-norm: any number p > 0, `Infinity`, or the string
+ * `"inf"` (PyTorch's `norm_type="inf"`), the largest |g|. Orders below 1 are
+ * allowed (they are quasi-norms); 0 and negative orders are refused with a
+ * `RangeError` (PyTorch's `norm_type=0` counts non-zero tensors rather than
+ * elements).
+ *
+ * @example
+ * ```ts
+ * import { getTotalNorm, type NormType } from "gradclip";
+ *
+ * const g = new Float64Array([3, -4]);
+ * for (const normType of [1, 2, 3, "inf"] as NormType[]) console.log(normType, getTotalNorm(g, { normType }).toFixed(4));
+ * ```
+ * ```text
+ * 1 7.0000
+ * 2 5.0000
+ * 3 4.4979
+ * inf 4.0000
+ * ```
+ */
 export type NormType = number | "inf";
 
 /**
@@ -27,10 +44,10 @@ export function parseNormType(normType: NormType | undefined, fnName?: string): 
   if (normType === "inf") return Infinity;
   const label = fnName ? `${fnName}: normType` : "normType";
   if (typeof normType !== "number") {
-    throw new TypeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describe(normType)}.`);
+    throw new TypeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describeValue(normType)}.`);
   }
   if (!(normType > 0)) {
-    throw new RangeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describe(normType)}.`);
+    throw new RangeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describeValue(normType)}.`);
   }
   return normType;
 }
@@ -42,7 +59,7 @@ export function parseNormType(normType: NormType | undefined, fnName?: string): 
  */
 export function checkNonNegative(value: unknown, name: string): number {
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a number >= 0; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be a number >= 0; got ${describeValue(value)}.`);
   }
   if (Number.isNaN(value) || value < 0) {
     throw new RangeError(`gradclip: ${name} must be a number >= 0; got ${value}.`);
@@ -55,7 +72,7 @@ export function checkNonNegative(value: unknown, name: string): number {
 export function checkBoolean(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
   if (typeof value !== "boolean") {
-    throw new TypeError(`gradclip: ${name} must be a boolean; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be a boolean; got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -64,10 +81,10 @@ export function checkBoolean(value: unknown, name: string, fallback: boolean): b
 export function checkNumberIn(value: unknown, name: string, lo: number, hi: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describeValue(value)}.`);
   }
   if (!(value >= lo && value <= hi)) {
-    throw new RangeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describe(value)}.`);
+    throw new RangeError(`gradclip: ${name} must be a number in [${lo}, ${hi}]; got ${describeValue(value)}.`);
   }
   return value === 0 ? 0 : value;
 }
@@ -76,10 +93,10 @@ export function checkNumberIn(value: unknown, name: string, lo: number, hi: numb
 export function checkPositive(value: unknown, name: string, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a finite number > 0; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be a finite number > 0; got ${describeValue(value)}.`);
   }
   if (!(value > 0 && value < Infinity)) {
-    throw new RangeError(`gradclip: ${name} must be a finite number > 0; got ${describe(value)}.`);
+    throw new RangeError(`gradclip: ${name} must be a finite number > 0; got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -92,10 +109,10 @@ export function checkPositive(value: unknown, name: string, fallback: number): n
 export function checkInteger(value: unknown, name: string, min: number, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be an integer >= ${min}; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be an integer >= ${min}; got ${describeValue(value)}.`);
   }
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (and at most 2^53 - 1); got ${describe(value)}.`);
+    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (and at most 2^53 - 1); got ${describeValue(value)}.`);
   }
   return value === 0 ? 0 : value;
 }
@@ -105,19 +122,44 @@ export function checkIntegerOrInfinity(value: unknown, name: string, min: number
   if (value === Infinity) return Infinity;
   if (value === undefined) return fallback;
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be an integer >= ${min} or Infinity; got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${name} must be an integer >= ${min} or Infinity; got ${describeValue(value)}.`);
   }
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (at most 2^53 - 1) or Infinity; got ${describe(value)}.`);
+    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (at most 2^53 - 1) or Infinity; got ${describeValue(value)}.`);
   }
   return value === 0 ? 0 : value;
 }
 
-/** Options shared by the norm-computing functions of every backend. */
+/**
+ * The options of the norm-computing functions of every backend
+ * (`getTotalNorm`, `clipGradNorm_`, in `gradclip` and in `gradclip/tfjs`).
+ * Unknown keys are a `TypeError` with a "did you mean" hint (`norm_type`:
+ * did you mean normType?).
+ *
+ * @example
+ * ```ts
+ * import { clipGradNorm_, NonFiniteNormError, type NormOptions } from "gradclip";
+ *
+ * const options: NormOptions = { normType: 2, errorIfNonfinite: true };
+ * try {
+ *   clipGradNorm_(new Float32Array([1, NaN]), 1, options);
+ * } catch (e) {
+ *   console.log(e instanceof NonFiniteNormError);
+ * }
+ * ```
+ * ```text
+ * true
+ * ```
+ */
 export interface NormOptions {
-  /** Order of the norm: p > 0, `Infinity` or `"inf"`. Default 2. */
+  /** Order of the norm: p > 0, `Infinity` or `"inf"` (see `NormType`). Default 2. */
   normType?: NormType;
-  /** Throw `NonFiniteNormError` when the total norm is NaN or infinite. Default false. */
+  /**
+   * Throw `NonFiniteNormError` when the total norm is NaN or infinite,
+   * before any gradient is modified. Default false: as in PyTorch, the
+   * gradients are then scaled by the non-finite norm's coefficient (NaN
+   * for a NaN norm, 0 for Infinity).
+   */
   errorIfNonfinite?: boolean;
 }
 

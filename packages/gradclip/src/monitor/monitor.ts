@@ -4,7 +4,7 @@
  * Backend-independent: it stores host numbers; GPU callers feed it in
  * batches (`recordColumns`, `recordAsync`) so no step needs a host sync.
  */
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { readArray, readOptions } from "../core/options.js";
 import { checkInteger, checkIntegerOrInfinity, checkNumberIn } from "../core/validate.js";
 import {
@@ -22,7 +22,22 @@ import { copyRecord, resolveStep, type MonitorRecord, type MonitorStepInput } fr
 import { summarize, type MonitorStats } from "./stats.js";
 import { suggestMaxNorm, type MaxNormSuggestion, type SuggestMaxNormOptions } from "./suggest.js";
 
-/** Options of `GradientMonitor`. */
+/**
+ * Options of `GradientMonitor`. Unknown keys are a `TypeError` with a "did
+ * you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor, type GradientMonitorOptions } from "gradclip";
+ *
+ * const options: GradientMonitorOptions = { window: 200, capacity: 10_000, quantiles: [0.5, 0.99], meta: { run: "lr-1e-3" } };
+ * const monitor = new GradientMonitor(options);
+ * console.log(monitor.window, monitor.capacity, monitor.quantiles, monitor.meta);
+ * ```
+ * ```text
+ * 200 10000 [ 0.5, 0.99 ] { run: 'lr-1e-3' }
+ * ```
+ */
 export interface GradientMonitorOptions {
   /** Recent steps the statistics, `logValues` and `suggestMaxNorm` use by default, integer >= 1. Default 100. */
   window?: number;
@@ -44,28 +59,88 @@ const COLUMN_KEYS: readonly (keyof MonitorColumns)[] = [
  * Steps given column-wise, e.g. straight from one `tensor.data()` per field
  * after stacking K steps' scalars on a GPU backend. All columns have the same
  * length; optional ones may be left out. Boolean columns accept 0/1 numbers
- * (tfjs `bool` tensors read as `Uint8Array`).
+ * (tfjs `bool` tensors read as `Uint8Array`). Each column holds the
+ * `MonitorStepInput` field of the same name, one entry per step. An unknown
+ * column name is a `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor, type MonitorColumns } from "gradclip";
+ *
+ * const columns: MonitorColumns = {
+ *   totalNorm: Float32Array.of(0.5, 3),
+ *   maxNorm: [1, 1],
+ *   clipped: Uint8Array.of(0, 1),
+ * };
+ * const records = new GradientMonitor().recordColumns(columns);
+ * console.log(records.map((r) => [r.step, r.clipped]));
+ * ```
+ * ```text
+ * [ [ 0, false ], [ 1, true ] ]
+ * ```
  */
 export interface MonitorColumns {
+  /** `MonitorStepInput.totalNorm` of each step. */
   totalNorm: ArrayLike<number>;
+  /** `MonitorStepInput.step` of each step. */
   step?: ArrayLike<number>;
+  /** `MonitorStepInput.maxNorm` of each step. */
   maxNorm?: ArrayLike<number>;
+  /** `MonitorStepInput.coefficient` of each step. */
   coefficient?: ArrayLike<number>;
+  /** `MonitorStepInput.clipped` of each step (booleans, or 0 / nonzero). */
   clipped?: ArrayLike<boolean | number>;
+  /** `MonitorStepInput.nonFinite` of each step (booleans, or 0 / nonzero). */
   nonFinite?: ArrayLike<boolean | number>;
+  /** `MonitorStepInput.skipped` of each step (booleans, or 0 / nonzero). */
   skipped?: ArrayLike<boolean | number>;
+  /** `MonitorStepInput.loss` of each step. */
   loss?: ArrayLike<number>;
   /** Per-variable norms: one column per name. */
   norms?: Readonly<Record<string, ArrayLike<number>>>;
 }
 
-/** A value or a promise of it. */
+/**
+ * A value or a promise of it (what `GradientMonitor.recordAsync` takes).
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor, type Awaitable, type MonitorStepInput } from "gradclip";
+ *
+ * const later: Awaitable<MonitorStepInput> = Promise.resolve({ totalNorm: 2 });
+ * const now: Awaitable<MonitorStepInput> = { totalNorm: 3 };
+ * const records = await new GradientMonitor().recordAsync([later, now]);
+ * console.log(records.map((r) => r.totalNorm));
+ * ```
+ * ```text
+ * [ 2, 3 ]
+ * ```
+ */
 export type Awaitable<T> = T | PromiseLike<T>;
 
-/** Values for a Keras/tfjs `fit` log: the last norm, the window's clip rate, the run's skipped steps. */
+/**
+ * Values for a Keras / tfjs `fit` log (`GradientMonitor.logValues`), under
+ * the names Hugging Face and Lightning log them.
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor, type MonitorLogValues } from "gradclip";
+ *
+ * const monitor = new GradientMonitor();
+ * monitor.recordMany([{ totalNorm: 3, maxNorm: 1 }, { totalNorm: 0.5, maxNorm: 1 }]);
+ * const logs: MonitorLogValues = monitor.logValues();
+ * console.log(logs);
+ * ```
+ * ```text
+ * { grad_norm: 0.5, clip_rate: 0.5, skipped_steps: 0 }
+ * ```
+ */
 export interface MonitorLogValues {
+  /** The last step's pre-clip total norm (NaN before any step). */
   grad_norm: number;
+  /** The fraction of applied steps clipped, over the monitor's window (NaN before any applied step). */
   clip_rate: number;
+  /** Steps skipped in the whole run. */
   skipped_steps: number;
 }
 
@@ -85,7 +160,7 @@ function columnBool(x: boolean | number): boolean {
  */
 export function columnsToSteps(input: MonitorColumns): MonitorStepInput[] {
   if (typeof input !== "object" || input === null) {
-    throw new TypeError(`gradclip: GradientMonitor: columns must be an object of arrays; got ${describe(input)}.`);
+    throw new TypeError(`gradclip: GradientMonitor: columns must be an object of arrays; got ${describeValue(input)}.`);
   }
   const columns = readOptions(input, "GradientMonitor columns", COLUMN_KEYS) as MonitorColumns;
   const n = columns.totalNorm?.length;
@@ -115,17 +190,36 @@ export function columnsToSteps(input: MonitorColumns): MonitorStepInput[] {
 }
 
 /**
- * Records gradient health per step and summarises it.
+ * Records gradient health per step and summarises it: a record per step
+ * (pre-clip norm, threshold, coefficient, clipped / skipped / non-finite
+ * flags, loss, optional per-variable norms), statistics over the last
+ * `window` steps, a `maxNorm` suggestion, and the history as JSON (for
+ * `gradclip report`) or CSV. Backend-independent: it stores host numbers;
+ * GPU callers feed it in batches (`recordColumns`, `recordAsync`, or
+ * `feedMonitor` in `gradclip/tfjs`) so that no step needs a host sync.
+ * At most `capacity` records are kept (the oldest dropped first); `totals`
+ * count every step.
  *
+ * @throws TypeError / RangeError for bad or unknown options (see
+ *   `GradientMonitorOptions`).
  * @example
+ * ```ts
+ * import { writeFileSync } from "node:fs";
+ * import { GradientMonitor, ZClip } from "gradclip";
+ *
  * const monitor = new GradientMonitor({ window: 200 });
- * const clipper = new ZClip();
- * for (const batch of data) {
- *   const grads = computeGrads(batch);
- *   monitor.record({ ...clipper.clip_(grads), loss });
+ * const clipper = new ZClip({ warmupSteps: 5 });
+ * for (let step = 0; step < 30; step++) {
+ *   const grads = [new Float32Array([1 + (step % 3) / 10, step === 20 ? 40 : 0.5])]; // one spike
+ *   monitor.record({ ...clipper.clip_(grads), loss: 1 / (step + 1) });
  * }
- * console.log(monitor.stats().clipRate, monitor.suggestMaxNorm());
- * fs.writeFileSync("history.json", JSON.stringify(monitor));   // for `gradclip report`
+ * const stats = monitor.stats();
+ * console.log(stats.steps, stats.clipRate.toFixed(3), monitor.totals.clippedSteps);
+ * writeFileSync("history.json", JSON.stringify(monitor)); // for `gradclip report`
+ * ```
+ * ```text
+ * 30 0.033 1
+ * ```
  */
 export class GradientMonitor {
   /** Steps `stats()` looks back over by default. */
@@ -165,7 +259,25 @@ export class GradientMonitor {
   /**
    * A monitor continuing a saved history (a `MonitorHistory`, its JSON
    * object, or the JSON text): records, totals and `window` are restored
-   * (`window` comes from the history, so it is not an option here).
+   * (`window` comes from the history, so it is not an option here); `meta`
+   * too unless given. Steps recorded next continue the step count.
+   *
+   * @param history The saved history, as `parseMonitorHistory` reads it.
+   * @param options `capacity`, `quantiles`, `meta` (see `GradientMonitorOptions`).
+   * @throws MonitorHistoryError for an invalid history; TypeError /
+   *   RangeError for bad options.
+   * @example
+   * ```ts
+   * import { GradientMonitor } from "gradclip";
+   *
+   * const first = new GradientMonitor({ window: 10 });
+   * first.recordMany([{ totalNorm: 1 }, { totalNorm: 2 }]);
+   * const resumed = GradientMonitor.fromHistory(JSON.stringify(first));
+   * console.log(resumed.window, resumed.record({ totalNorm: 3 }).step, resumed.totals.steps);
+   * ```
+   * ```text
+   * 10 2 3
+   * ```
    */
   static fromHistory(history: unknown, options?: Omit<GradientMonitorOptions, "window">): GradientMonitor {
     const o = readOptions(options, "GradientMonitor.fromHistory", HISTORY_OPTION_KEYS);
@@ -177,17 +289,29 @@ export class GradientMonitor {
     return m;
   }
 
-  /** Records one step (see `MonitorStepInput` for defaults); returns a copy of the stored record. */
+  /**
+   * Records one step (see `MonitorStepInput` for the defaults); returns a
+   * copy of the stored record.
+   *
+   * @throws TypeError / RangeError naming the field (a non-number norm, a
+   *   step not after the previous one, a `norms` entry that is not a number),
+   *   before anything is recorded.
+   */
   record(step: MonitorStepInput): MonitorRecord {
     const r = resolveStep(step, this.#lastStep);
     this.#append(r);
     return copyRecord(r);
   }
 
-  /** Records several steps in order; all are validated before any is stored. Returns copies of the stored records. */
+  /**
+   * Records several steps in order; all are validated before any is
+   * stored. Returns copies of the stored records.
+   *
+   * @throws TypeError / RangeError as `record`, for the first bad step; then nothing is recorded.
+   */
   recordMany(steps: Iterable<MonitorStepInput>): MonitorRecord[] {
     if (steps === null || typeof steps !== "object" || !(Symbol.iterator in steps)) {
-      throw new TypeError(`gradclip: GradientMonitor.recordMany expects an iterable of steps; got ${describe(steps)}.`);
+      throw new TypeError(`gradclip: GradientMonitor.recordMany expects an iterable of steps; got ${describeValue(steps)}.`);
     }
     const out: MonitorRecord[] = [];
     let last = this.#lastStep;
@@ -200,7 +324,13 @@ export class GradientMonitor {
     return out.map(copyRecord);
   }
 
-  /** Records steps given column-wise (see `MonitorColumns`); all validated first. */
+  /**
+   * Records steps given column-wise (see `MonitorColumns`); all validated
+   * first. Returns copies of the stored records.
+   *
+   * @throws TypeError for an unknown column, RangeError for columns of
+   *   different lengths, and as `record` for a bad value; then nothing is recorded.
+   */
   recordColumns(columns: MonitorColumns): MonitorRecord[] {
     return this.recordMany(columnsToSteps(columns));
   }
@@ -213,6 +343,25 @@ export class GradientMonitor {
    * un-awaited in a training loop: a batch that fails (rejected promise,
    * invalid step) records nothing and its error is thrown by the next `flush()`.
    * Resolves to the stored records ([] on failure).
+   *
+   * @example
+   * ```ts
+   * import { GradientMonitor } from "gradclip";
+   *
+   * const monitor = new GradientMonitor();
+   * const slow = new Promise<number[]>((done) => setTimeout(() => done([3, 4]), 10));
+   * void monitor.recordAsync(slow.then((norms) => ({ totalNorm: norms })));   // resolves last, stored first
+   * void monitor.recordAsync([{ totalNorm: 1 }]);
+   * void monitor.recordAsync(Promise.reject(new Error("device lost")));
+   * console.log(monitor.pending);
+   * await monitor.flush().catch((e: Error) => console.log("flush:", e.message));
+   * console.log(monitor.records.map((r) => r.totalNorm));
+   * ```
+   * ```text
+   * 3
+   * flush: device lost
+   * [ 3, 4, 1 ]
+   * ```
    */
   recordAsync(batch: Awaitable<Iterable<Awaitable<MonitorStepInput>> | MonitorColumns>): Promise<MonitorRecord[]> {
     this.#pending++;
@@ -284,6 +433,19 @@ export class GradientMonitor {
    * Skipped steps are left out; applied steps with a non-finite norm are
    * passed on (ignored for the value, reported in `warnings`). Unknown option
    * keys are a TypeError.
+   *
+   * @example
+   * ```ts
+   * import { GradientMonitor } from "gradclip";
+   *
+   * const monitor = new GradientMonitor();
+   * for (let i = 0; i < 40; i++) monitor.record({ totalNorm: 1 + (i % 2) / 2 });
+   * const s = monitor.suggestMaxNorm({ window: 30 });
+   * console.log(s.ok && [s.maxNorm, s.steps]);
+   * ```
+   * ```text
+   * [ 2.5, 30 ]
+   * ```
    */
   suggestMaxNorm(options?: SuggestMaxNormOptions & { window?: number }): MaxNormSuggestion {
     // `window` is this method's; the rest are suggestMaxNorm's, which checks its own keys.

@@ -2,7 +2,7 @@
  * One step of the gradient monitor: what a caller reports, and what is kept.
  */
 import { clipCoefficient } from "../core/coefficient.js";
-import { describe, messageOf } from "../core/describe.js";
+import { describeValue, messageOf } from "../core/describe.js";
 import { isPlainObject, readFields } from "../core/options.js";
 
 /**
@@ -10,6 +10,18 @@ import { isPlainObject, readFields } from "../core/options.js";
  * `ClipResult` from any clipper (`clipGradNorm_` wrappers, `AutoClip`,
  * `ZClip`, `AGC`) can be passed as it is, plus `loss`/`skipped`/`norms`
  * (other keys, such as AGC's `units`, are ignored). Each field is read once.
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor, type MonitorStepInput } from "gradclip";
+ *
+ * const step: MonitorStepInput = { totalNorm: 4, maxNorm: 1, loss: 2.3 };
+ * const record = new GradientMonitor().record(step);
+ * console.log(record.step, record.clipped, record.coefficient.toFixed(4));
+ * ```
+ * ```text
+ * 0 true 0.2500
+ * ```
  */
 export interface MonitorStepInput {
   /** Step index; default: the previous record's step + 1 (0 for the first). */
@@ -32,15 +44,43 @@ export interface MonitorStepInput {
   norms?: Readonly<Record<string, number>>;
 }
 
-/** A recorded step: every field resolved. */
+/**
+ * A recorded step, every field resolved from its `MonitorStepInput`.
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor, type MonitorRecord } from "gradclip";
+ *
+ * const record: MonitorRecord = new GradientMonitor().record({ totalNorm: 0.5, maxNorm: 1 });
+ * console.log(record);
+ * ```
+ * ```text
+ * {
+ *   step: 0,
+ *   totalNorm: 0.5,
+ *   maxNorm: 1,
+ *   coefficient: 1,
+ *   clipped: false,
+ *   nonFinite: false,
+ *   skipped: false,
+ *   loss: null
+ * }
+ * ```
+ */
 export interface MonitorRecord {
+  /** The step index (strictly increasing within a monitor). */
   step: number;
+  /** The total gradient norm before clipping (NaN / Infinity possible). */
   totalNorm: number;
-  /** `null`: no single threshold this step. */
+  /** The threshold applied; `null`: no single threshold this step (AGC, or not reported). */
   maxNorm: number | null;
+  /** The factor the gradients were scaled by (1: unchanged). */
   coefficient: number;
+  /** Whether the step's gradients were scaled down or clamped. */
   clipped: boolean;
+  /** Whether the norm (or the loss) was NaN or infinite. */
   nonFinite: boolean;
+  /** Whether the optimizer step was skipped. */
   skipped: boolean;
   /** `null`: not reported. */
   loss: number | null;
@@ -49,13 +89,13 @@ export interface MonitorRecord {
 }
 
 function checkNumber(value: unknown, name: string): number {
-  if (typeof value !== "number") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a number; got ${describe(value)}.`);
+  if (typeof value !== "number") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a number; got ${describeValue(value)}.`);
   return value;
 }
 
 function checkFlag(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a boolean; got ${describe(value)}.`);
+  if (typeof value !== "boolean") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a boolean; got ${describeValue(value)}.`);
   return value;
 }
 
@@ -68,7 +108,7 @@ const STEP_KEYS = ["step", "totalNorm", "maxNorm", "coefficient", "clipped", "no
  */
 export function resolveStep(input: MonitorStepInput, previousStep: number | null): MonitorRecord {
   if (typeof input !== "object" || input === null) {
-    throw new TypeError(`gradclip: GradientMonitor: a step must be an object with at least totalNorm; got ${describe(input)}.`);
+    throw new TypeError(`gradclip: GradientMonitor: a step must be an object with at least totalNorm; got ${describeValue(input)}.`);
   }
   const f = readFields(input, "GradientMonitor: step", STEP_KEYS);
   const totalNorm = checkNumber(f.totalNorm, "totalNorm");
@@ -107,7 +147,7 @@ export function resolveStep(input: MonitorStepInput, previousStep: number | null
 function checkNorms(norms: unknown): Record<string, number> {
   if (!isPlainObject(norms)) {
     const hint = norms instanceof Map ? " (a Map? pass Object.fromEntries(map))" : "";
-    throw new TypeError(`gradclip: GradientMonitor: norms must be a plain object { [name]: number }${hint}; got ${describe(norms)}.`);
+    throw new TypeError(`gradclip: GradientMonitor: norms must be a plain object { [name]: number }${hint}; got ${describeValue(norms)}.`);
   }
   let entries: [string, unknown][];
   try {

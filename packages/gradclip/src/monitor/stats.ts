@@ -4,7 +4,25 @@
 import { quantile } from "../adaptive/percentile.js";
 import type { MonitorRecord } from "./record.js";
 
-/** Statistics over a window of steps (see `summarize`). */
+/**
+ * Statistics over a window of recorded steps (`GradientMonitor.stats`):
+ * norm statistics over the finite, not-skipped steps (a skipped or
+ * non-finite step says nothing about the norm scale), the clip rate over
+ * the steps not skipped, counts over all.
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor, type MonitorStats } from "gradclip";
+ *
+ * const monitor = new GradientMonitor({ quantiles: [0.5] });
+ * for (const totalNorm of [1, 2, 3, NaN]) monitor.record({ totalNorm, maxNorm: 2.5 });
+ * const stats: MonitorStats = monitor.stats();
+ * console.log(stats.normSteps, stats.mean, stats.quantiles, stats.clipRate, stats.nonFiniteSteps);
+ * ```
+ * ```text
+ * 3 2 [ { q: 0.5, value: 2 } ] 0.25 1
+ * ```
+ */
 export interface MonitorStats {
   /** Records in the window. */
   steps: number;
@@ -14,10 +32,17 @@ export interface MonitorStats {
   mean: number;
   /** Population standard deviation (divided by the count, numpy's default; NaN when none). */
   std: number;
+  /** The smallest of those norms (NaN when there are none). */
   min: number;
+  /** The largest of those norms (NaN when there are none). */
   max: number;
-  /** `{ q, value }` for each requested quantile q in [0, 1]: numpy's linear `quantile`. */
-  quantiles: { q: number; value: number }[];
+  /** `{ q, value }` for each requested quantile q in [0, 1]: numpy's linear `quantile` (NaN values when no norms). */
+  quantiles: {
+    /** The quantile, in [0, 1]. */
+    q: number;
+    /** Its value over the norms. */
+    value: number;
+  }[];
   /** Clipped steps / steps not skipped, in the window (NaN when every step was skipped or there are none). */
   clipRate: number;
   /** Skipped steps in the window. */

@@ -7,7 +7,22 @@ import { clipCoefficient } from "../core/coefficient.js";
 import { checkOptions } from "../core/options.js";
 import { checkInteger, checkNumberIn, checkPositive } from "../core/validate.js";
 
-/** How `suggestMaxNorm` derives its value. */
+/**
+ * How `suggestMaxNorm` derives its value. Unknown keys are a `TypeError`
+ * with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { suggestMaxNorm, type SuggestMaxNormOptions } from "gradclip";
+ *
+ * const options: SuggestMaxNormOptions = { rule: "percentile", percentile: 90, minSteps: 5 };
+ * const s = suggestMaxNorm([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], options);
+ * console.log(s.ok && s.maxNorm);
+ * ```
+ * ```text
+ * 9.1
+ * ```
+ */
 export interface SuggestMaxNormOptions {
   /**
    * `"median"` (default): `factor × median` of the observed norms.
@@ -37,8 +52,21 @@ const OPTION_KEYS: readonly (keyof SuggestMaxNormOptions)[] = ["rule", "factor",
  * - `"decreasing"` / `"increasing"`: the median of the last quarter of the
  *   norms is below 1/10 (above 10×) that of the first quarter: the run
  *   converged (diverged), so no single statistic describes its norms.
+ *
+ * @example
+ * ```ts
+ * import { suggestMaxNorm, type MaxNormWarning } from "gradclip";
+ *
+ * const s = suggestMaxNorm([...Array(30).fill(1), NaN], { minSteps: 5 });
+ * const warnings: MaxNormWarning[] = s.ok ? s.warnings : [];
+ * console.log(warnings.map((w) => [w.code, w.count]));
+ * ```
+ * ```text
+ * [ [ 'non-finite', 1 ] ]
+ * ```
  */
 export interface MaxNormWarning {
+  /** What kind of problem (see above). */
   code: "non-finite" | "spikes" | "decreasing" | "increasing";
   /** One sentence with the numbers, for logs and `gradclip report`. */
   message: string;
@@ -50,17 +78,34 @@ export interface MaxNormWarning {
   ratio?: number;
 }
 
-/** A suggestion, or a refusal saying why. */
+/**
+ * What `suggestMaxNorm` returns: a suggestion (`ok: true`), or a refusal
+ * (`ok: false`) saying why.
+ *
+ * @example
+ * ```ts
+ * import { suggestMaxNorm, type MaxNormSuggestion } from "gradclip";
+ *
+ * const s: MaxNormSuggestion = suggestMaxNorm([1, 2, 3]);
+ * console.log(s.ok ? s.maxNorm : `${s.reason}: ${s.steps} of ${s.minSteps} steps`);
+ * ```
+ * ```text
+ * not-enough-steps: 3 of 25 steps
+ * ```
+ */
 export type MaxNormSuggestion =
   | {
+      /** A suggestion. */
       ok: true;
       /** The recommended `maxNorm` for `clipGradNorm_` / the tfjs wrapper (finite, > 0). */
       maxNorm: number;
+      /** The rule it came from (`SuggestMaxNormOptions.rule`). */
       rule: "median" | "percentile";
       /** Usable steps it is based on. */
       steps: number;
       /** The 50th percentile (numpy linear) of those norms. */
       median: number;
+      /** The mean of those norms. */
       mean: number;
       /** Fraction of those steps this `maxNorm` would have clipped (coefficient < 1). */
       observedClipRate: number;
@@ -73,6 +118,7 @@ export type MaxNormSuggestion =
       explanation: string;
     }
   | {
+      /** A refusal. */
       ok: false;
       /**
        * `"not-enough-steps"`: fewer than `minSteps` usable norms;
@@ -80,8 +126,11 @@ export type MaxNormSuggestion =
        * exceed the largest finite double (norms near 1e308).
        */
       reason: "not-enough-steps" | "all-zero" | "too-large";
+      /** Usable steps given. */
       steps: number;
+      /** The `minSteps` asked for. */
       minSteps: number;
+      /** One sentence saying why, for logs and `gradclip report`. */
       message: string;
     };
 
@@ -135,10 +184,20 @@ export const TREND_RATIO = 10;
  * TypeError for an unknown option key (with a "did you mean"), RangeError
  * for an option out of range.
  *
+ * @param norms The pre-clip total norms of the applied steps, in order.
+ * @param options See `SuggestMaxNormOptions`.
  * @example
+ * ```ts
+ * import { suggestMaxNorm } from "gradclip";
+ *
+ * const norms = Array.from({ length: 40 }, (_, i) => 1 + (i % 5) / 10); // 1.0 .. 1.4, stable
  * const s = suggestMaxNorm(norms);
- * if (s.ok && s.warnings.length === 0) console.log(s.maxNorm, s.explanation);
- * else console.warn(s.ok ? s.explanation : s.message);
+ * if (s.ok && s.warnings.length === 0) console.log(s.maxNorm, s.observedClipRate);
+ * else console.log(s.ok ? s.explanation : s.message);
+ * ```
+ * ```text
+ * 2.4 0
+ * ```
  */
 export function suggestMaxNorm(norms: ArrayLike<number>, options?: SuggestMaxNormOptions): MaxNormSuggestion {
   checkOptions(options, "suggestMaxNorm", OPTION_KEYS);

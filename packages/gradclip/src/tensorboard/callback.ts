@@ -11,16 +11,49 @@
  */
 import { statSync } from "node:fs";
 import { join } from "node:path";
-import { checkOptions, describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { checkOptions } from "../core/options.js";
 import type { CallbackParams, FitLogsCallback, Hook, Logs } from "../tfjs/fit-logs.js";
 import { gradLogsLink } from "../tfjs/grad-logs-link.js";
 import type { ClippedOptimizer } from "../tfjs/optimizer.js";
 import { TensorBoardWriter, TensorBoardWriterError } from "./writer.js";
 
-/** When `tensorBoardCallback` writes: after every batch and every epoch, or after every epoch only. */
+/**
+ * When `tensorBoardCallback` writes: after every batch and every epoch
+ * (`"batch"`), or after every epoch only (`"epoch"`, no host read per batch).
+ *
+ * @example
+ * ```ts
+ * import { tensorBoardCallback, type TensorBoardUpdateFreq } from "gradclip/tensorboard";
+ *
+ * const updateFreq: TensorBoardUpdateFreq = "batch";
+ * console.log(tensorBoardCallback("logs/run1", { updateFreq }).updateFreq);
+ * ```
+ * ```text
+ * batch
+ * ```
+ */
 export type TensorBoardUpdateFreq = "batch" | "epoch";
 
-/** Options of `tensorBoardCallback`. */
+/**
+ * Options of `tensorBoardCallback`. Unknown keys are a `TypeError` with a
+ * "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import { tensorBoardCallback, type TensorBoardCallbackOptions } from "gradclip/tensorboard";
+ *
+ * await tf.setBackend("cpu");
+ * const options: TensorBoardCallbackOptions = { optimizer: withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 }), updateFreq: "epoch" };
+ * console.log(tensorBoardCallback("logs/run1", options).logdir);
+ * ```
+ * ```text
+ * logs/run1
+ * ```
+ */
 export interface TensorBoardCallbackOptions {
   /**
    * The optimizer from `withGradientClipping`: the callback then also puts
@@ -38,7 +71,21 @@ export interface TensorBoardCallbackOptions {
   updateFreq?: TensorBoardUpdateFreq;
 }
 
-/** A tfjs-layers callback (usable alone, in an array, or beside `tf.Callback`s). */
+/**
+ * The callback `tensorBoardCallback` returns: a tfjs-layers callback
+ * (usable alone, in an array, or beside `tf.Callback`s).
+ *
+ * @example
+ * ```ts
+ * import { tensorBoardCallback, type TensorBoardCallback } from "gradclip/tensorboard";
+ *
+ * const callback: TensorBoardCallback = tensorBoardCallback("logs/run1");
+ * console.log(callback.logdir, callback.updateFreq);
+ * ```
+ * ```text
+ * logs/run1 epoch
+ * ```
+ */
 export interface TensorBoardCallback extends FitLogsCallback {
   /** The log directory; runs are its `train/` and `val/` subdirectories. */
   readonly logdir: string;
@@ -88,27 +135,48 @@ async function numericValue(value: unknown): Promise<number | null> {
  * @throws TypeError when `logdir` is not a non-empty string, for unknown
  *   options, a bad `updateFreq`, or an `optimizer` not from
  *   `withGradientClipping`; TensorBoardWriterError when `logdir` is a file.
+ * @param logdir The log directory; runs go into its `train/` and `val/` subdirectories.
+ * @param options See `TensorBoardCallbackOptions`.
  * @example
- * await model.fit(xs, ys, { epochs: 10, callbacks: [tensorBoardCallback("logs/run1", { optimizer: opt })] });
- * // then: tensorboard --logdir logs
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { readdirSync } from "node:fs";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import { tensorBoardCallback } from "gradclip/tensorboard";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 });
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [1] })] });
+ * model.compile({ optimizer, loss: "meanSquaredError" });
+ * await model.fit(tf.ones([8, 1]), tf.ones([8, 1]), {
+ *   epochs: 2, verbose: 0, validationSplit: 0.25,
+ *   callbacks: [tensorBoardCallback("logs/run1", { optimizer })], // grad_norm, loss, val_loss per epoch
+ * });
+ * console.log(readdirSync("logs/run1").sort()); // then: tensorboard --logdir logs
+ * ```
+ * ```text
+ * [ 'train', 'val' ]
+ * ```
  */
 export function tensorBoardCallback(logdir: string, options?: TensorBoardCallbackOptions): TensorBoardCallback {
   const fn = "tensorBoardCallback";
   if (typeof logdir !== "string" || logdir.length === 0) {
-    throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describe(logdir)}.`);
+    throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`);
   }
   checkOptions(options, fn, ["optimizer", "updateFreq"]);
   const updateFreq = options?.updateFreq ?? "epoch";
   if (updateFreq !== "batch" && updateFreq !== "epoch") {
     const err = typeof updateFreq === "string" ? RangeError : TypeError;
-    throw new err(`gradclip: ${fn}: updateFreq must be "batch" or "epoch"; got ${describe(updateFreq)}.`);
+    throw new err(`gradclip: ${fn}: updateFreq must be "batch" or "epoch"; got ${describeValue(updateFreq)}.`);
   }
   let inner: FitLogsCallback | null = null;
   if (options?.optimizer !== undefined) {
     const link = gradLogsLink();
     if (!link?.isClippedOptimizer(options.optimizer)) {
       throw new TypeError(
-        `gradclip: ${fn}: optimizer must be the optimizer returned by withGradientClipping (from "gradclip/tfjs"); got ${describe(options.optimizer)}.`,
+        `gradclip: ${fn}: optimizer must be the optimizer returned by withGradientClipping (from "gradclip/tfjs"); got ${describeValue(options.optimizer)}.`,
       );
     }
     inner = link.gradNormCallback(options.optimizer);

@@ -2,12 +2,32 @@
  * Writing a `GradientMonitor`'s records (or a saved history's) to a
  * TensorBoard event file.
  */
-import { checkOptions, describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { checkOptions } from "../core/options.js";
 import { GradientMonitor } from "../monitor/monitor.js";
 import type { MonitorRecord } from "../monitor/record.js";
 import { checkStep, checkTag, checkValue, TensorBoardWriter } from "./writer.js";
 
-/** Options of `writeMonitorRecords`. */
+/**
+ * Options of `writeMonitorRecords`. Unknown keys are a `TypeError` with a
+ * "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { GradientMonitor } from "gradclip";
+ * import { TensorBoardWriter, writeMonitorRecords, type WriteMonitorRecordsOptions } from "gradclip/tensorboard";
+ *
+ * const monitor = new GradientMonitor();
+ * monitor.recordMany([{ totalNorm: 1 }, { totalNorm: 2 }, { totalNorm: 3 }]);
+ * const writer = new TensorBoardWriter("logs/run1");
+ * const options: WriteMonitorRecordsOptions = { prefix: "train/", afterStep: 0 };
+ * console.log(writeMonitorRecords(writer, monitor, options));
+ * writer.close();
+ * ```
+ * ```text
+ * { written: 2, lastStep: 2 }
+ * ```
+ */
 export interface WriteMonitorRecordsOptions {
   /** Put before every tag, e.g. `"train/"` or `"batch_"`. Default "". */
   prefix?: string;
@@ -15,7 +35,22 @@ export interface WriteMonitorRecordsOptions {
   afterStep?: number;
 }
 
-/** What `writeMonitorRecords` wrote. */
+/**
+ * What `writeMonitorRecords` wrote.
+ *
+ * @example
+ * ```ts
+ * import { TensorBoardWriter, writeMonitorRecords, type WriteMonitorRecordsResult } from "gradclip/tensorboard";
+ *
+ * const writer = new TensorBoardWriter("logs/run1");
+ * const result: WriteMonitorRecordsResult = writeMonitorRecords(writer, [], { afterStep: 41 });
+ * console.log(result);
+ * writer.close();
+ * ```
+ * ```text
+ * { written: 0, lastStep: 41 }
+ * ```
+ */
 export interface WriteMonitorRecordsResult {
   /** Records written. */
   written: number;
@@ -27,7 +62,7 @@ type Scalar = [tag: string, value: number, step: number];
 
 function field<T>(r: Record<string, unknown>, key: string, ok: (v: unknown) => v is T, what: string, i: number): T {
   const v = r[key];
-  if (!ok(v)) throw new TypeError(`gradclip: writeMonitorRecords: records[${i}].${key} must be ${what}; got ${describe(v)}.`);
+  if (!ok(v)) throw new TypeError(`gradclip: writeMonitorRecords: records[${i}].${key} must be ${what}; got ${describeValue(v)}.`);
   return v;
 }
 const isNumber = (v: unknown): v is number => typeof v === "number";
@@ -61,8 +96,25 @@ const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
  * @throws TypeError / RangeError for a bad writer, source, record or
  *   option; TensorBoardWriterError from the writer (closed, I/O failure).
  * @example
- * let last: number | null = null;   // after each epoch:
- * ({ lastStep: last } = writeMonitorRecords(writer, monitor, { afterStep: last ?? undefined }));
+ * ```ts
+ * import { GradientMonitor } from "gradclip";
+ * import { TensorBoardWriter, writeMonitorRecords } from "gradclip/tensorboard";
+ *
+ * const monitor = new GradientMonitor();
+ * const writer = new TensorBoardWriter("logs/run1");
+ * let last: number | undefined;
+ * for (let epoch = 0; epoch < 2; epoch++) {
+ *   for (let i = 0; i < 3; i++) monitor.record({ totalNorm: 1 + i, maxNorm: 2, loss: 1 / (i + 1) });
+ *   const { written, lastStep } = writeMonitorRecords(writer, monitor, { afterStep: last }); // only the new steps
+ *   last = lastStep ?? last;
+ *   console.log(epoch, written, lastStep);
+ * }
+ * writer.close();
+ * ```
+ * ```text
+ * 0 3 2
+ * 1 3 5
+ * ```
  */
 export function writeMonitorRecords(
   writer: TensorBoardWriter,
@@ -71,16 +123,16 @@ export function writeMonitorRecords(
 ): WriteMonitorRecordsResult {
   const fn = "writeMonitorRecords";
   if (!(writer instanceof TensorBoardWriter)) {
-    throw new TypeError(`gradclip: ${fn}: writer must be a TensorBoardWriter (new TensorBoardWriter(logdir)); got ${describe(writer)}.`);
+    throw new TypeError(`gradclip: ${fn}: writer must be a TensorBoardWriter (new TensorBoardWriter(logdir)); got ${describeValue(writer)}.`);
   }
   checkOptions(options, fn, ["prefix", "afterStep"]);
   const prefix = options?.prefix ?? "";
-  if (typeof prefix !== "string") throw new TypeError(`gradclip: ${fn}: prefix must be a string; got ${describe(prefix)}.`);
+  if (typeof prefix !== "string") throw new TypeError(`gradclip: ${fn}: prefix must be a string; got ${describeValue(prefix)}.`);
   const afterStep = options?.afterStep === undefined ? undefined : checkStep(options.afterStep, fn, "afterStep");
   let records: Iterable<unknown>;
   if (source instanceof GradientMonitor) records = source.records;
   else if (source !== null && typeof source === "object" && Symbol.iterator in source) records = source;
-  else throw new TypeError(`gradclip: ${fn}: source must be a GradientMonitor or an iterable of monitor records; got ${describe(source)}.`);
+  else throw new TypeError(`gradclip: ${fn}: source must be a GradientMonitor or an iterable of monitor records; got ${describeValue(source)}.`);
 
   const scalars: Scalar[] = [];
   let written = 0;
@@ -88,7 +140,7 @@ export function writeMonitorRecords(
   let i = 0;
   for (const item of records) {
     if (item === null || typeof item !== "object") {
-      throw new TypeError(`gradclip: ${fn}: records[${i}] must be a monitor record object; got ${describe(item)}.`);
+      throw new TypeError(`gradclip: ${fn}: records[${i}] must be a monitor record object; got ${describeValue(item)}.`);
     }
     const r = item as Record<string, unknown>;
     const step = checkStep(r.step, fn, `records[${i}].step`);
@@ -112,7 +164,7 @@ export function writeMonitorRecords(
     if (loss !== null) add("loss", loss);
     if (r.norms !== undefined) {
       if (r.norms === null || typeof r.norms !== "object") {
-        throw new TypeError(`gradclip: ${fn}: records[${i}].norms must be an object { [variable]: number }; got ${describe(r.norms)}.`);
+        throw new TypeError(`gradclip: ${fn}: records[${i}].norms must be an object { [variable]: number }; got ${describeValue(r.norms)}.`);
       }
       for (const [name, v] of Object.entries(r.norms)) add(`grad_norm/${name}`, checkValue(v, fn, `records[${i}].norms[${JSON.stringify(name)}]`));
     }

@@ -7,11 +7,29 @@ import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { checkInteger, checkPositive } from "../adaptive/options.js";
-import { checkOptions, describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { checkOptions } from "../core/options.js";
 import { encodeFileVersionEvent, encodeScalarEvent } from "./event.js";
 import { frameRecord } from "./record.js";
 
-/** Options of `TensorBoardWriter`. Names as in tfjs-node's `summaryFileWriter` (PyTorch: `max_queue`, `flush_secs`, `filename_suffix`). */
+/**
+ * Options of `TensorBoardWriter`. Names as in tfjs-node's
+ * `summaryFileWriter` (PyTorch: `max_queue`, `flush_secs`,
+ * `filename_suffix`). Unknown keys are a `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import { TensorBoardWriter, type TensorBoardWriterOptions } from "gradclip/tensorboard";
+ *
+ * const options: TensorBoardWriterOptions = { maxQueue: 100, flushMillis: 10_000, filenameSuffix: ".v2" };
+ * const writer = new TensorBoardWriter("logs/run1", options);
+ * console.log(writer.path.endsWith(".v2"), writer.maxQueue);
+ * writer.close();
+ * ```
+ * ```text
+ * true 100
+ * ```
+ */
 export interface TensorBoardWriterOptions {
   /** Scalars kept in memory before they are written to the file; integer >= 1. Default 10. */
   maxQueue?: number;
@@ -27,11 +45,32 @@ export interface TensorBoardWriterOptions {
  * is Node's error code when the file system gave one (`"EACCES"`,
  * `"ENOSPC"`, ...), `"ERR_WRITER_CLOSED"` for a write after close;
  * `cause` is the original error.
+ *
+ * @example
+ * ```ts
+ * import { TensorBoardWriter, TensorBoardWriterError } from "gradclip/tensorboard";
+ *
+ * const writer = new TensorBoardWriter("logs/run1");
+ * writer.close();
+ * try {
+ *   writer.scalar("loss", 1, 0);
+ * } catch (e) {
+ *   if (e instanceof TensorBoardWriterError) console.log(e.code);
+ * }
+ * ```
+ * ```text
+ * ERR_WRITER_CLOSED
+ * ```
  */
 export class TensorBoardWriterError extends Error {
   /** Node's error code (`"ENOENT"`, `"EACCES"`, `"ENOSPC"`, ...), or `"ERR_WRITER_CLOSED"`. */
   readonly code: string | undefined;
 
+  /**
+   * @param message What failed.
+   * @param code Node's error code, or `"ERR_WRITER_CLOSED"`.
+   * @param cause The original error.
+   */
   constructor(message: string, code: string | undefined, cause?: unknown) {
     super(message, cause === undefined ? undefined : { cause });
     this.name = "TensorBoardWriterError";
@@ -68,7 +107,7 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * written as U+FFFD). Throws TypeError / RangeError naming `fnName`.
  */
 export function checkTag(tag: unknown, fnName: string, name = "tag"): string {
-  if (typeof tag !== "string") throw new TypeError(`gradclip: ${fnName}: ${name} must be a string; got ${describe(tag)}.`);
+  if (typeof tag !== "string") throw new TypeError(`gradclip: ${fnName}: ${name} must be a string; got ${describeValue(tag)}.`);
   if (tag.length === 0) throw new RangeError(`gradclip: ${fnName}: ${name} must be a non-empty string.`);
   if (CONTROL.test(tag)) {
     throw new RangeError(`gradclip: ${fnName}: ${name} must not contain control characters (newline, tab, NUL, ...); got ${JSON.stringify(tag)}.`);
@@ -81,7 +120,7 @@ export function checkTag(tag: unknown, fnName: string, name = "tag"): string {
 
 /** Checks a step: a safe integer (TensorBoard stores int64 steps; beyond 2^53 a JS number is not exact). */
 export function checkStep(step: unknown, fnName: string, name = "step"): number {
-  if (typeof step !== "number") throw new TypeError(`gradclip: ${fnName}: ${name} must be an integer; got ${describe(step)}.`);
+  if (typeof step !== "number") throw new TypeError(`gradclip: ${fnName}: ${name} must be an integer; got ${describeValue(step)}.`);
   if (!Number.isSafeInteger(step)) {
     throw new RangeError(`gradclip: ${fnName}: ${name} must be an integer in [-(2^53 - 1), 2^53 - 1]; got ${step}.`);
   }
@@ -91,7 +130,7 @@ export function checkStep(step: unknown, fnName: string, name = "step"): number 
 /** Checks a scalar value: any number; NaN and ±Infinity are written as they are. */
 export function checkValue(value: unknown, fnName: string, name = "value"): number {
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${fnName}: ${name} must be a number (NaN and Infinity are allowed); got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${fnName}: ${name} must be a number (NaN and Infinity are allowed); got ${describeValue(value)}.`);
   }
   return value;
 }
@@ -99,7 +138,7 @@ export function checkValue(value: unknown, fnName: string, name = "value"): numb
 function checkWallTime(wallTime: unknown, fnName: string): number {
   if (wallTime === undefined) return Date.now() / 1000;
   if (typeof wallTime !== "number") {
-    throw new TypeError(`gradclip: ${fnName}: wallTime must be a number of seconds since 1970-01-01 UTC; got ${describe(wallTime)}.`);
+    throw new TypeError(`gradclip: ${fnName}: wallTime must be a number of seconds since 1970-01-01 UTC; got ${describeValue(wallTime)}.`);
   }
   if (!(wallTime >= 0 && wallTime < Infinity)) {
     throw new RangeError(`gradclip: ${fnName}: wallTime must be a finite number of seconds >= 0 (since 1970-01-01 UTC); got ${wallTime}.`);
@@ -145,9 +184,18 @@ function writeAll(fd: number, bytes: Uint8Array): void {
  *   RangeError for bad options; TensorBoardWriterError when the directory or
  *   file cannot be created.
  * @example
+ * ```ts
+ * import { readdirSync } from "node:fs";
+ * import { TensorBoardWriter } from "gradclip/tensorboard";
+ *
  * const writer = new TensorBoardWriter("logs/run1");
  * for (let step = 0; step < 100; step++) writer.scalar("loss", Math.exp(-step / 20), step);
- * writer.close();   // then: tensorboard --logdir logs
+ * writer.close(); // then: tensorboard --logdir logs
+ * console.log(readdirSync("logs/run1").length, readdirSync("logs/run1")[0]!.startsWith("events.out.tfevents."));
+ * ```
+ * ```text
+ * 1 true
+ * ```
  */
 export class TensorBoardWriter {
   /** The log directory given to the constructor. */
@@ -166,7 +214,7 @@ export class TensorBoardWriter {
   constructor(logdir: string, options?: TensorBoardWriterOptions) {
     const fn = "TensorBoardWriter";
     if (typeof logdir !== "string" || logdir.length === 0) {
-      throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describe(logdir)}.`);
+      throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`);
     }
     checkOptions(options, fn, ["maxQueue", "flushMillis", "filenameSuffix"]);
     this.maxQueue = checkInteger(options?.maxQueue, "TensorBoardWriter: maxQueue", 1, 10);
@@ -174,7 +222,7 @@ export class TensorBoardWriter {
     // setTimeout fires at once for delays beyond 2^31 - 1 ms (about 24.8 days).
     if (this.flushMillis > MAX_TIMER_MS) throw new RangeError(`gradclip: ${fn}: flushMillis must be at most ${MAX_TIMER_MS} (about 24.8 days); got ${this.flushMillis}.`);
     const suffix = options?.filenameSuffix ?? "";
-    if (typeof suffix !== "string") throw new TypeError(`gradclip: ${fn}: filenameSuffix must be a string; got ${describe(suffix)}.`);
+    if (typeof suffix !== "string") throw new TypeError(`gradclip: ${fn}: filenameSuffix must be a string; got ${describeValue(suffix)}.`);
     if (/[/\\\u0000]/.test(suffix)) throw new RangeError(`gradclip: ${fn}: filenameSuffix must not contain "/", "\\" or NUL; got ${JSON.stringify(suffix)}.`);
     this.logdir = logdir;
     try {

@@ -7,7 +7,7 @@
  * mini-steps). No host read: each micro-batch is one add per variable.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import type { NamedTensor } from "./grads.js";
 
 /** Optimizer-weight names of a saved partial accumulation (see `GradientAccumulator.weights`). */
@@ -153,7 +153,7 @@ export class GradientAccumulator {
     const [count, lossCount] = Array.from(meta.tensor.dataSync());
     if (meta.tensor.size !== 2 || !Number.isInteger(count) || !(count! >= 1 && count! < this.steps) || !(lossCount! >= 0 && lossCount! <= count!) || (lossCount! > 0) !== (lossSum !== undefined)) {
       throw new RangeError(
-        `gradclip: ${where}: the saved partial accumulation (${describe(count)} micro-batches) does not fit gradientAccumulationSteps ${this.steps}; ` +
+        `gradclip: ${where}: the saved partial accumulation (${describeValue(count)} micro-batches) does not fit gradientAccumulationSteps ${this.steps}; ` +
           "load it with the gradientAccumulationSteps it was saved with.",
       );
     }

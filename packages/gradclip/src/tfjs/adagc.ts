@@ -9,9 +9,10 @@
 import { adaGcRule, ADAGC_RULE_KEYS, type AdaGcRuleOptions, type AdaGcState } from "../adaptive/adagc.js";
 import { combineNorms } from "../core/combine.js";
 import * as tf from "@tensorflow/tfjs-core";
-import { describe } from "../core/describe.js";
+import { describeValue } from "../core/describe.js";
 import { checkNestedOptions, within, type ClipperOption, type GradientClipper, type JsonValue } from "./clipper.js";
-import { activeKernels, scaleBy, totalNormOf, type NormValue } from "./norm.js";
+import { scaleBy, totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js";
 
 /** Checks `{ adagc: {...} }` and returns the given keys as a new object (what is saved). */
 function parseAdaGc(value: unknown, where: string): AdaGcRuleOptions {
@@ -23,7 +24,7 @@ function parseAdaGc(value: unknown, where: string): AdaGcRuleOptions {
 }
 
 /** Each gradient's L2 norm on the host: free on cpu/wasm, one read of the stacked norms otherwise. */
-function hostNorms(values: readonly NormValue[]): number[] {
+function hostNorms(values: readonly ScalarValue[]): number[] {
   if (values.every((v): v is number => typeof v === "number")) return [...values];
   const stacked = tf.tidy(() => tf.stack(values.map((v) => (typeof v === "number" ? tf.scalar(v, "float32") : tf.reshape(v, [])))));
   try {
@@ -60,7 +61,7 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
     kind: "adagc",
     get state() { return state; },
     clip(step) {
-      const k = activeKernels();
+      const k = clipPathForActiveBackend();
       const present = step.grads.flatMap((g, i) => (g ? [i] : []));
       const names = present.map((i) => step.names[i]!);
       if (restoredOrder) state = remapped(state, restoredOrder, names);
@@ -71,7 +72,7 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
         norms: present.map((i, j) => ({ name: step.names[i]!, norm: norms[j]! })),
       });
       const grads = [...step.grads];
-      present.forEach((i, j) => { grads[i] = scaleBy(k, step.grads[i]!, r.coefficients[j]!, false); });
+      present.forEach((i, j) => { grads[i] = scaleBy(k, step.grads[i]!, r.coefficients[j]!, { owned: false }); });
       state = r.state;
       order = names;
       restoredOrder = null;
@@ -89,7 +90,7 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
       const parsed = rule.parseState(json);
       const saved = (json as { order?: unknown }).order;
       if (saved !== undefined && !(Array.isArray(saved) && saved.every((n) => typeof n === "string"))) {
-        throw new TypeError(`gradclip: adagc state.order must be an array of variable names; got ${describe(saved)}.`);
+        throw new TypeError(`gradclip: adagc state.order must be an array of variable names; got ${describeValue(saved)}.`);
       }
       state = parsed;
       order = [...((saved as string[] | undefined) ?? [])];
@@ -110,6 +111,20 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
  * model whose variables tfjs renamed (a name taken by a live variable gets
  * `_1`) gets its γ back by position, as tfjs optimizers restore their slots.
  *
- * @example withGradientClipping(tf.train.adam(1e-3), { adagc: { clipRatio: 1.04, beta: 0.99, warmupSteps: 100 } })
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { adagc: { clipRatio: 1.04, beta: 0.99, warmupSteps: 1 } });
+ * tf.variable(tf.tensor1d([0, 0]), true, "w");
+ * for (const g of [[3, 4], [30, 40]]) optimizer.applyGradients({ w: tf.tensor1d(g) });
+ * console.log(optimizer.clipper.getState?.());
+ * ```
+ * ```text
+ * { step: 2, gamma: { w: 1.00039979992004 }, order: [ 'w' ] }
+ * ```
  */
 export const adaGcOption: ClipperOption<AdaGcRuleOptions> = { key: "adagc", parse: parseAdaGc, create: makeAdaGc };

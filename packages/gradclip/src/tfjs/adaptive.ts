@@ -5,20 +5,45 @@
  * Both are the core's pure threshold rules (`autoClipRule`, `zClipRule`) run
  * through `thresholdClipper`, so the tfjs wrapper and the typed-array classes
  * compute the same thresholds from the same norms; their state is saved
- * with the model.
+ * with the model. Another rule of the same shape is one `ruleClipper` line.
  */
-import { autoClipRule, parseAutoClipState, type AutoClipRuleOptions, type AutoClipState } from "../adaptive/autoclip.js";
+import { AUTOCLIP_RULE_KEYS, autoClipRule, parseAutoClipState, type AutoClipRuleOptions, type AutoClipState } from "../adaptive/autoclip.js";
+import type { ThresholdRule } from "../adaptive/rule.js";
 import { parseZClipState, ZCLIP_RULE_KEYS, zClipRule, type ZClipRuleOptions, type ZClipState } from "../adaptive/zclip.js";
 import { checkNestedOptions, thresholdClipper, within, type ClipperOption, type GradientClipper } from "./clipper.js";
 
-const AUTOCLIP_KEYS = ["percentile", "historySize"] as const;
-
-/** The given keys of a checked options object, as a new plain object (what is saved; the rule checks the values). */
-function pick<T>(o: Record<string, unknown>, keys: readonly (keyof T & string)[]): T {
-  const out: Record<string, unknown> = {};
-  for (const k of keys) if (o[k] !== undefined) out[k] = o[k];
-  return out as T;
+/** A threshold rule as a wrapper clipper: its option key, and the function behind `autoClipClipper` & co. */
+interface RuleClipper<O, S> {
+  readonly option: ClipperOption<O>;
+  /** A fresh clipper from unchecked options; errors name `where`. */
+  clipper(options: unknown, where: string): GradientClipper & { readonly state: S };
 }
+
+/**
+ * The option key `key` for the core rule `rule` (options `keys`, saved
+ * states checked by `parseState`): `parse` keeps the given keys (what is
+ * saved) after the rule has checked their values; `create` runs the rule
+ * through `thresholdClipper`.
+ */
+function ruleClipper<O extends object, S>(
+  key: string,
+  keys: readonly (keyof O & string)[],
+  rule: (options: O) => ThresholdRule<S>,
+  parseState: (json: unknown, options: O) => S,
+): RuleClipper<O, S> {
+  const parse = (value: unknown, where: string): O => {
+    const given = checkNestedOptions(value, where, keys);
+    const o: Record<string, unknown> = {};
+    for (const k of keys) if (given[k] !== undefined) o[k] = given[k];
+    within(where, () => rule(o as O));
+    return o as O;
+  };
+  const create = (o: O) => thresholdClipper<S>(key, { ...rule(o), parseState: (json) => parseState(json, o) });
+  return { option: { key, parse, create }, clipper: (options, where) => create(parse(options, where)) };
+}
+
+const autoclip = ruleClipper<AutoClipRuleOptions, AutoClipState>("autoclip", AUTOCLIP_RULE_KEYS, autoClipRule, parseAutoClipState);
+const zclip = ruleClipper<ZClipRuleOptions, ZClipState>("zclip", ZCLIP_RULE_KEYS, zClipRule, parseZClipState);
 
 /**
  * AutoClip (Seetharaman et al., 2020) as a wrapper clipper: each step's
@@ -26,28 +51,41 @@ function pick<T>(o: Record<string, unknown>, keys: readonly (keyof T & string)[]
  * (the p-th percentile, numpy's linear interpolation, of the norms so far,
  * this one included; `historySize` optional window, `Infinity` = all), then
  * gradients are scaled by `min(1, maxNorm / (norm + 1e-6))` exactly as
- * `clipGradsWithNorm_`. A non-finite norm does not enter the history.
+ * `clipGradsWithNorm_`. A non-finite norm does not enter the history. What
+ * `withGradientClipping(opt, { autoclip: options })` clips with.
  *
  * Reads the total norm on the host once per step (free on cpu and wasm, one
  * GPU sync on webgl/webgpu): the percentile needs the value. State
  * (`{ norms }`) is saved with the model and validated on load.
  *
+ * An extension seam (`gradclip/tfjs/extend`): it may change in minor versions.
+ *
+ * @param options See `AutoClipRuleOptions`.
  * @throws TypeError / RangeError for unknown keys or bad values (percentile
  *   outside [0, 100], historySize not an integer >= 1 or Infinity).
- * @example withGradientClipping(tf.train.adam(1e-3), { autoclip: { percentile: 10 } })
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import { autoClipClipper } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * const clipper = autoClipClipper({ percentile: 50, historySize: 2 });
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { clipper }); // like { autoclip: {...} }, but not saved
+ * tf.variable(tf.tensor1d([0, 0]), true, "w");
+ * for (const g of [[3, 4], [6, 8], [0.3, 0.4]]) optimizer.applyGradients({ w: tf.tensor1d(g) });
+ * console.log(clipper.state);
+ * ```
+ * ```text
+ * { norms: [ 10, 0.500000011920929 ] }
+ * ```
  */
-export function autoClipClipper(options?: AutoClipRuleOptions): GradientClipper & { readonly state: AutoClipState } {
-  return makeAutoClip(parseAutoClip(options, "autoClipClipper"));
-}
-
-function parseAutoClip(value: unknown, where: string): AutoClipRuleOptions {
-  const o = pick<AutoClipRuleOptions>(checkNestedOptions(value, where, AUTOCLIP_KEYS), AUTOCLIP_KEYS);
-  within(where, () => autoClipRule(o));
-  return o;
-}
-
-function makeAutoClip(o: AutoClipRuleOptions): GradientClipper & { readonly state: AutoClipState } {
-  return thresholdClipper<AutoClipState>("autoclip", { ...autoClipRule(o), parseState: (json) => parseAutoClipState(json, o) });
+export function autoClipClipper(options?: AutoClipRuleOptions): GradientClipper & {
+  /** The rule's current state (what `getState` copies). */
+  readonly state: AutoClipState;
+} {
+  return autoclip.clipper(options, "autoClipClipper");
 }
 
 /**
@@ -57,32 +95,44 @@ function makeAutoClip(o: AutoClipRuleOptions): GradientClipper & { readonly stat
  * `"zscore"` / `"percentile"`, `clipOption`, `clipFactor`,
  * `skipUpdateOnSpike` and the `maxNorm` cap, after the authors' reference
  * `zclip.py`). Ordinary steps get `maxNorm = Infinity` and are left exactly
- * as they are; spikes are scaled by `c / (norm + 1e-6)`.
+ * as they are; spikes are scaled by `c / (norm + 1e-6)`. What
+ * `withGradientClipping(opt, { zclip: options })` clips with.
  *
  * Reads the total norm on the host once per step (free on cpu and wasm, one
  * GPU sync on webgl/webgpu). State (`{ warmup, mean, variance }`) is saved
  * with the model and validated on load.
  *
+ * An extension seam (`gradclip/tfjs/extend`): it may change in minor versions.
+ *
+ * @param options See `ZClipRuleOptions`.
  * @throws TypeError / RangeError for unknown keys or bad values.
- * @example withGradientClipping(tf.train.adam(1e-3), { zclip: { zThreshold: 2.5, alpha: 0.97, warmupSteps: 25 } })
- * @example withGradientClipping(tf.train.adam(1e-3), { zclip: { mode: "percentile", zThreshold: 3, maxNorm: 1 } })
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import { zClipClipper } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * const clipper = zClipClipper({ warmupSteps: 2 });
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { clipper });
+ * tf.variable(tf.tensor1d([0, 0]), true, "w");
+ * for (const g of [[3, 4], [6, 8]]) optimizer.applyGradients({ w: tf.tensor1d(g) });
+ * console.log(clipper.state);
+ * ```
+ * ```text
+ * { warmup: [], mean: 7.5, variance: 6.25 }
+ * ```
  */
-export function zClipClipper(options?: ZClipRuleOptions): GradientClipper & { readonly state: ZClipState } {
-  return makeZClip(parseZClip(options, "zClipClipper"));
-}
-
-function parseZClip(value: unknown, where: string): ZClipRuleOptions {
-  const o = pick<ZClipRuleOptions>(checkNestedOptions(value, where, ZCLIP_RULE_KEYS), ZCLIP_RULE_KEYS);
-  within(where, () => zClipRule(o));
-  return o;
-}
-
-function makeZClip(o: ZClipRuleOptions): GradientClipper & { readonly state: ZClipState } {
-  return thresholdClipper<ZClipState>("zclip", { ...zClipRule(o), parseState: (json) => parseZClipState(json, o) });
+export function zClipClipper(options?: ZClipRuleOptions): GradientClipper & {
+  /** The rule's current state (what `getState` copies). */
+  readonly state: ZClipState;
+} {
+  return zclip.clipper(options, "zClipClipper");
 }
 
 /** The `autoclip` option key. */
-export const autoClipOption: ClipperOption<AutoClipRuleOptions> = { key: "autoclip", parse: parseAutoClip, create: makeAutoClip };
+export const autoClipOption: ClipperOption<AutoClipRuleOptions> = autoclip.option;
 
 /** The `zclip` option key. */
-export const zClipOption: ClipperOption<ZClipRuleOptions> = { key: "zclip", parse: parseZClip, create: makeZClip };
+export const zClipOption: ClipperOption<ZClipRuleOptions> = zclip.option;

@@ -11,10 +11,28 @@ import * as tf from "@tensorflow/tfjs-core";
 import { resolveAgcSettings, type AgcSettings } from "../adaptive/agc.js";
 import { agcUnitScaleWith, type AgcScaleOps } from "../adaptive/agc-scale.js";
 import { unitReductionAxes, type UnitAxis } from "../adaptive/units.js";
-import { describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 import { checkNestedOptions, within, type ClipperOption, type GradientClipper } from "./clipper.js";
+import { maxAndMeanPow } from "./ops.js";
 
-/** Options of `{ agc: {...} }` (JSON, so they save with the model). */
+/**
+ * Options of `{ agc: {...} }` and `agcClipper` (JSON, so they save with
+ * the model). Unknown keys are a `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping, type AgcClipperOptions } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const agc: AgcClipperOptions = { clipping: 0.01, eps: 1e-3, unitAxis: "last", exclude: ["head/bias"], excludePattern: "^head/" };
+ * console.log(withGradientClipping(tf.train.sgd(0.1), { agc }).clipper.kind);
+ * ```
+ * ```text
+ * agc
+ * ```
+ */
 export interface AgcClipperOptions {
   /** λ, the largest allowed ratio ||G_u|| / max(||W_u||, eps); > 0. Default 0.01. */
   clipping?: number;
@@ -39,20 +57,19 @@ const tensorScaleOps: AgcScaleOps<tf.Tensor> = {
 };
 
 /**
- * Each unit's L2 norm, shaped to broadcast against `x` (reduced axes kept as
- * size 1). Computed as `m · sqrt(mean((|x| / m)²)) · sqrt(unitSize)` with
- * `m` the unit's max |x|, so no intermediate exceeds 1 (finite for every
- * finite float32 input, and within range on WebGL's 16-bit textures, as the
- * generic total norm); `m = 0` gives 0, `m = Infinity` gives Infinity, NaN
- * anywhere in the unit gives NaN.
+ * Each unit's L2 norm as a tensor shaped to broadcast against `x` (reduced
+ * axes kept as size 1; the typed-array AGC's `arrayUnitNorms` gives a flat
+ * list instead). Computed as `m · sqrt(mean((|x| / m)²)) · sqrt(unitSize)`
+ * with `m` the unit's max |x| (`maxAndMeanPow`, the generic total norm's
+ * recipe), so no intermediate exceeds 1; `m = 0` gives 0, `m = Infinity`
+ * gives Infinity, NaN anywhere in the unit gives NaN.
  */
-export function unitNorms(x: tf.Tensor, axes: readonly number[]): tf.Tensor {
+export function tensorUnitNorms(x: tf.Tensor, axes: readonly number[]): tf.Tensor {
   if (x.rank === 0) return tf.abs(x);
   const a = tf.abs(x);
   const ax = [...axes];
-  const m = tf.max(a, ax, true);
   const unitSize = ax.reduce((n, i) => n * x.shape[i]!, 1);
-  const q = tf.mean(tf.square(tf.div(a, m)), ax, true);
+  const { max: m, meanPow: q } = maxAndMeanPow(a, 2, ax);
   const n = tf.mul(tf.mul(m, tf.sqrt(q)), Math.sqrt(unitSize));
   const finite = tf.where(tf.equal(m, 0), tf.zerosLike(m), tf.where(tf.equal(m, Infinity), m, n));
   return tf.where(tf.any(tf.isNaN(x), ax, true), tf.fill(m.shape, NaN), finite);
@@ -79,10 +96,31 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * scale (1 when nothing was clipped), a device scalar, and it is `clipped`
  * when that is below 1 (some unit was scaled down).
  *
+ * What `withGradientClipping(opt, { agc: options })` clips with; an
+ * extension seam (`gradclip/tfjs/extend`): it may change in minor versions.
+ *
+ * @param options See `AgcClipperOptions`.
  * @throws TypeError / RangeError for bad options (before training); at a step,
  *   TypeError when a gradient's variable cannot be found by name and
  *   RangeError when its shape differs (before anything is applied).
- * @example withGradientClipping(tf.train.sgd(0.1), { agc: { clipping: 0.01, exclude: ["classifier/kernel", "classifier/bias"] } })
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import { agcClipper } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(1), { clipper: agcClipper({ clipping: 0.1 }) }); // like { agc: {...} }, but not saved
+ * const w = tf.variable(tf.tensor2d([[2], [0]]), true, "dense/kernel"); // one unit (last axis), ||W|| = 2
+ * optimizer.onStep((info) => console.log(info.coefficient!.dataSync()[0]!.toFixed(4)));
+ * optimizer.applyGradients({ "dense/kernel": tf.tensor2d([[3], [4]]) }); // ||G|| = 5 > 0.1 · 2
+ * console.log(w.dataSync());
+ * ```
+ * ```text
+ * 0.0400
+ * Float32Array(2) [ 1.8799999952316284, -0.1599999964237213 ]
+ * ```
  */
 export function agcClipper(options?: AgcClipperOptions): GradientClipper {
   return makeAgc(parseAgc(options, "agcClipper"));
@@ -94,10 +132,10 @@ const AGC_KEYS = ["clipping", "eps", "unitAxis", "exclude", "excludePattern"] as
 function parseAgc(value: unknown, where: string): AgcClipperOptions {
   const o = checkNestedOptions(value, where, AGC_KEYS);
   if (o.exclude !== undefined && !(Array.isArray(o.exclude) && o.exclude.every((x) => typeof x === "string"))) {
-    throw new TypeError(`gradclip: ${where}: exclude must be an array of variable names (strings); got ${describe(o.exclude)}.`);
+    throw new TypeError(`gradclip: ${where}: exclude must be an array of variable names (strings); got ${describeValue(o.exclude)}.`);
   }
   if (o.excludePattern !== undefined && typeof o.excludePattern !== "string") {
-    throw new TypeError(`gradclip: ${where}: excludePattern must be a regular expression's source text; got ${describe(o.excludePattern)}.`);
+    throw new TypeError(`gradclip: ${where}: excludePattern must be a regular expression's source text; got ${describeValue(o.excludePattern)}.`);
   }
   const out: AgcClipperOptions = {};
   for (const k of AGC_KEYS) if (o[k] !== undefined) (out as Record<string, unknown>)[k] = k === "exclude" ? [...(o[k] as string[])] : o[k];
@@ -141,7 +179,7 @@ function makeAgc(o: AgcClipperOptions): GradientClipper {
         const v = params[i];
         if (!g || !v) return g;
         const axes = unitReductionAxes(g.rank, unitAxis);
-        const scale = agcUnitScaleWith(tensorScaleOps, unitNorms(g, axes), unitNorms(v, axes), clipping, eps);
+        const scale = agcUnitScaleWith(tensorScaleOps, tensorUnitNorms(g, axes), tensorUnitNorms(v, axes), clipping, eps);
         scales.push(tf.reshape(scale, [-1]));
         return tf.mul(g, scale);
       });

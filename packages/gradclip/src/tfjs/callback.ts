@@ -15,10 +15,49 @@ import {
 import { provideGradLogs } from "./grad-logs-link.js";
 import { checkClippedOptimizer, ClippedOptimizer } from "./optimizer.js";
 
-/** A tfjs-layers callback (usable alone, in an array, or beside `tf.Callback`s). */
-export type GradNormCallback = FitLogsCallback;
+/**
+ * The callback `gradNormCallback` returns: a tfjs-layers callback, usable
+ * alone, in an array, or beside `tf.Callback`s in `model.fit`'s `callbacks`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { gradNormCallback, withGradientClipping, type GradNormCallback } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [1], kernelInitializer: "ones" })] });
+ * model.compile({ optimizer: withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 }), loss: "meanSquaredError" });
+ * const callback: GradNormCallback = gradNormCallback(model.optimizer);
+ * const history = await model.fit(tf.tensor2d([[1], [2]]), tf.tensor2d([[3], [6]]), { epochs: 2, verbose: 0, callbacks: [callback] });
+ * console.log(history.history.grad_norm!.length);
+ * ```
+ * ```text
+ * 2
+ * ```
+ */
+export interface GradNormCallback extends FitLogsCallback {}
 
-/** Options of `gradNormCallback`. */
+/**
+ * Options of `gradNormCallback`. Unknown keys are a `TypeError` with a "did
+ * you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { gradNormCallback, withGradientClipping, type GradNormCallbackOptions } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const options: GradNormCallbackOptions = { perVariable: true, clipRateWarning: false };
+ * const callback = gradNormCallback(withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }), options);
+ * console.log(typeof callback.onTrainBegin);
+ * ```
+ * ```text
+ * function
+ * ```
+ */
 export interface GradNormCallbackOptions {
   /** Also log `grad_norm/<variable>`, each variable's pre-clip norm (one more norm per variable per step, no host read). Default false. */
   perVariable?: boolean;
@@ -70,10 +109,28 @@ export function resolveClipRateWarning(value: unknown, where: string): ClipRateW
  * `optimizer` may be typed `tf.Optimizer` (e.g. `model.optimizer`): it is
  * checked at run time.
  *
+ * @param optimizer The optimizer from `withGradientClipping` (e.g. `model.optimizer`).
+ * @param options See `GradNormCallbackOptions`.
  * @throws TypeError when `optimizer` is not from `withGradientClipping`;
  *   TypeError / RangeError for bad options.
- * @example await model.fit(xs, ys, { epochs: 5, callbacks: [gradNormCallback(model.optimizer)] });
- * @example gradNormCallback(opt, { perVariable: true, clipRateWarning: { window: 50 } })
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { gradNormCallback, withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [2], kernelInitializer: "zeros" })] });
+ * model.compile({ optimizer: withGradientClipping(tf.train.sgd(0.01), { maxNorm: 1 }), loss: "meanSquaredError" });
+ * const xs = tf.tensor2d([[1, 2], [3, 4]]), ys = tf.tensor2d([[10], [20]]);
+ * const history = await model.fit(xs, ys, { epochs: 2, batchSize: 2, verbose: 0, callbacks: [gradNormCallback(model.optimizer)] });
+ * const { grad_norm, clip_coef } = history.history;
+ * console.log(grad_norm!.map((n) => Number(n).toFixed(2)), clip_coef!.map((c) => Number(c).toFixed(4)));
+ * ```
+ * ```text
+ * [ '125.70', '125.38' ] [ '0.0080', '0.0080' ]
+ * ```
  */
 export function gradNormCallback(optimizer: tf.Optimizer, options?: GradNormCallbackOptions): GradNormCallback {
   const fn = "gradNormCallback";

@@ -12,12 +12,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { assertFiniteNorm } from "../core/nonfinite.js";
-import { checkNonNegative, describe, resolveNormOptions, type NormOptions } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { checkNonNegative, resolveNormOptions, type NormOptions } from "../core/validate.js";
 import { collectTensorGrads, heldByEngine, prepareInPlace, type NamedTensor, type TensorGrads } from "./grads.js";
 import {
-  activeKernels, batchesFor, clampEach, coefficientOf, disposeValue, readValue, releasePart, scaleEach, totalNormForClipping, totalNormOf,
-  type NormValue,
+  batchesFor, clampEach, coefficientOf, disposeValue, readValue, releasePart, scaleEach, totalNormForClipping, totalNormOf,
+  type ScalarValue,
 } from "./norm.js";
+import { clipPathForActiveBackend } from "./backends/index.js";
 
 /**
  * The total p-norm of all gradients together, as if concatenated into one
@@ -39,7 +41,22 @@ import {
  * @throws TypeError for a container or entry that is not a live float32
  *   tensor, null or undefined (named in the message); RangeError for a
  *   `normType` that is not > 0. Nothing is left allocated on error.
- * @example const n = getTotalNorm(grads); console.log(await n.data()); n.dispose();
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { getTotalNorm } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const grads = { w: tf.tensor2d([[3, 0], [0, 4]]), b: tf.tensor1d([12]) };
+ * const norm = getTotalNorm(grads);
+ * const maxAbs = getTotalNorm(grads, { normType: "inf" });
+ * console.log(await norm.data(), await maxAbs.data()); // no synchronous read
+ * tf.dispose([norm, maxAbs]);
+ * ```
+ * ```text
+ * Float32Array(1) [ 13 ] Float32Array(1) [ 12 ]
+ * ```
  */
 export function getTotalNorm(
   grads: TensorGrads | readonly NamedTensor[] | readonly (tf.Tensor | null | undefined)[],
@@ -48,7 +65,7 @@ export function getTotalNorm(
   const { p, errorIfNonfinite } = resolveNormOptions(options, "getTotalNorm");
   const tensors = collectTensorGrads(grads, "getTotalNorm");
   // The part is needed only to tell a float32 overflow from a non-finite gradient.
-  const k = activeKernels();
+  const k = clipPathForActiveBackend();
   const total = errorIfNonfinite ? totalNormForClipping(k, tensors, p) : totalNormOf(k, tensors, p);
   throwIfNonfinite(total, p, errorIfNonfinite);
   return ownScalar(total);
@@ -73,7 +90,22 @@ export function getTotalNorm(
  *   disposed, not rank 0 or one of the gradients, entries that are not
  *   float32 tensors, a container that cannot be written), before anything is
  *   modified.
- * @example const n = getTotalNorm(grads); clipGradsWithNorm_(grads, 1.0, n); n.dispose();
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradsWithNorm_, getTotalNorm } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const grads = [tf.tensor1d([3, 4])];
+ * const norm = getTotalNorm(grads); // e.g. to log it first
+ * clipGradsWithNorm_(grads, 2.5, norm); // grads[0] is replaced by the scaled tensor
+ * console.log(grads[0]!.dataSync());
+ * norm.dispose();
+ * ```
+ * ```text
+ * Float32Array(2) [ 1.499999761581421, 1.9999996423721313 ]
+ * ```
  */
 export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNorm: tf.Scalar | number): void {
   const fn = "clipGradsWithNorm_";
@@ -86,10 +118,10 @@ export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNor
       `gradclip: ${fn}: totalNorm is also one of the gradients in grads, which are replaced and disposed; pass a copy (tf.clone(totalNorm)).`,
     );
   }
-  const k = activeKernels();
+  const k = clipPathForActiveBackend();
   const coef = coefficientOf(m, totalNorm);
   try {
-    if (coef !== 1) target.update((ts) => scaleEach(k, ts, coef, true), batchesFor(k, "scale"));
+    if (coef !== 1) target.update((ts) => scaleEach(k, ts, coef, { owned: true }), batchesFor(k, "scale"));
   } finally {
     disposeValue(coef);
   }
@@ -125,22 +157,38 @@ export function clipGradsWithNorm_(grads: TensorGrads, maxNorm: number, totalNor
  *   tensors, duplicate names, a frozen or otherwise read-only container:
  *   the message names the entry and says what to pass instead), before
  *   anything is modified or computed; nothing is left allocated.
- * @example const { grads } = tf.variableGrads(loss);
- *   const norm = clipGradNorm_(grads, 1.0);
- *   optimizer.applyGradients(grads); tf.dispose(grads); norm.dispose();
- * @example const g = tf.grad(f)(x); const norm = clipGradNorm_(g, 1.0); // g is clipped
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { clipGradNorm_ } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const w = tf.variable(tf.tensor1d([1, 1]));
+ * const optimizer = tf.train.sgd(0.1);
+ * const { grads } = tf.variableGrads(() => tf.sum(tf.mul(w, tf.tensor1d([30, 40]))) as tf.Scalar);
+ * const norm = clipGradNorm_(grads, 1); // the entries of grads are replaced by the clipped tensors
+ * optimizer.applyGradients(grads);
+ * console.log(norm.dataSync()[0], w.dataSync());
+ * tf.dispose(grads);
+ * norm.dispose();
+ * ```
+ * ```text
+ * 50 Float32Array(2) [ 0.9399999976158142, 0.9200000166893005 ]
+ * ```
  */
 export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: NormOptions): tf.Scalar {
   const fn = "clipGradNorm_";
   const m = checkNonNegative(maxNorm, `${fn}: maxNorm`); // -0 normalised to 0, as in the core
   const { p, errorIfNonfinite } = resolveNormOptions(options, fn);
   const target = prepareInPlace(grads, fn);
-  const k = activeKernels();
+  const k = clipPathForActiveBackend();
   const total = totalNormForClipping(k, target.tensors, p);
   throwIfNonfinite(total, p, errorIfNonfinite);
   const coef = coefficientOf(m, total);
   try {
-    if (coef !== 1) target.update((ts) => scaleEach(k, ts, coef, true), batchesFor(k, "scale"));
+    if (coef !== 1) target.update((ts) => scaleEach(k, ts, coef, { owned: true }), batchesFor(k, "scale"));
   } catch (e) {
     disposeValue(total);
     throw e;
@@ -159,17 +207,30 @@ export function clipGradNorm_(grads: TensorGrads, maxNorm: number, options?: Nor
  * @throws TypeError / RangeError for a negative, NaN or non-number
  *   `clipValue`, a bad entry or a container that cannot be written, before
  *   anything is modified.
- * @example clipGradValue_(grads, 0.5);
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradValue_ } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const grads = [{ name: "w", tensor: tf.tensor1d([-3, 0.25, Infinity, NaN]) }];
+ * clipGradValue_(grads, 0.5);
+ * console.log(grads[0]!.tensor.dataSync());
+ * ```
+ * ```text
+ * Float32Array(4) [ -0.5, 0.25, 0.5, NaN ]
+ * ```
  */
 export function clipGradValue_(grads: TensorGrads, clipValue: number): void {
   const fn = "clipGradValue_";
   const c = checkNonNegative(clipValue, `${fn}: clipValue`); // -0 normalised to 0, as in the core
   const target = prepareInPlace(grads, fn);
-  const k = activeKernels();
-  target.update((ts) => clampEach(k, ts, c, true), batchesFor(k, "clamp"));
+  const k = clipPathForActiveBackend();
+  target.update((ts) => clampEach(k, ts, c, { owned: true }), batchesFor(k, "clamp"));
 }
 
-function throwIfNonfinite(total: NormValue, p: number, errorIfNonfinite: boolean): void {
+function throwIfNonfinite(total: ScalarValue, p: number, errorIfNonfinite: boolean): void {
   if (!errorIfNonfinite) return;
   try {
     assertFiniteNorm(readValue(total), p, true);
@@ -180,7 +241,7 @@ function throwIfNonfinite(total: NormValue, p: number, errorIfNonfinite: boolean
 }
 
 /** A norm value as a scalar the caller owns (a device value is handed over as it is, without its kept part). */
-function ownScalar(total: NormValue): tf.Scalar {
+function ownScalar(total: ScalarValue): tf.Scalar {
   if (typeof total === "number") return tf.scalar(total, "float32");
   releasePart(total);
   return total;
@@ -194,7 +255,7 @@ function checkTotalNorm(totalNorm: unknown, fn: string): void {
     return;
   }
   if (!(totalNorm instanceof tf.Tensor)) {
-    throw new TypeError(`gradclip: ${fn}: totalNorm must be a number or a tf.Scalar; got ${describe(totalNorm)}.`);
+    throw new TypeError(`gradclip: ${fn}: totalNorm must be a number or a tf.Scalar; got ${describeValue(totalNorm)}.`);
   }
   if (totalNorm.isDisposed) throw new TypeError(`gradclip: ${fn}: totalNorm is a disposed tensor; pass a live tf.Scalar.`);
   if (!heldByEngine(totalNorm)) {

@@ -21,20 +21,48 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ThresholdRule } from "../adaptive/rule.js";
 import { clipCoefficient } from "../core/coefficient.js";
-import { checkNonNegative, checkOptions, describe } from "../core/validate.js";
-import { activeKernels, clampEach, coefficientOf, scaleBy, scaleEach, totalNormForClipping, totalNormOf, type NormValue } from "./norm.js";
+import { checkNonNegative } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { checkOptions } from "../core/options.js";
+import { clampEach, coefficientOf, scaleBy, scaleEach, totalNormForClipping, totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js";
 import type { JsonValue } from "./saved-json.js";
 
 export type { JsonValue };
 
-/** What a clipper sees of one optimizer step. */
+/**
+ * What a clipper sees of one optimizer step (`GradientClipper.clip`'s
+ * argument). Its tensors belong to the wrapper: never dispose them.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import type { ClipStep, GradientClipper } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * const inspect: GradientClipper = {
+ *   kind: "inspect",
+ *   clip: (step: ClipStep) => {
+ *     console.log(step.names, step.normType, step.totalNormValue());
+ *     return { grads: [...step.grads], clipped: false };
+ *   },
+ * };
+ * tf.variable(tf.tensor1d([0, 0]), true, "w");
+ * withGradientClipping(tf.train.sgd(0.1), { clipper: inspect }).applyGradients({ w: tf.tensor1d([3, 4]) });
+ * ```
+ * ```text
+ * [ 'w' ] 2 5
+ * ```
+ */
 export interface ClipStep {
   /** The gradients in the optimizer's order; null where a variable has none. Never dispose them. */
   readonly grads: readonly (tf.Tensor | null)[];
   /** The variable names, aligned with `grads`. */
   readonly names: readonly string[];
   /** The pre-clip total norm of order `normType`: a host number (cpu/wasm) or a device scalar. Do not dispose. */
-  readonly totalNorm: NormValue;
+  readonly totalNorm: ScalarValue;
   /** The order of `totalNorm` (2 unless `normType` was given). */
   readonly normType: number;
   /** `totalNorm` on the host (one device read on GPU backends, cached for the step). */
@@ -47,6 +75,21 @@ export interface ClipStep {
  * Whether a clipper changed the gradients: a host boolean, or, where
  * knowing it on the host would cost a device read (GPU backends), a device
  * scalar that is nonzero (or `true`) when it did.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import type { ClipFlag } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * const onHost: ClipFlag = 0.2 < 1;
+ * const onDevice: ClipFlag = tf.less(tf.scalar(0.2), 1) as tf.Scalar; // no read: a GPU keeps computing
+ * console.log(onHost, onDevice.dataSync()[0]);
+ * ```
+ * ```text
+ * true 1
+ * ```
  */
 export type ClipFlag = boolean | tf.Scalar;
 
@@ -57,10 +100,63 @@ export type ClipFlag = boolean | tf.Scalar;
  * work of its own (`clipValue`'s max |g|; the global-norm rule's comparison
  * on a GPU). It runs inside the wrapper's `tf.tidy` while the step's input
  * gradients are alive; not after the step.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import type { ClipFlagSource, GradientClipper } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * let computed = 0;
+ * const clamp: GradientClipper = {
+ *   kind: "clamp1",
+ *   clip: (step) => {
+ *     const clipped: ClipFlagSource = () => { computed++; return step.totalNormValue() > 1; }; // only if asked
+ *     return { grads: step.grads.map((g) => (g ? tf.clipByValue(g, -1, 1) : null)), clipValue: 1, clipped };
+ *   },
+ * };
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { clipper: clamp });
+ * tf.variable(tf.tensor1d([0]), true, "w");
+ * optimizer.applyGradients({ w: tf.tensor1d([3]) });
+ * optimizer.onStep((info) => console.log(info.clipped));
+ * optimizer.applyGradients({ w: tf.tensor1d([3]) });
+ * console.log(computed);
+ * ```
+ * ```text
+ * true
+ * 1
+ * ```
  */
 export type ClipFlagSource = ClipFlag | (() => ClipFlag);
 
-/** What a clipper returns for one step. */
+/**
+ * What a clipper returns for one step: the gradients to apply and what it
+ * did to them (the flag, threshold and coefficient reach step listeners as
+ * `StepInfo`).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import type { ClipOutcome, GradientClipper } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * const tenth: GradientClipper = {
+ *   kind: "tenth",
+ *   clip: (step): ClipOutcome => ({ grads: step.grads.map((g) => (g ? tf.mul(g, 0.1) : null)), coefficient: 0.1, clipped: true }),
+ * };
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { clipper: tenth });
+ * optimizer.onStep((info) => console.log(info.clipped, info.coefficientValue, info.clippedNormValue?.toFixed(4)));
+ * tf.variable(tf.tensor1d([0, 0]), true, "w");
+ * optimizer.applyGradients({ w: tf.tensor1d([3, 4]) });
+ * ```
+ * ```text
+ * true 0.1 0.5000
+ * ```
+ */
 export interface ClipOutcome {
   /**
    * The gradients to apply, aligned with `step.grads` (null stays null). An
@@ -87,12 +183,39 @@ export interface ClipOutcome {
    * NaN). 1: nothing scaled. Absent for `clipValue` (clamping has no factor).
    * A tensor here is kept and disposed by the wrapper.
    */
-  readonly coefficient?: NormValue;
+  readonly coefficient?: ScalarValue;
 }
 
 /**
- * A clipping strategy. `clip` runs inside `tf.tidy`: intermediates are
- * disposed for it, and the tensors of the outcome are kept by the wrapper.
+ * A clipping strategy of the optimizer wrapper: the `clipper` option of
+ * `withGradientClipping` (not saved with a model), or what a
+ * `ClipperOption`'s `create` returns (saved). `clip` runs inside `tf.tidy`:
+ * intermediates are disposed for it, and the tensors of the outcome are
+ * kept by the wrapper.
+ *
+ * An extension seam (`gradclip/tfjs/extend`): it may change in minor versions.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import type { GradientClipper } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * // Halve every gradient (a custom clipper is not saved with a model: make it a ClipperOption for that).
+ * const halve: GradientClipper = {
+ *   kind: "halve",
+ *   clip: (step) => ({ grads: step.grads.map((g) => (g ? tf.mul(g, 0.5) : null)), coefficient: 0.5, clipped: true }),
+ * };
+ * const optimizer = withGradientClipping(tf.train.sgd(1), { clipper: halve });
+ * const w = tf.variable(tf.tensor1d([0]), true, "w");
+ * optimizer.applyGradients({ w: tf.tensor1d([2]) });
+ * console.log(optimizer.clipper.kind, w.dataSync()[0]);
+ * ```
+ * ```text
+ * halve -1
+ * ```
  */
 export interface GradientClipper {
   /** The option key it was made from (`"maxNorm"`, `"clipnorm"`, `"clipValue"`, `"autoclip"`, ...). */
@@ -105,7 +228,38 @@ export interface GradientClipper {
   setState?(state: JsonValue): void;
 }
 
-/** What a `ClipperOption` gets besides its own options. */
+/**
+ * What a `ClipperOption`'s `create` gets besides its own options.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import { registerClipperOption, thresholdClipper, type ClipperContext } from "gradclip/tfjs/extend";
+ *
+ * declare module "gradclip/tfjs" {
+ *   interface GradientClippingOptions {
+ *     fixed?: number;
+ *   }
+ * }
+ *
+ * await tf.setBackend("cpu");
+ * registerClipperOption<number>({
+ *   key: "fixed",
+ *   takesNormType: true,
+ *   parse: (value) => Number(value),
+ *   create: (maxNorm, context: ClipperContext) => {
+ *     console.log("normType", context.normType);
+ *     return thresholdClipper("fixed", { init: () => null, update: (state: null) => ({ maxNorm, state }) });
+ *   },
+ * });
+ * withGradientClipping(tf.train.sgd(0.1), { fixed: 1, normType: "inf" });
+ * ```
+ * ```text
+ * normType Infinity
+ * ```
+ */
 export interface ClipperContext {
   /** The wrapper's norm order (`normType`, default 2), for options with `takesNormType`. */
   readonly normType: number;
@@ -133,6 +287,51 @@ export interface ClipperContext {
  * Add one from outside the package with `registerClipperOption`; to type the
  * key, augment `GradientClippingOptions` (`declare module "gradclip/tfjs" {
  * interface GradientClippingOptions { myKey?: {...} } }`).
+ *
+ * An extension seam (`gradclip/tfjs/extend`): it may change in minor versions.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { withGradientClipping, type ClippedOptimizer } from "gradclip/tfjs";
+ * import { registerClipperOption, thresholdClipper, type ClipperOption } from "gradclip/tfjs/extend";
+ *
+ * declare module "gradclip/tfjs" {
+ *   interface GradientClippingOptions {
+ *     everyOther?: { maxNorm: number };
+ *   }
+ * }
+ *
+ * await tf.setBackend("cpu");
+ * // Clip every other step: options and the step counter save with the model.
+ * const everyOther: ClipperOption<{ maxNorm: number }> = {
+ *   key: "everyOther",
+ *   parse: (value, where) => {
+ *     const maxNorm = (value as { maxNorm?: unknown } | null)?.maxNorm;
+ *     if (typeof maxNorm !== "number") throw new TypeError(`gradclip: ${where}.maxNorm must be a number`);
+ *     return { maxNorm };
+ *   },
+ *   create: ({ maxNorm }) =>
+ *     thresholdClipper("everyOther", {
+ *       init: () => 0,
+ *       update: (step: number) => ({ maxNorm: step % 2 === 0 ? maxNorm : Infinity, state: step + 1 }),
+ *     }),
+ * };
+ * registerClipperOption(everyOther);
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [1] })] });
+ * model.compile({ optimizer: withGradientClipping(tf.train.sgd(0.1), { everyOther: { maxNorm: 1 } }), loss: "meanSquaredError" });
+ * await model.trainOnBatch(tf.ones([1, 1]), tf.ones([1, 1]));
+ * let saved!: tf.io.ModelArtifacts;
+ * await model.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } }; }), { includeOptimizer: true });
+ * const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
+ * const optimizer = loaded.optimizer as ClippedOptimizer;
+ * console.log(optimizer.clipper.kind, optimizer.clipper.getState?.());
+ * ```
+ * ```text
+ * everyOther 1
+ * ```
  */
 export interface ClipperOption<O = unknown> {
   /** The option key (also the key in the saved config). Case-sensitive. */
@@ -156,7 +355,7 @@ export interface ClipperOption<O = unknown> {
 export function checkNestedOptions(value: unknown, where: string, known: readonly string[]): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(`gradclip: ${where} must be an options object ({} for the defaults); got ${describe(value)}.`);
+    throw new TypeError(`gradclip: ${where} must be an options object ({} for the defaults); got ${describeValue(value)}.`);
   }
   checkOptions(value, where, known);
   return value as Record<string, unknown>;
@@ -186,18 +385,18 @@ function mapPresent(grads: readonly (tf.Tensor | null)[], f: (ts: tf.Tensor[]) =
   return grads.map((g) => (g ? out[next++]! : null));
 }
 
-function scaleAll(grads: readonly (tf.Tensor | null)[], coef: NormValue): (tf.Tensor | null)[] {
-  const k = activeKernels();
-  return mapPresent(grads, (ts) => scaleEach(k, ts, coef, false));
+function scaleAll(grads: readonly (tf.Tensor | null)[], coef: ScalarValue): (tf.Tensor | null)[] {
+  const k = clipPathForActiveBackend();
+  return mapPresent(grads, (ts) => scaleEach(k, ts, coef, { owned: false }));
 }
 
 /** `coef < 1` where `coef` lives (false for NaN). */
-function belowOne(coef: NormValue): ClipFlag {
+function belowOne(coef: ScalarValue): ClipFlag {
   return typeof coef === "number" ? coef < 1 : tf.less(coef, 1) as tf.Scalar;
 }
 
 /** The smallest of several coefficients (NaN if one is NaN) and whether any is below 1. */
-function smallest(coefs: readonly NormValue[]): { coefficient: NormValue; clipped: ClipFlag } {
+function smallest(coefs: readonly ScalarValue[]): { coefficient: ScalarValue; clipped: ClipFlag } {
   if (coefs.every((c): c is number => typeof c === "number")) {
     return { coefficient: coefs.length === 0 ? 1 : Math.min(...coefs), clipped: coefs.some((c) => c < 1) };
   }
@@ -230,13 +429,13 @@ export function perTensorNormClipper(maxNorm: number, normType: number): Gradien
   return {
     kind: "clipnorm",
     clip(step) {
-      const k = activeKernels();
-      const coefs: NormValue[] = [];
+      const k = clipPathForActiveBackend();
+      const coefs: ScalarValue[] = [];
       const grads = step.grads.map((g) => {
         if (!g) return null;
         const coef = coefficientOf(maxNorm, totalNormForClipping(k, [g], normType));
         coefs.push(coef);
-        return scaleBy(k, g, coef, false);
+        return scaleBy(k, g, coef, { owned: false });
       });
       return { grads, maxNorm, ...smallest(coefs) };
     },
@@ -255,15 +454,15 @@ export function valueClipper(clipValue: number): GradientClipper {
   return {
     kind: "clipValue",
     clip(step) {
-      const k = activeKernels();
+      const k = clipPathForActiveBackend();
       const present = step.grads.filter((g): g is tf.Tensor => g !== null);
       const total = step.totalNorm;
       const clipped = (): ClipFlag => {
         if (typeof total === "number" && total <= clipValue) return false;
-        const maxAbs = totalNormOf(activeKernels(), present, Infinity);
+        const maxAbs = totalNormOf(clipPathForActiveBackend(), present, Infinity);
         return typeof maxAbs === "number" ? maxAbs > clipValue : (tf.greater(maxAbs, clipValue) as tf.Scalar);
       };
-      return { grads: mapPresent(step.grads, (ts) => clampEach(k, ts, clipValue, false)), clipValue, clipped };
+      return { grads: mapPresent(step.grads, (ts) => clampEach(k, ts, clipValue, { owned: false })), clipValue, clipped };
     },
   };
 }
@@ -283,8 +482,35 @@ export const noClipper: GradientClipper = {
  * The rule's state is held here; `getState` returns a copy (rule states are
  * JSON) and `setState` adopts a saved one through `rule.parseState` when the
  * rule has one.
+ *
+ * An extension seam (`gradclip/tfjs/extend`): it may change in minor versions.
+ *
+ * @param kind The clipper's kind (its option key, for a `ClipperOption`).
+ * @param rule The threshold rule (`init` / `update`, optionally `parseState`).
+ * @returns The clipper, with its current rule state as `state`.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { autoClipRule } from "gradclip";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import { thresholdClipper } from "gradclip/tfjs/extend";
+ *
+ * await tf.setBackend("cpu");
+ * const clipper = thresholdClipper("autoclip50", autoClipRule({ percentile: 50 })); // the core's rule, on tensors
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { clipper });
+ * tf.variable(tf.tensor1d([0, 0]), true, "w");
+ * for (const g of [[3, 4], [6, 8]]) optimizer.applyGradients({ w: tf.tensor1d(g) });
+ * console.log(clipper.state);
+ * ```
+ * ```text
+ * { norms: [ 5, 10 ] }
+ * ```
  */
-export function thresholdClipper<S>(kind: string, rule: ThresholdRule<S>): GradientClipper & { readonly state: S } {
+export function thresholdClipper<S>(kind: string, rule: ThresholdRule<S>): GradientClipper & {
+  /** The rule's current state (what `getState` copies). */
+  readonly state: S;
+} {
   let state = rule.init();
   return {
     kind,

@@ -19,7 +19,8 @@
  * is read per batch.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { activeKernels, totalNormOf } from "./norm.js";
+import { totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend } from "./backends/index.js";
 import { clippedFlagOf, type ClippedOptimizer, type SkipReason, type StepInfo } from "./optimizer.js";
 
 export type Logs = Record<string, unknown>;
@@ -48,18 +49,31 @@ export const SKIP_REASON_KEYS: Readonly<Record<SkipReason, string>> = {
 /** Writes one step value into the batch logs (a tensor given here is owned by the logs from then on). */
 export type PutStepLog = (key: string, value: number | tf.Scalar) => void;
 
-/** A tfjs-layers callback (usable alone, in an array, or beside `tf.Callback`s). */
+/**
+ * A tfjs-layers callback (usable alone, in an array, or beside
+ * `tf.Callback`s), as tfjs calls it: its hooks are tfjs's, to be called by
+ * `model.fit` / `fitDataset`, not by you. (The types are written out rather
+ * than tfjs-layers', which is an optional peer dependency.)
+ */
 export interface FitLogsCallback {
-  setParams(params: CallbackParams): void;
+  /** tfjs passes the fit parameters (the metrics its `BaseLogger` averages into the epoch logs). */
+  setParams(params: { metrics?: string[] }): void;
+  /** tfjs passes the model being trained. */
   setModel(model: unknown): void;
-  onTrainBegin(this: unknown, logs?: Logs): Promise<void>;
-  onTrainEnd(this: unknown, logs?: Logs): Promise<void>;
-  onEpochBegin(this: unknown, epoch: number, logs?: Logs): Promise<void>;
-  onBatchBegin(this: unknown, batch: number, logs?: Logs): Promise<void>;
+  /** At the start of `fit`: starts listening to the optimizer's steps. */
+  onTrainBegin(this: unknown, logs?: Record<string, unknown>): Promise<void>;
+  /** At the end of `fit`: stops listening and finishes pending reads. */
+  onTrainEnd(this: unknown, logs?: Record<string, unknown>): Promise<void>;
+  /** At the start of each epoch. */
+  onEpochBegin(this: unknown, epoch: number, logs?: Record<string, unknown>): Promise<void>;
+  /** Before each batch: takes the batch's logs object, which the step then writes into. */
+  onBatchBegin(this: unknown, batch: number, logs?: Record<string, unknown>): Promise<void>;
   // Optional, not `Hook | undefined`: tfjs-layers' CustomCallbackArgs declares these `?:`, and under
   // a consumer's exactOptionalPropertyTypes a `| undefined` property is not assignable to them (TS2375).
-  readonly onBatchEnd?: Hook;
-  readonly onEpochEnd?: Hook;
+  /** After each batch, where needed (left out otherwise, so that tfjs reads no scalar per batch). */
+  readonly onBatchEnd?: (this: unknown, ...args: unknown[]) => Promise<void>;
+  /** At the end of each epoch, where needed: writes the epoch values into the epoch logs. */
+  readonly onEpochEnd?: (this: unknown, ...args: unknown[]) => Promise<void>;
 }
 
 /** What a concrete callback does at each point of training. */
@@ -172,7 +186,29 @@ class StepMeans {
   }
 }
 
-/** Options of the clip-rate warning (`gradNormCallback`'s `clipRateWarning`). */
+/**
+ * Options of the one-time clip-rate warning of `gradNormCallback` and
+ * `gradientMonitorCallback` (`clipRateWarning`): it warns once per
+ * optimizer when more than `threshold` of the applied steps in a window of
+ * `window` steps were clipped, since clipping (almost) every step scales
+ * every update down: a learning-rate cut.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { gradNormCallback, withGradientClipping, type ClipRateWarningOptions } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 });
+ * const clipRateWarning: ClipRateWarningOptions = { window: 50, threshold: 0.8 };
+ * const callback = gradNormCallback(optimizer, { clipRateWarning }); // or false: no warning
+ * console.log(typeof callback.onBatchBegin);
+ * ```
+ * ```text
+ * function
+ * ```
+ */
 export interface ClipRateWarningOptions {
   /** Steps per window, integer >= 1. Default 100. */
   window?: number;
@@ -412,7 +448,7 @@ export function putStepLogs(info: StepInfo, put: PutStepLog, options: StepLogOpt
   const coef = logValue(info.coefficientValue, info.coefficient);
   if (coef !== undefined) put(CLIP_COEF, coef);
   if (options.perVariable) {
-    const k = activeKernels();
+    const k = clipPathForActiveBackend();
     info.grads.forEach((g, i) => {
       if (!g) return;
       const n = totalNormOf(k, [g], info.normType);

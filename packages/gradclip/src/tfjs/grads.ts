@@ -10,11 +10,31 @@
  * changed; then each alias is filled with its result.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 
-/** tfjs's `{ name, tensor }` (what `Optimizer.applyGradients` takes in a list). */
+/**
+ * tfjs's `{ name, tensor }` (what `Optimizer.applyGradients` takes in a
+ * list): one entry of a `NamedTensor[]` container.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradNorm_, type NamedTensor } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const grads: NamedTensor[] = [{ name: "dense/kernel", tensor: tf.tensor1d([6, 8]) }];
+ * clipGradNorm_(grads, 5);
+ * console.log(grads[0]!.name, grads[0]!.tensor.dataSync());
+ * ```
+ * ```text
+ * dense/kernel Float32Array(2) [ 2.999999523162842, 3.999999523162842 ]
+ * ```
+ */
 export interface NamedTensor {
+  /** The variable's name (distinct within a container). */
   name: string;
+  /** Its gradient: replaced by the clipped tensor by the in-place functions. */
   tensor: tf.Tensor;
 }
 
@@ -28,6 +48,24 @@ export interface NamedTensor {
  * tensor (see `clipGradNorm_`). The in-place functions write into the
  * container, so it must be writable (arrays are not `readonly`); names in a
  * `NamedTensor[]` must be distinct strings.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradNorm_, type TensorGrads } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const map: TensorGrads = { w: tf.tensor1d([3]), b: tf.tensor1d([4]) }; // tf.variableGrads(...).grads
+ * const list: TensorGrads = [tf.tensor1d([3]), null, tf.tensor1d([4])];  // null: no gradient
+ * const single: TensorGrads = tf.tensor1d([3, 4]);                        // tf.grad(f)(x)
+ * for (const grads of [map, list, single]) console.log(clipGradNorm_(grads, 1).dataSync()[0]);
+ * ```
+ * ```text
+ * 5
+ * 5
+ * 5
+ * ```
  */
 export type TensorGrads =
   | tf.Tensor
@@ -106,7 +144,7 @@ export function checkTensor(x: unknown, where: string, fnName: string): tf.Tenso
       : ArrayBuffer.isView(x)
         ? ' (a typed array: use the functions of "gradclip" itself, or wrap it with tf.tensor)'
         : "";
-    throw new TypeError(`gradclip: ${fnName}: ${where} must be a tf.Tensor, null or undefined; got ${describe(x)}${hint}.`);
+    throw new TypeError(`gradclip: ${fnName}: ${where} must be a tf.Tensor, null or undefined; got ${describeValue(x)}${hint}.`);
   }
   const t = x as tf.Tensor;
   const { disposed, dtype } = attempt(() => ({ disposed: t.isDisposed, dtype: t.dtype }), `reading ${where}`, fnName);
@@ -134,7 +172,7 @@ export function checkTensor(x: unknown, where: string, fnName: string): tf.Tenso
  */
 function readTensorGrads(grads: unknown, fnName: string): CollectedGrads {
   if (grads === null || typeof grads !== "object") {
-    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describe(grads)}.`);
+    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}.`);
   }
   if (attempt(() => isTensor(grads), "checking grads", fnName)) {
     const t = checkTensor(grads, "grads", fnName)!;
@@ -142,7 +180,7 @@ function readTensorGrads(grads: unknown, fnName: string): CollectedGrads {
   }
   if (attempt(() => Array.isArray(grads), "checking grads", fnName)) return readArray(grads as unknown[], fnName);
   const notAMap = attempt(() => notAMapHint(grads), "checking grads", fnName);
-  if (notAMap !== null) throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describe(grads)}${notAMap}.`);
+  if (notAMap !== null) throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${notAMap}.`);
   return readMap(grads as Record<string, unknown>, fnName);
 }
 
@@ -198,7 +236,7 @@ function readArray(list: unknown[], fnName: string): CollectedGrads {
     const named = entry as { name?: unknown; tensor?: unknown };
     const name = attempt(() => named.name, `reading the name of entry ${i}`, fnName);
     if (typeof name !== "string") {
-      throw new TypeError(`gradclip: ${fnName}: entry ${i} must be { name: string, tensor }; its name is ${describe(name)}.`);
+      throw new TypeError(`gradclip: ${fnName}: entry ${i} must be { name: string, tensor }; its name is ${describeValue(name)}.`);
     }
     const first = firstWithName.get(name);
     if (first !== undefined) {
@@ -330,7 +368,7 @@ export function prepareInPlace(grads: unknown, fnName: string): InPlaceGrads {
 
 function changedMessage(s: GradSlot, now: unknown, fnName: string): string {
   return (
-    `gradclip: ${fnName}: ${s.where} changed while ${fnName} read it (it now holds ${describe(now)}): a getter or Proxy ` +
+    `gradclip: ${fnName}: ${s.where} changed while ${fnName} read it (it now holds ${describeValue(now)}): a getter or Proxy ` +
     "that returns another value on each read, or a setter that changes other entries; pass a plain object or array of " +
     "tensors. Nothing was changed."
   );

@@ -9,10 +9,52 @@ import type { GradientMonitor } from "../monitor/monitor.js";
 import { CLIP_RATE, fitLogsCallback, GRAD_NORM, putSkipCounts, putStepLogs, SKIPPED, type FitLogsCallback, type Logs } from "./fit-logs.js";
 import { checkArguments, feedMonitor, resolveFeedOptions, type MonitorFeed, type MonitorFeedOptions } from "./monitor-feed.js";
 
-/** Options of `gradientMonitorCallback`. */
+/**
+ * Options of `gradientMonitorCallback`: those of `feedMonitor`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { GradientMonitor } from "gradclip";
+ * import { gradientMonitorCallback, withGradientClipping, type GradientMonitorCallbackOptions } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const options: GradientMonitorCallbackOptions = { perVariable: true, readEvery: 8 };
+ * const callback = gradientMonitorCallback(withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 }), new GradientMonitor(), options);
+ * console.log(callback.monitor.records.length);
+ * ```
+ * ```text
+ * 0
+ * ```
+ */
 export type GradientMonitorCallbackOptions = MonitorFeedOptions;
 
-/** A tfjs-layers callback (usable alone, in an array, or beside `tf.Callback`s). */
+/**
+ * The callback `gradientMonitorCallback` returns: a tfjs-layers callback
+ * (usable alone, in an array, or beside `tf.Callback`s), with the monitor
+ * it feeds and a `flush`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { GradientMonitor } from "gradclip";
+ * import { gradientMonitorCallback, withGradientClipping, type GradientMonitorCallback } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [1] })] });
+ * model.compile({ optimizer: withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 }), loss: "meanSquaredError" });
+ * const callback: GradientMonitorCallback = gradientMonitorCallback(model.optimizer, new GradientMonitor());
+ * await model.fit(tf.ones([4, 1]), tf.ones([4, 1]), { epochs: 1, batchSize: 2, verbose: 0, callbacks: [callback] });
+ * await callback.flush();
+ * console.log(callback.monitor.totals.steps);
+ * ```
+ * ```text
+ * 2
+ * ```
+ */
 export interface GradientMonitorCallback extends FitLogsCallback {
   /** The monitor it feeds. */
   readonly monitor: GradientMonitor;
@@ -47,12 +89,30 @@ export interface GradientMonitorCallback extends FitLogsCallback {
  * epoch end. After `fit`, the monitor holds every step: read
  * `monitor.stats()`, `monitor.suggestMaxNorm()`, or save `JSON.stringify(monitor)`.
  *
+ * @param optimizer The optimizer from `withGradientClipping` (e.g. `model.optimizer`).
+ * @param monitor The monitor to record into (`new GradientMonitor()` from `"gradclip"`).
+ * @param options See `GradientMonitorCallbackOptions`.
  * @throws TypeError when `optimizer` is not from `withGradientClipping` or
  *   `monitor` is not a `GradientMonitor`; TypeError / RangeError for bad options.
  * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { GradientMonitor } from "gradclip";
+ * import { gradientMonitorCallback, withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [1], kernelInitializer: "zeros" })] });
+ * model.compile({ optimizer: withGradientClipping(tf.train.sgd(0.05), { maxNorm: 1 }), loss: "meanSquaredError" });
  * const monitor = new GradientMonitor();
- * await model.fit(xs, ys, { epochs: 5, callbacks: [gradientMonitorCallback(opt, monitor)] });
- * console.log(monitor.suggestMaxNorm());
+ * const xs = tf.tensor2d([[1], [2], [3], [4]]), ys = tf.tensor2d([[2], [4], [6], [8]]);
+ * const history = await model.fit(xs, ys, { epochs: 3, batchSize: 2, verbose: 0, callbacks: [gradientMonitorCallback(model.optimizer, monitor)] });
+ * console.log(monitor.totals, history.history.clip_rate);
+ * ```
+ * ```text
+ * { steps: 6, clippedSteps: 6, skippedSteps: 0, nonFiniteSteps: 0 } [ 1, 1, 1 ]
+ * ```
  */
 export function gradientMonitorCallback(
   optimizer: tf.Optimizer,

@@ -9,13 +9,41 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { checkInteger } from "../adaptive/options.js";
 import { checkOptions } from "../core/options.js";
-import { checkBoolean, describe } from "../core/validate.js";
+import { checkBoolean } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 import { GradientMonitor } from "../monitor/monitor.js";
 import type { MonitorStepInput } from "../monitor/record.js";
-import { activeKernels, totalNormOf } from "./norm.js";
+import { totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend } from "./backends/index.js";
 import { checkClippedOptimizer, clippedFlagOf, type ClippedOptimizer, type StepInfo } from "./optimizer.js";
 
-/** Options of `feedMonitor` and `gradientMonitorCallback`. */
+/**
+ * Options of `feedMonitor` and `gradientMonitorCallback`. Unknown keys are a
+ * `TypeError` with a "did you mean" hint.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { GradientMonitor } from "gradclip";
+ * import { feedMonitor, withGradientClipping, type MonitorFeedOptions } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 });
+ * const monitor = new GradientMonitor();
+ * const options: MonitorFeedOptions = { perVariable: true, readEvery: 1 };
+ * const feed = feedMonitor(optimizer, monitor, options);
+ * const w = tf.variable(tf.scalar(3), true, "w");
+ * optimizer.minimize(() => tf.square(w) as tf.Scalar);
+ * await feed.flush();
+ * console.log(monitor.last()!.norms);
+ * feed.stop();
+ * ```
+ * ```text
+ * { w: 6 }
+ * ```
+ */
 export interface MonitorFeedOptions {
   /**
    * Also record each variable's gradient norm before clipping, by variable
@@ -27,7 +55,32 @@ export interface MonitorFeedOptions {
   readEvery?: number;
 }
 
-/** A running feed; see `feedMonitor`. */
+/**
+ * A running feed (see `feedMonitor`): counts, and `flush` / `stop`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { GradientMonitor } from "gradclip";
+ * import { feedMonitor, withGradientClipping, type MonitorFeed } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 });
+ * const feed: MonitorFeed = feedMonitor(optimizer, new GradientMonitor(), { readEvery: 10 });
+ * const w = tf.variable(tf.scalar(3));
+ * for (let i = 0; i < 3; i++) optimizer.minimize(() => tf.square(w) as tf.Scalar);
+ * console.log(feed.steps, feed.pendingSteps);
+ * await feed.flush();
+ * console.log(feed.pendingSteps);
+ * feed.stop();
+ * ```
+ * ```text
+ * 3 3
+ * 0
+ * ```
+ */
 export interface MonitorFeed {
   /** Steps seen since the feed started (stored or still pending). */
   readonly steps: number;
@@ -79,7 +132,7 @@ function variableNorms(info: StepInfo): { names: string[]; norms: tf.Tensor | nu
   const names: string[] = [];
   const grads: tf.Tensor[] = [];
   info.grads.forEach((g, i) => { if (g) { names.push(info.names[i]!); grads.push(g); } });
-  const k = activeKernels();
+  const k = clipPathForActiveBackend();
   const values = grads.map((g) => totalNormOf(k, [g], info.normType));
   if (values.every((v): v is number => typeof v === "number")) return { names, norms: values };
   const norms = tf.keep(tf.tidy(() => tf.stack(values.map((v) => (typeof v === "number" ? tf.scalar(v) : v)))));
@@ -141,12 +194,39 @@ function planRead(batch: readonly Pending[]): { parts: tf.Tensor[]; build: Get<M
  * monitor lags by up to `readEvery` steps. Every kept tensor is disposed
  * once read. For `model.fit`, use `gradientMonitorCallback`, which drives this.
  *
+ * @param optimizer The optimizer from `withGradientClipping`.
+ * @param monitor The monitor to record into.
+ * @param options See `MonitorFeedOptions`.
+ * @returns The running feed; `stop()` it when done.
  * @throws TypeError when `optimizer` is not from `withGradientClipping` or
  *   `monitor` is not a `GradientMonitor`; TypeError / RangeError for bad options.
  * @example
- * const feed = feedMonitor(opt, monitor, { readEvery: 64 });
- * for (const [x, y] of batches) opt.minimize(() => loss(model, x, y));
- * await feed.flush(); feed.stop();
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { GradientMonitor } from "gradclip";
+ * import { feedMonitor, withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 });
+ * const monitor = new GradientMonitor();
+ * const feed = feedMonitor(optimizer, monitor, { readEvery: 64 });
+ * const w = tf.variable(tf.tensor1d([3, 4]));
+ * for (let step = 0; step < 5; step++) optimizer.minimize(() => tf.sum(tf.square(w)) as tf.Scalar); // a custom loop
+ * await feed.flush();
+ * feed.stop();
+ * console.log(monitor.records.map((r) => `${r.totalNorm.toFixed(2)}${r.clipped ? " clipped" : ""}`));
+ * ```
+ * ```text
+ * [
+ *   '10.00 clipped',
+ *   '9.80 clipped',
+ *   '9.60 clipped',
+ *   '9.40 clipped',
+ *   '9.20 clipped'
+ * ]
+ * ```
  */
 export function feedMonitor(optimizer: tf.Optimizer, monitor: GradientMonitor, options?: MonitorFeedOptions): MonitorFeed {
   const opt = checkArguments(optimizer, monitor, "feedMonitor");
@@ -209,7 +289,7 @@ export function feedMonitor(optimizer: tf.Optimizer, monitor: GradientMonitor, o
 export function checkArguments(optimizer: unknown, monitor: unknown, fnName: string): ClippedOptimizer {
   const opt = checkClippedOptimizer(optimizer, fnName);
   if (!(monitor instanceof GradientMonitor)) {
-    throw new TypeError(`gradclip: ${fnName}: monitor must be a GradientMonitor (new GradientMonitor() from "gradclip"); got ${describe(monitor)}.`);
+    throw new TypeError(`gradclip: ${fnName}: monitor must be a GradientMonitor (new GradientMonitor() from "gradclip"); got ${describeValue(monitor)}.`);
   }
   return opt;
 }

@@ -6,15 +6,14 @@
  * tensors of any backend combine with each other.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { TINY_SUM } from "../core/float.js";
 import { INF_PART, NAN_PART, toNormPart, ZERO_PART, type NormPart, type RawPart } from "../core/norm-part.js";
-import { checkOptions, parseNormType, type NormType } from "../core/validate.js";
-import { genericKernels } from "./backends/generic.js";
-import type { ClipKernels } from "./backends/types.js";
+import { parseNormType, type NormType } from "../core/validate.js";
+import { checkOptions } from "../core/options.js";
+import { genericClipPath } from "./backends/generic.js";
+import type { ClipPath } from "./backends/types.js";
 import { collectTensorGrads, type TensorGrads } from "./grads.js";
-import { activeKernels } from "./norm.js";
-
-/** Below this a power sum of p = 1 or 2 is kept scaled (as the core keeps float64 sums of squares that may have underflowed). */
-const TINY = 2 ** -960;
+import { clipPathForActiveBackend } from "./backends/index.js";
 
 /**
  * What these tensor gradients contribute to a total p-norm, as the core's
@@ -40,18 +39,35 @@ const TINY = 2 ** -960;
  * - NaN / ±Infinity gradients are counted in `nan` / `inf` (scale and sum
  *   then 0). The gradients are neither modified nor disposed.
  *
+ * @param grads This worker's gradients (see `TensorGrads`).
+ * @param options `normType`: p > 0, `Infinity` or `"inf"`; default 2.
+ * @returns A promise of the part; `JSON.stringify` it to send it.
  * @throws (rejects with) TypeError for a container or entry that is not a
  *   float32 tensor, null or undefined, or an unknown option; RangeError for
  *   a `normType` that is not > 0.
- * @example const part = await getLocalNormPart(myGrads, { normType: 2 });
- *   const total = combineNormParts(await allGather(part));
- *   clipGradsWithNorm_(myGrads, 1.0, total);
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { clipGradsWithNorm_, combineNormParts, getLocalNormPart } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * // Two workers' shards; the parts travel as JSON by any transport.
+ * const shards = [[tf.tensor1d([3])], [tf.tensor1d([4])]];
+ * const parts = await Promise.all(shards.map((shard) => getLocalNormPart(shard)));
+ * const total = combineNormParts(parts); // a number
+ * for (const shard of shards) clipGradsWithNorm_(shard, 1, total);
+ * console.log(JSON.stringify(parts[1]), total, shards.map((s) => s[0]!.dataSync()[0]!.toFixed(4)));
+ * ```
+ * ```text
+ * {"normType":2,"scale":1,"sum":16,"nan":0,"inf":0} 5 [ '0.6000', '0.8000' ]
+ * ```
  */
 export async function getLocalNormPart(grads: TensorGrads, options?: { normType?: NormType }): Promise<NormPart> {
   checkOptions(options, "getLocalNormPart", ["normType"]);
   const p = parseNormType(options?.normType);
   const tensors = collectTensorGrads(grads, "getLocalNormPart");
-  const k = activeKernels();
+  const k = clipPathForActiveBackend();
   const host = k.normPart?.(tensors, p);
   if (host) return toNormPart(host, p);
   const { pair, count } = devicePart(k, tensors, p);
@@ -64,8 +80,8 @@ export async function getLocalNormPart(grads: TensorGrads, options?: { normType?
 }
 
 /** The merged device part of `tensors` as a 2-vector [scale, mean] (queued, not read), and its element count. */
-function devicePart(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): { pair: tf.Tensor; count: number } {
-  const withPart = k.totalNormWithPart ? k.totalNormWithPart.bind(k) : genericKernels.totalNormWithPart!;
+function devicePart(k: ClipPath, tensors: readonly tf.Tensor[], p: number): { pair: tf.Tensor; count: number } {
+  const withPart = k.totalNormWithPart ? k.totalNormWithPart.bind(k) : genericClipPath.totalNormWithPart!;
   let count = 0;
   const pair = tf.tidy(() => {
     const { part } = withPart(tensors, p);
@@ -85,7 +101,7 @@ function fromDevice(scale: number, mean: number, count: number, p: number): RawP
   if (p === 1 || p === 2) {
     // Unscaled, as the host paths give it: Σ |g|^p itself.
     const plain = (p === 2 ? scale * scale : scale) * sum;
-    if (plain < Infinity && plain >= TINY) return { scale: 1, sum: plain };
+    if (plain < Infinity && plain >= TINY_SUM) return { scale: 1, sum: plain };
   }
   return { scale, sum };
 }

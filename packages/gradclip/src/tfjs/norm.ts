@@ -6,19 +6,14 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { clipCoefficient, clipCoefficientOfPartWith, clipCoefficientWith } from "../core/coefficient.js";
 import { normOfRawPart } from "../core/norm-part.js";
-import { clipKernelsForActiveBackend, type ClipKernels, type NormValue } from "./backends/index.js";
+import { clipPathForActiveBackend, type ClipPath, type ScalarValue } from "./backends/index.js";
 import type { DeviceNormPart } from "./backends/types.js";
 import { partCoefficientOps, scalarCoefficientOps } from "./ops.js";
 
-export type { NormValue };
+export type { ScalarValue };
 
-/** The active backend's clipping path. */
-export function activeKernels(): ClipKernels {
-  return clipKernelsForActiveBackend();
-}
-
-/** The total p-norm (see `ClipKernels.totalNorm`); intermediates are disposed. */
-export function totalNormOf(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): NormValue {
+/** The total p-norm (see `ClipPath.totalNorm`); intermediates are disposed. */
+export function totalNormOf(k: ClipPath, tensors: readonly tf.Tensor[], p: number): ScalarValue {
   return tf.tidy(() => k.totalNorm(tensors, p));
 }
 
@@ -35,7 +30,7 @@ const deviceParts = new WeakMap<tf.Scalar, { part: DeviceNormPart; p: number }>(
  * `coefficientOf` and `readValue` stay right where the float32 total is
  * Infinity but the gradients are finite (the host paths compute in float64).
  */
-export function totalNormForClipping(k: ClipKernels, tensors: readonly tf.Tensor[], p: number): NormValue {
+export function totalNormForClipping(k: ClipPath, tensors: readonly tf.Tensor[], p: number): ScalarValue {
   if (!k.totalNormWithPart) return totalNormOf(k, tensors, p);
   const { total, part } = k.totalNormWithPart(tensors, p);
   deviceParts.set(total, { part, p });
@@ -43,7 +38,7 @@ export function totalNormForClipping(k: ClipKernels, tensors: readonly tf.Tensor
 }
 
 /** The part kept for a live device total, if any. */
-function partOf(v: NormValue): { part: DeviceNormPart; p: number } | undefined {
+function partOf(v: ScalarValue): { part: DeviceNormPart; p: number } | undefined {
   if (typeof v === "number") return undefined;
   const kept = deviceParts.get(v);
   return kept && !kept.part.scale.isDisposed && !kept.part.sum.isDisposed ? kept : undefined;
@@ -51,7 +46,7 @@ function partOf(v: NormValue): { part: DeviceNormPart; p: number } | undefined {
 
 /**
  * The scaling factors a backend's `coefficient` made with a device
- * coefficient (see `ClipKernels.coefficient`), kept until the coefficient is
+ * coefficient (see `ClipPath.coefficient`), kept until the coefficient is
  * disposed through `disposeValue`, or by the enclosing `tf.tidy`.
  */
 const coefficientFactors = new WeakMap<tf.Scalar, tf.Tensor>();
@@ -61,10 +56,10 @@ const coefficientFactors = new WeakMap<tf.Scalar, tf.Tensor>();
  * device; from the total's kept norm part where there is one, so that it is
  * right where the float32 total overflowed.
  */
-export function coefficientOf(maxNorm: number, total: NormValue): NormValue {
+export function coefficientOf(maxNorm: number, total: ScalarValue): ScalarValue {
   if (typeof total === "number") return clipCoefficient(maxNorm, total);
   const kept = partOf(total);
-  const k = activeKernels();
+  const k = clipPathForActiveBackend();
   // A backend's fused form of the same formula (one shader instead of ~8-20 ops on webgl), if it has one.
   const fused = k.coefficient?.(maxNorm, total, kept) ?? null;
   if (fused) {
@@ -79,14 +74,14 @@ export function coefficientOf(maxNorm: number, total: NormValue): NormValue {
 }
 
 /** The live factors kept with a device coefficient, if any. */
-function factorsOf(coef: NormValue): tf.Tensor | undefined {
+function factorsOf(coef: ScalarValue): tf.Tensor | undefined {
   if (typeof coef === "number") return undefined;
   const f = coefficientFactors.get(coef);
   return f && !f.isDisposed ? f : undefined;
 }
 
 /** The value as a new float32 scalar the caller owns. */
-export function toScalar(v: NormValue): tf.Scalar {
+export function toScalar(v: ScalarValue): tf.Scalar {
   return typeof v === "number" ? tf.scalar(v, "float32") : tf.clone(v);
 }
 
@@ -95,7 +90,7 @@ export function toScalar(v: NormValue): tf.Scalar {
  * that is Infinity in float32 while its part is finite, the float64 norm of
  * the part (one read more), as the host paths would give it.
  */
-export function readValue(v: NormValue): number {
+export function readValue(v: ScalarValue): number {
   if (typeof v === "number") return v;
   const x = v.dataSync()[0]!;
   const kept = x === Infinity ? partOf(v) : undefined;
@@ -105,7 +100,7 @@ export function readValue(v: NormValue): number {
 }
 
 /** Disposes a device value (and the part or factors kept with it). */
-export function disposeValue(v: NormValue): void {
+export function disposeValue(v: ScalarValue): void {
   if (typeof v === "number") return;
   releasePart(v);
   factorsOf(v)?.dispose();
@@ -114,7 +109,7 @@ export function disposeValue(v: NormValue): void {
 }
 
 /** Disposes the part kept with a device total, which stays (e.g. to hand it to the caller). */
-export function releasePart(v: NormValue): void {
+export function releasePart(v: ScalarValue): void {
   if (typeof v === "number") return;
   const kept = deviceParts.get(v);
   if (!kept) return;
@@ -124,10 +119,19 @@ export function releasePart(v: NormValue): void {
 }
 
 /**
+ * Whether the caller disposes the input tensors right after the call
+ * (`owned: true`: the in-place functions), so that a path may reuse their
+ * storage for the results when nothing else shares it.
+ */
+export interface Inputs {
+  readonly owned: boolean;
+}
+
+/**
  * `t · coef`, or `t` itself when the coefficient is known on the host to be
  * exactly 1 (x · 1 = x, NaN stays NaN: skipping changes no value).
  */
-export function scaleBy(k: ClipKernels, t: tf.Tensor, coef: NormValue, owned: boolean): tf.Tensor {
+export function scaleBy(k: ClipPath, t: tf.Tensor, coef: ScalarValue, { owned }: Inputs): tf.Tensor {
   if (coef === 1) return t;
   return k.scale(t, coef, owned, factorsOf(coef));
 }
@@ -137,7 +141,7 @@ export function scaleBy(k: ClipKernels, t: tf.Tensor, coef: NormValue, owned: bo
  * the path's batched `scaleAll` where it has one (several tensors per GPU
  * program).
  */
-export function scaleEach(k: ClipKernels, ts: readonly tf.Tensor[], coef: NormValue, owned: boolean): tf.Tensor[] {
+export function scaleEach(k: ClipPath, ts: readonly tf.Tensor[], coef: ScalarValue, { owned }: Inputs): tf.Tensor[] {
   if (coef === 1) return [...ts];
   const factors = factorsOf(coef);
   return k.scaleAll ? k.scaleAll(ts, coef, owned, factors) : ts.map((t) => k.scale(t, coef, owned, factors));
@@ -147,12 +151,12 @@ export function scaleEach(k: ClipKernels, ts: readonly tf.Tensor[], coef: NormVa
  * The batches in which an in-place update hands gradients to `scaleEach` /
  * `clampEach` on this path (its `planBatches`), or undefined for the default.
  */
-export function batchesFor(k: ClipKernels, op: "scale" | "clamp"): ((ts: readonly tf.Tensor[]) => number[][]) | undefined {
+export function batchesFor(k: ClipPath, op: "scale" | "clamp"): ((ts: readonly tf.Tensor[]) => number[][]) | undefined {
   const plan = k.planBatches;
   return plan ? (ts) => plan.call(k, ts, op) : undefined;
 }
 
 /** `k.clamp` of every tensor of `ts`, as `scaleEach`. */
-export function clampEach(k: ClipKernels, ts: readonly tf.Tensor[], c: number, owned: boolean): tf.Tensor[] {
+export function clampEach(k: ClipPath, ts: readonly tf.Tensor[], c: number, { owned }: Inputs): tf.Tensor[] {
   return k.clampAll ? k.clampAll(ts, c, owned) : ts.map((t) => k.clamp(t, c, owned));
 }

@@ -91,14 +91,32 @@ export interface NormParts {
 
 export function normParts(g: tf.Tensor, p: number): NormParts {
   const a = tf.abs(g);
+  // m = 0 gives 0/0 = NaN in the mean power and m = Infinity gives NaN for
+  // infinite entries; perTensorParts repairs both once, on the stacked vector.
+  if (p >= 1 && p < Infinity) {
+    const { max, meanPow } = maxAndMeanPow(a, p);
+    return { max: max as tf.Scalar, meanPow: meanPow as tf.Scalar };
+  }
   const m = tf.max(a) as tf.Scalar;
   if (p === Infinity) return { max: tf.where(tf.any(tf.isNaN(a)), tf.scalar(NaN), m) as tf.Scalar, meanPow: null };
-  // m = 0 gives 0/0 = NaN here and m = Infinity gives NaN for infinite
-  // entries; perTensorParts repairs both once, on the stacked vector.
-  if (p < 1) return { max: m, meanPow: tf.div(tf.mean(powOp(a, p)), tf.pow(m, p)) as tf.Scalar };
+  return { max: m, meanPow: tf.div(tf.mean(powOp(a, p)), tf.pow(m, p)) as tf.Scalar };
+}
+
+/**
+ * The scaled form of the p-norm of `a` (= |x|, p >= 1 finite) over `axes`
+ * (every axis when not given; kept as size 1 when given, so the results
+ * broadcast against `a`): `m = max a` and `q = mean((a / m)^p)`, so that
+ * `||x||_p = m · (q · size)^(1/p)` with every term in [0, 1]: no
+ * intermediate exceeds 1, for every finite float32 input and within WebGL's
+ * 16-bit textures. The one recipe of the generic total norm and AGC's unit
+ * norms. (m = 0 or Infinity makes q NaN: callers repair it.)
+ */
+export function maxAndMeanPow(a: tf.Tensor, p: number, axes?: readonly number[]): { max: tf.Tensor; meanPow: tf.Tensor } {
+  const ax = axes === undefined ? undefined : [...axes];
+  const keepDims = axes !== undefined;
+  const m = tf.max(a, ax, keepDims);
   const r = tf.div(a, m);
-  const q = tf.mean(p === 2 ? tf.square(r) : p === 1 ? r : powOp(r, p)) as tf.Scalar;
-  return { max: m, meanPow: q };
+  return { max: m, meanPow: tf.mean(p === 2 ? tf.square(r) : p === 1 ? r : powOp(r, p), ax, keepDims) };
 }
 
 /**

@@ -6,11 +6,12 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { SpikeSignal, SpikeSkipRule, SpikeSkipState } from "../adaptive/spike-skip.js";
 import { NonFiniteNormError } from "../core/errors.js";
-import { describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 import { within, type ClipFlag, type ClipFlagSource, type ClipStep, type GradientClipper, type JsonValue } from "./clipper.js";
 import { GradientAccumulator, isAccumulatorWeight } from "./accumulate.js";
 import { checkTensor, type NamedTensor } from "./grads.js";
-import { activeKernels, disposeValue, readValue, toScalar, totalNormForClipping, totalNormOf, type NormValue } from "./norm.js";
+import { disposeValue, readValue, toScalar, totalNormForClipping, totalNormOf } from "./norm.js";
+import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js";
 import {
   optionsFromConfig,
   resolveClippingOptions,
@@ -19,7 +20,30 @@ import {
 } from "./options.js";
 import { decodeSavedJson, decodeSavedValue, encodeSavedJson } from "./saved-json.js";
 
-/** One optimizer step, as reported to step listeners. Tensors in it are valid only during the listener call. */
+/**
+ * One optimizer step, as reported to step listeners
+ * (`ClippedOptimizer.onStep`): the pre-clip norm and what the clipper did.
+ * Tensors in it are valid only during the listener call.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { withGradientClipping, type StepInfo } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 });
+ * optimizer.onStep((info: StepInfo) => {
+ *   console.log(info.totalNormValue, info.maxNorm, info.clipped, info.coefficientValue?.toFixed(4), info.skipped);
+ * });
+ * const w = tf.variable(tf.tensor1d([3, 4]));
+ * optimizer.minimize(() => tf.mul(0.5, tf.sum(tf.square(w))) as tf.Scalar); // gradient w, norm 5
+ * ```
+ * ```text
+ * 5 1 true 0.2000 false
+ * ```
+ */
 export interface StepInfo {
   /**
    * The pre-clip total norm, valid only during the listener call: `tf.keep`
@@ -93,11 +117,32 @@ export interface StepInfo {
  * of the step (computed by the wrapper's `minimize`, so also in `model.fit`)
  * is NaN or infinite. Nothing was changed (weights, slots, iterations,
  * clipper state).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { NonFiniteLossError, withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1, nonFinite: "error" });
+ * const w = tf.variable(tf.scalar(1));
+ * try {
+ *   optimizer.minimize(() => tf.add(tf.mul(w, 0), Infinity) as tf.Scalar); // finite gradient, infinite loss
+ * } catch (e) {
+ *   if (e instanceof NonFiniteLossError) console.log(e.loss, w.dataSync()[0]); // unchanged
+ * }
+ * ```
+ * ```text
+ * Infinity 1
+ * ```
  */
 export class NonFiniteLossError extends Error {
   /** The loss: NaN or ±Infinity (the first non-finite element for a non-scalar loss). */
   readonly loss: number;
 
+  /** @param loss The non-finite loss. */
   constructor(loss: number) {
     super(
       `gradclip: the loss of this step is non-finite (${loss}) while its gradients are finite; ` +
@@ -109,9 +154,57 @@ export class NonFiniteLossError extends Error {
   }
 }
 
+/**
+ * A step listener (`ClippedOptimizer.onStep`): called after every step,
+ * skipped ones included, with what the step did. It runs inside the step:
+ * keep it short, and `tf.keep` / `tf.clone` any tensor of `info` to keep.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import "@tensorflow/tfjs-layers"; // registers the gradients of tfjs-core ops, as @tensorflow/tfjs does
+ * import { withGradientClipping, type StepListener } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const norms: number[] = [];
+ * const record: StepListener = (info) => norms.push(info.totalNormValue ?? info.totalNorm.dataSync()[0]!);
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 });
+ * const stop = optimizer.onStep(record);
+ * const w = tf.variable(tf.scalar(2));
+ * for (let i = 0; i < 3; i++) optimizer.minimize(() => tf.square(w) as tf.Scalar);
+ * stop();
+ * console.log(norms.map((n) => n.toFixed(2)));
+ * ```
+ * ```text
+ * [ '4.00', '3.80', '3.60' ]
+ * ```
+ */
 export type StepListener = (info: StepInfo) => void;
 
-/** Why a step was skipped (see `StepInfo.skipReasons`, `ClippedOptimizer.skipReasons`). */
+/**
+ * Why a step was skipped (see `StepInfo.skipReasons`,
+ * `ClippedOptimizer.skipReasons`): `"nonFinite"` (the `nonFinite: "skip"`
+ * policy), or the `skipSpikes` signal that was a spike, `"loss"` or
+ * `"gradNorm"`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping, type SkipReason } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1, nonFinite: "skip" });
+ * const reasons: SkipReason[] = [];
+ * optimizer.onStep((info) => reasons.push(...info.skipReasons));
+ * optimizer.applyGradients({ w: tf.tensor1d([NaN]) });
+ * console.log(reasons, optimizer.skippedSteps);
+ * ```
+ * ```text
+ * [ 'nonFinite' ] 1
+ * ```
+ */
 export type SkipReason = "nonFinite" | SpikeSignal;
 
 type Container = tf.NamedTensorMap | NamedTensor[];
@@ -122,7 +215,7 @@ function readEntries(vg: unknown): { names: string[]; grads: (tf.Tensor | null)[
     const names: string[] = [], grads: (tf.Tensor | null)[] = [];
     vg.forEach((e: unknown, i) => {
       if (typeof e !== "object" || e === null || !("name" in e)) {
-        throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, tensor }; got ${describe(e)}.`);
+        throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, tensor }; got ${describeValue(e)}.`);
       }
       const { name, tensor } = e as { name: string; tensor?: unknown };
       names.push(name);
@@ -131,7 +224,7 @@ function readEntries(vg: unknown): { names: string[]; grads: (tf.Tensor | null)[
     return { names, grads };
   }
   if (typeof vg !== "object" || vg === null || vg instanceof tf.Tensor) {
-    throw new TypeError(`gradclip: ${where}: expected a NamedTensorMap or NamedTensor[]; got ${describe(vg)}.`);
+    throw new TypeError(`gradclip: ${where}: expected a NamedTensorMap or NamedTensor[]; got ${describeValue(vg)}.`);
   }
   const map = vg as Record<string, unknown>;
   const names = Object.keys(map);
@@ -154,12 +247,33 @@ function isRecord(v: unknown): v is { [key: string]: JsonValue } {
 }
 
 /**
- * The part of a tfjs-core copy's `tf.serialization` that registration uses
- * (structural, so the namespace of another copy or version fits).
+ * The part of a tfjs-core copy's `tf.serialization` that
+ * `registerClippedOptimizer` uses (structural, so the namespace of another
+ * copy or version fits).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import type { TfjsSerialization } from "gradclip/tfjs";
+ *
+ * const serialization: TfjsSerialization = tf.serialization;
+ * console.log(typeof serialization.registerClass);
+ * ```
+ * ```text
+ * function
+ * ```
  */
 export interface TfjsSerialization {
+  /** `tf.serialization.registerClass`. */
   registerClass(cls: never): unknown;
-  readonly SerializationMap: { getMap(): { readonly classNameMap: { readonly [className: string]: unknown } } };
+  /** `tf.serialization.SerializationMap`, whose class map is looked up to rebuild the wrapped optimizer. */
+  readonly SerializationMap: {
+    /** The registry. */
+    getMap(): {
+      /** Registered classes by class name. */
+      readonly classNameMap: { readonly [className: string]: unknown };
+    };
+  };
 }
 
 type ClassNameMap = { readonly [className: string]: unknown };
@@ -181,7 +295,7 @@ function readClippingConfig(config: tf.serialization.ConfigDict): { clipping: { 
   if (typeof raw !== "string") return { clipping: isRecord(raw) ? raw : undefined, state };
   const clipping = decodeSavedJson(raw, FROM_CONFIG, "clipping");
   if (!isRecord(clipping)) {
-    throw new TypeError(`gradclip: ${FROM_CONFIG}: clipping must encode an options object; got ${describe(clipping)}.`);
+    throw new TypeError(`gradclip: ${FROM_CONFIG}: clipping must encode an options object; got ${describeValue(clipping)}.`);
   }
   return { clipping, state };
 }
@@ -190,12 +304,12 @@ function readClippingConfig(config: tf.serialization.ConfigDict): { clipping: { 
 function deserializeOptimizer(o: unknown, maps: readonly ClassNameMap[]): tf.Optimizer {
   if (!isRecord(o) || typeof o.className !== "string") {
     throw new TypeError(
-      `gradclip: ${FROM_CONFIG}: optimizer must be the wrapped optimizer's saved form { className, config }; got ${describe(o)}.`,
+      `gradclip: ${FROM_CONFIG}: optimizer must be the wrapped optimizer's saved form { className, config }; got ${describeValue(o)}.`,
     );
   }
   const { className, config } = o;
   if (!isRecord(config)) {
-    throw new TypeError(`gradclip: ${FROM_CONFIG}: optimizer.config must be an object (the ${JSON.stringify(className)} config); got ${describe(config)}.`);
+    throw new TypeError(`gradclip: ${FROM_CONFIG}: optimizer.config must be an object (the ${JSON.stringify(className)} config); got ${describeValue(config)}.`);
   }
   for (const map of maps) {
     // Own entries only: "constructor", "toString", "__proto__" are not registered classes.
@@ -204,7 +318,7 @@ function deserializeOptimizer(o: unknown, maps: readonly ClassNameMap[]): tf.Opt
     if (!Array.isArray(entry) || typeof entry[0] !== "function" || typeof entry[1] !== "function") continue;
     const made = (entry[1] as (cls: unknown, config: tf.serialization.ConfigDict) => unknown)(entry[0], config);
     if (!(made instanceof tf.Optimizer)) {
-      throw new TypeError(`gradclip: ${FROM_CONFIG}: the registered class ${JSON.stringify(className)} did not give an optimizer; got ${describe(made)}.`);
+      throw new TypeError(`gradclip: ${FROM_CONFIG}: the registered class ${JSON.stringify(className)} did not give an optimizer; got ${describeValue(made)}.`);
     }
     return made;
   }
@@ -221,7 +335,7 @@ function readFlag(flag: ClipFlag): boolean {
 
 /** What `report` gets: the step's values where they live (host or device). */
 interface StepValues {
-  readonly total: NormValue;
+  readonly total: ScalarValue;
   readonly hostTotal: number | undefined;
   readonly skipped: boolean;
   readonly skipReasons?: readonly SkipReason[];
@@ -231,7 +345,7 @@ interface StepValues {
   readonly clipped: ClipFlagSource;
   readonly maxNorm?: number | undefined;
   readonly clipValue?: number | undefined;
-  readonly coefficient?: NormValue | undefined;
+  readonly coefficient?: ScalarValue | undefined;
   readonly names: readonly string[];
   readonly grads: readonly (tf.Tensor | null)[];
   readonly loss: tf.Scalar | undefined;
@@ -248,7 +362,7 @@ const rawFlags = new WeakMap<StepInfo, () => ClipFlag>();
  */
 export function clippedFlagOf(info: StepInfo): ClipFlag {
   const flag = rawFlags.get(info);
-  if (flag === undefined) throw new TypeError(`gradclip: clippedFlagOf: not a StepInfo from ClippedOptimizer.onStep; got ${describe(info)}.`);
+  if (flag === undefined) throw new TypeError(`gradclip: clippedFlagOf: not a StepInfo from ClippedOptimizer.onStep; got ${describeValue(info)}.`);
   return flag();
 }
 
@@ -288,7 +402,22 @@ function warnTwoCopies(what: string): void {
  * them. Made by `withGradientClipping`; registered with tfjs serialization
  * (of the tfjs-core copy gradclip imports; see `registerClippedOptimizer`)
  * so a model saved with `includeOptimizer: true` loads back with its
- * clipping (import `gradclip/tfjs` before loading).
+ * clipping (import `gradclip/tfjs` before loading). See
+ * `withGradientClipping` for the options and what each step does.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { ClippedOptimizer, withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const optimizer = withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1, nonFinite: "skip" });
+ * console.log(optimizer instanceof ClippedOptimizer, optimizer.clipper.kind, optimizer.nonFinite, optimizer.optimizer.getClassName());
+ * ```
+ * ```text
+ * true maxNorm skip Adam
+ * ```
  */
 export class ClippedOptimizer extends tf.Optimizer {
   /**
@@ -316,7 +445,7 @@ export class ClippedOptimizer extends tf.Optimizer {
 
   /** The wrapped optimizer (it owns the slots and the iteration count). */
   readonly optimizer: tf.Optimizer;
-  /** The clipper. */
+  /** The clipper the options made (its `kind` is the option key: `"maxNorm"`, `"autoclip"`, ...; `"none"` without a rule). */
   readonly clipper: GradientClipper;
   /** The order of the measured (and logged) total norm. */
   readonly normType: number;
@@ -344,7 +473,7 @@ export class ClippedOptimizer extends tf.Optimizer {
     const fn = "withGradientClipping";
     Object.defineProperty(this, CLIPPED_OPTIMIZER_BRAND, { value: true });
     if (!(optimizer instanceof tf.Optimizer)) {
-      throw new TypeError(`gradclip: ${fn}: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)); got ${describe(optimizer)}.`);
+      throw new TypeError(`gradclip: ${fn}: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)); got ${describeValue(optimizer)}.`);
     }
     if (optimizer instanceof ClippedOptimizer) {
       throw new TypeError(
@@ -353,7 +482,7 @@ export class ClippedOptimizer extends tf.Optimizer {
       );
     }
     const r = resolveClippingOptions(options, fn);
-    if (fromAnotherTfjsCopy(optimizer)) warnTwoCopies(`the optimizer (${optimizer.getClassName?.() ?? describe(optimizer)})`);
+    if (fromAnotherTfjsCopy(optimizer)) warnTwoCopies(`the optimizer (${optimizer.getClassName?.() ?? describeValue(optimizer)})`);
     this.optimizer = optimizer;
     this.clipper = r.clipper;
     this.normType = r.p;
@@ -398,7 +527,11 @@ export class ClippedOptimizer extends tf.Optimizer {
     return this.spikeState === null ? null : structuredClone(this.spikeState);
   }
 
-  /** Restores a saved `spikeSkipState` (validated; what loading a model does). */
+  /**
+   * Restores a saved `spikeSkipState` (validated; what loading a model does).
+   *
+   * @throws TypeError without `skipSpikes`; TypeError / RangeError for a malformed state.
+   */
   restoreSpikeSkipState(state: unknown): void {
     if (!this.spikeRule) throw new TypeError("gradclip: ClippedOptimizer.restoreSpikeSkipState: this optimizer has no skipSpikes option.");
     this.spikeState = this.spikeRule.parseState(state);
@@ -411,8 +544,8 @@ export class ClippedOptimizer extends tf.Optimizer {
 
   /**
    * Calls `listener` after every step (also skipped ones) with the pre-clip
-   * norm and what the clipper did; returns a function that removes it. The
-   * monitor and the `fit` callbacks use this.
+   * norm and what the clipper did (see `StepInfo`); returns a function that
+   * removes it. The monitor feed and the `fit` callbacks use this.
    */
   onStep(listener: StepListener): () => void {
     this.listeners.add(listener);
@@ -445,7 +578,12 @@ export class ClippedOptimizer extends tf.Optimizer {
    * `applyGradients` can check it (`nonFinite`) and report it to step
    * listeners (it is not owned here).
    */
-  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): {
+    /** The loss. */
+    value: tf.Scalar;
+    /** The gradients, by variable name. */
+    grads: tf.NamedTensorMap;
+  } {
     const out = this.optimizer.computeGradients(f, varList);
     this.lastLoss = out.value;
     return out;
@@ -498,7 +636,7 @@ export class ClippedOptimizer extends tf.Optimizer {
     microBatches: number,
   ): void {
     const tensors = grads.filter((g): g is tf.Tensor => g !== null);
-    const total = totalNormForClipping(activeKernels(), tensors, this.normType);
+    const total = totalNormForClipping(clipPathForActiveBackend(), tensors, this.normType);
     let hostTotal: number | undefined = typeof total === "number" ? total : undefined;
     const totalNormValue = () => (hostTotal ??= readValue(total));
     const skip = (reasons: SkipReason[]) => {
@@ -535,7 +673,7 @@ export class ClippedOptimizer extends tf.Optimizer {
         grads, names, totalNorm: total, normType: this.normType, totalNormValue,
         variable: (name) => tf.engine().registeredVariables[name],
       };
-      let outcome: { grads: (tf.Tensor | null)[]; clipped: ClipFlagSource; maxNorm?: number | undefined; clipValue?: number | undefined; coefficient?: NormValue | undefined } | null = null;
+      let outcome: { grads: (tf.Tensor | null)[]; clipped: ClipFlagSource; maxNorm?: number | undefined; clipValue?: number | undefined; coefficient?: ScalarValue | undefined } | null = null;
       tf.tidy(() => {
         const o = this.clipper.clip(step);
         checkOutcome(o, grads.length, this.clipper.kind);
@@ -596,10 +734,10 @@ export class ClippedOptimizer extends tf.Optimizer {
       if (r.applied) {
         // The post-clip norm, computed once on first read of either property.
         const applied = r.applied.filter((g): g is tf.Tensor => g !== null);
-        let norm: NormValue | undefined;
-        const normOf = (): NormValue => {
+        let norm: ScalarValue | undefined;
+        const normOf = (): ScalarValue => {
           if (!live) throw expired("clippedNorm");
-          return (norm ??= totalNormOf(activeKernels(), applied, this.normType));
+          return (norm ??= totalNormOf(clipPathForActiveBackend(), applied, this.normType));
         };
         let scalar: tf.Scalar | undefined;
         Object.defineProperty(info, "clippedNorm", {
@@ -724,11 +862,11 @@ function rebuildFromConfig<T extends tf.serialization.Serializable>(
   config: tf.serialization.ConfigDict,
   maps: readonly ClassNameMap[],
 ): T {
-  if (!isRecord(config)) throw new TypeError(`gradclip: ${FROM_CONFIG}: config must be an object; got ${describe(config)}.`);
+  if (!isRecord(config)) throw new TypeError(`gradclip: ${FROM_CONFIG}: config must be an object; got ${describeValue(config)}.`);
   const { clipping, state } = readClippingConfig(config);
   if (!clipping || "customClipper" in clipping) {
     throw new TypeError(
-      `gradclip: ${FROM_CONFIG}: this model was saved with a custom clipper (${describe(clipping?.customClipper)}), which cannot be rebuilt; ` +
+      `gradclip: ${FROM_CONFIG}: this model was saved with a custom clipper (${describeValue(clipping?.customClipper)}), which cannot be rebuilt; ` +
         "make it an option key with registerClipperOption so it saves with the model.",
     );
   }
@@ -752,11 +890,11 @@ function rebuildFromConfig<T extends tf.serialization.Serializable>(
 /** Checks a clipper's outcome before anything is applied. */
 function checkOutcome(o: unknown, n: number, kind: string): void {
   const where = `gradclip: ClippedOptimizer.applyGradients: the ${JSON.stringify(kind)} clipper`;
-  if (!isRecord(o) || !Array.isArray(o.grads)) throw new TypeError(`${where} must return { grads, clipped }; got ${describe(o)}.`);
+  if (!isRecord(o) || !Array.isArray(o.grads)) throw new TypeError(`${where} must return { grads, clipped }; got ${describeValue(o)}.`);
   if (o.grads.length !== n) throw new TypeError(`${where} returned ${o.grads.length} gradients for ${n}.`);
   const clipped = o.clipped as unknown;
   if (typeof clipped !== "boolean" && typeof clipped !== "function" && !(clipped instanceof tf.Tensor && clipped.size === 1)) {
-    throw new TypeError(`${where} must say whether it changed the gradients (clipped: a boolean, a scalar tensor or a function giving one); got ${describe(clipped)}.`);
+    throw new TypeError(`${where} must say whether it changed the gradients (clipped: a boolean, a scalar tensor or a function giving one); got ${describeValue(clipped)}.`);
   }
 }
 
@@ -765,7 +903,7 @@ function checkOutcome(o: unknown, n: number, kind: string): void {
  * number already on cpu/wasm; a device norm and a device loss are read
  * together (one concatenated read, one sync).
  */
-function readForPolicy(total: NormValue, loss: tf.Scalar | undefined): { norm: number; loss?: number } {
+function readForPolicy(total: ScalarValue, loss: tf.Scalar | undefined): { norm: number; loss?: number } {
   const firstBad = (values: ArrayLike<number>, from: number): number => {
     for (let i = from; i < values.length; i++) if (!Number.isFinite(values[i]!)) return values[i]!;
     return values.length > from ? values[from]! : NaN;
@@ -797,16 +935,25 @@ tf.serialization.registerClass(ClippedOptimizer);
  * "Unknown optimizer: gradclip.ClippedOptimizer". Passing gradclip's own
  * copy is a no-op. Idempotent.
  *
- * @example
- * import * as tf from "@tensorflow/tfjs-core"; // the copy your app's tfjs-layers uses
- * registerClippedOptimizer(tf.serialization);
+ * @param serialization `tf.serialization` of the tfjs-core copy your app's tfjs-layers uses.
  * @throws TypeError when `serialization` is not a tfjs `serialization` namespace.
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core"; // the copy your app's tfjs-layers uses
+ * import { registerClippedOptimizer } from "gradclip/tfjs";
+ *
+ * registerClippedOptimizer(tf.serialization); // here gradclip's own copy: a no-op
+ * console.log(tf.serialization.SerializationMap.getMap().classNameMap["gradclip.ClippedOptimizer"] !== undefined);
+ * ```
+ * ```text
+ * true
+ * ```
  */
 export function registerClippedOptimizer(serialization: TfjsSerialization): void {
   const fn = "registerClippedOptimizer";
   if (typeof serialization !== "object" || serialization === null || typeof serialization.registerClass !== "function" ||
     typeof serialization.SerializationMap?.getMap !== "function") {
-    throw new TypeError(`gradclip: ${fn}: serialization must be tf.serialization of a @tensorflow/tfjs-core copy; got ${describe(serialization)}.`);
+    throw new TypeError(`gradclip: ${fn}: serialization must be tf.serialization of a @tensorflow/tfjs-core copy; got ${describeValue(serialization)}.`);
   }
   const theirs = serialization.SerializationMap.getMap();
   const ours = tf.serialization.SerializationMap.getMap();
@@ -835,7 +982,7 @@ export function checkClippedOptimizer(optimizer: unknown, fnName: string): Clipp
   if (!(optimizer instanceof ClippedOptimizer)) {
     throw new TypeError(
       `gradclip: ${fnName}: optimizer must be the optimizer returned by withGradientClipping (e.g. model.optimizer after ` +
-        `model.compile({ optimizer: withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }) })); got ${describe(optimizer)}.`,
+        `model.compile({ optimizer: withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }) })); got ${describeValue(optimizer)}.`,
     );
   }
   return optimizer;
@@ -881,9 +1028,27 @@ export function checkClippedOptimizer(optimizer: unknown, fnName: string): Clipp
  * `getWeights`, `setWeights`, `getConfig` (nested), `iterations` and
  * `dispose` to `optimizer`, which it owns from now on.
  *
+ * @param optimizer The optimizer to wrap (any `tf.Optimizer`, not already wrapped).
+ * @param options The clipping rule and policies (see `GradientClippingOptions`).
+ * @returns The wrapper; use it wherever the optimizer was used.
  * @throws TypeError / RangeError for a bad optimizer (also one that is
  *   already wrapped) or options, naming the option; nothing is built.
- * @example model.compile({ optimizer: withGradientClipping(tf.train.adam(1e-3), { maxNorm: 1 }), loss: "meanSquaredError" });
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import * as tfl from "@tensorflow/tfjs-layers";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 1, inputShape: [1], kernelInitializer: "zeros", useBias: false })] });
+ * model.compile({ optimizer: withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1 }), loss: "meanSquaredError" });
+ * await model.fit(tf.tensor2d([[1]]), tf.tensor2d([[100]]), { epochs: 1, verbose: 0 }); // gradient -200, clipped to -1
+ * console.log(model.getWeights()[0]!.dataSync());
+ * ```
+ * ```text
+ * Float32Array(1) [ 0.10000000149011612 ]
+ * ```
  */
 export function withGradientClipping(optimizer: tf.Optimizer, options: GradientClippingOptions): ClippedOptimizer {
   return new ClippedOptimizer(optimizer, options);

@@ -9,7 +9,8 @@ import type { AdaGcRuleOptions } from "../adaptive/adagc.js";
 import { SPIKE_SKIP_KEYS, spikeSkipRule, type SpikeSkipOptions, type SpikeSkipRule } from "../adaptive/spike-skip.js";
 import { checkOptions } from "../core/options.js";
 import { sharedRegistry } from "../core/shared.js";
-import { checkBoolean, checkInteger, describe, parseNormType, type NormType } from "../core/validate.js";
+import { checkBoolean, checkInteger, parseNormType, type NormType } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
 import { autoClipOption, zClipOption } from "./adaptive.js";
 import { adaGcOption } from "./adagc.js";
 import { agcOption, type AgcClipperOptions } from "./agc.js";
@@ -26,13 +27,63 @@ import {
 } from "./clipper.js";
 import { decodeSavedValue, toSavable } from "./saved-json.js";
 
-/** What to do with a step whose total gradient norm (or loss) is NaN or infinite. */
+/**
+ * What `withGradientClipping` does with a step whose total gradient norm
+ * (or loss) is NaN or infinite: `"propagate"` (apply it anyway, as
+ * PyTorch), `"error"` (throw `NonFiniteNormError` / `NonFiniteLossError`,
+ * nothing changed) or `"skip"` (no weight, slot or iteration change; counted).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping, type NonFinitePolicy } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * for (const nonFinite of ["propagate", "skip"] as NonFinitePolicy[]) {
+ *   const w = tf.variable(tf.tensor1d([1]), true, `w_${nonFinite}`);
+ *   const optimizer = withGradientClipping(tf.train.sgd(0.1), { maxNorm: 1, nonFinite });
+ *   optimizer.applyGradients({ [w.name]: tf.tensor1d([NaN]) });
+ *   console.log(nonFinite, w.dataSync()[0], optimizer.skippedSteps);
+ * }
+ * ```
+ * ```text
+ * propagate NaN 0
+ * skip 1 1
+ * ```
+ */
 export type NonFinitePolicy = "propagate" | "error" | "skip";
 
 /**
  * Options of `withGradientClipping`: one clipping rule at most, plus the
- * non-finite policy. An interface, so keys added with
- * `registerClipperOption` can be typed by augmenting it.
+ * policies (non-finite steps, spike skipping, gradient accumulation). An
+ * interface, so keys added with `registerClipperOption` (from
+ * `gradclip/tfjs/extend`) can be typed by augmenting it. Unknown keys are a
+ * `TypeError` with a "did you mean" hint; two clipping rules are a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping, type GradientClippingOptions } from "gradclip/tfjs";
+ *
+ * await tf.setBackend("cpu");
+ * const choices: GradientClippingOptions[] = [
+ *   { maxNorm: 1 },
+ *   { clipValue: 0.5 },
+ *   { zclip: { zThreshold: 2.5 }, nonFinite: "skip" },
+ *   { agc: { clipping: 0.01, excludePattern: "^classifier/" } },
+ *   { maxNorm: 1, skipSpikes: {}, gradientAccumulationSteps: 4 },
+ * ];
+ * for (const options of choices) console.log(withGradientClipping(tf.train.sgd(0.1), options).clipper.kind);
+ * ```
+ * ```text
+ * maxNorm
+ * clipValue
+ * zclip
+ * agc
+ * maxNorm
+ * ```
  */
 export interface GradientClippingOptions {
   /** Clip the global norm of all gradients to this (PyTorch's `max_norm`). */
@@ -135,47 +186,79 @@ function namesOf(option: ClipperOption): string[] {
  * key again replaces the earlier registration. See `ClipperOption` for the
  * contract.
  *
+ * An extension seam (`gradclip/tfjs/extend`): it may change in minor versions.
+ *
+ * @param option The option key, its `parse` and its `create` (see `ClipperOption`).
  * @returns A function that removes this registration.
  * @throws TypeError for a malformed option, or a key (or alias) that a
  *   built-in option or another registered option already uses.
  * @example
- * registerClipperOption({
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs-core";
+ * import "@tensorflow/tfjs-backend-cpu";
+ * import { withGradientClipping } from "gradclip/tfjs";
+ * import { registerClipperOption, thresholdClipper } from "gradclip/tfjs/extend";
+ *
+ * declare module "gradclip/tfjs" {
+ *   interface GradientClippingOptions {
+ *     halfMax?: true; // the new key, typed
+ *   }
+ * }
+ *
+ * await tf.setBackend("cpu");
+ * // Clip to half the largest norm seen so far; `{ halfMax: true }` saves with the model, state included.
+ * const unregister = registerClipperOption({
  *   key: "halfMax",
- *   parse: (v, where) => { if (v !== true) throw new TypeError(`gradclip: ${where} must be true`); return true; },
- *   create: () => thresholdClipper("halfMax", {
- *     init: () => ({ max: 0 }),
- *     update: (s, n) => ({ maxNorm: Math.max(s.max, n) / 2, state: { max: Math.max(s.max, n) } }),
- *   }),
+ *   parse: (value, where) => {
+ *     if (value !== true) throw new TypeError(`gradclip: ${where} must be true`);
+ *     return true;
+ *   },
+ *   create: () =>
+ *     thresholdClipper("halfMax", {
+ *       init: () => ({ max: 0 }),
+ *       update: (s: { max: number }, n: number) => ({ maxNorm: Math.max(s.max, n) / 2, state: { max: Math.max(s.max, n) } }),
+ *     }),
  * });
+ * const optimizer = withGradientClipping(tf.train.sgd(0.1), { halfMax: true });
+ * tf.variable(tf.tensor1d([0, 0]), true, "w");
+ * optimizer.applyGradients({ w: tf.tensor1d([3, 4]) });
+ * console.log(optimizer.clipper.getState?.());
+ * unregister();
+ * ```
+ * ```text
+ * { max: 5 }
+ * ```
  */
-export function registerClipperOption(option: ClipperOption): () => void {
+export function registerClipperOption<O>(option: ClipperOption<O>): () => void {
   const where = "registerClipperOption";
+  // Stored untyped: the registry holds options of every type, each given back only what its own parse returned.
+  const untyped = option as ClipperOption;
   if (typeof option !== "object" || option === null) {
-    throw new TypeError(`gradclip: ${where}: option must be { key, parse, create, aliases?, takesNormType? }; got ${describe(option)}.`);
+    throw new TypeError(`gradclip: ${where}: option must be { key, parse, create, aliases?, takesNormType? }; got ${describeValue(option)}.`);
   }
   checkOptions(option, where, ["key", "aliases", "takesNormType", "parse", "create"]);
   if (typeof option.key !== "string" || option.key === "") {
-    throw new TypeError(`gradclip: ${where}: key must be a non-empty string; got ${describe(option.key)}.`);
+    throw new TypeError(`gradclip: ${where}: key must be a non-empty string; got ${describeValue(option.key)}.`);
   }
   if (option.aliases !== undefined && !(Array.isArray(option.aliases) && option.aliases.every((a) => typeof a === "string" && a !== ""))) {
-    throw new TypeError(`gradclip: ${where}: aliases must be an array of non-empty strings; got ${describe(option.aliases)}.`);
+    throw new TypeError(`gradclip: ${where}: aliases must be an array of non-empty strings; got ${describeValue(option.aliases)}.`);
   }
   if (typeof option.parse !== "function" || typeof option.create !== "function") {
     throw new TypeError(`gradclip: ${where}: parse and create must be functions (see ClipperOption).`);
   }
   checkBoolean(option.takesNormType, `${where}: takesNormType`, false);
   const taken = new Map<string, string>();
-  for (const o of allOptions()) if (!(registered.get(option.key) === o)) for (const n of namesOf(o)) taken.set(n, o.key);
+  for (const o of allOptions()) if (!(registered.get(untyped.key) === o)) for (const n of namesOf(o)) taken.set(n, o.key);
   for (const n of POLICY_KEYS) taken.set(n, n);
-  for (const n of namesOf(option)) {
+  for (const n of namesOf(untyped)) {
     const owner = taken.get(n);
     if (owner !== undefined) {
       throw new TypeError(`gradclip: ${where}: the option key ${JSON.stringify(n)} is taken (by ${JSON.stringify(owner)}); choose another.`);
     }
   }
-  registered.set(option.key, option);
+  registered.set(untyped.key, untyped);
   return () => {
-    if (registered.get(option.key) === option) registered.delete(option.key);
+    if (registered.get(untyped.key) === untyped) registered.delete(untyped.key);
   };
 }
 
@@ -206,12 +289,12 @@ export function optionsFromConfig(config: { [key: string]: JsonValue }): Gradien
 export function resolveClippingOptions(options: unknown, fnName = "withGradientClipping"): ResolvedClipping {
   if (options === undefined || options === null) {
     throw new TypeError(
-      `gradclip: ${fnName}: options are required, e.g. { maxNorm: 1 } (or {} to only measure the gradient norm); got ${describe(options)}.`,
+      `gradclip: ${fnName}: options are required, e.g. { maxNorm: 1 } (or {} to only measure the gradient norm); got ${describeValue(options)}.`,
     );
   }
   if (typeof options !== "object" || Array.isArray(options)) {
     const hint = typeof options === "number" ? ` (write { maxNorm: ${options} })` : "";
-    throw new TypeError(`gradclip: ${fnName}: options must be an object${hint}; got ${describe(options)}.`);
+    throw new TypeError(`gradclip: ${fnName}: options must be an object${hint}; got ${describeValue(options)}.`);
   }
   const rules = allOptions();
   checkOptions(options, fnName, [...rules.flatMap(namesOf), ...POLICY_KEYS]);
@@ -264,7 +347,7 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
   } else if (rule) {
     const c = o.clipper as GradientClipper;
     if (typeof c !== "object" || c === null || typeof c.clip !== "function" || typeof c.kind !== "string") {
-      throw new TypeError(`gradclip: ${fnName}: options.clipper must be a GradientClipper ({ kind, clip(step) }); got ${describe(c)}.`);
+      throw new TypeError(`gradclip: ${fnName}: options.clipper must be a GradientClipper ({ kind, clip(step) }); got ${describeValue(c)}.`);
     }
     clipper = c;
   }
@@ -276,7 +359,7 @@ function resolvePolicy(o: Record<string, unknown>, fnName: string): NonFinitePol
   let nonFinite: NonFinitePolicy = "propagate";
   if (o.nonFinite !== undefined) {
     if (o.nonFinite !== "propagate" && o.nonFinite !== "error" && o.nonFinite !== "skip") {
-      throw new TypeError(`gradclip: ${fnName}: options.nonFinite must be "propagate", "error" or "skip"; got ${describe(o.nonFinite)}.`);
+      throw new TypeError(`gradclip: ${fnName}: options.nonFinite must be "propagate", "error" or "skip"; got ${describeValue(o.nonFinite)}.`);
     }
     nonFinite = o.nonFinite;
   }

@@ -21,26 +21,41 @@
  * TypeError when the optimizer is made, never when the model is loaded.
  * Object keys whose value is `undefined` are left out (an absent option).
  */
-import { describe } from "../core/validate.js";
+import { describeValue } from "../core/describe.js";
+import { fromJsonNumber, toJsonNumber } from "../core/json-number.js";
+import { isPlainObject } from "../core/options.js";
 
-/** JSON values, for configs and state that round-trip through `model.save`. */
+/**
+ * JSON values: what a clipper's `getState` returns and `setState` gets
+ * back, saved with a model. Numbers of any value round-trip (NaN, ±Infinity
+ * and -0 included).
+ *
+ * @example
+ * ```ts
+ * import type { JsonValue } from "gradclip/tfjs/extend";
+ *
+ * const state: JsonValue = { norms: [1.5, Infinity], step: 3, note: null };
+ * console.log(JSON.stringify(state)); // JSON.stringify itself loses Infinity; the wrapper's saved form does not
+ * ```
+ * ```text
+ * {"norms":[1.5,null],"step":3,"note":null}
+ * ```
+ */
 export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 const TAG = "$number";
 
+/** The tag of a number JSON cannot hold: the monitor history's strings (`toJsonNumber`), and "-0"; null for the others. */
 function tagOf(x: number): string | null {
-  if (Number.isNaN(x)) return "NaN";
-  if (x === Infinity) return "Infinity";
-  if (x === -Infinity) return "-Infinity";
   if (Object.is(x, -0)) return "-0";
-  return null;
+  const json = toJsonNumber(x);
+  return typeof json === "string" ? json : null;
 }
 
-const UNTAG: Record<string, number> = { NaN: NaN, Infinity: Infinity, "-Infinity": -Infinity, "-0": -0 };
-
-function isPlainObject(v: object): boolean {
-  const proto = Object.getPrototypeOf(v) as unknown;
-  return proto === Object.prototype || proto === null;
+/** The number a tag stands for, or undefined for any other value. */
+function untag(tag: unknown): number | undefined {
+  if (tag === "-0") return -0;
+  return typeof tag === "string" ? fromJsonNumber(tag) : undefined;
 }
 
 /**
@@ -57,7 +72,7 @@ function toJsonForm(value: unknown, path: string, seen: Set<object>): unknown {
     case "object":
       break;
     default:
-      throw new TypeError(`gradclip: ${path} cannot be saved with a model (JSON holds no ${describe(value)}); give JSON values.`);
+      throw new TypeError(`gradclip: ${path} cannot be saved with a model (JSON holds no ${describeValue(value)}); give JSON values.`);
   }
   if (value === null) return null;
   if (seen.has(value)) throw new TypeError(`gradclip: ${path} refers to itself and cannot be saved with a model.`);
@@ -70,7 +85,7 @@ function toJsonForm(value: unknown, path: string, seen: Set<object>): unknown {
       });
     }
     if (!isPlainObject(value)) {
-      throw new TypeError(`gradclip: ${path} is ${describe(value)}, which cannot be saved with a model; give a plain object of JSON values.`);
+      throw new TypeError(`gradclip: ${path} is ${describeValue(value)}, which cannot be saved with a model; give a plain object of JSON values.`);
     }
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(value)) {
@@ -110,8 +125,8 @@ function fromJsonForm(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(fromJsonForm);
   const keys = Object.keys(v);
   if (keys.length === 1 && keys[0] === TAG) {
-    const tag = (v as Record<string, unknown>)[TAG];
-    if (typeof tag === "string" && Object.hasOwn(UNTAG, tag)) return UNTAG[tag];
+    const number = untag((v as Record<string, unknown>)[TAG]);
+    if (number !== undefined) return number;
   }
   const out: Record<string, unknown> = {};
   for (const k of keys) {

@@ -7,7 +7,9 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { AGC, AutoClip, autoClipRule, percentile, quantile, ZClip, zClipRule } from "../../src/index.js";
+import { AGC, AutoClip, autoClipRule, ZClip, zClipRule } from "../../src/index.js";
+import { percentile, quantile } from "../../src/adaptive/percentile.js";
+
 import { assertThrowsTyped } from "../support/errors.js";
 
 describe("counts: NaN, ±Infinity, fractions, -0 and integers beyond 2^53 are refused, naming the function", () => {

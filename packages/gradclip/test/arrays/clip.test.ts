@@ -5,8 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm } from "../../src/index.js";
-import { jsKernels, registerKernelProvider, type KernelProvider } from "../../src/arrays/kernels.js";
-import { tensorNorm } from "../../src/arrays/norm.js";
+import { jsArrayKernels, registerArrayKernelProvider, type ArrayKernelProvider } from "../../src/arrays/kernels.js";
+import { arrayNorm } from "../../src/arrays/norm.js";
 import { sameBits } from "../support/tolerance.js";
 import { exactNorm } from "./reference.js";
 
@@ -63,17 +63,17 @@ test("clipGradsWithNorm_ takes any non-negative norm, NaN and Infinity included"
 test("a registered kernel provider is used for the arrays it accepts, and can be removed", () => {
   const mine = new Float64Array([3, 4]);
   const calls: string[] = [];
-  const provider: KernelProvider = {
+  const provider: ArrayKernelProvider = {
     name: "spy",
     // The core hands kernels plain views of the caller's arrays (gradView): compare the memory viewed.
     accepts: (a) => a.buffer === mine.buffer && a.byteOffset === mine.byteOffset && a.length === mine.length,
-    sumSquares: (a) => { calls.push("sumSquares"); return jsKernels.sumSquares(a); },
-    sumPow: (a, p) => { calls.push("sumPow"); return jsKernels.sumPow(a, p); },
-    maxAbs: (a) => { calls.push("maxAbs"); return jsKernels.maxAbs(a); },
-    scale: (a, c) => { calls.push("scale"); jsKernels.scale(a, c); },
-    clamp: (a, c) => { calls.push("clamp"); jsKernels.clamp(a, c); },
+    sumSquares: (a) => { calls.push("sumSquares"); return jsArrayKernels.sumSquares(a); },
+    sumPow: (a, p) => { calls.push("sumPow"); return jsArrayKernels.sumPow(a, p); },
+    maxAbs: (a) => { calls.push("maxAbs"); return jsArrayKernels.maxAbs(a); },
+    scale: (a, c) => { calls.push("scale"); jsArrayKernels.scale(a, c); },
+    clamp: (a, c) => { calls.push("clamp"); jsArrayKernels.clamp(a, c); },
   };
-  const unregister = registerKernelProvider(provider);
+  const unregister = registerArrayKernelProvider(provider);
   try {
     const other = new Float64Array([1]);
     clipGradNorm_([mine, other], 1);
@@ -90,39 +90,39 @@ test("a registered kernel provider is used for the arrays it accepts, and can be
   assert.deepEqual(calls, []);
 });
 
-test("tensorNorm of one array: float64 near the ends of the range, every kind of p", () => {
+test("arrayNorm of one array: float64 near the ends of the range, every kind of p", () => {
   const huge = Float64Array.of(1e300, -1e300, 1e300);
   const tiny = Float64Array.of(1e-300, -1e-300, 1e-300);
   for (const p of [1, 2, 3, 4]) {
     const scale = 3 ** (1 / p);
-    assert.ok(Math.abs(tensorNorm(huge, p) / (1e300 * scale) - 1) < 1e-14, `huge p=${p}`);
-    assert.ok(Math.abs(tensorNorm(tiny, p) / (1e-300 * scale) - 1) < 1e-14, `tiny p=${p}`);
+    assert.ok(Math.abs(arrayNorm(huge, p) / (1e300 * scale) - 1) < 1e-14, `huge p=${p}`);
+    assert.ok(Math.abs(arrayNorm(tiny, p) / (1e-300 * scale) - 1) < 1e-14, `tiny p=${p}`);
   }
-  assert.equal(tensorNorm(huge, Infinity), 1e300);
-  assert.equal(tensorNorm(new Float64Array(0), 2), 0);
-  assert.equal(tensorNorm(new Float32Array(0), Infinity), 0);
-  assert.equal(tensorNorm(Float64Array.of(0, -0), 3), 0);
-  assert.ok(Number.isNaN(tensorNorm(Float64Array.of(Infinity, NaN), 2)));
-  assert.equal(tensorNorm(Float32Array.of(-Infinity, 1), 0.5), Infinity);
+  assert.equal(arrayNorm(huge, Infinity), 1e300);
+  assert.equal(arrayNorm(new Float64Array(0), 2), 0);
+  assert.equal(arrayNorm(new Float32Array(0), Infinity), 0);
+  assert.equal(arrayNorm(Float64Array.of(0, -0), 3), 0);
+  assert.ok(Number.isNaN(arrayNorm(Float64Array.of(Infinity, NaN), 2)));
+  assert.equal(arrayNorm(Float32Array.of(-Infinity, 1), 0.5), Infinity);
   // p < 1: elements far below the largest still count (their p-th powers do not vanish).
   const wide = Float64Array.of(1e-320, 1e10);
   const want = (1e-320 ** 0.01 + 1e10 ** 0.01) ** 100;
-  assert.ok(Math.abs(tensorNorm(wide, 0.01) / want - 1) < 1e-12, `${tensorNorm(wide, 0.01)} vs ${want}`);
+  assert.ok(Math.abs(arrayNorm(wide, 0.01) / want - 1) < 1e-12, `${arrayNorm(wide, 0.01)} vs ${want}`);
 });
 
-test("jsKernels: maxAbs finds NaN anywhere; clamp keeps NaN; scale rounds the factor for float32", () => {
+test("jsArrayKernels: maxAbs finds NaN anywhere; clamp keeps NaN; scale rounds the factor for float32", () => {
   for (const a of [[NaN, 1, 2], [1, NaN, 2], [5, 1, NaN], [Infinity, NaN]]) {
-    assert.ok(Number.isNaN(jsKernels.maxAbs(Float64Array.from(a))), `${a}`);
+    assert.ok(Number.isNaN(jsArrayKernels.maxAbs(Float64Array.from(a))), `${a}`);
   }
-  assert.equal(jsKernels.maxAbs(Float32Array.of(-0, -7, 3)), 7);
+  assert.equal(jsArrayKernels.maxAbs(Float32Array.of(-0, -7, 3)), 7);
   const c = Float64Array.of(NaN, -5, 5, 0.5, -Infinity);
-  jsKernels.clamp(c, 1);
+  jsArrayKernels.clamp(c, 1);
   assert.ok(sameBits(c, Float64Array.of(NaN, -1, 1, 0.5, -1)));
   const s = Float32Array.of(3);
-  jsKernels.scale(s, 1 / 3);
+  jsArrayKernels.scale(s, 1 / 3);
   assert.equal(s[0], Math.fround(3 * Math.fround(1 / 3)));
   const n = Float64Array.from({ length: 21 }, (_, i) => i - 10);
-  assert.equal(jsKernels.sumSquares(n), 770);
-  assert.equal(jsKernels.sumPow(n, 1), 110);
-  assert.equal(jsKernels.sumPow(n, 3), 2 * 3025);
+  assert.equal(jsArrayKernels.sumSquares(n), 770);
+  assert.equal(jsArrayKernels.sumPow(n, 1), 110);
+  assert.equal(jsArrayKernels.sumPow(n, 3), 2 * 3025);
 });

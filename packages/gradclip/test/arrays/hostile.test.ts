@@ -9,15 +9,8 @@
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { runInNewContext } from "node:vm";
-import {
-  clipGradNorm_,
-  clipGradsWithNorm_,
-  clipGradValue_,
-  getTotalNorm,
-  GradBuffer,
-  useWasmKernels,
-  wasmKernelsForMemory,
-} from "../../src/index.js";
+import { clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm, GradBuffer } from "../../src/index.js";
+import { useWasmKernels, wasmKernelsForMemory } from "../../src/extend.js";
 
 type Call = (grads: unknown) => unknown;
 

@@ -7,7 +7,7 @@ import { test } from "node:test";
 import fc from "fast-check";
 import { clipGradNorm_, clipGradValue_, clipGradsWithNorm_, getTotalNorm } from "../../src/arrays/clip.js";
 import type { Grad } from "../../src/arrays/grads.js";
-import { jsKernels, kernelsFor } from "../../src/arrays/kernels.js";
+import { jsArrayKernels, arrayKernelsFor } from "../../src/arrays/kernels.js";
 import { NonFiniteNormError } from "../../src/core/errors.js";
 import { GradBuffer } from "../../src/arrays/wasm/grad-buffer.js";
 import { useWasmKernels } from "../../src/arrays/wasm/provider.js";
@@ -58,21 +58,21 @@ test("GradBuffer rejects bad shapes and dtypes with TypeError / RangeError", () 
   assert.throws(() => new GradBuffer([1], { dtype: "int8" as "float32" }), TypeError);
 });
 
-test("the core functions pick the wasm kernels for GradBuffer views, jsKernels for other arrays", () => {
+test("the core functions pick the wasm kernels for GradBuffer views, jsArrayKernels for other arrays", () => {
   const buf = new GradBuffer([8]);
-  assert.equal((kernelsFor(buf.grads[0]!) as { name?: string }).name, "wasm-simd");
-  assert.equal(kernelsFor(new Float32Array(8)), jsKernels);
-  assert.equal(kernelsFor(buf.grads[0]!.slice()), jsKernels);
+  assert.equal((arrayKernelsFor(buf.grads[0]!) as { name?: string }).name, "wasm-simd");
+  assert.equal(arrayKernelsFor(new Float32Array(8)), jsArrayKernels);
+  assert.equal(arrayKernelsFor(buf.grads[0]!.slice()), jsArrayKernels);
 });
 
 test("useWasmKernels registers any memory and its disposer unregisters it", () => {
   const memory = new WebAssembly.Memory({ initial: 1 });
   const view = new Float32Array(memory.buffer, 16, 8);
-  assert.equal(kernelsFor(view), jsKernels);
+  assert.equal(arrayKernelsFor(view), jsArrayKernels);
   const stop = useWasmKernels(memory);
-  assert.equal((kernelsFor(view) as { name?: string }).name, "wasm-simd");
+  assert.equal((arrayKernelsFor(view) as { name?: string }).name, "wasm-simd");
   stop();
-  assert.equal(kernelsFor(view), jsKernels);
+  assert.equal(arrayKernelsFor(view), jsArrayKernels);
 });
 
 test("clipGradNorm_ on GradBuffer views equals clipGradNorm_ on copies, for p = 2, 1, 3, inf, float32 and float64", () => {

@@ -1,12 +1,12 @@
 /**
- * The WebAssembly SIMD kernels equal jsKernels bit for bit, in place over
+ * The WebAssembly SIMD kernels equal jsArrayKernels bit for bit, in place over
  * views of any WebAssembly.Memory, at any length and offset.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import type { Grad } from "../../src/arrays/grads.js";
-import { jsKernels, type ArrayKernels } from "../../src/arrays/kernels.js";
+import { jsArrayKernels, type ArrayKernels } from "../../src/arrays/kernels.js";
 import { wasmKernelsForMemory, wasmSimdSupported } from "../../src/arrays/wasm/memory-kernels.js";
 import { seededRandom } from "../support/random.js";
 import { assertSameBits } from "../support/tolerance.js";
@@ -35,7 +35,7 @@ function dstInMemory(Ctor: typeof Float32Array | typeof Float64Array, n: number,
 
 /**
  * scaleInto / clampInto through `k` from a view at `offset` into one at
- * `dstOffset` (another alignment) equal jsKernels' in-place kernel on a copy;
+ * `dstOffset` (another alignment) equal jsArrayKernels' in-place kernel on a copy;
  * the source is left as it was.
  */
 function checkInto(k: ArrayKernels, Ctor: typeof Float32Array | typeof Float64Array, values: ArrayLike<number>,
@@ -45,7 +45,7 @@ function checkInto(k: ArrayKernels, Ctor: typeof Float32Array | typeof Float64Ar
     for (const c of cs) {
       const src = inMemory(Ctor, values, offset), dst = dstInMemory(Ctor, values.length, dstOffset);
       const expected = new Ctor(values);
-      jsKernels[kind](expected, c);
+      jsArrayKernels[kind](expected, c);
       if (kind === "scale") k.scaleInto!(src, dst, c);
       else k.clampInto!(src, dst, c);
       assertSameBits(dst, expected, `${kind}Into(${c}) ${ctx} -> +${dstOffset}`);
@@ -58,25 +58,25 @@ function checkInto(k: ArrayKernels, Ctor: typeof Float32Array | typeof Float64Ar
   }
 }
 
-/** Every kernel on `values` at `offset`, through wasm and through jsKernels, compared. */
+/** Every kernel on `values` at `offset`, through wasm and through jsArrayKernels, compared. */
 function checkAll(Ctor: typeof Float32Array | typeof Float64Array, values: ArrayLike<number>, offset: number): void {
   const js = new Ctor(values);
   const w = inMemory(Ctor, values, offset);
   const ctx = `${Ctor.name}[${values.length}] at +${offset}`;
-  assert.ok(Object.is(wasm.sumSquares(w), jsKernels.sumSquares(js)), `sumSquares ${ctx}`);
-  assert.ok(Object.is(wasm.sumPow(w, 1), jsKernels.sumPow(js, 1)), `sumPow 1 ${ctx}`);
-  assert.ok(Object.is(wasm.sumPow(w, 3), jsKernels.sumPow(js, 3)), `sumPow 3 ${ctx}`);
-  assert.ok(Object.is(wasm.maxAbs(w), jsKernels.maxAbs(js)), `maxAbs ${ctx}`);
+  assert.ok(Object.is(wasm.sumSquares(w), jsArrayKernels.sumSquares(js)), `sumSquares ${ctx}`);
+  assert.ok(Object.is(wasm.sumPow(w, 1), jsArrayKernels.sumPow(js, 1)), `sumPow 1 ${ctx}`);
+  assert.ok(Object.is(wasm.sumPow(w, 3), jsArrayKernels.sumPow(js, 3)), `sumPow 3 ${ctx}`);
+  assert.ok(Object.is(wasm.maxAbs(w), jsArrayKernels.maxAbs(js)), `maxAbs ${ctx}`);
   for (const c of COEFS) {
     const a = inMemory(Ctor, values, offset), b = new Ctor(values);
     wasm.scale(a, c);
-    jsKernels.scale(b, c);
+    jsArrayKernels.scale(b, c);
     assertSameBits(a, b, `scale(${c}) ${ctx}`);
   }
   for (const c of CLAMPS) {
     const a = inMemory(Ctor, values, offset), b = new Ctor(values);
     wasm.clamp(a, c);
-    jsKernels.clamp(b, c);
+    jsArrayKernels.clamp(b, c);
     assertSameBits(a, b, `clamp(${c}) ${ctx}`);
   }
   checkInto(wasm, Ctor, values, offset, (offset + 3) % 8, ctx);
@@ -84,10 +84,10 @@ function checkAll(Ctor: typeof Float32Array | typeof Float64Array, values: Array
 
 test("WebAssembly SIMD is available (Node >= 20), so these tests exercise the wasm kernels", () => {
   assert.equal(wasmSimdSupported(), true);
-  assert.notEqual(wasm, jsKernels);
+  assert.notEqual(wasm, jsArrayKernels);
 });
 
-test("random data, every length 0..70 and every offset 0..5: same bits as jsKernels", () => {
+test("random data, every length 0..70 and every offset 0..5: same bits as jsArrayKernels", () => {
   const r = seededRandom(12345);
   for (const Ctor of [Float32Array, Float64Array]) {
     for (let n = 0; n <= 70; n++) {
@@ -97,7 +97,7 @@ test("random data, every length 0..70 and every offset 0..5: same bits as jsKern
   }
 });
 
-test("a long array (the SIMD main loop dominates): same bits as jsKernels", () => {
+test("a long array (the SIMD main loop dominates): same bits as jsArrayKernels", () => {
   const values = Array.from({ length: 10_007 }, (_, i) => Math.sin(i) * (i % 13));
   checkAll(Float32Array, values, 3);
   checkAll(Float64Array, values, 1);
@@ -140,7 +140,7 @@ test("property: any float32 / float64 arrays (NaN, infinities, subnormals includ
   );
 });
 
-test("jsKernels.scaleInto / clampInto equal the in-place kernels on a copy, at every length 0..40", () => {
+test("jsArrayKernels.scaleInto / clampInto equal the in-place kernels on a copy, at every length 0..40", () => {
   const r = seededRandom(777);
   for (const Ctor of [Float32Array, Float64Array]) {
     for (let n = 0; n <= 40; n++) {
@@ -148,8 +148,8 @@ test("jsKernels.scaleInto / clampInto equal the in-place kernels on a copy, at e
       for (const c of [...COEFS, ...CLAMPS]) {
         for (const kind of ["scale", "clamp"] as const) {
           const src = new Ctor(values), dst = new Ctor(n), expected = new Ctor(values);
-          jsKernels[kind](expected, c);
-          jsKernels[`${kind}Into`](src, dst, c);
+          jsArrayKernels[kind](expected, c);
+          jsArrayKernels[`${kind}Into`](src, dst, c);
           assertSameBits(dst, expected, `js ${kind}Into(${c}) ${Ctor.name}[${n}]`);
           assertSameBits(src, new Ctor(values), "the source is unchanged");
         }
@@ -158,7 +158,7 @@ test("jsKernels.scaleInto / clampInto equal the in-place kernels on a copy, at e
   }
 });
 
-test("scaleInto / clampInto with an array outside the memory go to jsKernels (same values, nothing else written)", () => {
+test("scaleInto / clampInto with an array outside the memory go to jsArrayKernels (same values, nothing else written)", () => {
   const values = Array.from({ length: 19 }, (_, i) => i - 9.5);
   const expected = Float32Array.from(values, (v) => Math.fround(v * Math.fround(0.3)));
   const inside = inMemory(Float32Array, values, 1);
@@ -171,9 +171,9 @@ test("scaleInto / clampInto with an array outside the memory go to jsKernels (sa
   assertSameBits(inside, new Float32Array(values), "the source is unchanged");
 });
 
-test("arrays outside the memory go to jsKernels; views detached by memory.grow are a TypeError, not a norm of 0", () => {
+test("arrays outside the memory go to jsArrayKernels; views detached by memory.grow are a TypeError, not a norm of 0", () => {
   const plain = new Float32Array([3, 4, NaN, 1]);
-  assert.ok(Object.is(wasm.sumSquares(plain), jsKernels.sumSquares(plain)));
+  assert.ok(Object.is(wasm.sumSquares(plain), jsArrayKernels.sumSquares(plain)));
   const other = new WebAssembly.Memory({ initial: 1 });
   const foreign = new Float32Array(other.buffer, 0, 9).fill(2);
   assert.equal(wasm.sumSquares(foreign), 36);

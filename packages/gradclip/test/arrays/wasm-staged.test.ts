@@ -1,10 +1,10 @@
 /**
  * Ordinary (non-WebAssembly) arrays of 4096+ elements go through the staged
- * WebAssembly SIMD kernels: same bits as jsKernels, across chunk boundaries.
+ * WebAssembly SIMD kernels: same bits as jsArrayKernels, across chunk boundaries.
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { jsKernels, kernelsFor } from "../../src/arrays/kernels.js";
+import { jsArrayKernels, arrayKernelsFor } from "../../src/arrays/kernels.js";
 import { stagedKernels } from "../../src/arrays/wasm/staged.js";
 import { assertSameBits } from "../support/tolerance.js";
 
@@ -16,16 +16,16 @@ function data(n: number, special?: { at: number; value: number }): number[] {
   return v;
 }
 
-test("kernelsFor gives the staged kernels from 4096 elements on, jsKernels below", () => {
+test("arrayKernelsFor gives the staged kernels from 4096 elements on, jsArrayKernels below", () => {
   const staged = stagedKernels();
   assert.ok(staged, "WebAssembly SIMD is available on Node >= 20");
-  assert.equal(kernelsFor(new Float32Array(4095)), jsKernels);
-  assert.notEqual(kernelsFor(new Float32Array(4096)), jsKernels);
-  assert.notEqual(kernelsFor(new Float64Array(50_000)), jsKernels);
+  assert.equal(arrayKernelsFor(new Float32Array(4095)), jsArrayKernels);
+  assert.notEqual(arrayKernelsFor(new Float32Array(4096)), jsArrayKernels);
+  assert.notEqual(arrayKernelsFor(new Float64Array(50_000)), jsArrayKernels);
 });
 
-test("staged kernels equal jsKernels bit for bit at chunk-boundary lengths and offsets", () => {
-  const k = kernelsFor(new Float32Array(4096));
+test("staged kernels equal jsArrayKernels bit for bit at chunk-boundary lengths and offsets", () => {
+  const k = arrayKernelsFor(new Float32Array(4096));
   const lengths = [4096, CHUNK - 1, CHUNK, CHUNK + 1, CHUNK + 8, 2 * CHUNK + 13];
   for (const Ctor of [Float32Array, Float64Array]) {
     for (const n of lengths) {
@@ -35,19 +35,19 @@ test("staged kernels equal jsKernels bit for bit at chunk-boundary lengths and o
       backing.set(values, 3);
       for (const a of [new Ctor(values), backing.subarray(3)]) {
         const ctx = `${Ctor.name}[${n}] offset ${a.byteOffset}`;
-        assert.ok(Object.is(k.sumSquares(a), jsKernels.sumSquares(a)), `sumSquares ${ctx}`);
-        assert.ok(Object.is(k.sumPow(a, 1), jsKernels.sumPow(a, 1)), `sumPow 1 ${ctx}`);
-        assert.ok(Object.is(k.sumPow(a, 2.5), jsKernels.sumPow(a, 2.5)), `sumPow 2.5 ${ctx}`);
-        assert.ok(Object.is(k.maxAbs(a), jsKernels.maxAbs(a)), `maxAbs ${ctx}`);
+        assert.ok(Object.is(k.sumSquares(a), jsArrayKernels.sumSquares(a)), `sumSquares ${ctx}`);
+        assert.ok(Object.is(k.sumPow(a, 1), jsArrayKernels.sumPow(a, 1)), `sumPow 1 ${ctx}`);
+        assert.ok(Object.is(k.sumPow(a, 2.5), jsArrayKernels.sumPow(a, 2.5)), `sumPow 2.5 ${ctx}`);
+        assert.ok(Object.is(k.maxAbs(a), jsArrayKernels.maxAbs(a)), `maxAbs ${ctx}`);
         for (const c of [0.3, 1e-30, NaN]) {
           const x = a.slice(), y = a.slice();
           k.scale(x, c);
-          jsKernels.scale(y, c);
+          jsArrayKernels.scale(y, c);
           assertSameBits(x, y, `scale(${c}) ${ctx}`);
         }
         const x = a.slice(), y = a.slice();
         k.clamp(x, 50);
-        jsKernels.clamp(y, 50);
+        jsArrayKernels.clamp(y, 50);
         assertSameBits(x, y, `clamp ${ctx}`);
         assertSameBits(backing.subarray(0, 3), new Ctor(3), "elements before the view are untouched");
       }
@@ -56,19 +56,19 @@ test("staged kernels equal jsKernels bit for bit at chunk-boundary lengths and o
 });
 
 test("staged kernels: NaN, infinities and 1e20 in the first chunk, at a chunk boundary and in the tail", () => {
-  const k = kernelsFor(new Float32Array(4096));
+  const k = arrayKernelsFor(new Float32Array(4096));
   const n = 2 * CHUNK + 5;
   for (const Ctor of [Float32Array, Float64Array]) {
     for (const value of [NaN, Infinity, -Infinity, 1e20, 1e-30]) {
       for (const at of [0, CHUNK - 1, CHUNK, n - 1]) {
         const a = new Ctor(data(n, { at, value }));
         const ctx = `${Ctor.name} ${value} at ${at}`;
-        assert.ok(Object.is(k.sumSquares(a), jsKernels.sumSquares(a)), `sumSquares ${ctx}`);
-        assert.ok(Object.is(k.sumPow(a, 1), jsKernels.sumPow(a, 1)), `sumPow 1 ${ctx}`);
-        assert.ok(Object.is(k.maxAbs(a), jsKernels.maxAbs(a)), `maxAbs ${ctx}`);
+        assert.ok(Object.is(k.sumSquares(a), jsArrayKernels.sumSquares(a)), `sumSquares ${ctx}`);
+        assert.ok(Object.is(k.sumPow(a, 1), jsArrayKernels.sumPow(a, 1)), `sumPow 1 ${ctx}`);
+        assert.ok(Object.is(k.maxAbs(a), jsArrayKernels.maxAbs(a)), `maxAbs ${ctx}`);
         const x = a.slice(), y = a.slice();
         k.scale(x, 0.25);
-        jsKernels.scale(y, 0.25);
+        jsArrayKernels.scale(y, 0.25);
         assertSameBits(x, y, `scale ${ctx}`);
       }
     }
@@ -80,8 +80,8 @@ test("staged kernels: NaN, infinities and 1e20 in the first chunk, at a chunk bo
 });
 
 test("staged scaleInto / clampInto: a one-pass copy equal to the in-place kernel on a copy, across chunks", () => {
-  const k = kernelsFor(new Float32Array(4096));
-  assert.notEqual(k.scaleInto, jsKernels.scaleInto, "the staged out-of-place kernels run");
+  const k = arrayKernelsFor(new Float32Array(4096));
+  assert.notEqual(k.scaleInto, jsArrayKernels.scaleInto, "the staged out-of-place kernels run");
   const lengths = [4096, CHUNK - 1, CHUNK, CHUNK + 1, 2 * CHUNK + 13];
   for (const Ctor of [Float32Array, Float64Array]) {
     for (const n of lengths) {
@@ -94,7 +94,7 @@ test("staged scaleInto / clampInto: a one-pass copy equal to the in-place kernel
       for (const [kind, c] of [["scale", 0.3], ["scale", 1e-30], ["clamp", 50], ["clamp", 0]] as const) {
         dstBacking.fill(7);
         const expected = new Ctor(values);
-        jsKernels[kind](expected, c);
+        jsArrayKernels[kind](expected, c);
         k[`${kind}Into`]!(src, dst, c);
         const ctx = `${kind}Into(${c}) ${Ctor.name}[${n}]`;
         assertSameBits(dst, expected, ctx);

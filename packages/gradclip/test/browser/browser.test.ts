@@ -124,12 +124,12 @@ function call<T>(page: Page, name: string, ...args: unknown[]): Promise<T> {
   );
 }
 
-test("gradclip and gradclip/tfjs load in Chromium from a plain <script type=module> with an import map", { timeout: TEST_TIMEOUT }, async (t) => {
+test("gradclip, gradclip/tfjs and their extend seams load in Chromium from a plain <script type=module> with an import map", { timeout: TEST_TIMEOUT }, async (t) => {
   if (skipReason(t)) return;
   const { page, errors } = await openPage(t, "base", "/test/browser/fixtures/imports.html");
   await page.waitForFunction(() => "imported" in window || (window as unknown as { importErrors: unknown[] }).importErrors.length > 0, null, { timeout: 20_000 });
   const result = await page.evaluate(() => {
-    const w = window as unknown as { imported?: { core: string[]; tfjs: string[] }; importErrors: string[] };
+    const w = window as unknown as { imported?: { core: string[]; coreExtend: string[]; tfjs: string[]; tfjsExtend: string[] }; importErrors: string[] };
     return { imported: w.imported ?? null, importErrors: w.importErrors };
   });
   assert.deepEqual(result.importErrors, [], `import errors; 404s: ${server!.notFound.join(", ")}; ${errors.join("; ")}`);
@@ -139,6 +139,12 @@ test("gradclip and gradclip/tfjs load in Chromium from a plain <script type=modu
   }
   for (const name of ["getTotalNorm", "clipGradsWithNorm_", "clipGradNorm_", "clipGradValue_", "withGradientClipping", "gradNormCallback"]) {
     assert.ok(result.imported.tfjs.includes(name), `gradclip/tfjs exports ${name}`);
+  }
+  for (const name of ["useWasmKernels", "wasmKernelsForMemory", "wasmSimdSupported"]) {
+    assert.ok(result.imported.coreExtend.includes(name), `gradclip/extend exports ${name}`);
+  }
+  for (const name of ["registerClipperOption", "thresholdClipper", "registerClipPath"]) {
+    assert.ok(result.imported.tfjsExtend.includes(name), `gradclip/tfjs/extend exports ${name}`);
   }
   assert.deepEqual(errors, []);
 });

@@ -26,10 +26,25 @@ export function isNodeBuiltin(specifier: string): boolean {
   return specifier.startsWith("node:") || NODE_BUILTINS.has(specifier) || NODE_BUILTINS.has(specifier.split("/")[0]!);
 }
 
-/** Every static import, re-export and literal dynamic import() in `source`. */
+/**
+ * Every static import, re-export and literal dynamic import() in `source`,
+ * from a full parse (`ts.preProcessFile` scans without parsing: after a
+ * regular expression literal such as `/"/g` it can lose track of strings and
+ * take an `import` in a doc comment's example for code).
+ */
 export function importSpecifiers(source: string): string[] {
-  const info = ts.preProcessFile(source, true, true);
-  return info.importedFiles.map((f) => f.fileName);
+  const file = ts.createSourceFile("module.js", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
+  const out: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+      out.push(node.moduleSpecifier.text);
+    } else if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
+      out.push(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(file);
+  return out;
 }
 
 /** Follows relative imports from `entries` (absolute paths); `root` only shortens the reported paths. */

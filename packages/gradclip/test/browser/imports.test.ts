@@ -1,6 +1,6 @@
 /**
- * The built entry points `gradclip` (dist/index.js) and `gradclip/tfjs`
- * (dist/tfjs/index.js) must load in a browser: ES modules whose graph imports
+ * The built entry points `gradclip` (dist/index.js), `gradclip/tfjs`
+ * (dist/tfjs/index.js) and their `extend` seams must load in a browser: ES modules whose graph imports
  * no Node built-in, no CommonJS, and no package beyond the peers a user maps
  * (the in-browser import itself is checked in browser.test.ts).
  */
@@ -18,12 +18,34 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 /** Bare imports each entry may have: its peer dependencies, nothing else (backends are found at run time). */
 const ENTRIES = [
   { name: "gradclip", file: "dist/index.js", source: "src/index.ts", allowed: [] as string[] },
+  { name: "gradclip/extend", file: "dist/extend.js", source: "src/extend.ts", allowed: [] as string[] },
   { name: "gradclip/tfjs", file: "dist/tfjs/index.js", source: "src/tfjs/index.ts", allowed: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"] },
+  { name: "gradclip/tfjs/extend", file: "dist/tfjs/extend.js", source: "src/tfjs/extend.ts", allowed: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"] },
 ];
 
 test("importSpecifiers finds static, re-export and dynamic imports", () => {
   const src = `import a from "./a.js"; export { b } from "./b.js"; export * from "pkg";\nconst m = await import("node:fs");\n// import "./commented.js"`;
   assert.deepEqual(importSpecifiers(src).sort(), ["./a.js", "./b.js", "node:fs", "pkg"]);
+});
+
+test("importSpecifiers is not misled by a regular expression literal before a doc comment's example", () => {
+  // The shape of dist/monitor/history.js's CSV quoting, where ts.preProcessFile found a fake `import ... from "gradclip"`.
+  const src = [
+    "function csvField(s) {",
+    "    return /[\",\\r\\n]/.test(s) ? `\"${s.replace(/\"/g, '\"\"')}\"` : s;",
+    "}",
+    "function csvNumber(x) {",
+    '    return x === null ? "" : String(x);',
+    "}",
+    "/**",
+    " * CSV.",
+    " * @example",
+    " * ```ts",
+    ' * import { x } from "gradclip";',
+    " */",
+    "export function f() {}",
+  ].join("\n");
+  assert.deepEqual(importSpecifiers(src), []);
 });
 
 test("isNodeBuiltin recognises Node-only modules and nothing else", () => {

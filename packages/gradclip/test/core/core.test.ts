@@ -4,23 +4,13 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import {
-  assertFiniteNorm,
-  checkBoolean,
-  checkNonNegative,
-  checkOptions,
-  CLIP_EPSILON,
-  clipCoefficient,
-  clipCoefficientWith,
-  combineNorms,
-  combineNormsWith,
-  describe as describeValue,
-  NonFiniteNormError,
-  parseNormType,
-  resolveNormOptions,
-  type CoefficientOps,
-  type NormCombineOps,
-} from "../../src/core/index.js";
+import { assertFiniteNorm } from "../../src/core/nonfinite.js";
+import { checkBoolean, checkNonNegative, parseNormType, resolveNormOptions } from "../../src/core/validate.js";
+import { checkOptions } from "../../src/core/options.js";
+import { CLIP_EPSILON, clipCoefficient, clipCoefficientWith, type CoefficientOps } from "../../src/core/coefficient.js";
+import { combineNorms, combineNormsWith, type NormCombineOps } from "../../src/core/combine.js";
+import { describeValue } from "../../src/core/describe.js";
+import { NonFiniteNormError } from "../../src/core/errors.js";
 import { getTotalNorm } from "../../src/index.js";
 
 describe("clipCoefficient: min(1, maxNorm / (totalNorm + 1e-6)), NaN kept", () => {

@@ -14,7 +14,7 @@ import {
   NonFiniteNormError,
   type NormPart,
 } from "../../src/index.js";
-import { clipCoefficient, clipCoefficientOfPartWith, type PartCoefficientOps } from "../../src/core/index.js";
+import { clipCoefficient, clipCoefficientOfPartWith, type PartCoefficientOps } from "../../src/core/coefficient.js";
 import { divideByRoot, ldexp, mulRoot, pow2, powRatio } from "../../src/core/float.js";
 import { loadReference, referenceValues, splitInto } from "./norm-reference.js";
 import { ulpsBetween } from "../support/tolerance.js";

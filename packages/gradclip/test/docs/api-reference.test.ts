@@ -2,8 +2,8 @@
  * The generated API reference (scripts/api-docs.ts, `npm run docs`): its
  * entry points are the package's exports; on a fixture each validation
  * category catches its problem; on the package, no warning of an enforced
- * category (broken links, unknown tags, ...), and the counts of the others
- * (public names without a doc comment, unexported types) are reported.
+ * category (every category is: broken links, public names without a doc
+ * comment or an example, unexported types, unknown tags, ...).
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -72,8 +72,14 @@ test("on a fixture, each category catches its problem and modules take the entry
   assert.match(by("invalidLink")[0]!, /Failed to resolve link to "doesNotExist" in comment for fixture\.brokenLink/);
   assert.equal(by("notExported").length, 1, by("notExported").join("\n"));
   assert.match(by("notExported")[0]!, /Hidden, defined in .*main\.ts, is referenced by fixture\.leaksHidden/);
+  assert.deepEqual(
+    by("missingExample").map((m) => m.replace(/ has no @example.*/, "")).sort(),
+    ["fixture.brokenLink (Variable)", "fixture.leaksHidden (Function)", "fixture.other (Function)"],
+    "every public name without an @example, and only those",
+  );
   assert.deepEqual(by("other"), []);
   assert.ok(result.enforcedWarnings.some((w) => w.category === "invalidLink"), "a broken link fails the check");
+  assert.ok(result.enforcedWarnings.some((w) => w.category === "missingExample"), "a public name without an example fails the check");
 });
 
 test("the gradclip reference: no warning in an enforced category; the others counted", async (t) => {

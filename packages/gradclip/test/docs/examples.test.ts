@@ -23,12 +23,10 @@ import { extractDocExamples, type CodeBlock, type ExtractProblem } from "./extra
 import { defineBlockTests, readRepoFile, REPO_ROOT } from "./run-blocks.js";
 
 /**
- * The switch: false while today's one-line examples (which name undefined
- * variables) are rewritten as programs (issue 12); then true, and every
- * example must pass like a docs block. False still runs them and reports
- * the count that pass.
+ * The switch: true, so every example must pass (and typecheck) like a docs
+ * block. False would still run them and only report the count that pass.
  */
-const ENFORCE_SRC_EXAMPLES = false;
+const ENFORCE_SRC_EXAMPLES = true;
 
 /** The source folders whose doc comments are read, relative to the repository root. */
 const SOURCE_DIRS = ["packages/gradclip/src", "packages/cli/src"];

@@ -33,7 +33,7 @@ test("the library tarball ships package.json, README, LICENSE and dist/ only", (
   const entries = runOk("tar", ["-tzf", library]).stdout.trim().split("\n").map((e) => e.replace(/^package\//, ""));
   const top = [...new Set(entries.map((e) => e.split("/")[0]))].sort();
   assert.deepEqual(top, ["LICENSE", "README.md", "dist", "package.json"]);
-  for (const build of ["dist/index.js", "dist/index.d.ts", "dist/tfjs/index.js", "dist/cjs/index.js", "dist/cjs/index.d.ts", "dist/cjs/tfjs/index.js", "dist/cjs/package.json"]) {
+  for (const build of ["dist/index.js", "dist/index.d.ts", "dist/extend.js", "dist/tfjs/index.js", "dist/tfjs/extend.js", "dist/cjs/index.js", "dist/cjs/index.d.ts", "dist/cjs/extend.js", "dist/cjs/tfjs/index.js", "dist/cjs/tfjs/extend.js", "dist/cjs/package.json"]) {
     assert.ok(entries.includes(build), `${build} is in the tarball`);
   }
 });
@@ -151,16 +151,22 @@ import "@tensorflow/tfjs-backend-cpu";
 import * as tfl from "@tensorflow/tfjs-layers";
 const require = createRequire(import.meta.url);
 let esm, cjs;
-if (${JSON.stringify(first)} === "esm") { esm = await import("gradclip/tfjs"); cjs = require("gradclip/tfjs"); }
-else { cjs = require("gradclip/tfjs"); esm = await import("gradclip/tfjs"); }
+let esmExtend, cjsExtend;
+if (${JSON.stringify(first)} === "esm") {
+  esm = await import("gradclip/tfjs"); esmExtend = await import("gradclip/tfjs/extend");
+  cjs = require("gradclip/tfjs"); cjsExtend = require("gradclip/tfjs/extend");
+} else {
+  cjs = require("gradclip/tfjs"); cjsExtend = require("gradclip/tfjs/extend");
+  esm = await import("gradclip/tfjs"); esmExtend = await import("gradclip/tfjs/extend");
+}
 await tf.setBackend("cpu");
 const out = { twoCopies: esm.ClippedOptimizer !== cjs.ClippedOptimizer && esm.withGradientClipping !== cjs.withGradientClipping };
 
 // A clipper option registered through the ES module build, used through the CommonJS one.
-esm.registerClipperOption({
+esmExtend.registerClipperOption({
   key: "fixedCount",
   parse: (o) => ({ maxNorm: o.maxNorm }),
-  create: (o) => esm.thresholdClipper("fixedCount", {
+  create: (o) => esmExtend.thresholdClipper("fixedCount", {
     init: () => 0, update: (steps) => ({ state: steps + 1, maxNorm: o.maxNorm }),
     parseState: (json) => json,
   }),
@@ -189,7 +195,7 @@ if (opt) {
 
 // A per-backend path registered through the CommonJS build, used by the ES module build.
 let built = 0;
-const restore = cjs.registerClipKernels("cpu", () => { built++; return null; });
+const restore = cjsExtend.registerClipPath("cpu", () => { built++; return null; });
 const grads = [tf.tensor1d([3, 4])];
 esm.clipGradNorm_(grads, 1);
 restore();
@@ -201,7 +207,7 @@ out.registries = [...registry.keys()].sort();
 const core = await import("gradclip");
 const providers = registry.get("arrays.kernelProviders");
 const before = providers.length;
-const stop = require("gradclip").useWasmKernels(new WebAssembly.Memory({ initial: 1 }));
+const stop = require("gradclip/extend").useWasmKernels(new WebAssembly.Memory({ initial: 1 }));
 out.providerAdded = providers.length - before;
 stop();
 out.coreTwoCopies = core.clipGradNorm_ !== require("gradclip").clipGradNorm_;

@@ -23,6 +23,8 @@ import {
   withGradientClipping, gradNormCallback, gradientMonitorCallback, ClippedOptimizer,
   type GradientClippingOptions,
 } from "gradclip/tfjs";
+import { wasmSimdSupported, type ArrayKernels } from "gradclip/extend";
+import { registerClipPath, type ClipPath } from "gradclip/tfjs/extend";
 
 const grads: Grads = [new Float32Array([3, 4]), null, { grad: new Float64Array([0]) }];
 const normType: NormType = "inf";
@@ -34,6 +36,14 @@ function neverCalled(): GradientClippingOptions {
   return { nonFinite: "ignore" };
 }
 const options: GradientClippingOptions = { maxNorm: 1, nonFinite: "skip" };
+const simd: boolean = wasmSimdSupported();
+const restorePath = registerClipPath("cpu", (): ClipPath | null => null);
+restorePath();
+function kernelsNeverCalled(k: ArrayKernels): number {
+  // @ts-expect-error sumSquares takes a Float32Array or Float64Array
+  k.sumSquares([1, 2]);
+  return k.maxAbs(new Float32Array(1));
+}
 const optimizer: ClippedOptimizer = withGradientClipping(tf.train.sgd(0.1), options);
 const monitor = new GradientMonitor();
 
@@ -47,7 +57,7 @@ async function main(): Promise<void> {
   });
   await model.fit(tf.ones([4, 2]), tf.ones([4, 1]), { epochs: 1, verbose: 0, callbacks: gradNormCallback(optimizer) });
   console.log(JSON.stringify({
-    norm, normType, typeOnly: typeof neverCalled, epochs: history.history["grad_norm"]?.length,
+    norm, normType, typeOnly: typeof neverCalled, kernelsTypeOnly: typeof kernelsNeverCalled, simd: typeof simd, epochs: history.history["grad_norm"]?.length,
     steps: monitor.records.length, isError: new NonFiniteNormError(Infinity, 2) instanceof Error,
   }));
 }
@@ -127,8 +137,9 @@ for (const mode of MODES) {
       assert.equal(emitted.emitSkipped, false);
       const r = run(process.execPath, [join(dir, "out/index.js")], { cwd: dir });
       assert.equal(r.status, 0, r.stderr);
-      const out = JSON.parse(r.stdout.trim()) as { norm: number; epochs: number; steps: number; isError: boolean };
+      const out = JSON.parse(r.stdout.trim()) as { norm: number; simd: string; epochs: number; steps: number; isError: boolean };
       assert.equal(out.norm, 5);
+      assert.equal(out.simd, "boolean", "gradclip/extend runs from the consumer");
       assert.equal(out.epochs, 2, "grad_norm logged per epoch");
       assert.equal(out.steps, 4, "the monitor saw every step of the first fit");
       assert.equal(out.isError, true);

@@ -10,9 +10,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import * as core from "../../src/index.js";
 import {
-  GradientMonitor, feedMonitor, gradientMonitorCallback, withGradientClipping,
-  type ClippedOptimizer, type GradientClipper, type GradientClippingOptions, type StepInfo,
+  feedMonitor,
+  gradientMonitorCallback,
+  withGradientClipping,
+  type ClippedOptimizer,
+  type GradientClippingOptions,
+  type StepInfo,
 } from "../../src/tfjs/index.js";
+import { GradientMonitor } from "../../src/index.js";
+import { type GradientClipper } from "../../src/tfjs/extend.js";
 import { MODES, useMode } from "./setup.js";
 import { batch, smallModel, uniqueName } from "./training.js";
 import { assertThrowsNoLeak } from "../support/leaks.js";

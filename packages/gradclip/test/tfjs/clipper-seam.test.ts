@@ -9,10 +9,9 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  ClippedOptimizer, GradientMonitor, gradientMonitorCallback, registerClipperOption, thresholdClipper, withGradientClipping,
-  type ClipperOption, type GradientClippingOptions, type ThresholdRule,
-} from "../../src/tfjs/index.js";
+import { ClippedOptimizer, gradientMonitorCallback, withGradientClipping, type GradientClippingOptions } from "../../src/tfjs/index.js";
+import { GradientMonitor, type ThresholdRule } from "../../src/index.js";
+import { registerClipperOption, thresholdClipper, type ClipperOption } from "../../src/tfjs/extend.js";
 import { autoClipRule } from "../../src/index.js";
 import { useMode } from "./setup.js";
 import { batch, saveAndLoad, smallModel, weightsOf } from "./training.js";

@@ -6,9 +6,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import {
-  ClippedOptimizer, GradientMonitor, feedMonitor, gradNormCallback, gradientMonitorCallback, withGradientClipping,
-} from "../../src/tfjs/index.js";
+import { ClippedOptimizer, feedMonitor, gradNormCallback, gradientMonitorCallback, withGradientClipping } from "../../src/tfjs/index.js";
+import { GradientMonitor } from "../../src/index.js";
 import { MODES, useMode } from "./setup.js";
 import { smallModel } from "./training.js";
 import { markMemory } from "../support/leaks.js";

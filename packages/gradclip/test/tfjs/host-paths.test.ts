@@ -8,11 +8,11 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as core from "../../src/index.js";
-import { jsKernels, type ArrayKernels } from "../../src/arrays/kernels.js";
+import { jsArrayKernels, type ArrayKernels } from "../../src/arrays/kernels.js";
 import { boundKernels } from "../../src/arrays/wasm/memory-kernels.js";
 import { clipGradNorm_, clipGradValue_, clipGradsWithNorm_ } from "../../src/tfjs/index.js";
 import { cpuMemory, uninitializedFloat32 } from "../../src/tfjs/backends/cpu.js";
-import { hostKernels } from "../../src/tfjs/backends/host.js";
+import { hostClipPath } from "../../src/tfjs/backends/host.js";
 import { wasmHeapMemory, wasmMemory } from "../../src/tfjs/backends/wasm.js";
 import { useMode, type Mode } from "./setup.js";
 import { assertThrowsNoLeak, expectNoLeak, markMemory } from "../support/leaks.js";
@@ -119,8 +119,8 @@ test("cpu: nothing is written in place: the user's array, an array read with dat
 
 test("host path: a kernel that throws leaves no half-written new tensor behind", async (t) => {
   if ((await useMode("cpu")) !== "cpu") { t.diagnostic("skipped: cpu unavailable"); return; }
-  const failing: ArrayKernels = { ...jsKernels, scaleInto() { throw new Error("kernel failed"); } };
-  const k = hostKernels("test", { ...cpuMemory(tf.backend())!, kernels: failing });
+  const failing: ArrayKernels = { ...jsArrayKernels, scaleInto() { throw new Error("kernel failed"); } };
+  const k = hostClipPath("test", { ...cpuMemory(tf.backend())!, kernels: failing });
   const g = tf.tensor(new Float32Array(5000).fill(2));
   assertThrowsNoLeak(() => k.scale(g, 0.5, true), /kernel failed/, "the new tensor was disposed");
   assert.ok(g.dataSync().every((v) => v === 2), "the input is unchanged");
@@ -145,7 +145,7 @@ test("wasm: the path runs gradclip's SIMD kernels bound to the tfjs-wasm heap's 
   assert.equal(memory.buffer, heap.buffer, "it is the heap tfjs-wasm's tensors live in");
   const kernels = wasmMemory(backend)!.kernels;
   assert.equal(kernels, boundKernels(memory), "the SIMD kernels bound to it");
-  assert.notEqual(kernels, jsKernels);
+  assert.notEqual(kernels, jsArrayKernels);
 });
 
 test("wasm: tensors at heap offsets of every alignment the allocator gives are clipped exactly", async (t) => {

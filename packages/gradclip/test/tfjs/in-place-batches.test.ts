@@ -10,9 +10,10 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
-import { clipGradNorm_, clipGradsWithNorm_, clipGradValue_, registerClipKernels } from "../../src/tfjs/index.js";
-import { genericKernels } from "../../src/tfjs/backends/index.js";
-import type { ClipKernels } from "../../src/tfjs/backends/types.js";
+import { clipGradNorm_, clipGradsWithNorm_, clipGradValue_ } from "../../src/tfjs/index.js";
+import { registerClipPath } from "../../src/tfjs/extend.js";
+import { genericClipPath } from "../../src/tfjs/backends/index.js";
+import type { ClipPath } from "../../src/tfjs/backends/types.js";
 import { assertThrowsNoLeak, markMemory } from "../support/leaks.js";
 
 interface Call { op: "scale" | "clamp"; sizes: number[]; liveBytes: number }
@@ -20,20 +21,20 @@ interface Call { op: "scale" | "clamp"; sizes: number[]; liveBytes: number }
 /** Registers on cpu a path that records its batched calls; `plan` as its planBatches (none: the default). */
 function recordingPath(plan?: (ts: readonly tf.Tensor[], op: "scale" | "clamp") => number[][]) {
   const calls: Call[] = [];
-  const kernels: ClipKernels = {
-    ...genericKernels,
+  const kernels: ClipPath = {
+    ...genericClipPath,
     name: "recording",
     scaleAll(ts, coef) {
       calls.push({ op: "scale", sizes: ts.map((t) => t.size), liveBytes: tf.memory().numBytes });
-      return ts.map((t) => genericKernels.scale(t, coef, false));
+      return ts.map((t) => genericClipPath.scale(t, coef, false));
     },
     clampAll(ts, c) {
       calls.push({ op: "clamp", sizes: ts.map((t) => t.size), liveBytes: tf.memory().numBytes });
-      return ts.map((t) => genericKernels.clamp(t, c, false));
+      return ts.map((t) => genericClipPath.clamp(t, c, false));
     },
     ...(plan ? { planBatches: plan } : {}),
   };
-  const restore = registerClipKernels("cpu", () => kernels);
+  const restore = registerClipPath("cpu", () => kernels);
   return { calls, restore };
 }
 

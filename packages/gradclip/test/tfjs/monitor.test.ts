@@ -4,9 +4,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import * as core from "../../src/index.js";
 import {
-  GradientMonitor, feedMonitor, gradNormCallback, gradientMonitorCallback, withGradientClipping,
-  type ClippedOptimizer, type GradientClippingOptions,
+  feedMonitor,
+  gradNormCallback,
+  gradientMonitorCallback,
+  withGradientClipping,
+  type ClippedOptimizer,
+  type GradientClippingOptions,
 } from "../../src/tfjs/index.js";
+import { GradientMonitor } from "../../src/index.js";
 import { useMode, type Mode } from "./setup.js";
 import { smallModel } from "./training.js";
 import { markMemory } from "../support/leaks.js";

@@ -8,8 +8,9 @@ import { refused } from "./no-simd-setup.js";
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import { clipCoefficient, getTotalNorm, wasmSimdSupported } from "../../src/index.js";
-import { jsKernels, kernelsFor } from "../../src/arrays/kernels.js";
+import { clipCoefficient, getTotalNorm } from "../../src/index.js";
+import { wasmSimdSupported } from "../../src/extend.js";
+import { jsArrayKernels, arrayKernelsFor } from "../../src/arrays/kernels.js";
 import { clipGradNorm_, clipGradValue_ } from "../../src/tfjs/index.js";
 import { wasmHeapMemory, wasmMemory } from "../../src/tfjs/backends/wasm.js";
 import { useMode, type Mode } from "./setup.js";
@@ -22,10 +23,10 @@ function gradients(): Float32Array[] {
   return [4097, 9, 16385, 1].map((n) => r.float32(n, 3));
 }
 
-test("the simulated runtime has no WebAssembly SIMD: gradclip compiles no kernels and uses jsKernels", () => {
+test("the simulated runtime has no WebAssembly SIMD: gradclip compiles no kernels and uses jsArrayKernels", () => {
   assert.equal(wasmSimdSupported(), false);
   assert.ok(refused.length >= 1, "the kernel module was refused");
-  assert.equal(kernelsFor(new Float32Array(50_000)), jsKernels, "no staged SIMD for ordinary arrays");
+  assert.equal(arrayKernelsFor(new Float32Array(50_000)), jsArrayKernels, "no staged SIMD for ordinary arrays");
 });
 
 for (const mode of ["cpu", "wasm"] as Mode[]) {
@@ -33,7 +34,7 @@ for (const mode of ["cpu", "wasm"] as Mode[]) {
     if ((await useMode(mode)) !== mode) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     if (mode === "wasm") {
       assert.ok(wasmHeapMemory(tf.backend()), "the heap is found");
-      assert.equal(wasmMemory(tf.backend())!.kernels, jsKernels, "the heap gets the JavaScript kernels");
+      assert.equal(wasmMemory(tf.backend())!.kernels, jsArrayKernels, "the heap gets the JavaScript kernels");
     }
     const leakCheck = markMemory();
     for (const shared of [false, true]) {

@@ -3,10 +3,9 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import * as core from "../../src/index.js";
-import {
-  ClippedOptimizer, NonFiniteNormError, clipGradNorm_, gradNormCallback, registerClipperOption,
-  thresholdClipper, withGradientClipping, type ThresholdRule,
-} from "../../src/tfjs/index.js";
+import { ClippedOptimizer, NonFiniteNormError, clipGradNorm_, gradNormCallback, withGradientClipping } from "../../src/tfjs/index.js";
+import { registerClipperOption, thresholdClipper } from "../../src/tfjs/extend.js";
+import { type ThresholdRule } from "../../src/index.js";
 import { useMode, type Mode } from "./setup.js";
 import { batch, saveArtifacts, smallModel, uniqueName, weightsOf } from "./training.js";
 import { assertSteadyMemory } from "../support/leaks.js";

@@ -6,10 +6,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
-import {
-  GradientMonitor, agcClipper, autoClipClipper, feedMonitor, gradientMonitorCallback, withGradientClipping, zClipClipper,
-  type GradientClippingOptions,
-} from "../../src/tfjs/index.js";
+import { feedMonitor, gradientMonitorCallback, withGradientClipping, type GradientClippingOptions } from "../../src/tfjs/index.js";
+import { GradientMonitor } from "../../src/index.js";
+import { agcClipper, autoClipClipper, zClipClipper } from "../../src/tfjs/extend.js";
 import { useMode } from "./setup.js";
 import { assertThrowsTyped } from "../support/errors.js";
 

@@ -7,10 +7,8 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import {
-  ClippedOptimizer, NonFiniteNormError, registerClipperOption, withGradientClipping,
-  type GradientClipper, type GradientClippingOptions, type JsonValue,
-} from "../../src/tfjs/index.js";
+import { ClippedOptimizer, NonFiniteNormError, withGradientClipping, type GradientClippingOptions } from "../../src/tfjs/index.js";
+import { registerClipperOption, type GradientClipper, type JsonValue } from "../../src/tfjs/extend.js";
 import { useMode } from "./setup.js";
 import { batch, saveAndLoad, smallModel, weightsOf } from "./training.js";
 import { markMemory } from "../support/leaks.js";

@@ -8,10 +8,9 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import {
-  ClippedOptimizer, agcClipper, registerClipperOption, thresholdClipper, withGradientClipping,
-  type GradientClipper, type GradientClippingOptions, type JsonValue, type ThresholdRule,
-} from "../../src/tfjs/index.js";
+import { ClippedOptimizer, withGradientClipping, type GradientClippingOptions } from "../../src/tfjs/index.js";
+import { agcClipper, registerClipperOption, thresholdClipper, type GradientClipper, type JsonValue } from "../../src/tfjs/extend.js";
+import { type ThresholdRule } from "../../src/index.js";
 import { useMode } from "./setup.js";
 
 function model3(seed: number): tfl.Sequential {

@@ -6,8 +6,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-backend-wasm";
-import { registerClipKernels } from "../../src/tfjs/index.js";
-import { clipKernelsForActiveBackend } from "../../src/tfjs/backends/index.js";
+import { registerClipPath } from "../../src/tfjs/extend.js";
+import { clipPathForActiveBackend } from "../../src/tfjs/backends/index.js";
 
 export type Mode = "cpu" | "wasm" | "generic";
 export const MODES: Mode[] = ["cpu", "wasm", "generic"];
@@ -21,6 +21,6 @@ export async function useMode(mode: Mode): Promise<string | null> {
   const ok = await tf.setBackend(mode === "wasm" ? "wasm" : "cpu").catch(() => false);
   if (!ok) return null;
   await tf.ready();
-  if (mode === "generic") restoreCpu = registerClipKernels("cpu", () => null);
-  return clipKernelsForActiveBackend().name;
+  if (mode === "generic") restoreCpu = registerClipPath("cpu", () => null);
+  return clipPathForActiveBackend().name;
 }

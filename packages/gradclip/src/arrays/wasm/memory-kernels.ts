@@ -1,11 +1,11 @@
 /**
  * The WebAssembly SIMD kernels (kernels.wat) bound to one WebAssembly.Memory:
  * they run in place over Float32Array/Float64Array views of that memory and
- * compute bit for bit what jsKernels computes.
+ * compute bit for bit what jsArrayKernels computes.
  */
-import { describe } from "../../core/describe.js";
+import { describeValue } from "../../core/describe.js";
 import { gradView, isGrad, type Grad } from "../grads.js";
-import { jsKernels, type ArrayKernels } from "../kernels.js";
+import { jsArrayKernels, type ArrayKernels } from "../kernels.js";
 import { instantiateKernels } from "./module.js";
 
 export { wasmSimdSupported } from "./module.js";
@@ -25,7 +25,7 @@ export function checkMemory(memory: unknown, fnName: string): WebAssembly.Memory
   try {
     buffer = memoryBufferGetter.call(memory);
   } catch {
-    throw new TypeError(`gradclip: ${fnName}: memory must be a WebAssembly.Memory (not a Proxy or imitation of one); got ${describe(memory)}.`);
+    throw new TypeError(`gradclip: ${fnName}: memory must be a WebAssembly.Memory (not a Proxy or imitation of one); got ${describeValue(memory)}.`);
   }
   if (typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer) {
     throw new TypeError(`gradclip: ${fnName}: only non-shared WebAssembly memories are supported; got a shared one.`);
@@ -48,7 +48,7 @@ const KERNEL_FN = "wasmKernelsForMemory kernels";
 /** `a` as a plain view (see `gradView`), or TypeError: the kernels are public, so every array is checked. */
 function viewOf(a: unknown, method: string): Grad {
   if (!isGrad(a)) {
-    throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: the array must be a real Float32Array or Float64Array; got ${describe(a)}.`);
+    throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: the array must be a real Float32Array or Float64Array; got ${describeValue(a)}.`);
   }
   return gradView(a, `${KERNEL_FN}: ${method}: the array`);
 }
@@ -57,13 +57,13 @@ function viewOf(a: unknown, method: string): Grad {
 function pairOf(src: unknown, dst: unknown, method: string): [Grad, Grad] {
   const s = viewOf(src, method), d = viewOf(dst, method);
   if (s.constructor !== d.constructor || s.length !== d.length) {
-    throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: src and dst must have the same type and length; got ${describe(src)} and ${describe(dst)}.`);
+    throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: src and dst must have the same type and length; got ${describeValue(src)} and ${describeValue(dst)}.`);
   }
   return [s, d];
 }
 
 function numberArg(c: unknown, method: string, name: string): number {
-  if (typeof c !== "number") throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: ${name} must be a number; got ${describe(c)}.`);
+  if (typeof c !== "number") throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: ${name} must be a number; got ${describeValue(c)}.`);
   return c;
 }
 
@@ -74,7 +74,7 @@ function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
     sumPow: (a, p) => {
       const v = viewOf(a, "sumPow");
       const q = numberArg(p, "sumPow", "p");
-      if (!(q > 0 && q < Infinity)) throw new RangeError(`gradclip: ${KERNEL_FN}: sumPow: p must be a finite number > 0; got ${describe(q)}.`);
+      if (!(q > 0 && q < Infinity)) throw new RangeError(`gradclip: ${KERNEL_FN}: sumPow: p must be a finite number > 0; got ${describeValue(q)}.`);
       return k.sumPow(v, q);
     },
     maxAbs: (a) => k.maxAbs(viewOf(a, "maxAbs")),
@@ -85,7 +85,7 @@ function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
     clamp: (a, c) => {
       const v = viewOf(a, "clamp");
       const x = numberArg(c, "clamp", "c");
-      if (!(x >= 0)) throw new RangeError(`gradclip: ${KERNEL_FN}: clamp: c must be a number >= 0; got ${describe(x)}.`);
+      if (!(x >= 0)) throw new RangeError(`gradclip: ${KERNEL_FN}: clamp: c must be a number >= 0; got ${describeValue(x)}.`);
       k.clamp(v, x);
     },
     scaleInto: (src, dst, c) => {
@@ -95,7 +95,7 @@ function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
     clampInto: (src, dst, c) => {
       const [s, d] = pairOf(src, dst, "clampInto");
       const x = numberArg(c, "clampInto", "c");
-      if (!(x >= 0)) throw new RangeError(`gradclip: ${KERNEL_FN}: clampInto: c must be a number >= 0; got ${describe(x)}.`);
+      if (!(x >= 0)) throw new RangeError(`gradclip: ${KERNEL_FN}: clampInto: c must be a number >= 0; got ${describeValue(x)}.`);
       k.clampInto(s, d, x);
     },
   };
@@ -104,11 +104,11 @@ function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
 /**
  * Kernels that run WebAssembly SIMD in place over arrays that are views of
  * `memory` (`a.buffer === memory.buffer`, checked on every call, so a view
- * detached by `memory.grow` is never touched), and fall back to `jsKernels`
+ * detached by `memory.grow` is never touched), and fall back to `jsArrayKernels`
  * for any other array (`scaleInto` / `clampInto`: unless both arrays are
- * views of `memory`). Results equal `jsKernels`' bit for bit (same float64
+ * views of `memory`). Results equal `jsArrayKernels`' bit for bit (same float64
  * accumulation order, same float32 rounding); NaN payloads may differ.
- * Where WebAssembly SIMD is unavailable, returns `jsKernels` itself.
+ * Where WebAssembly SIMD is unavailable, returns `jsArrayKernels` itself.
  * Instances are cached per memory.
  *
  * Only non-shared memories are supported (a shared memory throws TypeError).
@@ -117,10 +117,26 @@ function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
  * detached view), as is a non-number `p` or `c`; a subclass's overridden
  * `length`, `buffer` or `byteOffset` is ignored (the built-in values are used).
  *
+ * An extension seam (`gradclip/extend`): it may change in minor versions.
+ *
+ * @param memory The memory the arrays live in.
+ * @returns The kernels (see `ArrayKernels`), `scaleInto` and `clampInto` included.
+ * @throws TypeError for a memory that is not a real, non-shared WebAssembly.Memory.
  * @example
+ * ```ts
+ * import { wasmKernelsForMemory } from "gradclip/extend";
+ *
+ * const memory = new WebAssembly.Memory({ initial: 1 });
  * const k = wasmKernelsForMemory(memory);
- * const view = new Float32Array(memory.buffer, 0, 1024);
- * const sumSq = k.sumSquares(view);
+ * const src = new Float64Array(memory.buffer, 0, 3);
+ * const dst = new Float64Array(memory.buffer, 64, 3);
+ * src.set([-2, 0.5, 9]);
+ * k.clampInto(src, dst, 1);
+ * console.log(k.sumPow(src, 1), Array.from(dst), Array.from(src));
+ * ```
+ * ```text
+ * 11.5 [ -1, 0.5, 1 ] [ -2, 0.5, 9 ]
+ * ```
  */
 export function wasmKernelsForMemory(memory: WebAssembly.Memory): Required<ArrayKernels> {
   checkMemory(memory, "wasmKernelsForMemory");
@@ -135,43 +151,43 @@ export function wasmKernelsForMemory(memory: WebAssembly.Memory): Required<Array
 /** The kernels over `memory`, unchecked: callers pass plain views (`gradView`). */
 function bindKernels(memory: WebAssembly.Memory): Required<ArrayKernels> {
   const wasm = instantiateKernels(memory);
-  if (!wasm) return jsKernels;
+  if (!wasm) return jsArrayKernels;
   const inMemory = (a: Grad): boolean => a.buffer === memory.buffer;
   return {
     sumSquares(a) {
-      if (!inMemory(a)) return jsKernels.sumSquares(a);
+      if (!inMemory(a)) return jsArrayKernels.sumSquares(a);
       return a instanceof Float32Array
         ? wasm.sumSquaresF32(a.byteOffset, a.length)
         : wasm.sumSquaresF64(a.byteOffset, a.length);
     },
     sumPow(a, p) {
       // Only p = 1 has a SIMD kernel: other powers need Math.pow.
-      if (p !== 1 || !inMemory(a)) return jsKernels.sumPow(a, p);
+      if (p !== 1 || !inMemory(a)) return jsArrayKernels.sumPow(a, p);
       return a instanceof Float32Array ? wasm.sumAbsF32(a.byteOffset, a.length) : wasm.sumAbsF64(a.byteOffset, a.length);
     },
     maxAbs(a) {
-      if (!inMemory(a)) return jsKernels.maxAbs(a);
+      if (!inMemory(a)) return jsArrayKernels.maxAbs(a);
       return a instanceof Float32Array ? wasm.maxAbsF32(a.byteOffset, a.length) : wasm.maxAbsF64(a.byteOffset, a.length);
     },
     scale(a, c) {
-      if (!inMemory(a)) return jsKernels.scale(a, c);
-      // The f32 parameter rounds c with fround, as jsKernels.scale does.
+      if (!inMemory(a)) return jsArrayKernels.scale(a, c);
+      // The f32 parameter rounds c with fround, as jsArrayKernels.scale does.
       if (a instanceof Float32Array) wasm.scaleF32(a.byteOffset, a.length, c);
       else wasm.scaleF64(a.byteOffset, a.length, c);
     },
     clamp(a, c) {
-      if (!inMemory(a)) return jsKernels.clamp(a, c);
+      if (!inMemory(a)) return jsArrayKernels.clamp(a, c);
       // Clamping a float32 at fround(c) gives the same values as at c (see kernels.wat).
       if (a instanceof Float32Array) wasm.clampF32(a.byteOffset, a.length, c);
       else wasm.clampF64(a.byteOffset, a.length, c);
     },
     scaleInto(src, dst, c) {
-      if (!inMemory(src) || !inMemory(dst)) return jsKernels.scaleInto(src, dst, c);
+      if (!inMemory(src) || !inMemory(dst)) return jsArrayKernels.scaleInto(src, dst, c);
       if (src instanceof Float32Array) wasm.scaleIntoF32(src.byteOffset, dst.byteOffset, src.length, c);
       else wasm.scaleIntoF64(src.byteOffset, dst.byteOffset, src.length, c);
     },
     clampInto(src, dst, c) {
-      if (!inMemory(src) || !inMemory(dst)) return jsKernels.clampInto(src, dst, c);
+      if (!inMemory(src) || !inMemory(dst)) return jsArrayKernels.clampInto(src, dst, c);
       if (src instanceof Float32Array) wasm.clampIntoF32(src.byteOffset, dst.byteOffset, src.length, c);
       else wasm.clampIntoF64(src.byteOffset, dst.byteOffset, src.length, c);
     },

@@ -87,6 +87,15 @@ export function instantiateKernels(memory: WebAssembly.Memory): KernelExports | 
  * Content-Security-Policy without 'wasm-unsafe-eval'; then a one-time
  * console warning says so). Where false, every function runs its
  * JavaScript kernels, with the same results.
+ *
+ * An extension seam (`gradclip/extend`): it may change in minor versions.
+ *
+ * @example
+ * ```ts
+ * import { wasmSimdSupported } from "gradclip/extend";
+ *
+ * console.log(wasmSimdSupported() ? "WebAssembly SIMD kernels" : "JavaScript kernels", "(same results either way)");
+ * ```
  */
 export function wasmSimdSupported(): boolean {
   return typeof WebAssembly === "object" && kernelModule() !== null;

@@ -1,10 +1,10 @@
 /**
  * Routes the core functions (clipGradNorm_ & co.) to the WebAssembly SIMD
  * kernels for arrays that live in a registered WebAssembly.Memory, through the
- * kernel registry of ../kernels.ts; every other array keeps jsKernels.
+ * kernel registry of ../kernels.ts; every other array keeps jsArrayKernels.
  */
 import type { Grad } from "../grads.js";
-import { jsKernels, registerKernelProvider, type ArrayKernels, type KernelProvider } from "../kernels.js";
+import { jsArrayKernels, registerArrayKernelProvider, type ArrayKernels, type ArrayKernelProvider } from "../kernels.js";
 import { boundKernels, checkMemory, wasmSimdSupported } from "./memory-kernels.js";
 
 // Weak, so that a dropped GradBuffer's memory can be collected.
@@ -22,17 +22,17 @@ function kernelsOf(a: Grad): Required<ArrayKernels> | undefined {
   return undefined;
 }
 
-const provider: KernelProvider = {
+const provider: ArrayKernelProvider = {
   name: "wasm-simd",
   accepts: (a) => kernelsOf(a) !== undefined,
-  sumSquares: (a) => (kernelsOf(a) ?? jsKernels).sumSquares(a),
-  sumPow: (a, p) => (kernelsOf(a) ?? jsKernels).sumPow(a, p),
-  maxAbs: (a) => (kernelsOf(a) ?? jsKernels).maxAbs(a),
-  scale: (a, c) => (kernelsOf(a) ?? jsKernels).scale(a, c),
-  clamp: (a, c) => (kernelsOf(a) ?? jsKernels).clamp(a, c),
+  sumSquares: (a) => (kernelsOf(a) ?? jsArrayKernels).sumSquares(a),
+  sumPow: (a, p) => (kernelsOf(a) ?? jsArrayKernels).sumPow(a, p),
+  maxAbs: (a) => (kernelsOf(a) ?? jsArrayKernels).maxAbs(a),
+  scale: (a, c) => (kernelsOf(a) ?? jsArrayKernels).scale(a, c),
+  clamp: (a, c) => (kernelsOf(a) ?? jsArrayKernels).clamp(a, c),
   // Bound kernels run SIMD only when dst is in the same memory too.
-  scaleInto: (src, dst, c) => (kernelsOf(src) ?? jsKernels).scaleInto(src, dst, c),
-  clampInto: (src, dst, c) => (kernelsOf(src) ?? jsKernels).clampInto(src, dst, c),
+  scaleInto: (src, dst, c) => (kernelsOf(src) ?? jsArrayKernels).scaleInto(src, dst, c),
+  clampInto: (src, dst, c) => (kernelsOf(src) ?? jsArrayKernels).clampInto(src, dst, c),
 };
 
 /**
@@ -43,14 +43,31 @@ const provider: KernelProvider = {
  * JavaScript kernels; only the speed changes. `GradBuffer` does this for its
  * own memory. A no-op where WebAssembly SIMD is unavailable.
  *
- * Returns a function that undoes the registration. The memory is held weakly.
+ * Returns a function that undoes the registration. The memory is held
+ * weakly. Views detached by `memory.grow()` fall back to the JavaScript
+ * kernels (make new views after growing).
  *
+ * An extension seam (`gradclip/extend`): it may change in minor versions.
+ *
+ * @param memory The memory whose views should run the SIMD kernels.
+ * @returns A function that undoes the registration.
  * @throws TypeError if `memory` is not a real WebAssembly.Memory (a Proxy or
  *   an imitation of one is refused) or is shared.
  * @example
+ * ```ts
+ * import { clipGradNorm_ } from "gradclip";
+ * import { useWasmKernels } from "gradclip/extend";
+ *
+ * const memory = new WebAssembly.Memory({ initial: 1 }); // e.g. another library's heap
  * const stop = useWasmKernels(memory);
- * clipGradNorm_(new Float32Array(memory.buffer, 0, 1024), 1.0); // SIMD
+ * const grad = new Float32Array(memory.buffer, 0, 2);
+ * grad.set([6, 8]);
+ * console.log(clipGradNorm_(grad, 5), Array.from(grad)); // SIMD, in place
  * stop();
+ * ```
+ * ```text
+ * 10 [ 2.999999523162842, 3.999999523162842 ]
+ * ```
  */
 export function useWasmKernels(memory: WebAssembly.Memory): () => void {
   checkMemory(memory, "useWasmKernels");
@@ -58,7 +75,7 @@ export function useWasmKernels(memory: WebAssembly.Memory): () => void {
   boundKernels(memory); // binds the instance once
   const ref = new WeakRef(memory);
   memories.add(ref);
-  unregisterProvider ??= registerKernelProvider(provider);
+  unregisterProvider ??= registerArrayKernelProvider(provider);
   return () => {
     memories.delete(ref);
     if (memories.size === 0 && unregisterProvider) {

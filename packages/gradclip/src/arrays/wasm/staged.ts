@@ -7,10 +7,10 @@
  * destination). Slower than running in place (GradBuffer), faster than the
  * JavaScript loops.
  *
- * The results are those of jsKernels bit for bit: chunks hold whole
+ * The results are those of jsArrayKernels bit for bit: chunks hold whole
  * 8-element blocks, the eight float64 accumulators carry across chunks in
  * the scratch memory, and the trailing n mod 8 elements and the final
- * combination follow jsKernels' order.
+ * combination follow jsArrayKernels' order.
  */
 import type { Grad } from "../grads.js";
 import { instantiateKernels } from "./module.js";
@@ -96,7 +96,7 @@ function createStaged(): StagedKernels | null {
       }
       return m;
     },
-    // The f32 kernels take c as a float32 parameter: fround(c), as jsKernels.
+    // The f32 kernels take c as a float32 parameter: fround(c), as jsArrayKernels.
     scale: (a, c) => staging(a, a, c, w.scaleF32, w.scaleF64),
     clamp: (a, c) => staging(a, a, c, w.clampF32, w.clampF64),
     scaleInto: (src, dst, c) => staging(src, dst, c, w.scaleF32, w.scaleF64),

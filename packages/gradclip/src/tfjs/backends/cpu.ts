@@ -10,8 +10,8 @@
  * unshared and none is written in place.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { hostKernels, type HostMemory } from "./host.js";
-import type { ClipKernels } from "./types.js";
+import { hostClipPath, type HostMemory } from "./host.js";
+import type { ClipPath } from "./types.js";
 
 interface CpuBackendShape {
   data?: { has(dataId: object): boolean };
@@ -64,7 +64,7 @@ export function cpuMemory(backend: tf.KernelBackend): HostMemory | null {
   };
 }
 
-export function cpuKernels(backend: tf.KernelBackend): ClipKernels | null {
+export function cpuClipPath(backend: tf.KernelBackend): ClipPath | null {
   const mem = cpuMemory(backend);
-  return mem ? hostKernels("cpu", mem) : null;
+  return mem ? hostClipPath("cpu", mem) : null;
 }

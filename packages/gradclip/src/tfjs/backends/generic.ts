@@ -4,7 +4,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { mergePartsWith } from "../../core/combine.js";
 import { clampOp, normParts, partNormOp, perTensorParts, scaleOp, vectorCombineOps } from "../ops.js";
-import type { ClipKernels, DeviceNormPart } from "./types.js";
+import type { ClipPath, DeviceNormPart } from "./types.js";
 
 /**
  * The total norm of `tensors` and its merged part on the device (see
@@ -26,7 +26,8 @@ function totalWithPart(tensors: readonly tf.Tensor[], p: number): { total: tf.Sc
   return { total: partNormOp(scale, sum, count, p), part: { scale, sum, count } };
 }
 
-export const genericKernels: ClipKernels = {
+/** The clip path of plain tf ops, for every backend without a registered one (and the fallback of the others). */
+export const genericClipPath: ClipPath = {
   name: "generic",
   totalNorm: (tensors, p) => tf.tidy(() => totalWithPart(tensors, p).total),
   totalNormWithPart(tensors, p) {

@@ -9,10 +9,10 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { mergeRawParts, normOfRawPart, type RawPart } from "../../core/norm-part.js";
-import { clampInto, kernelsFor, scaleInto, type ArrayKernels } from "../../arrays/kernels.js";
-import { tensorNormPart } from "../../arrays/norm.js";
-import { genericKernels } from "./generic.js";
-import type { ClipKernels, NormValue } from "./types.js";
+import { clampInto, arrayKernelsFor, scaleInto, type ArrayKernels } from "../../arrays/kernels.js";
+import { arrayNormPart } from "../../arrays/norm.js";
+import { genericClipPath } from "./generic.js";
+import type { ClipPath, ScalarValue } from "./types.js";
 
 /** Access to a backend's float32 storage. */
 export interface HostMemory {
@@ -28,19 +28,19 @@ export interface HostMemory {
   allocate(shape: number[]): tf.Tensor;
   /**
    * Optional: the array kernels for views of this memory (e.g. WebAssembly
-   * SIMD bound to the heap they live in); by default the core's `kernelsFor`.
+   * SIMD bound to the heap they live in); by default the core's `arrayKernelsFor`.
    * They must give the core's results bit for bit.
    */
   readonly kernels?: ArrayKernels;
 }
 
-function readCoefficient(coef: NormValue): number {
+function readCoefficient(coef: ScalarValue): number {
   return typeof coef === "number" ? coef : coef.dataSync()[0]!;
 }
 
 /** The kernels to run over a view of `mem`. */
 function kernelsOf(mem: HostMemory, a: Float32Array): ArrayKernels {
-  return mem.kernels ?? kernelsFor(a);
+  return mem.kernels ?? arrayKernelsFor(a);
 }
 
 /** What a map computes, in place or from a source into a destination (same bits either way). */
@@ -80,14 +80,14 @@ function mapInto(mem: HostMemory, t: tf.Tensor, owned: boolean, map: ElementMap)
   return out;
 }
 
-export function hostKernels(name: string, mem: HostMemory): ClipKernels {
+export function hostClipPath(name: string, mem: HostMemory): ClipPath {
   /** The core's merged part of `tensors` from their storage (float64), or null where one is not viewable. */
   const normPart = (tensors: readonly tf.Tensor[], p: number): RawPart | null => {
     const parts: RawPart[] = [];
     for (const t of tensors) {
       const a = mem.view(t);
       if (!a) return null;
-      parts.push(tensorNormPart(a, p, kernelsOf(mem, a)));
+      parts.push(arrayNormPart(a, p, kernelsOf(mem, a)));
     }
     return mergeRawParts(parts, p);
   };
@@ -95,7 +95,7 @@ export function hostKernels(name: string, mem: HostMemory): ClipKernels {
     name,
     totalNorm(tensors, p) {
       const part = normPart(tensors, p);
-      return part ? normOfRawPart(part, p) : genericKernels.totalNorm(tensors, p);
+      return part ? normOfRawPart(part, p) : genericClipPath.totalNorm(tensors, p);
     },
     normPart,
     scale(t, coef, owned) {
@@ -104,14 +104,14 @@ export function hostKernels(name: string, mem: HostMemory): ClipKernels {
         inPlace: (k, a) => k.scale(a, c),
         into: (k, src, dst) => scaleInto(k, src, dst, c),
       };
-      return mapInto(mem, t, owned, map) ?? genericKernels.scale(t, coef, owned);
+      return mapInto(mem, t, owned, map) ?? genericClipPath.scale(t, coef, owned);
     },
     clamp(t, c, owned) {
       const map: ElementMap = {
         inPlace: (k, a) => k.clamp(a, c),
         into: (k, src, dst) => clampInto(k, src, dst, c),
       };
-      return mapInto(mem, t, owned, map) ?? genericKernels.clamp(t, c, owned);
+      return mapInto(mem, t, owned, map) ?? genericClipPath.clamp(t, c, owned);
     },
   };
 }

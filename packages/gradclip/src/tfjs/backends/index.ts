@@ -1,18 +1,18 @@
 /**
- * The built-in per-backend paths, registered by backend name.
+ * The built-in per-backend clip paths, registered by backend name.
  */
-import { cpuKernels } from "./cpu.js";
-import { registerClipKernels } from "./registry.js";
-import { wasmKernels } from "./wasm.js";
-import { webglKernels } from "./webgl.js";
-import { webgpuKernels } from "./webgpu.js";
+import { cpuClipPath } from "./cpu.js";
+import { registerClipPath } from "./registry.js";
+import { wasmClipPath } from "./wasm.js";
+import { webglClipPath } from "./webgl.js";
+import { webgpuClipPath } from "./webgpu.js";
 
-registerClipKernels("cpu", cpuKernels);
-registerClipKernels("wasm", wasmKernels);
-registerClipKernels("webgl", webglKernels);
-registerClipKernels("webgpu", webgpuKernels);
+registerClipPath("cpu", cpuClipPath);
+registerClipPath("wasm", wasmClipPath);
+registerClipPath("webgl", webglClipPath);
+registerClipPath("webgpu", webgpuClipPath);
 
-export { registerClipKernels, clipKernelsForActiveBackend, type ClipKernelsFactory } from "./registry.js";
-export type { ClipKernels, NormValue } from "./types.js";
-export { hostKernels, type HostMemory } from "./host.js";
-export { genericKernels } from "./generic.js";
+export { registerClipPath, clipPathForActiveBackend, type ClipPathFactory } from "./registry.js";
+export type { ClipPath, ScalarValue } from "./types.js";
+export { hostClipPath, type HostMemory } from "./host.js";
+export { genericClipPath } from "./generic.js";

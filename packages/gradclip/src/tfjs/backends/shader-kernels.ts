@@ -14,9 +14,9 @@
  * path.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { genericKernels } from "./generic.js";
+import { genericClipPath } from "./generic.js";
 import { hostFactors } from "./shader-norm.js";
-import type { ClipKernels, DeviceNormPart, NormValue } from "./types.js";
+import type { ClipPath, DeviceNormPart, ScalarValue } from "./types.js";
 
 /** What a shader backend runs; every method returns new tensors the caller owns. */
 export interface ShaderPrograms {
@@ -66,7 +66,7 @@ export interface ShaderPrograms {
   coefficient(maxNorm: number, part: { readonly count: number; readonly p: number } | null): ((inputs: tf.Scalar[]) => tf.Tensor) | null;
   /**
    * Batches of the non-empty `ts` for `scaleAll` / `clampAll` calls (see
-   * `ClipKernels.planBatches`): each a whole number of programs, so that
+   * `ClipPath.planBatches`): each a whole number of programs, so that
    * mapping them one batch at a time runs as many programs as one call.
    */
   planBatches(ts: readonly tf.Tensor[], op: "scale" | "clamp"): number[][];
@@ -131,7 +131,7 @@ function mapNonEmpty(ts: readonly tf.Tensor[], run: (list: tf.Tensor[]) => tf.Te
   return ts.map((t) => (t.size > 0 ? results[next++]! : fallback(t)));
 }
 
-export function shaderClipKernels(programs: ShaderPrograms): ClipKernels {
+export function shaderClipPath(programs: ShaderPrograms): ClipPath {
   const maxInputs = Math.max(2, programs.maxNormInputs);
   /** [norm, scale, sum] of the tensors (non-empty): row parts, a tree of merges, each reading at most maxInputs. */
   const finished = (list: readonly tf.Tensor[], p: number): tf.Tensor => {
@@ -145,15 +145,15 @@ export function shaderClipKernels(programs: ShaderPrograms): ClipKernels {
     if (list.length === 0) return withPart ? [tf.scalar(0), tf.scalar(0), tf.scalar(0)] : [tf.scalar(0)];
     return programs.pieces(finished(list, p), withPart ? [[], [], []] : [[]]) as tf.Scalar[];
   };
-  const scaleAll = (ts: readonly tf.Tensor[], coef: NormValue, factors: tf.Tensor | undefined): tf.Tensor[] =>
+  const scaleAll = (ts: readonly tf.Tensor[], coef: ScalarValue, factors: tf.Tensor | undefined): tf.Tensor[] =>
     tf.tidy(() => {
       // A coefficient known on the host is split as the device's are (a subnormal one is two normal factors).
       const c = factors ?? (typeof coef === "number" ? tf.tensor1d(hostFactors(coef), "float32") : coef);
-      return mapNonEmpty(ts, (list) => programs.scaleAll(list, c), (t) => genericKernels.scale(t, coef, false));
+      return mapNonEmpty(ts, (list) => programs.scaleAll(list, c), (t) => genericClipPath.scale(t, coef, false));
     });
   const clampAll = (ts: readonly tf.Tensor[], c: number, owned: boolean): tf.Tensor[] =>
     tf.tidy(() => {
-      const generic = (t: tf.Tensor) => genericKernels.clamp(t, c, owned);
+      const generic = (t: tf.Tensor) => genericClipPath.clamp(t, c, owned);
       return mapNonEmpty(ts, (list) => programs.clampAll(list, c) ?? list.map(generic), generic);
     });
   return {

@@ -6,7 +6,7 @@
  * reachable (not shared between threads) and WebAssembly SIMD is available,
  * gradclip's SIMD kernels run over it in place (`boundKernels`: views made
  * here need no per-call checks);
- * otherwise the core's kernel choice (`kernelsFor`) runs over the views.
+ * otherwise the core's kernel choice (`arrayKernelsFor`) runs over the views.
  * Anything unexpected falls back to the generic path.
  *
  * The heap grows (and its old buffer detaches) when the backend allocates:
@@ -17,8 +17,8 @@
 import * as tf from "@tensorflow/tfjs-core";
 import type { ArrayKernels } from "../../arrays/kernels.js";
 import { boundKernels } from "../../arrays/wasm/memory-kernels.js";
-import { hostKernels, type HostMemory } from "./host.js";
-import type { ClipKernels } from "./types.js";
+import { hostClipPath, type HostMemory } from "./host.js";
+import type { ClipPath } from "./types.js";
 
 /** The parts of tfjs-backend-wasm's emscripten module used here (its names across versions). */
 interface EmscriptenModuleShape {
@@ -89,7 +89,7 @@ export function wasmMemory(backend: tf.KernelBackend): HostMemory | null {
   };
 }
 
-export function wasmKernels(backend: tf.KernelBackend): ClipKernels | null {
+export function wasmClipPath(backend: tf.KernelBackend): ClipPath | null {
   const mem = wasmMemory(backend);
-  return mem ? hostKernels("wasm", mem) : null;
+  return mem ? hostClipPath("wasm", mem) : null;
 }

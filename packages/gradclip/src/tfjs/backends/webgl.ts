@@ -36,8 +36,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   clampExpression, coefficientStatements, glsl, normalizedPart, partStatements, rangeBranches, rowLayouts, rowPartialStatements,
 } from "./shader-norm.js";
-import { chunks, planGroups, shaderClipKernels } from "./shader-kernels.js";
-import type { ClipKernels } from "./types.js";
+import { chunks, planGroups, shaderClipPath } from "./shader-kernels.js";
+import type { ClipPath } from "./types.js";
 
 interface WebGLProgramShape {
   variableNames: string[];
@@ -221,7 +221,7 @@ function maxTextureSize(): number {
   return 2048;
 }
 
-export function webglKernels(backend: tf.KernelBackend): ClipKernels | null {
+export function webglClipPath(backend: tf.KernelBackend): ClipPath | null {
   const b = backend as unknown as Partial<WebGLBackendShape> & WebGLBackendShape;
   if (typeof b.runWebGLProgram !== "function") return null;
   const run = (program: WebGLProgramShape, inputs: tf.Tensor[]): tf.Tensor =>
@@ -278,7 +278,7 @@ export function webglKernels(backend: tf.KernelBackend): ClipKernels | null {
     return out;
   };
 
-  return shaderClipKernels({
+  return shaderClipPath({
     name: "webgl",
     maxNormInputs: units,
     layoutKey: (t) => (isPacked(t) ? "packed" : "unpacked"),

@@ -30,8 +30,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   clampExpression, coefficientStatements, normalizedPart, partStatements, rangeBranchesAt, rowLayouts, rowPartialStatements, wgsl,
 } from "./shader-norm.js";
-import { chunks, planGroups, shaderClipKernels } from "./shader-kernels.js";
-import type { ClipKernels } from "./types.js";
+import { chunks, planGroups, shaderClipPath } from "./shader-kernels.js";
+import type { ClipPath } from "./types.js";
 
 interface WebGPUProgramShape {
   variableNames: string[];
@@ -402,7 +402,7 @@ function slicePieces(t: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
   });
 }
 
-export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
+export function webgpuClipPath(backend: tf.KernelBackend): ClipPath | null {
   const b = backend as unknown as Partial<WebGPUBackendShape>;
   if (typeof b.runWebGPUProgram !== "function") return null;
   const run = (program: WebGPUProgramShape, inputs: tf.Tensor[], uniforms?: UniformValues): tf.Tensor =>
@@ -416,7 +416,7 @@ export function webgpuKernels(backend: tf.KernelBackend): ClipKernels | null {
   // In-place batches of whole dispatches (multiMapWidth apart), about IN_PLACE_TENSORS each.
   const perDispatch = multiMapPerDispatch(storageLimit);
   const perBatch = perDispatch * Math.max(1, Math.floor(IN_PLACE_TENSORS / perDispatch));
-  return shaderClipKernels({
+  return shaderClipPath({
     name: "webgpu",
     maxNormInputs: storageLimit - 1,
     layoutKey: () => "flat",
