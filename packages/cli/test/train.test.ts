@@ -9,6 +9,7 @@ import { mulberry32 } from "../src/demo/random.js";
 import { scaledOrthogonal } from "../src/demo/rnn.js";
 import { trainRun, type RunSpec } from "../src/demo/train.js";
 import { TINY_CONFIG } from "./helpers.js";
+import { markMemory } from "../../gradclip/test/support/leaks.js";
 
 test("first-symbol batches: one one-hot symbol at step 0, blanks after, the target is that symbol; seeded", () => {
   const T = 7, B = 50, K = 4;
@@ -56,10 +57,10 @@ const spec = (over: Partial<RunSpec> = {}): RunSpec => ({ strategy: "clip-norm",
 
 test("a run is reproducible, leaves no tensors behind, and records what the clipper did", async () => {
   await useBackend("cpu");
-  const before = tf.memory().numTensors;
+  const leakCheck = markMemory();
   const a = trainRun(TINY_CONFIG, spec());
   const b = trainRun(TINY_CONFIG, spec());
-  assert.equal(tf.memory().numTensors, before);
+  leakCheck.assertNoLeak();
   assert.deepEqual(a.summary, b.summary);
   assert.equal(a.history.records.length, TINY_CONFIG.steps);
   for (const r of a.history.records) {
@@ -76,7 +77,7 @@ test("a run is reproducible, leaves no tensors behind, and records what the clip
   const none = trainRun(TINY_CONFIG, spec({ strategy: "none" }));
   assert.ok(none.history.records.every((r) => r.maxNorm === Infinity && !r.clipped) && none.summary.clipRate === 0);
   assert.equal(none.summary.maxNorm, undefined, "maxNorm only where it applies");
-  assert.equal(tf.memory().numTensors, before);
+  leakCheck.assertNoLeak();
 });
 
 test("a run that blows up is stopped at the step that diverged and is not learned", async () => {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { AdaGC, adaGcRule, type AdaGcRuleOptions, type AdaGcState } from "../../src/adaptive/adagc.js";
 import { NonFiniteNormError } from "../../src/core/errors.js";
-import { close } from "./helpers.js";
+import { close, float64Tol } from "../support/tolerance.js";
 
 interface RuleCase {
   name: string;
@@ -67,16 +67,16 @@ test("after warmup, each tensor's clipped norm is min(‖g_i‖, λ_rel·γ_i) a
       } else {
         const clippedNorm = Math.min(norm, lambda * g!);
         // Equal up to the reference's eps = 1e-6 in the divisor (relative 1e-6 / ‖g_i‖).
-        assert.ok(close(norm * r.coefficients[i]!, clippedNorm, 2e-6 / norm), `step ${t} ${name}`);
+        assert.ok(close(norm * r.coefficients[i]!, clippedNorm, float64Tol(2e-6 / norm)), `step ${t} ${name}`);
         if (norm <= lambda * g!) assert.equal(r.coefficients[i], 1, "below the threshold: untouched");
         gammas.set(name, beta * g! + (1 - beta) * clippedNorm);
       }
-      assert.ok(close(r.state.gamma[name]!, gammas.get(name)!, 1e-14), `γ ${name} step ${t}`);
+      assert.ok(close(r.state.gamma[name]!, gammas.get(name)!, float64Tol(1e-14)), `γ ${name} step ${t}`);
     });
     state = r.state;
   });
   // The 30x spike in b was clipped to λ·γ: about 3 · 1.05, not 30.
-  assert.ok(close(30 * (adaGcRule({ clipRatio: lambda, beta, warmupSteps: 3, maxNorm: Infinity }).update({ step: 3, gamma: { b: 3 } }, { totalNorm: 30, norms: [{ name: "b", norm: 30 }] }).coefficients[0]!), 3.15, 1e-6));
+  assert.ok(close(30 * (adaGcRule({ clipRatio: lambda, beta, warmupSteps: 3, maxNorm: Infinity }).update({ step: 3, gamma: { b: 3 } }, { totalNorm: 30, norms: [{ name: "b", norm: 30 }] }).coefficients[0]!), 3.15, float64Tol(1e-6)));
 });
 
 test("AdaGC.clip_ on float32 gradients equals the reference transcription (values, γ)", () => {
@@ -93,7 +93,7 @@ test("AdaGC.clip_ on float32 gradients equals the reference transcription (value
       // The reference computes its coefficient from norms summed in another order: equal to float32 rounding.
       expected.forEach((x, i) => assert.ok(Math.abs(got[i]! - x) <= 2 ** -22 * Math.abs(x) + 1e-30, `step ${t} ${name}[${i}]: ${got[i]} vs ${x}`));
     }
-    for (const [name, g] of Object.entries(s.gamma)) assert.ok(close(adagc.state().gamma[name]!, g, 1e-6), `step ${t} γ ${name}`);
+    for (const [name, g] of Object.entries(s.gamma)) assert.ok(close(adagc.state().gamma[name]!, g, float64Tol(1e-6)), `step ${t} γ ${name}`);
     assert.equal(r.warmup, t < 5);
     assert.equal(r.tensors, Object.values(s.grads).filter((g) => g !== null).length);
   }

@@ -5,18 +5,8 @@ import { agcUnitScale, agcUnitScaleWith } from "../../src/adaptive/agc-scale.js"
 import { unitLayout, unitReductionAxes } from "../../src/adaptive/units.js";
 import { getTotalNorm } from "../../src/arrays/clip.js";
 import { NonFiniteNormError } from "../../src/core/errors.js";
-import { close } from "./helpers.js";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-}
-
-function filled(n: number, scale: number, r: () => number, F: Float32ArrayConstructor | Float64ArrayConstructor = Float32Array) {
-  const a = new F(n);
-  for (let i = 0; i < n; i++) a[i] = r() * scale;
-  return a;
-}
+import { close, float64Tol } from "../support/tolerance.js";
+import { seededRandom } from "../support/random.js";
 
 /** Units as index lists, computed independently: "last" = same index modulo the last dim, "first" = same leading index. */
 function unitIndices(shape: number[], axis: "last" | "first"): number[][] {
@@ -44,14 +34,14 @@ function paperAgc(grad: ArrayLike<number>, param: ArrayLike<number>, shape: numb
 const shapes: number[][] = [[], [7], [5, 3], [1, 6], [2, 3, 4, 5], [3, 3, 2, 4]];
 
 test("each clipped unit ends with ||G_u|| <= lambda * max(||W_u||, eps); others are untouched", () => {
-  const r = rng(3);
+  const r = seededRandom(3);
   for (const axis of ["last", "first"] as const) {
     for (const shape of shapes) {
       const n = shape.reduce((a, b) => a * b, 1);
-      const param = filled(n, 1, r);
+      const param = r.float32(n);
       if (n > 2) param.fill(0, 0, 2); // some units near zero: the eps floor matters
       // Mix of units far above and below the threshold.
-      const grad = filled(n, 1, r).map((x, i) => (i % 3 === 0 ? x * 0.001 : x * 0.05));
+      const grad = r.float32(n).map((x, i) => (i % 3 === 0 ? x * 0.001 : x * 0.05));
       const before = Float32Array.from(grad);
       const units = paperAgc(before, param, shape, axis);
       const res = new AGC({ unitAxis: axis }).clip_([{ grad, param, shape }]);
@@ -61,9 +51,9 @@ test("each clipped unit ends with ||G_u|| <= lambda * max(||W_u||, eps); others 
         const after = normAt(grad, u.idx);
         assert.ok(after <= 0.01 * u.w * (1 + 1e-6), `${axis} [${shape}]: ${after} > ${0.01 * u.w}`);
         if (u.scale === 1) for (const i of u.idx) assert.equal(grad[i], before[i]);
-        else for (const i of u.idx) assert.ok(close(grad[i]!, before[i]! * u.scale, 2 ** -23), `${grad[i]} vs ${before[i]! * u.scale}`);
+        else for (const i of u.idx) assert.ok(close(grad[i]!, before[i]! * u.scale, float64Tol(2 ** -23)), `${grad[i]} vs ${before[i]! * u.scale}`);
       }
-      assert.ok(close(res.coefficient, Math.min(1, ...units.map((u) => u.scale))));
+      assert.ok(close(res.coefficient, Math.min(1, ...units.map((u) => u.scale)), float64Tol(1e-12)));
       assert.equal(res.clipped, res.clippedUnits > 0);
       assert.ok(Number.isNaN(res.maxNorm));
       assert.equal(res.totalNorm, getTotalNorm(before));
@@ -72,10 +62,10 @@ test("each clipped unit ends with ||G_u|| <= lambda * max(||W_u||, eps); others 
 });
 
 test("Keras [in, out] with units on the last axis equals PyTorch [out, in] with units on the first", () => {
-  const r = rng(11);
+  const r = seededRandom(11);
   const [nin, nout] = [6, 4];
-  const w = filled(nin * nout, 1, r, Float64Array);
-  const g = filled(nin * nout, 0.1, r, Float64Array);
+  const w = r.float64(nin * nout);
+  const g = r.float64(nin * nout, 0.1);
   const wt = new Float64Array(nin * nout);
   const gt = new Float64Array(nin * nout);
   for (let i = 0; i < nin; i++) for (let o = 0; o < nout; o++) {
@@ -86,7 +76,7 @@ test("Keras [in, out] with units on the last axis equals PyTorch [out, in] with 
   const b = new AGC({ unitAxis: "first", clipping: 0.02 }).clip_([{ grad: gt, param: wt, shape: [nout, nin] }]);
   assert.ok(a.clippedUnits > 0);
   assert.deepEqual({ ...a, totalNorm: 0 }, { ...b, totalNorm: 0 });
-  assert.ok(close(a.totalNorm, b.totalNorm));
+  assert.ok(close(a.totalNorm, b.totalNorm, float64Tol(1e-12)));
   for (let i = 0; i < nin; i++) for (let o = 0; o < nout; o++) assert.equal(gt[o * nin + i], g[i * nout + o]);
 });
 

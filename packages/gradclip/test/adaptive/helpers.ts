@@ -1,5 +1,6 @@
 /** Independent reference computations for the adaptive tests (deliberately naive). */
 import { readFileSync } from "node:fs";
+import { seededRandom } from "../support/random.js";
 
 /** Sorted copy + linear interpolation at (n - 1) · p / 100: the textbook definition. */
 export function naivePercentile(values: readonly number[], p: number): number {
@@ -8,12 +9,6 @@ export function naivePercentile(values: readonly number[], p: number): number {
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, s.length - 1);
   return s[lo]! + (s[hi]! - s[lo]!) * (h - lo);
-}
-
-export function close(actual: number, expected: number, rtol = 1e-12): boolean {
-  if (Number.isNaN(expected)) return Number.isNaN(actual);
-  if (!Number.isFinite(expected)) return actual === expected;
-  return Math.abs(actual - expected) <= rtol * Math.abs(expected) + 1e-300;
 }
 
 export interface Reference {
@@ -45,9 +40,8 @@ export const reference: Reference = JSON.parse(
 
 /** A scripted sequence of norms: log-normal-ish around 2 with spikes at given steps (deterministic). */
 export function scriptedNorms(n: number, spikes: Record<number, number>, seed = 1): number[] {
-  let s = seed >>> 0;
-  const rand = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const r = seededRandom(seed);
   const out: number[] = [];
-  for (let i = 0; i < n; i++) out.push(2 * Math.exp(0.3 * (rand() + rand() + rand() - 1.5)) * (spikes[i] ?? 1));
+  for (let i = 0; i < n; i++) out.push(2 * Math.exp(0.3 * (r.next() + r.next() + r.next() - 1.5)) * (spikes[i] ?? 1));
   return out;
 }

@@ -10,35 +10,29 @@ import assert from "node:assert/strict";
 import { AGC, AutoClip, autoClipRule, ZClip, zClipRule } from "../../src/index.js";
 import { percentile, quantile } from "../../src/adaptive/percentile.js";
 
-function throwsNamed(fn: () => unknown, kind: typeof TypeError | typeof RangeError, pattern: RegExp): void {
-  assert.throws(fn, (e: unknown) => {
-    assert.ok(e instanceof kind, `expected ${kind.name}, got ${String(e)}`);
-    assert.match((e as Error).message, pattern);
-    return true;
-  });
-}
+import { assertThrowsTyped } from "../support/errors.js";
 
 describe("counts: NaN, ±Infinity, fractions, -0 and integers beyond 2^53 are refused, naming the function", () => {
   const BAD_COUNTS = [NaN, -Infinity, 1.5, 0, -0, -3, 2 ** 53, 1e300];
   for (const bad of BAD_COUNTS) {
     test(`${bad}`, () => {
-      throwsNamed(() => new ZClip({ warmupSteps: bad }), RangeError, /^gradclip: ZClip: warmupSteps must be an integer >= 1/);
-      throwsNamed(() => zClipRule({ warmupSteps: bad }), RangeError, /^gradclip: zClipRule: warmupSteps must be an integer >= 1/);
-      throwsNamed(() => new AutoClip({ historySize: bad }), RangeError, /^gradclip: AutoClip: historySize must be an integer >= 1/);
-      throwsNamed(() => autoClipRule({ historySize: bad }), RangeError, /^gradclip: autoClipRule: historySize must be an integer >= 1/);
+      assertThrowsTyped(() => new ZClip({ warmupSteps: bad }), RangeError, /^gradclip: ZClip: warmupSteps must be an integer >= 1/);
+      assertThrowsTyped(() => zClipRule({ warmupSteps: bad }), RangeError, /^gradclip: zClipRule: warmupSteps must be an integer >= 1/);
+      assertThrowsTyped(() => new AutoClip({ historySize: bad }), RangeError, /^gradclip: AutoClip: historySize must be an integer >= 1/);
+      assertThrowsTyped(() => autoClipRule({ historySize: bad }), RangeError, /^gradclip: autoClipRule: historySize must be an integer >= 1/);
     });
   }
   test("Infinity is a valid history size (all norms), not a valid warmup", () => {
     assert.equal(autoClipRule({ historySize: Infinity }).update({ norms: [1, 2] }, 3).state.norms.length, 3);
-    throwsNamed(() => zClipRule({ warmupSteps: Infinity }), RangeError, /zClipRule: warmupSteps/);
+    assertThrowsTyped(() => zClipRule({ warmupSteps: Infinity }), RangeError, /zClipRule: warmupSteps/);
   });
   test("other numeric options name the function too", () => {
-    throwsNamed(() => new AutoClip({ percentile: NaN }), RangeError, /^gradclip: AutoClip: percentile must be a number in \[0, 100\]; got NaN/);
-    throwsNamed(() => new ZClip({ alpha: "0.9" as never }), TypeError, /^gradclip: ZClip: alpha must be a number in \[0, 1\]; got "0.9"/);
-    throwsNamed(() => new ZClip({ maxNorm: -1 }), RangeError, /^gradclip: ZClip: maxNorm must be a number >= 0/);
-    throwsNamed(() => new ZClip({ normType: 0 }), RangeError, /^gradclip: ZClip: normType must be/);
-    throwsNamed(() => new AutoClip({ errorIfNonfinite: 1 as never }), TypeError, /^gradclip: AutoClip: errorIfNonfinite must be a boolean/);
-    throwsNamed(() => new AGC({ eps: Infinity }), RangeError, /^gradclip: AGC: eps must be a finite number > 0/);
+    assertThrowsTyped(() => new AutoClip({ percentile: NaN }), RangeError, /^gradclip: AutoClip: percentile must be a number in \[0, 100\]; got NaN/);
+    assertThrowsTyped(() => new ZClip({ alpha: "0.9" as never }), TypeError, /^gradclip: ZClip: alpha must be a number in \[0, 1\]; got "0.9"/);
+    assertThrowsTyped(() => new ZClip({ maxNorm: -1 }), RangeError, /^gradclip: ZClip: maxNorm must be a number >= 0/);
+    assertThrowsTyped(() => new ZClip({ normType: 0 }), RangeError, /^gradclip: ZClip: normType must be/);
+    assertThrowsTyped(() => new AutoClip({ errorIfNonfinite: 1 as never }), TypeError, /^gradclip: AutoClip: errorIfNonfinite must be a boolean/);
+    assertThrowsTyped(() => new AGC({ eps: Infinity }), RangeError, /^gradclip: AGC: eps must be a finite number > 0/);
   });
 });
 
@@ -83,13 +77,13 @@ describe("rule.update checks the state it is given (the caller's), typed errors 
 
 describe("percentile and quantile check their positional arguments", () => {
   test("p outside [0, 100], q outside [0, 1], NaN, strings: typed errors (numpy raises too)", () => {
-    throwsNamed(() => percentile([1, 2, 3], 150), RangeError, /^gradclip: percentile: p must be a number in \[0, 100\]; got 150/);
-    throwsNamed(() => percentile([1, 2, 3], NaN), RangeError, /percentile: p/);
-    throwsNamed(() => percentile([1, 2, 3], "50" as never), TypeError, /percentile: p must be a number/);
-    throwsNamed(() => percentile([1, 2, 3], undefined as never), TypeError, /percentile: p must be a number/);
-    throwsNamed(() => quantile([1, 2, 3], -0.5), RangeError, /^gradclip: quantile: q must be a number in \[0, 1\]/);
-    throwsNamed(() => quantile(5 as never, 0.5), TypeError, /quantile: values must be an array-like of numbers/);
-    throwsNamed(() => quantile(["1", 2] as never, 0.5), TypeError, /quantile: values\[0\] must be a number/);
+    assertThrowsTyped(() => percentile([1, 2, 3], 150), RangeError, /^gradclip: percentile: p must be a number in \[0, 100\]; got 150/);
+    assertThrowsTyped(() => percentile([1, 2, 3], NaN), RangeError, /percentile: p/);
+    assertThrowsTyped(() => percentile([1, 2, 3], "50" as never), TypeError, /percentile: p must be a number/);
+    assertThrowsTyped(() => percentile([1, 2, 3], undefined as never), TypeError, /percentile: p must be a number/);
+    assertThrowsTyped(() => quantile([1, 2, 3], -0.5), RangeError, /^gradclip: quantile: q must be a number in \[0, 1\]/);
+    assertThrowsTyped(() => quantile(5 as never, 0.5), TypeError, /quantile: values must be an array-like of numbers/);
+    assertThrowsTyped(() => quantile(["1", 2] as never, 0.5), TypeError, /quantile: values\[0\] must be a number/);
     assert.equal(percentile([1, 2, 3], 50), 2);
     assert.equal(quantile(Float64Array.of(1, 2, 3, 4), 0.5), 2.5);
   });
@@ -127,15 +121,15 @@ describe("AGC: entries read once, imitations refused, nothing modified on error"
     const good = entry();
     assert.throws(() => agc.clip_([good]), (e: unknown) => e instanceof TypeError && /AGC: the exclude predicate threw for "w": predicate failed/.test(e.message));
     assert.deepEqual(Array.from(good.grad), [30, -40]);
-    throwsNamed(() => new AGC({ exclude: [new Proxy(/w/, {})] as never }), TypeError, /^gradclip: AGC: exclude\[0\] must be a string or a RegExp/);
-    throwsNamed(() => new AGC({ exclude: [{ source: "w" }] as never }), TypeError, /AGC: exclude\[0\]/);
+    assertThrowsTyped(() => new AGC({ exclude: [new Proxy(/w/, {})] as never }), TypeError, /^gradclip: AGC: exclude\[0\] must be a string or a RegExp/);
+    assertThrowsTyped(() => new AGC({ exclude: [{ source: "w" }] as never }), TypeError, /AGC: exclude\[0\]/);
   });
   test("params that is not an iterable, and an iterator that throws", () => {
-    throwsNamed(() => new AGC().clip_(5 as never), TypeError, /AGC\.clip_: params must be an iterable/);
+    assertThrowsTyped(() => new AGC().clip_(5 as never), TypeError, /AGC\.clip_: params must be an iterable/);
     function* gen() {
       yield entry();
       throw new Error("no more");
     }
-    throwsNamed(() => new AGC().clip_(gen()), TypeError, /AGC\.clip_: iterating params threw: no more/);
+    assertThrowsTyped(() => new AGC().clip_(gen()), TypeError, /AGC\.clip_: iterating params threw: no more/);
   });
 });

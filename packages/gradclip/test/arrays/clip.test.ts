@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm } from "../../src/index.js";
 import { jsArrayKernels, registerArrayKernelProvider, type ArrayKernelProvider } from "../../src/arrays/kernels.js";
 import { arrayNorm } from "../../src/arrays/norm.js";
-import { sameBits } from "./fixture-support.js";
+import { sameBits } from "../support/tolerance.js";
 import { exactNorm } from "./reference.js";
 
 test("returns the norm before clipping; float32 grads use the coefficient rounded to float32", () => {

@@ -16,18 +16,15 @@ import {
 import type { Grad } from "../../src/arrays/grads.js";
 import type { NormType } from "../../src/core/validate.js";
 import {
-  close,
   extraConformancePath,
-  formsFor,
   loadFixture,
   makeGrad,
-  mismatch,
   num,
-  sameBits,
   sharedConformancePath,
   type FixtureCase,
-  type Tolerance,
-} from "./fixture-support.js";
+} from "../support/conformance.js";
+import { close, mismatch, sameBits, type Tolerance } from "../support/tolerance.js";
+import { formsFor } from "./fixture-support.js";
 
 function freshGrads(c: FixtureCase): (Grad | null)[] {
   return c.grads.map((spec) => (spec ? makeGrad(spec) : null));

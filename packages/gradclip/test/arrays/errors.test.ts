@@ -7,7 +7,8 @@ import { describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm, NonFiniteNormError } from "../../src/index.js";
 import type { Grad } from "../../src/arrays/grads.js";
-import { sameBits } from "./fixture-support.js";
+import { sameBits } from "../support/tolerance.js";
+import { assertThrowsTyped } from "../support/errors.js";
 
 /** Gradients that every function would change (norm 50, values beyond clipValue 1). */
 function victims(): [Float32Array, Float64Array] {
@@ -29,15 +30,6 @@ function assertUnchanged(arrays: readonly Grad[]): void {
   arrays.forEach((a, i) => assert.ok(sameBits(a, fresh[i]!), `gradient ${i} was modified: ${Array.from(a)}`));
 }
 
-function expectError(fn: () => unknown, kind: typeof TypeError | typeof RangeError, pattern: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof kind, `expected ${kind.name}, got ${String(err)}`);
-    assert.match((err as Error).message, pattern);
-    assert.match((err as Error).message, /^gradclip: /);
-    return true;
-  });
-}
-
 describe("unsupported gradients: TypeError naming what was given and what is accepted", () => {
   const BAD_ENTRIES: [string, unknown, RegExp][] = [
     ["a number (from a number[])", 1.5, /entry 2 must be a Float32Array, a Float64Array, a \{ grad \} object, null or undefined; got 1\.5 \(a plain number array\? wrap it: Float64Array\.from/],
@@ -56,8 +48,8 @@ describe("unsupported gradients: TypeError naming what was given and what is acc
     for (const [what, bad, pattern] of BAD_ENTRIES) {
       test(`${fnName}: ${what} after valid gradients, in an array`, () => {
         const v = victims();
-        expectError(() => call([...v, bad]), TypeError, pattern);
-        expectError(() => call([...v, bad]), TypeError, new RegExp(`gradclip: ${fnName}: `));
+        assertThrowsTyped(() => call([...v, bad]), TypeError, pattern);
+        assertThrowsTyped(() => call([...v, bad]), TypeError, new RegExp(`gradclip: ${fnName}: `));
         assertUnchanged(v);
       });
     }
@@ -71,7 +63,7 @@ describe("unsupported gradients: TypeError naming what was given and what is acc
         yielded++;
         yield v[0];
       }
-      expectError(() => call(gen()), TypeError, /entry 2 .*got an Array of length 3/);
+      assertThrowsTyped(() => call(gen()), TypeError, /entry 2 .*got an Array of length 3/);
       assert.equal(yielded, 3, "stops at the invalid entry");
       assertUnchanged(v);
     });
@@ -84,12 +76,12 @@ describe("unsupported gradients: TypeError naming what was given and what is acc
       ["a boolean", false, /grads must be .*got false/],
     ];
     for (const [what, bad, pattern] of BAD_TOP) {
-      test(`${fnName}: ${what} as grads`, () => expectError(() => call(bad), TypeError, pattern));
+      test(`${fnName}: ${what} as grads`, () => assertThrowsTyped(() => call(bad), TypeError, pattern));
     }
     test(`${fnName}: a number[] as grads names the first entry`, () =>
-      expectError(() => call([0.5, 2]), TypeError, /entry 0 .*got 0\.5 \(a plain number array/));
+      assertThrowsTyped(() => call([0.5, 2]), TypeError, /entry 0 .*got 0\.5 \(a plain number array/));
     test(`${fnName}: a Map is not a list of gradients`, () =>
-      expectError(() => call(new Map([["w", new Float32Array(1)]])), TypeError, /entry 0 .*nested arrays/));
+      assertThrowsTyped(() => call(new Map([["w", new Float32Array(1)]])), TypeError, /entry 0 .*nested arrays/));
   }
 });
 
@@ -108,13 +100,13 @@ describe("invalid thresholds: RangeError for negative/NaN, TypeError for non-num
   for (const [bad, kind, pattern] of BAD_NUMBERS) {
     test(`maxNorm ${String(bad)}`, () => {
       const v = victims();
-      expectError(() => clipGradNorm_(v, bad as number), kind, new RegExp("maxNorm must be a number >= 0; " + pattern.source));
-      expectError(() => clipGradsWithNorm_(v, bad as number, 50), kind, new RegExp("maxNorm must be a number >= 0; " + pattern.source));
+      assertThrowsTyped(() => clipGradNorm_(v, bad as number), kind, new RegExp("maxNorm must be a number >= 0; " + pattern.source));
+      assertThrowsTyped(() => clipGradsWithNorm_(v, bad as number, 50), kind, new RegExp("maxNorm must be a number >= 0; " + pattern.source));
       assertUnchanged(v);
     });
     test(`clipValue ${String(bad)}`, () => {
       const v = victims();
-      expectError(() => clipGradValue_(v, bad as number), kind, new RegExp("clipValue must be a number >= 0; " + pattern.source));
+      assertThrowsTyped(() => clipGradValue_(v, bad as number), kind, new RegExp("clipValue must be a number >= 0; " + pattern.source));
       assertUnchanged(v);
     });
   }
@@ -127,10 +119,10 @@ describe("invalid thresholds: RangeError for negative/NaN, TypeError for non-num
   });
   test("clipGradsWithNorm_: totalNorm must be a number >= 0 (NaN and Infinity are norms)", () => {
     const v = victims();
-    expectError(() => clipGradsWithNorm_(v, 1, -1), RangeError, /totalNorm is a norm and must be >= 0 .*got -1/);
-    expectError(() => clipGradsWithNorm_(v, 1, -Infinity), RangeError, /got -Infinity/);
-    expectError(() => clipGradsWithNorm_(v, 1, "50" as never), TypeError, /totalNorm must be a number; got "50"/);
-    expectError(() => clipGradsWithNorm_(v, 1, undefined as never), TypeError, /got undefined/);
+    assertThrowsTyped(() => clipGradsWithNorm_(v, 1, -1), RangeError, /totalNorm is a norm and must be >= 0 .*got -1/);
+    assertThrowsTyped(() => clipGradsWithNorm_(v, 1, -Infinity), RangeError, /got -Infinity/);
+    assertThrowsTyped(() => clipGradsWithNorm_(v, 1, "50" as never), TypeError, /totalNorm must be a number; got "50"/);
+    assertThrowsTyped(() => clipGradsWithNorm_(v, 1, undefined as never), TypeError, /got undefined/);
     assertUnchanged(v);
   });
 });
@@ -158,14 +150,14 @@ describe("invalid options: nothing modified", () => {
     for (const [bad, kind, pattern] of BAD_NORM_TYPES) {
       test(`${fnName}: normType ${typeof bad === "string" ? JSON.stringify(bad) : String(bad)}`, () => {
         const v = victims();
-        expectError(() => call(v, { normType: bad }), kind, pattern);
+        assertThrowsTyped(() => call(v, { normType: bad }), kind, pattern);
         assertUnchanged(v);
       });
     }
     for (const bad of [1, "true", null, 0, "yes"]) {
       test(`${fnName}: errorIfNonfinite ${JSON.stringify(bad)}`, () => {
         const v = victims();
-        expectError(() => call(v, { errorIfNonfinite: bad }), TypeError, /errorIfNonfinite must be a boolean; got /);
+        assertThrowsTyped(() => call(v, { errorIfNonfinite: bad }), TypeError, /errorIfNonfinite must be a boolean; got /);
         assertUnchanged(v);
       });
     }
@@ -179,7 +171,7 @@ describe("invalid options: nothing modified", () => {
     for (const [bad, pattern] of BAD_OPTIONS) {
       test(`${fnName}: options ${String(bad)}`, () => {
         const v = victims();
-        expectError(() => call(v, bad), TypeError, pattern);
+        assertThrowsTyped(() => call(v, bad), TypeError, pattern);
         assertUnchanged(v);
       });
     }
@@ -191,7 +183,7 @@ describe("invalid options: nothing modified", () => {
     for (const [bad, pattern] of UNKNOWN_KEYS) {
       test(`${fnName}: unknown option key ${Object.keys(bad).join(",")}`, () => {
         const v = victims();
-        expectError(() => call(v, bad), TypeError, pattern);
+        assertThrowsTyped(() => call(v, bad), TypeError, pattern);
         assertUnchanged(v);
       });
     }

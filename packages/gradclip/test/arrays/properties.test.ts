@@ -8,8 +8,8 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { clipGradNorm_, clipGradValue_, getTotalNorm } from "../../src/index.js";
 import type { Grad } from "../../src/arrays/grads.js";
-import { exactNorm, maxAbs, referenceNorm, relErr } from "./reference.js";
-import { sameBits } from "./fixture-support.js";
+import { exactNorm, maxAbs, referenceNorm } from "./reference.js";
+import { relErr, sameBits } from "../support/tolerance.js";
 
 // GRADCLIP_PROPERTY_RUNS=5000 for a longer search.
 const RUNS = { numRuns: Number(process.env.GRADCLIP_PROPERTY_RUNS ?? 150) };
@@ -55,6 +55,7 @@ function copy(list: readonly (Grad | null)[]): (Grad | null)[] {
   return list.map((g) => g?.slice() ?? null);
 }
 
+/** Within SUBNORMAL_SLACK absolutely or rtol relatively (either suffices: not the README's sum of the two). */
 function assertNear(actual: number, expected: number, rtol: number, what: string): void {
   const ok = Math.abs(actual - expected) <= SUBNORMAL_SLACK || relErr(actual, expected) <= rtol;
   assert.ok(ok, `${what}: ${actual} vs ${expected} (rel ${relErr(actual, expected)})`);

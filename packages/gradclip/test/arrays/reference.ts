@@ -97,10 +97,3 @@ export function maxAbs(values: readonly number[]): number {
   }
   return m;
 }
-
-/** Relative difference |a - b| / |b| (0 when both are 0, or both the same non-finite value). */
-export function relErr(a: number, b: number): number {
-  if (Object.is(a, b) || a === b) return 0;
-  if (Number.isNaN(a) && Number.isNaN(b)) return 0;
-  return Math.abs(a - b) / Math.abs(b);
-}

@@ -11,6 +11,7 @@ import { jsArrayKernels, arrayKernelsFor } from "../../src/arrays/kernels.js";
 import { NonFiniteNormError } from "../../src/core/errors.js";
 import { GradBuffer } from "../../src/arrays/wasm/grad-buffer.js";
 import { useWasmKernels } from "../../src/arrays/wasm/provider.js";
+import { assertSameBits } from "../support/tolerance.js";
 
 const SHAPES = [[3, 5], 7, [], [0, 4], [2, 2, 3], 33];
 
@@ -24,11 +25,7 @@ const copies = (gs: readonly Grad[]): Grad[] => gs.map((g) => g.slice());
 
 function assertSameGrads(actual: readonly Grad[], expected: readonly Grad[]): void {
   assert.equal(actual.length, expected.length);
-  actual.forEach((g, i) => {
-    for (let j = 0; j < g.length; j++) {
-      if (!Object.is(g[j], expected[i]![j])) assert.fail(`grad ${i}[${j}]: ${g[j]} vs ${expected[i]![j]} on the copy`);
-    }
-  });
+  actual.forEach((g, i) => assertSameBits(g, expected[i]!, `grad ${i} (expected: on the copy)`));
 }
 
 test("GradBuffer allocates one zero-filled, 64-byte-aligned view per shape in one memory", () => {

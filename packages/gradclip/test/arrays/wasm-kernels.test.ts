@@ -8,6 +8,8 @@ import fc from "fast-check";
 import type { Grad } from "../../src/arrays/grads.js";
 import { jsArrayKernels, type ArrayKernels } from "../../src/arrays/kernels.js";
 import { wasmKernelsForMemory, wasmSimdSupported } from "../../src/arrays/wasm/memory-kernels.js";
+import { seededRandom } from "../support/random.js";
+import { assertSameBits } from "../support/tolerance.js";
 
 const memory = new WebAssembly.Memory({ initial: 4 }); // 256 KiB scratch
 const wasm = wasmKernelsForMemory(memory);
@@ -20,13 +22,6 @@ function inMemory(Ctor: typeof Float32Array | typeof Float64Array, values: Array
 }
 
 /** Same bits up to NaN payloads (Object.is: NaN equals NaN, 0 differs from -0). */
-function assertSameElements(actual: Grad, expected: Grad, what: string): void {
-  assert.equal(actual.length, expected.length);
-  for (let i = 0; i < actual.length; i++) {
-    if (!Object.is(actual[i], expected[i])) assert.fail(`${what}: element ${i} is ${actual[i]}, jsArrayKernels gives ${expected[i]}`);
-  }
-}
-
 const COEFS = [0.3, 1, 0, 1e-30, 3e38, 1 / 3, NaN, Infinity];
 const CLAMPS = [0, 0.1, 1, 1e-30, 1e30, Infinity];
 
@@ -53,12 +48,12 @@ function checkInto(k: ArrayKernels, Ctor: typeof Float32Array | typeof Float64Ar
       jsArrayKernels[kind](expected, c);
       if (kind === "scale") k.scaleInto!(src, dst, c);
       else k.clampInto!(src, dst, c);
-      assertSameElements(dst, expected, `${kind}Into(${c}) ${ctx} -> +${dstOffset}`);
-      assertSameElements(src, new Ctor(values), `${kind}Into(${c}) ${ctx}: the source is unchanged`);
+      assertSameBits(dst, expected, `${kind}Into(${c}) ${ctx} -> +${dstOffset}`);
+      assertSameBits(src, new Ctor(values), `${kind}Into(${c}) ${ctx}: the source is unchanged`);
       // Into itself: the in-place kernel's result.
       if (kind === "scale") k.scaleInto!(src, src, c);
       else k.clampInto!(src, src, c);
-      assertSameElements(src, expected, `${kind}Into(${c}) ${ctx} onto itself`);
+      assertSameBits(src, expected, `${kind}Into(${c}) ${ctx} onto itself`);
     }
   }
 }
@@ -76,13 +71,13 @@ function checkAll(Ctor: typeof Float32Array | typeof Float64Array, values: Array
     const a = inMemory(Ctor, values, offset), b = new Ctor(values);
     wasm.scale(a, c);
     jsArrayKernels.scale(b, c);
-    assertSameElements(a, b, `scale(${c}) ${ctx}`);
+    assertSameBits(a, b, `scale(${c}) ${ctx}`);
   }
   for (const c of CLAMPS) {
     const a = inMemory(Ctor, values, offset), b = new Ctor(values);
     wasm.clamp(a, c);
     jsArrayKernels.clamp(b, c);
-    assertSameElements(a, b, `clamp(${c}) ${ctx}`);
+    assertSameBits(a, b, `clamp(${c}) ${ctx}`);
   }
   checkInto(wasm, Ctor, values, offset, (offset + 3) % 8, ctx);
 }
@@ -93,11 +88,10 @@ test("WebAssembly SIMD is available (Node >= 20), so these tests exercise the wa
 });
 
 test("random data, every length 0..70 and every offset 0..5: same bits as jsArrayKernels", () => {
-  let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const r = seededRandom(12345);
   for (const Ctor of [Float32Array, Float64Array]) {
     for (let n = 0; n <= 70; n++) {
-      const values = Array.from({ length: n }, () => rand() * 100);
+      const values = r.values(n, 100);
       for (let offset = 0; offset <= 5; offset++) checkAll(Ctor, values, offset);
     }
   }
@@ -147,18 +141,17 @@ test("property: any float32 / float64 arrays (NaN, infinities, subnormals includ
 });
 
 test("jsArrayKernels.scaleInto / clampInto equal the in-place kernels on a copy, at every length 0..40", () => {
-  let seed = 777;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32) * 2 - 1;
+  const r = seededRandom(777);
   for (const Ctor of [Float32Array, Float64Array]) {
     for (let n = 0; n <= 40; n++) {
-      const values = Array.from({ length: n }, (_, i) => (i === 5 ? NaN : i === 7 ? -Infinity : rand() * 1e3));
+      const values = Array.from({ length: n }, (_, i) => (i === 5 ? NaN : i === 7 ? -Infinity : r.signed(1e3)));
       for (const c of [...COEFS, ...CLAMPS]) {
         for (const kind of ["scale", "clamp"] as const) {
           const src = new Ctor(values), dst = new Ctor(n), expected = new Ctor(values);
           jsArrayKernels[kind](expected, c);
           jsArrayKernels[`${kind}Into`](src, dst, c);
-          assertSameElements(dst, expected, `js ${kind}Into(${c}) ${Ctor.name}[${n}]`);
-          assertSameElements(src, new Ctor(values), "the source is unchanged");
+          assertSameBits(dst, expected, `js ${kind}Into(${c}) ${Ctor.name}[${n}]`);
+          assertSameBits(src, new Ctor(values), "the source is unchanged");
         }
       }
     }
@@ -171,11 +164,11 @@ test("scaleInto / clampInto with an array outside the memory go to jsArrayKernel
   const inside = inMemory(Float32Array, values, 1);
   const outside = new Float32Array(19);
   wasm.scaleInto(inside, outside, 0.3);
-  assertSameElements(outside, expected, "memory -> plain array");
+  assertSameBits(outside, expected, "memory -> plain array");
   const back = dstInMemory(Float32Array, 19, 2);
   wasm.scaleInto(new Float32Array(values), back, 0.3);
-  assertSameElements(back, expected, "plain array -> memory");
-  assertSameElements(inside, new Float32Array(values), "the source is unchanged");
+  assertSameBits(back, expected, "plain array -> memory");
+  assertSameBits(inside, new Float32Array(values), "the source is unchanged");
 });
 
 test("arrays outside the memory go to jsArrayKernels; views detached by memory.grow are a TypeError, not a norm of 0", () => {

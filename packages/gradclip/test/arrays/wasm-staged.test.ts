@@ -4,18 +4,11 @@
  */
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Grad } from "../../src/arrays/grads.js";
 import { jsArrayKernels, arrayKernelsFor } from "../../src/arrays/kernels.js";
 import { stagedKernels } from "../../src/arrays/wasm/staged.js";
+import { assertSameBits } from "../support/tolerance.js";
 
 const CHUNK = 16384; // staged.ts's chunk length
-
-function assertSameElements(actual: Grad, expected: Grad, what: string): void {
-  assert.equal(actual.length, expected.length);
-  for (let i = 0; i < actual.length; i++) {
-    if (!Object.is(actual[i], expected[i])) assert.fail(`${what}: element ${i} is ${actual[i]}, jsArrayKernels gives ${expected[i]}`);
-  }
-}
 
 function data(n: number, special?: { at: number; value: number }): number[] {
   const v = Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 100 * ((i % 7) + 1));
@@ -50,13 +43,13 @@ test("staged kernels equal jsArrayKernels bit for bit at chunk-boundary lengths 
           const x = a.slice(), y = a.slice();
           k.scale(x, c);
           jsArrayKernels.scale(y, c);
-          assertSameElements(x, y, `scale(${c}) ${ctx}`);
+          assertSameBits(x, y, `scale(${c}) ${ctx}`);
         }
         const x = a.slice(), y = a.slice();
         k.clamp(x, 50);
         jsArrayKernels.clamp(y, 50);
-        assertSameElements(x, y, `clamp ${ctx}`);
-        assertSameElements(backing.subarray(0, 3), new Ctor(3), "elements before the view are untouched");
+        assertSameBits(x, y, `clamp ${ctx}`);
+        assertSameBits(backing.subarray(0, 3), new Ctor(3), "elements before the view are untouched");
       }
     }
   }
@@ -76,7 +69,7 @@ test("staged kernels: NaN, infinities and 1e20 in the first chunk, at a chunk bo
         const x = a.slice(), y = a.slice();
         k.scale(x, 0.25);
         jsArrayKernels.scale(y, 0.25);
-        assertSameElements(x, y, `scale ${ctx}`);
+        assertSameBits(x, y, `scale ${ctx}`);
       }
     }
   }
@@ -104,8 +97,8 @@ test("staged scaleInto / clampInto: a one-pass copy equal to the in-place kernel
         jsArrayKernels[kind](expected, c);
         k[`${kind}Into`]!(src, dst, c);
         const ctx = `${kind}Into(${c}) ${Ctor.name}[${n}]`;
-        assertSameElements(dst, expected, ctx);
-        assertSameElements(src, new Ctor(values), `${ctx}: the source is unchanged`);
+        assertSameBits(dst, expected, ctx);
+        assertSameBits(src, new Ctor(values), `${ctx}: the source is unchanged`);
         assert.ok(dstBacking[2] === 7 && dstBacking[3 + n] === 7, `${ctx}: nothing written outside dst`);
       }
     }

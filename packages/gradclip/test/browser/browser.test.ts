@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import type { Page } from "playwright-core";
 import { chromiumUnavailableReason, launchChromium, WEBGPU_FLAGS, type LaunchedChromium } from "./chromium.js";
 import { servedRoots, startStaticServer, type StaticServer } from "./server.js";
-import { assertAllClose } from "./compare.js";
+import { assertDeepClose } from "../support/tolerance.js";
 import { plannedPrograms, type PlannedCounts } from "./program-plan.js";
 import { distStalenessMessage } from "../dist-freshness.js";
 
@@ -178,7 +178,7 @@ async function backendSuite(t: TestContext, backend: "webgl" | "webgpu") {
     for (const [name, { gpu, cpu }] of Object.entries(results)) {
       assert.equal(cpu.error, undefined, `${name} on cpu threw: ${cpu.error}`);
       assert.equal(gpu.error, undefined, `${name} on ${backend} threw: ${gpu.error}`);
-      assertAllClose(gpu.ok, cpu.ok, name, RTOL);
+      assertDeepClose(gpu.ok, cpu.ok, name, RTOL);
     }
     const clip = results["clipGradNorm_"]!.cpu.ok as Record<string, unknown>;
     assert.equal(clip["p=2 max=1 nullKept"], 1, "null entries stay in place");

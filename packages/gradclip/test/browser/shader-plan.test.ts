@@ -7,10 +7,11 @@ import { dirname, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { planGroups } from "../../src/tfjs/backends/shader-kernels.js";
 import { plannedPrograms, type BackendLimits } from "./program-plan.js";
+import { seededRandom } from "../support/random.js";
 
 test("planGroups: every item once, keys apart and in order, within maxCount and maxElements", () => {
-  let seed = 11;
-  const rand = (n: number) => (seed = (seed * 16807) % 2147483647) % n;
+  const r = seededRandom(11);
+  const rand = (n: number) => r.int(n);
   for (let round = 0; round < 200; round++) {
     const n = rand(60);
     const sizes = Array.from({ length: n }, () => 1 + rand(1000));

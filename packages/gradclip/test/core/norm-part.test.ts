@@ -16,7 +16,8 @@ import {
 } from "../../src/index.js";
 import { clipCoefficient, clipCoefficientOfPartWith, type PartCoefficientOps } from "../../src/core/coefficient.js";
 import { divideByRoot, ldexp, mulRoot, pow2, powRatio } from "../../src/core/float.js";
-import { loadReference, referenceValues, splitInto, ulpsBetween } from "./norm-reference.js";
+import { loadReference, referenceValues, splitInto } from "./norm-reference.js";
+import { ulpsBetween } from "../support/tolerance.js";
 
 /**
  * The accuracy promised: a few ulps; for p < 1 the p-th root amplifies the

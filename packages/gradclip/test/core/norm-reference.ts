@@ -37,7 +37,10 @@ function twoTo(e: number): number {
   return x;
 }
 
-/** The case's values, as gen_norm_reference.py's `values`. */
+/**
+ * The case's values, as gen_norm_reference.py's `values`: its xorshift32,
+ * written again here (not ../support/random.ts) so both sides hold the same doubles.
+ */
 export function referenceValues(c: ReferenceCase): number[] {
   let x = c.seed >>> 0;
   const next = (): number => {
@@ -68,12 +71,4 @@ export function splitInto(values: readonly number[], dtype: "float32" | "float64
   const out = [];
   for (let i = 0; i < k; i++) out.push(make(values.slice(Math.floor((i * values.length) / k), Math.floor(((i + 1) * values.length) / k))));
   return out;
-}
-
-/** The distance between a and b in units of the last place of b (0 for equal, Infinity for one non-finite). */
-export function ulpsBetween(a: number, b: number): number {
-  if (a === b) return 0;
-  if (!Number.isFinite(a) || !Number.isFinite(b)) return Infinity;
-  const ulp = Math.max(Number.MIN_VALUE, 2 ** (Math.floor(Math.log2(Math.abs(b))) - 52));
-  return Math.abs(a - b) / ulp;
 }

@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { GradientMonitor } from "../../src/monitor/monitor.js";
 import { clipCoefficient } from "../../src/core/coefficient.js";
 import { ZClip } from "../../src/adaptive/zclip.js";
+import { seededRandom } from "../support/random.js";
+import { close } from "../support/tolerance.js";
 
 /** Sorted copy + linear interpolation: an independent quantile. */
 function naiveQuantile(xs: number[], q: number): number {
@@ -11,15 +13,6 @@ function naiveQuantile(xs: number[], q: number): number {
   const lo = Math.floor(h);
   const hi = Math.min(lo + 1, s.length - 1);
   return s[lo]! + (s[hi]! - s[lo]!) * (h - lo);
-}
-
-function near(a: number, b: number, rtol = 1e-12): boolean {
-  return Math.abs(a - b) <= rtol * Math.abs(b);
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
 }
 
 test("record fills defaults: step numbering, the core coefficient, clipped, nonFinite", () => {
@@ -56,11 +49,11 @@ test("a clipper's result can be recorded as it is", () => {
 });
 
 test("stats over the window match a direct computation", () => {
-  const r = rng(5);
+  const r = seededRandom(5);
   const m = new GradientMonitor({ window: 50, quantiles: [0, 0.1, 0.5, 0.9, 1] });
   const all: { n: number; skipped: boolean; clipped: boolean }[] = [];
   for (let i = 0; i < 137; i++) {
-    const n = i % 17 === 0 ? NaN : i % 29 === 0 ? 100 * r() + 50 : r() * 2;
+    const n = i % 17 === 0 ? NaN : i % 29 === 0 ? 100 * r.next() + 50 : r.next() * 2;
     const skipped = Number.isNaN(n) || i % 31 === 0;
     const rec = m.record({ totalNorm: n, maxNorm: 1.5, skipped });
     all.push({ n, skipped, clipped: rec.clipped });
@@ -77,11 +70,11 @@ test("stats over the window match a direct computation", () => {
     if (xs.length === 0) {
       assert.ok(Number.isNaN(st.mean) && Number.isNaN(st.std) && Number.isNaN(st.min));
     } else {
-      assert.ok(near(st.mean, mean), `window ${w}`);
-      assert.ok(near(st.std, std, 1e-10) || st.std === std);
+      assert.ok(close(st.mean, mean, { rtol: 1e-12, atol: 0 }), `window ${w}`);
+      assert.ok(close(st.std, std, { rtol: 1e-10, atol: 0 }) || st.std === std);
       assert.equal(st.min, Math.min(...xs));
       assert.equal(st.max, Math.max(...xs));
-      for (const { q, value } of st.quantiles) assert.ok(near(value, naiveQuantile(xs, q)) || value === naiveQuantile(xs, q));
+      for (const { q, value } of st.quantiles) assert.ok(close(value, naiveQuantile(xs, q), { rtol: 1e-12, atol: 0 }) || value === naiveQuantile(xs, q));
     }
     assert.equal(st.skippedSteps, win.filter((s) => s.skipped).length);
     assert.equal(st.nonFiniteSteps, win.filter((s) => !Number.isFinite(s.n)).length);

@@ -2,11 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { suggestMaxNorm } from "../../src/monitor/suggest.js";
 import { GradientMonitor } from "../../src/monitor/monitor.js";
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => (s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32;
-}
+import { seededRandom } from "../support/random.js";
 
 test("refuses before minSteps usable norms, saying how many it has and needs", () => {
   const r = suggestMaxNorm([1, 2, NaN, Infinity, 3]);
@@ -35,9 +31,8 @@ test("median rule on known distributions: constant, uniform, and robust to spike
   const u = suggestMaxNorm(uniform);
   assert.ok(u.ok && u.maxNorm === 100 && u.median === 50 && u.mean === 50 && u.observedClipRate === 0);
   // Log-normal(0, 0.5) norms: median e^0 = 1, so about 2 (sampling error ~ 1.25 sqrt(pi/2)/sqrt(n) relative).
-  const r = rng(9);
-  const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
-  const ln = Array.from({ length: 4000 }, () => Math.exp(0.5 * gauss()));
+  const r = seededRandom(9);
+  const ln = Array.from({ length: 4000 }, () => Math.exp(0.5 * r.normal()));
   const s = suggestMaxNorm(ln);
   assert.ok(s.ok && Math.abs(s.maxNorm - 2) < 0.06, `log-normal: ${s.ok && s.maxNorm}`);
   // P(X > 2) for log-normal(0, 0.5) = 1 - Phi(ln 2 / 0.5) ~ 0.0829.
@@ -105,8 +100,8 @@ test("norms near 1e308: a refusal instead of maxNorm Infinity, and a finite mean
 });
 
 test("a stable history has no warnings; spikes, trends and non-finite norms are each flagged", () => {
-  const r = rng(3);
-  const stable = Array.from({ length: 200 }, () => 1 + 0.3 * r());
+  const r = seededRandom(3);
+  const stable = Array.from({ length: 200 }, () => 1 + 0.3 * r.next());
   const s = suggestMaxNorm(stable);
   assert.ok(s.ok);
   if (s.ok) assert.deepEqual(s.warnings, []);

@@ -8,15 +8,13 @@ import * as core from "../../src/index.js";
 import { gradNormCallback, withGradientClipping, type ClippedOptimizer } from "../../src/tfjs/index.js";
 import { tensorBoardCallback, TensorBoardWriterError } from "../../src/tensorboard/index.js";
 import { useMode } from "../tfjs/setup.js";
+import { smallModel } from "../tfjs/training.js";
 import { eventFiles, pythonReader, readEventFiles, sameFloat32, scalarsOf, tempLogdir } from "./helpers.js";
+import { markMemory } from "../support/leaks.js";
 
+/** 3 -> 5 -> 1. */
 function model(seed = 1): tfl.Sequential {
-  return tfl.sequential({
-    layers: [
-      tfl.layers.dense({ units: 5, inputShape: [3], activation: "tanh", kernelInitializer: tfl.initializers.glorotUniform({ seed }) }),
-      tfl.layers.dense({ units: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }) }),
-    ],
-  });
+  return smallModel(seed, { inputs: 3, hidden: 5, outputs: 1 });
 }
 
 function data(n: number, offset = 0): { xs: tf.Tensor; ys: tf.Tensor } {
@@ -49,13 +47,13 @@ test("tensorBoardCallback in fit (cpu): batch_/epoch_ loss, metric, grad_norm in
   await m.fit(xs, ys, { epochs: 1, batchSize: 4, verbose: 0 }); // creates every lazily made tensor before counting
   const w = watchNorms(opt);
   const batchLogs: Record<string, number>[] = [];
-  const tensorsBefore = tf.memory().numTensors;
+  const leakCheck = markMemory();
   const cb = tensorBoardCallback(dir, { optimizer: opt, updateFreq: "batch" });
   const h = await m.fit(xs, ys, {
     epochs: 3, batchSize: 4, shuffle: false, verbose: 0, validationData: [val.xs, val.ys],
     callbacks: [cb, { onBatchEnd: async (_b: number, logs?: tfl.Logs) => { batchLogs.push({ ...(logs as Record<string, number>) }); } }],
   });
-  assert.equal(tf.memory().numTensors, tensorsBefore, "tensors leaked by the callback");
+  leakCheck.assertNoLeak("tensors leaked by the callback");
   w.stop();
   const trainFiles = eventFiles(join(dir, "train")), valFiles = eventFiles(join(dir, "val"));
   assert.equal(trainFiles.length, 1);
@@ -132,9 +130,9 @@ for (const updateFreq of ["epoch", "batch"] as const) {
     const spy = Object.assign(new Passive(), {
       async onEpochEnd(_e: number, logs?: Record<string, unknown>) { seen.push(logs?.loss); },
     });
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const h = await m.fit(xs, ys, { epochs: 2, batchSize: 4, shuffle: false, verbose: 0, callbacks: [spy, cb] as never });
-    assert.equal(tf.memory().numTensors, before, "tensors leaked");
+    leakCheck.assertNoLeak("tensors leaked");
     assert.ok(seen.every((v) => v instanceof tf.Tensor), "the epoch logs held tensors (so the callback had to read them)");
     const s = scalarsOf(readEventFiles(eventFiles(join(dir, "train"))));
     const stepKeys = ["clip_coef", "grad_norm", "grad_norm_clipped"];

@@ -4,7 +4,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { ClippedOptimizer, withGradientClipping, type GradientClippingOptions, type StepInfo } from "../../src/tfjs/index.js";
 import { MODES, useMode } from "./setup.js";
-import { assertNoLeak, batch, countReads, saveAndLoad, smallModel, weightsOf } from "./training.js";
+import { batch, countReads, saveAndLoad, smallModel, uniqueName, weightsOf } from "./training.js";
+import { assertSteadyMemory, markMemory } from "../support/leaks.js";
 
 function assertWeightsClose(a: Float32Array[], b: Float32Array[], what: string, rtol = 2e-5): void {
   assert.equal(a.length, b.length);
@@ -100,10 +101,10 @@ test("gradientAccumulationSteps in fit and fitDataset: equal to fit with a k-tim
 
 test("gradientAccumulationSteps in a custom loop: applyGradients k times equals one applyGradients of the mean; nulls are zeros", async () => {
   await useMode("cpu");
-  const a = tf.variable(tf.ones([2]), true, `acc_a_${Math.random()}`);
-  const b = tf.variable(tf.ones([2]), true, `acc_b_${Math.random()}`);
-  const a2 = tf.variable(tf.ones([2]), true, `acc_a2_${Math.random()}`);
-  const b2 = tf.variable(tf.ones([2]), true, `acc_b2_${Math.random()}`);
+  const a = tf.variable(tf.ones([2]), true, uniqueName("acc_a"));
+  const b = tf.variable(tf.ones([2]), true, uniqueName("acc_b"));
+  const a2 = tf.variable(tf.ones([2]), true, uniqueName("acc_a2"));
+  const b2 = tf.variable(tf.ones([2]), true, uniqueName("acc_b2"));
   const acc = withGradientClipping(tf.train.momentum(0.1, 0.9), { maxNorm: 2, gradientAccumulationSteps: 2 });
   const one = withGradientClipping(tf.train.momentum(0.1, 0.9), { maxNorm: 2 });
   for (let s = 0; s < 3; s++) {
@@ -129,19 +130,19 @@ test("gradientAccumulationSteps in a custom loop: applyGradients k times equals 
 
 test("gradientAccumulationSteps: no tensor leaks (micro-batches, steps, skipped steps, errors)", async () => {
   await useMode("cpu");
-  const v = tf.variable(tf.ones([3]), true, `acc_leaks_${Math.random()}`);
+  const v = tf.variable(tf.ones([3]), true, uniqueName("acc_leaks"));
   for (const options of [{ maxNorm: 1 }, { zclip: { warmupSteps: 2 }, skipSpikes: { window: 4, minSteps: 3 }, nonFinite: "skip" }] as GradientClippingOptions[]) {
     const opt = withGradientClipping(tf.train.adam(0.01), { ...options, gradientAccumulationSteps: 3 });
     // One full step first: Adam makes its slots at its first step.
     for (let i = 0; i < 3; i++) opt.minimize(() => tf.sum(v) as tf.Scalar);
-    await assertNoLeak(JSON.stringify(options), 30, (i) => {
+    await assertSteadyMemory(JSON.stringify(options), 30, (i) => {
       const g = tf.fill([3], i % 11 === 10 ? NaN : 1 + (i % 4) * 0.1);
       opt.minimize(() => tf.sum(tf.mul(v, g)) as tf.Scalar);
       g.dispose();
     });
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     opt.dispose();
-    assert.ok(tf.memory().numTensors <= before, "dispose frees a partial accumulation");
+    assert.ok(leakCheck.tensorDelta() <= 0, "dispose frees a partial accumulation");
   }
   v.dispose();
   assert.throws(() => withGradientClipping(tf.train.sgd(1), { gradientAccumulationSteps: 0 }), /gradientAccumulationSteps must be an integer >= 1/);
@@ -188,7 +189,7 @@ test("gradientAccumulationSteps: saved mid-step with the model (the partial accu
 
 test("gradientAccumulationSteps host reads: none per micro-batch; the step's own (skipSpikes: one) on the completing one", async () => {
   await useMode("generic"); // the tf-ops path: norms are device scalars, as on webgl/webgpu
-  const v = tf.variable(tf.ones([3]), true, `acc_reads_${Math.random()}`);
+  const v = tf.variable(tf.ones([3]), true, uniqueName("acc_reads"));
   const f = () => tf.sum(tf.square(v)) as tf.Scalar;
   for (const [options, stepReads] of [[{ maxNorm: 1 }, 0], [{ maxNorm: 1, skipSpikes: {} }, 1]] as const) {
     const opt = withGradientClipping(tf.train.sgd(0.01), { ...options, gradientAccumulationSteps: 4 });

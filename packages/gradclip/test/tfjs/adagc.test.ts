@@ -5,7 +5,8 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import { adaGcRule } from "../../src/adaptive/adagc.js";
 import { ClippedOptimizer, withGradientClipping, type StepInfo } from "../../src/tfjs/index.js";
 import { useMode, type Mode } from "./setup.js";
-import { assertNoLeak, batch, countReads, saveAndLoad, smallModel } from "./training.js";
+import { batch, countReads, saveAndLoad, smallModel, uniqueName } from "./training.js";
+import { assertSteadyMemory, markMemory } from "../support/leaks.js";
 
 const BACKENDS: Mode[] = ["cpu", "wasm", "generic"];
 
@@ -18,14 +19,14 @@ for (const mode of BACKENDS) {
   test(`adagc (${mode}): the wrapper applies the core rule's per-variable coefficients, step by step`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     const options = { warmupSteps: 3, maxNorm: 1.5, clipRatio: 1.05, beta: 0.9 };
-    const a = tf.variable(tf.zeros([2]), true, `adagc_a_${mode}_${Math.random()}`);
-    const b = tf.variable(tf.zeros([3]), true, `adagc_b_${mode}_${Math.random()}`);
+    const a = tf.variable(tf.zeros([2]), true, uniqueName(`adagc_a_${mode}`));
+    const b = tf.variable(tf.zeros([3]), true, uniqueName(`adagc_b_${mode}`));
     const opt = withGradientClipping(tf.train.sgd(1), { adagc: options });
     const infos: { coefficient?: number; clipped: boolean; maxNorm?: number }[] = [];
     opt.onStep((i: StepInfo) => infos.push({ coefficient: i.coefficientValue, clipped: i.clipped, maxNorm: i.maxNorm }));
     const rule = adaGcRule(options);
     let state = rule.init();
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     for (const [na, nb] of SCRIPTED) {
       const ga = tf.tensor([0.6 * na, 0.8 * na]);
       const gb = tf.tensor([(2 / 3) * nb, (1 / 3) * nb, (2 / 3) * nb]);
@@ -42,7 +43,7 @@ for (const mode of BACKENDS) {
       assert.equal(last.clipped, r.coefficients.some((c) => c < 1));
       assert.equal(last.maxNorm, r.warmup ? 1.5 : undefined);
     }
-    assert.equal(tf.memory().numTensors, before, "nothing leaked");
+    leakCheck.assertNoLeak("nothing leaked");
     // γ equals the core's to float32 rounding of the norms.
     const got = (opt.clipper.getState!() as { gamma: Record<string, number> }).gamma;
     for (const [name, g] of Object.entries(state.gamma)) assert.ok(Math.abs(got[name]! - g) <= 1e-6 * g, name);
@@ -82,9 +83,9 @@ test("adagc in fit: saved with the model (options and γ), continues identically
 
 test("adagc: no host read on cpu; options checked with the key named", async () => {
   await useMode("cpu");
-  const v = tf.variable(tf.ones([4]), true, `adagc_reads_${Math.random()}`);
+  const v = tf.variable(tf.ones([4]), true, uniqueName("adagc_reads"));
   const opt = withGradientClipping(tf.train.sgd(0.1), { adagc: { warmupSteps: 1 } });
-  await assertNoLeak("adagc steps", 20, () => {
+  await assertSteadyMemory("adagc steps", 20, () => {
     const g = tf.fill([4], 0.5);
     const { reads } = countReads(() => opt.applyGradients([{ name: v.name, tensor: g }]));
     assert.equal(reads, 0, "cpu: norms are host numbers already");

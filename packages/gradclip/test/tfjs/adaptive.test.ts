@@ -5,16 +5,14 @@ import * as tfl from "@tensorflow/tfjs-layers";
 import * as core from "../../src/index.js";
 import { ClippedOptimizer, withGradientClipping, type StepInfo } from "../../src/tfjs/index.js";
 import { useMode, type Mode } from "./setup.js";
+import { saveArtifacts, smallModel, uniqueName } from "./training.js";
+import { markMemory } from "../support/leaks.js";
 
 const BACKENDS: Mode[] = ["cpu", "wasm"];
 
-function model(seed: number, opts: { units?: number; lastName?: string } = {}): tfl.Sequential {
-  return tfl.sequential({
-    layers: [
-      tfl.layers.dense({ units: opts.units ?? 5, inputShape: [4], activation: "tanh", kernelInitializer: tfl.initializers.glorotUniform({ seed }) }),
-      tfl.layers.dense({ units: 3, name: opts.lastName, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }) }),
-    ],
-  });
+/** 4 -> 5 -> 3; `outputName` names the last layer. */
+function model(seed: number, opts: { outputName?: string } = {}): tfl.Sequential {
+  return smallModel(seed, { hidden: 5, outputs: 3, ...opts });
 }
 
 function data(n: number, scale = 30): { xs: tf.Tensor; ys: tf.Tensor } {
@@ -58,7 +56,7 @@ for (const mode of BACKENDS) {
       },
     ] as const;
     for (const c of cases) {
-      const v = tf.variable(tf.zeros([3]), true, `scripted_${mode}_${Object.keys(c.options)[0]}_${Math.random()}`);
+      const v = tf.variable(tf.zeros([3]), true, uniqueName(`scripted_${mode}_${Object.keys(c.options)[0]}`));
       const opt = withGradientClipping(tf.train.sgd(1), c.options);
       const rec = recordSteps(opt);
       const dir = [2 / 3, -1 / 3, 2 / 3]; // unit vector
@@ -86,12 +84,6 @@ for (const mode of BACKENDS) {
   });
 }
 
-async function saveToMemory(m: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | null = null;
-  await m.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } }; }), { includeOptimizer: true });
-  return saved!;
-}
-
 test("autoclip/zclip in fit: thresholds equal the core rule; save/load with the model continues with identical thresholds", async () => {
   await useMode("cpu");
   const { xs, ys } = data(24);
@@ -105,7 +97,7 @@ test("autoclip/zclip in fit: thresholds equal the core rule; save/load with the 
     const rule = "autoclip" in options ? core.autoClipRule(options.autoclip) : core.zClipRule(options.zclip);
     assert.deepEqual(rec.maxNorms, coreThresholds(rule as core.ThresholdRule<unknown>, rec.norms), `${JSON.stringify(options)}: fit thresholds`);
 
-    const artifacts = await saveToMemory(m);
+    const artifacts = await saveArtifacts(m);
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
     const lopt = loaded.optimizer as ClippedOptimizer;
     assert.ok(lopt instanceof ClippedOptimizer);
@@ -153,7 +145,7 @@ for (const mode of BACKENDS) {
     const lambda = 0.02, eps = 1e-3;
     const { xs, ys } = data(16);
     const run = async (agc: boolean) => {
-      const m = model(5, { lastName: `head_${mode}_${agc}` });
+      const m = model(5, { outputName: `head_${mode}_${agc}` });
       const head = m.layers[1]!.name;
       const opt = agc
         ? withGradientClipping(tf.train.sgd(1), { agc: { clipping: lambda, eps, exclude: [`${head}/bias`] } })
@@ -275,9 +267,9 @@ for (const mode of [...BACKENDS, "generic" as Mode]) {
       const opt = withGradientClipping(tf.train.adam(0.01), { ...options, nonFinite: "skip" });
       m.compile({ optimizer: opt, loss: "meanSquaredError" });
       await m.fit(xs, ys, { epochs: 1, batchSize: 2, verbose: 0 });
-      const settled = tf.memory().numTensors;
+      const leakCheck = markMemory();
       await m.fit(xs, ys, { epochs: 5, batchSize: 2, verbose: 0 });
-      assert.equal(tf.memory().numTensors, settled, `${JSON.stringify(options)}: no tensor leaked over 20 steps`);
+      leakCheck.assertNoLeak(`${JSON.stringify(options)}: no tensor leaked over 20 steps`);
       m.dispose();
     }
     tf.dispose([xs, ys]);

@@ -8,16 +8,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as core from "../../src/index.js";
 import { clipGradNorm_, clipGradsWithNorm_, clipGradValue_ } from "../../src/tfjs/index.js";
 import { MODES, useMode } from "./setup.js";
+import { assertSameBits } from "../support/tolerance.js";
 
 const VALUES = [3, -4, 0, -0, 0.5, -Infinity, Infinity, NaN];
-
-/** Signs of zeros included: `Object.is` per element. */
-function sameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  assert.equal(actual.length, expected.length, what);
-  for (let i = 0; i < expected.length; i++) {
-    assert.ok(Object.is(actual[i], expected[i]), `${what}[${i}]: got ${Object.is(actual[i], -0) ? "-0" : actual[i]}, core ${Object.is(expected[i], -0) ? "-0" : expected[i]}`);
-  }
-}
 
 for (const mode of MODES) {
   test(`-0 thresholds (${mode}): maxNorm / clipValue -0 give the core's results, signs of zeros included`, async (t) => {
@@ -34,7 +27,7 @@ for (const mode of MODES) {
         viaTf(grads);
         const expected = [Float32Array.from(values)];
         viaCore(expected);
-        sameBits(grads[0]!.dataSync(), expected[0]!, `${name}(-0)`);
+        assertSameBits(grads[0]!.dataSync(), expected[0]!, `${name}(-0)`);
         // The sign really matters here: the core's zeros keep the input's sign.
         assert.ok(Object.is(expected[0]![0], 0), `${name}: core gives +0 for a positive input`);
         tf.dispose(grads);
@@ -61,7 +54,7 @@ for (const mode of MODES) {
     assert.deepEqual(grads[0]!.shape, [], "a scalar gradient stays a scalar");
     const expected = [Float32Array.of(2)];
     core.clipGradsWithNorm_(expected, 1, 4);
-    sameBits(grads[0]!.dataSync(), expected[0]!, "scaled as the core");
+    assertSameBits(grads[0]!.dataSync(), expected[0]!, "scaled as the core");
     tf.dispose([grads[0]!, n]);
   });
 }

@@ -5,16 +5,19 @@ import * as core from "../../src/index.js";
 import {
   clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm, NonFiniteNormError,
 } from "../../src/tfjs/index.js";
-import { MODES, assertClose, loadConformance, num, useMode, type ConformanceCase } from "./setup.js";
+import { MODES, useMode } from "./setup.js";
+import { loadFixtureIfPresent, num, sharedConformancePath, type FixtureCase } from "../support/conformance.js";
+import { assertSteadyMemory, markMemory } from "../support/leaks.js";
+import { assertAllClose, float32Tol } from "../support/tolerance.js";
 
-const conformance = loadConformance();
+const conformance = loadFixtureIfPresent(sharedConformancePath);
 
 /** The case's gradients as float32 (tfjs's precision), for tfjs and for the core alike. */
-function float32Data(c: ConformanceCase): (Float32Array | null)[] {
+function float32Data(c: FixtureCase): (Float32Array | null)[] {
   return c.grads.map((g) => (g ? Float32Array.from(g.data.map(num)) : null));
 }
 
-function toTensors(c: ConformanceCase, data: (Float32Array | null)[]): (tf.Tensor | null)[] {
+function toTensors(c: FixtureCase, data: (Float32Array | null)[]): (tf.Tensor | null)[] {
   return data.map((d, i) => (d ? tf.tensor(d, c.grads[i]!.shape, "float32") : null));
 }
 
@@ -30,7 +33,7 @@ for (const mode of MODES) {
     let checked = 0;
     for (const c of conformance.cases) {
       const data = float32Data(c);
-      const before = tf.memory().numTensors;
+      const leakCheck = markMemory();
       const grads = toTensors(c, data);
       const what = `${c.kind} (${c.fn}, normType ${String(c.normType)})`;
       if (c.fn === "clipGradValue_") {
@@ -40,7 +43,7 @@ for (const mode of MODES) {
         clipGradValue_(grads, clipValue);
         grads.forEach((g, i) => {
           assert.equal(g === null, ref[i] === null, `${what}: nulls kept`);
-          if (g) assertClose(g.dataSync(), ref[i]!, 0, `${what} grad ${i}`);
+          if (g) assertAllClose(g.dataSync(), ref[i]!, float32Tol(0), `${what} grad ${i}`);
         });
       } else {
         const maxNorm = num(c.maxNorm), normType = num(c.normType);
@@ -53,26 +56,26 @@ for (const mode of MODES) {
           assert.throws(() => clipGradNorm_(grads, maxNorm, options), NonFiniteNormError, `${what}: throws`);
           grads.forEach((g, i) => {
             assert.equal(g, held[i], `${what}: entry not replaced on error`);
-            if (g) assertClose(g.dataSync(), data[i]!, 0, `${what}: unmodified grad ${i}`);
+            if (g) assertAllClose(g.dataSync(), data[i]!, float32Tol(0), `${what}: unmodified grad ${i}`);
           });
         } else {
           // getTotalNorm alone, then clipGradNorm_, then clipGradsWithNorm_ on fresh copies.
           const n0 = getTotalNorm(grads, { normType });
-          assertClose(n0.dataSync(), [refNorm], rtol, `${what} getTotalNorm`);
+          assertAllClose(n0.dataSync(), [refNorm], float32Tol(rtol), `${what} getTotalNorm`);
           const n = clipGradNorm_(grads, maxNorm, options);
-          assertClose(n.dataSync(), [refNorm], rtol, `${what} totalNorm`);
+          assertAllClose(n.dataSync(), [refNorm], float32Tol(rtol), `${what} totalNorm`);
           grads.forEach((g, i) => {
             assert.equal(g === null, ref[i] === null, `${what}: nulls kept`);
-            if (g) assertClose(g.dataSync(), ref[i]!, rtol, `${what} grad ${i}`);
+            if (g) assertAllClose(g.dataSync(), ref[i]!, float32Tol(rtol), `${what} grad ${i}`);
           });
           const again = toTensors(c, data);
           clipGradsWithNorm_(again, maxNorm, n0);
-          again.forEach((g, i) => { if (g) assertClose(g.dataSync(), ref[i]!, rtol, `${what} clipGradsWithNorm_ grad ${i}`); });
+          again.forEach((g, i) => { if (g) assertAllClose(g.dataSync(), ref[i]!, float32Tol(rtol), `${what} clipGradsWithNorm_ grad ${i}`); });
           tf.dispose([n0, n, ...again.filter((g): g is tf.Tensor => g !== null)]);
         }
       }
       tf.dispose(grads.filter((g): g is tf.Tensor => g !== null));
-      assert.equal(tf.memory().numTensors, before, `${what}: no tensor leaked`);
+      leakCheck.assertNoLeak(`${what}: no tensor leaked`);
       checked++;
     }
     assert.equal(checked, conformance.cases.length);
@@ -82,13 +85,13 @@ for (const mode of MODES) {
 for (const mode of MODES) {
   test(`containers (${mode}): NamedTensorMap and NamedTensor[] are updated in place, old tensors disposed`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const a = tf.tensor([3, 0]), b = tf.tensor([[0, 4]]);
     const map: tf.NamedTensorMap = { a, b };
     const n = clipGradNorm_(map, 1);
     assert.ok(a.isDisposed && b.isDisposed, "old tensors disposed");
-    assertClose(map.a!.dataSync(), [3 / (5 + 1e-6), 0], 1e-6, "map a");
-    assertClose(map.b!.dataSync(), [0, 4 / (5 + 1e-6)], 1e-6, "map b");
+    assertAllClose(map.a!.dataSync(), [3 / (5 + 1e-6), 0], float32Tol(1e-6), "map a");
+    assertAllClose(map.b!.dataSync(), [0, 4 / (5 + 1e-6)], float32Tol(1e-6), "map b");
     assert.deepEqual(map.b!.shape, [1, 2]);
     const list = [{ name: "x", tensor: tf.tensor([-2, 2]) }, { name: "y", tensor: null as unknown as tf.Tensor }];
     clipGradValue_(list, 1);
@@ -98,11 +101,11 @@ for (const mode of MODES) {
     const g = tf.tensor([3, 4]);
     const twice = [g, g];
     const n2 = clipGradNorm_(twice, 1);
-    assertClose(n2.dataSync(), [Math.sqrt(50)], 1e-6, "norm of a repeated tensor");
+    assertAllClose(n2.dataSync(), [Math.sqrt(50)], float32Tol(1e-6), "norm of a repeated tensor");
     assert.equal(twice[0], twice[1]);
-    assertClose(twice[0]!.dataSync(), [3 / (Math.sqrt(50) + 1e-6), 4 / (Math.sqrt(50) + 1e-6)], 1e-6, "scaled once");
+    assertAllClose(twice[0]!.dataSync(), [3 / (Math.sqrt(50) + 1e-6), 4 / (Math.sqrt(50) + 1e-6)], float32Tol(1e-6), "scaled once");
     tf.dispose([n, n2, map.a!, map.b!, list[0]!.tensor, twice[0]!]);
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
   });
 
   test(`shared storage (${mode}): a tensor sharing its data with another is not clipped through it`, async (t) => {
@@ -112,7 +115,7 @@ for (const mode of MODES) {
     const grads = [g];
     const n = clipGradNorm_(grads, 1);
     assert.deepEqual(Array.from(view.dataSync()), [30, 40], "the other tensor keeps its values");
-    assertClose(grads[0]!.dataSync(), [30 / 50, 40 / 50], 1e-6, "clipped");
+    assertAllClose(grads[0]!.dataSync(), [30 / 50, 40 / 50], float32Tol(1e-6), "clipped");
     tf.dispose([n, view, grads[0]!]);
   });
 
@@ -120,12 +123,12 @@ for (const mode of MODES) {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     const grads = [tf.tensor([3e30, 4e30]), tf.tensor([1e-30, 0]), tf.zeros([3])];
     const n = getTotalNorm(grads);
-    assertClose(n.dataSync(), [5e30], 1e-6, "norm of huge values");
+    assertAllClose(n.dataSync(), [5e30], float32Tol(1e-6), "norm of huge values");
     const n1 = getTotalNorm(grads, { normType: 1 });
-    assertClose(n1.dataSync(), [7e30], 1e-6, "1-norm of huge values");
+    assertAllClose(n1.dataSync(), [7e30], float32Tol(1e-6), "1-norm of huge values");
     const tiny = [tf.tensor([3e-30, 4e-30])];
     const nt = getTotalNorm(tiny);
-    assertClose(nt.dataSync(), [5e-30], 1e-5, "norm of tiny values");
+    assertAllClose(nt.dataSync(), [5e-30], float32Tol(1e-5), "norm of tiny values");
     tf.dispose([n, n1, nt, ...grads, ...tiny]);
   });
 }
@@ -155,12 +158,12 @@ test("bad arguments throw before anything is modified", async () => {
   const dead = tf.tensor([1]); dead.dispose();
   assert.throws(() => clipGradNorm_([g, dead], 1), /disposed/); held();
   // A NaN gradient with errorIfNonfinite: nothing modified, nothing leaked.
-  const before = tf.memory().numTensors;
+  const leakCheck = markMemory();
   const bad = [g, tf.tensor([NaN])];
   assert.throws(() => clipGradNorm_(bad, 1, { errorIfNonfinite: true }), NonFiniteNormError); held();
   assert.ok(Number.isNaN(bad[1]!.dataSync()[0]!));
   bad[1]!.dispose();
-  assert.equal(tf.memory().numTensors, before - 0);
+  leakCheck.assertNoLeak();
   tf.dispose([g, int]);
 });
 
@@ -173,7 +176,7 @@ for (const mode of MODES) {
     const n = clipGradNorm_(grads, 1);
     clipGradValue_(grads, 0.1);
     assert.deepEqual(Array.from(arr), [30, 40]);
-    assertClose(grads[0]!.dataSync(), [0.1, 0.1], 1e-6, "clipped result");
+    assertAllClose(grads[0]!.dataSync(), [0.1, 0.1], float32Tol(1e-6), "clipped result");
     tf.dispose([n, grads[0]!]);
   });
 }
@@ -199,10 +202,7 @@ for (const mode of MODES) {
       clipGradsWithNorm_(grads, 0.05, total);
       tf.dispose([n, total]);
     };
-    for (let i = 0; i < 3; i++) step(i);
-    const after3 = tf.memory().numTensors;
-    for (let i = 0; i < 50; i++) step(i);
-    assert.equal(tf.memory().numTensors, after3);
+    await assertSteadyMemory("clip calls", 50, step, { warmup: 3 });
     tf.dispose(Object.values(grads));
   });
 }

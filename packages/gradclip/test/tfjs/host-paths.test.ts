@@ -15,14 +15,11 @@ import { cpuMemory, uninitializedFloat32 } from "../../src/tfjs/backends/cpu.js"
 import { hostClipPath } from "../../src/tfjs/backends/host.js";
 import { wasmHeapMemory, wasmMemory } from "../../src/tfjs/backends/wasm.js";
 import { useMode, type Mode } from "./setup.js";
+import { assertThrowsNoLeak, expectNoLeak, markMemory } from "../support/leaks.js";
+import { seededRandom } from "../support/random.js";
+import { assertSameBits } from "../support/tolerance.js";
 
 const PS = [1, 2, 3, Infinity, 0.5];
-
-/** A deterministic generator of values in (-1, 1). */
-function rng(seed: number): () => number {
-  let x = seed >>> 0;
-  return () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-}
 
 /**
  * Gradient lists that stress the kernels: odd lengths around the SIMD block
@@ -31,8 +28,8 @@ function rng(seed: number): () => number {
  * overflow float32), near 1e-30 and subnormal (squares underflow it).
  */
 function gradientCases(): { name: string; grads: Float32Array[] }[] {
-  const r = rng(7);
-  const random = (n: number, scale = 1) => Float32Array.from({ length: n }, () => r() * scale);
+  const r = seededRandom(7);
+  const random = (n: number, scale = 1) => r.float32(n, scale);
   const withAt = (a: Float32Array, at: number, v: number) => { a[at] = v; return a; };
   return [
     { name: "odd lengths", grads: [1, 3, 7, 8, 9, 17, 4095, 4097, 16385].map((n) => random(n)) },
@@ -44,14 +41,6 @@ function gradientCases(): { name: string; grads: Float32Array[] }[] {
     { name: "tiny: near 1e-30 and subnormal", grads: [random(4103, 1e-30), Float32Array.of(1e-40, -1e-45, 1e-38, 0, -0)] },
     { name: "zeros and -0", grads: [new Float32Array(4096), Float32Array.of(-0, 0, -0)] },
   ];
-}
-
-/** Same bits up to NaN payloads (Object.is: NaN equals NaN, 0 differs from -0). */
-function assertSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
-  assert.equal(actual.length, expected.length, `${what}: length`);
-  for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) assert.fail(`${what}[${i}]: got ${actual[i]}, the core gives ${expected[i]}`);
-  }
 }
 
 function values(tensors: readonly tf.Tensor[]): Float32Array[] {
@@ -97,26 +86,23 @@ for (const mode of ["cpu", "wasm"] as Mode[]) {
     const kind = shared ? "storage shared with another tensor (new storage written)" : "storage not shared";
     test(`${mode}, ${kind}: norms and clipped gradients equal the core's bit for bit (p = ${PS.join(", ")})`, async (t) => {
       if ((await useMode(mode)) !== mode) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-      const before = tf.memory();
-      compareWithCore(shared, mode);
-      assert.equal(tf.memory().numTensors, before.numTensors, "no tensor leaked");
-      assert.equal(tf.memory().numDataBuffers, before.numDataBuffers, "no storage leaked");
+      expectNoLeak("no tensor or storage leaked", () => compareWithCore(shared, mode), { dataBuffers: true });
     });
   }
 }
 
 test("cpu: nothing is written in place: the user's array, an array read with dataSync() and a slice keep their values", async (t) => {
   if ((await useMode("cpu")) !== "cpu") { t.diagnostic("skipped: cpu unavailable"); return; }
-  const before = tf.memory().numTensors;
-  const r = rng(3);
-  const mine = Float32Array.from({ length: 5000 }, () => r() * 10);
+  const leakCheck = markMemory();
+  const r = seededRandom(3);
+  const mine = r.float32(5000, 10);
   const mineCopy = mine.slice();
   // A kernel's output (refCount 1, nothing else holds the tensor) whose array the user read with dataSync().
   const computed = tf.tidy(() => tf.mul(tf.tensor(mine.subarray(0, 4100)), 2));
   const seen = computed.dataSync();
   const seenCopy = seen.slice();
   // A contiguous slice: tfjs-cpu may store it as a view of its input's array.
-  const whole = tf.tensor(Float32Array.from({ length: 4104 }, () => r()));
+  const whole = tf.tensor(r.float32(4104));
   const part = tf.slice(whole, [4], [4100]);
   const wholeCopy = whole.dataSync().slice();
   const grads = [tf.tensor(mine), computed, part];
@@ -128,7 +114,7 @@ test("cpu: nothing is written in place: the user's array, an array read with dat
   assertSameBits(whole.dataSync(), wholeCopy, "the tensor a slice was taken from");
   assert.ok(grads.every((g) => g.dataSync().every((v) => Math.abs(v) <= 0.001)), "the gradients were clipped");
   tf.dispose([n, whole, ...grads]);
-  assert.equal(tf.memory().numTensors, before);
+  leakCheck.assertNoLeak();
 });
 
 test("host path: a kernel that throws leaves no half-written new tensor behind", async (t) => {
@@ -136,9 +122,7 @@ test("host path: a kernel that throws leaves no half-written new tensor behind",
   const failing: ArrayKernels = { ...jsArrayKernels, scaleInto() { throw new Error("kernel failed"); } };
   const k = hostClipPath("test", { ...cpuMemory(tf.backend())!, kernels: failing });
   const g = tf.tensor(new Float32Array(5000).fill(2));
-  const before = tf.memory().numTensors;
-  assert.throws(() => k.scale(g, 0.5, true), /kernel failed/);
-  assert.equal(tf.memory().numTensors, before, "the new tensor was disposed");
+  assertThrowsNoLeak(() => k.scale(g, 0.5, true), /kernel failed/, "the new tensor was disposed");
   assert.ok(g.dataSync().every((v) => v === 2), "the input is unchanged");
   g.dispose();
 });
@@ -166,10 +150,10 @@ test("wasm: the path runs gradclip's SIMD kernels bound to the tfjs-wasm heap's 
 
 test("wasm: tensors at heap offsets of every alignment the allocator gives are clipped exactly", async (t) => {
   if ((await useMode("wasm")) !== "wasm") { t.diagnostic("skipped: wasm unavailable"); return; }
-  const before = tf.memory().numTensors;
+  const leakCheck = markMemory();
   const backend = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
-  const r = rng(11);
-  const grads = Array.from({ length: 40 }, (_, i) => Float32Array.from({ length: i + 1 }, () => r() * 5));
+  const r = seededRandom(11);
+  const grads = Array.from({ length: 40 }, (_, i) => r.float32(i + 1, 5));
   for (const shared of [false, true]) {
     const tensors = grads.map((g) => tf.tensor(g));
     const alignments = new Set(tensors.map((x) => backend.dataIdMap.get(x.dataId).memoryOffset % 16));
@@ -182,17 +166,17 @@ test("wasm: tensors at heap offsets of every alignment the allocator gives are c
     values(tensors).forEach((v, i) => assertSameBits(v, copies[i]!, `shared ${shared}, gradient ${i}`));
     tf.dispose([n, ...tensors, ...aliases]);
   }
-  assert.equal(tf.memory().numTensors, before);
+  leakCheck.assertNoLeak();
 });
 
 test("wasm: the heap grows while new tensors are allocated in a call: results exact, the old views never used", async (t) => {
   if ((await useMode("wasm")) !== "wasm") { t.diagnostic("skipped: wasm unavailable"); return; }
-  const before = tf.memory().numTensors;
+  const leakCheck = markMemory();
   const memory = wasmHeapMemory(tf.backend())!;
   // Gradients as large as the heap is now: the new tensors for them cannot fit without growing it.
   const elements = Math.max(1 << 20, memory.buffer.byteLength / 4 / 4) | 0;
-  const r = rng(5);
-  const grads = Array.from({ length: 4 }, (_, i) => Float32Array.from({ length: elements + i }, () => r()));
+  const r = seededRandom(5);
+  const grads = Array.from({ length: 4 }, (_, i) => r.float32(elements + i));
   const tensors = grads.map((g) => tf.tensor(g));
   const aliases = tensors.map((x) => tf.reshape(x, x.shape)); // storage shared: results go to new tensors
   const copies = grads.map((g) => g.slice());
@@ -204,5 +188,5 @@ test("wasm: the heap grows while new tensors are allocated in a call: results ex
   values(tensors).forEach((v, i) => assertSameBits(v, copies[i]!, `gradient ${i}`));
   values(aliases).forEach((v, i) => assertSameBits(v, grads[i]!, `alias ${i} keeps the old values`));
   tf.dispose([n, ...tensors, ...aliases]);
-  assert.equal(tf.memory().numTensors, before);
+  leakCheck.assertNoLeak();
 });

@@ -14,6 +14,7 @@ import { clipGradNorm_, clipGradsWithNorm_, clipGradValue_ } from "../../src/tfj
 import { registerClipPath } from "../../src/tfjs/extend.js";
 import { genericClipPath } from "../../src/tfjs/backends/index.js";
 import type { ClipPath } from "../../src/tfjs/backends/types.js";
+import { assertThrowsNoLeak, markMemory } from "../support/leaks.js";
 
 interface Call { op: "scale" | "clamp"; sizes: number[]; liveBytes: number }
 
@@ -50,11 +51,11 @@ test("in-place batches: runs of 16 distinct gradients by default, every result m
     // A repeated tensor is mapped once; a null stays.
     grads.push(grads[3]!, null);
     const want = grads.map((g) => (g ? Array.from(g.dataSync()) : null));
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const norm = clipGradNorm_(grads, 1);
     const total = norm.dataSync()[0]!;
     norm.dispose();
-    assert.equal(tf.memory().numTensors, before, "no tensor left over");
+    leakCheck.assertNoLeak("no tensor left over");
     assert.deepEqual(calls.map((c) => [c.op, c.sizes.length]), [["scale", 16], ["scale", 16], ["scale", 8]]);
     // Each batch starts with the earlier batches' results in place of their gradients: as much memory each time.
     assert.equal(new Set(calls.map((c) => c.liveBytes)).size, 1, `bytes at each call: ${calls.map((c) => c.liveBytes)}`);
@@ -87,9 +88,9 @@ test("in-place batches: the path's planBatches decides the batches (a single ten
   const { calls, restore } = recordingPath(plan);
   try {
     const grads = gradients(7);
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     clipGradsWithNorm_(grads, 1, 1000);
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
     assert.deepEqual(calls.map((c) => c.sizes), [[1, 3], [5, 1], [2, 4], [2]]);
     grads.forEach((g, i) => assert.ok(Math.abs(g.dataSync()[0]! - (i + 1) / (1000 + 1e-6)) < 1e-9, `entry ${i}`));
     calls.length = 0;
@@ -110,10 +111,8 @@ test("in-place batches: a plan that misses or repeats a gradient is an internal 
     try {
       const grads = gradients(4);
       const kept = [...grads];
-      const before = tf.memory().numTensors;
-      assert.throws(() => clipGradValue_(grads, 0.5), /internal error: a batch plan/);
+      assertThrowsNoLeak(() => clipGradValue_(grads, 0.5), /internal error: a batch plan/, "a refused plan");
       assert.equal(calls.length, 0);
-      assert.equal(tf.memory().numTensors, before);
       grads.forEach((g, i) => {
         assert.equal(g, kept[i], `entry ${i} not replaced`);
         assert.equal(g.dataSync()[0], i + 1);

@@ -12,7 +12,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm, NonFiniteNormError,
 } from "../../src/tfjs/index.js";
-import { MODES, assertClose, useMode } from "./setup.js";
+import { MODES, useMode } from "./setup.js";
+import { markMemory } from "../support/leaks.js";
+import { assertAllClose, float32Tol } from "../support/tolerance.js";
 
 type InPlaceFn = "clipGradNorm_" | "clipGradsWithNorm_" | "clipGradValue_";
 const IN_PLACE: InPlaceFn[] = ["clipGradNorm_", "clipGradsWithNorm_", "clipGradValue_"];
@@ -288,7 +290,7 @@ for (const mode of MODES) {
     test(`hostile container (${mode}): ${h.name}: TypeError naming the function and entry, nothing changed or leaked`, async (t) => {
       if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
       for (const fn of IN_PLACE) {
-        const before = tf.memory().numTensors;
+        const leakCheck = markMemory();
         const { grads, inputs, holds } = h.make();
         const unchanged = snapshot(inputs);
         assert.throws(() => call(fn, grads), (e: unknown) => {
@@ -300,28 +302,28 @@ for (const mode of MODES) {
         holds();
         unchanged();
         tf.dispose(inputs);
-        assert.equal(tf.memory().numTensors, before, `${fn}: no tensor left over`);
+        leakCheck.assertNoLeak(`${fn}: no tensor left over`);
       }
     });
   }
 
   test(`read-only containers (${mode}): getTotalNorm only reads, so it accepts them`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const a = tf.tensor([30, 40]), b = tf.tensor([0, 0]);
     for (const grads of [Object.freeze({ a, b }), Object.freeze([a, b]), [Object.freeze({ name: "a", tensor: a })]]) {
       const n = getTotalNorm(grads as tf.Tensor[]);
-      assertClose(n.dataSync(), [50], 1e-6, "norm");
+      assertAllClose(n.dataSync(), [50], float32Tol(1e-6), "norm");
       n.dispose();
     }
     tf.dispose([a, b]);
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
   });
 
   test(`sealed and non-extensible containers (${mode}): their entries can be replaced, so they are clipped`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     for (const fn of IN_PLACE) {
-      const before = tf.memory().numTensors;
+      const leakCheck = markMemory();
       const a = tf.tensor([30, 40]);
       const sealed = Object.seal({ a });
       const closed = Object.preventExtensions([tf.tensor([30, 40])]);
@@ -330,74 +332,74 @@ for (const mode of MODES) {
       call(fn, closed);
       call(fn, [entry]);
       assert.ok(a.isDisposed, `${fn}: the old tensor is disposed`);
-      for (const g of [sealed.a, closed[0]!, entry.tensor]) assertClose(g.dataSync(), expectedAlone(fn), 1e-6, fn);
+      for (const g of [sealed.a, closed[0]!, entry.tensor]) assertAllClose(g.dataSync(), expectedAlone(fn), float32Tol(1e-6), fn);
       tf.dispose([sealed.a, closed[0]!, entry.tensor]);
-      assert.equal(tf.memory().numTensors, before, `${fn}: no tensor left over`);
+      leakCheck.assertNoLeak(`${fn}: no tensor left over`);
     }
   });
 
   test(`a Proxy that allows writes (${mode}): updated through its traps`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const target: Record<string, tf.Tensor> = { a: tf.tensor([30, 40]) };
     let sets = 0;
     const grads = new Proxy(target, { set(o, k, v) { sets++; return Reflect.set(o, k, v); } });
     call("clipGradNorm_", grads);
     assert.ok(sets >= 1);
-    assertClose(target.a!.dataSync(), expectedAlone("clipGradNorm_"), 1e-6, "clipped");
+    assertAllClose(target.a!.dataSync(), expectedAlone("clipGradNorm_"), float32Tol(1e-6), "clipped");
     target.a!.dispose();
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
   });
 }
 
 for (const mode of MODES) {
   test(`single tensor (${mode}): updated itself, as PyTorch's clip_grad_norm_(tensor) is; the norm returned`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const g = tf.tensor([[30, 40]]);
     const n0 = getTotalNorm(g);
-    assertClose(n0.dataSync(), [50], 1e-6, "getTotalNorm of one tensor");
+    assertAllClose(n0.dataSync(), [50], float32Tol(1e-6), "getTotalNorm of one tensor");
     const n = clipGradNorm_(g, 1);
-    assertClose(n.dataSync(), [50], 1e-6, "the pre-clip norm");
+    assertAllClose(n.dataSync(), [50], float32Tol(1e-6), "the pre-clip norm");
     assert.ok(!g.isDisposed, "the tensor is not disposed");
     assert.deepEqual(g.shape, [1, 2]);
-    assertClose(g.dataSync(), [30 / (50 + 1e-6), 40 / (50 + 1e-6)], 1e-6, "the tensor itself is clipped");
+    assertAllClose(g.dataSync(), [30 / (50 + 1e-6), 40 / (50 + 1e-6)], float32Tol(1e-6), "the tensor itself is clipped");
     clipGradValue_(g, 0.7);
-    assertClose(g.dataSync(), [30 / (50 + 1e-6), 0.7], 1e-6, "clamped in place");
+    assertAllClose(g.dataSync(), [30 / (50 + 1e-6), 0.7], float32Tol(1e-6), "clamped in place");
     clipGradsWithNorm_(g, 0.5, 1);
-    assertClose(g.dataSync(), [0.5 * 30 / (50 + 1e-6) / (1 + 1e-6), 0.5 * 0.7 / (1 + 1e-6)], 1e-6, "scaled in place");
+    assertAllClose(g.dataSync(), [0.5 * 30 / (50 + 1e-6) / (1 + 1e-6), 0.5 * 0.7 / (1 + 1e-6)], float32Tol(1e-6), "scaled in place");
     // Within the threshold: unchanged.
     const small = tf.tensor([0.3, 0.4]);
     const ns = clipGradNorm_(small, 1);
-    assertClose(small.dataSync(), Float32Array.of(0.3, 0.4), 0, "norm below maxNorm: unchanged");
+    assertAllClose(small.dataSync(), Float32Array.of(0.3, 0.4), float32Tol(0), "norm below maxNorm: unchanged");
     tf.dispose([n0, n, ns]);
-    assert.equal(tf.memory().numTensors, before + 2, "only the two gradients remain");
+    leakCheck.assertTensorDelta(2, "only the two gradients remain");
     tf.dispose([g, small]);
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
   });
 
   test(`single tensor (${mode}): other tensors sharing its storage, and the array it was made from, keep their values`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const arr = new Float32Array([30, 40]);
     const g = tf.tensor(arr);
     const view = tf.reshape(g, [2, 1]);
     tf.dispose(clipGradNorm_(g, 1));
-    assertClose(g.dataSync(), [0.6, 0.8], 1e-6, "clipped");
+    assertAllClose(g.dataSync(), [0.6, 0.8], float32Tol(1e-6), "clipped");
     assert.deepEqual(Array.from(view.dataSync()), [30, 40], "a view keeps the old values (tensors are values)");
     assert.deepEqual(Array.from(arr), [30, 40], "the source array is not written");
     tf.dispose([g, view]);
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
   });
 
   test(`single tensor (${mode}): a tf.Variable is updated as by assign; errors leave the tensor as it was`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const init = tf.tensor([30, 40]);
     const v = tf.variable(init);
     init.dispose();
     const n = clipGradNorm_(v, 1);
-    assertClose(v.dataSync(), [0.6, 0.8], 1e-6, "variable clipped");
+    assertAllClose(v.dataSync(), [0.6, 0.8], float32Tol(1e-6), "variable clipped");
     assert.ok(!v.isDisposed);
     const nan = tf.tensor([1, NaN]);
     assert.throws(() => clipGradNorm_(nan, 1, { errorIfNonfinite: true }), NonFiniteNormError);
@@ -405,14 +407,14 @@ for (const mode of MODES) {
     assert.throws(() => clipGradNorm_(v, -1), /^RangeError: gradclip: clipGradNorm_: maxNorm must be a number >= 0/);
     assert.throws(() => clipGradValue_(v, NaN), /^RangeError: gradclip: clipGradValue_: clipValue must be/);
     assert.throws(() => clipGradsWithNorm_(v, 1, v as unknown as tf.Scalar), /clipGradsWithNorm_: totalNorm must be a tf.Scalar \(rank 0\)/);
-    assertClose(v.dataSync(), [0.6, 0.8], 1e-6, "variable unchanged by the failed calls");
+    assertAllClose(v.dataSync(), [0.6, 0.8], float32Tol(1e-6), "variable unchanged by the failed calls");
     tf.dispose([n, nan, v]);
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
   });
 
   test(`single tensor (${mode}): refused while tfjs records gradients (the tape would see new values)`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const x = tf.tensor([3, 4]);
     let message = "";
     // (tfjs-core alone registers no gradients: the recorded op brings its own.)
@@ -429,14 +431,14 @@ for (const mode of MODES) {
     assert.match(message, /^gradclip: clipGradValue_: cannot update a tensor in place while tfjs records gradients/);
     assert.deepEqual(Array.from(dx.dataSync()), [6, 8], "the gradient is the unclipped computation's");
     tf.dispose([x, dx]);
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
   });
 }
 
 for (const mode of MODES) {
   test(`unusual but valid gradients (${mode}): empty and scalar tensors, a "__proto__" name, a map from another realm`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const map = Object.defineProperty({}, "__proto__", { value: tf.tensor([30, 40]), enumerable: true, writable: true }) as tf.NamedTensorMap;
     const other = vm.runInNewContext("({})") as tf.NamedTensorMap;
     other.w = tf.tensor([30, 40]);
@@ -448,20 +450,20 @@ for (const mode of MODES) {
     }
     // clipGradNorm_ to norm 1, then clipGradsWithNorm_(1, 50) scales by 1 / 50; the clamp at 0.5 changes nothing.
     const after = expectedAlone("clipGradNorm_").map((x) => x / (50 + 1e-6));
-    assertClose(map["__proto__"]!.dataSync(), after, 1e-6, "the \"__proto__\" gradient, after the three calls");
-    assertClose(other.w!.dataSync(), after, 1e-6, "the other realm's map, after the three calls");
-    assertClose(list[1]!.dataSync(), [-3 / (3 + 1e-6) / (50 + 1e-6)], 1e-6, "the scalar, after the three calls");
+    assertAllClose(map["__proto__"]!.dataSync(), after, float32Tol(1e-6), "the \"__proto__\" gradient, after the three calls");
+    assertAllClose(other.w!.dataSync(), after, float32Tol(1e-6), "the other realm's map, after the three calls");
+    assertAllClose(list[1]!.dataSync(), [-3 / (3 + 1e-6) / (50 + 1e-6)], float32Tol(1e-6), "the scalar, after the three calls");
     assert.equal(Object.getPrototypeOf(map), Object.prototype, "the prototype is not touched");
     const n = getTotalNorm(list);
-    assertClose(n.dataSync(), [3 / (3 + 1e-6) / (50 + 1e-6)], 1e-6, "norm with an empty tensor");
+    assertAllClose(n.dataSync(), [3 / (3 + 1e-6) / (50 + 1e-6)], float32Tol(1e-6), "norm with an empty tensor");
     tf.dispose([n, map["__proto__"]!, other.w!, ...list]);
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
   });
 }
 
 test("clipGradsWithNorm_: totalNorm must be a float32 scalar that is not one of the gradients", async () => {
   await useMode("cpu");
-  const before = tf.memory().numTensors;
+  const leakCheck = markMemory();
   const g = tf.tensor([30, 40]), n = tf.scalar(50);
   const grads = [g, n];
   const unchanged = snapshot([g, n]);
@@ -476,12 +478,12 @@ test("clipGradsWithNorm_: totalNorm must be a float32 scalar that is not one of 
   unchanged();
   assert.equal(grads[0], g);
   tf.dispose([g, n, int]);
-  assert.equal(tf.memory().numTensors, before);
+  leakCheck.assertNoLeak();
 });
 
 test("wasm: an exclusive gradient is clipped in its own storage (the aliases do not cost a copy)", async (t) => {
   if ((await useMode("wasm")) !== "wasm") { t.diagnostic("skipped: wasm unavailable"); return; }
-  const before = tf.memory().numTensors;
+  const leakCheck = markMemory();
   const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
   const storage = [a.dataId, b.dataId];
   const grads = { a, b };
@@ -494,5 +496,5 @@ test("wasm: an exclusive gradient is clipped in its own storage (the aliases do 
   assert.equal(single.dataId, own, "a single tensor too");
   assert.deepEqual(Array.from(single.dataSync()), [1, 1]);
   tf.dispose([grads.a, grads.b, single]);
-  assert.equal(tf.memory().numTensors, before);
+  leakCheck.assertNoLeak();
 });

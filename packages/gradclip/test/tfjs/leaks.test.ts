@@ -8,7 +8,9 @@ import * as tf from "@tensorflow/tfjs-core";
 import {
   clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm, NonFiniteNormError,
 } from "../../src/tfjs/index.js";
-import { assertClose, useMode, type Mode } from "./setup.js";
+import { useMode, type Mode } from "./setup.js";
+import { markMemory } from "../support/leaks.js";
+import { assertAllClose, float32Tol } from "../support/tolerance.js";
 
 const CALLS = 1000;
 const BACKENDS: Mode[] = ["cpu", "wasm"];
@@ -41,7 +43,7 @@ for (const mode of BACKENDS) {
       if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
       const g = make(form);
       const grads = g.grads as tf.Tensor[];
-      const before = tf.memory().numTensors;
+      const leakCheck = markMemory();
       const one = tf.scalar(1);
       const norm = () => Math.hypot(...g.values().flat());
       const blocks: [string, (i: number) => void, () => void][] = [
@@ -49,7 +51,7 @@ for (const mode of BACKENDS) {
           () => assert.deepEqual(g.values()[0], [30, 40])],
         // A lower clamp each call: every call replaces the gradients.
         ["clipGradValue_", (i) => clipGradValue_(grads, 40 - i * 0.01),
-          () => assertClose(g.values()[0]!, [30, Math.fround(40 - 999 * 0.01)], 1e-6, "clamped")],
+          () => assertAllClose(g.values()[0]!, [30, Math.fround(40 - 999 * 0.01)], float32Tol(1e-6), "clamped")],
         // maxNorm far above the norm (coefficient 1: nothing replaced), then below it.
         ["clipGradNorm_", (i) => clipGradNorm_(grads, i % 2 ? 1e-3 : 1e9).dispose(),
           () => assert.ok(norm() <= 1e-3 && norm() > 0.99e-3, `clipped to the norm 1e-3; got ${norm()}`)],
@@ -60,15 +62,15 @@ for (const mode of BACKENDS) {
       for (const [name, run, check] of blocks) {
         last = norm();
         for (let i = 0; i < CALLS; i++) run(i);
-        assert.equal(tf.memory().numTensors, before + 1, `${name}: no tensor left over after ${CALLS} calls`);
+        leakCheck.assertTensorDelta(1, `${name}: no tensor left over after ${CALLS} calls`);
         check();
       }
-      assertClose([norm()], [last * Math.pow(1 + 1e-6, -CALLS)], 1e-3, "scaled 1,000 times");
+      assertAllClose([norm()], [last * Math.pow(1 + 1e-6, -CALLS)], float32Tol(1e-3), "scaled 1,000 times");
       const [a] = g.values();
-      assertClose([a![0]! / a![1]!], [30 / Math.fround(40 - 999 * 0.01)], 1e-5, "the direction is kept");
+      assertAllClose([a![0]! / a![1]!], [30 / Math.fround(40 - 999 * 0.01)], float32Tol(1e-5), "the direction is kept");
       one.dispose();
       g.dispose();
-      assert.equal(tf.memory().numTensors, before - (form === "single" ? 1 : 2));
+      leakCheck.assertTensorDelta(form === "single" ? -1 : -2);
     });
   }
 
@@ -78,7 +80,7 @@ for (const mode of BACKENDS) {
     const frozen = Object.freeze({ a });
     const named = [{ name: "a", tensor: a }, Object.freeze({ name: "n", tensor: nan })];
     const readOnlyProxy = new Proxy({ a }, { set: () => true });
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const failures: [string, () => unknown, new (...args: never[]) => Error][] = [
       ["getTotalNorm (non-finite)", () => getTotalNorm([a, nan], { errorIfNonfinite: true }), NonFiniteNormError],
       ["clipGradNorm_ (non-finite)", () => clipGradNorm_([a, nan], 1, { errorIfNonfinite: true }), NonFiniteNormError],
@@ -89,7 +91,7 @@ for (const mode of BACKENDS) {
     ];
     for (const [name, run, type] of failures) {
       for (let i = 0; i < CALLS; i++) assert.throws(run, type, name);
-      assert.equal(tf.memory().numTensors, before, `${name}: no tensor left over after ${CALLS} failed calls`);
+      leakCheck.assertNoLeak(`${name}: no tensor left over after ${CALLS} failed calls`);
     }
     assert.deepEqual(Array.from(a.dataSync()), [30, 40], "the input is unchanged");
     assert.equal(frozen.a, a);

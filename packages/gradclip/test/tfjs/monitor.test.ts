@@ -13,17 +13,11 @@ import {
 } from "../../src/tfjs/index.js";
 import { GradientMonitor } from "../../src/index.js";
 import { useMode, type Mode } from "./setup.js";
+import { smallModel } from "./training.js";
+import { markMemory } from "../support/leaks.js";
+import { close } from "../support/tolerance.js";
 
 const BACKENDS: Mode[] = ["cpu", "wasm"];
-
-function model(seed = 1): tfl.Sequential {
-  return tfl.sequential({
-    layers: [
-      tfl.layers.dense({ units: 6, inputShape: [4], activation: "tanh", kernelInitializer: tfl.initializers.glorotUniform({ seed }) }),
-      tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }) }),
-    ],
-  });
-}
 
 function data(n: number, scale = 40): { xs: tf.Tensor; ys: tf.Tensor } {
   const x = new Float32Array(n * 4).map((_, i) => Math.sin(i * 1.3) * (1 + (i % 7)));
@@ -46,13 +40,11 @@ function watch(opt: ClippedOptimizer): { seen: Seen[]; stop: () => void } {
   return { seen, stop };
 }
 
-const near = (a: number, e: number, rtol = 1e-6) => Math.abs(a - e) <= rtol * Math.abs(e) + 1e-12;
-
 for (const mode of [...BACKENDS, "generic" as Mode]) {
   test(`monitor callback (${mode}): records, epoch statistics and logs equal a direct computation`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     const { xs, ys } = data(20);
-    const m = model(3);
+    const m = smallModel(3);
     const maxNorm = 95; // between the norms this data gives (about 78 to 113), so some steps clip and some do not
     const opt = withGradientClipping(tf.train.sgd(0.002), { maxNorm });
     m.compile({ optimizer: opt, loss: "meanSquaredError" });
@@ -71,14 +63,14 @@ for (const mode of [...BACKENDS, "generic" as Mode]) {
     recs.forEach((r, i) => {
       const s = w.seen[i]!;
       assert.equal(r.step, i);
-      assert.ok(near(r.totalNorm, s.norm), `step ${i}: norm ${r.totalNorm} vs ${s.norm}`);
+      assert.ok(close(r.totalNorm, s.norm, { rtol: 1e-6, atol: 1e-12 }), `step ${i}: norm ${r.totalNorm} vs ${s.norm}`);
       assert.equal(r.maxNorm, maxNorm);
       assert.equal(r.clipped, core.clipCoefficient(maxNorm, s.norm) < 1);
-      assert.ok(near(r.loss!, batchLogs[i]!.loss), `step ${i}: loss ${r.loss} vs the batch log's ${batchLogs[i]!.loss}`);
-      assert.ok(near(r.loss!, s.loss!));
+      assert.ok(close(r.loss!, batchLogs[i]!.loss, { rtol: 1e-6, atol: 1e-12 }), `step ${i}: loss ${r.loss} vs the batch log's ${batchLogs[i]!.loss}`);
+      assert.ok(close(r.loss!, s.loss!, { rtol: 1e-6, atol: 1e-12 }));
       assert.deepEqual(Object.keys(r.norms!), Object.keys(s.norms));
-      for (const [k, v] of Object.entries(s.norms)) assert.ok(near(r.norms![k]!, v, 2e-6), `step ${i}: ${k} norm ${r.norms![k]} vs ${v}`);
-      assert.ok(near(batchLogs[i]!.grad_norm, s.norm), "batch log grad_norm");
+      for (const [k, v] of Object.entries(s.norms)) assert.ok(close(r.norms![k]!, v, { rtol: 2e-6, atol: 1e-12 }), `step ${i}: ${k} norm ${r.norms![k]} vs ${v}`);
+      assert.ok(close(batchLogs[i]!.grad_norm, s.norm, { rtol: 1e-6, atol: 1e-12 }), "batch log grad_norm");
       assert.equal(batchLogs[i]!.skipped_steps, 0);
     });
     const clippedCount = w.seen.filter((s) => core.clipCoefficient(maxNorm, s.norm) < 1).length;
@@ -86,7 +78,7 @@ for (const mode of [...BACKENDS, "generic" as Mode]) {
     for (let e = 0; e < 3; e++) {
       const epoch = w.seen.slice(e * 5, e * 5 + 5).map((s) => s.norm);
       const mean = epoch.reduce((a, b) => a + b, 0) / epoch.length;
-      assert.ok(near(h.history.grad_norm![e] as number, mean), `epoch ${e} grad_norm ${h.history.grad_norm![e]} vs ${mean}`);
+      assert.ok(close(h.history.grad_norm![e] as number, mean, { rtol: 1e-6, atol: 1e-12 }), `epoch ${e} grad_norm ${h.history.grad_norm![e]} vs ${mean}`);
       const rate = epoch.filter((n) => core.clipCoefficient(maxNorm, n) < 1).length / epoch.length;
       assert.equal(h.history.clip_rate![e], rate);
       assert.equal(h.history.skipped_steps![e], 0);
@@ -94,9 +86,9 @@ for (const mode of [...BACKENDS, "generic" as Mode]) {
     const all = w.seen.map((s) => s.norm);
     const st = monitor.stats();
     const mean = all.reduce((a, b) => a + b, 0) / all.length;
-    assert.ok(near(st.mean, mean));
-    assert.ok(near(st.std, Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / all.length), 1e-5));
-    assert.ok(near(st.max, Math.max(...all)) && near(st.min, Math.min(...all)));
+    assert.ok(close(st.mean, mean, { rtol: 1e-6, atol: 1e-12 }));
+    assert.ok(close(st.std, Math.sqrt(all.reduce((a, b) => a + (b - mean) ** 2, 0) / all.length), { rtol: 1e-5, atol: 1e-12 }));
+    assert.ok(close(st.max, Math.max(...all), { rtol: 1e-6, atol: 1e-12 }) && close(st.min, Math.min(...all), { rtol: 1e-6, atol: 1e-12 }));
     assert.equal(st.clipRate, clippedCount / 15);
     // suggestMaxNorm after training: refuses below 25 steps, then 2 × the median norm.
     assert.equal(monitor.suggestMaxNorm().ok, false);
@@ -104,7 +96,7 @@ for (const mode of [...BACKENDS, "generic" as Mode]) {
     const s = monitor.suggestMaxNorm();
     assert.ok(s.ok, "25 steps recorded");
     const sorted = monitor.records.map((r) => r.totalNorm).sort((a, b) => a - b);
-    assert.ok(near(s.maxNorm, 2 * ((sorted[12]! + sorted[12]!) / 2)), `suggested ${s.maxNorm}`);
+    assert.ok(close(s.maxNorm, 2 * ((sorted[12]! + sorted[12]!) / 2), { rtol: 1e-6, atol: 1e-12 }), `suggested ${s.maxNorm}`);
     m.dispose();
     tf.dispose([xs, ys]);
   });
@@ -113,7 +105,7 @@ for (const mode of [...BACKENDS, "generic" as Mode]) {
 test("monitor callback (generic path): no synchronous read during fit; device values are read readEvery steps at a time", async () => {
   await useMode("generic");
   const { xs, ys } = data(24);
-  const m = model(4);
+  const m = smallModel(4);
   const opt = withGradientClipping(tf.train.sgd(0.001), { maxNorm: 10 });
   m.compile({ optimizer: opt, loss: "meanSquaredError" });
   const monitor = new GradientMonitor();
@@ -149,7 +141,7 @@ for (const mode of BACKENDS) {
     // Batch 1 (rows 4-7) has a NaN input.
     const bad = tf.tidy(() => tf.where(tf.equal(tf.reshape(tf.range(0, 48), [12, 4]), 21), tf.fill([12, 4], NaN), xs));
     for (const clipping of [{ maxNorm: 1 }, { zclip: { warmupSteps: 1 } }, { agc: {} }] as GradientClippingOptions[]) {
-      const m = model(6);
+      const m = smallModel(6);
       const opt = withGradientClipping(tf.train.adam(0.01), { ...clipping, nonFinite: "skip" });
       m.compile({ optimizer: opt, loss: "meanSquaredError" });
       const monitor = new GradientMonitor();
@@ -184,7 +176,7 @@ for (const mode of BACKENDS) {
       assert.equal(monitor.logValues().skipped_steps, 1);
       // The epoch's grad_norm and clip_rate ignore the skipped step.
       const ok = [monitor.records[0]!.totalNorm, monitor.records[2]!.totalNorm];
-      assert.ok(near(h.history.grad_norm![0] as number, (ok[0]! + ok[1]!) / 2));
+      assert.ok(close(h.history.grad_norm![0] as number, (ok[0]! + ok[1]!) / 2, { rtol: 1e-6, atol: 1e-12 }));
       m.dispose();
     }
     tf.dispose([xs, ys, bad]);
@@ -196,17 +188,17 @@ for (const mode of [...BACKENDS, "generic" as Mode]) {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     const { xs, ys } = data(8);
     for (const clipping of [{ maxNorm: 1 }, { autoclip: {} }, { zclip: { warmupSteps: 2 } }, { agc: {} }, {}] as GradientClippingOptions[]) {
-      const m = model(8);
+      const m = smallModel(8);
       const opt = withGradientClipping(tf.train.adam(0.01), clipping);
       m.compile({ optimizer: opt, loss: "meanSquaredError" });
       const monitor = new GradientMonitor();
       const cbs = [gradientMonitorCallback(opt, monitor, { perVariable: true, readEvery: 3 }), gradNormCallback(opt)];
       await m.fit(xs, ys, { epochs: 1, batchSize: 2, verbose: 0, callbacks: cbs });
-      const settled = tf.memory().numTensors;
+      const leakCheck = markMemory();
       await m.fit(xs, ys, { epochs: 4, batchSize: 2, verbose: 0, callbacks: cbs });
       // Beside a tf.Callback, tfjs calls it directly (logs stay tensors): no leak either.
       await m.fit(xs, ys, { epochs: 2, batchSize: 2, verbose: 0, callbacks: [new tfl.CustomCallback({}), ...cbs] as never });
-      assert.equal(tf.memory().numTensors, settled, `${JSON.stringify(clipping)}: no tensor leaked`);
+      leakCheck.assertNoLeak(`${JSON.stringify(clipping)}: no tensor leaked`);
       assert.equal(monitor.records.length, 28);
       m.dispose();
     }
@@ -232,7 +224,7 @@ test("feedMonitor: a custom loop feeds the monitor; bad arguments are clear erro
   feed.stop();
   const expected = [1, 2, 3, 4, 5, 6].map((a) => Math.sqrt(a * a + 4));
   assert.equal(monitor.records.length, 6);
-  monitor.records.forEach((r, i) => assert.ok(near(r.totalNorm, expected[i]!, 1e-12), `step ${i}: ${r.totalNorm}`));
+  monitor.records.forEach((r, i) => assert.ok(close(r.totalNorm, expected[i]!, { rtol: 1e-12, atol: 1e-12 }), `step ${i}: ${r.totalNorm}`));
   assert.deepEqual(monitor.records.map((r) => r.loss), losses.map((l) => Math.fround(l)));
   // Without minimize (applyGradients only) there is no loss to record.
   const g = tf.tensor([3, 4]);

@@ -14,11 +14,13 @@ import { jsArrayKernels, arrayKernelsFor } from "../../src/arrays/kernels.js";
 import { clipGradNorm_, clipGradValue_ } from "../../src/tfjs/index.js";
 import { wasmHeapMemory, wasmMemory } from "../../src/tfjs/backends/wasm.js";
 import { useMode, type Mode } from "./setup.js";
+import { markMemory } from "../support/leaks.js";
+import { seededRandom } from "../support/random.js";
+import { assertSameBits } from "../support/tolerance.js";
 
 function gradients(): Float32Array[] {
-  let x = 99;
-  const r = () => ((x = (Math.imul(x, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1;
-  return [4097, 9, 16385, 1].map((n) => Float32Array.from({ length: n }, () => r() * 3));
+  const r = seededRandom(99);
+  return [4097, 9, 16385, 1].map((n) => r.float32(n, 3));
 }
 
 test("the simulated runtime has no WebAssembly SIMD: gradclip compiles no kernels and uses jsArrayKernels", () => {
@@ -34,7 +36,7 @@ for (const mode of ["cpu", "wasm"] as Mode[]) {
       assert.ok(wasmHeapMemory(tf.backend()), "the heap is found");
       assert.equal(wasmMemory(tf.backend())!.kernels, jsArrayKernels, "the heap gets the JavaScript kernels");
     }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     for (const shared of [false, true]) {
       const grads = gradients();
       const total = getTotalNorm(grads);
@@ -43,24 +45,14 @@ for (const mode of ["cpu", "wasm"] as Mode[]) {
       const n = clipGradNorm_(tensors, 1);
       assert.ok(Object.is(n.dataSync()[0], Math.fround(total)), `norm ${n.dataSync()[0]} vs the core's ${total}`);
       const k = Math.fround(clipCoefficient(1, total));
-      tensors.forEach((x, i) => {
-        const got = x.dataSync(), g = grads[i]!;
-        for (let j = 0; j < g.length; j++) {
-          if (!Object.is(got[j], Math.fround(g[j]! * k))) assert.fail(`shared ${shared}, gradient ${i}[${j}]: ${got[j]} vs ${Math.fround(g[j]! * k)}`);
-        }
-      });
+      // Float32Array.map rounds each written-out result to float32, as the kernels do.
+      tensors.forEach((x, i) => assertSameBits(x.dataSync(), grads[i]!.map((v) => v * k), `shared ${shared}, gradient ${i}`));
       clipGradValue_(tensors, 0.001);
-      tensors.forEach((x, i) => {
-        const got = x.dataSync(), g = grads[i]!;
-        for (let j = 0; j < g.length; j++) {
-          const want = Math.min(0.001, Math.max(-0.001, Math.fround(g[j]! * k)));
-          if (!Object.is(got[j], Math.fround(want))) assert.fail(`clamped ${i}[${j}]: ${got[j]} vs ${want}`);
-        }
-      });
+      tensors.forEach((x, i) => assertSameBits(x.dataSync(), grads[i]!.map((v) => Math.min(0.001, Math.max(-0.001, Math.fround(v * k)))), `clamped ${i}`));
       if (shared) assertAliasesKept(aliases, grads);
       tf.dispose([n, ...tensors, ...aliases]);
     }
-    assert.equal(tf.memory().numTensors, before);
+    leakCheck.assertNoLeak();
   });
 }
 

@@ -10,16 +10,15 @@ import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { NonFiniteLossError, withGradientClipping, type NonFinitePolicy } from "../../src/tfjs/index.js";
 import { MODES, useMode } from "./setup.js";
-import { batch, countReads, weightsOf } from "./training.js";
-
-let uid = 0;
+import { batch, countReads, uniqueName, weightsOf } from "./training.js";
+import { markMemory } from "../support/leaks.js";
 
 for (const mode of MODES) {
   test(`minimize (${mode}): a NaN or infinite loss with finite gradients is skipped ("skip"), refused ("error"), applied ("propagate")`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     for (const bad of [NaN, Infinity, -Infinity]) {
       for (const policy of ["skip", "error", "propagate"] as NonFinitePolicy[]) {
-        const v = tf.variable(tf.tensor([1, -2, 3]), true, `loss_v_${uid++}`);
+        const v = tf.variable(tf.tensor([1, -2, 3]), true, uniqueName("loss_v"));
         const opt = withGradientClipping(tf.train.adam(0.1), { maxNorm: 1, nonFinite: policy });
         const term = tf.scalar(bad);
         // The constant term makes the loss non-finite; its gradient with respect to v is 0.
@@ -27,7 +26,7 @@ for (const mode of MODES) {
         opt.minimize(() => tf.sum(tf.square(v)) as tf.Scalar, false, [v]); // one finite step first
         const before = Array.from(v.dataSync());
         const slots = (await opt.getWeights()).map((w) => Array.from(w.tensor.dataSync()));
-        const numTensors = tf.memory().numTensors;
+        const leakCheck = markMemory();
         const skippedInfo: boolean[] = [];
         opt.onStep((info) => skippedInfo.push(info.skipped));
         if (policy === "error") {
@@ -39,7 +38,7 @@ for (const mode of MODES) {
         } else {
           opt.minimize(f, false, [v]);
         }
-        assert.equal(tf.memory().numTensors, numTensors, `${policy} ${bad}: no tensor left behind`);
+        leakCheck.assertNoLeak(`${policy} ${bad}: no tensor left behind`);
         const after = Array.from(v.dataSync());
         if (policy === "propagate") {
           assert.notDeepEqual(after, before, "propagate: the step is applied (finite gradients)");
@@ -86,7 +85,7 @@ for (const mode of MODES) {
     const reads: Record<string, number> = {};
     for (const policy of ["propagate", "skip", "error"] as NonFinitePolicy[]) {
       for (const path of ["minimize", "applyGradients"] as const) {
-        const v = tf.variable(tf.tensor([[1, -2], [3, 0.5]]), true, `reads_${uid++}`);
+        const v = tf.variable(tf.tensor([[1, -2], [3, 0.5]]), true, uniqueName("reads"));
         const opt = withGradientClipping(tf.train.sgd(0.01), { maxNorm: 1, nonFinite: policy });
         const f = () => tf.sum(tf.square(v)) as tf.Scalar;
         opt.minimize(f, false, [v]);

@@ -16,6 +16,8 @@ import {
   type NormPart,
 } from "../../src/tfjs/index.js";
 import { MODES, useMode } from "./setup.js";
+import { markMemory } from "../support/leaks.js";
+import { assertAllClose, assertSameBits } from "../support/tolerance.js";
 
 /** The float32 result of scaling `g` by the core's coefficient for the float64 total of `grads` (what cpu/wasm compute). */
 function hostClipped(grads: Float32Array[], maxNorm: number, p = 2): Float32Array[] {
@@ -29,12 +31,10 @@ function rtolFor(path: string): number {
   return path === "generic" ? 2e-6 : 0;
 }
 
+/** Bit for bit where rtol is 0, else within rtol (the expected values here are finite). */
 function assertNear(got: ArrayLike<number>, want: ArrayLike<number>, rtol: number, what: string): void {
-  assert.equal(got.length, want.length, what);
-  for (let i = 0; i < want.length; i++) {
-    const ok = rtol === 0 ? Object.is(got[i], want[i]) : Math.abs(got[i]! - want[i]!) <= rtol * Math.abs(want[i]!);
-    assert.ok(ok, `${what}[${i}]: ${got[i]} vs ${want[i]}`);
-  }
+  if (rtol === 0) assertSameBits(got, want, what);
+  else assertAllClose(got, want, { rtol, atol: 0 }, what);
 }
 
 for (const mode of MODES) {
@@ -45,7 +45,7 @@ for (const mode of MODES) {
     const data = [Float32Array.of(3e38, 3e38), Float32Array.of(1e38)];
     const want = hostClipped(data, 1);
     assert.ok(Math.abs(want[0]![0]! - 0.688) < 1e-3 && Math.abs(want[1]![0]! - 0.229) < 1e-3, "the expected values");
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     for (const p of [2, 1, 3]) {
       const grads = data.map((d) => tf.tensor(d));
       const n = clipGradNorm_(grads, 1, { normType: p, errorIfNonfinite: true });
@@ -60,12 +60,12 @@ for (const mode of MODES) {
     const m = clipGradNorm_(map, 1);
     assertNear(map["a"]!.dataSync(), want[0]!, rtolFor(mode), "map.a");
     tf.dispose([n, m, map["a"]!, map["b"]!]);
-    assert.equal(tf.memory().numTensors, before, "no tensor leaked");
+    leakCheck.assertNoLeak("no tensor leaked");
   });
 
   test(`optimizer wrapper (${mode}): a finite step whose norm exceeds float32 is clipped, not skipped or zeroed`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const w = tf.tidy(() => tf.variable(tf.zeros([2]), true, `w_${mode}_overflow`));
     const b = tf.tidy(() => tf.variable(tf.zeros([1]), true, `b_${mode}_overflow`));
     const opt = withGradientClipping(tf.train.sgd(1), { maxNorm: 1, nonFinite: "skip" });
@@ -83,7 +83,7 @@ for (const mode of MODES) {
     tf.dispose([...Object.values(grads), w, b]);
     opt.dispose();
     perTensor.dispose();
-    assert.equal(tf.memory().numTensors, before, "no tensor leaked");
+    leakCheck.assertNoLeak("no tensor leaked");
   });
 
   test(`getLocalNormPart on tensors (${mode}): the core's part of the same float32 values`, async (t) => {
@@ -96,7 +96,7 @@ for (const mode of MODES) {
       [new Float32Array(4), new Float32Array(0)],
       [],
     ];
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     for (const data of sets) {
       const tensors = data.map((d) => tf.tensor(d));
       for (const p of [0.5, 1, 2, 3, Infinity]) {
@@ -126,7 +126,7 @@ for (const mode of MODES) {
     const pending = getLocalNormPart(nan, { normType: 3 });
     tf.dispose(nan);
     assert.equal((await pending).nan, 1);
-    assert.equal(tf.memory().numTensors, before, "no tensor leaked");
+    leakCheck.assertNoLeak("no tensor leaked");
   });
 }
 

@@ -11,7 +11,8 @@ import {
   NonFiniteLossError, NonFiniteNormError, gradNormCallback, withGradientClipping, type GradientClippingOptions,
 } from "../../src/tfjs/index.js";
 import { useMode } from "./setup.js";
-import { assertNoLeak, batch, smallModel } from "./training.js";
+import { batch, smallModel, uniqueName } from "./training.js";
+import { assertSteadyMemory, markMemory } from "../support/leaks.js";
 
 const CLIPPERS: GradientClippingOptions[] = [
   {}, { maxNorm: 1 }, { clipnorm: 0.5 }, { clipValue: 0.1 }, { autoclip: { percentile: 10, historySize: 50 } },
@@ -19,20 +20,18 @@ const CLIPPERS: GradientClippingOptions[] = [
 ];
 const POLICIES = ["propagate", "skip", "error"] as const;
 
-let uid = 0;
-
 test("minimize: 1,000 steps per policy and clipper (finite, NaN-gradient and NaN-loss steps) leave no tensor behind", async () => {
   await useMode("cpu");
   for (const policy of POLICIES) {
     for (const clipping of CLIPPERS) {
-      const w = tf.variable(tf.randomNormal([4, 3], 0, 1, "float32", 1), true, `leak_w_${uid++}`);
-      const b = tf.variable(tf.zeros([3]), true, `leak_b_${uid++}`);
+      const w = tf.variable(tf.randomNormal([4, 3], 0, 1, "float32", 1), true, uniqueName("leak_w"));
+      const b = tf.variable(tf.zeros([3]), true, uniqueName("leak_b"));
       const x = tf.randomNormal([8, 4], 0, 1, "float32", 2), y = tf.randomNormal([8, 3], 0, 1, "float32", 3);
       const nanX = tf.fill([8, 4], NaN), nanLoss = tf.scalar(NaN);
       const opt = withGradientClipping(tf.train.sgd(0.01), { ...clipping, nonFinite: policy });
       let thrown = 0;
       const what = `${policy} ${JSON.stringify(clipping)}`;
-      await assertNoLeak(what, 1000, (i) => {
+      await assertSteadyMemory(what, 1000, (i) => {
         const kind = i % 10 === 3 ? "nanGrad" : i % 10 === 7 ? "nanLoss" : "finite";
         const input = kind === "nanGrad" ? nanX : x;
         const f = () => {
@@ -65,7 +64,7 @@ test('nonFinite "error": failing trainOnBatch and fit batches leak nothing (1,00
   const opt = withGradientClipping(tf.train.adam(0.01), { maxNorm: 1, nonFinite: "error" });
   model.compile({ optimizer: opt, loss: "meanSquaredError" });
   const good = batch(8, 0), bad = batch(8, 0, { nan: true });
-  await assertNoLeak("trainOnBatch", 1000, async () => {
+  await assertSteadyMemory("trainOnBatch", 1000, async () => {
     await assert.rejects(model.trainOnBatch(bad.xs, bad.ys), NonFiniteNormError);
   });
   // A fit aborted by any exception in a batch leaves one tensor of tfjs-layers' own (the epoch's
@@ -73,9 +72,9 @@ test('nonFinite "error": failing trainOnBatch and fit batches leak nothing (1,00
   // that throws. A fit aborted by NonFiniteNormError must leave exactly that, nothing of ours.
   const leakedPerAbortedFit = async (run: () => Promise<unknown>): Promise<number> => {
     await run();
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     for (let i = 0; i < 20; i++) await run();
-    return (tf.memory().numTensors - before) / 20;
+    return leakCheck.tensorDelta() / 20;
   };
   const baseline = await leakedPerAbortedFit(() => assert.rejects(model.fit(good.xs, good.ys, {
     epochs: 1, batchSize: 4, verbose: 0, callbacks: { onBatchBegin: async () => { throw new RangeError("abort"); } },
@@ -84,7 +83,7 @@ test('nonFinite "error": failing trainOnBatch and fit batches leak nothing (1,00
   const cb = gradNormCallback(opt);
   const ours = await leakedPerAbortedFit(() => assert.rejects(model.fit(bad.xs, bad.ys, { epochs: 1, batchSize: 4, verbose: 0, callbacks: [cb] }), NonFiniteNormError));
   assert.equal(ours, baseline, "a fit aborted by nonFinite: \"error\" leaks nothing beyond tfjs-layers' own tensor");
-  await assertNoLeak("fit after aborted fits", 5, () => model.fit(good.xs, good.ys, { epochs: 1, batchSize: 4, verbose: 0, callbacks: [cb] }));
+  await assertSteadyMemory("fit after aborted fits", 5, () => model.fit(good.xs, good.ys, { epochs: 1, batchSize: 4, verbose: 0, callbacks: [cb] }));
   model.dispose();
   tf.dispose([good.xs, good.ys, bad.xs, bad.ys]);
 });

@@ -6,29 +6,12 @@ import * as core from "../../src/index.js";
 import { ClippedOptimizer, NonFiniteNormError, clipGradNorm_, gradNormCallback, withGradientClipping } from "../../src/tfjs/index.js";
 import { registerClipperOption, thresholdClipper } from "../../src/tfjs/extend.js";
 import { type ThresholdRule } from "../../src/index.js";
-import { assertClose, useMode, type Mode } from "./setup.js";
+import { useMode, type Mode } from "./setup.js";
+import { batch, saveArtifacts, smallModel, uniqueName, weightsOf } from "./training.js";
+import { assertSteadyMemory } from "../support/leaks.js";
+import { assertAllClose, float32Tol } from "../support/tolerance.js";
 
 const BACKENDS: Mode[] = ["cpu", "wasm"];
-
-function denseModel(seed = 1): tfl.Sequential {
-  return tfl.sequential({
-    layers: [
-      tfl.layers.dense({ units: 6, inputShape: [4], activation: "tanh", kernelInitializer: tfl.initializers.glorotUniform({ seed }) }),
-      tfl.layers.dense({ units: 2, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }) }),
-    ],
-  });
-}
-
-/** Deterministic data whose targets are large, so gradients are large. */
-function data(n: number, scale = 50): { xs: tf.Tensor; ys: tf.Tensor } {
-  const x = new Float32Array(n * 4).map((_, i) => Math.sin(i * 1.3));
-  const y = new Float32Array(n * 2).map((_, i) => scale * Math.cos(i * 0.7));
-  return { xs: tf.tensor(x, [n, 4]), ys: tf.tensor(y, [n, 2]) };
-}
-
-function weightsOf(model: tfl.LayersModel): Float32Array[] {
-  return model.getWeights().map((w) => Float32Array.from(w.dataSync()));
-}
 
 /** The global L2 norm of the per-step weight change, measured in float64 on the host. */
 function updateNorm(a: Float32Array[], b: Float32Array[]): number {
@@ -77,7 +60,7 @@ test("options: aliases, conflicts, unknown keys and bad values are clear errors"
 test("rules: maxNorm, global_clipnorm, clipnorm (per tensor) and clipvalue update as specified", async () => {
   await useMode("cpu");
   const run = (options: object, gs: number[][]): number[][] => {
-    const vars = gs.map((g, i) => tf.variable(tf.zeros([g.length]), true, `rules_${i}_${Math.random()}`));
+    const vars = gs.map((g, i) => tf.variable(tf.zeros([g.length]), true, uniqueName(`rules_${i}`)));
     const opt = withGradientClipping(tf.train.sgd(1), options);
     opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: tf.tensor(gs[i]!) })));
     const out = vars.map((v) => Array.from(v.dataSync(), (x) => -x));
@@ -89,10 +72,10 @@ test("rules: maxNorm, global_clipnorm, clipnorm (per tensor) and clipvalue updat
   const c = 1 / (13 + 1e-6);
   for (const opts of [{ maxNorm: 1 }, { global_clipnorm: 1 }]) {
     const u = run(opts, gs);
-    assertClose(u.flat(), [3 * c, 4 * c, 0, 12 * c], 1e-6, JSON.stringify(opts));
+    assertAllClose(u.flat(), [3 * c, 4 * c, 0, 12 * c], float32Tol(1e-6), JSON.stringify(opts));
   }
   const per = run({ clipnorm: 6 }, gs); // first unclipped (5 < 6), second scaled to 6
-  assertClose(per.flat(), [3, 4, 0, 12 * 6 / (12 + 1e-6)], 1e-6, "clipnorm");
+  assertAllClose(per.flat(), [3, 4, 0, 12 * 6 / (12 + 1e-6)], float32Tol(1e-6), "clipnorm");
   const val = run({ clipvalue: 3.5 }, gs);
   assert.deepEqual(val.flat().map((x) => x + 0), [3, 3.5, 0, 3.5]);
   const zero = run({ maxNorm: 0 }, gs); // 0 clips to zero (Keras would disable clipping)
@@ -103,9 +86,9 @@ for (const mode of BACKENDS) {
   test(`fit (${mode}): with sgd(lr) and maxNorm m every update has norm <= lr·m; without, some do not`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
     const lr = 0.05, m = 0.5;
-    const { xs, ys } = data(48);
+    const { xs, ys } = batch(48);
     const trainNorms = async (wrap: boolean): Promise<number[]> => {
-      const model = denseModel();
+      const model = smallModel();
       model.compile({ optimizer: wrap ? withGradientClipping(tf.train.sgd(lr), { maxNorm: m }) : tf.train.sgd(lr), loss: "meanSquaredError" });
       const norms: number[] = [];
       let before: Float32Array[] = [];
@@ -135,14 +118,14 @@ for (const mode of BACKENDS) {
         return {
           next: async () => {
             if (i >= batches) return { done: true, value: null };
-            const { xs, ys } = data(8, 50 + 10 * i++);
+            const { xs, ys } = batch(8, 0, { scale: 50 + 10 * i++ });
             return { done: false, value: { xs, ys } };
           },
         };
       },
     };
     const trainNorms = async (wrap: boolean): Promise<number[]> => {
-      const model = denseModel();
+      const model = smallModel();
       model.compile({ optimizer: wrap ? withGradientClipping(tf.train.sgd(lr), { maxNorm: m }) : tf.train.sgd(lr), loss: "meanSquaredError" });
       const norms: number[] = [];
       let before: Float32Array[] = [];
@@ -163,22 +146,17 @@ for (const mode of BACKENDS) {
 
   test(`memory (${mode}): numTensors is stable across minimize, fit and trainOnBatch`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const { xs, ys } = data(16);
-    const model = denseModel();
+    const { xs, ys } = batch(16);
+    const model = smallModel();
     const opt = withGradientClipping(tf.train.adam(0.01), { maxNorm: 1, nonFinite: "skip" });
     model.compile({ optimizer: opt, loss: "meanSquaredError" });
     const cb = gradNormCallback(opt);
-    const round = async () => {
+    await assertSteadyMemory("minimize, fit and trainOnBatch", 6, async () => {
       await model.fit(xs, ys, { epochs: 2, batchSize: 4, verbose: 0, callbacks: [cb] });
       await model.trainOnBatch(xs, ys);
       const w = model.trainableWeights.map((v) => v.read() as tf.Variable);
       opt.minimize(() => tf.losses.meanSquaredError(ys, model.predict(xs) as tf.Tensor) as tf.Scalar, false, w);
-    };
-    await round();
-    await round();
-    const settled = tf.memory().numTensors;
-    for (let i = 0; i < 6; i++) await round();
-    assert.equal(tf.memory().numTensors, settled);
+    });
     model.dispose();
     tf.dispose([xs, ys]);
   });
@@ -218,13 +196,13 @@ test("order and nulls: Adam's slots line up with the variables (NamedTensor[] wi
     ref.applyGradients(refVars.map((v, i) => ({ name: v.name, tensor: clipped[i] as tf.Tensor })));
     tf.dispose([...gs, ...clipped].filter((g): g is tf.Tensor => g !== null));
   }
-  wrappedVars.forEach((v, i) => assertClose(v.dataSync(), refVars[i]!.dataSync(), 1e-6, `variable ${i}`));
+  wrappedVars.forEach((v, i) => assertAllClose(v.dataSync(), refVars[i]!.dataSync(), float32Tol(1e-6), `variable ${i}`));
   assert.equal(wrappedVars[1]!.dataSync()[0], 0.5, "the variable without gradient did not move");
   const [ws, rs] = [await wrapped.getWeights(), await ref.getWeights()];
   assert.equal(ws.length, rs.length);
   ws.forEach((w, i) => {
     assert.equal(w.name.replace("_w_", "_"), rs[i]!.name.replace("_r_", "_"));
-    assertClose(w.tensor.dataSync(), rs[i]!.tensor.dataSync(), 1e-6, `slot ${w.name}`);
+    assertAllClose(w.tensor.dataSync(), rs[i]!.tensor.dataSync(), float32Tol(1e-6), `slot ${w.name}`);
   });
   assert.equal(wrapped.iterations, 3);
   // A map: same key order, same result as the list form.
@@ -232,24 +210,18 @@ test("order and nulls: Adam's slots line up with the variables (NamedTensor[] wi
   const mapOpt = withGradientClipping(tf.train.sgd(1), { maxNorm: 1 });
   const g = tf.tensor([3, 4]);
   mapOpt.applyGradients({ ord_map: g });
-  assertClose(mapVar.dataSync(), [-3 / (5 + 1e-6), -4 / (5 + 1e-6)], 1e-6, "map form");
+  assertAllClose(mapVar.dataSync(), [-3 / (5 + 1e-6), -4 / (5 + 1e-6)], float32Tol(1e-6), "map form");
   tf.dispose([...wrappedVars, ...refVars, mapVar, g]);
   wrapped.dispose(); ref.dispose(); mapOpt.dispose();
 });
 
-async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => { saved = a; return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } }; }), { includeOptimizer: true });
-  return saved!;
-}
-
 test("save/load: a model saved with includeOptimizer loads back with its clipping and Adam state", async () => {
   await useMode("cpu");
-  const { xs, ys } = data(8);
-  const model = denseModel();
+  const { xs, ys } = batch(8);
+  const model = smallModel();
   model.compile({ optimizer: withGradientClipping(tf.train.adam(0.02), { maxNorm: 0.25, normType: "inf", nonFinite: "skip" }), loss: "meanSquaredError" });
   await model.fit(xs, ys, { epochs: 2, batchSize: 4, verbose: 0 });
-  const artifacts = await saveToMemory(model);
+  const artifacts = await saveArtifacts(model);
   const loaded = await tfl.loadLayersModel(tf.io.fromMemory(artifacts));
   const opt = loaded.optimizer as ClippedOptimizer;
   assert.ok(opt instanceof ClippedOptimizer, "the optimizer is the clipping wrapper");
@@ -262,7 +234,7 @@ test("save/load: a model saved with includeOptimizer loads back with its clippin
   // Training on continues identically.
   await model.trainOnBatch(xs, ys);
   await loaded.trainOnBatch(xs, ys);
-  weightsOf(loaded).forEach((w, i) => assertClose(w, weightsOf(model)[i]!, 1e-6, `weight ${i} after a step`));
+  weightsOf(loaded).forEach((w, i) => assertAllClose(w, weightsOf(model)[i]!, float32Tol(1e-6), `weight ${i} after a step`));
   model.dispose(); loaded.dispose();
   tf.dispose([xs, ys]);
 });
@@ -270,10 +242,10 @@ test("save/load: a model saved with includeOptimizer loads back with its clippin
 for (const mode of BACKENDS) {
   test(`nonFinite (${mode}): "skip" leaves weights, Adam moments and iterations unchanged; "error" throws; the next batch trains`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
-    const { xs, ys } = data(8);
+    const { xs, ys } = batch(8);
     const nanXs = tf.fill([8, 4], NaN);
     for (const policy of ["skip", "error", "propagate"] as const) {
-      const model = denseModel();
+      const model = smallModel();
       const opt = withGradientClipping(tf.train.adam(0.01), { maxNorm: 1, nonFinite: policy });
       model.compile({ optimizer: opt, loss: "meanSquaredError" });
       await model.trainOnBatch(xs, ys);
@@ -304,9 +276,9 @@ for (const mode of BACKENDS) {
 
 test("grad_norm: batch logs carry the pre-clip norm, epoch logs and history its batch-size-weighted mean", async () => {
   await useMode("cpu");
-  const { xs, ys } = data(12);
+  const { xs, ys } = batch(12);
   // The expected first-batch norm, computed independently from the same loss.
-  const model = denseModel(7);
+  const model = smallModel(7);
   const expected = tf.tidy(() => {
     const [x5, y5] = [tf.slice(xs, 0, 5), tf.slice(ys, 0, 5)]; // the first batch (no shuffling)
     const { grads } = tf.variableGrads(() => tf.losses.meanSquaredError(y5, model.predict(x5) as tf.Tensor) as tf.Scalar,
@@ -354,7 +326,7 @@ test("clipper seam: a threshold rule and a registered option key, with state sav
     const opt = withGradientClipping(tf.train.sgd(1), { halfmax: {} } as never);
     const g = tf.tensor([3, 4]);
     opt.applyGradients([{ name: "seam_v", tensor: g }]);
-    assertClose(v.dataSync(), [-3 * 2.5 / (5 + 1e-6), -4 * 2.5 / (5 + 1e-6)], 1e-6, "clipped to half the max norm");
+    assertAllClose(v.dataSync(), [-3 * 2.5 / (5 + 1e-6), -4 * 2.5 / (5 + 1e-6)], float32Tol(1e-6), "clipped to half the max norm");
     const config = opt.getConfig();
     assert.deepEqual(JSON.parse(config.clipperState as string), { max: 5 }, "state saved as JSON text");
     const back = ClippedOptimizer.fromConfig(ClippedOptimizer, JSON.parse(JSON.stringify(config))) as ClippedOptimizer;

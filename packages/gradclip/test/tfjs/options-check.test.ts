@@ -10,15 +10,7 @@ import { feedMonitor, gradientMonitorCallback, withGradientClipping, type Gradie
 import { GradientMonitor } from "../../src/index.js";
 import { agcClipper, autoClipClipper, zClipClipper } from "../../src/tfjs/extend.js";
 import { useMode } from "./setup.js";
-
-function throwsWith(f: () => unknown, type: typeof TypeError | typeof RangeError, message: RegExp): void {
-  assert.throws(f, (e: unknown) => {
-    assert.ok(e instanceof type, `${type.name} expected; got ${String(e)}`);
-    assert.match(e.message, message);
-    assert.match(e.message, /^gradclip: /);
-    return true;
-  });
-}
+import { assertThrowsTyped } from "../support/errors.js";
 
 test("misspelt option keys get a did-you-mean hint, at the top level and in every clipper's options", async () => {
   await useMode("cpu");
@@ -36,15 +28,15 @@ test("misspelt option keys get a did-you-mean hint, at the top level and in ever
     [{ agc: { unitaxis: "last" } }, /options\.agc: unknown option "unitaxis" \(did you mean unitAxis\?\)/],
     [{ agc: { exclude_pattern: "x" } }, /options\.agc: unknown option "exclude_pattern" \(did you mean excludePattern\?\)/],
   ];
-  for (const [options, message] of cases) throwsWith(() => withGradientClipping(sgd(), options as GradientClippingOptions), TypeError, message);
+  for (const [options, message] of cases) assertThrowsTyped(() => withGradientClipping(sgd(), options as GradientClippingOptions), TypeError, message);
   // The clipper functions check the same way, naming themselves.
-  throwsWith(() => autoClipClipper({ history_size: 3 } as never), TypeError, /^gradclip: autoClipClipper: unknown option "history_size" \(did you mean historySize\?\)/);
-  throwsWith(() => zClipClipper({ Alpha: 0.9 } as never), TypeError, /^gradclip: zClipClipper: unknown option "Alpha" \(did you mean alpha\?\)/);
-  throwsWith(() => agcClipper({ Clipping: 0.1 } as never), TypeError, /^gradclip: agcClipper: unknown option "Clipping" \(did you mean clipping\?\)/);
+  assertThrowsTyped(() => autoClipClipper({ history_size: 3 } as never), TypeError, /^gradclip: autoClipClipper: unknown option "history_size" \(did you mean historySize\?\)/);
+  assertThrowsTyped(() => zClipClipper({ Alpha: 0.9 } as never), TypeError, /^gradclip: zClipClipper: unknown option "Alpha" \(did you mean alpha\?\)/);
+  assertThrowsTyped(() => agcClipper({ Clipping: 0.1 } as never), TypeError, /^gradclip: agcClipper: unknown option "Clipping" \(did you mean clipping\?\)/);
   // And the monitor feed's options.
   const opt = withGradientClipping(sgd(), { maxNorm: 1 });
-  throwsWith(() => feedMonitor(opt, new GradientMonitor(), { read_every: 4 } as never), TypeError, /^gradclip: feedMonitor: unknown option "read_every" \(did you mean readEvery\?\)/);
-  throwsWith(() => gradientMonitorCallback(opt, new GradientMonitor(), { pervariable: true } as never), TypeError, /gradientMonitorCallback: unknown option "pervariable" \(did you mean perVariable\?\)/);
+  assertThrowsTyped(() => feedMonitor(opt, new GradientMonitor(), { read_every: 4 } as never), TypeError, /^gradclip: feedMonitor: unknown option "read_every" \(did you mean readEvery\?\)/);
+  assertThrowsTyped(() => gradientMonitorCallback(opt, new GradientMonitor(), { pervariable: true } as never), TypeError, /gradientMonitorCallback: unknown option "pervariable" \(did you mean perVariable\?\)/);
 });
 
 test("range and type errors name withGradientClipping and the option", async () => {
@@ -70,7 +62,7 @@ test("range and type errors name withGradientClipping and the option", async () 
     [5, TypeError, /^gradclip: withGradientClipping: options must be an object \(write \{ maxNorm: 5 \}\); got 5\./],
     [undefined, TypeError, /^gradclip: withGradientClipping: options are required/],
   ];
-  for (const [options, type, message] of cases) throwsWith(() => withGradientClipping(sgd(), options as GradientClippingOptions), type, message);
+  for (const [options, type, message] of cases) assertThrowsTyped(() => withGradientClipping(sgd(), options as GradientClippingOptions), type, message);
   const opt = withGradientClipping(sgd(), { maxNorm: 1 });
-  throwsWith(() => feedMonitor(opt, new GradientMonitor(), { readEvery: 0 }), RangeError, /feedMonitor: options\.readEvery must be an integer >= 1/);
+  assertThrowsTyped(() => feedMonitor(opt, new GradientMonitor(), { readEvery: 0 }), RangeError, /feedMonitor: options\.readEvery must be an integer >= 1/);
 });

@@ -11,6 +11,7 @@ import { ClippedOptimizer, NonFiniteNormError, withGradientClipping, type Gradie
 import { registerClipperOption, type GradientClipper, type JsonValue } from "../../src/tfjs/extend.js";
 import { useMode } from "./setup.js";
 import { batch, saveAndLoad, smallModel, weightsOf } from "./training.js";
+import { markMemory } from "../support/leaks.js";
 
 /** The saved clipping options of a wrapper, decoded. */
 function savedClipping(opt: ClippedOptimizer): { [key: string]: JsonValue } {
@@ -212,11 +213,11 @@ test("fromConfig: invalid saved options or state name fromConfig and leave nothi
   const adam = tf.train.adam(0.1);
   const inner = { className: "Adam", config: adam.getConfig() };
   adam.dispose();
-  const before = tf.memory().numTensors;
+  const leakCheck = markMemory();
   assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, { optimizer: inner, clipping: JSON.stringify({ autoclip: { percentile: 500 } }) }),
     /ClippedOptimizer\.fromConfig \(saved clipping\): withGradientClipping: options\.autoclip: .*percentile/);
   assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, {
     optimizer: inner, clipping: JSON.stringify({ autoclip: {} }), clipperState: JSON.stringify({ norms: [-1] }),
   }), /ClippedOptimizer\.fromConfig \(saved clipper state\): .*norms\[0\]/);
-  assert.equal(tf.memory().numTensors, before);
+  leakCheck.assertNoLeak();
 });

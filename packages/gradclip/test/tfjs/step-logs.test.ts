@@ -11,6 +11,8 @@ import { gradNormCallback, gradientMonitorCallback, withGradientClipping, type G
 import { GradientMonitor } from "../../src/index.js";
 import { useMode, type Mode } from "./setup.js";
 import { batch, smallModel } from "./training.js";
+import { markMemory } from "../support/leaks.js";
+import { close } from "../support/tolerance.js";
 
 type Row = Record<string, number>;
 
@@ -36,8 +38,6 @@ async function captureWarnings<T>(f: () => Promise<T>): Promise<{ result: T; war
   }
 }
 
-const close = (a: number, b: number, rtol = 1e-5) => Math.abs(a - b) <= 1e-7 + rtol * Math.abs(b);
-
 for (const mode of ["cpu", "generic", "wasm"] as Mode[]) {
   test(`fit logs (${mode}): grad_norm (pre-clip), grad_norm_clipped (post-clip), clip_coef, grad_norm/<variable>, batch and epoch`, async (t) => {
     if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
@@ -47,26 +47,26 @@ for (const mode of ["cpu", "generic", "wasm"] as Mode[]) {
     const opt = withGradientClipping(tf.train.sgd(0.001), { maxNorm });
     model.compile({ optimizer: opt, loss: "meanSquaredError" });
     const rows: Row[] = [];
-    const before = tf.memory().numTensors;
+    const leakCheck = markMemory();
     const h = await model.fit(xs, ys, { epochs: 2, batchSize: 8, shuffle: false, verbose: 0, callbacks: [gradNormCallback(opt, { perVariable: true }), recorder(rows)] });
-    assert.equal(tf.memory().numTensors, before, "no tensor left behind");
+    leakCheck.assertNoLeak("no tensor left behind");
     const names = model.trainableWeights.map((w) => w.name);
     assert.equal(rows.length, 6);
     for (const r of rows) {
       const n = r.grad_norm!;
       const coef = Math.min(1, maxNorm / (n + 1e-6));
-      assert.ok(close(r.clip_coef!, coef), `clip_coef ${r.clip_coef} vs ${coef}`);
-      assert.ok(close(r.grad_norm_clipped!, n * coef, 2e-5), `grad_norm_clipped ${r.grad_norm_clipped} vs ${n * coef}`);
-      assert.ok(n > maxNorm && close(r.grad_norm_clipped!, maxNorm, 1e-5), "the big targets make every step clip: post-clip = maxNorm");
+      assert.ok(close(r.clip_coef!, coef, { rtol: 1e-5, atol: 1e-7 }), `clip_coef ${r.clip_coef} vs ${coef}`);
+      assert.ok(close(r.grad_norm_clipped!, n * coef, { rtol: 2e-5, atol: 1e-7 }), `grad_norm_clipped ${r.grad_norm_clipped} vs ${n * coef}`);
+      assert.ok(n > maxNorm && close(r.grad_norm_clipped!, maxNorm, { rtol: 1e-5, atol: 1e-7 }), "the big targets make every step clip: post-clip = maxNorm");
       const perVar = names.map((v) => r[`grad_norm/${v}`]!);
-      assert.ok(close(Math.hypot(...perVar), n), "the per-variable norms combine to grad_norm");
+      assert.ok(close(Math.hypot(...perVar), n, { rtol: 1e-5, atol: 1e-7 }), "the per-variable norms combine to grad_norm");
     }
     // Epoch values: tfjs's batch-size-weighted means of the batch values (batches of 8, 8, 4).
     for (const key of ["grad_norm", "grad_norm_clipped", "clip_coef", `grad_norm/${names[0]}`]) {
       [0, 1].forEach((e) => {
         const b = rows.slice(3 * e, 3 * e + 3);
         const want = (b[0]![key]! * 8 + b[1]![key]! * 8 + b[2]![key]! * 4) / 20;
-        assert.ok(close(h.history[key]![e] as number, want), `${key} epoch ${e}: ${h.history[key]![e]} vs ${want}`);
+        assert.ok(close(h.history[key]![e] as number, want, { rtol: 1e-5, atol: 1e-7 }), `${key} epoch ${e}: ${h.history[key]![e]} vs ${want}`);
       });
     }
     model.dispose();
@@ -112,16 +112,16 @@ for (const mode of ["cpu", "generic"] as Mode[]) {
       opt.onStep((i) => steps.push(i.totalNorm.dataSync()[0]!));
       const rows: Row[] = [];
       const cb = kind === "gradNorm" ? gradNormCallback(opt) : gradientMonitorCallback(opt, new GradientMonitor());
-      const before = tf.memory().numTensors;
+      const leakCheck = markMemory();
       const h = await model.fit(xs, ys, { epochs: 2, batchSize: 4, shuffle: false, verbose: 0, callbacks: [cb, recorder(rows)] });
-      assert.equal(tf.memory().numTensors, before, `${kind}: no tensor left behind`);
+      leakCheck.assertNoLeak(`${kind}: no tensor left behind`);
       assert.equal(steps.length, 4, "6 batches per epoch, 2 steps");
       assert.deepEqual(rows.map((r) => "grad_norm" in r), [false, false, true, false, false, true, false, false, true, false, false, true]);
-      rows.filter((r) => "grad_norm" in r).forEach((r, i) => assert.ok(close(r.grad_norm!, steps[i]!), `batch value = the step's norm ${i}`));
+      rows.filter((r) => "grad_norm" in r).forEach((r, i) => assert.ok(close(r.grad_norm!, steps[i]!, { rtol: 1e-5, atol: 1e-7 }), `batch value = the step's norm ${i}`));
       [0, 1].forEach((e) => {
         const want = (steps[2 * e]! + steps[2 * e + 1]!) / 2;
-        assert.ok(close(h.history.grad_norm![e] as number, want), `${kind} epoch ${e}: grad_norm ${h.history.grad_norm![e]} vs the steps' mean ${want}`);
-        if (kind === "gradNorm") assert.ok(close(h.history.grad_norm_clipped![e] as number, 5, 1e-5));
+        assert.ok(close(h.history.grad_norm![e] as number, want, { rtol: 1e-5, atol: 1e-7 }), `${kind} epoch ${e}: grad_norm ${h.history.grad_norm![e]} vs the steps' mean ${want}`);
+        if (kind === "gradNorm") assert.ok(close(h.history.grad_norm_clipped![e] as number, 5, { rtol: 1e-5, atol: 1e-7 }));
       });
       model.dispose();
     }

@@ -1,18 +1,33 @@
 /**
  * Helpers for the optimizer-wrapper tests: small models, deterministic
- * batches, save/load through tfjs-layers' real loader, and tensor-leak checks.
+ * batches, save/load through tfjs-layers' real loader, counts of host reads
+ * (leak checks: ../support/leaks.ts).
  */
-import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 
-/** A 4 -> 6 -> 2 dense model with seeded initial weights. */
-export function smallModel(seed = 1): tfl.Sequential {
+let names = 0;
+
+/** `prefix` made unique in this process, for variable names (tfjs refuses a second variable of one name). */
+export function uniqueName(prefix: string): string {
+  return `${prefix}_${names++}`;
+}
+
+/** The layer sizes of `smallModel` (default 4 -> 6 -> 2), and a name for its output layer. */
+export interface SmallModelShape {
+  inputs?: number;
+  hidden?: number;
+  outputs?: number;
+  outputName?: string;
+}
+
+/** A dense model, inputs -> hidden (tanh) -> outputs, with seeded initial weights (glorotUniform, seeds `seed` and `seed + 1`). */
+export function smallModel(seed = 1, shape: SmallModelShape = {}): tfl.Sequential {
   const init = (s: number) => tfl.initializers.glorotUniform({ seed: s });
   return tfl.sequential({
     layers: [
-      tfl.layers.dense({ units: 6, inputShape: [4], activation: "tanh", kernelInitializer: init(seed) }),
-      tfl.layers.dense({ units: 2, kernelInitializer: init(seed + 1) }),
+      tfl.layers.dense({ units: shape.hidden ?? 6, inputShape: [shape.inputs ?? 4], activation: "tanh", kernelInitializer: init(seed) }),
+      tfl.layers.dense({ units: shape.outputs ?? 2, name: shape.outputName, kernelInitializer: init(seed + 1) }),
     ],
   });
 }
@@ -46,15 +61,6 @@ export async function saveArtifacts(model: tfl.LayersModel, io: typeof tf.io = t
   }), { includeOptimizer: true });
   const a = saved! as tf.io.ModelArtifacts;
   return { ...a, modelTopology: JSON.parse(JSON.stringify(a.modelTopology)), trainingConfig: JSON.parse(JSON.stringify(a.trainingConfig)) };
-}
-
-/** Runs `round` until numTensors settles, then `times` more rounds, and asserts no tensor was left behind. */
-export async function assertNoLeak(what: string, times: number, round: (i: number) => unknown | Promise<unknown>): Promise<void> {
-  await round(-2);
-  await round(-1);
-  const settled = tf.memory().numTensors;
-  for (let i = 0; i < times; i++) await round(i);
-  assert.equal(tf.memory().numTensors, settled, `${what}: numTensors after ${times} rounds (settled at ${settled})`);
 }
 
 /**
