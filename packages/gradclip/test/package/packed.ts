@@ -18,9 +18,9 @@
  */
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, relative, resolve } from "node:path";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 
@@ -87,7 +87,8 @@ function inputsKey(): string {
     ...[LIBRARY_ROOT, CLI_ROOT].flatMap((root) => [
       join(root, "package.json"),
       join(root, "LICENSE"),
-      join(root, "README.md"),
+      // Not packages/gradclip/README.md: prepack copies the root README there and postpack removes it.
+      ...(root === CLI_ROOT ? [join(root, "README.md")] : []),
       ...listFiles(join(root, "dist")),
       ...listFiles(join(root, "bin")),
     ]),
@@ -105,9 +106,38 @@ function cached(name: string, key: string, make: (dir: string) => void): string 
   mkdirSync(CACHE_ROOT, { recursive: true });
   const dir = join(CACHE_ROOT, `${name}-${key}`);
   if (existsSync(join(dir, ".complete"))) return dir;
+  // One maker at a time (test files run in parallel): two concurrent `npm pack`s would race on
+  // the README that prepack copies in and postpack removes, and one tarball would lack it.
+  const release = lock(join(CACHE_ROOT, `.${name}.lock`));
+  try {
+    if (existsSync(join(dir, ".complete"))) return dir; // made while this one waited
+    return makeCached(name, dir, make);
+  } finally {
+    release();
+  }
+}
+
+/** A cross-process mutex: a directory made atomically; stale after 10 minutes. */
+function lock(path: string): () => void {
+  const started = Date.now();
+  for (;;) {
+    try {
+      mkdirSync(path);
+      return () => rmSync(path, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+      const age = Date.now() - (statSync(path, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (age > 10 * 60_000) rmSync(path, { recursive: true, force: true });
+      else if (Date.now() - started > 15 * 60_000) throw new Error(`gave up waiting for ${path}`);
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+}
+
+function makeCached(name: string, dir: string, make: (dir: string) => void): string {
   // Fixtures of older builds: removed, so the cache does not grow run after run.
   for (const old of readdirSync(CACHE_ROOT)) {
-    if (old.startsWith(`${name}-`) && old !== `${name}-${key}`) rmSync(join(CACHE_ROOT, old), { recursive: true, force: true });
+    if (old.startsWith(`${name}-`) && old !== basename(dir)) rmSync(join(CACHE_ROOT, old), { recursive: true, force: true });
   }
   const tmp = mkdtempSync(join(CACHE_ROOT, `.${name}-`));
   try {
