@@ -11,7 +11,12 @@
  */
 import { cpus, loadavg } from "node:os";
 import { clipGradNorm_ } from "../packages/gradclip/src/arrays/clip.js";
-import { jsArrayKernels, arrayKernelsFor, registerArrayKernelProvider, type ArrayKernels } from "../packages/gradclip/src/arrays/kernels.js";
+import {
+  jsArrayKernels,
+  arrayKernelsFor,
+  registerArrayKernelProvider,
+  type ArrayKernels,
+} from "../packages/gradclip/src/arrays/kernels.js";
 import { GradBuffer } from "../packages/gradclip/src/arrays/wasm/grad-buffer.js";
 import { wasmSimdSupported } from "../packages/gradclip/src/arrays/wasm/memory-kernels.js";
 import { BandwidthProbe, median, readShapes, startTorch, type Variant } from "./shared.js";
@@ -32,7 +37,9 @@ const total = grads.reduce((n, g) => n + g.length, 0);
 let seed = 0x2545f491;
 for (const g of grads) {
   for (let i = 0; i < g.length; i++) {
-    seed ^= seed << 13; seed ^= seed >>> 17; seed ^= seed << 5;
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
     g[i] = (seed & 1 ? 1 : -1) * (0.5 + (seed >>> 8) / 2 ** 24);
   }
 }
@@ -128,7 +135,8 @@ try {
 }
 
 const fmt = (ms: number): string => `${ms.toFixed(1)} ms`.padStart(9);
-const ratio = (a: number, b: number | undefined): string => (b === undefined ? "skipped" : `${(a / b).toFixed(2)}x`).padStart(9);
+const ratio = (a: number, b: number | undefined): string =>
+  (b === undefined ? "skipped" : `${(a / b).toFixed(2)}x`).padStart(9);
 const medTorch = torch ? median(samples.get(torch.variant)!) : undefined;
 const medPlain = median(samples.get(variants[PLAIN]!)!);
 const width = Math.max(...all.map((v) => v.label.length));
@@ -140,18 +148,26 @@ console.log(
 );
 console.log(probe.describe());
 const bound = probe.boundMs(total);
-console.log(`${"".padEnd(width)}    median  vs PyTorch  vs plain JS  of bandwidth (${bound.toFixed(1)} ms: one read + one scale pass)`);
+console.log(
+  `${"".padEnd(width)}    median  vs PyTorch  vs plain JS  of bandwidth (${bound.toFixed(1)} ms: one read + one scale pass)`,
+);
 for (const v of all) {
   const m = median(samples.get(v)!);
-  console.log(`${v.label.padEnd(width)} ${fmt(m)} ${ratio(m, medTorch)}   ${ratio(m, medPlain)}  ${((bound / m) * 100).toFixed(0).padStart(6)}%`);
+  console.log(
+    `${v.label.padEnd(width)} ${fmt(m)} ${ratio(m, medTorch)}   ${ratio(m, medPlain)}  ${((bound / m) * 100).toFixed(0).padStart(6)}%`,
+  );
 }
 if (!torch) console.log("(PyTorch column skipped: see above)");
 const best = median(samples.get(variants[0]!)!);
 if (medTorch !== undefined) {
-  console.log(`target <= 1.5x PyTorch: ${best / medTorch <= 1.5 ? "met" : "NOT met"} (${(best / medTorch).toFixed(2)}x)`);
+  console.log(
+    `target <= 1.5x PyTorch: ${best / medTorch <= 1.5 ? "met" : "NOT met"} (${(best / medTorch).toFixed(2)}x)`,
+  );
 }
 console.log(
   `node ${process.version}, ${cpus().length} CPUs (${cpus()[0]?.model ?? "?"}), load average ${loadBefore.toFixed(1)} before, ` +
     `${loadavg()[0]!.toFixed(1)} after: on a shared machine compare the ratios, not the times`,
 );
-console.log(`pre-clip norms vs tracked norms: max relative difference ${worstNormError.toExponential(1)} (clipping ran every call)`);
+console.log(
+  `pre-clip norms vs tracked norms: max relative difference ${worstNormError.toExponential(1)} (clipping ran every call)`,
+);

@@ -13,7 +13,10 @@ import { wasmKernelsForMemory } from "../packages/gradclip/src/arrays/wasm/memor
 export const SHAPES = fileURLToPath(new URL("../../shared/bench/gpt2-small-shapes.json", import.meta.url));
 const TORCH_SCRIPT = fileURLToPath(new URL("./torch_clip.py", import.meta.url));
 
-export interface ShapeSpec { shapes: { name: string; shape: number[] }[]; elements: number }
+export interface ShapeSpec {
+  shapes: { name: string; shape: number[] }[];
+  elements: number;
+}
 
 /** The GPT-2-small shapes file, or null (with the reason printed) when ../shared is missing. */
 export function readShapes(): ShapeSpec | null {
@@ -57,7 +60,9 @@ export async function startTorch(python: string, prefix = ""): Promise<TorchWork
     return null;
   }
   let stderr = "";
-  child.stderr.on("data", (d: Buffer) => { stderr += d.toString(); });
+  child.stderr.on("data", (d: Buffer) => {
+    stderr += d.toString();
+  });
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
   const failed = new Promise<null>((resolve) => {
     child.on("error", (e) => {

@@ -66,15 +66,20 @@ function naiveClip(grads: tf.Tensor[], maxNorm: number): { total: tf.Tensor; out
 const now = () => performance.now();
 
 async function clipRatio(
-  backend: "cpu" | "wasm", source: Float32Array[], shapes: number[][], reps: { naive: number; ours: number },
+  backend: "cpu" | "wasm",
+  source: Float32Array[],
+  shapes: number[][],
+  reps: { naive: number; ours: number },
 ): Promise<void> {
   await tf.setBackend(backend);
   await tf.ready();
   const trueNorm = coreTotalNorm(source); // float64 reference
   // Fresh tensors per run, made outside the timed region (a backward pass's output).
   const fresh = () => source.map((d, i) => tf.tensor(d, shapes[i]!, "float32"));
-  const naive: number[] = [], ours: number[] = [];
-  let naiveNorm = NaN, ourNorm = NaN;
+  const naive: number[] = [],
+    ours: number[] = [];
+  let naiveNorm = NaN,
+    ourNorm = NaN;
   for (let r = 0; r < Math.max(reps.naive, reps.ours); r++) {
     if (r < reps.naive) {
       const grads = fresh();
@@ -116,34 +121,51 @@ async function lstmOverhead(steps: number): Promise<void> {
       ],
     });
     const adam = tf.train.adam(1e-3);
-    model.compile({ optimizer: wrap ? withGradientClipping(adam, { maxNorm: MAX_NORM }) : adam, loss: "meanSquaredError" });
+    model.compile({
+      optimizer: wrap ? withGradientClipping(adam, { maxNorm: MAX_NORM }) : adam,
+      loss: "meanSquaredError",
+    });
     return model;
   };
-  const xs = tf.randomNormal([32, 16, 8], 0, 1, "float32", 1), ys = tf.randomNormal([32, 1], 0, 1, "float32", 2);
-  const plain = build(false), wrapped = build(true);
+  const xs = tf.randomNormal([32, 16, 8], 0, 1, "float32", 1),
+    ys = tf.randomNormal([32, 1], 0, 1, "float32", 2);
+  const plain = build(false),
+    wrapped = build(true);
   const time = async (m: tfl.LayersModel, n: number) => {
     const t0 = now();
     for (let i = 0; i < n; i++) await m.trainOnBatch(xs, ys);
     return (now() - t0) / n;
   };
-  await time(plain, 5); await time(wrapped, 5);
+  await time(plain, 5);
+  await time(wrapped, 5);
   // Interleaved blocks; the median of per-block ratios is less sensitive to a shared, noisy machine.
-  const ratios: number[] = [], stepMs: number[] = [];
+  const ratios: number[] = [],
+    stepMs: number[] = [];
   for (let k = 0; k < 8; k++) {
     // Alternate which goes first, so drift on a shared machine does not favour either.
-    const [a, b] = k % 2 === 0
-      ? [await time(plain, steps), await time(wrapped, steps)]
-      : (([y, x]) => [x, y])([await time(wrapped, steps), await time(plain, steps)]);
-    ratios.push(b! / a!); stepMs.push(a!);
+    const [a, b] =
+      k % 2 === 0
+        ? [await time(plain, steps), await time(wrapped, steps)]
+        : (([y, x]) => [x, y])([await time(wrapped, steps), await time(plain, steps)]);
+    ratios.push(b! / a!);
+    stepMs.push(a!);
   }
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[xs.length >> 1]!;
   // The wrapper's own work, isolated: the same gradients through the wrapped and the plain optimizer.
   const vars = wrapped.trainableWeights.map((w) => w.read() as tf.Variable);
   const { value, grads } = tf.variableGrads(
-    () => tf.losses.meanSquaredError(ys, wrapped.predict(xs) as tf.Tensor) as tf.Scalar, vars);
-  const inner = tf.train.adam(1e-3), outer = withGradientClipping(tf.train.adam(1e-3), { maxNorm: MAX_NORM });
-  const applyMs = (o: tf.Optimizer, n: number) => { const t0 = now(); for (let i = 0; i < n; i++) o.applyGradients(grads); return (now() - t0) / n; };
-  applyMs(inner, 5); applyMs(outer, 5);
+    () => tf.losses.meanSquaredError(ys, wrapped.predict(xs) as tf.Tensor) as tf.Scalar,
+    vars,
+  );
+  const inner = tf.train.adam(1e-3),
+    outer = withGradientClipping(tf.train.adam(1e-3), { maxNorm: MAX_NORM });
+  const applyMs = (o: tf.Optimizer, n: number) => {
+    const t0 = now();
+    for (let i = 0; i < n; i++) o.applyGradients(grads);
+    return (now() - t0) / n;
+  };
+  applyMs(inner, 5);
+  applyMs(outer, 5);
   const extra: number[] = [];
   for (let k = 0; k < 8; k++) extra.push(applyMs(outer, 20) - applyMs(inner, 20));
   const step = median(stepMs);
@@ -152,8 +174,12 @@ async function lstmOverhead(steps: number): Promise<void> {
       `wrapped/plain step time ${((median(ratios) - 1) * 100).toFixed(1)}% (median of 8 interleaved blocks); ` +
       `clipping's own cost ${median(extra).toFixed(3)} ms = ${((median(extra) / step) * 100).toFixed(2)}% of the step`,
   );
-  tf.dispose([value, ...Object.values(grads)]); inner.dispose(); outer.dispose();
-  plain.dispose(); wrapped.dispose(); tf.dispose([xs, ys]);
+  tf.dispose([value, ...Object.values(grads)]);
+  inner.dispose();
+  outer.dispose();
+  plain.dispose();
+  wrapped.dispose();
+  tf.dispose([xs, ys]);
 }
 
 /** What the timed calls of our variants cost the process besides their own work. */
@@ -190,25 +216,36 @@ function timedCalls<T>(v: Variant, report: Report, iters: number, setup: () => T
 
 /** One of gradclip's paths on the `h.*` tensors, timed over fresh tensors per call. */
 function clipVariant(
-  label: string, backend: "cpu" | "wasm", source: Float32Array[], shapes: number[][], trueNorm: number,
-  shared: boolean, report: Report,
+  label: string,
+  backend: "cpu" | "wasm",
+  source: Float32Array[],
+  shapes: number[][],
+  trueNorm: number,
+  shared: boolean,
+  report: Report,
 ): Variant {
   const v: Variant = {
     label,
     async run(iters) {
       await tf.setBackend(backend);
       report.paths.set(label, clipPathForActiveBackend().name);
-      return timedCalls(v, report, iters, () => {
-        // A backward pass's output (on cpu: tensors over the arrays given, which must stay unchanged).
-        const grads = source.map((d, i) => tf.tensor(d, shapes[i]!, "float32"));
-        // Another reference to each storage (as a user's tf.reshape would be): nothing can be written in place.
-        const aliases = shared ? grads.map((g) => tf.reshape(g, g.shape)) : [];
-        return { grads, aliases };
-      }, ({ grads, aliases }) => {
-        const n = clipGradNorm_(grads, MAX_NORM);
-        report.worstNormError = Math.max(report.worstNormError, Math.abs(n.dataSync()[0]! - trueNorm) / trueNorm);
-        tf.dispose([n, ...grads, ...aliases]);
-      });
+      return timedCalls(
+        v,
+        report,
+        iters,
+        () => {
+          // A backward pass's output (on cpu: tensors over the arrays given, which must stay unchanged).
+          const grads = source.map((d, i) => tf.tensor(d, shapes[i]!, "float32"));
+          // Another reference to each storage (as a user's tf.reshape would be): nothing can be written in place.
+          const aliases = shared ? grads.map((g) => tf.reshape(g, g.shape)) : [];
+          return { grads, aliases };
+        },
+        ({ grads, aliases }) => {
+          const n = clipGradNorm_(grads, MAX_NORM);
+          report.worstNormError = Math.max(report.worstNormError, Math.abs(n.dataSync()[0]! - trueNorm) / trueNorm);
+          tf.dispose([n, ...grads, ...aliases]);
+        },
+      );
     },
   };
   return v;
@@ -225,9 +262,15 @@ function cpuAllocationFloor(shapes: number[][], report: Report): Variant {
     label: "(floor) new cpu tensors of these shapes, written once",
     async run(iters) {
       await tf.setBackend("cpu");
-      return timedCalls(v, report, iters, () => null, () => {
-        tf.dispose(sizes.map((n, i) => tf.tensor(uninitializedFloat32(n).fill(0.5), shapes[i]!, "float32")));
-      });
+      return timedCalls(
+        v,
+        report,
+        iters,
+        () => null,
+        () => {
+          tf.dispose(sizes.map((n, i) => tf.tensor(uninitializedFloat32(n).fill(0.5), shapes[i]!, "float32")));
+        },
+      );
     },
   };
   return v;
@@ -258,7 +301,15 @@ async function torchRatio(source: Float32Array[], shapes: number[][], allElement
   };
   const cpu = clipVariant("gradclip/tfjs, cpu backend (new tensors)", "cpu", source, shapes, trueNorm, false, report);
   const wasm = clipVariant("gradclip/tfjs, wasm backend", "wasm", source, shapes, trueNorm, false, report);
-  const wasmShared = clipVariant("gradclip/tfjs, wasm backend, storage shared (new tensors)", "wasm", source, shapes, trueNorm, true, report);
+  const wasmShared = clipVariant(
+    "gradclip/tfjs, wasm backend, storage shared (new tensors)",
+    "wasm",
+    source,
+    shapes,
+    trueNorm,
+    true,
+    report,
+  );
   const floor = cpuAllocationFloor(shapes, report);
   const loadBefore = loadavg()[0]!;
   const torch = await startTorch(PYTHON, "h.");
@@ -294,7 +345,9 @@ async function torchRatio(source: Float32Array[], shapes: number[][], allElement
       `median of ${ROUNDS * ITERS} calls each, ${ROUNDS} interleaved rounds; WebAssembly SIMD ${wasmSimdSupported() ? "on" : "unavailable"}`,
   );
   console.log(probe.describe());
-  console.log(`at that bandwidth a clip of ${(elements / 1e6).toFixed(1)}M float32 (one read pass, one scale pass) takes ${bound.toFixed(1)} ms`);
+  console.log(
+    `at that bandwidth a clip of ${(elements / 1e6).toFixed(1)}M float32 (one read pass, one scale pass) takes ${bound.toFixed(1)} ms`,
+  );
   console.log(`${"".padEnd(width)}    median  vs PyTorch (range over rounds)  of bandwidth`);
   const torchMs = torch ? median(samples.get(torch.variant)!) : undefined;
   const torchRounds = torch ? perRound.get(torch.variant)! : [];
@@ -308,8 +361,10 @@ async function torchRatio(source: Float32Array[], shapes: number[][], allElement
     const r = ratioOf(v);
     const vs = r ? `${r.ratio.toFixed(2)}x (${r.lo.toFixed(2)}-${r.hi.toFixed(2)})` : "skipped";
     const path = report.paths.get(v.label);
-    console.log(`${v.label.padEnd(width)} ${`${ms.toFixed(1)} ms`.padStart(9)}  ${vs.padEnd(29)} ${((bound / ms) * 100).toFixed(0).padStart(4)}%` +
-      (path ? `  (path ${path})` : ""));
+    console.log(
+      `${v.label.padEnd(width)} ${`${ms.toFixed(1)} ms`.padStart(9)}  ${vs.padEnd(29)} ${((bound / ms) * 100).toFixed(0).padStart(4)}%` +
+        (path ? `  (path ${path})` : ""),
+    );
   }
   // Where the time of paths that allocate goes: the kernel's page faults on fresh memory, and V8's collector.
   for (const v of ours) {
@@ -321,9 +376,14 @@ async function torchRatio(source: Float32Array[], shapes: number[][], allElement
     );
   }
   if (torch) {
-    for (const [v, target] of [[cpu, 2.0], [wasm, 1.3]] as const) {
+    for (const [v, target] of [
+      [cpu, 2.0],
+      [wasm, 1.3],
+    ] as const) {
       const r = ratioOf(v)!;
-      console.log(`target ${v.label} <= ${target.toFixed(1)}x PyTorch: ${r.ratio <= target ? "met" : "NOT met"} (${r.ratio.toFixed(2)}x)`);
+      console.log(
+        `target ${v.label} <= ${target.toFixed(1)}x PyTorch: ${r.ratio <= target ? "met" : "NOT met"} (${r.ratio.toFixed(2)}x)`,
+      );
     }
   } else {
     console.log("(PyTorch column skipped: see above)");
@@ -344,7 +404,15 @@ if (spec) {
   const part = process.argv[2] === "clip" ? "naive" : process.argv[2]; // one part, or all
   const shapes = spec.shapes.filter((s) => s.name.startsWith("h.")).map((s) => s.shape);
   const elements = shapes.reduce((n, sh) => n + sh.reduce((a, b) => a * b, 1), 0);
-  const source = part === "lstm" ? [] : shapes.map((sh, i) => fill(sh.reduce((a, b) => a * b, 1), i + 1));
+  const source =
+    part === "lstm"
+      ? []
+      : shapes.map((sh, i) =>
+          fill(
+            sh.reduce((a, b) => a * b, 1),
+            i + 1,
+          ),
+        );
   if (!part || part === "torch") {
     console.log(`\n-- gradclip/tfjs against PyTorch, and memory bandwidth`);
     await torchRatio(source, shapes, spec.elements);

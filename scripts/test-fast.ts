@@ -79,7 +79,11 @@ function main(): void {
     if (build.status !== 0) process.exit(build.status ?? 1);
   }
   const files = fastTestFiles();
-  const run = spawnSync(process.execPath, ["--import", "tsx", "--test", "--test-concurrency=2", ...process.argv.slice(2), ...files], { cwd: ROOT, stdio: "inherit" });
+  const run = spawnSync(
+    process.execPath,
+    ["--import", "tsx", "--test", "--test-concurrency=2", ...process.argv.slice(2), ...files],
+    { cwd: ROOT, stdio: "inherit" },
+  );
   process.exit(run.status ?? 1);
 }
 

@@ -13,8 +13,16 @@ const SAMPLES = 96;
 
 /** What the page did, for people (the status line) and for tests (test/browser). */
 const state = {
-  done: false, error: null, backend: null, epochs: EPOCHS, steps: 0, totalSteps: EPOCHS * Math.ceil(SAMPLES / BATCH_SIZE),
-  norms: [], losses: [], clippedSteps: 0, chart: { plotWidth: 0, lineColumns: 0, rulePixels: 0 },
+  done: false,
+  error: null,
+  backend: null,
+  epochs: EPOCHS,
+  steps: 0,
+  totalSteps: EPOCHS * Math.ceil(SAMPLES / BATCH_SIZE),
+  norms: [],
+  losses: [],
+  clippedSteps: 0,
+  chart: { plotWidth: 0, lineColumns: 0, rulePixels: 0 },
 };
 window.exampleState = state;
 
@@ -73,7 +81,8 @@ function draw() {
   const yl = (v) => PAD.top + h - (v / lossMax) * h;
   ctx.fillStyle = LOSS;
   ctx.textAlign = "left";
-  for (let k = 0; k <= 4; k++) ctx.fillText(((lossMax * k) / 4).toFixed(1), PAD.left + w + 4, yl((lossMax * k) / 4) + 4);
+  for (let k = 0; k <= 4; k++)
+    ctx.fillText(((lossMax * k) / 4).toFixed(1), PAD.left + w + 4, yl((lossMax * k) / 4) + 4);
   ctx.fillText("loss (right axis)", PAD.left + 530, 18);
   ctx.strokeStyle = LOSS;
   ctx.lineWidth = 1;
@@ -138,18 +147,22 @@ async function main() {
     verbose: 0,
     // gradNormCallback puts each batch's pre-clip norm into the logs as grad_norm
     // (a device scalar; the plain-object callback after it reads it, asynchronously).
-    callbacks: [gradNormCallback(optimizer), {
-      onBatchEnd: async (_batch, logs) => {
-        const norm = logs.grad_norm;
-        if (typeof norm !== "number") throw new Error(`logs.grad_norm is ${norm}: expected the wrapper's pre-clip norm`);
-        state.steps++;
-        state.norms.push(norm);
-        state.losses.push(logs.loss);
-        if (norm > MAX_NORM) state.clippedSteps++;
-        status.textContent = `${state.backend}: step ${state.steps}/${state.totalSteps}, loss ${logs.loss.toFixed(3)}, grad norm ${norm.toFixed(3)} (${state.clippedSteps} steps clipped)`;
-        draw();
+    callbacks: [
+      gradNormCallback(optimizer),
+      {
+        onBatchEnd: async (_batch, logs) => {
+          const norm = logs.grad_norm;
+          if (typeof norm !== "number")
+            throw new Error(`logs.grad_norm is ${norm}: expected the wrapper's pre-clip norm`);
+          state.steps++;
+          state.norms.push(norm);
+          state.losses.push(logs.loss);
+          if (norm > MAX_NORM) state.clippedSteps++;
+          status.textContent = `${state.backend}: step ${state.steps}/${state.totalSteps}, loss ${logs.loss.toFixed(3)}, grad norm ${norm.toFixed(3)} (${state.clippedSteps} steps clipped)`;
+          draw();
+        },
       },
-    }],
+    ],
   });
   state.chart = measureChart();
   x.dispose();

@@ -21,6 +21,9 @@ for (const w of (process.argv[2] ?? "2,1,2,1").split(",").map(Number)) {
   const wall = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
   const sig = JSON.stringify(r.map((x) => x.summary));
-  if (ref === null) ref = sig; else if (sig !== ref) console.log("RESULTS DIFFER");
-  console.log(`workers ${w}: wall ${wall.toFixed(1)} s, cpu ${((c.user + c.system) / 1e6).toFixed(1)} s, load ${l0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`);
+  if (ref === null) ref = sig;
+  else if (sig !== ref) console.log("RESULTS DIFFER");
+  console.log(
+    `workers ${w}: wall ${wall.toFixed(1)} s, cpu ${((c.user + c.system) / 1e6).toFixed(1)} s, load ${l0.toFixed(1)} -> ${loadavg()[0]!.toFixed(1)}`,
+  );
 }

@@ -9,7 +9,10 @@ import { TASKS, type TaskName } from "./demo/tasks.js";
 
 /** A mistake in the command line: printed with a hint, exit code 2. */
 export class UsageError extends Error {
-  constructor(message: string, readonly command?: string) {
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
     super(message);
     this.name = "UsageError";
   }
@@ -25,7 +28,10 @@ export type Command =
 export const COMMANDS = ["demo", "report", "bench"] as const;
 
 type FlagSpec = Record<string, { type: "string" | "boolean"; short?: string }>;
-interface Parsed { values: Record<string, string | boolean | undefined>; positionals: string[] }
+interface Parsed {
+  values: Record<string, string | boolean | undefined>;
+  positionals: string[];
+}
 
 /**
  * `--flag VALUE` → `--flag=VALUE` for the numeric flags. parseArgs refuses a
@@ -46,10 +52,19 @@ function bindNumericValues(args: readonly string[], numeric: readonly string[]):
   return out;
 }
 
-function parse(command: string, args: string[], options: FlagSpec, positionals: boolean, numeric: readonly string[] = []): Parsed {
+function parse(
+  command: string,
+  args: string[],
+  options: FlagSpec,
+  positionals: boolean,
+  numeric: readonly string[] = [],
+): Parsed {
   try {
     return parseArgs({
-      args: bindNumericValues(args, numeric), options: { ...options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: positionals,
+      args: bindNumericValues(args, numeric),
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      strict: true,
+      allowPositionals: positionals,
     }) as Parsed;
   } catch (e) {
     // parseArgs messages are clear ("Unknown option '--x'"); drop its hint about "--" which does not apply here.
@@ -72,7 +87,10 @@ function positiveInt(value: string | undefined, flag: string, command: string): 
 
 function strategies(value: string | undefined): StrategyName[] | undefined {
   if (value === undefined) return undefined;
-  const list = value.split(",").map((s) => s.trim()).filter((s) => s !== "");
+  const list = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
   if (list.length === 0) throw new UsageError(`--strategies needs at least one of ${STRATEGIES.join(", ")}.`, "demo");
   for (const s of list) {
     if (!(STRATEGIES as readonly string[]).includes(s)) {
@@ -83,10 +101,22 @@ function strategies(value: string | undefined): StrategyName[] | undefined {
 }
 
 function parseDemo(args: string[]): Command {
-  const { values } = parse("demo", args, {
-    quick: { type: "boolean" }, out: { type: "string" }, seeds: { type: "string" }, steps: { type: "string" },
-    strategies: { type: "string" }, backend: { type: "string" }, task: { type: "string" }, workers: { type: "string" },
-  }, false, ["--seeds", "--steps", "--workers"]);
+  const { values } = parse(
+    "demo",
+    args,
+    {
+      quick: { type: "boolean" },
+      out: { type: "string" },
+      seeds: { type: "string" },
+      steps: { type: "string" },
+      strategies: { type: "string" },
+      backend: { type: "string" },
+      task: { type: "string" },
+      workers: { type: "string" },
+    },
+    false,
+    ["--seeds", "--steps", "--workers"],
+  );
   if (values.help) return { kind: "help", topic: "demo" };
   const backend = values.backend as string | undefined;
   if (backend !== undefined && backend !== "cpu" && backend !== "wasm") {
@@ -117,7 +147,12 @@ function parseReport(args: string[]): Command {
   const { values, positionals } = parse("report", args, { out: { type: "string" } }, true);
   if (values.help) return { kind: "help", topic: "report" };
   if (positionals.length !== 1) {
-    throw new UsageError(positionals.length === 0 ? "report needs a history file: gradclip report HISTORY.json" : `report takes one history file; got ${positionals.length}.`, "report");
+    throw new UsageError(
+      positionals.length === 0
+        ? "report needs a history file: gradclip report HISTORY.json"
+        : `report takes one history file; got ${positionals.length}.`,
+      "report",
+    );
   }
   const out = values.out as string | undefined;
   if (out === "") throw new UsageError("--out needs a file name.", "report");
@@ -128,16 +163,23 @@ function parseReport(args: string[]): Command {
 export function parseCommand(argv: readonly string[]): Command {
   const [first, ...rest] = argv;
   if (first === undefined) throw new UsageError("no command given.");
-  if (first === "--help" || first === "-h" || first === "help") return { kind: "help", ...(rest[0] ? { topic: rest[0] } : {}) };
+  if (first === "--help" || first === "-h" || first === "help")
+    return { kind: "help", ...(rest[0] ? { topic: rest[0] } : {}) };
   if (first === "--version" || first === "-v") return { kind: "version" };
   switch (first) {
-    case "demo": return parseDemo(rest);
-    case "report": return parseReport(rest);
+    case "demo":
+      return parseDemo(rest);
+    case "report":
+      return parseReport(rest);
     case "bench": {
       const { values, positionals } = parse("bench", rest, {}, true);
       return values.help ? { kind: "help", topic: "bench" } : { kind: "bench", filters: positionals };
     }
     default:
-      throw new UsageError(first.startsWith("-") ? `unknown option "${first}" before the command.` : `unknown command "${first}"; commands: ${COMMANDS.join(", ")}.`);
+      throw new UsageError(
+        first.startsWith("-")
+          ? `unknown option "${first}" before the command.`
+          : `unknown command "${first}"; commands: ${COMMANDS.join(", ")}.`,
+      );
   }
 }

@@ -11,7 +11,9 @@ export function packageRoot(name = "gradclip-cli", from = dirname(fileURLToPath(
     if (existsSync(pkg)) {
       try {
         if ((JSON.parse(readFileSync(pkg, "utf8")) as { name?: string }).name === name) return dir;
-      } catch { /* not ours: keep looking */ }
+      } catch {
+        /* not ours: keep looking */
+      }
     }
     if (dirname(dir) === dir) return null;
   }
@@ -25,10 +27,16 @@ export function packageRoot(name = "gradclip-cli", from = dirname(fileURLToPath(
 export function runBench(filters: readonly string[] = []): Promise<number> {
   const root = packageRoot("gradclip-workspace");
   if (!root || !existsSync(join(root, "bench", "run.ts"))) {
-    throw new Error("bench needs the gradclip repository (bench/run.ts is not shipped in the npm package): clone it, run npm ci, then npx gradclip bench.");
+    throw new Error(
+      "bench needs the gradclip repository (bench/run.ts is not shipped in the npm package): clone it, run npm ci, then npx gradclip bench.",
+    );
   }
   return new Promise((resolve, reject) => {
-    const child = spawn(process.platform === "win32" ? "npm.cmd" : "npm", ["run", "--silent", "bench", ...(filters.length ? ["--", ...filters] : [])], { cwd: root, stdio: "inherit" });
+    const child = spawn(
+      process.platform === "win32" ? "npm.cmd" : "npm",
+      ["run", "--silent", "bench", ...(filters.length ? ["--", ...filters] : [])],
+      { cwd: root, stdio: "inherit" },
+    );
     child.on("error", reject);
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });

@@ -21,12 +21,15 @@ function isExpected(e: unknown): boolean {
 async function execute(cmd: Command, argvText: string): Promise<number> {
   switch (cmd.kind) {
     case "help":
-      if (cmd.topic !== undefined && !(cmd.topic in HELP)) throw new UsageError(`no help for "${cmd.topic}"; commands: demo, report, bench.`);
+      if (cmd.topic !== undefined && !(cmd.topic in HELP))
+        throw new UsageError(`no help for "${cmd.topic}"; commands: demo, report, bench.`);
       process.stdout.write(HELP[cmd.topic ?? "main"] + "\n");
       return 0;
     case "version": {
       const root = packageRoot();
-      process.stdout.write(`${root ? (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version : "unknown"}\n`);
+      process.stdout.write(
+        `${root ? (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { version: string }).version : "unknown"}\n`,
+      );
       return 0;
     }
     case "demo": {
@@ -34,11 +37,18 @@ async function execute(cmd: Command, argvText: string): Promise<number> {
       const { runDemo, strategyTable, verdictLine } = await import("./demo/index.js");
       const out = resolve(cmd.out);
       const started = performance.now();
-      const { summary, trained } = await runDemo(cmd.config, out, createProgress(process.stderr), `gradclip ${argvText}`);
+      const { summary, trained } = await runDemo(
+        cmd.config,
+        out,
+        createProgress(process.stderr),
+        `gradclip ${argvText}`,
+      );
       const t = strategyTable(summary);
       process.stdout.write(`\n${formatTable(t.columns, t.rows)}\n\n`);
       process.stdout.write(`Verdict: ${verdictLine(summary)}\n`);
-      process.stdout.write(`${trained} runs trained in ${((performance.now() - started) / 1000).toFixed(1)} s. Summary: ${join(out, "summary.json")}\n`);
+      process.stdout.write(
+        `${trained} runs trained in ${((performance.now() - started) / 1000).toFixed(1)} s. Summary: ${join(out, "summary.json")}\n`,
+      );
       process.stdout.write(`Report: ${pathToFileURL(join(out, "report.html")).href}\n`);
       return 0;
     }
@@ -75,8 +85,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       return 2;
     }
     const err = e as Error;
-    const what = cmd.kind === "demo" ? "the demo failed" : cmd.kind === "report" ? "the report failed" : `${cmd.kind} failed`;
-    process.stderr.write(`gradclip: ${what}: ${isExpected(err) ? err.message : (err?.message ?? String(e)).replace(/^gradclip: /, "")}\n`);
+    const what =
+      cmd.kind === "demo" ? "the demo failed" : cmd.kind === "report" ? "the report failed" : `${cmd.kind} failed`;
+    process.stderr.write(
+      `gradclip: ${what}: ${isExpected(err) ? err.message : (err?.message ?? String(e)).replace(/^gradclip: /, "")}\n`,
+    );
     if (process.env.GRADCLIP_DEBUG && err?.stack) process.stderr.write(`${err.stack}\n`);
     else if (!isExpected(err)) process.stderr.write("Set GRADCLIP_DEBUG=1 for the stack trace.\n");
     return 1;

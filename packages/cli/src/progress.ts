@@ -20,7 +20,7 @@ export interface Progress {
 /** "about 12 s left" from the elapsed time and the fraction done; null before the first run. */
 export function timeLeft(elapsedMs: number, done: number, total: number): string | null {
   if (done <= 0 || done >= total) return null;
-  const left = (elapsedMs / done) * (total - done) / 1000;
+  const left = ((elapsedMs / done) * (total - done)) / 1000;
   return left >= 90 ? `about ${Math.round(left / 60)} min left` : `about ${Math.max(1, Math.round(left))} s left`;
 }
 

@@ -5,7 +5,22 @@ import { ADDITION_CONFIG, FULL_CONFIG, QUICK_CONFIG } from "../src/demo/config.j
 import { runCli } from "./helpers.js";
 
 test("demo flags override the quick or full configuration", () => {
-  const cmd = parseCommand(["demo", "--quick", "--seeds", "2", "--steps", "40", "--strategies", "none,clip-norm,zclip-cap", "--backend", "cpu", "--workers", "1", "--out", "x"]);
+  const cmd = parseCommand([
+    "demo",
+    "--quick",
+    "--seeds",
+    "2",
+    "--steps",
+    "40",
+    "--strategies",
+    "none,clip-norm,zclip-cap",
+    "--backend",
+    "cpu",
+    "--workers",
+    "1",
+    "--out",
+    "x",
+  ]);
   assert.equal(cmd.kind, "demo");
   if (cmd.kind !== "demo") return;
   assert.equal(cmd.config.seeds, 2);
@@ -17,18 +32,36 @@ test("demo flags override the quick or full configuration", () => {
   assert.equal(cmd.out, "x");
   assert.equal(cmd.config.learningRate, QUICK_CONFIG.learningRate);
   const full = parseCommand(["demo"]);
-  assert.ok(full.kind === "demo" && full.config.steps === FULL_CONFIG.steps && full.config.seeds === FULL_CONFIG.seeds && full.out === "gradclip-demo");
+  assert.ok(
+    full.kind === "demo" &&
+      full.config.steps === FULL_CONFIG.steps &&
+      full.config.seeds === FULL_CONFIG.seeds &&
+      full.out === "gradclip-demo",
+  );
   assert.ok(full.kind === "demo" && full.config.task === "first-symbol" && full.config.backend === "wasm");
   assert.ok(full.kind === "demo" && full.config.sweeps.seeds === FULL_CONFIG.sweeps.seeds);
   const quick = parseCommand(["demo", "--quick"]);
-  assert.ok(quick.kind === "demo" && quick.config.seeds === QUICK_CONFIG.seeds && quick.config.sweeps.seeds === QUICK_CONFIG.sweeps.seeds);
+  assert.ok(
+    quick.kind === "demo" &&
+      quick.config.seeds === QUICK_CONFIG.seeds &&
+      quick.config.sweeps.seeds === QUICK_CONFIG.sweeps.seeds,
+  );
   const addition = parseCommand(["demo", "--task", "addition"]);
-  assert.ok(addition.kind === "demo" && addition.config.task === "addition" && addition.config.sequenceLength === ADDITION_CONFIG.sequenceLength && addition.config.momentum === 0);
+  assert.ok(
+    addition.kind === "demo" &&
+      addition.config.task === "addition" &&
+      addition.config.sequenceLength === ADDITION_CONFIG.sequenceLength &&
+      addition.config.momentum === 0,
+  );
 });
 
 test("report takes exactly one history file and an optional --out", () => {
   assert.deepEqual(parseCommand(["report", "h.json"]), { kind: "report", history: "h.json", out: "report.html" });
-  assert.deepEqual(parseCommand(["report", "h.json", "--out", "r.html"]), { kind: "report", history: "h.json", out: "r.html" });
+  assert.deepEqual(parseCommand(["report", "h.json", "--out", "r.html"]), {
+    kind: "report",
+    history: "h.json",
+    out: "r.html",
+  });
   assert.throws(() => parseCommand(["report"]), UsageError);
   assert.throws(() => parseCommand(["report", "a.json", "b.json"]), UsageError);
 });
@@ -53,7 +86,12 @@ test("bad values and unknown flags are UsageErrors that say what is wrong", () =
     [["train"], /unknown command "train"/],
     [[], /no command given/],
   ];
-  for (const [argv, message] of cases) assert.throws(() => parseCommand(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(" "));
+  for (const [argv, message] of cases)
+    assert.throws(
+      () => parseCommand(argv),
+      (e: unknown) => e instanceof UsageError && message.test(e.message),
+      argv.join(" "),
+    );
 });
 
 test("bench passes its name filters through", () => {
@@ -63,7 +101,8 @@ test("bench passes its name filters through", () => {
 
 test("--help works for the program and each command", () => {
   assert.deepEqual(parseCommand(["--help"]), { kind: "help" });
-  for (const c of ["demo", "report", "bench"]) assert.deepEqual(parseCommand([c, "--help"]), { kind: "help", topic: c });
+  for (const c of ["demo", "report", "bench"])
+    assert.deepEqual(parseCommand([c, "--help"]), { kind: "help", topic: c });
 });
 
 test("the CLI exits 2 with a clear message on usage errors, 0 on --help", () => {

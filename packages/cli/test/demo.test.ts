@@ -16,7 +16,9 @@ const silent: Progress = { start: () => ({ update() {}, stop() {} }) };
 function schemaProblems(x: unknown): string[] {
   const problems: string[] = [];
   const o = x as Record<string, unknown>;
-  const need = (cond: boolean, what: string) => { if (!cond) problems.push(what); };
+  const need = (cond: boolean, what: string) => {
+    if (!cond) problems.push(what);
+  };
   const isNum = (v: unknown) => typeof v === "number" && Number.isFinite(v);
   const task = o.task as Record<string, unknown>;
   need(typeof task === "object" && task !== null, "task");
@@ -25,7 +27,11 @@ function schemaProblems(x: unknown): string[] {
   need(isNum(chance?.loss), "task.chance.loss");
   if (task?.kind === "classification") need(isNum(chance?.accuracy), "task.chance.accuracy");
   const learned = task?.learned as Record<string, unknown> | undefined;
-  need((learned?.metric === "heldOutAccuracy" && isNum(learned?.atLeast)) || (learned?.metric === "heldOutLoss" && isNum(learned?.atMost)), "task.learned rule");
+  need(
+    (learned?.metric === "heldOutAccuracy" && isNum(learned?.atLeast)) ||
+      (learned?.metric === "heldOutLoss" && isNum(learned?.atMost)),
+    "task.learned rule",
+  );
   need(isNum((task?.diverged as Record<string, unknown> | undefined)?.lossAbove), "task.diverged.lossAbove");
   need(typeof o.config === "object" && o.config !== null, "config");
   need(typeof o.verdict === "string" && (o.verdict as string).length > 20, "verdict");
@@ -38,7 +44,12 @@ function schemaProblems(x: unknown): string[] {
     need(typeof r.learned === "boolean" && typeof r.diverged === "boolean", `${where}.learned/diverged`);
     need(r.divergedAtStep === null || Number.isInteger(r.divergedAtStep), `${where}.divergedAtStep`);
     need(r.heldOutLoss === null || isNum(r.heldOutLoss), `${where}.heldOutLoss`);
-    if (task?.kind === "classification") need(r.heldOutAccuracy === null || (isNum(r.heldOutAccuracy) && (r.heldOutAccuracy as number) >= 0 && (r.heldOutAccuracy as number) <= 1), `${where}.heldOutAccuracy`);
+    if (task?.kind === "classification")
+      need(
+        r.heldOutAccuracy === null ||
+          (isNum(r.heldOutAccuracy) && (r.heldOutAccuracy as number) >= 0 && (r.heldOutAccuracy as number) <= 1),
+        `${where}.heldOutAccuracy`,
+      );
     need(isNum(r.clipRate) && (r.clipRate as number) >= 0 && (r.clipRate as number) <= 1, `${where}.clipRate`);
     need(Number.isInteger(r.steps) && (r.steps as number) >= 1, `${where}.steps`);
     need(!(r.learned && r.diverged), `${where}: learned and diverged at once`);
@@ -71,10 +82,19 @@ test("summary.json has the documented schema, and the report holds the verdict a
   assert.deepEqual(s.task.chance, { loss: Math.log(4), accuracy: 0.25 });
   assert.equal(s.runs.length, 6);
   assert.equal(s.sweeps.lr.length, 4);
-  assert.deepEqual(s.sweeps.lr.map((r) => `${r.strategy}@${r.lr}`).sort(), ["clip-norm@0.01", "clip-norm@0.1", "none@0.01", "none@0.1"]);
-  assert.deepEqual(s.sweeps.maxNorm.map((r) => r.maxNorm), [0.5, 1, 4]);
+  assert.deepEqual(s.sweeps.lr.map((r) => `${r.strategy}@${r.lr}`).sort(), [
+    "clip-norm@0.01",
+    "clip-norm@0.1",
+    "none@0.01",
+    "none@0.1",
+  ]);
+  assert.deepEqual(
+    s.sweeps.maxNorm.map((r) => r.maxNorm),
+    [0.5, 1, 4],
+  );
   // Same seed, same first steps: the unclipped and ZClip runs share weights and batches, so their first norm agrees.
-  const first = (strategy: string) => results.main.find((r) => r.summary.strategy === strategy && r.summary.seed === 1)!.history.records[0]!.totalNorm;
+  const first = (strategy: string) =>
+    results.main.find((r) => r.summary.strategy === strategy && r.summary.seed === 1)!.history.records[0]!.totalNorm;
   assert.equal(first("none"), first("zclip"));
   assert.equal(first("none"), first("clip-norm"));
   // The schema checker itself catches a broken summary.
@@ -97,7 +117,10 @@ test("summary.json has the documented schema, and the report holds the verdict a
   assert.match(learn, /learned: held-out accuracy &gt;= 95%/);
   assert.equal((sectionOf("multiples").match(/<svg/g) ?? []).length, 3, "small multiples: one row per strategy");
   assert.match(sectionOf("max-norm"), /<svg[\s\S]*<svg/, "the sweep and the histogram");
-  assert.match(sectionOf("max-norm"), /suggestMaxNorm on the \d unclipped pilots? at lr 0\.1 that (learned|did not learn): [\d.-]+; /);
+  assert.match(
+    sectionOf("max-norm"),
+    /suggestMaxNorm on the \d unclipped pilots? at lr 0\.1 that (learned|did not learn): [\d.-]+; /,
+  );
   assert.match(sectionOf("learning-rate"), /<svg/);
   assert.match(sectionOf("setup"), /gradclip demo --tiny/);
   // Offline and self-contained: no scripts, stylesheets or images fetched from anywhere.
@@ -107,11 +130,29 @@ test("summary.json has the documented schema, and the report holds the verdict a
 test("the CLI writes summary.json, a valid history per run and report.html, with plain progress lines off a terminal", () => {
   const out = mkdtempSync(join(tmpdir(), "gradclip-demo-test-"));
   try {
-    const r = runCli(["demo", "--strategies", "none,clip-norm", "--seeds", "1", "--steps", "6", "--workers", "1", "--backend", "cpu", "--out", out], 120_000);
+    const r = runCli(
+      [
+        "demo",
+        "--strategies",
+        "none,clip-norm",
+        "--seeds",
+        "1",
+        "--steps",
+        "6",
+        "--workers",
+        "1",
+        "--backend",
+        "cpu",
+        "--out",
+        out,
+      ],
+      120_000,
+    );
     assert.equal(r.status, 0, r.stderr);
     const lines = r.stderr.split("\n").filter((l) => l !== "");
     assert.match(lines[0]!, /^training \d+ runs \(2 strategies × 1 seed, \d+ control runs\) on cpu, 1 worker$/);
     assert.match(lines.at(-1)!, /^runs (\d+)\/\1 done, \d+ s$/);
+    // eslint-disable-next-line no-control-regex -- ESC is what this pattern finds
     assert.doesNotMatch(r.stderr, /\[[░█]|\x1b\[|WARN/, "no bar, no escapes, no vega warnings");
     assert.match(r.stdout, /^strategy\s+learned\s+diverged\s+held-out accuracy\s+clip rate$/m);
     assert.match(r.stdout, /^none\s+[01]\/1\s/m);
@@ -121,7 +162,12 @@ test("the CLI writes summary.json, a valid history per run and report.html, with
     const summary = JSON.parse(readFileSync(join(out, "summary.json"), "utf8"));
     assert.deepEqual(schemaProblems(summary), []);
     const files = readdirSync(join(out, "histories")).sort();
-    assert.ok(files.includes("clip-norm-seed1.json") && files.includes("none-seed1.json") && files.some((f) => f.startsWith("sweep-maxnorm")), files.join(" "));
+    assert.ok(
+      files.includes("clip-norm-seed1.json") &&
+        files.includes("none-seed1.json") &&
+        files.some((f) => f.startsWith("sweep-maxnorm")),
+      files.join(" "),
+    );
     const h = parseMonitorHistory(readFileSync(join(out, "histories", "clip-norm-seed1.json"), "utf8"));
     assert.equal(h.totals.steps, 6);
     assert.equal(h.meta?.["run"], "clip-norm seed 1");

@@ -5,11 +5,18 @@ import { QUICK_CONFIG, type DemoConfig } from "../src/demo/config.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 
-export interface CliResult { status: number | null; stdout: string; stderr: string }
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 export function runCli(args: string[], timeoutMs = 60_000): CliResult {
   const r = spawnSync(process.execPath, ["--import", "tsx", "src/main.ts", ...args], {
-    cwd: ROOT, encoding: "utf8", timeout: timeoutMs, env: { ...process.env, GRADCLIP_DEBUG: "" },
+    cwd: ROOT,
+    encoding: "utf8",
+    timeout: timeoutMs,
+    env: { ...process.env, GRADCLIP_DEBUG: "" },
   });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }

@@ -4,7 +4,13 @@ import { createProgress, timeLeft } from "../src/progress.js";
 
 test("off a terminal: one line when training starts, one per tenth of the runs, with the time left", () => {
   const written: string[] = [];
-  const stream = { isTTY: false, write: (s: string) => { written.push(s); return true; } } as unknown as NodeJS.WriteStream;
+  const stream = {
+    isTTY: false,
+    write: (s: string) => {
+      written.push(s);
+      return true;
+    },
+  } as unknown as NodeJS.WriteStream;
   let now = 0;
   const bar = createProgress(stream, () => now).start(20, "20 runs");
   assert.deepEqual(written, ["training 20 runs\n"], "the start line comes before any run");
@@ -14,7 +20,10 @@ test("off a terminal: one line when training starts, one per tenth of the runs, 
   now = 2000;
   bar.update(2);
   assert.equal(written[1], "runs 2/20 done, 2 s, about 18 s left\n");
-  for (let k = 3; k <= 20; k++) { now = k * 1000; bar.update(k); }
+  for (let k = 3; k <= 20; k++) {
+    now = k * 1000;
+    bar.update(k);
+  }
   bar.stop();
   assert.equal(written.length, 11, written.join(""));
   assert.equal(written.at(-1), "runs 20/20 done, 20 s\n", "the last line has no time left");

@@ -12,7 +12,14 @@ function smallHistory(meta: Record<string, unknown> = { model: "test" }): string
   const m = new GradientMonitor({ meta });
   for (let step = 0; step < 40; step++) {
     const totalNorm = step === 20 ? NaN : 1 + Math.sin(step) * 0.8 + (step % 7 === 0 ? 5 : 0);
-    m.record({ step, totalNorm, maxNorm: 2, loss: 1 / (step + 1), skipped: step === 20, norms: { "dense/kernel": totalNorm * 0.8, "dense/bias": totalNorm * 0.1 } });
+    m.record({
+      step,
+      totalNorm,
+      maxNorm: 2,
+      loss: 1 / (step + 1),
+      skipped: step === 20,
+      norms: { "dense/kernel": totalNorm * 0.8, "dense/bias": totalNorm * 0.1 },
+    });
   }
   return JSON.stringify(m.toJSON());
 }
@@ -39,7 +46,8 @@ test("report renders a self-contained page: the verdict first, then its plots; m
     assert.match(verdict, /1 step\(s\) were skipped/);
     assert.equal((verdict.match(/class="card[ "]/g) ?? []).length, 5);
     assert.ok(html.indexOf('id="verdict"') < html.indexOf('id="loss-norm"'));
-    for (const id of ["loss-norm", "clip-rate", "per-variable", "max-norm"]) assert.match(sectionOf(html, id), /<svg/, id);
+    for (const id of ["loss-norm", "clip-rate", "per-variable", "max-norm"])
+      assert.match(sectionOf(html, id), /<svg/, id);
     assert.match(sectionOf(html, "per-variable"), /dense\/kernel/, "the per-variable norms are plotted");
     assert.match(sectionOf(html, "numbers"), /<td>40<\/td>/, "the table counts 40 steps");
     assert.match(sectionOf(html, "about"), /<td>run<\/td><td class="text">lstm-lr3e-4<\/td>/);
@@ -55,7 +63,11 @@ test("a malformed or foreign history file is a clear error naming the problem", 
     const cases: [string, string, RegExp][] = [
       ["foreign.json", JSON.stringify({ loss: [1, 2, 3] }), /foreign\.json: .*format.*not a gradclip monitor history/],
       ["broken.json", "{ not json", /broken\.json: .*not JSON/],
-      ["badrec.json", smallHistory().replace('"totalNorm":', '"totalNorm":"big","x":'), /badrec\.json: .*records\[0\]\.totalNorm/],
+      [
+        "badrec.json",
+        smallHistory().replace('"totalNorm":', '"totalNorm":"big","x":'),
+        /badrec\.json: .*records\[0\]\.totalNorm/,
+      ],
     ];
     for (const [name, text, message] of cases) {
       writeFileSync(join(dir, name), text);
@@ -72,30 +84,51 @@ test("a malformed or foreign history file is a clear error naming the problem", 
   }
 });
 
-function historyOf(steps: MonitorStepInput[], options?: { capacity?: number; meta?: Record<string, unknown> }): MonitorHistory {
+function historyOf(
+  steps: MonitorStepInput[],
+  options?: { capacity?: number; meta?: Record<string, unknown> },
+): MonitorHistory {
   const m = new GradientMonitor(options);
   for (const s of steps) m.record(s);
   return parseMonitorHistory(JSON.stringify(m.toJSON()));
 }
 
-const runOf = (h: MonitorHistory, divergedAtStep: number | null = null): PlotRun => ({ label: "r", records: h.records, divergedAtStep });
-const panel = { steps: [0, 100_000] as [number, number], lossDomain: [1e-3, 10] as [number, number], normDomain: [0.1, 2e4] as [number, number], chanceLoss: null };
-type Layers = { layer: { data: { values: { step: number; value: number; what?: string }[] }; mark: object | string }[] };
+const runOf = (h: MonitorHistory, divergedAtStep: number | null = null): PlotRun => ({
+  label: "r",
+  records: h.records,
+  divergedAtStep,
+});
+const panel = {
+  steps: [0, 100_000] as [number, number],
+  lossDomain: [1e-3, 10] as [number, number],
+  normDomain: [0.1, 2e4] as [number, number],
+  chanceLoss: null,
+};
+type Layers = {
+  layer: { data: { values: { step: number; value: number; what?: string }[] }; mark: object | string }[];
+};
 
 test("a 100,000-step history renders in seconds to a small report that still shows a one-step spike and a lone skip", async () => {
   const steps: MonitorStepInput[] = [];
   for (let step = 0; step < 100_000; step++) {
-    const totalNorm = step === 54_321 ? 1e4 : step === 70_001 ? NaN : 1 + 0.5 * Math.sin(step / 50) + 0.01 * (step % 13);
+    const totalNorm =
+      step === 54_321 ? 1e4 : step === 70_001 ? NaN : 1 + 0.5 * Math.sin(step / 50) + 0.01 * (step % 13);
     steps.push({ step, totalNorm, maxNorm: 1.2, loss: 1 / Math.sqrt(step + 1), skipped: step === 70_001 });
   }
   const history = historyOf(steps);
   assert.equal(history.records.length, 100_000, "GradientMonitor's default capacity keeps them all");
   const norms = (normPanel([runOf(history)], panel) as Layers).layer[0]!.data.values;
   assert.ok(norms.length <= 2 * WIDTH, `${norms.length} norm points`);
-  assert.ok(norms.some((p) => p.step === 54_321 && p.value === 1e4), "the spike is plotted");
+  assert.ok(
+    norms.some((p) => p.step === 54_321 && p.value === 1e4),
+    "the spike is plotted",
+  );
   const events = eventMarks([runOf(history)], panel.steps);
   assert.ok(events.length <= 2 * WIDTH, `${events.length} event marks`);
-  assert.ok(events.some((e) => e.step === 70_001 && e.what === "skipped step"), "the lone skipped step keeps its mark");
+  assert.ok(
+    events.some((e) => e.step === 70_001 && e.what === "skipped step"),
+    "the lone skipped step keeps its mark",
+  );
 
   const model = historyReport(history, "long");
   assert.equal(model.firstSpikeStep, 54_321, "the verdict finds the spike");
@@ -111,11 +144,19 @@ test("a 100,000-step history renders in seconds to a small report that still sho
 
 test("a skipped non-finite step is an event, not a divergence; an applied one is", () => {
   const base = (skipped: boolean): MonitorStepInput[] =>
-    Array.from({ length: 10 }, (_, step) => ({ step, totalNorm: step === 4 ? Infinity : 1, maxNorm: 2, loss: 1, skipped: step === 4 && skipped }));
+    Array.from({ length: 10 }, (_, step) => ({
+      step,
+      totalNorm: step === 4 ? Infinity : 1,
+      maxNorm: 2,
+      loss: 1,
+      skipped: step === 4 && skipped,
+    }));
   const skippedModel = historyReport(historyOf(base(true)), "s");
   assert.equal(skippedModel.divergedAtStep, null);
   const hasCross = (m: ReturnType<typeof historyReport>) =>
-    (lossPanel([runOf(m.history, m.divergedAtStep)], panel) as Layers).layer.some((l) => l.data?.values?.some((v) => v.what === "diverged" && v.step === 4));
+    (lossPanel([runOf(m.history, m.divergedAtStep)], panel) as Layers).layer.some((l) =>
+      l.data?.values?.some((v) => v.what === "diverged" && v.step === 4),
+    );
   assert.equal(hasCross(skippedModel), false, "no divergence mark");
   assert.ok(eventMarks([runOf(skippedModel.history)], [0, 9]).some((e) => e.step === 4 && e.what === "skipped step"));
   const appliedModel = historyReport(historyOf(base(false)), "a");
@@ -127,7 +168,12 @@ test("a skipped non-finite step is an event, not a divergence; an applied one is
 
 test("the table's clip rate and norm statistics come from the same (kept) records", () => {
   // Capacity 10: the 20 clipped steps (norm 5 > maxNorm 1) are evicted, the 10 kept ones (norm 0.5) are not clipped.
-  const steps = Array.from({ length: 30 }, (_, step): MonitorStepInput => ({ step, totalNorm: step < 20 ? 5 : 0.5, maxNorm: 1, loss: 1 }));
+  const steps = Array.from({ length: 30 }, (_, step): MonitorStepInput => ({
+    step,
+    totalNorm: step < 20 ? 5 : 0.5,
+    maxNorm: 1,
+    loss: 1,
+  }));
   const model = historyReport(historyOf(steps, { capacity: 10 }), "evicted");
   const row = Object.fromEntries(model.table.columns.map((c, i) => [c, model.table.rows[0]![i]]));
   assert.equal(row["steps"], "30");
@@ -135,34 +181,63 @@ test("the table's clip rate and norm statistics come from the same (kept) record
   assert.equal(row["clip rate"], "0.0%");
   assert.equal(row["mean norm"], "0.500");
   assert.equal(row["max norm"], "0.500");
-  assert.ok(model.notes.some((p) => /Run-wide totals.*20 records.*clip rate 66\.7%/.test(p)), model.notes.join("\n"));
+  assert.ok(
+    model.notes.some((p) => /Run-wide totals.*20 records.*clip rate 66\.7%/.test(p)),
+    model.notes.join("\n"),
+  );
 });
 
 test("records out of step order are sorted by step before drawing and counting", () => {
   // File order 0,1,2,5,4,3; steps 4 and 5 are applied non-finite steps.
   const order = [0, 1, 2, 5, 4, 3];
-  const history = historyOf(order.map((step) => ({ step, totalNorm: step >= 4 ? NaN : 1, maxNorm: 2, loss: 10 + step })));
-  assert.deepEqual(history.records.map((r) => r.step), order, "the file really is out of order");
+  const history = historyOf(
+    order.map((step) => ({ step, totalNorm: step >= 4 ? NaN : 1, maxNorm: 2, loss: 10 + step })),
+  );
+  assert.deepEqual(
+    history.records.map((r) => r.step),
+    order,
+    "the file really is out of order",
+  );
   const model = historyReport(history, "shuffled");
-  assert.deepEqual(model.history.records.map((r) => r.step), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    model.history.records.map((r) => r.step),
+    [0, 1, 2, 3, 4, 5],
+  );
   assert.equal(model.divergedAtStep, 4, "the first divergence by step, not by file position");
   const row = Object.fromEntries(model.table.columns.map((c, i) => [c, model.table.rows[0]![i]]));
   assert.equal(row["first loss"], "10.0");
   assert.equal(row["last loss"], "15.0");
-  assert.ok(model.notes.some((p) => /2 records were out of step order/.test(p)), model.notes.join("\n"));
-  assert.deepEqual(history.records.map((r) => r.step), order, "the input is not modified");
+  assert.ok(
+    model.notes.some((p) => /2 records were out of step order/.test(p)),
+    model.notes.join("\n"),
+  );
+  assert.deepEqual(
+    history.records.map((r) => r.step),
+    order,
+    "the input is not modified",
+  );
 });
 
 test("the verdict about a run: clip rate by half, the suggestion and its caveats", () => {
   // Clipped in the first half only; a jump to 10x at step 60.
-  const steps = Array.from({ length: 100 }, (_, step): MonitorStepInput => ({ step, totalNorm: step === 60 ? 10 : step < 50 ? 1.5 : 0.8, maxNorm: 1, loss: 1 }));
+  const steps = Array.from({ length: 100 }, (_, step): MonitorStepInput => ({
+    step,
+    totalNorm: step === 60 ? 10 : step < 50 ? 1.5 : 0.8,
+    maxNorm: 1,
+    loss: 1,
+  }));
   const model = historyReport(historyOf(steps, { meta: { run: "  " } }), "file-name");
   assert.equal(model.name, "file-name", "a blank meta.run falls back to the file name");
   assert.match(model.verdict, /Clip rate 51\.0% over the kept steps \(first half 100\.0%, second half 2\.0%\)/);
   assert.match(model.verdict, /Gradient spikes: the first at step 60/);
   assert.match(model.verdict, /suggestMaxNorm: [\d.]+ \(unreliable: spikes\)/);
   assert.equal(model.cards.find((c) => c.name === "suggested maxNorm")!.tone, "mixed");
-  assert.deepEqual(rollingClipRate(model.history.records, 10).slice(48, 52).map((p) => p.rate), [1, 1, 0.9, 0.8]);
+  assert.deepEqual(
+    rollingClipRate(model.history.records, 10)
+      .slice(48, 52)
+      .map((p) => p.rate),
+    [1, 1, 0.9, 0.8],
+  );
 });
 
 test("an empty history gives a 'No records' note instead of blank plots", async () => {

@@ -36,21 +36,53 @@ test("a step diverged on a non-finite loss or norm or a loss above 10x chance; a
 });
 
 test("scoring constructed histories: learned and diverged are separate outcomes", () => {
-  const calm = history(Array.from({ length: 20 }, (_, step) => ({ step, totalNorm: 1, maxNorm: 1, loss: 1.4 - step * 0.05 })));
-  assert.deepEqual(scoreRun(symbols, calm, { loss: 0.01, accuracy: 1 }), { learned: true, diverged: false, divergedAtStep: null });
-  assert.deepEqual(scoreRun(symbols, calm, { loss: 0.2, accuracy: 0.949 }), { learned: false, diverged: false, divergedAtStep: null }, "94.9% is not learned");
-  assert.deepEqual(scoreRun(symbols, calm, { loss: 0.2, accuracy: 0.95 }), { learned: true, diverged: false, divergedAtStep: null }, "95% is");
+  const calm = history(
+    Array.from({ length: 20 }, (_, step) => ({ step, totalNorm: 1, maxNorm: 1, loss: 1.4 - step * 0.05 })),
+  );
+  assert.deepEqual(scoreRun(symbols, calm, { loss: 0.01, accuracy: 1 }), {
+    learned: true,
+    diverged: false,
+    divergedAtStep: null,
+  });
+  assert.deepEqual(
+    scoreRun(symbols, calm, { loss: 0.2, accuracy: 0.949 }),
+    { learned: false, diverged: false, divergedAtStep: null },
+    "94.9% is not learned",
+  );
+  assert.deepEqual(
+    scoreRun(symbols, calm, { loss: 0.2, accuracy: 0.95 }),
+    { learned: true, diverged: false, divergedAtStep: null },
+    "95% is",
+  );
   assert.equal(scoreRun(symbols, calm, null).learned, false, "no held-out result, not learned");
   assert.equal(scoreRun(symbols, calm, { loss: NaN, accuracy: null }).learned, false);
 
   // A loss above 10 × chance at step 7 (and back down later): diverged at 7, never learned, whatever the held-out result.
-  const blown = history(Array.from({ length: 20 }, (_, step) => ({ step, totalNorm: step === 7 ? 80 : 1, loss: step === 7 ? 20 : 1 })));
-  assert.deepEqual(scoreRun(symbols, blown, { loss: 0.01, accuracy: 1 }), { learned: false, diverged: true, divergedAtStep: 7 });
+  const blown = history(
+    Array.from({ length: 20 }, (_, step) => ({ step, totalNorm: step === 7 ? 80 : 1, loss: step === 7 ? 20 : 1 })),
+  );
+  assert.deepEqual(scoreRun(symbols, blown, { loss: 0.01, accuracy: 1 }), {
+    learned: false,
+    diverged: true,
+    divergedAtStep: 7,
+  });
   // A NaN norm that was skipped is no divergence; the same step applied is.
-  const skipped = history([{ step: 0, totalNorm: 1, loss: 1 }, { step: 1, totalNorm: NaN, loss: NaN, skipped: true }, { step: 2, totalNorm: 1, loss: 1 }]);
+  const skipped = history([
+    { step: 0, totalNorm: 1, loss: 1 },
+    { step: 1, totalNorm: NaN, loss: NaN, skipped: true },
+    { step: 2, totalNorm: 1, loss: 1 },
+  ]);
   assert.equal(scoreRun(symbols, skipped, { loss: 0.1, accuracy: 0.99 }).diverged, false);
-  const applied = history([{ step: 0, totalNorm: 1, loss: 1 }, { step: 1, totalNorm: NaN, loss: NaN }, { step: 2, totalNorm: 1, loss: 1 }]);
-  assert.deepEqual(scoreRun(symbols, applied, { loss: 0.1, accuracy: 0.99 }), { learned: false, diverged: true, divergedAtStep: 1 });
+  const applied = history([
+    { step: 0, totalNorm: 1, loss: 1 },
+    { step: 1, totalNorm: NaN, loss: NaN },
+    { step: 2, totalNorm: 1, loss: 1 },
+  ]);
+  assert.deepEqual(scoreRun(symbols, applied, { loss: 0.1, accuracy: 0.99 }), {
+    learned: false,
+    diverged: true,
+    divergedAtStep: 1,
+  });
 });
 
 test("regression: learned is a held-out loss at most 10% of the chance loss", () => {
@@ -58,6 +90,13 @@ test("regression: learned is a held-out loss at most 10% of the chance loss", ()
   assert.equal(meetsLearned(addition.learned, { loss: 0.0167, accuracy: null }), false);
   assert.equal(meetsLearned(addition.learned, { loss: NaN, accuracy: null }), false);
   // Above 10 × 1/6 is diverged.
-  const recs = history([{ step: 0, totalNorm: 1, loss: 0.2 }, { step: 1, totalNorm: 1, loss: 1.7 }]);
-  assert.deepEqual(scoreRun(addition, recs, { loss: 0.01, accuracy: null }), { learned: false, diverged: true, divergedAtStep: 1 });
+  const recs = history([
+    { step: 0, totalNorm: 1, loss: 0.2 },
+    { step: 1, totalNorm: 1, loss: 1.7 },
+  ]);
+  assert.deepEqual(scoreRun(addition, recs, { loss: 0.01, accuracy: null }), {
+    learned: false,
+    diverged: true,
+    divergedAtStep: 1,
+  });
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import * as tf from "@tensorflow/tfjs-core";
+import "@tensorflow/tfjs-core";
 import { additionBatch } from "../src/demo/addition.js";
 import { useBackend } from "../src/demo/backend.js";
 import { firstSymbolBatch } from "../src/demo/first-symbol.js";
@@ -12,7 +12,9 @@ import { TINY_CONFIG } from "./helpers.js";
 import { markMemory } from "../../gradclip/test/support/leaks.js";
 
 test("first-symbol batches: one one-hot symbol at step 0, blanks after, the target is that symbol; seeded", () => {
-  const T = 7, B = 50, K = 4;
+  const T = 7,
+    B = 50,
+    K = 4;
   const a = firstSymbolBatch(mulberry32(5), B, T, K);
   assert.deepEqual(firstSymbolBatch(mulberry32(5), B, T, K), a, "same seed, same batch");
   const seen = new Set<number>();
@@ -30,7 +32,8 @@ test("first-symbol batches: one one-hot symbol at step 0, blanks after, the targ
 });
 
 test("addition batches: two markers, one per half, target = sum of the marked values", () => {
-  const T = 12, B = 7;
+  const T = 12,
+    B = 7;
   const a = additionBatch(mulberry32(5), B, T);
   for (let b = 0; b < B; b++) {
     const marked: number[] = [];
@@ -42,7 +45,8 @@ test("addition batches: two markers, one per half, target = sum of the marked va
 });
 
 test("the recurrent init is gain times an orthogonal matrix (all singular values = gain)", () => {
-  const H = 16, rho = 1.5;
+  const H = 16,
+    rho = 1.5;
   const W = scaledOrthogonal(mulberry32(3), H, rho);
   for (let i = 0; i < H; i++) {
     for (let j = 0; j < H; j++) {
@@ -53,7 +57,13 @@ test("the recurrent init is gain times an orthogonal matrix (all singular values
   }
 });
 
-const spec = (over: Partial<RunSpec> = {}): RunSpec => ({ strategy: "clip-norm", seed: 1, learningRate: 0.1, maxNorm: 1, ...over });
+const spec = (over: Partial<RunSpec> = {}): RunSpec => ({
+  strategy: "clip-norm",
+  seed: 1,
+  learningRate: 0.1,
+  maxNorm: 1,
+  ...over,
+});
 
 test("a run is reproducible, leaves no tensors behind, and records what the clipper did", async () => {
   await useBackend("cpu");
@@ -69,7 +79,10 @@ test("a run is reproducible, leaves no tensors behind, and records what the clip
   }
   assert.equal(a.summary.clipRate, a.history.records.filter((r) => r.clipped).length / TINY_CONFIG.steps);
   // Held-out evaluations at step 0, every evalEvery steps, and after the last.
-  assert.deepEqual(a.evals.map((e) => e.step), [0, 4, 8, 12, 16, 20, 24, 28, 30]);
+  assert.deepEqual(
+    a.evals.map((e) => e.step),
+    [0, 4, 8, 12, 16, 20, 24, 28, 30],
+  );
   assert.equal(a.summary.heldOutAccuracy, a.evals.at(-1)!.accuracy);
   // clip-value: clipped means some pre-clip element exceeded the bound (none: never clipped, maxNorm Infinity).
   const v = trainRun({ ...TINY_CONFIG, clipValue: 1e-6 }, spec({ strategy: "clip-value" }));
@@ -87,7 +100,10 @@ test("a run that blows up is stopped at the step that diverged and is not learne
   assert.equal(r.summary.learned, false);
   assert.equal(r.summary.steps, r.summary.divergedAtStep! + 1);
   const last = r.history.records.at(-1)!;
-  assert.ok(!Number.isFinite(last.loss!) || last.loss! > 10 * Math.log(4) || !Number.isFinite(last.totalNorm), JSON.stringify(last));
+  assert.ok(
+    !Number.isFinite(last.loss!) || last.loss! > 10 * Math.log(4) || !Number.isFinite(last.totalNorm),
+    JSON.stringify(last),
+  );
 });
 
 test("worker threads give the same results as training in this thread", async () => {
@@ -96,7 +112,13 @@ test("worker threads give the same results as training in this thread", async ()
   const here = await trainAll(TINY_CONFIG, specs, 1);
   const done: number[] = [];
   const there = await trainAll(TINY_CONFIG, specs, 2, (k) => done.push(k));
-  assert.deepEqual(there.map((r) => r.summary), here.map((r) => r.summary));
-  assert.deepEqual(there.map((r) => r.history.records.map((x) => x.totalNorm)), here.map((r) => r.history.records.map((x) => x.totalNorm)));
+  assert.deepEqual(
+    there.map((r) => r.summary),
+    here.map((r) => r.summary),
+  );
+  assert.deepEqual(
+    there.map((r) => r.history.records.map((x) => x.totalNorm)),
+    here.map((r) => r.history.records.map((x) => x.totalNorm)),
+  );
   assert.deepEqual(done, [1, 2, 3]);
 });

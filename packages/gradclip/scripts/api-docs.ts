@@ -40,7 +40,14 @@ export const OUT_DIR = join(REPO_ROOT, "docs/api");
  * `missingExample`, ours; and `other` for every other warning.
  */
 export const CATEGORIES = [
-  "notDocumented", "invalidLink", "invalidPath", "notExported", "rewrittenLink", "unusedMergeModuleWith", "missingExample", "other",
+  "notDocumented",
+  "invalidLink",
+  "invalidPath",
+  "notExported",
+  "rewrittenLink",
+  "unusedMergeModuleWith",
+  "missingExample",
+  "other",
 ] as const;
 export type Category = (typeof CATEGORIES)[number];
 
@@ -70,16 +77,24 @@ const NOT_CODE = new Set(["./package.json"]);
  * `import`, or plain string) target under dist/ mapped back to its source
  * under src/ (dist/tfjs/index.d.ts -> src/tfjs/index.ts).
  */
-export function entryPointsFromExports(pkg: { name: string; exports?: unknown }, packageRoot = PACKAGE_ROOT): EntryPoint[] {
-  if (typeof pkg.exports !== "object" || pkg.exports === null) throw new Error(`api-docs: ${pkg.name}'s package.json has no exports map`);
+export function entryPointsFromExports(
+  pkg: { name: string; exports?: unknown },
+  packageRoot = PACKAGE_ROOT,
+): EntryPoint[] {
+  if (typeof pkg.exports !== "object" || pkg.exports === null)
+    throw new Error(`api-docs: ${pkg.name}'s package.json has no exports map`);
   const entries: EntryPoint[] = [];
   for (const [subpath, target] of Object.entries(pkg.exports as Record<string, unknown>)) {
     if (NOT_CODE.has(subpath)) continue;
     const file = exportTarget(target);
     const m = file === null ? null : /^\.\/dist\/(.+?)(?:\.d\.ts|\.js)$/.exec(file);
-    if (!m) throw new Error(`api-docs: exports["${subpath}"] does not point into ./dist/ (.d.ts or .js): ${JSON.stringify(target)}`);
+    if (!m)
+      throw new Error(
+        `api-docs: exports["${subpath}"] does not point into ./dist/ (.d.ts or .js): ${JSON.stringify(target)}`,
+      );
     const source = join(packageRoot, "src", `${m[1]}.ts`);
-    if (!existsSync(source)) throw new Error(`api-docs: exports["${subpath}"] has no source: ${relative(REPO_ROOT, source)} does not exist`);
+    if (!existsSync(source))
+      throw new Error(`api-docs: exports["${subpath}"] has no source: ${relative(REPO_ROOT, source)} does not exist`);
     entries.push({ name: subpath === "." ? pkg.name : `${pkg.name}/${subpath.replace(/^\.\//, "")}`, source });
   }
   return entries;
@@ -99,7 +114,9 @@ function exportTarget(target: unknown): string | null {
 
 /** The gradclip package's entry points. */
 export function entryPoints(): EntryPoint[] {
-  return entryPointsFromExports(JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { name: string; exports?: unknown });
+  return entryPointsFromExports(
+    JSON.parse(readFileSync(join(PACKAGE_ROOT, "package.json"), "utf8")) as { name: string; exports?: unknown },
+  );
 }
 
 /** One warning (or error) TypeDoc gave, with its category. */
@@ -119,7 +136,15 @@ class CollectingLogger extends ConsoleLogger {
 
 /** The validation options with only `category` on (all off for "other"). */
 function onlyCategory(category: TypeDocCategory | "other"): TypeDocOptions["validation"] {
-  return { notExported: false, invalidLink: false, invalidPath: false, rewrittenLink: false, notDocumented: false, unusedMergeModuleWith: false, ...(category === "other" ? {} : { [category]: true }) };
+  return {
+    notExported: false,
+    invalidLink: false,
+    invalidPath: false,
+    rewrittenLink: false,
+    notDocumented: false,
+    unusedMergeModuleWith: false,
+    ...(category === "other" ? {} : { [category]: true }),
+  };
 }
 
 /**
@@ -135,7 +160,9 @@ export function missingExamples(project: ProjectReflection): string[] {
       const d = child as DeclarationReflection;
       const comments = [d.comment, ...(d.signatures ?? []).map((sig) => sig.comment)];
       if (comments.some((c) => c?.blockTags.some((t) => t.tag === "@example"))) continue;
-      out.push(`${module.name}.${d.name} (${ReflectionKind.singularString(d.kind)}) has no @example (a complete program; see docs/writing-docs.md)`);
+      out.push(
+        `${module.name}.${d.name} (${ReflectionKind.singularString(d.kind)}) has no @example (a complete program; see docs/writing-docs.md)`,
+      );
     }
   }
   return out;
@@ -177,7 +204,10 @@ export function gradclipInputs(): ReferenceInputs {
  * it, validates each category in a pass of its own, and writes the HTML to
  * `out` (nothing when null).
  */
-export async function buildReference(out: string | null, inputs: ReferenceInputs = gradclipInputs()): Promise<ReferenceResult> {
+export async function buildReference(
+  out: string | null,
+  inputs: ReferenceInputs = gradclipInputs(),
+): Promise<ReferenceResult> {
   const entries = [...inputs.entryPoints];
   const app = await Application.bootstrapWithPlugins(
     {
@@ -209,16 +239,20 @@ export async function buildReference(out: string | null, inputs: ReferenceInputs
   app.logger = logger;
   const warnings: ReferenceWarning[] = [];
   const take = (category: Category) => {
-    for (const m of logger.messages.splice(0)) warnings.push({ category, level: m.level >= LogLevel.Error ? "error" : "warning", message: m.message });
+    for (const m of logger.messages.splice(0))
+      warnings.push({ category, level: m.level >= LogLevel.Error ? "error" : "warning", message: m.message });
   };
   const project = await app.convert();
   if (!project) {
     take("other");
-    throw new Error(`api-docs: TypeDoc could not convert the entry points:\n${warnings.map((w) => w.message).join("\n")}`);
+    throw new Error(
+      `api-docs: TypeDoc could not convert the entry points:\n${warnings.map((w) => w.message).join("\n")}`,
+    );
   }
   nameModules(project, entries);
   take("other");
-  for (const message of missingExamples(project)) warnings.push({ category: "missingExample", level: "warning", message });
+  for (const message of missingExamples(project))
+    warnings.push({ category: "missingExample", level: "warning", message });
   for (const category of CATEGORIES) {
     if (category === "other" || category === "missingExample") continue;
     app.options.setValue("validation", onlyCategory(category));
@@ -230,9 +264,17 @@ export async function buildReference(out: string | null, inputs: ReferenceInputs
     await app.generateDocs(project, out);
     take("other");
   }
-  const counts = Object.fromEntries(CATEGORIES.map((c) => [c, warnings.filter((w) => w.category === c).length])) as Record<Category, number>;
+  const counts = Object.fromEntries(
+    CATEGORIES.map((c) => [c, warnings.filter((w) => w.category === c).length]),
+  ) as Record<Category, number>;
   const moduleNames = project.getChildrenByKind(ReflectionKind.Module).map((m) => m.name);
-  return { entryPoints: entries, moduleNames, warnings, counts, enforcedWarnings: warnings.filter((w) => ENFORCED.has(w.category) || w.level === "error") };
+  return {
+    entryPoints: entries,
+    moduleNames,
+    warnings,
+    counts,
+    enforcedWarnings: warnings.filter((w) => ENFORCED.has(w.category) || w.level === "error"),
+  };
 }
 
 /**
@@ -244,9 +286,16 @@ function nameModules(project: ProjectReflection, entries: readonly EntryPoint[])
   const modules = project.getChildrenByKind(ReflectionKind.Module);
   const base = commonDir(entries.map((e) => dirname(e.source)));
   for (const entry of entries) {
-    const guessed = relative(base, entry.source).replace(/\\/g, "/").replace(/(^|\/)index\.ts$/, "").replace(/\.ts$/, "") || "index";
+    const guessed =
+      relative(base, entry.source)
+        .replace(/\\/g, "/")
+        .replace(/(^|\/)index\.ts$/, "")
+        .replace(/\.ts$/, "") || "index";
     const module = modules.find((m) => m.name === guessed);
-    if (!module) throw new Error(`api-docs: no module "${guessed}" for ${entry.name} among ${modules.map((m) => m.name).join(", ")}`);
+    if (!module)
+      throw new Error(
+        `api-docs: no module "${guessed}" for ${entry.name} among ${modules.map((m) => m.name).join(", ")}`,
+      );
     module.name = entry.name;
   }
 }
@@ -266,8 +315,11 @@ export function formatCounts(result: ReferenceResult): string {
 async function main(): Promise<void> {
   const check = process.argv.includes("--check");
   const result = await buildReference(check ? null : OUT_DIR);
-  for (const w of result.warnings) console.log(`[${w.category}${ENFORCED.has(w.category) ? "" : ", not enforced"}] ${w.message}`);
-  console.log(`entry points: ${result.entryPoints.map((e) => `${e.name} (${relative(REPO_ROOT, e.source)})`).join(", ")}`);
+  for (const w of result.warnings)
+    console.log(`[${w.category}${ENFORCED.has(w.category) ? "" : ", not enforced"}] ${w.message}`);
+  console.log(
+    `entry points: ${result.entryPoints.map((e) => `${e.name} (${relative(REPO_ROOT, e.source)})`).join(", ")}`,
+  );
   console.log(`warnings by category:\n${formatCounts(result)}`);
   if (!check) console.log(`reference written to ${relative(process.cwd(), OUT_DIR) || "."}/index.html`);
   if (result.enforcedWarnings.length > 0) {

@@ -58,14 +58,36 @@ function renderNotices(packages: BundledPackage[]): string {
     return f !== undefined && /Apache License\s+Version 2\.0/.test(readFileSync(f, "utf8"));
   });
   for (const p of packages) {
-    parts.push("=".repeat(78), `${p.name} ${p.version} (license: ${p.license})`, `files: ${p.files.join(", ")}`, "-".repeat(78));
-    const headers = [...new Set(p.files.map((f) => leadingComment(readFileSync(join(p.dir, f), "utf8"))).filter((h) => /copyright|\(c\)|license/i.test(h)))];
+    parts.push(
+      "=".repeat(78),
+      `${p.name} ${p.version} (license: ${p.license})`,
+      `files: ${p.files.join(", ")}`,
+      "-".repeat(78),
+    );
+    const headers = [
+      ...new Set(
+        p.files
+          .map((f) => leadingComment(readFileSync(join(p.dir, f), "utf8")))
+          .filter((h) => /copyright|\(c\)|license/i.test(h)),
+      ),
+    ];
     for (const h of headers) parts.push(h, "");
     const licenseFile = licenseFileOf(p);
-    if (licenseFile) parts.push(`${p.name}'s ${licenseFile.slice(p.dir.length + 1)}:`, "", readFileSync(licenseFile, "utf8").trim(), "");
+    if (licenseFile)
+      parts.push(
+        `${p.name}'s ${licenseFile.slice(p.dir.length + 1)}:`,
+        "",
+        readFileSync(licenseFile, "utf8").trim(),
+        "",
+      );
     else {
-      const where = apacheText ? `the full text is reproduced in this file with ${apacheText.name}` : "http://www.apache.org/licenses/LICENSE-2.0";
-      parts.push(`(${p.name} ships no licence file; the headers above, from its bundled files, state its terms. Apache License 2.0: ${where}.)`, "");
+      const where = apacheText
+        ? `the full text is reproduced in this file with ${apacheText.name}`
+        : "http://www.apache.org/licenses/LICENSE-2.0";
+      parts.push(
+        `(${p.name} ships no licence file; the headers above, from its bundled files, state its terms. Apache License 2.0: ${where}.)`,
+        "",
+      );
     }
   }
   return parts.join("\n") + "\n";
@@ -88,14 +110,20 @@ export async function bundleTensorboardVendor(outdir: string, format: Format = "
   const byDir = new Map<string, BundledPackage>();
   // Only the inputs that contribute code to the output (tree-shaken ones are not redistributed).
   const output = Object.values(first.metafile.outputs)[0]!;
-  const used = Object.entries(output.inputs).filter(([, v]) => v.bytesInOutput > 0).map(([k]) => k);
+  const used = Object.entries(output.inputs)
+    .filter(([, v]) => v.bytesInOutput > 0)
+    .map(([k]) => k);
   for (const input of used.sort()) {
     const abs = resolve(PACKAGE_ROOT, input);
     if (!abs.split(/[\\/]/).includes("node_modules")) continue;
     const dir = packageDirOf(abs);
     let p = byDir.get(dir);
     if (!p) {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name: string; version: string; license?: string };
+      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as {
+        name: string;
+        version: string;
+        license?: string;
+      };
       p = { name: pkg.name, version: pkg.version, license: pkg.license ?? "UNKNOWN", dir, files: [] };
       byDir.set(dir, p);
     }
@@ -134,7 +162,10 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   };
   const outdir = resolve(PACKAGE_ROOT, arg("--outdir", "dist/tensorboard"));
   const format = arg("--format", "esm");
-  if (format !== "esm" && format !== "cjs") throw new Error(`bundle-tensorboard: --format must be esm or cjs; got ${format}`);
+  if (format !== "esm" && format !== "cjs")
+    throw new Error(`bundle-tensorboard: --format must be esm or cjs; got ${format}`);
   const packages = await bundleTensorboardVendor(outdir, format);
-  console.log(`bundle-tensorboard: ${join(outdir, "vendor.js")} (${packages.map((p) => `${p.name}@${p.version}`).join(", ")})`);
+  console.log(
+    `bundle-tensorboard: ${join(outdir, "vendor.js")} (${packages.map((p) => `${p.name}@${p.version}`).join(", ")})`,
+  );
 }

@@ -32,10 +32,23 @@ export type { NormType, NormOptions } from "./core/validate.js";
 export { NonFiniteNormError } from "./core/errors.js";
 export { CLIP_EPSILON, clipCoefficient } from "./core/coefficient.js";
 export { combineNormParts, mergeNormParts, type NormPart } from "./core/norm-part.js";
-export { GradBuffer, type GradBufferOptions, type GradDType, type GradArrayOf, type ParamShape } from "./arrays/wasm/grad-buffer.js";
+export {
+  GradBuffer,
+  type GradBufferOptions,
+  type GradDType,
+  type GradArrayOf,
+  type ParamShape,
+} from "./arrays/wasm/grad-buffer.js";
 
 export type { ThresholdRule, ThresholdUpdate, ClipResult } from "./adaptive/rule.js";
-export { autoClipRule, parseAutoClipState, AutoClip, type AutoClipRuleOptions, type AutoClipOptions, type AutoClipState } from "./adaptive/autoclip.js";
+export {
+  autoClipRule,
+  parseAutoClipState,
+  AutoClip,
+  type AutoClipRuleOptions,
+  type AutoClipOptions,
+  type AutoClipState,
+} from "./adaptive/autoclip.js";
 export {
   zClipRule,
   parseZClipState,
@@ -81,7 +94,12 @@ export {
 } from "./monitor/monitor.js";
 export type { MonitorStepInput, MonitorRecord } from "./monitor/record.js";
 export type { MonitorStats } from "./monitor/stats.js";
-export { suggestMaxNorm, type SuggestMaxNormOptions, type MaxNormSuggestion, type MaxNormWarning } from "./monitor/suggest.js";
+export {
+  suggestMaxNorm,
+  type SuggestMaxNormOptions,
+  type MaxNormSuggestion,
+  type MaxNormWarning,
+} from "./monitor/suggest.js";
 export {
   parseMonitorHistory,
   encodeMonitorHistory,

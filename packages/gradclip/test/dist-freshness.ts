@@ -37,7 +37,11 @@ function tsSources(dir: string): string[] {
  * `srcDir` (both default to the gradclip package's); empty when the build is
  * current. A source's output is its path with src/ -> dist/ and .ts -> .js.
  */
-export function staleOutputs(srcDir = join(PACKAGE_ROOT, "src"), distDir = join(PACKAGE_ROOT, "dist"), root = PACKAGE_ROOT): StaleOutput[] {
+export function staleOutputs(
+  srcDir = join(PACKAGE_ROOT, "src"),
+  distDir = join(PACKAGE_ROOT, "dist"),
+  root = PACKAGE_ROOT,
+): StaleOutput[] {
   const stale: StaleOutput[] = [];
   for (const source of tsSources(srcDir).sort()) {
     const output = join(distDir, relative(srcDir, source)).replace(/\.ts$/, ".js");
@@ -57,7 +61,11 @@ export function distStalenessMessage(srcDir?: string, distDir?: string): string 
   if (stale.length === 0) return null;
   const missing = stale.filter((s) => s.reason === "missing");
   const older = stale.filter((s) => s.reason === "older");
-  const list = (items: StaleOutput[]) => items.slice(0, 5).map((s) => `${s.output} (from ${s.source})`).join(", ") + (items.length > 5 ? `, and ${items.length - 5} more` : "");
+  const list = (items: StaleOutput[]) =>
+    items
+      .slice(0, 5)
+      .map((s) => `${s.output} (from ${s.source})`)
+      .join(", ") + (items.length > 5 ? `, and ${items.length - 5} more` : "");
   const parts: string[] = [];
   if (missing.length > 0) parts.push(`${missing.length} built file(s) missing: ${list(missing)}`);
   if (older.length > 0) parts.push(`${older.length} built file(s) older than their source: ${list(older)}`);

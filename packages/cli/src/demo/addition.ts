@@ -28,7 +28,8 @@ export const CONSTANT_PREDICTOR_MSE = 1 / 6;
 
 /** Draws one batch of `batch` sequences of `length` steps from `rng`. */
 export function additionBatch(rng: Rng, batch: number, length: number): AdditionBatch {
-  if (!Number.isInteger(length) || length < 2) throw new RangeError(`sequence length must be an integer >= 2; got ${length}.`);
+  if (!Number.isInteger(length) || length < 2)
+    throw new RangeError(`sequence length must be an integer >= 2; got ${length}.`);
   const x = new Float32Array(length * batch * 2);
   const y = new Float32Array(batch);
   const half = Math.floor(length / 2);

@@ -86,7 +86,11 @@ export const FULL_CONFIG: Readonly<DemoConfig> = {
 };
 
 /** `--quick`: fewer seeds for the strategies and the sweeps. */
-export const QUICK_CONFIG: Readonly<DemoConfig> = { ...FULL_CONFIG, seeds: 4, sweeps: { ...FULL_CONFIG.sweeps, seeds: 2 } };
+export const QUICK_CONFIG: Readonly<DemoConfig> = {
+  ...FULL_CONFIG,
+  seeds: 4,
+  sweeps: { ...FULL_CONFIG.sweeps, seeds: 2 },
+};
 
 /**
  * `--task addition`: the hard version. Pascanu et al.'s addition problem
@@ -107,11 +111,20 @@ export const ADDITION_CONFIG: Readonly<Partial<DemoConfig>> = {
 };
 
 /** `--quick --task addition`. */
-export const ADDITION_QUICK_CONFIG: Readonly<Partial<DemoConfig>> = { ...ADDITION_CONFIG, steps: 150, seeds: 3, sweeps: { ...ADDITION_CONFIG.sweeps!, seeds: 1 } };
+export const ADDITION_QUICK_CONFIG: Readonly<Partial<DemoConfig>> = {
+  ...ADDITION_CONFIG,
+  steps: 150,
+  seeds: 3,
+  sweeps: { ...ADDITION_CONFIG.sweeps!, seeds: 1 },
+};
 
 /** The configuration of `task`, full or quick. */
 export function baseConfig(task: TaskName, quick: boolean): DemoConfig {
   const base = quick ? QUICK_CONFIG : FULL_CONFIG;
   if (task === "first-symbol") return { ...base, strategies: [...base.strategies], sweeps: { ...base.sweeps } };
-  return { ...base, ...(quick ? ADDITION_QUICK_CONFIG : ADDITION_CONFIG), strategies: [...base.strategies] } as DemoConfig;
+  return {
+    ...base,
+    ...(quick ? ADDITION_QUICK_CONFIG : ADDITION_CONFIG),
+    strategies: [...base.strategies],
+  } as DemoConfig;
 }

@@ -25,8 +25,10 @@ export interface SymbolBatch {
 
 /** Draws `batch` sequences of `length` steps over `symbols` symbols from `rng`. */
 export function firstSymbolBatch(rng: Rng, batch: number, length: number, symbols: number): SymbolBatch {
-  if (!Number.isInteger(length) || length < 2) throw new RangeError(`sequence length must be an integer >= 2; got ${length}.`);
-  if (!Number.isInteger(symbols) || symbols < 2) throw new RangeError(`symbols must be an integer >= 2; got ${symbols}.`);
+  if (!Number.isInteger(length) || length < 2)
+    throw new RangeError(`sequence length must be an integer >= 2; got ${length}.`);
+  if (!Number.isInteger(symbols) || symbols < 2)
+    throw new RangeError(`symbols must be an integer >= 2; got ${symbols}.`);
   const x = new Float32Array(length * batch * symbols);
   const y = new Float32Array(batch * symbols);
   const labels = new Int32Array(batch);

@@ -62,7 +62,8 @@ export function strategyTable(summary: DemoSummary): { columns: string[]; rows: 
     rows: summary.config.strategies.map((s) => {
       const st = strategyStats(s, summary.runs);
       const range = metricRange(st, task).replace(/^held-out (accuracy|MSE) /, "");
-      const clip = st.clipRate[0] === st.clipRate[1] ? pct(st.clipRate[0]) : `${pct(st.clipRate[0])}-${pct(st.clipRate[1])}`;
+      const clip =
+        st.clipRate[0] === st.clipRate[1] ? pct(st.clipRate[0]) : `${pct(st.clipRate[0])}-${pct(st.clipRate[1])}`;
       return [s, `${st.learned}/${st.runs}`, String(st.diverged), range, clip];
     }),
   };
@@ -98,9 +99,16 @@ export async function trainDemo(config: DemoConfig, progress: Progress): Promise
   const sw = { lr: lr.map((r) => r.summary), maxNorm: maxNorm.map((r) => r.summary) };
   const summary: DemoSummary = {
     task: {
-      name: task.name, title: task.title, kind: task.kind,
-      chance: { loss: task.chance.loss, ...(task.chance.accuracy !== undefined ? { accuracy: task.chance.accuracy } : {}) },
-      baseline: task.chance.baseline, learned: task.learned, diverged: task.diverged,
+      name: task.name,
+      title: task.title,
+      kind: task.kind,
+      chance: {
+        loss: task.chance.loss,
+        ...(task.chance.accuracy !== undefined ? { accuracy: task.chance.accuracy } : {}),
+      },
+      baseline: task.chance.baseline,
+      learned: task.learned,
+      diverged: task.diverged,
     },
     config,
     runs,
@@ -118,13 +126,22 @@ function historyName(r: RunSummary, part: "main" | "lr" | "maxNorm"): string {
 }
 
 /** Runs the demo and writes DIR/summary.json, DIR/histories/*.json and DIR/report.html. */
-export async function runDemo(config: DemoConfig, outDir: string, progress: Progress, command: string): Promise<DemoResults> {
+export async function runDemo(
+  config: DemoConfig,
+  outDir: string,
+  progress: Progress,
+  command: string,
+): Promise<DemoResults> {
   // Fail on an unwritable directory before minutes of training.
   await mkdir(join(outDir, "histories"), { recursive: true });
   const results = await trainDemo(config, progress);
   await writeFile(join(outDir, "summary.json"), JSON.stringify(results.summary, null, 2) + "\n");
   const written = new Set<string>();
-  for (const [part, list] of [["main", results.main], ["lr", results.lr], ["maxNorm", results.maxNorm]] as const) {
+  for (const [part, list] of [
+    ["main", results.main],
+    ["lr", results.lr],
+    ["maxNorm", results.maxNorm],
+  ] as const) {
     for (const r of list) {
       const same = results.main.find((m) => m === r);
       const name = historyName(r.summary, same ? "main" : part);

@@ -45,13 +45,15 @@ export function planDemo(config: DemoConfig): DemoPlan {
   if (config.strategies.includes("none") && config.strategies.includes("clip-norm")) {
     for (const learningRate of config.sweeps.learningRates) {
       for (const strategy of ["none", "clip-norm"] as const) {
-        for (let seed = 1; seed <= sweepSeeds; seed++) lrSweep.push(add({ strategy, seed, learningRate, maxNorm: config.maxNorm }));
+        for (let seed = 1; seed <= sweepSeeds; seed++)
+          lrSweep.push(add({ strategy, seed, learningRate, maxNorm: config.maxNorm }));
       }
     }
   }
   if (config.strategies.includes("clip-norm")) {
     for (const maxNorm of config.sweeps.maxNorms) {
-      for (let seed = 1; seed <= sweepSeeds; seed++) maxNormSweep.push(add({ strategy: "clip-norm", seed, learningRate: config.learningRate, maxNorm }));
+      for (let seed = 1; seed <= sweepSeeds; seed++)
+        maxNormSweep.push(add({ strategy: "clip-norm", seed, learningRate: config.learningRate, maxNorm }));
     }
   }
   return { specs, main, lrSweep, maxNormSweep };

@@ -32,7 +32,8 @@ function runHere(config: DemoConfig, specs: readonly RunSpec[], onDone?: RunDone
  * worker.ts, loaded through tsx's loader, which a worker does not inherit.
  */
 function startWorker(config: DemoConfig): Worker {
-  if (!import.meta.url.endsWith(".ts")) return new Worker(new URL("./worker.js", import.meta.url), { workerData: { config } });
+  if (!import.meta.url.endsWith(".ts"))
+    return new Worker(new URL("./worker.js", import.meta.url), { workerData: { config } });
   const tsx = import.meta.resolve("tsx/esm/api");
   const entry = new URL("./worker.ts", import.meta.url).href;
   const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
@@ -45,7 +46,12 @@ function startWorker(config: DemoConfig): Worker {
  * take runs from a shared queue; otherwise they run here. Rejects on the
  * first failed run, after stopping every worker.
  */
-export async function trainAll(config: DemoConfig, specs: readonly RunSpec[], workers: number, onDone?: RunDone): Promise<RunResult[]> {
+export async function trainAll(
+  config: DemoConfig,
+  specs: readonly RunSpec[],
+  workers: number,
+  onDone?: RunDone,
+): Promise<RunResult[]> {
   const n = Math.min(workers, specs.length);
   if (n <= 1) return runHere(config, specs, onDone);
   const results: (RunResult | undefined)[] = new Array(specs.length);

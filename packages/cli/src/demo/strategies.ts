@@ -18,15 +18,26 @@ export interface RunSettings {
 }
 
 /** What the report shows as the strategy's rule, for people. */
-export function describeStrategy(name: StrategyName, c: DemoConfig, s: RunSettings = { learningRate: c.learningRate, maxNorm: c.maxNorm }): string {
+export function describeStrategy(
+  name: StrategyName,
+  c: DemoConfig,
+  s: RunSettings = { learningRate: c.learningRate, maxNorm: c.maxNorm },
+): string {
   switch (name) {
-    case "none": return "no clipping (the wrapper only measures the norm)";
-    case "clip-norm": return `clipGradNorm_, maxNorm ${s.maxNorm}`;
-    case "clip-value": return `clipGradValue_, clipValue ${c.clipValue}`;
-    case "autoclip": return `AutoClip, percentile ${c.autoclipPercentile}`;
-    case "zclip": return "ZClip, defaults (alpha 0.97, z 2.5, 25 warmup steps, no cap)";
-    case "zclip-cap": return `ZClip, defaults plus maxNorm ${c.zclipMaxNorm} (the cap also applies during warmup)`;
-    case "agc": return `AGC, λ = ${c.agcClipping}, read-out layer excluded`;
+    case "none":
+      return "no clipping (the wrapper only measures the norm)";
+    case "clip-norm":
+      return `clipGradNorm_, maxNorm ${s.maxNorm}`;
+    case "clip-value":
+      return `clipGradValue_, clipValue ${c.clipValue}`;
+    case "autoclip":
+      return `AutoClip, percentile ${c.autoclipPercentile}`;
+    case "zclip":
+      return "ZClip, defaults (alpha 0.97, z 2.5, 25 warmup steps, no cap)";
+    case "zclip-cap":
+      return `ZClip, defaults plus maxNorm ${c.zclipMaxNorm} (the cap also applies during warmup)`;
+    case "agc":
+      return `AGC, λ = ${c.agcClipping}, read-out layer excluded`;
   }
 }
 
@@ -35,15 +46,27 @@ export function describeStrategy(name: StrategyName, c: DemoConfig, s: RunSettin
  * are the variable names AGC leaves alone (the paper does not clip the
  * final layer).
  */
-export function clippingOptions(name: StrategyName, c: DemoConfig, s: RunSettings, outputNames: string[]): GradientClippingOptions {
+export function clippingOptions(
+  name: StrategyName,
+  c: DemoConfig,
+  s: RunSettings,
+  outputNames: string[],
+): GradientClippingOptions {
   switch (name) {
-    case "none": return {};
-    case "clip-norm": return { maxNorm: s.maxNorm };
-    case "clip-value": return { clipValue: c.clipValue };
-    case "autoclip": return { autoclip: { percentile: c.autoclipPercentile } };
-    case "zclip": return { zclip: {} };
-    case "zclip-cap": return { zclip: { maxNorm: c.zclipMaxNorm } };
-    case "agc": return { agc: { clipping: c.agcClipping, exclude: outputNames } };
+    case "none":
+      return {};
+    case "clip-norm":
+      return { maxNorm: s.maxNorm };
+    case "clip-value":
+      return { clipValue: c.clipValue };
+    case "autoclip":
+      return { autoclip: { percentile: c.autoclipPercentile } };
+    case "zclip":
+      return { zclip: {} };
+    case "zclip-cap":
+      return { zclip: { maxNorm: c.zclipMaxNorm } };
+    case "agc":
+      return { agc: { clipping: c.agcClipping, exclude: outputNames } };
   }
 }
 

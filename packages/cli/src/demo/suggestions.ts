@@ -35,7 +35,11 @@ export function pilotSuggestions(results: readonly RunResult[]): PilotSuggestion
     seen.add(key);
     const g = suggestMaxNorm(r.history.records.filter((x) => !x.skipped).map((x) => x.totalNorm));
     out.push({
-      seed: s.seed, lr: s.lr, learned: s.learned, diverged: s.diverged, ok: g.ok,
+      seed: s.seed,
+      lr: s.lr,
+      learned: s.learned,
+      diverged: s.diverged,
+      ok: g.ok,
       maxNorm: g.ok ? g.maxNorm : null,
       warnings: g.ok ? g.warnings.map((w) => w.code) : [],
       ...(g.ok ? {} : { refused: g.reason }),
@@ -49,7 +53,13 @@ export function pilotSuggestions(results: readonly RunResult[]): PilotSuggestion
  * Where `maxNorm` falls on the sweep: the nearest sweep points below and
  * above it, with how many of their runs learned.
  */
-export function sweepNeighbours(maxNorm: number, sweep: readonly RunSummary[]): { below?: { maxNorm: number; learned: number; n: number }; above?: { maxNorm: number; learned: number; n: number } } {
+export function sweepNeighbours(
+  maxNorm: number,
+  sweep: readonly RunSummary[],
+): {
+  below?: { maxNorm: number; learned: number; n: number };
+  above?: { maxNorm: number; learned: number; n: number };
+} {
   const points = [...new Set(sweep.map((r) => r.maxNorm!))].sort((a, b) => a - b);
   const at = (m: number) => {
     const rs = sweep.filter((r) => r.maxNorm === m);

@@ -24,9 +24,7 @@ export interface TaskBatch extends SequenceBatch {
  * What "learned" means, as data (written into summary.json): held-out
  * accuracy at least `atLeast`, or held-out loss at most `atMost`.
  */
-export type LearnedRule =
-  | { metric: "heldOutAccuracy"; atLeast: number }
-  | { metric: "heldOutLoss"; atMost: number };
+export type LearnedRule = { metric: "heldOutAccuracy"; atLeast: number } | { metric: "heldOutLoss"; atMost: number };
 
 /** What "diverged" means: a training loss that is NaN/±inf or above `lossAbove`; the run stops there. */
 export interface DivergedRule {
@@ -96,7 +94,11 @@ export function makeTask(name: TaskName, s: TaskSettings): Task {
       features: K,
       outputs: K,
       sequenceLength: s.sequenceLength,
-      chance: { loss: chanceLoss, accuracy: 1 / K, baseline: `guessing: accuracy 1/${K}, cross-entropy ln ${K} = ${chanceLoss.toFixed(3)}` },
+      chance: {
+        loss: chanceLoss,
+        accuracy: 1 / K,
+        baseline: `guessing: accuracy 1/${K}, cross-entropy ln ${K} = ${chanceLoss.toFixed(3)}`,
+      },
       learned: { metric: "heldOutAccuracy", atLeast: 0.95 },
       diverged: { nonFiniteLoss: true, lossAbove: 10 * chanceLoss },
       draw: (rng, batch) => firstSymbolBatch(rng, batch, s.sequenceLength, K),
@@ -111,7 +113,10 @@ export function makeTask(name: TaskName, s: TaskSettings): Task {
     features: 2,
     outputs: 1,
     sequenceLength: s.sequenceLength,
-    chance: { loss: CONSTANT_PREDICTOR_MSE, baseline: `predicting the constant 1: mean squared error 1/6 = ${CONSTANT_PREDICTOR_MSE.toFixed(3)}` },
+    chance: {
+      loss: CONSTANT_PREDICTOR_MSE,
+      baseline: `predicting the constant 1: mean squared error 1/6 = ${CONSTANT_PREDICTOR_MSE.toFixed(3)}`,
+    },
     learned: { metric: "heldOutLoss", atMost: 0.1 * CONSTANT_PREDICTOR_MSE },
     diverged: { nonFiniteLoss: true, lossAbove: 10 * CONSTANT_PREDICTOR_MSE },
     outputBias: [1],

@@ -84,8 +84,11 @@ export function trainRun(config: DemoConfig, spec: RunSpec, onStep?: StepCallbac
   const { strategy, seed } = spec;
   const rng = streams(seed);
   const rnn = createRnn(rng.init, {
-    inputs: task.features, hidden: config.hidden, outputs: task.outputs,
-    recurrentGain: config.recurrentGain, inputScale: config.inputScale,
+    inputs: task.features,
+    hidden: config.hidden,
+    outputs: task.outputs,
+    recurrentGain: config.recurrentGain,
+    inputScale: config.inputScale,
     ...(task.outputBias ? { outputBias: task.outputBias } : {}),
   });
   const held = task.draw(mulberry32(HELD_OUT_SEED), config.evalSize);
@@ -105,14 +108,20 @@ export function trainRun(config: DemoConfig, spec: RunSpec, onStep?: StepCallbac
     window: 50,
     meta: {
       run: `${strategy} seed ${seed}${spec.learningRate !== config.learningRate ? ` lr ${spec.learningRate}` : ""}`,
-      task: task.name, strategy, seed, lr: spec.learningRate, clipping: describeStrategy(strategy, config, settings),
+      task: task.name,
+      strategy,
+      seed,
+      lr: spec.learningRate,
+      clipping: describeStrategy(strategy, config, settings),
       chanceLoss: task.chance.loss,
     },
   });
   const rule = { unclipped: strategy === "none" };
   let pending: StepRecord | null = null;
   // The wrapper reports each step; read on the host at once (cpu/wasm: no device sync to avoid).
-  const stopListening = optimizer.onStep((info) => { pending = stepRecord(info, rule); });
+  const stopListening = optimizer.onStep((info) => {
+    pending = stepRecord(info, rule);
+  });
   const evals: EvalPoint[] = [];
   try {
     evals.push({ step: 0, ...evaluate() });
@@ -143,10 +152,13 @@ export function trainRun(config: DemoConfig, spec: RunSpec, onStep?: StepCallbac
     const history = monitor.history();
     const outcome = scoreRun(task, history.records, final);
     const finite = Number.isFinite(final.loss);
-    const fixedThreshold = strategy === "clip-norm" ? spec.maxNorm : strategy === "zclip-cap" ? config.zclipMaxNorm : undefined;
+    const fixedThreshold =
+      strategy === "clip-norm" ? spec.maxNorm : strategy === "zclip-cap" ? config.zclipMaxNorm : undefined;
     return {
       summary: {
-        strategy, seed, lr: spec.learningRate,
+        strategy,
+        seed,
+        lr: spec.learningRate,
         ...(fixedThreshold !== undefined ? { maxNorm: fixedThreshold } : {}),
         ...outcome,
         heldOutLoss: finite ? final.loss : null,

@@ -60,13 +60,16 @@ function spread([a, b]: [number, number], f: (x: number) => string): string {
 
 /** "held-out accuracy 26-76%" or "held-out loss 0.2-0.5", the task's headline metric. */
 export function metricRange(s: StrategyStats, task: Task): string {
-  if (task.kind === "classification") return s.accuracy ? `held-out accuracy ${spread(s.accuracy, pct)}` : "no finite held-out result";
+  if (task.kind === "classification")
+    return s.accuracy ? `held-out accuracy ${spread(s.accuracy, pct)}` : "no finite held-out result";
   return s.loss ? `held-out MSE ${spread(s.loss, num)}` : "no finite held-out result";
 }
 
 /** "chance 25%" / "chance MSE 0.167". */
 export function chanceText(task: Task): string {
-  return task.kind === "classification" ? `chance ${pct(task.chance.accuracy!)}` : `chance MSE ${num(task.chance.loss)}`;
+  return task.kind === "classification"
+    ? `chance ${pct(task.chance.accuracy!)}`
+    : `chance MSE ${num(task.chance.loss)}`;
 }
 
 /** The learned rule in words. */
@@ -84,7 +87,10 @@ export function strategyLine(s: StrategyStats, task: Task): string {
 }
 
 /** Counts "k/n" of runs in `runs` matching `pick`, as text per distinct `key`. */
-function perPoint(runs: readonly RunSummary[], key: (r: RunSummary) => number): { value: number; learned: number; n: number }[] {
+function perPoint(
+  runs: readonly RunSummary[],
+  key: (r: RunSummary) => number,
+): { value: number; learned: number; n: number }[] {
   const values = [...new Set(runs.map(key))].sort((a, b) => a - b);
   return values.map((value) => {
     const at = runs.filter((r) => key(r) === value);
@@ -96,14 +102,21 @@ function perPoint(runs: readonly RunSummary[], key: (r: RunSummary) => number): 
 export function lrSentence(sweep: readonly RunSummary[]): string | null {
   if (sweep.length === 0) return null;
   const part = (strategy: StrategyName) =>
-    perPoint(sweep.filter((r) => r.strategy === strategy), (r) => r.lr).map((p) => `${p.learned}/${p.n} at lr ${p.value}`).join(", ");
+    perPoint(
+      sweep.filter((r) => r.strategy === strategy),
+      (r) => r.lr,
+    )
+      .map((p) => `${p.learned}/${p.n} at lr ${p.value}`)
+      .join(", ");
   return `Learning-rate control: without clipping ${part("none")}; with clip-norm ${part("clip-norm")}.`;
 }
 
 /** The maxNorm sweep in one sentence. */
 export function maxNormSentence(sweep: readonly RunSummary[]): string | null {
   if (sweep.length === 0) return null;
-  return `maxNorm sweep (clip-norm): ${perPoint(sweep, (r) => r.maxNorm ?? NaN).map((p) => `${p.learned}/${p.n} at ${p.value}`).join(", ")}.`;
+  return `maxNorm sweep (clip-norm): ${perPoint(sweep, (r) => r.maxNorm ?? NaN)
+    .map((p) => `${p.learned}/${p.n} at ${p.value}`)
+    .join(", ")}.`;
 }
 
 /**
@@ -111,7 +124,12 @@ export function maxNormSentence(sweep: readonly RunSummary[]): string | null {
  * the demo is for), then each other strategy's count, then the controls.
  * The first sentence is the terminal's verdict line.
  */
-export function verdict(task: Task, config: DemoConfig, runs: readonly RunSummary[], sweeps: { lr: RunSummary[]; maxNorm: RunSummary[] }): string {
+export function verdict(
+  task: Task,
+  config: DemoConfig,
+  runs: readonly RunSummary[],
+  sweeps: { lr: RunSummary[]; maxNorm: RunSummary[] },
+): string {
   const stats = config.strategies.map((s) => strategyStats(s, runs));
   const by = (s: StrategyName) => stats.find((x) => x.strategy === s);
   const none = by("none");
@@ -145,7 +163,8 @@ export function verdict(task: Task, config: DemoConfig, runs: readonly RunSummar
     sentences.push(stats.map((s) => `${s.strategy}: ${s.learned}/${s.runs} learned`).join("; ") + ".");
   }
   const others = stats.filter((s) => s.strategy !== "none" && s.strategy !== "clip-norm");
-  if (others.length > 0) sentences.push(`Other strategies: ${others.map((s) => `${s.strategy} ${s.learned}/${s.runs}`).join(", ")}.`);
+  if (others.length > 0)
+    sentences.push(`Other strategies: ${others.map((s) => `${s.strategy} ${s.learned}/${s.runs}`).join(", ")}.`);
   for (const s of [lrSentence(sweeps.lr), maxNormSentence(sweeps.maxNorm)]) if (s) sentences.push(s);
   return sentences.join(" ");
 }
@@ -190,7 +209,8 @@ export function explainRun(r: RunResult, task: Task): string | null {
   const jump = normJump(r);
   if (jump && jump.ratio >= 3) {
     let text = `the gradient norm jumped to ${num(jump.norm)} at step ${jump.step}, ${num(jump.ratio)}× its median over the first 5 steps (${num(jump.early)})`;
-    if (s.strategy === "zclip" && jump.step < ZCLIP_WARMUP_STEPS) text += `, inside ZClip's ${ZCLIP_WARMUP_STEPS}-step warmup, when it applies no threshold without maxNorm`;
+    if (s.strategy === "zclip" && jump.step < ZCLIP_WARMUP_STEPS)
+      text += `, inside ZClip's ${ZCLIP_WARMUP_STEPS}-step warmup, when it applies no threshold without maxNorm`;
     parts.push(text);
   } else if (s.strategy === "zclip") {
     parts.push(`ZClip clipped ${pct(s.clipRate)} of steps`);
@@ -206,7 +226,11 @@ export function explainRun(r: RunResult, task: Task): string | null {
       );
     } else {
       const loss = s.heldOutLoss;
-      parts.push(loss === null ? "it ended with a non-finite held-out loss" : `it ended at held-out MSE ${num(loss)} (${num(loss / task.chance.loss)}× the ${chanceText(task)}; learned needs <= ${num((task.learned as { atMost: number }).atMost)})`);
+      parts.push(
+        loss === null
+          ? "it ended with a non-finite held-out loss"
+          : `it ended at held-out MSE ${num(loss)} (${num(loss / task.chance.loss)}× the ${chanceText(task)}; learned needs <= ${num((task.learned as { atMost: number }).atMost)})`,
+      );
     }
   }
   const text = parts.join("; ");

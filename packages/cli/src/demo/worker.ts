@@ -22,7 +22,11 @@ try {
     try {
       post({ kind: "result", index: m.index, result: trainRun(config, m.spec) });
     } catch (e) {
-      post({ kind: "error", message: (e as Error).message ?? String(e), ...((e as Error).stack ? { stack: (e as Error).stack } : {}) });
+      post({
+        kind: "error",
+        message: (e as Error).message ?? String(e),
+        ...((e as Error).stack ? { stack: (e as Error).stack } : {}),
+      });
     }
   });
   post({ kind: "ready" });

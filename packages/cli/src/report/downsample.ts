@@ -5,7 +5,10 @@
  */
 
 /** A point of a line: its step and value. */
-export interface StepPoint { step: number; value: number }
+export interface StepPoint {
+  step: number;
+  value: number;
+}
 
 /** A step range split into `buckets` equal parts; `index` maps a step to its part (0..buckets-1). */
 function bucketer(lo: number, hi: number, buckets: number): (step: number) => number {
@@ -24,7 +27,8 @@ function bucketer(lo: number, hi: number, buckets: number): (step: number) => nu
  * `points` unchanged (copied) when there are at most `2 * buckets`.
  */
 export function decimateMinMax<P extends StepPoint>(points: readonly P[], buckets: number): P[] {
-  if (!Number.isSafeInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be an integer >= 1; got ${buckets}.`);
+  if (!Number.isSafeInteger(buckets) || buckets < 1)
+    throw new RangeError(`buckets must be an integer >= 1; got ${buckets}.`);
   if (points.length <= 2 * buckets) return [...points].sort((a, b) => a.step - b.step);
   let lo = Infinity;
   let hi = -Infinity;
@@ -66,9 +70,14 @@ export function decimateMinMax<P extends StepPoint>(points: readonly P[], bucket
  * there are at most `buckets` of them.
  */
 export function bucketEvents<E extends { step: number }>(
-  events: readonly E[], key: (e: E) => string, lo: number, hi: number, buckets: number,
+  events: readonly E[],
+  key: (e: E) => string,
+  lo: number,
+  hi: number,
+  buckets: number,
 ): (E & { count: number })[] {
-  if (!Number.isSafeInteger(buckets) || buckets < 1) throw new RangeError(`buckets must be an integer >= 1; got ${buckets}.`);
+  if (!Number.isSafeInteger(buckets) || buckets < 1)
+    throw new RangeError(`buckets must be an integer >= 1; got ${buckets}.`);
   if (events.length <= buckets) return events.map((e) => ({ ...e, count: 1 }));
   const bucketOf = bucketer(lo, hi, buckets);
   const kept = new Map<string, E & { count: number }>();

@@ -7,11 +7,27 @@
  */
 import { readFile } from "node:fs/promises";
 import {
-  GradientMonitor, MonitorHistoryError, parseMonitorHistory, suggestMaxNorm,
-  type MaxNormSuggestion, type MonitorHistory, type MonitorRecord,
+  GradientMonitor,
+  MonitorHistoryError,
+  parseMonitorHistory,
+  suggestMaxNorm,
+  type MaxNormSuggestion,
+  type MonitorHistory,
+  type MonitorRecord,
 } from "gradclip";
 import { heading, page, paragraph, plot, section, table, verdictPart, type Card, type Part } from "./html.js";
-import { clipRateSpec, COLORS, histogramSpec, logDomain, perVariableSpec, renderSvg, runPanelsSpec, WIDE, type Marker, type PlotRun } from "./plots.js";
+import {
+  clipRateSpec,
+  COLORS,
+  histogramSpec,
+  logDomain,
+  perVariableSpec,
+  renderSvg,
+  runPanelsSpec,
+  WIDE,
+  type Marker,
+  type PlotRun,
+} from "./plots.js";
 
 /** A history file that cannot be used; the message says what is wrong and where. */
 export class HistoryFileError extends Error {
@@ -106,7 +122,10 @@ export function rollingClipRate(records: readonly MonitorRecord[], window: numbe
 }
 
 /** The per-variable norm series (variables by largest norm first, at most `limit`). */
-export function perVariableSeries(records: readonly MonitorRecord[], limit = 10): { label: string; points: { step: number; value: number }[] }[] {
+export function perVariableSeries(
+  records: readonly MonitorRecord[],
+  limit = 10,
+): { label: string; points: { step: number; value: number }[] }[] {
   const byName = new Map<string, { step: number; value: number }[]>();
   for (const r of records) {
     if (!r.norms) continue;
@@ -116,9 +135,13 @@ export function perVariableSeries(records: readonly MonitorRecord[], limit = 10)
       list.push({ step: r.step, value });
     }
   }
-  const peak = (ps: { value: number }[]) => ps.reduce((m, p) => (Number.isFinite(p.value) && p.value > m ? p.value : m), 0);
-  return [...byName.entries()].map(([label, points]) => ({ label, points, peak: peak(points) }))
-    .sort((a, b) => b.peak - a.peak).slice(0, limit).map(({ label, points }) => ({ label, points }));
+  const peak = (ps: { value: number }[]) =>
+    ps.reduce((m, p) => (Number.isFinite(p.value) && p.value > m ? p.value : m), 0);
+  return [...byName.entries()]
+    .map(([label, points]) => ({ label, points, peak: peak(points) }))
+    .sort((a, b) => b.peak - a.peak)
+    .slice(0, limit)
+    .map(({ label, points }) => ({ label, points }));
 }
 
 /** Everything `gradclip report` shows, as data (the page is drawn from it). */
@@ -158,7 +181,7 @@ export function historyReport(input: MonitorHistory, fallbackName: string): Hist
   const applied = recs.filter((r) => !r.skipped);
   const suggestion = suggestMaxNorm(applied.map((r) => r.totalNorm));
   const spike = suggestion.ok ? suggestion.warnings.find((w) => w.code === "spikes") : undefined;
-  const firstSpikeStep = spike?.index !== undefined ? applied[spike.index]?.step ?? null : null;
+  const firstSpikeStep = spike?.index !== undefined ? (applied[spike.index]?.step ?? null) : null;
   const diverged = divergedAtStep(recs);
   const half = Math.floor(recs.length / 2);
   const early = clipRate(recs.slice(0, half));
@@ -173,10 +196,17 @@ export function historyReport(input: MonitorHistory, fallbackName: string): Hist
         ? `${name} diverged at step ${diverged}: a non-finite gradient norm or loss reached the weights.`
         : `${name}: ${t.steps} steps, no divergence (no applied step had a non-finite norm or loss).`,
     );
-    if (hasThreshold) sentences.push(`Clip rate ${percent(s.clipRate)} over the kept steps (first half ${percent(early)}, second half ${percent(late)}).`);
+    if (hasThreshold)
+      sentences.push(
+        `Clip rate ${percent(s.clipRate)} over the kept steps (first half ${percent(early)}, second half ${percent(late)}).`,
+      );
     else sentences.push("No clipping threshold was recorded: the norms are measured, not clipped.");
-    if (s.skippedSteps > 0) sentences.push(`${s.skippedSteps} step(s) were skipped (non-finite gradients kept out of the weights).`);
-    if (spike) sentences.push(`Gradient spikes: the first at step ${firstSpikeStep}, the largest ${fmt(spike.ratio ?? NaN)}× the median of the norms before it.`);
+    if (s.skippedSteps > 0)
+      sentences.push(`${s.skippedSteps} step(s) were skipped (non-finite gradients kept out of the weights).`);
+    if (spike)
+      sentences.push(
+        `Gradient spikes: the first at step ${firstSpikeStep}, the largest ${fmt(spike.ratio ?? NaN)}× the median of the norms before it.`,
+      );
     sentences.push(
       suggestion.ok
         ? `suggestMaxNorm: ${fmt(suggestion.maxNorm)}${suggestion.warnings.length > 0 ? ` (unreliable: ${suggestion.warnings.map((w) => w.code).join(", ")})` : " (no caveats)"}.`
@@ -185,14 +215,42 @@ export function historyReport(input: MonitorHistory, fallbackName: string): Hist
   }
 
   const cards: Card[] = [
-    { name: "divergence", big: diverged === null ? "none" : `step ${diverged}`, sub: diverged === null ? "no applied non-finite step" : "first applied non-finite step", tone: diverged === null ? "good" : "bad" },
-    { name: "spikes", big: spike ? String(spike.count ?? 1) : "0", sub: spike ? `first at step ${firstSpikeStep}` : suggestion.ok ? "none above 3× the recent median" : "not checked (too few steps)", tone: spike ? "mixed" : "neutral" },
-    { name: "clip rate", big: hasThreshold ? percent(s.clipRate) : "—", sub: hasThreshold ? `first half ${percent(early)}, second ${percent(late)}` : "no threshold recorded", tone: "neutral" },
-    { name: "skipped steps", big: String(s.skippedSteps), sub: `${s.nonFiniteSteps} non-finite`, tone: s.skippedSteps > 0 ? "mixed" : "neutral" },
+    {
+      name: "divergence",
+      big: diverged === null ? "none" : `step ${diverged}`,
+      sub: diverged === null ? "no applied non-finite step" : "first applied non-finite step",
+      tone: diverged === null ? "good" : "bad",
+    },
+    {
+      name: "spikes",
+      big: spike ? String(spike.count ?? 1) : "0",
+      sub: spike
+        ? `first at step ${firstSpikeStep}`
+        : suggestion.ok
+          ? "none above 3× the recent median"
+          : "not checked (too few steps)",
+      tone: spike ? "mixed" : "neutral",
+    },
+    {
+      name: "clip rate",
+      big: hasThreshold ? percent(s.clipRate) : "—",
+      sub: hasThreshold ? `first half ${percent(early)}, second ${percent(late)}` : "no threshold recorded",
+      tone: "neutral",
+    },
+    {
+      name: "skipped steps",
+      big: String(s.skippedSteps),
+      sub: `${s.nonFiniteSteps} non-finite`,
+      tone: s.skippedSteps > 0 ? "mixed" : "neutral",
+    },
     {
       name: "suggested maxNorm",
       big: suggestion.ok ? fmt(suggestion.maxNorm) : "—",
-      sub: suggestion.ok ? (suggestion.warnings.length > 0 ? `unreliable: ${suggestion.warnings.map((w) => w.code).join(", ")}` : "2 × median, no caveats") : suggestion.reason,
+      sub: suggestion.ok
+        ? suggestion.warnings.length > 0
+          ? `unreliable: ${suggestion.warnings.map((w) => w.code).join(", ")}`
+          : "2 × median, no caveats"
+        : suggestion.reason,
       tone: suggestion.ok ? (suggestion.warnings.length > 0 ? "mixed" : "good") : "neutral",
     },
   ];
@@ -206,17 +264,44 @@ export function historyReport(input: MonitorHistory, fallbackName: string): Hist
         `${t.skippedSteps} skipped, ${t.nonFiniteSteps} non-finite.`,
     );
   }
-  if (outOfOrder > 0) notes.push(`${outOfOrder} records were out of step order in the file; they are drawn and counted sorted by step.`);
+  if (outOfOrder > 0)
+    notes.push(`${outOfOrder} records were out of step order in the file; they are drawn and counted sorted by step.`);
   return {
-    name, history, outOfOrder, divergedAtStep: diverged, suggestion, firstSpikeStep,
+    name,
+    history,
+    outOfOrder,
+    divergedAtStep: diverged,
+    suggestion,
+    firstSpikeStep,
     verdict: sentences.join(" "),
     cards,
     table: {
-      columns: ["run", "steps", "records kept", "clip rate", "skipped", "non-finite", "mean norm", "max norm", "first loss", "last loss"],
-      rows: [[
-        name, String(t.steps), String(recs.length), percent(s.clipRate), String(s.skippedSteps), String(s.nonFiniteSteps),
-        fmt(s.normSteps > 0 ? s.mean : null), fmt(s.normSteps > 0 ? s.max : null), fmt(losses[0] ?? null), fmt(losses.at(-1) ?? null),
-      ]],
+      columns: [
+        "run",
+        "steps",
+        "records kept",
+        "clip rate",
+        "skipped",
+        "non-finite",
+        "mean norm",
+        "max norm",
+        "first loss",
+        "last loss",
+      ],
+      rows: [
+        [
+          name,
+          String(t.steps),
+          String(recs.length),
+          percent(s.clipRate),
+          String(s.skippedSteps),
+          String(s.nonFiniteSteps),
+          fmt(s.normSteps > 0 ? s.mean : null),
+          fmt(s.normSteps > 0 ? s.max : null),
+          fmt(losses[0] ?? null),
+          fmt(losses.at(-1) ?? null),
+        ],
+      ],
     },
     notes,
   };
@@ -226,39 +311,80 @@ export function historyReport(input: MonitorHistory, fallbackName: string): Hist
 export async function renderHistoryReport(model: HistoryReport): Promise<string> {
   const recs = model.history.records;
   const parts: Part[] = [verdictPart(model.verdict, model.cards)];
-  const lead = "A GradientMonitor history: pre-clip total gradient norms, the threshold applied, clipped and skipped steps, and the loss.";
+  const lead =
+    "A GradientMonitor history: pre-clip total gradient norms, the threshold applied, clipped and skipped steps, and the loss.";
   if (recs.length === 0) {
     parts.push(section("empty", "No records", [paragraph("No records: the history holds no steps to plot.", "empty")]));
-    parts.push(section("numbers", "The numbers", [table(model.table.columns, model.table.rows), ...model.notes.map((n) => paragraph(n, "note"))]));
+    parts.push(
+      section("numbers", "The numbers", [
+        table(model.table.columns, model.table.rows),
+        ...model.notes.map((n) => paragraph(n, "note")),
+      ]),
+    );
     return page(`gradclip report: ${model.name}`, lead, parts);
   }
   const run: PlotRun = { label: model.name, records: recs, divergedAtStep: model.divergedAtStep };
   const steps: [number, number] = [recs[0]!.step, Math.max(recs.at(-1)!.step, recs[0]!.step + 1)];
   const lossDomain = logDomain(recs.map((r) => r.loss ?? NaN));
-  const normDomain = logDomain(recs.flatMap((r) => [r.totalNorm, r.maxNorm !== null && r.maxNorm < Infinity ? r.maxNorm : NaN]));
-  parts.push(section("loss-norm", "Loss and gradient norm", [
-    plot(await renderSvg(runPanelsSpec([run], {
-      steps, lossDomain, normDomain, chanceLoss: null, colors: { domain: [model.name], range: [COLORS.clipped] },
-      lossTitle: recs.some((r) => r.loss !== null) ? "training loss (log)" : "training loss (not recorded)",
-      normTitle: "pre-clip gradient norm (log)",
-    })), "training loss and pre-clip gradient norm against step"),
-    paragraph("Norms are pre-clip total norms. The threshold is dashed only over steps that had one; clipped steps are dots on the norm line; skipped and non-finite steps are triangles at the top. A red × marks the first applied non-finite step (the divergence); a skipped non-finite step left the weights alone and is an event, not a divergence.", "note"),
-  ]));
+  const normDomain = logDomain(
+    recs.flatMap((r) => [r.totalNorm, r.maxNorm !== null && r.maxNorm < Infinity ? r.maxNorm : NaN]),
+  );
+  parts.push(
+    section("loss-norm", "Loss and gradient norm", [
+      plot(
+        await renderSvg(
+          runPanelsSpec([run], {
+            steps,
+            lossDomain,
+            normDomain,
+            chanceLoss: null,
+            colors: { domain: [model.name], range: [COLORS.clipped] },
+            lossTitle: recs.some((r) => r.loss !== null) ? "training loss (log)" : "training loss (not recorded)",
+            normTitle: "pre-clip gradient norm (log)",
+          }),
+        ),
+        "training loss and pre-clip gradient norm against step",
+      ),
+      paragraph(
+        "Norms are pre-clip total norms. The threshold is dashed only over steps that had one; clipped steps are dots on the norm line; skipped and non-finite steps are triangles at the top. A red × marks the first applied non-finite step (the divergence); a skipped non-finite step left the weights alone and is an event, not a divergence.",
+        "note",
+      ),
+    ]),
+  );
   if (recs.some((r) => r.clipped) || recs.some((r) => r.maxNorm !== null && r.maxNorm < Infinity)) {
     const window = Math.max(1, Math.min(model.history.window, Math.ceil(recs.length / 5)));
-    parts.push(section("clip-rate", "Clip rate over time", [
-      plot(await renderSvg(clipRateSpec({ title: `Clip rate over the last ${window} applied steps`, points: rollingClipRate(recs, window), steps })), "rolling clip rate"),
-    ]));
+    parts.push(
+      section("clip-rate", "Clip rate over time", [
+        plot(
+          await renderSvg(
+            clipRateSpec({
+              title: `Clip rate over the last ${window} applied steps`,
+              points: rollingClipRate(recs, window),
+              steps,
+            }),
+          ),
+          "rolling clip rate",
+        ),
+      ]),
+    );
   }
   const perVar = perVariableSeries(recs);
   if (perVar.length > 0) {
     const total = new Set(recs.flatMap((r) => Object.keys(r.norms ?? {}))).size;
-    parts.push(section("per-variable", "Per-variable gradient norms", [
-      plot(await renderSvg(perVariableSpec({
-        title: `Per-variable gradient norms (${perVar.length === total ? `all ${total}` : `the ${perVar.length} largest of ${total}`} variables)`,
-        runs: perVar, steps,
-      })), "per-variable gradient norms"),
-    ]));
+    parts.push(
+      section("per-variable", "Per-variable gradient norms", [
+        plot(
+          await renderSvg(
+            perVariableSpec({
+              title: `Per-variable gradient norms (${perVar.length === total ? `all ${total}` : `the ${perVar.length} largest of ${total}`} variables)`,
+              runs: perVar,
+              steps,
+            }),
+          ),
+          "per-variable gradient norms",
+        ),
+      ]),
+    );
   }
   const maxNormParts: Part[] = [];
   const norms = recs.filter((r) => !r.skipped).map((r) => r.totalNorm);
@@ -268,28 +394,65 @@ export async function renderHistoryReport(model: HistoryReport): Promise<string>
     markers.push({ value: model.suggestion.maxNorm, group: "suggestMaxNorm" });
     colors["suggestMaxNorm"] = "#d62728";
   }
-  const thresholds = [...new Set(recs.map((r) => r.maxNorm).filter((m): m is number => m !== null && m > 0 && m < Infinity))];
-  if (thresholds.length > 0 && thresholds.length <= 3) for (const m of thresholds) markers.push({ value: m, group: "threshold used" });
+  const thresholds = [
+    ...new Set(recs.map((r) => r.maxNorm).filter((m): m is number => m !== null && m > 0 && m < Infinity)),
+  ];
+  if (thresholds.length > 0 && thresholds.length <= 3)
+    for (const m of thresholds) markers.push({ value: m, group: "threshold used" });
   colors["threshold used"] = COLORS.clipped;
-  maxNormParts.push(plot(await renderSvg(histogramSpec({ title: "Pre-clip norms of the applied steps", subtitle: "10 bins a decade", values: norms, markers, markerColors: colors, width: WIDE })), "histogram of norms"));
+  maxNormParts.push(
+    plot(
+      await renderSvg(
+        histogramSpec({
+          title: "Pre-clip norms of the applied steps",
+          subtitle: "10 bins a decade",
+          values: norms,
+          markers,
+          markerColors: colors,
+          width: WIDE,
+        }),
+      ),
+      "histogram of norms",
+    ),
+  );
   // The explanation without its appended caveats, which are listed one by one below.
-  maxNormParts.push(paragraph(model.suggestion.ok ? model.suggestion.explanation.replace(/ Unreliable for this history: .*$/s, "") : model.suggestion.message));
+  maxNormParts.push(
+    paragraph(
+      model.suggestion.ok
+        ? model.suggestion.explanation.replace(/ Unreliable for this history: .*$/s, "")
+        : model.suggestion.message,
+    ),
+  );
   if (model.suggestion.ok && model.suggestion.warnings.length > 0) {
     maxNormParts.push(heading("Caveats"));
     for (const w of model.suggestion.warnings) maxNormParts.push(paragraph(`${w.code}: ${w.message}`));
   }
   parts.push(section("max-norm", "Choosing maxNorm", maxNormParts));
-  parts.push(section("numbers", "The numbers", [
-    table(model.table.columns, model.table.rows),
-    paragraph("Computed over the kept records: clip rate = clipped / not-skipped steps; mean and max norm over finite, not-skipped steps.", "note"),
-    ...model.notes.map((n) => paragraph(n, "note")),
-  ]));
+  parts.push(
+    section("numbers", "The numbers", [
+      table(model.table.columns, model.table.rows),
+      paragraph(
+        "Computed over the kept records: clip rate = clipped / not-skipped steps; mean and max norm over finite, not-skipped steps.",
+        "note",
+      ),
+      ...model.notes.map((n) => paragraph(n, "note")),
+    ]),
+  );
   const meta = model.history.meta ? Object.entries(model.history.meta) : [];
-  parts.push(section("about", "About this history", [
-    meta.length > 0
-      ? table(["meta", "value"], meta.map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]), [1])
-      : paragraph("The history has no meta (pass GradientMonitor({ meta: { run: \"name\", ... } }) to name the run here).", "note"),
-    paragraph(`Monitor window: ${model.history.window} steps.`, "note"),
-  ]));
+  parts.push(
+    section("about", "About this history", [
+      meta.length > 0
+        ? table(
+            ["meta", "value"],
+            meta.map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+            [1],
+          )
+        : paragraph(
+            'The history has no meta (pass GradientMonitor({ meta: { run: "name", ... } }) to name the run here).',
+            "note",
+          ),
+      paragraph(`Monitor window: ${model.history.window} steps.`, "note"),
+    ]),
+  );
   return page(`gradclip report: ${model.name}`, lead, parts);
 }

@@ -47,11 +47,16 @@ export type Part = string;
 
 /** The verdict sentence(s) and the cards. */
 export function verdictPart(verdict: string, cards: readonly Card[], headline?: string): Part {
-  const cardHtml = cards.map((c) =>
-    `<div class="card${c.tone === "neutral" ? "" : ` ${c.tone}`}"><div class="name">${escapeHtml(c.name)}</div><div class="big">${escapeHtml(c.big)}</div><div class="sub">${escapeHtml(c.sub)}</div></div>`,
-  ).join("\n");
+  const cardHtml = cards
+    .map(
+      (c) =>
+        `<div class="card${c.tone === "neutral" ? "" : ` ${c.tone}`}"><div class="name">${escapeHtml(c.name)}</div><div class="big">${escapeHtml(c.big)}</div><div class="sub">${escapeHtml(c.sub)}</div></div>`,
+    )
+    .join("\n");
   const rest = headline && verdict.startsWith(headline) ? verdict.slice(headline.length).trim() : verdict;
-  const text = headline ? `<strong>${escapeHtml(headline)}</strong>${rest ? `<br><span class="more">${escapeHtml(rest)}</span>` : ""}` : escapeHtml(verdict);
+  const text = headline
+    ? `<strong>${escapeHtml(headline)}</strong>${rest ? `<br><span class="more">${escapeHtml(rest)}</span>` : ""}`
+    : escapeHtml(verdict);
   return `<section id="verdict">\n<p class="verdict">${text}</p>\n<div class="cards">\n${cardHtml}\n</div>\n</section>`;
 }
 
@@ -77,13 +82,24 @@ export function pre(text: string): Part {
   return `<pre>${escapeHtml(text)}</pre>`;
 }
 
-export function table(columns: readonly string[], rows: readonly (readonly Cell[])[], textColumns: readonly number[] = []): Part {
+export function table(
+  columns: readonly string[],
+  rows: readonly (readonly Cell[])[],
+  textColumns: readonly number[] = [],
+): Part {
   const head = `<tr>${columns.map((c, i) => `<th${textColumns.includes(i) ? ' class="text"' : ""}>${escapeHtml(c)}</th>`).join("")}</tr>`;
-  const body = rows.map((r) => `<tr>${r.map((cell, i) => {
-    const c = typeof cell === "string" ? { text: cell } : cell;
-    const cls = [c.tone, textColumns.includes(i) || c.wrap ? "text" : undefined].filter(Boolean).join(" ");
-    return `<td${cls ? ` class="${cls}"` : ""}>${escapeHtml(c.text)}</td>`;
-  }).join("")}</tr>`).join("\n");
+  const body = rows
+    .map(
+      (r) =>
+        `<tr>${r
+          .map((cell, i) => {
+            const c = typeof cell === "string" ? { text: cell } : cell;
+            const cls = [c.tone, textColumns.includes(i) || c.wrap ? "text" : undefined].filter(Boolean).join(" ");
+            return `<td${cls ? ` class="${cls}"` : ""}>${escapeHtml(c.text)}</td>`;
+          })
+          .join("")}</tr>`,
+    )
+    .join("\n");
   return `<table>\n${head}\n${body}\n</table>`;
 }
 

@@ -15,7 +15,8 @@ export const WIDE = 760;
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
 const FONT = "system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif";
 const CONFIG = {
-  font: FONT, view: { stroke: "#ddd" },
+  font: FONT,
+  view: { stroke: "#ddd" },
   axis: { labelColor: "#333", titleColor: "#333", gridColor: "#eee" },
   legend: { labelLimit: 0, labelFontSize: 11 },
 } as const;
@@ -35,13 +36,25 @@ export const COLORS = {
 const X_SHAPE = "M-1,-0.6L-0.6,-1L0,-0.4L0.6,-1L1,-0.6L0.4,0L1,0.6L0.6,1L0,0.4L-0.6,1L-1,0.6L-0.4,0Z";
 
 /** A point of a per-run line. */
-export interface LinePoint { step: number; run: string; value: number }
+export interface LinePoint {
+  step: number;
+  run: string;
+  value: number;
+}
 
 /** One run's records as the plots read them. */
 export interface PlotRun {
   /** Legend label, e.g. "seed 1". */
   label: string;
-  records: readonly { step: number; totalNorm: number; maxNorm: number | null; clipped: boolean; skipped: boolean; nonFinite: boolean; loss: number | null }[];
+  records: readonly {
+    step: number;
+    totalNorm: number;
+    maxNorm: number | null;
+    clipped: boolean;
+    skipped: boolean;
+    nonFinite: boolean;
+    loss: number | null;
+  }[];
   /** Where the run diverged (marked on the loss plot), or null. */
   divergedAtStep: number | null;
 }
@@ -55,7 +68,11 @@ export function positive(x: number | null | undefined): x is number {
  * The drawable points of one value of each run, min-max decimated to about
  * 2 points a pixel of `width` (a one-step spike survives).
  */
-export function series(runs: readonly PlotRun[], pick: (r: PlotRun["records"][number]) => number | null, width = WIDTH): LinePoint[] {
+export function series(
+  runs: readonly PlotRun[],
+  pick: (r: PlotRun["records"][number]) => number | null,
+  width = WIDTH,
+): LinePoint[] {
   const out: LinePoint[] = [];
   for (const run of runs) {
     const points: LinePoint[] = [];
@@ -101,7 +118,12 @@ function logAxis(domain: readonly [number, number]) {
 }
 
 /** A horizontal reference line with a label at its left end: chance, the learned level, a threshold. */
-export interface RefLine { value: number; label: string; color: string; dash?: number[] }
+export interface RefLine {
+  value: number;
+  label: string;
+  color: string;
+  dash?: number[];
+}
 
 function refLayers(lines: readonly RefLine[], axis: "y" | "x" = "y"): object[] {
   return lines.flatMap((l) => {
@@ -112,19 +134,27 @@ function refLayers(lines: readonly RefLine[], axis: "y" | "x" = "y"): object[] {
     };
     const text = {
       data: { values: [{ v: l.value, label: l.label }] },
-      mark: axis === "y"
-        ? { type: "text", align: "right", baseline: "top", dx: -3, dy: 3, fontSize: 10, color: l.color }
-        : { type: "text", align: "left", baseline: "top", dx: 3, fontSize: 10, color: l.color, angle: 0 },
-      encoding: axis === "y"
-        ? { y: { field: "v", type: "quantitative" }, x: { value: "width" }, text: { field: "label" } }
-        : { x: { field: "v", type: "quantitative" }, y: { value: 0 }, text: { field: "label" } },
+      mark:
+        axis === "y"
+          ? { type: "text", align: "right", baseline: "top", dx: -3, dy: 3, fontSize: 10, color: l.color }
+          : { type: "text", align: "left", baseline: "top", dx: 3, fontSize: 10, color: l.color, angle: 0 },
+      encoding:
+        axis === "y"
+          ? { y: { field: "v", type: "quantitative" }, x: { value: "width" }, text: { field: "label" } }
+          : { x: { field: "v", type: "quantitative" }, y: { value: 0 }, text: { field: "label" } },
     };
     return [rule, text];
   });
 }
 
 function titled(text: string, sub?: string) {
-  return { text, anchor: "start", fontSize: 13, fontWeight: 600, ...(sub ? { subtitle: sub, subtitleFontSize: 11, subtitleColor: "#555" } : {}) } as const;
+  return {
+    text,
+    anchor: "start",
+    fontSize: 13,
+    fontWeight: 600,
+    ...(sub ? { subtitle: sub, subtitleFontSize: 11, subtitleColor: "#555" } : {}),
+  } as const;
 }
 
 /** One strategy's outcome per seed, for the "did it learn" plot. */
@@ -136,7 +166,11 @@ export interface OutcomePoint {
   outcome: "learned" | "did not learn" | "diverged";
 }
 
-const OUTCOME_COLORS: Record<OutcomePoint["outcome"], string> = { learned: COLORS.learned, "did not learn": COLORS.failed, diverged: COLORS.diverged };
+const OUTCOME_COLORS: Record<OutcomePoint["outcome"], string> = {
+  learned: COLORS.learned,
+  "did not learn": COLORS.failed,
+  diverged: COLORS.diverged,
+};
 
 /** A colour scale that lists only the outcomes that occur, in a fixed order. */
 function outcomeScale(points: readonly { outcome: OutcomePoint["outcome"] }[]) {
@@ -163,9 +197,22 @@ export function outcomeSpec(opts: {
   const lossDomain = logDomain([...points.map((p) => p.value ?? NaN), ...opts.lines.map((l) => l.value)]);
   const worst = metric === "accuracy" ? 0 : lossDomain[1];
   const values = points.map((p) => ({ ...p, y: p.value ?? worst, seedLabel: `seed ${p.seed}` }));
-  const y = metric === "accuracy"
-    ? { field: "y", type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
-    : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain }, axis: logAxis(lossDomain) };
+  const y =
+    metric === "accuracy"
+      ? {
+          field: "y",
+          type: "quantitative",
+          title: "held-out accuracy",
+          scale: { domain: [0, 1] },
+          axis: { format: "%" },
+        }
+      : {
+          field: "y",
+          type: "quantitative",
+          title: "held-out loss (log)",
+          scale: { type: "log", domain: lossDomain },
+          axis: logAxis(lossDomain),
+        };
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -177,10 +224,22 @@ export function outcomeSpec(opts: {
         data: { values },
         mark: { type: "point", filled: true, size: 46, opacity: 0.85 },
         encoding: {
-          x: { field: "group", type: "nominal", sort: [...opts.groups], title: opts.groupTitle, axis: { labelAngle: 0 } },
+          x: {
+            field: "group",
+            type: "nominal",
+            sort: [...opts.groups],
+            title: opts.groupTitle,
+            axis: { labelAngle: 0 },
+          },
           xOffset: { field: "seedLabel", type: "nominal", sort: [...new Set(values.map((v) => v.seedLabel))] },
           y,
-          color: { field: "outcome", type: "nominal", title: null, scale: outcomeScale(points), legend: { orient: "top", direction: "horizontal" } },
+          color: {
+            field: "outcome",
+            type: "nominal",
+            title: null,
+            scale: outcomeScale(points),
+            legend: { orient: "top", direction: "horizontal" },
+          },
           tooltip: [{ field: "group" }, { field: "seedLabel" }, { field: "y" }],
         },
       },
@@ -209,14 +268,22 @@ export interface RunPanelsOptions {
 
 function runColor(o: RunPanelsOptions, legend: boolean) {
   return {
-    field: "run", type: "nominal", title: null,
+    field: "run",
+    type: "nominal",
+    title: null,
     scale: o.colors ?? { scheme: "tableau10" },
     legend: legend ? { orient: "top", direction: "horizontal", columns: 8 } : null,
   };
 }
 
 function stepX(o: RunPanelsOptions) {
-  return { field: "step", type: "quantitative", title: "step", scale: { domain: o.steps, nice: false }, axis: { tickMinStep: 1, format: "d" } };
+  return {
+    field: "step",
+    type: "quantitative",
+    title: "step",
+    scale: { domain: o.steps, nice: false },
+    axis: { tickMinStep: 1, format: "d" },
+  };
 }
 
 /** Training loss against step (log), one line a run, the chance line, a red × where a run diverged. */
@@ -238,21 +305,35 @@ export function lossPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
         mark: { type: "line", strokeWidth: 1.2, clip: true },
         encoding: {
           x: stepX(o),
-          y: { field: "value", type: "quantitative", title: "loss", scale: { type: "log", domain: o.lossDomain, nice: false }, axis: logAxis(o.lossDomain) },
+          y: {
+            field: "value",
+            type: "quantitative",
+            title: "loss",
+            scale: { type: "log", domain: o.lossDomain, nice: false },
+            axis: logAxis(o.lossDomain),
+          },
           color: runColor(o, o.legend ?? false),
         },
       },
       ...(diverged.length > 0
-        ? [{
-            data: { values: diverged },
-            mark: { type: "point", shape: X_SHAPE, size: 70, filled: true, color: COLORS.diverged, clip: true },
-            encoding: {
-              x: { field: "step", type: "quantitative" },
-              y: { field: "value", type: "quantitative" },
-              // No legend box (it would cover lines or labels); the title names the mark instead.
-              shape: { field: "what", type: "nominal", title: null, scale: { domain: ["diverged"], range: [X_SHAPE] }, legend: null },
+        ? [
+            {
+              data: { values: diverged },
+              mark: { type: "point", shape: X_SHAPE, size: 70, filled: true, color: COLORS.diverged, clip: true },
+              encoding: {
+                x: { field: "step", type: "quantitative" },
+                y: { field: "value", type: "quantitative" },
+                // No legend box (it would cover lines or labels); the title names the mark instead.
+                shape: {
+                  field: "what",
+                  type: "nominal",
+                  title: null,
+                  scale: { domain: ["diverged"], range: [X_SHAPE] },
+                  legend: null,
+                },
+              },
             },
-          }]
+          ]
         : []),
       ...(o.chanceLoss !== null ? refLayers([{ value: o.chanceLoss, label: "chance", color: COLORS.chance }]) : []),
     ],
@@ -269,7 +350,8 @@ export function normPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
   const thresholds = series(runs, (r) => (r.maxNorm !== null && r.maxNorm < Infinity ? r.maxNorm : null), w);
   const marks: { step: number; run: string; value: number; mark: string; count: number }[] = [];
   for (const run of runs) {
-    const own = run.records.filter((r) => r.clipped && !r.skipped && positive(r.totalNorm))
+    const own = run.records
+      .filter((r) => r.clipped && !r.skipped && positive(r.totalNorm))
       .map((r) => ({ step: r.step, run: run.label, value: r.totalNorm, mark: "clipped step" }));
     marks.push(...bucketEvents(own, () => "c", o.steps[0], o.steps[1], w));
   }
@@ -286,58 +368,93 @@ export function normPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
         mark: { type: "line", strokeWidth: 1.2, clip: true },
         encoding: {
           x: stepX(o),
-          y: { field: "value", type: "quantitative", title: "norm", scale: { type: "log", domain: o.normDomain, nice: false }, axis: logAxis(o.normDomain) },
+          y: {
+            field: "value",
+            type: "quantitative",
+            title: "norm",
+            scale: { type: "log", domain: o.normDomain, nice: false },
+            axis: logAxis(o.normDomain),
+          },
           color: runColor(o, o.legend ?? false),
         },
       },
       ...(thresholds.length > 0
-        ? [{
-            data: { values: thresholds.map((p) => ({ ...p, line: "threshold" })) },
-            mark: { type: "line", strokeDash: [5, 3], strokeWidth: 1.4, clip: true, color: COLORS.threshold },
-            encoding: {
-              x: { field: "step", type: "quantitative" },
-              y: { field: "value", type: "quantitative" },
-              detail: { field: "run", type: "nominal" },
-              strokeDash: { field: "line", type: "nominal", title: null, scale: { domain: ["threshold"], range: [[5, 3]] }, legend: { orient: "right", symbolType: "stroke", symbolStrokeColor: COLORS.threshold } },
-            },
-          }]
-        : []),
-      ...(marks.length > 0
-        ? [{
-            data: { values: marks },
-            mark: { type: "point", filled: true, size: 26, stroke: "#fff", strokeWidth: 0.6, clip: true },
-            encoding: {
-              x: { field: "step", type: "quantitative" },
-              y: { field: "value", type: "quantitative" },
-              color: { field: "run", type: "nominal", legend: null },
-              shape: { field: "mark", type: "nominal", title: null, scale: { domain: ["clipped step"], range: ["circle"] }, legend: { orient: "right", symbolFillColor: "#555", symbolStrokeColor: "#555" } },
-            },
-          }]
-        : []),
-      ...(events.length > 0
-        ? [{
-            data: { values: events },
-            mark: { type: "point", shape: "triangle-down", filled: true, size: 40, clip: false },
-            encoding: {
-              x: { field: "step", type: "quantitative" },
-              y: { field: "value", type: "quantitative" },
-              fill: {
-                field: "what", type: "nominal", title: null,
-                scale: { domain: eventKinds, range: eventKinds.map((k) => (k === "skipped step" ? "#f58518" : COLORS.diverged)) },
-                legend: { orient: "right" },
+        ? [
+            {
+              data: { values: thresholds.map((p) => ({ ...p, line: "threshold" })) },
+              mark: { type: "line", strokeDash: [5, 3], strokeWidth: 1.4, clip: true, color: COLORS.threshold },
+              encoding: {
+                x: { field: "step", type: "quantitative" },
+                y: { field: "value", type: "quantitative" },
+                detail: { field: "run", type: "nominal" },
+                strokeDash: {
+                  field: "line",
+                  type: "nominal",
+                  title: null,
+                  scale: { domain: ["threshold"], range: [[5, 3]] },
+                  legend: { orient: "right", symbolType: "stroke", symbolStrokeColor: COLORS.threshold },
+                },
               },
             },
-          }]
+          ]
+        : []),
+      ...(marks.length > 0
+        ? [
+            {
+              data: { values: marks },
+              mark: { type: "point", filled: true, size: 26, stroke: "#fff", strokeWidth: 0.6, clip: true },
+              encoding: {
+                x: { field: "step", type: "quantitative" },
+                y: { field: "value", type: "quantitative" },
+                color: { field: "run", type: "nominal", legend: null },
+                shape: {
+                  field: "mark",
+                  type: "nominal",
+                  title: null,
+                  scale: { domain: ["clipped step"], range: ["circle"] },
+                  legend: { orient: "right", symbolFillColor: "#555", symbolStrokeColor: "#555" },
+                },
+              },
+            },
+          ]
+        : []),
+      ...(events.length > 0
+        ? [
+            {
+              data: { values: events },
+              mark: { type: "point", shape: "triangle-down", filled: true, size: 40, clip: false },
+              encoding: {
+                x: { field: "step", type: "quantitative" },
+                y: { field: "value", type: "quantitative" },
+                fill: {
+                  field: "what",
+                  type: "nominal",
+                  title: null,
+                  scale: {
+                    domain: eventKinds,
+                    range: eventKinds.map((k) => (k === "skipped step" ? "#f58518" : COLORS.diverged)),
+                  },
+                  legend: { orient: "right" },
+                },
+              },
+            },
+          ]
         : []),
     ],
   };
 }
 
 /** The skipped / non-finite marks a norm panel draws (for tests: a lone one survives thinning). */
-export function eventMarks(runs: readonly PlotRun[], steps: [number, number], width = WIDTH): { step: number; run: string; what: string; count: number }[] {
+export function eventMarks(
+  runs: readonly PlotRun[],
+  steps: [number, number],
+  width = WIDTH,
+): { step: number; run: string; what: string; count: number }[] {
   const out: { step: number; run: string; what: string; count: number }[] = [];
   for (const run of runs) {
-    const own = run.records.filter((r) => r.skipped || r.nonFinite).map((r) => ({ step: r.step, run: run.label, what: r.skipped ? "skipped step" : "non-finite step" }));
+    const own = run.records
+      .filter((r) => r.skipped || r.nonFinite)
+      .map((r) => ({ step: r.step, run: run.label, what: r.skipped ? "skipped step" : "non-finite step" }));
     out.push(...bucketEvents(own, (e) => e.what, steps[0], steps[1], width));
   }
   return out;
@@ -349,12 +466,19 @@ export function runPanelsSpec(runs: readonly PlotRun[], o: RunPanelsOptions): To
     $schema: SCHEMA,
     config: CONFIG,
     hconcat: [lossPanel(runs, o), normPanel(runs, o)],
-    resolve: { scale: { color: "shared", shape: "independent", strokeDash: "independent", fill: "independent" }, legend: { color: "shared" } },
+    resolve: {
+      scale: { color: "shared", shape: "independent", strokeDash: "independent", fill: "independent" },
+      legend: { color: "shared" },
+    },
   } as TopLevelSpec;
 }
 
 /** A held-out evaluation curve point. */
-export interface EvalCurvePoint { step: number; run: string; value: number }
+export interface EvalCurvePoint {
+  step: number;
+  run: string;
+  value: number;
+}
 
 /**
  * The failing seed against its clipped twin: norm, training loss and
@@ -371,9 +495,24 @@ export function twinSpec(opts: {
 }): TopLevelSpec {
   const o = { ...opts.panels, width: WIDE, height: 130, legend: true };
   const colors = opts.panels.colors!;
-  const evalY = opts.metric === "accuracy"
-    ? { field: "value", type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
-    : { field: "value", type: "quantitative", title: "held-out loss", scale: { type: "log", domain: logDomain([...opts.evals.map((e) => e.value), ...opts.evalLines.map((l) => l.value)]) } };
+  const evalY =
+    opts.metric === "accuracy"
+      ? {
+          field: "value",
+          type: "quantitative",
+          title: "held-out accuracy",
+          scale: { domain: [0, 1] },
+          axis: { format: "%" },
+        }
+      : {
+          field: "value",
+          type: "quantitative",
+          title: "held-out loss",
+          scale: {
+            type: "log",
+            domain: logDomain([...opts.evals.map((e) => e.value), ...opts.evalLines.map((l) => l.value)]),
+          },
+        };
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -392,7 +531,13 @@ export function twinSpec(opts: {
             encoding: {
               x: stepX(o),
               y: evalY,
-              color: { field: "run", type: "nominal", title: null, scale: colors, legend: { orient: "top", direction: "horizontal", columns: 8 } },
+              color: {
+                field: "run",
+                type: "nominal",
+                title: null,
+                scale: colors,
+                legend: { orient: "top", direction: "horizontal", columns: 8 },
+              },
             },
           },
           ...refLayers(opts.evalLines),
@@ -400,12 +545,17 @@ export function twinSpec(opts: {
       },
     ],
     // Each panel's marks (clipped step, diverged) keep their own shape scale: shared, vega-lite would merge them into one.
-    resolve: { scale: { x: "shared", color: "shared", shape: "independent", strokeDash: "independent", fill: "independent" } },
+    resolve: {
+      scale: { x: "shared", color: "shared", shape: "independent", strokeDash: "independent", fill: "independent" },
+    },
   } as TopLevelSpec;
 }
 
 /** A vertical marker on a log-x plot: a suggestion or the demo's own setting. */
-export interface Marker { value: number; group: string }
+export interface Marker {
+  value: number;
+  group: string;
+}
 
 /**
  * The maxNorm sweep: held-out metric per seed against maxNorm (log), the
@@ -430,9 +580,16 @@ export function sweepSpec(opts: {
   // Seeds side by side around their sweep point (a small multiplicative offset on the log axis).
   const spread = (seed: number) => Math.pow(1.06, seeds.indexOf(seed) - (seeds.length - 1) / 2);
   const values = opts.points.map((p) => ({ ...p, xj: p.x * spread(p.seed), y: p.value ?? worst }));
-  const y = opts.metric === "accuracy"
-    ? { field: "y", type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
-    : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain } };
+  const y =
+    opts.metric === "accuracy"
+      ? {
+          field: "y",
+          type: "quantitative",
+          title: "held-out accuracy",
+          scale: { domain: [0, 1] },
+          axis: { format: "%" },
+        }
+      : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain } };
   const groups = [...new Set(opts.markers.map((m) => m.group))];
   return {
     $schema: SCHEMA,
@@ -442,22 +599,46 @@ export function sweepSpec(opts: {
     height: 220,
     layer: [
       ...(opts.markers.length > 0
-        ? [{
-            data: { values: opts.markers },
-            mark: { type: "rule", strokeWidth: 1.5, opacity: 0.8 },
-            encoding: {
-              x: { field: "value", type: "quantitative" },
-              color: { field: "group", type: "nominal", title: null, scale: { domain: groups, range: groups.map((g) => opts.markerColors[g] ?? "#555") }, legend: { orient: "top", direction: "vertical" } },
+        ? [
+            {
+              data: { values: opts.markers },
+              mark: { type: "rule", strokeWidth: 1.5, opacity: 0.8 },
+              encoding: {
+                x: { field: "value", type: "quantitative" },
+                color: {
+                  field: "group",
+                  type: "nominal",
+                  title: null,
+                  scale: { domain: groups, range: groups.map((g) => opts.markerColors[g] ?? "#555") },
+                  legend: { orient: "top", direction: "vertical" },
+                },
+              },
             },
-          }]
+          ]
         : []),
       {
         data: { values },
         mark: { type: "point", filled: true, size: 46, opacity: 0.9 },
         encoding: {
-          x: { field: "xj", type: "quantitative", title: opts.xTitle, scale: { type: "log", domain: xDomain }, axis: { values: [...new Set(opts.points.map((p) => p.x))].sort((a, b) => a - b), format: "~g", grid: false } },
+          x: {
+            field: "xj",
+            type: "quantitative",
+            title: opts.xTitle,
+            scale: { type: "log", domain: xDomain },
+            axis: {
+              values: [...new Set(opts.points.map((p) => p.x))].sort((a, b) => a - b),
+              format: "~g",
+              grid: false,
+            },
+          },
           y,
-          fill: { field: "outcome", type: "nominal", title: null, scale: outcomeScale(opts.points), legend: { orient: "top", direction: "horizontal" } },
+          fill: {
+            field: "outcome",
+            type: "nominal",
+            title: null,
+            scale: outcomeScale(opts.points),
+            legend: { orient: "top", direction: "horizontal" },
+          },
           stroke: { value: null },
         },
       },
@@ -475,7 +656,9 @@ export function logBins(values: readonly number[], perDecade = 10): { lo: number
     const k = Math.floor(Math.log10(v) * perDecade);
     bins.set(k, (bins.get(k) ?? 0) + 1);
   }
-  return [...bins.entries()].sort((a, b) => a[0] - b[0]).map(([k, count]) => ({ lo: 10 ** (k / perDecade), hi: 10 ** ((k + 1) / perDecade), count }));
+  return [...bins.entries()]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, count]) => ({ lo: 10 ** (k / perDecade), hi: 10 ** ((k + 1) / perDecade), count }));
 }
 
 /** A histogram of norms (log x, 10 bins a decade) with vertical markers. */
@@ -501,21 +684,35 @@ export function histogramSpec(opts: {
         data: { values: bins },
         mark: { type: "rect", color: "#9e9e9e", stroke: "#fff", strokeWidth: 0.5 },
         encoding: {
-          x: { field: "lo", type: "quantitative", title: "pre-clip gradient norm (log)", scale: { type: "log", domain: xDomain }, axis: logAxis(xDomain) },
+          x: {
+            field: "lo",
+            type: "quantitative",
+            title: "pre-clip gradient norm (log)",
+            scale: { type: "log", domain: xDomain },
+            axis: logAxis(xDomain),
+          },
           x2: { field: "hi" },
           y: { field: "count", type: "quantitative", title: "steps" },
           y2: { datum: 0 },
         },
       },
       ...(opts.markers.length > 0
-        ? [{
-            data: { values: opts.markers },
-            mark: { type: "rule", strokeWidth: 1.5 },
-            encoding: {
-              x: { field: "value", type: "quantitative" },
-              color: { field: "group", type: "nominal", title: null, scale: { domain: groups, range: groups.map((g) => opts.markerColors[g] ?? "#555") }, legend: { orient: "top", direction: "vertical" } },
+        ? [
+            {
+              data: { values: opts.markers },
+              mark: { type: "rule", strokeWidth: 1.5 },
+              encoding: {
+                x: { field: "value", type: "quantitative" },
+                color: {
+                  field: "group",
+                  type: "nominal",
+                  title: null,
+                  scale: { domain: groups, range: groups.map((g) => opts.markerColors[g] ?? "#555") },
+                  legend: { orient: "top", direction: "vertical" },
+                },
+              },
             },
-          }]
+          ]
         : []),
     ],
   } as TopLevelSpec;
@@ -528,7 +725,13 @@ export function histogramSpec(opts: {
 export function lrSpec(opts: {
   title: string;
   subtitle?: string;
-  points: readonly { lr: number; strategy: string; seed: number; value: number | null; outcome: OutcomePoint["outcome"] }[];
+  points: readonly {
+    lr: number;
+    strategy: string;
+    seed: number;
+    value: number | null;
+    outcome: OutcomePoint["outcome"];
+  }[];
   metric: "accuracy" | "loss";
   lines: readonly RefLine[];
   strategyColors: Record<string, string>;
@@ -537,11 +740,27 @@ export function lrSpec(opts: {
   const strategies = [...new Set(opts.points.map((p) => p.strategy))];
   const lossDomain = logDomain([...opts.points.map((p) => p.value ?? NaN), ...opts.lines.map((l) => l.value)]);
   const worst = opts.metric === "accuracy" ? 0 : lossDomain[1];
-  const values = opts.points.map((p) => ({ ...p, lrLabel: String(p.lr), y: p.value ?? worst, slot: `${p.strategy}|${p.seed}` }));
-  const slots = strategies.flatMap((s) => [...new Set(values.filter((v) => v.strategy === s).map((v) => v.seed))].sort((a, b) => a - b).map((seed) => `${s}|${seed}`));
-  const y = opts.metric === "accuracy"
-    ? { field: "y", type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
-    : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain } };
+  const values = opts.points.map((p) => ({
+    ...p,
+    lrLabel: String(p.lr),
+    y: p.value ?? worst,
+    slot: `${p.strategy}|${p.seed}`,
+  }));
+  const slots = strategies.flatMap((s) =>
+    [...new Set(values.filter((v) => v.strategy === s).map((v) => v.seed))]
+      .sort((a, b) => a - b)
+      .map((seed) => `${s}|${seed}`),
+  );
+  const y =
+    opts.metric === "accuracy"
+      ? {
+          field: "y",
+          type: "quantitative",
+          title: "held-out accuracy",
+          scale: { domain: [0, 1] },
+          axis: { format: "%" },
+        }
+      : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain } };
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -556,10 +775,25 @@ export function lrSpec(opts: {
           x: { field: "lrLabel", type: "ordinal", sort: lrs, title: "learning rate", axis: { labelAngle: 0 } },
           xOffset: { field: "slot", type: "nominal", sort: slots },
           y,
-          color: { field: "strategy", type: "nominal", title: null, scale: { domain: strategies, range: strategies.map((s) => opts.strategyColors[s] ?? "#555") }, legend: { orient: "top", direction: "horizontal" } },
+          color: {
+            field: "strategy",
+            type: "nominal",
+            title: null,
+            scale: { domain: strategies, range: strategies.map((s) => opts.strategyColors[s] ?? "#555") },
+            legend: { orient: "top", direction: "horizontal" },
+          },
           shape: {
-            field: "outcome", type: "nominal", title: null,
-            scale: { domain: (["learned", "did not learn", "diverged"] as const).filter((o) => opts.points.some((p) => p.outcome === o)), range: (["learned", "did not learn", "diverged"] as const).filter((o) => opts.points.some((p) => p.outcome === o)).map((o) => ({ learned: "circle", "did not learn": "triangle-down", diverged: X_SHAPE })[o]) },
+            field: "outcome",
+            type: "nominal",
+            title: null,
+            scale: {
+              domain: (["learned", "did not learn", "diverged"] as const).filter((o) =>
+                opts.points.some((p) => p.outcome === o),
+              ),
+              range: (["learned", "did not learn", "diverged"] as const)
+                .filter((o) => opts.points.some((p) => p.outcome === o))
+                .map((o) => ({ learned: "circle", "did not learn": "triangle-down", diverged: X_SHAPE })[o]),
+            },
             legend: { orient: "top", direction: "horizontal" },
           },
         },
@@ -570,27 +804,53 @@ export function lrSpec(opts: {
 }
 
 /** The fraction of clipped (applied) steps over a trailing window, against step. */
-export function clipRateSpec(opts: { title: string; subtitle?: string; points: readonly { step: number; rate: number }[]; steps: [number, number] }): TopLevelSpec {
+export function clipRateSpec(opts: {
+  title: string;
+  subtitle?: string;
+  points: readonly { step: number; rate: number }[];
+  steps: [number, number];
+}): TopLevelSpec {
   return {
     $schema: SCHEMA,
     config: CONFIG,
     title: titled(opts.title, opts.subtitle),
     width: WIDE,
     height: 120,
-    data: { values: decimateMinMax(opts.points.map((p) => ({ step: p.step, value: p.rate })), WIDE) },
+    data: {
+      values: decimateMinMax(
+        opts.points.map((p) => ({ step: p.step, value: p.rate })),
+        WIDE,
+      ),
+    },
     mark: { type: "area", line: { color: COLORS.clipped, strokeWidth: 1.2 }, color: "#cfe3f5", clip: true },
     encoding: {
-      x: { field: "step", type: "quantitative", title: "step", scale: { domain: opts.steps, nice: false }, axis: { tickMinStep: 1, format: "d" } },
+      x: {
+        field: "step",
+        type: "quantitative",
+        title: "step",
+        scale: { domain: opts.steps, nice: false },
+        axis: { tickMinStep: 1, format: "d" },
+      },
       y: { field: "value", type: "quantitative", title: "clip rate", scale: { domain: [0, 1] }, axis: { format: "%" } },
     },
   } as TopLevelSpec;
 }
 
 /** Per-variable gradient norms against step (log), one line per variable. */
-export function perVariableSpec(opts: { title: string; subtitle?: string; runs: readonly { label: string; points: readonly { step: number; value: number }[] }[]; steps: [number, number] }): TopLevelSpec {
+export function perVariableSpec(opts: {
+  title: string;
+  subtitle?: string;
+  runs: readonly { label: string; points: readonly { step: number; value: number }[] }[];
+  steps: [number, number];
+}): TopLevelSpec {
   const values: LinePoint[] = [];
   for (const r of opts.runs) {
-    values.push(...decimateMinMax(r.points.filter((p) => positive(p.value)).map((p) => ({ step: p.step, run: r.label, value: p.value })), WIDE));
+    values.push(
+      ...decimateMinMax(
+        r.points.filter((p) => positive(p.value)).map((p) => ({ step: p.step, run: r.label, value: p.value })),
+        WIDE,
+      ),
+    );
   }
   return {
     $schema: SCHEMA,
@@ -601,15 +861,39 @@ export function perVariableSpec(opts: { title: string; subtitle?: string; runs: 
     data: { values },
     mark: { type: "line", strokeWidth: 1.1, clip: true },
     encoding: {
-      x: { field: "step", type: "quantitative", title: "step", scale: { domain: opts.steps, nice: false }, axis: { tickMinStep: 1, format: "d" } },
-      y: { field: "value", type: "quantitative", title: "norm (log)", scale: { type: "log", domain: logDomain(values.map((v) => v.value)) }, axis: logAxis(logDomain(values.map((v) => v.value))) },
-      color: { field: "run", type: "nominal", title: null, scale: { scheme: "tableau10" }, legend: { orient: "right" } },
+      x: {
+        field: "step",
+        type: "quantitative",
+        title: "step",
+        scale: { domain: opts.steps, nice: false },
+        axis: { tickMinStep: 1, format: "d" },
+      },
+      y: {
+        field: "value",
+        type: "quantitative",
+        title: "norm (log)",
+        scale: { type: "log", domain: logDomain(values.map((v) => v.value)) },
+        axis: logAxis(logDomain(values.map((v) => v.value))),
+      },
+      color: {
+        field: "run",
+        type: "nominal",
+        title: null,
+        scale: { scheme: "tableau10" },
+        legend: { orient: "right" },
+      },
     },
   } as TopLevelSpec;
 }
 
 type Logger = NonNullable<NonNullable<Parameters<typeof compile>[1]>["logger"]>;
-const QUIET: Logger = { level: () => QUIET, error: () => QUIET, warn: () => QUIET, info: () => QUIET, debug: () => QUIET } as unknown as Logger;
+const QUIET: Logger = {
+  level: () => QUIET,
+  error: () => QUIET,
+  warn: () => QUIET,
+  info: () => QUIET,
+  debug: () => QUIET,
+} as unknown as Logger;
 
 /** Compiles a Vega-Lite spec and renders it to an SVG string (no DOM, no network). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {

@@ -296,8 +296,12 @@ function readInput(input: unknown): { totalNorm: number; norms: AdaGcTensorNorm[
   const seen = new Set<string>();
   const norms = readArray(o.norms, `${where}.norms`, "an array of { name, norm }").map((e, i) => {
     const f = readFields(checkObject(e, `${where}.norms[${i}]`), `${where}.norms[${i}]`, ["name", "norm"]);
-    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}.norms[${i}].name must be a string; got ${describeValue(f.name)}.`);
-    if (seen.has(f.name)) throw new RangeError(`gradclip: ${where}.norms names ${JSON.stringify(f.name)} twice; each tensor once per step.`);
+    if (typeof f.name !== "string")
+      throw new TypeError(`gradclip: ${where}.norms[${i}].name must be a string; got ${describeValue(f.name)}.`);
+    if (seen.has(f.name))
+      throw new RangeError(
+        `gradclip: ${where}.norms names ${JSON.stringify(f.name)} twice; each tensor once per step.`,
+      );
     seen.add(f.name);
     return { name: f.name, norm: checkNorm(f.norm, `${where}.norms[${i}].norm`) };
   });
@@ -312,10 +316,17 @@ function parseState(value: unknown, what: string): AdaGcState {
   const gamma: { [name: string]: number } = {};
   for (const [name, x] of Object.entries(g)) {
     if (typeof x !== "number" || !(x >= 0 && x < Infinity)) {
-      throw new RangeError(`gradclip: ${what}.gamma[${JSON.stringify(name)}] must be a finite number >= 0; got ${describeValue(x)}.`);
+      throw new RangeError(
+        `gradclip: ${what}.gamma[${JSON.stringify(name)}] must be a finite number >= 0; got ${describeValue(x)}.`,
+      );
     }
     // defineProperty: a tensor named "__proto__" is an entry like any other.
-    Object.defineProperty(gamma, name, { value: x === 0 ? 0 : x, enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(gamma, name, {
+      value: x === 0 ? 0 : x,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return { step, gamma };
 }
@@ -504,18 +515,28 @@ export class AdaGC {
 /** `AdaGC.clip_`'s entries, each read once and checked before anything is modified; plain array views. */
 function readParams(params: unknown): { name: string; grad: Grad }[] {
   const where = "AdaGC.clip_";
-  const entries = readIterable(params, `${where}: params`, "an iterable of { name, grad }", { arraysByIndex: true, refuse: isGrad });
+  const entries = readIterable(params, `${where}: params`, "an iterable of { name, grad }", {
+    arraysByIndex: true,
+    refuse: isGrad,
+  });
   const seen = new Set<string>();
   const out: { name: string; grad: Grad; where: string }[] = [];
   entries.forEach((p, i) => {
-    if (typeof p !== "object" || p === null) throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, grad }; got ${describeValue(p)}.`);
+    if (typeof p !== "object" || p === null)
+      throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, grad }; got ${describeValue(p)}.`);
     const f = readFields(p, `${where}: entry ${i}`, ["name", "grad"]);
-    if (typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: entry ${i}: name must be a string (γ is kept per name); got ${describeValue(f.name)}.`);
+    if (typeof f.name !== "string")
+      throw new TypeError(
+        `gradclip: ${where}: entry ${i}: name must be a string (γ is kept per name); got ${describeValue(f.name)}.`,
+      );
     const at = `${where}: entry ${i} (${JSON.stringify(f.name)})`;
     if (seen.has(f.name)) throw new RangeError(`gradclip: ${at}: the name is given twice; each tensor once.`);
     seen.add(f.name);
     if (f.grad === null || f.grad === undefined) return;
-    if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${at}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(f.grad)}.`);
+    if (!isGrad(f.grad))
+      throw new TypeError(
+        `gradclip: ${at}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(f.grad)}.`,
+      );
     out.push({ name: f.name, grad: f.grad, where: at });
   });
   // Views after the caller's last code (getters, iterator) ran.

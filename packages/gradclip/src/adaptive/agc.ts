@@ -203,7 +203,10 @@ export class AGC {
    */
   clip_(params: Iterable<AgcParameter>): AgcResult {
     const list = this.#check(params);
-    const totalNorm = getTotalNorm(list.map((e) => e.grad), { errorIfNonfinite: this.#errorIfNonfinite });
+    const totalNorm = getTotalNorm(
+      list.map((e) => e.grad),
+      { errorIfNonfinite: this.#errorIfNonfinite },
+    );
     let units = 0;
     let clippedUnits = 0;
     let coefficient = 1;
@@ -249,14 +252,23 @@ export class AGC {
     const out: Checked[] = [];
     entries.forEach((p, i) => {
       if (typeof p !== "object" || p === null) {
-        throw new TypeError(`gradclip: AGC.clip_: entry ${i} must be { name, grad, param, shape }; got ${describeValue(p)}.`);
+        throw new TypeError(
+          `gradclip: AGC.clip_: entry ${i} must be { name, grad, param, shape }; got ${describeValue(p)}.`,
+        );
       }
       const f = readFields(p, `AGC.clip_: entry ${i}`, ENTRY_KEYS);
       const where = `AGC.clip_: entry ${i}${typeof f.name === "string" ? ` (${JSON.stringify(f.name)})` : ""}`;
-      if (f.name !== undefined && typeof f.name !== "string") throw new TypeError(`gradclip: ${where}: name must be a string; got ${describeValue(f.name)}.`);
+      if (f.name !== undefined && typeof f.name !== "string")
+        throw new TypeError(`gradclip: ${where}: name must be a string; got ${describeValue(f.name)}.`);
       if (f.grad === null || f.grad === undefined) return;
-      if (!isGrad(f.grad)) throw new TypeError(`gradclip: ${where}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(f.grad)}.`);
-      if (!isGrad(f.param)) throw new TypeError(`gradclip: ${where}: param must be a Float32Array or Float64Array of the parameter's values; got ${describeValue(f.param)}.`);
+      if (!isGrad(f.grad))
+        throw new TypeError(
+          `gradclip: ${where}: grad must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(f.grad)}.`,
+        );
+      if (!isGrad(f.param))
+        throw new TypeError(
+          `gradclip: ${where}: param must be a Float32Array or Float64Array of the parameter's values; got ${describeValue(f.param)}.`,
+        );
       const { dims, size } = checkShape(f.shape, where);
       const gradLength = gradView(f.grad, `${where}: grad`).length;
       const paramLength = gradView(f.param, `${where}: param`).length;
@@ -265,7 +277,13 @@ export class AGC {
           `gradclip: ${where}: shape [${dims.join(", ")}] has ${size} elements but grad has ${gradLength} and param ${paramLength}; pass the tensor's shape and its flattened values.`,
         );
       }
-      out.push({ grad: f.grad, param: f.param, layout: unitLayout(dims, this.unitAxis), excluded: this.#isExcluded(f.name), where });
+      out.push({
+        grad: f.grad,
+        param: f.param,
+        layout: unitLayout(dims, this.unitAxis),
+        excluded: this.#isExcluded(f.name),
+        where,
+      });
     });
     // The caller's code may have run since (a getter, the exclude predicate): views and lengths again.
     for (const e of out) {
@@ -281,7 +299,10 @@ export class AGC {
 
 /** The entries of `AGC.clip_`'s argument, read once; the caller's errors wrapped. */
 function readEntries(params: unknown): unknown[] {
-  return readIterable(params, "AGC.clip_: params", "an iterable of { name, grad, param, shape }", { arraysByIndex: true, refuse: isGrad });
+  return readIterable(params, "AGC.clip_: params", "an iterable of { name, grad, param, shape }", {
+    arraysByIndex: true,
+    refuse: isGrad,
+  });
 }
 
 /** AGC's validated hyperparameters, shared by the typed-array class and the tfjs clipper. */
@@ -307,7 +328,9 @@ export function resolveAgcSettings(
   const eps = checkPositive(options?.eps, `${fnName}: eps`, 1e-3);
   const unitAxis = options?.unitAxis ?? "last";
   if (unitAxis !== "last" && unitAxis !== "first") {
-    throw new RangeError(`gradclip: ${fnName}: unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describeValue(unitAxis)}.`);
+    throw new RangeError(
+      `gradclip: ${fnName}: unitAxis must be "last" (tfjs/Keras layouts) or "first" (PyTorch layouts); got ${describeValue(unitAxis)}.`,
+    );
   }
   return { clipping, eps, unitAxis, excludes: excluder(options?.exclude) };
 }
@@ -327,11 +350,18 @@ function arrayUnitNorms(a: Grad, l: UnitLayout): Float64Array {
   if (elementStride === 1) {
     for (let u = 0, i = 0; u < count; u++) {
       let s = 0;
-      for (let k = 0; k < size; k++, i++) { const x = a[i]!; s += x * x; }
+      for (let k = 0; k < size; k++, i++) {
+        const x = a[i]!;
+        s += x * x;
+      }
       sums[u] = s;
     }
   } else {
-    for (let i = 0, n = a.length; i < n; ) for (let u = 0; u < count; u++, i++) { const x = a[i]!; sums[u] += x * x; }
+    for (let i = 0, n = a.length; i < n;)
+      for (let u = 0; u < count; u++, i++) {
+        const x = a[i]!;
+        sums[u] += x * x;
+      }
   }
   const mayUnderflow = a instanceof Float64Array;
   for (let u = 0; u < count; u++) {
@@ -357,7 +387,7 @@ function scaleUnits(a: Grad, l: UnitLayout, scales: Grad): void {
     }
     return;
   }
-  for (let i = 0; i < a.length; ) for (let u = 0; u < l.count; u++, i++) a[i] = a[i]! * scales[u]!;
+  for (let i = 0; i < a.length;) for (let u = 0; u < l.count; u++, i++) a[i] = a[i]! * scales[u]!;
 }
 
 const regExpSource = Object.getOwnPropertyDescriptor(RegExp.prototype, "source")!.get!;
@@ -370,7 +400,9 @@ function excluder(exclude: unknown): (name: string | undefined) => boolean {
       try {
         return exclude(name) === true;
       } catch (e) {
-        throw new TypeError(`gradclip: AGC: the exclude predicate threw for ${JSON.stringify(name)}: ${messageOf(e)}`, { cause: e });
+        throw new TypeError(`gradclip: AGC: the exclude predicate threw for ${JSON.stringify(name)}: ${messageOf(e)}`, {
+          cause: e,
+        });
       }
     };
   }
@@ -391,7 +423,8 @@ function excluder(exclude: unknown): (name: string | undefined) => boolean {
     } catch {
       pattern = undefined;
     }
-    if (!pattern) throw new TypeError(`gradclip: AGC: exclude[${i}] must be a string or a RegExp; got ${describeValue(x)}.`);
+    if (!pattern)
+      throw new TypeError(`gradclip: AGC: exclude[${i}] must be a string or a RegExp; got ${describeValue(x)}.`);
     patterns.push(pattern);
   });
   return (name) => name !== undefined && (names.has(name) || patterns.some((r) => r.test(name)));

@@ -15,7 +15,9 @@ export { checkInteger, checkIntegerOrInfinity, checkNumberIn, checkPositive } fr
  */
 export function checkNorm(value: unknown, name: string): number {
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${name} must be a number (a norm, >= 0, NaN or Infinity); got ${describeValue(value)}.`);
+    throw new TypeError(
+      `gradclip: ${name} must be a number (a norm, >= 0, NaN or Infinity); got ${describeValue(value)}.`,
+    );
   }
   if (value < 0) {
     throw new RangeError(`gradclip: ${name} is a norm and must be >= 0 (or NaN/Infinity); got ${value}.`);

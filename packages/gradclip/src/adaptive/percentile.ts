@@ -48,7 +48,8 @@ function quantileOf(values: ArrayLike<number>, q: number, fnName: string): numbe
   const a = new Float64Array(n);
   for (let i = 0; i < n; i++) {
     const v = values[i];
-    if (typeof v !== "number") throw new TypeError(`gradclip: ${fnName}: values[${i}] must be a number; got ${describeValue(v)}.`);
+    if (typeof v !== "number")
+      throw new TypeError(`gradclip: ${fnName}: values[${i}] must be a number; got ${describeValue(v)}.`);
     if (v !== v) return NaN;
     a[i] = v;
   }
@@ -79,7 +80,9 @@ function select(a: Float64Array, k: number): void {
   while (right > left) {
     // Median of three as pivot: linear time on sorted and reversed input.
     const mid = (left + right) >>> 1;
-    const x = a[left]!, y = a[mid]!, z = a[right]!;
+    const x = a[left]!,
+      y = a[mid]!,
+      z = a[right]!;
     const pivot = x < y ? (y < z ? y : x < z ? z : x) : x < z ? x : y < z ? z : y;
     let i = left;
     let j = right;

@@ -30,7 +30,12 @@ export class RuleClipper<S> {
    * `restore` adopts it. `options` is the subclass's snapshot of its options
    * (`readOptions`, unknown keys already refused); only its norm options are read here.
    */
-  protected constructor(name: string, rule: ThresholdRule<S>, parseState: (state: unknown) => S, options: RuleClipperNormOptions | undefined) {
+  protected constructor(
+    name: string,
+    rule: ThresholdRule<S>,
+    parseState: (state: unknown) => S,
+    options: RuleClipperNormOptions | undefined,
+  ) {
     this.#name = name;
     this.rule = rule;
     this.#parseState = parseState;

@@ -80,7 +80,13 @@ export interface SpikeSkipOptions {
 }
 
 /** The option keys of `spikeSkipRule` (the tfjs `skipSpikes` option takes the same). */
-export const SPIKE_SKIP_KEYS: readonly (keyof SpikeSkipOptions)[] = ["window", "threshold", "minSteps", "signals", "maxConsecutive"];
+export const SPIKE_SKIP_KEYS: readonly (keyof SpikeSkipOptions)[] = [
+  "window",
+  "threshold",
+  "minSteps",
+  "signals",
+  "maxConsecutive",
+];
 
 /**
  * One skipped step's values, kept in `SpikeSkipState.pending` until the run
@@ -232,18 +238,24 @@ function resolve(options: SpikeSkipOptions | undefined, fnName: string): Resolve
   const threshold = checkPositive(o.threshold, `${fnName}: threshold`, 6);
   const minSteps = checkInteger(o.minSteps, `${fnName}: minSteps`, 2, Math.max(2, Math.floor(window / 2) - 1));
   if (minSteps > window) {
-    throw new RangeError(`gradclip: ${fnName}: minSteps must be at most window (${window}): the window never holds more; got ${minSteps}.`);
+    throw new RangeError(
+      `gradclip: ${fnName}: minSteps must be at most window (${window}): the window never holds more; got ${minSteps}.`,
+    );
   }
   let signals: SpikeSignal[] = [...SIGNALS];
   if (o.signals !== undefined) {
     const given = readArray(o.signals, `${fnName}: signals`, 'a non-empty array of "loss" and "gradNorm"');
-    if (given.length === 0) throw new RangeError(`gradclip: ${fnName}: signals must name at least one of "loss" and "gradNorm"; got [].`);
+    if (given.length === 0)
+      throw new RangeError(`gradclip: ${fnName}: signals must name at least one of "loss" and "gradNorm"; got [].`);
     for (const s of given) {
       if (s !== "loss" && s !== "gradNorm") {
-        throw new RangeError(`gradclip: ${fnName}: signals must hold only "loss" and "gradNorm"; got ${describeValue(s)}.`);
+        throw new RangeError(
+          `gradclip: ${fnName}: signals must hold only "loss" and "gradNorm"; got ${describeValue(s)}.`,
+        );
       }
     }
-    if (new Set(given).size !== given.length) throw new RangeError(`gradclip: ${fnName}: signals names a signal twice; list each once.`);
+    if (new Set(given).size !== given.length)
+      throw new RangeError(`gradclip: ${fnName}: signals names a signal twice; list each once.`);
     signals = SIGNALS.filter((s) => given.includes(s));
   }
   const maxConsecutive = checkIntegerOrInfinity(o.maxConsecutive, `${fnName}: maxConsecutive`, 0, 4);
@@ -373,10 +385,12 @@ function readInput(input: unknown, signals: readonly SpikeSignal[]): Partial<Rec
   const o = readOptions(input as SpikeSkipInput | undefined, "spikeSkipRule.update: input", ["loss", "gradNorm"]);
   const out: Partial<Record<SpikeSignal, number>> = {};
   if (o.loss !== undefined && signals.includes("loss")) {
-    if (typeof o.loss !== "number") throw new TypeError(`gradclip: spikeSkipRule.update: input.loss must be a number; got ${describeValue(o.loss)}.`);
+    if (typeof o.loss !== "number")
+      throw new TypeError(`gradclip: spikeSkipRule.update: input.loss must be a number; got ${describeValue(o.loss)}.`);
     out.loss = o.loss;
   }
-  if (o.gradNorm !== undefined && signals.includes("gradNorm")) out.gradNorm = checkNorm(o.gradNorm, "spikeSkipRule.update: input.gradNorm");
+  if (o.gradNorm !== undefined && signals.includes("gradNorm"))
+    out.gradNorm = checkNorm(o.gradNorm, "spikeSkipRule.update: input.gradNorm");
   return out;
 }
 
@@ -385,7 +399,9 @@ function readWindow(value: unknown, what: string, nonNegative: boolean, window: 
   const xs = readArray(value, what, `an array of finite numbers${nonNegative ? " >= 0" : ""}`);
   xs.forEach((x, i) => {
     if (typeof x !== "number" || !Number.isFinite(x) || (nonNegative && x < 0)) {
-      throw new RangeError(`gradclip: ${what}[${i}] must be a finite number${nonNegative ? " >= 0" : ""}; got ${describeValue(x)}.`);
+      throw new RangeError(
+        `gradclip: ${what}[${i}] must be a finite number${nonNegative ? " >= 0" : ""}; got ${describeValue(x)}.`,
+      );
     }
   });
   return (xs as number[]).slice(Math.max(0, xs.length - window));
@@ -395,7 +411,8 @@ function parseState(value: unknown, r: Resolved, what: string): SpikeSkipState {
   const o = readFields(checkObject(value, what), what, ["loss", "gradNorm", "consecutive", "pending"]);
   const loss = readWindow(o.loss, `${what}.loss`, false, r.window);
   const gradNorm = readWindow(o.gradNorm, `${what}.gradNorm`, true, r.window);
-  if (o.consecutive === undefined) throw new TypeError(`gradclip: ${what}.consecutive must be an integer >= 0; got undefined.`);
+  if (o.consecutive === undefined)
+    throw new TypeError(`gradclip: ${what}.consecutive must be an integer >= 0; got undefined.`);
   const consecutive = checkInteger(o.consecutive, `${what}.consecutive`, 0, 0);
   const pending = readArray(o.pending, `${what}.pending`, "an array of { loss, gradNorm }").map((p, i) => {
     const where = `${what}.pending[${i}]`;
@@ -405,7 +422,9 @@ function parseState(value: unknown, r: Resolved, what: string): SpikeSkipState {
       const x = f[sig];
       if (x === null) continue;
       if (typeof x !== "number" || !Number.isFinite(x) || (sig === "gradNorm" && x < 0)) {
-        throw new RangeError(`gradclip: ${where}.${sig} must be null or a finite number${sig === "gradNorm" ? " >= 0" : ""}; got ${describeValue(x)}.`);
+        throw new RangeError(
+          `gradclip: ${where}.${sig} must be null or a finite number${sig === "gradNorm" ? " >= 0" : ""}; got ${describeValue(x)}.`,
+        );
       }
       entry[sig] = x;
     }

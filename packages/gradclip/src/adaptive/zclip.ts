@@ -185,11 +185,15 @@ function resolveRule(o: Partial<ZClipRuleOptions>, fnName: string): ResolvedZCli
   const clipOption = o.clipOption ?? "adaptiveScaling";
   if (clipOption !== "adaptiveScaling" && clipOption !== "mean") {
     const hint = (clipOption as unknown) === "adaptive_scaling" ? ' (write "adaptiveScaling")' : "";
-    throw new RangeError(`gradclip: ${fnName}: clipOption must be "adaptiveScaling" or "mean"${hint}; got ${describeValue(clipOption)}.`);
+    throw new RangeError(
+      `gradclip: ${fnName}: clipOption must be "adaptiveScaling" or "mean"${hint}; got ${describeValue(clipOption)}.`,
+    );
   }
   // The reference silently ignores these where they do nothing; a setting with no effect is a mistake worth naming.
   if (mode === "percentile" && o.clipOption !== undefined) {
-    throw new RangeError(`gradclip: ${fnName}: clipOption applies to mode "zscore" only; remove it for mode "percentile".`);
+    throw new RangeError(
+      `gradclip: ${fnName}: clipOption applies to mode "zscore" only; remove it for mode "percentile".`,
+    );
   }
   if (o.clipFactor !== undefined && (mode === "percentile" || clipOption === "mean")) {
     throw new RangeError(
@@ -389,7 +393,10 @@ function parseState(value: unknown, warmupSteps: number, what: string): ZClipSta
     }
     return { warmup, mean: null, variance: null };
   }
-  for (const [name, x] of [["mean", mean], ["variance", variance]] as const) {
+  for (const [name, x] of [
+    ["mean", mean],
+    ["variance", variance],
+  ] as const) {
     if (typeof x !== "number" || !(x >= 0 && x < Infinity)) {
       throw new TypeError(
         `gradclip: ${what}.${name} must be a finite number >= 0 (or both mean and variance null during warmup); got ${describeValue(x)}.`,

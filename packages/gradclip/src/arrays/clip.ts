@@ -6,14 +6,23 @@ import { assertFiniteNorm } from "../core/nonfinite.js";
 import { describeValue } from "../core/describe.js";
 import { mergeRawParts, normOfRawPart, toNormPart, type NormPart, type RawPart } from "../core/norm-part.js";
 import { checkOptions } from "../core/options.js";
-import { checkNonNegative, parseNormType, resolveNormOptions, type NormOptions, type NormType } from "../core/validate.js";
+import {
+  checkNonNegative,
+  parseNormType,
+  resolveNormOptions,
+  type NormOptions,
+  type NormType,
+} from "../core/validate.js";
 import { collectGrads, type Grad, type Grads } from "./grads.js";
 import { arrayKernelsFor } from "./kernels.js";
 import { arrayNormPart } from "./norm.js";
 
 /** The merged norm part of all arrays: one per array, merged once (no per-array root). */
 function totalPartOf(list: readonly Grad[], p: number): RawPart {
-  return mergeRawParts(list.map((g) => arrayNormPart(g, p)), p);
+  return mergeRawParts(
+    list.map((g) => arrayNormPart(g, p)),
+    p,
+  );
 }
 
 function scaleAll(list: readonly Grad[], coef: number): void {
@@ -164,7 +173,9 @@ export function clipGradsWithNorm_(grads: Grads, maxNorm: number, totalNorm: num
     throw new TypeError(`gradclip: clipGradsWithNorm_: totalNorm must be a number; got ${describeValue(totalNorm)}.`);
   }
   if (totalNorm < 0) {
-    throw new RangeError(`gradclip: clipGradsWithNorm_: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`);
+    throw new RangeError(
+      `gradclip: clipGradsWithNorm_: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`,
+    );
   }
   scaleAll(collectGrads(grads, "clipGradsWithNorm_"), clipCoefficient(maxNorm, totalNorm));
 }

@@ -209,7 +209,12 @@ function gradOfProperty(g: unknown, index: number, fnName: string): Found | null
   } catch {
     // a revoked Proxy
   }
-  const hint = array || typedArrayTag(g) !== undefined ? " (convert it: Float32Array.from(values))" : isTypedArrayImitation(g) ? hintFor(g, true) : "";
+  const hint =
+    array || typedArrayTag(g) !== undefined
+      ? " (convert it: Float32Array.from(values))"
+      : isTypedArrayImitation(g)
+        ? hintFor(g, true)
+        : "";
   throw new TypeError(
     `gradclip: ${fnName}: the .grad of ${where} must be a Float32Array, a Float64Array, null or undefined; got ${describeValue(g)}${hint}.`,
   );
@@ -229,7 +234,9 @@ function entryToGrad(source: unknown, index: number, fnName: string): Found | nu
     const g = readGrad(source, where, fnName);
     if (g !== NO_GRAD) return gradOfProperty(g, index, fnName);
   }
-  throw new TypeError(`gradclip: ${fnName}: ${where} must be ${ENTRY_ACCEPTED}; got ${describeValue(source)}${hintFor(source, true)}.`);
+  throw new TypeError(
+    `gradclip: ${fnName}: ${where} must be ${ENTRY_ACCEPTED}; got ${describeValue(source)}${hintFor(source, true)}.`,
+  );
 }
 
 /**
@@ -249,7 +256,9 @@ export function collectGrads(grads: unknown, fnName: string): Grad[] {
   if (isGrad(grads)) {
     found.push({ grad: grads, index: -1, viaGrad: false });
   } else if (!isContainer(grads)) {
-    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${hintFor(grads, false)}.`);
+    throw new TypeError(
+      `gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${hintFor(grads, false)}.`,
+    );
   } else {
     const g = readGrad(grads, "the parameter", fnName);
     if (g !== NO_GRAD) {
@@ -277,7 +286,9 @@ function collectIterable(grads: object, fnName: string, found: Found[]): void {
     throw callerError(fnName, "reading grads[Symbol.iterator]", e);
   }
   if (typeof make !== "function") {
-    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${hintFor(grads, false)}.`);
+    throw new TypeError(
+      `gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${hintFor(grads, false)}.`,
+    );
   }
   let iterator: Iterator<unknown>;
   try {

@@ -94,32 +94,79 @@ const BLOCK = 16384;
 /** The eight accumulators, carried across blocks (kernels are synchronous). */
 const acc = new Float64Array(8);
 
-const combine = (s: Float64Array): number => ((s[0]! + s[1]!) + (s[2]! + s[3]!)) + ((s[4]! + s[5]!) + (s[6]! + s[7]!));
+const combine = (s: Float64Array): number => s[0]! + s[1]! + (s[2]! + s[3]!) + (s[4]! + s[5]! + (s[6]! + s[7]!));
 
 function sumSquaresBlock(a: Grad, i: number, end: number, s: Float64Array): void {
-  let s0 = s[0]!, s1 = s[1]!, s2 = s[2]!, s3 = s[3]!, s4 = s[4]!, s5 = s[5]!, s6 = s[6]!, s7 = s[7]!;
+  let s0 = s[0]!,
+    s1 = s[1]!,
+    s2 = s[2]!,
+    s3 = s[3]!,
+    s4 = s[4]!,
+    s5 = s[5]!,
+    s6 = s[6]!,
+    s7 = s[7]!;
   for (; i < end; i += 8) {
-    const x0 = a[i]!, x1 = a[i + 1]!, x2 = a[i + 2]!, x3 = a[i + 3]!;
-    const x4 = a[i + 4]!, x5 = a[i + 5]!, x6 = a[i + 6]!, x7 = a[i + 7]!;
-    s0 += x0 * x0; s1 += x1 * x1; s2 += x2 * x2; s3 += x3 * x3;
-    s4 += x4 * x4; s5 += x5 * x5; s6 += x6 * x6; s7 += x7 * x7;
+    const x0 = a[i]!,
+      x1 = a[i + 1]!,
+      x2 = a[i + 2]!,
+      x3 = a[i + 3]!;
+    const x4 = a[i + 4]!,
+      x5 = a[i + 5]!,
+      x6 = a[i + 6]!,
+      x7 = a[i + 7]!;
+    s0 += x0 * x0;
+    s1 += x1 * x1;
+    s2 += x2 * x2;
+    s3 += x3 * x3;
+    s4 += x4 * x4;
+    s5 += x5 * x5;
+    s6 += x6 * x6;
+    s7 += x7 * x7;
   }
-  s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3; s[4] = s4; s[5] = s5; s[6] = s6; s[7] = s7;
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+  s[4] = s4;
+  s[5] = s5;
+  s[6] = s6;
+  s[7] = s7;
 }
 
 function sumAbsBlock(a: Grad, i: number, end: number, s: Float64Array): void {
-  let s0 = s[0]!, s1 = s[1]!, s2 = s[2]!, s3 = s[3]!, s4 = s[4]!, s5 = s[5]!, s6 = s[6]!, s7 = s[7]!;
+  let s0 = s[0]!,
+    s1 = s[1]!,
+    s2 = s[2]!,
+    s3 = s[3]!,
+    s4 = s[4]!,
+    s5 = s[5]!,
+    s6 = s[6]!,
+    s7 = s[7]!;
   for (; i < end; i += 8) {
-    s0 += Math.abs(a[i]!); s1 += Math.abs(a[i + 1]!); s2 += Math.abs(a[i + 2]!); s3 += Math.abs(a[i + 3]!);
-    s4 += Math.abs(a[i + 4]!); s5 += Math.abs(a[i + 5]!); s6 += Math.abs(a[i + 6]!); s7 += Math.abs(a[i + 7]!);
+    s0 += Math.abs(a[i]!);
+    s1 += Math.abs(a[i + 1]!);
+    s2 += Math.abs(a[i + 2]!);
+    s3 += Math.abs(a[i + 3]!);
+    s4 += Math.abs(a[i + 4]!);
+    s5 += Math.abs(a[i + 5]!);
+    s6 += Math.abs(a[i + 6]!);
+    s7 += Math.abs(a[i + 7]!);
   }
-  s[0] = s0; s[1] = s1; s[2] = s2; s[3] = s3; s[4] = s4; s[5] = s5; s[6] = s6; s[7] = s7;
+  s[0] = s0;
+  s[1] = s1;
+  s[2] = s2;
+  s[3] = s3;
+  s[4] = s4;
+  s[5] = s5;
+  s[6] = s6;
+  s[7] = s7;
 }
 
 /** Σ term(a_i), in the 8-accumulator order described above. */
 function sum8(a: Grad, block: typeof sumSquaresBlock, term: (x: number) => number): number {
   acc.fill(0);
-  const n = a.length, n8 = n - (n % 8);
+  const n = a.length,
+    n8 = n - (n % 8);
   for (let i = 0; i < n8; i += BLOCK) block(a, i, Math.min(i + BLOCK, n8), acc);
   for (let i = n8; i < n; i++) acc[0] += term(a[i]!);
   return combine(acc);
@@ -139,15 +186,27 @@ function maxAbsBlock(a: Grad, i: number, end: number, m: number): number {
 
 function scaleBlock(a: Grad, i: number, end: number, k: number): void {
   for (; i < end; i += 8) {
-    a[i] *= k; a[i + 1] *= k; a[i + 2] *= k; a[i + 3] *= k;
-    a[i + 4] *= k; a[i + 5] *= k; a[i + 6] *= k; a[i + 7] *= k;
+    a[i] *= k;
+    a[i + 1] *= k;
+    a[i + 2] *= k;
+    a[i + 3] *= k;
+    a[i + 4] *= k;
+    a[i + 5] *= k;
+    a[i + 6] *= k;
+    a[i + 7] *= k;
   }
 }
 
 function scaleIntoBlock(a: Grad, o: Grad, i: number, end: number, k: number): void {
   for (; i < end; i += 8) {
-    o[i] = a[i]! * k; o[i + 1] = a[i + 1]! * k; o[i + 2] = a[i + 2]! * k; o[i + 3] = a[i + 3]! * k;
-    o[i + 4] = a[i + 4]! * k; o[i + 5] = a[i + 5]! * k; o[i + 6] = a[i + 6]! * k; o[i + 7] = a[i + 7]! * k;
+    o[i] = a[i]! * k;
+    o[i + 1] = a[i + 1]! * k;
+    o[i + 2] = a[i + 2]! * k;
+    o[i + 3] = a[i + 3]! * k;
+    o[i + 4] = a[i + 4]! * k;
+    o[i + 5] = a[i + 5]! * k;
+    o[i + 6] = a[i + 6]! * k;
+    o[i + 7] = a[i + 7]! * k;
   }
 }
 
@@ -184,7 +243,8 @@ export const jsArrayKernels: Required<ArrayKernels> = {
   },
   scale(a, c) {
     const k = a instanceof Float32Array ? Math.fround(c) : c;
-    const n = a.length, n8 = n - (n % 8);
+    const n = a.length,
+      n8 = n - (n % 8);
     for (let i = 0; i < n8; i += BLOCK) scaleBlock(a, i, Math.min(i + BLOCK, n8), k);
     for (let i = n8; i < n; i++) a[i] *= k;
   },
@@ -195,7 +255,8 @@ export const jsArrayKernels: Required<ArrayKernels> = {
     // For float32 the product of two float32 values is exact in float64, so
     // storing it rounds once: the float32 product, as `scale` computes it.
     const k = src instanceof Float32Array ? Math.fround(c) : c;
-    const n = src.length, n8 = n - (n % 8);
+    const n = src.length,
+      n8 = n - (n % 8);
     for (let i = 0; i < n8; i += BLOCK) scaleIntoBlock(src, dst, i, Math.min(i + BLOCK, n8), k);
     for (let i = n8; i < n; i++) dst[i] = src[i]! * k;
   },

@@ -8,7 +8,6 @@ import { INF_PART, NAN_PART, normOfRawPart, ZERO_PART, type RawPart } from "../c
 import type { Grad } from "./grads.js";
 import { arrayKernelsFor, type ArrayKernels } from "./kernels.js";
 
-
 /**
  * The norm part of `a`: Σ |a_i|^p as `scale^p · sum`, true for every finite
  * input (to about an ulp per element).
@@ -59,12 +58,14 @@ function binaryScaledPart(a: Grad, p: number, m: number): RawPart {
   // 2^-e overflows for subnormal m: scale in two exact steps there.
   const k1 = e < -1000 ? 2 ** 1000 : 1;
   const k = pow2(-e - (e < -1000 ? 1000 : 0));
-  let s = 0, c = 0;
+  let s = 0,
+    c = 0;
   const n = a.length;
   for (let i = 0; i < n; i++) {
-    const r = Math.abs((a[i]! * k1) * k), term = p === 2 ? r * r : r;
+    const r = Math.abs(a[i]! * k1 * k),
+      term = p === 2 ? r * r : r;
     const t = s + term;
-    c += s >= term ? (s - t) + term : (term - t) + s;
+    c += s >= term ? s - t + term : term - t + s;
     s = t;
   }
   return { scale: pow2(e), sum: s + c };
@@ -77,14 +78,16 @@ function binaryScaledPart(a: Grad, p: number, m: number): RawPart {
  */
 function scaledPart(a: Grad, p: number, m: number): RawPart {
   if (p === 3) return cubedPart(a, m);
-  let s = 0, c = 0;
+  let s = 0,
+    c = 0;
   const n = a.length;
   for (let i = 0; i < n; i++) {
-    const x = Math.abs(a[i]!), r = x / m;
+    const x = Math.abs(a[i]!),
+      r = x / m;
     // (x / m)^p where x / m underflows, accurately for p < 1 (rare: subnormal ratios).
     const term = r >= MIN_NORMAL || p > 1 ? Math.pow(r, p) : powRatio(x, m, p);
     const t = s + term;
-    c += s >= term ? (s - t) + term : (term - t) + s;
+    c += s >= term ? s - t + term : term - t + s;
     s = t;
   }
   return { scale: m, sum: s + c };
@@ -92,12 +95,14 @@ function scaledPart(a: Grad, p: number, m: number): RawPart {
 
 /** p = 3: (m, Σ (|a_i| / m)^3) by two multiplications per element (a few times faster than Math.pow, within an ulp). */
 function cubedPart(a: Grad, m: number): RawPart {
-  let s = 0, c = 0;
+  let s = 0,
+    c = 0;
   const n = a.length;
   for (let i = 0; i < n; i++) {
-    const r = Math.abs(a[i]!) / m, term = r * r * r;
+    const r = Math.abs(a[i]!) / m,
+      term = r * r * r;
     const t = s + term;
-    c += s >= term ? (s - t) + term : (term - t) + s;
+    c += s >= term ? s - t + term : term - t + s;
     s = t;
   }
   return { scale: m, sum: s + c };

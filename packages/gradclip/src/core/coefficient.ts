@@ -156,5 +156,10 @@ export function clipCoefficientOfPartWith<S>(
 ): S {
   const plain = () => clipCoefficientWith(ops, maxNorm, total);
   if (p === Infinity) return plain();
-  return ops.whereOverflowed(total, part, () => ops.clampMax(ops.divideByPartNorm(maxNorm, part.scale, part.sum, p), 1), plain);
+  return ops.whereOverflowed(
+    total,
+    part,
+    () => ops.clampMax(ops.divideByPartNorm(maxNorm, part.scale, part.sum, p), 1),
+    plain,
+  );
 }

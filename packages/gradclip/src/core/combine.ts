@@ -143,11 +143,15 @@ export const numberCombineOps: NormCombineOps<ArrayLike<number>, number> = {
       for (let i = 0; i < v.length; i++) {
         const term = w[i]! === 0 ? 0 : w[i]! * ratioPower(v[i]!, s, p);
         const t = sum + term;
-        c += Math.abs(sum) >= Math.abs(term) ? (sum - t) + term : (term - t) + sum;
+        c += Math.abs(sum) >= Math.abs(term) ? sum - t + term : term - t + sum;
         sum = t;
       }
       return Number.isFinite(sum) ? sum + c : sum;
-    } else if (p === 2) for (let i = 0; i < v.length; i++) { const r = v[i]! / s; sum += r * r; }
+    } else if (p === 2)
+      for (let i = 0; i < v.length; i++) {
+        const r = v[i]! / s;
+        sum += r * r;
+      }
     else if (p === 1) for (let i = 0; i < v.length; i++) sum += v[i]! / s;
     else for (let i = 0; i < v.length; i++) sum += ratioPower(v[i]!, s, p);
     return sum;
@@ -162,4 +166,3 @@ export const numberCombineOps: NormCombineOps<ArrayLike<number>, number> = {
 export function combineNorms(norms: ArrayLike<number>, p: number): number {
   return combineNormsWith(numberCombineOps, norms, p);
 }
-

@@ -41,14 +41,18 @@ export function ldexp(x: number, n: number): number {
   if (x === 0 || !Number.isFinite(x)) return x;
   // |x| to [1, 2) first (exact), so that only the last multiplication can round.
   let e = exponentOf(Math.abs(x));
-  if (e < -1000) { x *= 2 ** 1000; n -= 1000; e += 1000; }
+  if (e < -1000) {
+    x *= 2 ** 1000;
+    n -= 1000;
+    e += 1000;
+  }
   x *= pow2(-e);
   n += e;
   if (n > 1023) return x * Infinity;
   if (n >= -1022) return x * pow2(n);
   if (n < -1080) return x * 0; // below half the smallest subnormal
   // A subnormal result: an exact scaling, then one rounding to the multiples of 2^-1074.
-  return (x * pow2(n + 1074)) * 2 ** -1074;
+  return x * pow2(n + 1074) * 2 ** -1074;
 }
 
 /**
@@ -65,18 +69,24 @@ export function powRatio(x: number, m: number, p: number): number {
   if (r >= MIN_NORMAL || p >= 1) return Math.pow(r, p);
   if (x === 0) return 0;
   // (fx / fm)^p · 2^(p·d), with 2^(p·d) from powers of exact powers of two (pow is accurate there).
-  const ex = exponentOf(x), em = exponentOf(m);
+  const ex = exponentOf(x),
+    em = exponentOf(m);
   const d = ex - em; // in [-2097, -1]
-  const d1 = Math.ceil(d / 2), d2 = d - d1; // each >= -1049: 2^d1, 2^d2 exact
+  const d1 = Math.ceil(d / 2),
+    d2 = d - d1; // each >= -1049: 2^d1, 2^d2 exact
   return Math.pow(ldexp(x, -ex) / ldexp(m, -em), p) * Math.pow(pow2(d1), p) * Math.pow(pow2(d2), p);
 }
 
 /** Dekker's exact product: a · b = hi + lo (for |a|, |b| well inside the range). */
 function twoProduct(a: number, b: number): [number, number] {
   const hi = a * b;
-  const ca = 134217729 * a, ah = ca - (ca - a), al = a - ah;
-  const cb = 134217729 * b, bh = cb - (cb - b), bl = b - bh;
-  return [hi, ((ah * bh - hi) + ah * bl + al * bh) + al * bl];
+  const ca = 134217729 * a,
+    ah = ca - (ca - a),
+    al = a - ah;
+  const cb = 134217729 * b,
+    bh = cb - (cb - b),
+    bl = b - bh;
+  return [hi, ah * bh - hi + ah * bl + al * bh + al * bl];
 }
 
 /**
@@ -88,7 +98,7 @@ function reciprocalError(p: number, y: number): number {
   // Scale p to [1, 2) and y by the inverse power of two: the product is unchanged and the split cannot overflow.
   const e = exponentOf(p);
   const [hi, lo] = twoProduct(ldexp(p, -e), ldexp(y, e));
-  return ((1 - hi) - lo) / p;
+  return (1 - hi - lo) / p;
 }
 
 /**
@@ -101,7 +111,8 @@ function reciprocalError(p: number, y: number): number {
  * (which otherwise costs ln(x^(1/p)) · 2^-53 relative, up to 1e-13).
  */
 export function rootParts(s: number, x: number, p: number): [number, number] {
-  const es = exponentOf(s), fs = ldexp(s, -es);
+  const es = exponentOf(s),
+    fs = ldexp(s, -es);
   if (x === 1) return [fs, es];
   let r: number;
   if (p === 1) r = x;
@@ -114,7 +125,8 @@ export function rootParts(s: number, x: number, p: number): [number, number] {
     if (t < -2200) return [0, 0];
     const steps = Math.abs(t) < 960 ? 1 : Math.abs(t) < 1920 ? 2 : 4;
     const part = Math.pow(x, y / steps); // y / steps is exact: steps is a power of two
-    const ep = exponentOf(part), fp = ldexp(part, -ep);
+    const ep = exponentOf(part),
+      fp = ldexp(part, -ep);
     let f = fp;
     for (let i = 1; i < steps; i++) f *= fp;
     // x^(1/p) = x^y · x^(1/p - y), and x^(1/p - y) = 1 + (1/p - y) · ln x to within 2^-100.

@@ -158,7 +158,9 @@ function checkField(value: unknown, name: string, where: string, fnName: string,
   const what = integer ? "an integer >= 0" : "a finite number >= 0";
   if (typeof value !== "number") throw partTypeError(`${where}.${name}`, fnName, `must be ${what}`, value);
   if (!(value >= 0 && value < Infinity) || (integer && !Number.isSafeInteger(value))) {
-    const why = Number.isFinite(value) ? "" : " (a part holds no NaN or Infinity: non-finite gradients are counted in nan and inf)";
+    const why = Number.isFinite(value)
+      ? ""
+      : " (a part holds no NaN or Infinity: non-finite gradients are counted in nan and inf)";
     throw new RangeError(`gradclip: ${fnName}: ${where}.${name} must be ${what}${why}; got ${value}.`);
   }
   return value === 0 ? 0 : value;
@@ -166,15 +168,22 @@ function checkField(value: unknown, name: string, where: string, fnName: string,
 
 function checkPartNormType(value: unknown, where: string, fnName: string): number {
   if (value === "inf" || value === Infinity) return Infinity;
-  if (typeof value !== "number") throw partTypeError(`${where}.normType`, fnName, 'must be a number p > 0 or "inf"', value);
-  if (!(value > 0)) throw new RangeError(`gradclip: ${fnName}: ${where}.normType must be a number p > 0 or "inf"; got ${value}.`);
+  if (typeof value !== "number")
+    throw partTypeError(`${where}.normType`, fnName, 'must be a number p > 0 or "inf"', value);
+  if (!(value > 0))
+    throw new RangeError(`gradclip: ${fnName}: ${where}.normType must be a number p > 0 or "inf"; got ${value}.`);
   return value;
 }
 
 /** Checks one part received from anywhere; returns its p, raw part and counts. */
 function checkPart(x: unknown, where: string, fnName: string): { p: number; raw: RawPart; nan: number; inf: number } {
   if (typeof x !== "object" || x === null || Array.isArray(x) || ArrayBuffer.isView(x)) {
-    throw partTypeError(where, fnName, "must be a norm part { normType, scale, sum, nan, inf } (from getLocalNormPart)", x);
+    throw partTypeError(
+      where,
+      fnName,
+      "must be a norm part { normType, scale, sum, nan, inf } (from getLocalNormPart)",
+      x,
+    );
   }
   for (const key of Object.keys(x)) {
     if ((PART_KEYS as readonly string[]).includes(key)) continue;
@@ -186,9 +195,18 @@ function checkPart(x: unknown, where: string, fnName: string): { p: number; raw:
   }
   const o = x as Record<string, unknown>;
   // Each field read once (a getter or proxy cannot change it between check and use).
-  const normType = o["normType"], scaleIn = o["scale"], sumIn = o["sum"], nanIn = o["nan"], infIn = o["inf"];
-  for (const [name, v] of [["normType", normType], ["scale", scaleIn], ["sum", sumIn]] as const) {
-    if (v === undefined) throw partTypeError(where, fnName, `must have a ${name} field (a norm part has ${PART_KEYS.join(", ")})`, x);
+  const normType = o["normType"],
+    scaleIn = o["scale"],
+    sumIn = o["sum"],
+    nanIn = o["nan"],
+    infIn = o["inf"];
+  for (const [name, v] of [
+    ["normType", normType],
+    ["scale", scaleIn],
+    ["sum", sumIn],
+  ] as const) {
+    if (v === undefined)
+      throw partTypeError(where, fnName, `must have a ${name} field (a norm part has ${PART_KEYS.join(", ")})`, x);
   }
   const p = checkPartNormType(normType, where, fnName);
   const scale = checkField(scaleIn, "scale", where, fnName, false);
@@ -201,7 +219,7 @@ function checkPart(x: unknown, where: string, fnName: string): { p: number; raw:
   if (p === Infinity && !(sum === (scale === 0 ? 0 : 1))) {
     throw new RangeError(
       `gradclip: ${fnName}: ${where} is a part of normType "inf", whose sum is 1 (0 with scale 0); got sum ${sum} with scale ${scale} ` +
-        "(parts of normType \"inf\" merge by MAX, not by SUM).",
+        '(parts of normType "inf" merge by MAX, not by SUM).',
     );
   }
   const raw = nan > 0 ? NAN_PART : inf > 0 ? INF_PART : { scale, sum };
@@ -210,7 +228,11 @@ function checkPart(x: unknown, where: string, fnName: string): { p: number; raw:
 
 /** Checks a list of parts received from anywhere: every entry a valid part, all of the same normType. */
 export function checkNormParts(parts: unknown, fnName: string): CheckedParts {
-  if (typeof parts !== "object" || parts === null || typeof (parts as Iterable<unknown>)[Symbol.iterator] !== "function") {
+  if (
+    typeof parts !== "object" ||
+    parts === null ||
+    typeof (parts as Iterable<unknown>)[Symbol.iterator] !== "function"
+  ) {
     const single = typeof parts === "object" && parts !== null && "normType" in parts;
     throw new TypeError(
       `gradclip: ${fnName}: parts must be an array (or iterable) of norm parts${single ? " (one part? wrap it: [part])" : ""}; got ${describeValue(parts)}.`,
@@ -273,7 +295,8 @@ export function checkNormParts(parts: unknown, fnName: string): CheckedParts {
  */
 export function mergeNormParts(parts: Iterable<NormPart>): NormPart {
   const c = checkNormParts(parts, "mergeNormParts");
-  if (c.p === null) throw new RangeError("gradclip: mergeNormParts: parts must hold at least one norm part (its normType); got none.");
+  if (c.p === null)
+    throw new RangeError("gradclip: mergeNormParts: parts must hold at least one norm part (its normType); got none.");
   return toNormPart(mergeRawParts(c.raws, c.p), c.p, c.nan, c.inf);
 }
 

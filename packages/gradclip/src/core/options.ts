@@ -110,9 +110,12 @@ export function readOptions<T extends object>(
   const snapshot = Object.create(null) as Partial<T>;
   if (options === undefined || options === null) return snapshot;
   if (!isPlainObject(options)) {
-    const bareNormType = (typeof options === "number" || typeof options === "string") && (!known || known.includes("normType" as keyof T & string));
+    const bareNormType =
+      (typeof options === "number" || typeof options === "string") &&
+      (!known || known.includes("normType" as keyof T & string));
     const hint = bareNormType ? ` (write { normType: ${describeValue(options)} })` : "";
-    const plain = typeof options === "object" && !Array.isArray(options) ? " plain object ({ key: value, ... })" : "n object";
+    const plain =
+      typeof options === "object" && !Array.isArray(options) ? " plain object ({ key: value, ... })" : "n object";
     throw new TypeError(`gradclip: ${fnName} options must be a${plain}${hint}; got ${describeValue(options)}.`);
   }
   const names = ownNames(options, `${fnName} options`);
@@ -191,15 +194,21 @@ export function readIterable(
   if (options.arraysByIndex && Array.isArray(value)) return readArray(value, what, expected);
   let make: unknown;
   try {
-    make = typeof value === "object" && value !== null && !options.refuse?.(value) ? (value as Partial<Iterable<unknown>>)[Symbol.iterator] : undefined;
+    make =
+      typeof value === "object" && value !== null && !options.refuse?.(value)
+        ? (value as Partial<Iterable<unknown>>)[Symbol.iterator]
+        : undefined;
   } catch (e) {
     throw new TypeError(`gradclip: ${readingThrew(what)}: ${messageOf(e)}`, { cause: e });
   }
-  if (typeof make !== "function") throw new TypeError(`gradclip: ${what} must be ${expected}; got ${describeValue(value)}.`);
+  if (typeof make !== "function")
+    throw new TypeError(`gradclip: ${what} must be ${expected}; got ${describeValue(value)}.`);
   try {
     return Array.from(value as Iterable<unknown>);
   } catch (e) {
-    throw new TypeError(`gradclip: ${readingThrew(what).replace(": reading ", ": iterating ")}: ${messageOf(e)}`, { cause: e });
+    throw new TypeError(`gradclip: ${readingThrew(what).replace(": reading ", ": iterating ")}: ${messageOf(e)}`, {
+      cause: e,
+    });
   }
 }
 

@@ -28,7 +28,11 @@ export function checkShape(shape: unknown, where: string): CheckedShape {
 /** `checkShape`, also accepting a bare element count `n` as the shape `[n]`. */
 export function checkShapeOrCount(shape: unknown, where: string): CheckedShape {
   const expected = `${SHAPE} or an element count`;
-  return dimsToShape(typeof shape === "number" ? [shape] : readArray(shape, `${where}: shape`, expected), where, expected);
+  return dimsToShape(
+    typeof shape === "number" ? [shape] : readArray(shape, `${where}: shape`, expected),
+    where,
+    expected,
+  );
 }
 
 const SHAPE = "an array of integers >= 0";

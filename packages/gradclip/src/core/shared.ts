@@ -30,7 +30,12 @@ export function sharedRegistry<T>(name: string, create: () => T): T {
   if (!all) {
     all = new Map();
     // Not enumerable, not writable: a stray Object.assign(globalThis, ...) cannot drop it.
-    Object.defineProperty(holder, SHARED_REGISTRY_KEY, { value: all, enumerable: false, writable: false, configurable: false });
+    Object.defineProperty(holder, SHARED_REGISTRY_KEY, {
+      value: all,
+      enumerable: false,
+      writable: false,
+      configurable: false,
+    });
   }
   if (!all.has(name)) all.set(name, create());
   return all.get(name) as T;

@@ -8,7 +8,6 @@
 import { describeValue } from "./describe.js";
 import { readOptions } from "./options.js";
 
-
 /**
  * The order p of a p-norm: any number p > 0, `Infinity`, or the string
  * `"inf"` (PyTorch's `norm_type="inf"`), the largest |g|. Orders below 1 are
@@ -44,10 +43,14 @@ export function parseNormType(normType: NormType | undefined, fnName?: string): 
   if (normType === "inf") return Infinity;
   const label = fnName ? `${fnName}: normType` : "normType";
   if (typeof normType !== "number") {
-    throw new TypeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describeValue(normType)}.`);
+    throw new TypeError(
+      `gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describeValue(normType)}.`,
+    );
   }
   if (!(normType > 0)) {
-    throw new RangeError(`gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describeValue(normType)}.`);
+    throw new RangeError(
+      `gradclip: ${label} must be a number p > 0, Infinity or "inf"; got ${describeValue(normType)}.`,
+    );
   }
   return normType;
 }
@@ -112,7 +115,9 @@ export function checkInteger(value: unknown, name: string, min: number, fallback
     throw new TypeError(`gradclip: ${name} must be an integer >= ${min}; got ${describeValue(value)}.`);
   }
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (and at most 2^53 - 1); got ${describeValue(value)}.`);
+    throw new RangeError(
+      `gradclip: ${name} must be an integer >= ${min} (and at most 2^53 - 1); got ${describeValue(value)}.`,
+    );
   }
   return value === 0 ? 0 : value;
 }
@@ -125,7 +130,9 @@ export function checkIntegerOrInfinity(value: unknown, name: string, min: number
     throw new TypeError(`gradclip: ${name} must be an integer >= ${min} or Infinity; got ${describeValue(value)}.`);
   }
   if (!Number.isSafeInteger(value) || value < min) {
-    throw new RangeError(`gradclip: ${name} must be an integer >= ${min} (at most 2^53 - 1) or Infinity; got ${describeValue(value)}.`);
+    throw new RangeError(
+      `gradclip: ${name} must be an integer >= ${min} (at most 2^53 - 1) or Infinity; got ${describeValue(value)}.`,
+    );
   }
   return value === 0 ? 0 : value;
 }

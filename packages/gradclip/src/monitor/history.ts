@@ -209,11 +209,15 @@ export class MonitorHistoryError extends Error {
  * `JSON.stringify` cannot write (a cycle, a BigInt, a getter that throws).
  */
 export function copyMeta(meta: unknown, what: string): Record<string, unknown> {
-  if (!isPlainObject(meta)) throw new TypeError(`gradclip: ${what} must be a plain object; got ${describeValue(meta)}.`);
+  if (!isPlainObject(meta))
+    throw new TypeError(`gradclip: ${what} must be a plain object; got ${describeValue(meta)}.`);
   try {
     return JSON.parse(JSON.stringify(meta)) as Record<string, unknown>;
   } catch (e) {
-    throw new TypeError(`gradclip: ${what} must be JSON-serialisable (it is saved in the history file): ${messageOf(e)}`, { cause: e });
+    throw new TypeError(
+      `gradclip: ${what} must be JSON-serialisable (it is saved in the history file): ${messageOf(e)}`,
+      { cause: e },
+    );
   }
 }
 
@@ -265,7 +269,11 @@ export function encodeMonitorHistory(history: MonitorHistory): MonitorHistoryJSO
 
 function decodeNumber(v: unknown, path: string): number {
   const x = fromJsonNumber(v);
-  if (x === undefined) throw new MonitorHistoryError(path, `expected a number (or "NaN", "Infinity", "-Infinity"); got ${describeValue(v)}.`);
+  if (x === undefined)
+    throw new MonitorHistoryError(
+      path,
+      `expected a number (or "NaN", "Infinity", "-Infinity"); got ${describeValue(v)}.`,
+    );
   return x;
 }
 
@@ -311,7 +319,9 @@ function decodeRecord(v: unknown, path: string): MonitorRecord {
   if (o.norms !== undefined) {
     const norms = asObject(o.norms, `${path}.norms`);
     // fromEntries keeps every name as an own property: a variable may be called `__proto__`.
-    r.norms = Object.fromEntries(Object.entries(norms).map(([k, x]) => [k, decodeNorm(x, `${path}.norms[${JSON.stringify(k)}]`)]));
+    r.norms = Object.fromEntries(
+      Object.entries(norms).map(([k, x]) => [k, decodeNorm(x, `${path}.norms[${JSON.stringify(k)}]`)]),
+    );
   }
   return r;
 }
@@ -415,12 +425,22 @@ function parseHistory(json: unknown): MonitorHistory {
     skippedSteps: decodeCount(t.skippedSteps, "totals.skippedSteps"),
     nonFiniteSteps: decodeCount(t.nonFiniteSteps, "totals.nonFiniteSteps"),
   };
-  if (!Array.isArray(o.records)) throw new MonitorHistoryError("records", `expected an array; got ${describeValue(o.records)}.`);
+  if (!Array.isArray(o.records))
+    throw new MonitorHistoryError("records", `expected an array; got ${describeValue(o.records)}.`);
   const records = o.records.map((r, i) => decodeRecord(r, `records[${i}]`));
   if (totals.steps < records.length) {
-    throw new MonitorHistoryError("totals.steps", `counts ${totals.steps} steps but ${records.length} records are present.`);
+    throw new MonitorHistoryError(
+      "totals.steps",
+      `counts ${totals.steps} steps but ${records.length} records are present.`,
+    );
   }
-  const history: MonitorHistory = { format: MONITOR_HISTORY_FORMAT, version: MONITOR_HISTORY_VERSION, window, totals, records };
+  const history: MonitorHistory = {
+    format: MONITOR_HISTORY_FORMAT,
+    version: MONITOR_HISTORY_VERSION,
+    window,
+    totals,
+    records,
+  };
   if (o.meta !== undefined) {
     asObject(o.meta, "meta");
     try {
@@ -467,9 +487,24 @@ export function monitorHistoryToCSV(records: readonly MonitorRecord[]): string {
   const names: string[] = [];
   const seen = new Set<string>();
   for (const r of records) {
-    if (r.norms) for (const k of Object.keys(r.norms)) if (!seen.has(k)) { seen.add(k); names.push(k); }
+    if (r.norms)
+      for (const k of Object.keys(r.norms))
+        if (!seen.has(k)) {
+          seen.add(k);
+          names.push(k);
+        }
   }
-  const header = ["step", "totalNorm", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss", ...names.map((k) => `norm:${k}`)];
+  const header = [
+    "step",
+    "totalNorm",
+    "maxNorm",
+    "coefficient",
+    "clipped",
+    "nonFinite",
+    "skipped",
+    "loss",
+    ...names.map((k) => `norm:${k}`),
+  ];
   const lines = [header.map(csvField).join(",")];
   for (const r of records) {
     const row = [

@@ -50,9 +50,21 @@ export interface GradientMonitorOptions {
 }
 
 const OPTION_KEYS: readonly (keyof GradientMonitorOptions)[] = ["window", "capacity", "quantiles", "meta"];
-const HISTORY_OPTION_KEYS: readonly (keyof Omit<GradientMonitorOptions, "window">)[] = ["capacity", "quantiles", "meta"];
+const HISTORY_OPTION_KEYS: readonly (keyof Omit<GradientMonitorOptions, "window">)[] = [
+  "capacity",
+  "quantiles",
+  "meta",
+];
 const COLUMN_KEYS: readonly (keyof MonitorColumns)[] = [
-  "totalNorm", "step", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss", "norms",
+  "totalNorm",
+  "step",
+  "maxNorm",
+  "coefficient",
+  "clipped",
+  "nonFinite",
+  "skipped",
+  "loss",
+  "norms",
 ];
 
 /**
@@ -164,13 +176,17 @@ export function columnsToSteps(input: MonitorColumns): MonitorStepInput[] {
   }
   const columns = readOptions(input, "GradientMonitor columns", COLUMN_KEYS) as MonitorColumns;
   const n = columns.totalNorm?.length;
-  if (typeof n !== "number") throw new TypeError("gradclip: GradientMonitor: columns.totalNorm must be an array-like of numbers.");
+  if (typeof n !== "number")
+    throw new TypeError("gradclip: GradientMonitor: columns.totalNorm must be an array-like of numbers.");
   const check = (name: string, c: ArrayLike<unknown> | undefined) => {
     if (c !== undefined && c.length !== n) {
-      throw new RangeError(`gradclip: GradientMonitor: column ${name} has ${c.length} entries but totalNorm has ${n}; give every column one entry per step.`);
+      throw new RangeError(
+        `gradclip: GradientMonitor: column ${name} has ${c.length} entries but totalNorm has ${n}; give every column one entry per step.`,
+      );
     }
   };
-  for (const k of ["step", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss"] as const) check(k, columns[k]);
+  for (const k of ["step", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss"] as const)
+    check(k, columns[k]);
   const norms = columns.norms ? Object.entries(columns.norms) : [];
   for (const [k, c] of norms) check(`norms[${JSON.stringify(k)}]`, c);
   const out: MonitorStepInput[] = [];
@@ -244,7 +260,10 @@ export class GradientMonitor {
     const o = readOptions(options, "GradientMonitor", OPTION_KEYS);
     this.window = checkInteger(o.window, "GradientMonitor: window", 1, 100);
     this.capacity = checkIntegerOrInfinity(o.capacity, "GradientMonitor: capacity", 1, 100_000);
-    const qs = o.quantiles === undefined ? DEFAULT_QUANTILES : readArray(o.quantiles, "GradientMonitor: quantiles", "an array of numbers in [0, 1]");
+    const qs =
+      o.quantiles === undefined
+        ? DEFAULT_QUANTILES
+        : readArray(o.quantiles, "GradientMonitor: quantiles", "an array of numbers in [0, 1]");
     // Frozen: `stats()` reads it on every call.
     this.quantiles = Object.freeze(
       qs.map((q, i) => {
@@ -311,7 +330,9 @@ export class GradientMonitor {
    */
   recordMany(steps: Iterable<MonitorStepInput>): MonitorRecord[] {
     if (steps === null || typeof steps !== "object" || !(Symbol.iterator in steps)) {
-      throw new TypeError(`gradclip: GradientMonitor.recordMany expects an iterable of steps; got ${describeValue(steps)}.`);
+      throw new TypeError(
+        `gradclip: GradientMonitor.recordMany expects an iterable of steps; got ${describeValue(steps)}.`,
+      );
     }
     const out: MonitorRecord[] = [];
     let last = this.#lastStep;
@@ -366,7 +387,9 @@ export class GradientMonitor {
   recordAsync(batch: Awaitable<Iterable<Awaitable<MonitorStepInput>> | MonitorColumns>): Promise<MonitorRecord[]> {
     this.#pending++;
     // Resolve the inputs now, in parallel with earlier batches; store them in call order.
-    const inputs = Promise.resolve(batch).then((b) => (isColumns(b) ? columnsToSteps(b) : Promise.all(Array.from(b as Iterable<Awaitable<MonitorStepInput>>))));
+    const inputs = Promise.resolve(batch).then((b) =>
+      isColumns(b) ? columnsToSteps(b) : Promise.all(Array.from(b as Iterable<Awaitable<MonitorStepInput>>)),
+    );
     inputs.catch(() => undefined); // handled below, after the earlier batches: no unhandled-rejection report meanwhile
     const done = this.#tail
       .then(() => inputs)
@@ -392,7 +415,9 @@ export class GradientMonitor {
     if (this.#errors.length === 0) return;
     const errors = this.#errors;
     this.#errors = [];
-    throw errors.length === 1 ? errors[0] : new AggregateError(errors, `gradclip: ${errors.length} monitor batches failed.`);
+    throw errors.length === 1
+      ? errors[0]
+      : new AggregateError(errors, `gradclip: ${errors.length} monitor batches failed.`);
   }
 
   /** Batches passed to `recordAsync` and not yet stored. */

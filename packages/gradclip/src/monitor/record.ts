@@ -89,17 +89,29 @@ export interface MonitorRecord {
 }
 
 function checkNumber(value: unknown, name: string): number {
-  if (typeof value !== "number") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a number; got ${describeValue(value)}.`);
+  if (typeof value !== "number")
+    throw new TypeError(`gradclip: GradientMonitor: ${name} must be a number; got ${describeValue(value)}.`);
   return value;
 }
 
 function checkFlag(value: unknown, name: string, fallback: boolean): boolean {
   if (value === undefined) return fallback;
-  if (typeof value !== "boolean") throw new TypeError(`gradclip: GradientMonitor: ${name} must be a boolean; got ${describeValue(value)}.`);
+  if (typeof value !== "boolean")
+    throw new TypeError(`gradclip: GradientMonitor: ${name} must be a boolean; got ${describeValue(value)}.`);
   return value;
 }
 
-const STEP_KEYS = ["step", "totalNorm", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss", "norms"] as const;
+const STEP_KEYS = [
+  "step",
+  "totalNorm",
+  "maxNorm",
+  "coefficient",
+  "clipped",
+  "nonFinite",
+  "skipped",
+  "loss",
+  "norms",
+] as const;
 
 /**
  * Validates one step and fills in its defaults (see `MonitorStepInput`).
@@ -108,13 +120,19 @@ const STEP_KEYS = ["step", "totalNorm", "maxNorm", "coefficient", "clipped", "no
  */
 export function resolveStep(input: MonitorStepInput, previousStep: number | null): MonitorRecord {
   if (typeof input !== "object" || input === null) {
-    throw new TypeError(`gradclip: GradientMonitor: a step must be an object with at least totalNorm; got ${describeValue(input)}.`);
+    throw new TypeError(
+      `gradclip: GradientMonitor: a step must be an object with at least totalNorm; got ${describeValue(input)}.`,
+    );
   }
   const f = readFields(input, "GradientMonitor: step", STEP_KEYS);
   const totalNorm = checkNumber(f.totalNorm, "totalNorm");
-  if (totalNorm < 0) throw new RangeError(`gradclip: GradientMonitor: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`);
+  if (totalNorm < 0)
+    throw new RangeError(
+      `gradclip: GradientMonitor: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`,
+    );
   const step = f.step === undefined ? (previousStep === null ? 0 : previousStep + 1) : checkNumber(f.step, "step");
-  if (!Number.isSafeInteger(step)) throw new RangeError(`gradclip: GradientMonitor: step must be an integer; got ${step}.`);
+  if (!Number.isSafeInteger(step))
+    throw new RangeError(`gradclip: GradientMonitor: step must be an integer; got ${step}.`);
   let maxNorm: number | null = null;
   if (f.maxNorm !== undefined && f.maxNorm !== null) {
     maxNorm = checkNumber(f.maxNorm, "maxNorm");
@@ -122,9 +140,17 @@ export function resolveStep(input: MonitorStepInput, previousStep: number | null
     else if (maxNorm < 0) throw new RangeError(`gradclip: GradientMonitor: maxNorm must be >= 0; got ${maxNorm}.`);
   }
   const coefficient =
-    f.coefficient !== undefined ? checkNumber(f.coefficient, "coefficient") : maxNorm === null ? 1 : clipCoefficient(maxNorm, totalNorm);
+    f.coefficient !== undefined
+      ? checkNumber(f.coefficient, "coefficient")
+      : maxNorm === null
+        ? 1
+        : clipCoefficient(maxNorm, totalNorm);
   const loss = f.loss === undefined || f.loss === null ? null : checkNumber(f.loss, "loss");
-  const nonFinite = checkFlag(f.nonFinite, "nonFinite", !Number.isFinite(totalNorm) || (loss !== null && !Number.isFinite(loss)));
+  const nonFinite = checkFlag(
+    f.nonFinite,
+    "nonFinite",
+    !Number.isFinite(totalNorm) || (loss !== null && !Number.isFinite(loss)),
+  );
   const record: MonitorRecord = {
     step: step === 0 ? 0 : step, // -0 is a step index of 0
     totalNorm: totalNorm === 0 ? 0 : totalNorm,
@@ -147,7 +173,9 @@ export function resolveStep(input: MonitorStepInput, previousStep: number | null
 function checkNorms(norms: unknown): Record<string, number> {
   if (!isPlainObject(norms)) {
     const hint = norms instanceof Map ? " (a Map? pass Object.fromEntries(map))" : "";
-    throw new TypeError(`gradclip: GradientMonitor: norms must be a plain object { [name]: number }${hint}; got ${describeValue(norms)}.`);
+    throw new TypeError(
+      `gradclip: GradientMonitor: norms must be a plain object { [name]: number }${hint}; got ${describeValue(norms)}.`,
+    );
   }
   let entries: [string, unknown][];
   try {
@@ -159,7 +187,8 @@ function checkNorms(norms: unknown): Record<string, number> {
   for (const [name, v] of entries) {
     const key = `norms[${JSON.stringify(name)}]`;
     const n = checkNumber(v, key);
-    if (n < 0) throw new RangeError(`gradclip: GradientMonitor: ${key} is a norm and must be >= 0 (or NaN/Infinity); got ${n}.`);
+    if (n < 0)
+      throw new RangeError(`gradclip: GradientMonitor: ${key} is a norm and must be >= 0 (or NaN/Infinity); got ${n}.`);
     out.push([name, n === 0 ? 0 : n]);
   }
   return Object.fromEntries(out); // own data properties, whatever the names

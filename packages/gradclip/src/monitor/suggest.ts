@@ -203,7 +203,9 @@ export function suggestMaxNorm(norms: ArrayLike<number>, options?: SuggestMaxNor
   checkOptions(options, "suggestMaxNorm", OPTION_KEYS);
   const rule = options?.rule ?? "median";
   if (rule !== "median" && rule !== "percentile") {
-    throw new RangeError(`gradclip: suggestMaxNorm: rule must be "median" or "percentile"; got ${JSON.stringify(rule)}.`);
+    throw new RangeError(
+      `gradclip: suggestMaxNorm: rule must be "median" or "percentile"; got ${JSON.stringify(rule)}.`,
+    );
   }
   const factor = checkPositive(options?.factor, "factor", 2);
   const p = checkNumberIn(options?.percentile, "percentile", 0, 100, 90);
@@ -256,7 +258,8 @@ export function suggestMaxNorm(norms: ArrayLike<number>, options?: SuggestMaxNor
   const observedClipRate = clipped / steps;
   const warnings = historyWarnings(used, at, nonFinite, norms.length);
   const basis = rule === "median" ? `${factor} × the median norm ${fmt(median)}` : `the ${p}th percentile of the norms`;
-  const caveat = warnings.length === 0 ? "" : ` Unreliable for this history: ${warnings.map((w) => w.message).join(" ")}`;
+  const caveat =
+    warnings.length === 0 ? "" : ` Unreliable for this history: ${warnings.map((w) => w.message).join(" ")}`;
   return {
     ok: true,
     maxNorm,
@@ -290,7 +293,12 @@ function smallMedian(values: readonly number[]): number {
 }
 
 /** The warnings of `MaxNormWarning` for the usable norms `used` (at input indices `at`). */
-function historyWarnings(used: readonly number[], at: readonly number[], nonFinite: number, total: number): MaxNormWarning[] {
+function historyWarnings(
+  used: readonly number[],
+  at: readonly number[],
+  nonFinite: number,
+  total: number,
+): MaxNormWarning[] {
   const warnings: MaxNormWarning[] = [];
   if (nonFinite > 0) {
     warnings.push({
@@ -317,7 +325,8 @@ function historyWarnings(used: readonly number[], at: readonly number[], nonFini
       count: spikes,
       index: at[first]!,
       ratio: worst,
-      message: `${spikes} norm(s) exceeded ${SPIKE_RATIO}× the median of the norms before them (the first at index ${at[first]}, the largest ${fmt(worst)}×): ` +
+      message:
+        `${spikes} norm(s) exceeded ${SPIKE_RATIO}× the median of the norms before them (the first at index ${at[first]}, the largest ${fmt(worst)}×): ` +
         "if they destabilised the run, the median describes the unstable regime and a threshold from it can be too high to prevent the next spike.",
     });
   }

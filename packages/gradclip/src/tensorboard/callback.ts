@@ -163,7 +163,9 @@ async function numericValue(value: unknown): Promise<number | null> {
 export function tensorBoardCallback(logdir: string, options?: TensorBoardCallbackOptions): TensorBoardCallback {
   const fn = "tensorBoardCallback";
   if (typeof logdir !== "string" || logdir.length === 0) {
-    throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`);
+    throw new TypeError(
+      `gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`,
+    );
   }
   checkOptions(options, fn, ["optimizer", "updateFreq"]);
   const updateFreq = options?.updateFreq ?? "epoch";
@@ -187,7 +189,11 @@ export function tensorBoardCallback(logdir: string, options?: TensorBoardCallbac
   } catch {
     // Missing: created when training begins.
   }
-  if (isFile) throw new TensorBoardWriterError(`gradclip: ${fn}: logdir ${JSON.stringify(logdir)} is a file; give a directory path.`, "ENOTDIR");
+  if (isFile)
+    throw new TensorBoardWriterError(
+      `gradclip: ${fn}: logdir ${JSON.stringify(logdir)} is a file; give a directory path.`,
+      "ENOTDIR",
+    );
 
   let train: TensorBoardWriter | null = null;
   let val: TensorBoardWriter | null = null;
@@ -238,22 +244,24 @@ export function tensorBoardCallback(logdir: string, options?: TensorBoardCallbac
       await inner?.onTrainBegin.call(innerThis(this), logs);
     },
     async onTrainEnd(this: unknown, logs?: Logs) {
+      // The writers are closed whatever happens; the first failure (the inner callback's, else a close's) is thrown.
+      let failure: { error: unknown } | null = null;
       try {
         await inner?.onTrainEnd.call(innerThis(this), logs);
-      } finally {
-        const writers = [train, val];
-        train = val = null;
-        if (this === callback) direct = false;
-        let failure: unknown = null;
-        for (const w of writers) {
-          try {
-            w?.close();
-          } catch (e) {
-            failure ??= e;
-          }
-        }
-        if (failure !== null) throw failure;
+      } catch (e) {
+        failure = { error: e };
       }
+      const writers = [train, val];
+      train = val = null;
+      if (this === callback) direct = false;
+      for (const w of writers) {
+        try {
+          w?.close();
+        } catch (e) {
+          failure ??= { error: e };
+        }
+      }
+      if (failure !== null) throw failure.error;
     },
     async onEpochBegin(this: unknown, epoch: number, logs?: Logs) {
       await inner?.onEpochBegin.call(innerThis(this), epoch, logs);

@@ -24,7 +24,11 @@
  * @module
  */
 export { TensorBoardWriter, TensorBoardWriterError, type TensorBoardWriterOptions } from "./writer.js";
-export { writeMonitorRecords, type WriteMonitorRecordsOptions, type WriteMonitorRecordsResult } from "./monitor-records.js";
+export {
+  writeMonitorRecords,
+  type WriteMonitorRecordsOptions,
+  type WriteMonitorRecordsResult,
+} from "./monitor-records.js";
 export {
   tensorBoardCallback,
   type TensorBoardCallback,

@@ -62,7 +62,10 @@ type Scalar = [tag: string, value: number, step: number];
 
 function field<T>(r: Record<string, unknown>, key: string, ok: (v: unknown) => v is T, what: string, i: number): T {
   const v = r[key];
-  if (!ok(v)) throw new TypeError(`gradclip: writeMonitorRecords: records[${i}].${key} must be ${what}; got ${describeValue(v)}.`);
+  if (!ok(v))
+    throw new TypeError(
+      `gradclip: writeMonitorRecords: records[${i}].${key} must be ${what}; got ${describeValue(v)}.`,
+    );
   return v;
 }
 const isNumber = (v: unknown): v is number => typeof v === "number";
@@ -123,16 +126,22 @@ export function writeMonitorRecords(
 ): WriteMonitorRecordsResult {
   const fn = "writeMonitorRecords";
   if (!(writer instanceof TensorBoardWriter)) {
-    throw new TypeError(`gradclip: ${fn}: writer must be a TensorBoardWriter (new TensorBoardWriter(logdir)); got ${describeValue(writer)}.`);
+    throw new TypeError(
+      `gradclip: ${fn}: writer must be a TensorBoardWriter (new TensorBoardWriter(logdir)); got ${describeValue(writer)}.`,
+    );
   }
   checkOptions(options, fn, ["prefix", "afterStep"]);
   const prefix = options?.prefix ?? "";
-  if (typeof prefix !== "string") throw new TypeError(`gradclip: ${fn}: prefix must be a string; got ${describeValue(prefix)}.`);
+  if (typeof prefix !== "string")
+    throw new TypeError(`gradclip: ${fn}: prefix must be a string; got ${describeValue(prefix)}.`);
   const afterStep = options?.afterStep === undefined ? undefined : checkStep(options.afterStep, fn, "afterStep");
   let records: Iterable<unknown>;
   if (source instanceof GradientMonitor) records = source.records;
   else if (source !== null && typeof source === "object" && Symbol.iterator in source) records = source;
-  else throw new TypeError(`gradclip: ${fn}: source must be a GradientMonitor or an iterable of monitor records; got ${describeValue(source)}.`);
+  else
+    throw new TypeError(
+      `gradclip: ${fn}: source must be a GradientMonitor or an iterable of monitor records; got ${describeValue(source)}.`,
+    );
 
   const scalars: Scalar[] = [];
   let written = 0;
@@ -140,7 +149,9 @@ export function writeMonitorRecords(
   let i = 0;
   for (const item of records) {
     if (item === null || typeof item !== "object") {
-      throw new TypeError(`gradclip: ${fn}: records[${i}] must be a monitor record object; got ${describeValue(item)}.`);
+      throw new TypeError(
+        `gradclip: ${fn}: records[${i}] must be a monitor record object; got ${describeValue(item)}.`,
+      );
     }
     const r = item as Record<string, unknown>;
     const step = checkStep(r.step, fn, `records[${i}].step`);
@@ -154,7 +165,8 @@ export function writeMonitorRecords(
     const clipped = field(r, "clipped", isBoolean, "a boolean", i);
     const skipped = field(r, "skipped", isBoolean, "a boolean", i);
     const loss = r.loss === undefined ? null : field(r, "loss", isNumberOrNull, "a number or null", i);
-    const add = (tag: string, value: number) => scalars.push([checkTag(prefix + tag, fn, `the tag ${JSON.stringify(prefix + tag)}`), value, step]);
+    const add = (tag: string, value: number) =>
+      scalars.push([checkTag(prefix + tag, fn, `the tag ${JSON.stringify(prefix + tag)}`), value, step]);
     add("grad_norm", totalNorm);
     if (maxNorm !== null && !skipped) add("grad_norm_clipped", totalNorm * coefficient);
     add("clip_coef", coefficient);
@@ -164,9 +176,12 @@ export function writeMonitorRecords(
     if (loss !== null) add("loss", loss);
     if (r.norms !== undefined) {
       if (r.norms === null || typeof r.norms !== "object") {
-        throw new TypeError(`gradclip: ${fn}: records[${i}].norms must be an object { [variable]: number }; got ${describeValue(r.norms)}.`);
+        throw new TypeError(
+          `gradclip: ${fn}: records[${i}].norms must be an object { [variable]: number }; got ${describeValue(r.norms)}.`,
+        );
       }
-      for (const [name, v] of Object.entries(r.norms)) add(`grad_norm/${name}`, checkValue(v, fn, `records[${i}].norms[${JSON.stringify(name)}]`));
+      for (const [name, v] of Object.entries(r.norms))
+        add(`grad_norm/${name}`, checkValue(v, fn, `records[${i}].norms[${JSON.stringify(name)}]`));
     }
     written++;
     lastStep = step;

@@ -98,6 +98,7 @@ function errorMessage(e: unknown): string {
 }
 
 // C0 controls and DEL: not printable in TensorBoard's tag list, and a NUL cuts the tag in C++ readers.
+// eslint-disable-next-line no-control-regex -- control characters are what this pattern finds
 const CONTROL = /[\u0000-\u001f\u007f]/;
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
@@ -107,20 +108,26 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * written as U+FFFD). Throws TypeError / RangeError naming `fnName`.
  */
 export function checkTag(tag: unknown, fnName: string, name = "tag"): string {
-  if (typeof tag !== "string") throw new TypeError(`gradclip: ${fnName}: ${name} must be a string; got ${describeValue(tag)}.`);
+  if (typeof tag !== "string")
+    throw new TypeError(`gradclip: ${fnName}: ${name} must be a string; got ${describeValue(tag)}.`);
   if (tag.length === 0) throw new RangeError(`gradclip: ${fnName}: ${name} must be a non-empty string.`);
   if (CONTROL.test(tag)) {
-    throw new RangeError(`gradclip: ${fnName}: ${name} must not contain control characters (newline, tab, NUL, ...); got ${JSON.stringify(tag)}.`);
+    throw new RangeError(
+      `gradclip: ${fnName}: ${name} must not contain control characters (newline, tab, NUL, ...); got ${JSON.stringify(tag)}.`,
+    );
   }
   if (LONE_SURROGATE.test(tag)) {
-    throw new RangeError(`gradclip: ${fnName}: ${name} contains an unpaired UTF-16 surrogate, which has no UTF-8 encoding; got ${JSON.stringify(tag)}.`);
+    throw new RangeError(
+      `gradclip: ${fnName}: ${name} contains an unpaired UTF-16 surrogate, which has no UTF-8 encoding; got ${JSON.stringify(tag)}.`,
+    );
   }
   return tag;
 }
 
 /** Checks a step: a safe integer (TensorBoard stores int64 steps; beyond 2^53 a JS number is not exact). */
 export function checkStep(step: unknown, fnName: string, name = "step"): number {
-  if (typeof step !== "number") throw new TypeError(`gradclip: ${fnName}: ${name} must be an integer; got ${describeValue(step)}.`);
+  if (typeof step !== "number")
+    throw new TypeError(`gradclip: ${fnName}: ${name} must be an integer; got ${describeValue(step)}.`);
   if (!Number.isSafeInteger(step)) {
     throw new RangeError(`gradclip: ${fnName}: ${name} must be an integer in [-(2^53 - 1), 2^53 - 1]; got ${step}.`);
   }
@@ -130,7 +137,9 @@ export function checkStep(step: unknown, fnName: string, name = "step"): number 
 /** Checks a scalar value: any number; NaN and ±Infinity are written as they are. */
 export function checkValue(value: unknown, fnName: string, name = "value"): number {
   if (typeof value !== "number") {
-    throw new TypeError(`gradclip: ${fnName}: ${name} must be a number (NaN and Infinity are allowed); got ${describeValue(value)}.`);
+    throw new TypeError(
+      `gradclip: ${fnName}: ${name} must be a number (NaN and Infinity are allowed); got ${describeValue(value)}.`,
+    );
   }
   return value;
 }
@@ -138,10 +147,14 @@ export function checkValue(value: unknown, fnName: string, name = "value"): numb
 function checkWallTime(wallTime: unknown, fnName: string): number {
   if (wallTime === undefined) return Date.now() / 1000;
   if (typeof wallTime !== "number") {
-    throw new TypeError(`gradclip: ${fnName}: wallTime must be a number of seconds since 1970-01-01 UTC; got ${describeValue(wallTime)}.`);
+    throw new TypeError(
+      `gradclip: ${fnName}: wallTime must be a number of seconds since 1970-01-01 UTC; got ${describeValue(wallTime)}.`,
+    );
   }
   if (!(wallTime >= 0 && wallTime < Infinity)) {
-    throw new RangeError(`gradclip: ${fnName}: wallTime must be a finite number of seconds >= 0 (since 1970-01-01 UTC); got ${wallTime}.`);
+    throw new RangeError(
+      `gradclip: ${fnName}: wallTime must be a finite number of seconds >= 0 (since 1970-01-01 UTC); got ${wallTime}.`,
+    );
   }
   return wallTime === 0 ? 0 : wallTime;
 }
@@ -214,23 +227,37 @@ export class TensorBoardWriter {
   constructor(logdir: string, options?: TensorBoardWriterOptions) {
     const fn = "TensorBoardWriter";
     if (typeof logdir !== "string" || logdir.length === 0) {
-      throw new TypeError(`gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`);
+      throw new TypeError(
+        `gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`,
+      );
     }
     checkOptions(options, fn, ["maxQueue", "flushMillis", "filenameSuffix"]);
     this.maxQueue = checkInteger(options?.maxQueue, "TensorBoardWriter: maxQueue", 1, 10);
     this.flushMillis = checkPositive(options?.flushMillis, "TensorBoardWriter: flushMillis", 120_000);
     // setTimeout fires at once for delays beyond 2^31 - 1 ms (about 24.8 days).
-    if (this.flushMillis > MAX_TIMER_MS) throw new RangeError(`gradclip: ${fn}: flushMillis must be at most ${MAX_TIMER_MS} (about 24.8 days); got ${this.flushMillis}.`);
+    if (this.flushMillis > MAX_TIMER_MS)
+      throw new RangeError(
+        `gradclip: ${fn}: flushMillis must be at most ${MAX_TIMER_MS} (about 24.8 days); got ${this.flushMillis}.`,
+      );
     const suffix = options?.filenameSuffix ?? "";
-    if (typeof suffix !== "string") throw new TypeError(`gradclip: ${fn}: filenameSuffix must be a string; got ${describeValue(suffix)}.`);
-    if (/[/\\\u0000]/.test(suffix)) throw new RangeError(`gradclip: ${fn}: filenameSuffix must not contain "/", "\\" or NUL; got ${JSON.stringify(suffix)}.`);
+    if (typeof suffix !== "string")
+      throw new TypeError(`gradclip: ${fn}: filenameSuffix must be a string; got ${describeValue(suffix)}.`);
+    // eslint-disable-next-line no-control-regex -- NUL is what this pattern finds
+    if (/[/\\\u0000]/.test(suffix))
+      throw new RangeError(
+        `gradclip: ${fn}: filenameSuffix must not contain "/", "\\" or NUL; got ${JSON.stringify(suffix)}.`,
+      );
     this.logdir = logdir;
     try {
       mkdirSync(logdir, { recursive: true });
     } catch (e) {
       const code = errorCode(e);
       const hint = code === "EEXIST" || code === "ENOTDIR" ? " (a file is in the way: give a directory path)" : "";
-      throw new TensorBoardWriterError(`gradclip: ${fn}: could not create the log directory ${JSON.stringify(logdir)}${hint}: ${errorMessage(e)}`, code, e);
+      throw new TensorBoardWriterError(
+        `gradclip: ${fn}: could not create the log directory ${JSON.stringify(logdir)}${hint}: ${errorMessage(e)}`,
+        code,
+        e,
+      );
     }
     const opened = openEventFile(logdir, suffix, fn);
     this.path = opened.path;
@@ -240,7 +267,11 @@ export class TensorBoardWriter {
     } catch (e) {
       closeSync(opened.fd);
       this.#fd = null;
-      throw new TensorBoardWriterError(`gradclip: ${fn}: could not write ${JSON.stringify(this.path)}: ${errorMessage(e)}`, errorCode(e), e);
+      throw new TensorBoardWriterError(
+        `gradclip: ${fn}: could not write ${JSON.stringify(this.path)}: ${errorMessage(e)}`,
+        errorCode(e),
+        e,
+      );
     }
     openWriters.add(this);
     installExitHook();
@@ -365,7 +396,6 @@ export class TensorBoardWriter {
       }
     }
   }
-
 }
 
 function unref<T extends { unref?: () => unknown }>(timer: T): T {
@@ -398,7 +428,11 @@ function openEventFile(logdir: string, suffix: string, fn: string): { path: stri
     } catch (e) {
       // "wx" fails on an existing file: take the next counter value rather than touch another writer's file.
       if (errorCode(e) === "EEXIST" && attempt < 1000) continue;
-      throw new TensorBoardWriterError(`gradclip: ${fn}: could not create ${JSON.stringify(path)}: ${errorMessage(e)}`, errorCode(e), e);
+      throw new TensorBoardWriterError(
+        `gradclip: ${fn}: could not create ${JSON.stringify(path)}: ${errorMessage(e)}`,
+        errorCode(e),
+        e,
+      );
     }
   }
 }

@@ -63,7 +63,11 @@ export class GradientAccumulator {
    * @throws TypeError, before anything is added, when the micro-batch's
    *   variables differ from the first one's of this step.
    */
-  add(names: readonly string[], grads: readonly (tf.Tensor | null)[], loss: tf.Scalar | undefined): AccumulatedStep | null {
+  add(
+    names: readonly string[],
+    grads: readonly (tf.Tensor | null)[],
+    loss: tf.Scalar | undefined,
+  ): AccumulatedStep | null {
     if (this.#restoredNames) this.#remap(names);
     if (this.#names !== null && !sameNames(this.#names, names)) {
       throw new TypeError(
@@ -81,7 +85,12 @@ export class GradientAccumulator {
     });
     if (loss !== undefined) {
       const previous = this.#lossSum;
-      this.#lossSum = tf.keep(tf.tidy(() => (previous ? tf.add(previous, tf.cast(loss, "float32")) : tf.cast(tf.clone(loss), "float32")) as tf.Scalar));
+      this.#lossSum = tf.keep(
+        tf.tidy(
+          () =>
+            (previous ? tf.add(previous, tf.cast(loss, "float32")) : tf.cast(tf.clone(loss), "float32")) as tf.Scalar,
+        ),
+      );
       previous?.dispose();
       this.#lossCount++;
     }
@@ -146,12 +155,19 @@ export class GradientAccumulator {
     const sums = weights.filter((w) => w.name.startsWith(ACCUMULATOR_PREFIX));
     const lossSum = weights.find((w) => w.name === LOSS_WEIGHT);
     if (!meta) {
-      if (sums.length > 0 || lossSum) throw new TypeError(`gradclip: ${where}: saved accumulator weights without ${COUNT_WEIGHT}.`);
+      if (sums.length > 0 || lossSum)
+        throw new TypeError(`gradclip: ${where}: saved accumulator weights without ${COUNT_WEIGHT}.`);
       this.reset();
       return;
     }
     const [count, lossCount] = Array.from(meta.tensor.dataSync());
-    if (meta.tensor.size !== 2 || !Number.isInteger(count) || !(count! >= 1 && count! < this.steps) || !(lossCount! >= 0 && lossCount! <= count!) || (lossCount! > 0) !== (lossSum !== undefined)) {
+    if (
+      meta.tensor.size !== 2 ||
+      !Number.isInteger(count) ||
+      !(count! >= 1 && count! < this.steps) ||
+      !(lossCount! >= 0 && lossCount! <= count!) ||
+      lossCount! > 0 !== (lossSum !== undefined)
+    ) {
       throw new RangeError(
         `gradclip: ${where}: the saved partial accumulation (${describeValue(count)} micro-batches) does not fit gradientAccumulationSteps ${this.steps}; ` +
           "load it with the gradientAccumulationSteps it was saved with.",

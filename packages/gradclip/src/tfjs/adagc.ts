@@ -26,7 +26,9 @@ function parseAdaGc(value: unknown, where: string): AdaGcRuleOptions {
 /** Each gradient's L2 norm on the host: free on cpu/wasm, one read of the stacked norms otherwise. */
 function hostNorms(values: readonly ScalarValue[]): number[] {
   if (values.every((v): v is number => typeof v === "number")) return [...values];
-  const stacked = tf.tidy(() => tf.stack(values.map((v) => (typeof v === "number" ? tf.scalar(v, "float32") : tf.reshape(v, [])))));
+  const stacked = tf.tidy(() =>
+    tf.stack(values.map((v) => (typeof v === "number" ? tf.scalar(v, "float32") : tf.reshape(v, [])))),
+  );
   try {
     return Array.from(stacked.dataSync());
   } finally {
@@ -46,7 +48,8 @@ function remapped(state: AdaGcState, saved: readonly string[], names: readonly s
   const gamma: { [name: string]: number } = {};
   names.forEach((n, i) => {
     const g = state.gamma[saved[i]!];
-    if (g !== undefined) Object.defineProperty(gamma, n, { value: g, enumerable: true, writable: true, configurable: true });
+    if (g !== undefined)
+      Object.defineProperty(gamma, n, { value: g, enumerable: true, writable: true, configurable: true });
   });
   return { step: state.step, gamma };
 }
@@ -59,7 +62,9 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
   let restoredOrder: string[] | null = null;
   return {
     kind: "adagc",
-    get state() { return state; },
+    get state() {
+      return state;
+    },
     clip(step) {
       const k = clipPathForActiveBackend();
       const present = step.grads.flatMap((g, i) => (g ? [i] : []));
@@ -72,7 +77,9 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
         norms: present.map((i, j) => ({ name: step.names[i]!, norm: norms[j]! })),
       });
       const grads = [...step.grads];
-      present.forEach((i, j) => { grads[i] = scaleBy(k, step.grads[i]!, r.coefficients[j]!, { owned: false }); });
+      present.forEach((i, j) => {
+        grads[i] = scaleBy(k, step.grads[i]!, r.coefficients[j]!, { owned: false });
+      });
       state = r.state;
       order = names;
       restoredOrder = null;
@@ -90,7 +97,9 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
       const parsed = rule.parseState(json);
       const saved = (json as { order?: unknown }).order;
       if (saved !== undefined && !(Array.isArray(saved) && saved.every((n) => typeof n === "string"))) {
-        throw new TypeError(`gradclip: adagc state.order must be an array of variable names; got ${describeValue(saved)}.`);
+        throw new TypeError(
+          `gradclip: adagc state.order must be an array of variable names; got ${describeValue(saved)}.`,
+        );
       }
       state = parsed;
       order = [...((saved as string[] | undefined) ?? [])];

@@ -7,9 +7,21 @@
  * compute the same thresholds from the same norms; their state is saved
  * with the model. Another rule of the same shape is one `ruleClipper` line.
  */
-import { AUTOCLIP_RULE_KEYS, autoClipRule, parseAutoClipState, type AutoClipRuleOptions, type AutoClipState } from "../adaptive/autoclip.js";
+import {
+  AUTOCLIP_RULE_KEYS,
+  autoClipRule,
+  parseAutoClipState,
+  type AutoClipRuleOptions,
+  type AutoClipState,
+} from "../adaptive/autoclip.js";
 import type { ThresholdRule } from "../adaptive/rule.js";
-import { parseZClipState, ZCLIP_RULE_KEYS, zClipRule, type ZClipRuleOptions, type ZClipState } from "../adaptive/zclip.js";
+import {
+  parseZClipState,
+  ZCLIP_RULE_KEYS,
+  zClipRule,
+  type ZClipRuleOptions,
+  type ZClipState,
+} from "../adaptive/zclip.js";
 import { checkNestedOptions, thresholdClipper, within, type ClipperOption, type GradientClipper } from "./clipper.js";
 
 /** A threshold rule as a wrapper clipper: its option key, and the function behind `autoClipClipper` & co. */
@@ -42,7 +54,12 @@ function ruleClipper<O extends object, S>(
   return { option: { key, parse, create }, clipper: (options, where) => create(parse(options, where)) };
 }
 
-const autoclip = ruleClipper<AutoClipRuleOptions, AutoClipState>("autoclip", AUTOCLIP_RULE_KEYS, autoClipRule, parseAutoClipState);
+const autoclip = ruleClipper<AutoClipRuleOptions, AutoClipState>(
+  "autoclip",
+  AUTOCLIP_RULE_KEYS,
+  autoClipRule,
+  parseAutoClipState,
+);
 const zclip = ruleClipper<ZClipRuleOptions, ZClipState>("zclip", ZCLIP_RULE_KEYS, zClipRule, parseZClipState);
 
 /**

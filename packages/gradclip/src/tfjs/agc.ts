@@ -132,13 +132,18 @@ const AGC_KEYS = ["clipping", "eps", "unitAxis", "exclude", "excludePattern"] as
 function parseAgc(value: unknown, where: string): AgcClipperOptions {
   const o = checkNestedOptions(value, where, AGC_KEYS);
   if (o.exclude !== undefined && !(Array.isArray(o.exclude) && o.exclude.every((x) => typeof x === "string"))) {
-    throw new TypeError(`gradclip: ${where}: exclude must be an array of variable names (strings); got ${describeValue(o.exclude)}.`);
+    throw new TypeError(
+      `gradclip: ${where}: exclude must be an array of variable names (strings); got ${describeValue(o.exclude)}.`,
+    );
   }
   if (o.excludePattern !== undefined && typeof o.excludePattern !== "string") {
-    throw new TypeError(`gradclip: ${where}: excludePattern must be a regular expression's source text; got ${describeValue(o.excludePattern)}.`);
+    throw new TypeError(
+      `gradclip: ${where}: excludePattern must be a regular expression's source text; got ${describeValue(o.excludePattern)}.`,
+    );
   }
   const out: AgcClipperOptions = {};
-  for (const k of AGC_KEYS) if (o[k] !== undefined) (out as Record<string, unknown>)[k] = k === "exclude" ? [...(o[k] as string[])] : o[k];
+  for (const k of AGC_KEYS)
+    if (o[k] !== undefined) (out as Record<string, unknown>)[k] = k === "exclude" ? [...(o[k] as string[])] : o[k];
   settingsOf(out, where);
   return out;
 }
@@ -149,11 +154,18 @@ function settingsOf(o: AgcClipperOptions, where: string): AgcSettings {
     try {
       pattern = [new RegExp(o.excludePattern)];
     } catch (e) {
-      throw new TypeError(`gradclip: ${where}: excludePattern is not a valid regular expression: ${(e as Error).message}`);
+      throw new TypeError(
+        `gradclip: ${where}: excludePattern is not a valid regular expression: ${(e as Error).message}`,
+      );
     }
   }
   // The core's checks and exclusion rule, shared with the typed-array AGC.
-  return within(where, () => resolveAgcSettings({ clipping: o.clipping, eps: o.eps, unitAxis: o.unitAxis, exclude: [...(o.exclude ?? []), ...pattern] }, where));
+  return within(where, () =>
+    resolveAgcSettings(
+      { clipping: o.clipping, eps: o.eps, unitAxis: o.unitAxis, exclude: [...(o.exclude ?? []), ...pattern] },
+      where,
+    ),
+  );
 }
 
 function makeAgc(o: AgcClipperOptions): GradientClipper {
@@ -167,10 +179,14 @@ function makeAgc(o: AgcClipperOptions): GradientClipper {
         if (!g || g.size === 0 || excludes(name)) return null;
         const v = step.variable(name);
         if (!v) {
-          throw new TypeError(`gradclip: agc needs each parameter's values, but no variable is named ${JSON.stringify(name)}; pass gradients keyed by variable name.`);
+          throw new TypeError(
+            `gradclip: agc needs each parameter's values, but no variable is named ${JSON.stringify(name)}; pass gradients keyed by variable name.`,
+          );
         }
         if (!sameShape(v.shape, g.shape)) {
-          throw new RangeError(`gradclip: agc: variable ${JSON.stringify(name)} has shape [${v.shape.join(", ")}] but its gradient [${g.shape.join(", ")}].`);
+          throw new RangeError(
+            `gradclip: agc: variable ${JSON.stringify(name)} has shape [${v.shape.join(", ")}] but its gradient [${g.shape.join(", ")}].`,
+          );
         }
         return v;
       });
@@ -179,7 +195,13 @@ function makeAgc(o: AgcClipperOptions): GradientClipper {
         const v = params[i];
         if (!g || !v) return g;
         const axes = unitReductionAxes(g.rank, unitAxis);
-        const scale = agcUnitScaleWith(tensorScaleOps, tensorUnitNorms(g, axes), tensorUnitNorms(v, axes), clipping, eps);
+        const scale = agcUnitScaleWith(
+          tensorScaleOps,
+          tensorUnitNorms(g, axes),
+          tensorUnitNorms(v, axes),
+          clipping,
+          eps,
+        );
         scales.push(tf.reshape(scale, [-1]));
         return tf.mul(g, scale);
       });

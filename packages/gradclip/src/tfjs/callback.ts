@@ -139,17 +139,21 @@ export function gradNormCallback(optimizer: tf.Optimizer, options?: GradNormCall
   const perVariable = checkBoolean(o.perVariable, `${fn}: perVariable`, false);
   const clipRateWarning = resolveClipRateWarning(o.clipRateWarning, fn);
   const reportsSkips = opt.nonFinite === "skip" || opt.skipsSpikes;
-  return fitLogsCallback(opt, {
-    onStep(info, logs, put) {
-      putStepLogs(info, put, { perVariable });
-      if (reportsSkips) putSkipCounts(opt, logs);
+  return fitLogsCallback(
+    opt,
+    {
+      onStep(info, logs, put) {
+        putStepLogs(info, put, { perVariable });
+        if (reportsSkips) putSkipCounts(opt, logs);
+      },
+      onEpochEnd: reportsSkips
+        ? async (logs) => {
+            if (logs && typeof logs === "object") putSkipCounts(opt, logs);
+          }
+        : null,
     },
-    onEpochEnd: reportsSkips
-      ? async (logs) => {
-          if (logs && typeof logs === "object") putSkipCounts(opt, logs);
-        }
-      : null,
-  }, { clipRateWarning });
+    { clipRateWarning },
+  );
 }
 
 // Lets gradclip/tensorboard add these logs without importing tfjs itself (see grad-logs-link.ts).

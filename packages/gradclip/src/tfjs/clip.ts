@@ -16,7 +16,15 @@ import { describeValue } from "../core/describe.js";
 import { checkNonNegative, resolveNormOptions, type NormOptions } from "../core/validate.js";
 import { collectTensorGrads, heldByEngine, prepareInPlace, type NamedTensor, type TensorGrads } from "./grads.js";
 import {
-  batchesFor, clampEach, coefficientOf, disposeValue, readValue, releasePart, scaleEach, totalNormForClipping, totalNormOf,
+  batchesFor,
+  clampEach,
+  coefficientOf,
+  disposeValue,
+  readValue,
+  releasePart,
+  scaleEach,
+  totalNormForClipping,
+  totalNormOf,
   type ScalarValue,
 } from "./norm.js";
 import { clipPathForActiveBackend } from "./backends/index.js";
@@ -250,16 +258,21 @@ function ownScalar(total: ScalarValue): tf.Scalar {
 function checkTotalNorm(totalNorm: unknown, fn: string): void {
   if (typeof totalNorm === "number") {
     if (totalNorm < 0) {
-      throw new RangeError(`gradclip: ${fn}: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`);
+      throw new RangeError(
+        `gradclip: ${fn}: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`,
+      );
     }
     return;
   }
   if (!(totalNorm instanceof tf.Tensor)) {
     throw new TypeError(`gradclip: ${fn}: totalNorm must be a number or a tf.Scalar; got ${describeValue(totalNorm)}.`);
   }
-  if (totalNorm.isDisposed) throw new TypeError(`gradclip: ${fn}: totalNorm is a disposed tensor; pass a live tf.Scalar.`);
+  if (totalNorm.isDisposed)
+    throw new TypeError(`gradclip: ${fn}: totalNorm is a disposed tensor; pass a live tf.Scalar.`);
   if (!heldByEngine(totalNorm)) {
-    throw new TypeError(`gradclip: ${fn}: totalNorm is a tensor that this tfjs engine does not hold; pass a tf.Scalar made by the @tensorflow/tfjs-core that gradclip imports.`);
+    throw new TypeError(
+      `gradclip: ${fn}: totalNorm is a tensor that this tfjs engine does not hold; pass a tf.Scalar made by the @tensorflow/tfjs-core that gradclip imports.`,
+    );
   }
   // Rank 0 only: a [1]-shaped norm would broadcast a scalar gradient to shape [1].
   if (totalNorm.rank !== 0) {
@@ -268,6 +281,8 @@ function checkTotalNorm(totalNorm: unknown, fn: string): void {
     );
   }
   if (totalNorm.dtype !== "float32") {
-    throw new TypeError(`gradclip: ${fn}: totalNorm must be a float32 tf.Scalar; got dtype ${totalNorm.dtype} (cast it: tf.cast(n, "float32")).`);
+    throw new TypeError(
+      `gradclip: ${fn}: totalNorm must be a float32 tf.Scalar; got dtype ${totalNorm.dtype} (cast it: tf.cast(n, "float32")).`,
+    );
   }
 }

@@ -355,7 +355,9 @@ export interface ClipperOption<O = unknown> {
 export function checkNestedOptions(value: unknown, where: string, known: readonly string[]): Record<string, unknown> {
   if (value === undefined || value === null) return {};
   if (typeof value !== "object" || Array.isArray(value)) {
-    throw new TypeError(`gradclip: ${where} must be an options object ({} for the defaults); got ${describeValue(value)}.`);
+    throw new TypeError(
+      `gradclip: ${where} must be an options object ({} for the defaults); got ${describeValue(value)}.`,
+    );
   }
   checkOptions(value, where, known);
   return value as Record<string, unknown>;
@@ -392,7 +394,7 @@ function scaleAll(grads: readonly (tf.Tensor | null)[], coef: ScalarValue): (tf.
 
 /** `coef < 1` where `coef` lives (false for NaN). */
 function belowOne(coef: ScalarValue): ClipFlag {
-  return typeof coef === "number" ? coef < 1 : tf.less(coef, 1) as tf.Scalar;
+  return typeof coef === "number" ? coef < 1 : (tf.less(coef, 1) as tf.Scalar);
 }
 
 /** The smallest of several coefficients (NaN if one is NaN) and whether any is below 1. */
@@ -462,7 +464,11 @@ export function valueClipper(clipValue: number): GradientClipper {
         const maxAbs = totalNormOf(clipPathForActiveBackend(), present, Infinity);
         return typeof maxAbs === "number" ? maxAbs > clipValue : (tf.greater(maxAbs, clipValue) as tf.Scalar);
       };
-      return { grads: mapPresent(step.grads, (ts) => clampEach(k, ts, clipValue, { owned: false })), clipValue, clipped };
+      return {
+        grads: mapPresent(step.grads, (ts) => clampEach(k, ts, clipValue, { owned: false })),
+        clipValue,
+        clipped,
+      };
     },
   };
 }
@@ -507,14 +513,19 @@ export const noClipper: GradientClipper = {
  * { norms: [ 5, 10 ] }
  * ```
  */
-export function thresholdClipper<S>(kind: string, rule: ThresholdRule<S>): GradientClipper & {
+export function thresholdClipper<S>(
+  kind: string,
+  rule: ThresholdRule<S>,
+): GradientClipper & {
   /** The rule's current state (what `getState` copies). */
   readonly state: S;
 } {
   let state = rule.init();
   return {
     kind,
-    get state() { return state; },
+    get state() {
+      return state;
+    },
     clip(step) {
       const total = step.totalNormValue();
       const next = rule.update(state, total);
@@ -524,7 +535,9 @@ export function thresholdClipper<S>(kind: string, rule: ThresholdRule<S>): Gradi
       return { grads, maxNorm: next.maxNorm, coefficient, clipped: coefficient < 1 };
     },
     getState: () => structuredClone(state) as unknown as JsonValue,
-    setState(json) { state = rule.parseState ? rule.parseState(json) : (structuredClone(json) as unknown as S); },
+    setState(json) {
+      state = rule.parseState ? rule.parseState(json) : (structuredClone(json) as unknown as S);
+    },
   };
 }
 

@@ -24,8 +24,12 @@ import { clipPathForActiveBackend } from "./backends/index.js";
 import { clippedFlagOf, type ClippedOptimizer, type SkipReason, type StepInfo } from "./optimizer.js";
 
 export type Logs = Record<string, unknown>;
-export interface CallbackParams { metrics?: string[] }
-interface WithParams { params?: CallbackParams }
+export interface CallbackParams {
+  metrics?: string[];
+}
+interface WithParams {
+  params?: CallbackParams;
+}
 export type Hook = (this: unknown, ...args: unknown[]) => Promise<void>;
 
 /** The step's total norm before clipping (Hugging Face `grad_norm`, Megatron `grad-norm`). */
@@ -128,10 +132,12 @@ class AppliedLoss {
     if (!info.loss || size === 0) return;
     const loss = info.loss;
     const previous = this.sum;
-    this.sum = tf.keep(tf.tidy(() => {
-      const weighted = tf.mul(tf.cast(loss, "float32"), size);
-      return (previous ? tf.add(previous, weighted) : weighted) as tf.Scalar;
-    }));
+    this.sum = tf.keep(
+      tf.tidy(() => {
+        const weighted = tf.mul(tf.cast(loss, "float32"), size);
+        return (previous ? tf.add(previous, weighted) : weighted) as tf.Scalar;
+      }),
+    );
     previous?.dispose();
     this.seen += size;
   }
@@ -165,9 +171,10 @@ class StepMeans {
       return;
     }
     const previous = e.sum;
-    e.sum = typeof previous === "number" && typeof value === "number"
-      ? previous + value
-      : tf.keep(tf.tidy(() => tf.add(previous, value) as tf.Scalar));
+    e.sum =
+      typeof previous === "number" && typeof value === "number"
+        ? previous + value
+        : tf.keep(tf.tidy(() => tf.add(previous, value) as tf.Scalar));
     if (typeof previous !== "number") previous.dispose();
     e.n++;
   }
@@ -237,7 +244,11 @@ class ClipRateWatch {
   private maxNorm: number | undefined;
   private pending: Promise<void> = Promise.resolve();
 
-  constructor(private readonly optimizer: ClippedOptimizer, private readonly window: number, private readonly threshold: number) {}
+  constructor(
+    private readonly optimizer: ClippedOptimizer,
+    private readonly window: number,
+    private readonly threshold: number,
+  ) {}
 
   add(info: StepInfo): void {
     if (info.skipped || warnedClipRate.has(this.optimizer)) return;
@@ -246,12 +257,19 @@ class ClipRateWatch {
     else this.deviceClipped = this.accumulate(this.deviceClipped, tf.cast(flag, "float32") as tf.Scalar);
     const coef = info.coefficientValue ?? info.coefficient;
     if (coef !== undefined) {
-      this.coefSum = typeof coef === "number" && typeof this.coefSum === "number" ? this.coefSum + coef : this.accumulateAny(this.coefSum, coef);
+      this.coefSum =
+        typeof coef === "number" && typeof this.coefSum === "number"
+          ? this.coefSum + coef
+          : this.accumulateAny(this.coefSum, coef);
       this.coefCount++;
     }
     this.maxNorm = info.maxNorm;
     if (++this.steps < this.window) return;
-    const host = this.hostClipped, device = this.deviceClipped, coefSum = this.coefSum, coefCount = this.coefCount, maxNorm = this.maxNorm;
+    const host = this.hostClipped,
+      device = this.deviceClipped,
+      coefSum = this.coefSum,
+      coefCount = this.coefCount,
+      maxNorm = this.maxNorm;
     this.steps = 0;
     this.hostClipped = 0;
     this.deviceClipped = null;
@@ -259,12 +277,16 @@ class ClipRateWatch {
     this.coefCount = 0;
     this.pending = this.pending.then(async () => {
       const clipped = host + (device ? (await device.data())[0]! : 0);
-      const coef = coefCount === 0 ? undefined : (typeof coefSum === "number" ? coefSum : (await coefSum.data())[0]!) / coefCount;
+      const coef =
+        coefCount === 0 ? undefined : (typeof coefSum === "number" ? coefSum : (await coefSum.data())[0]!) / coefCount;
       device?.dispose();
       if (typeof coefSum !== "number") coefSum.dispose();
       if (clipped / this.window > this.threshold && !warnedClipRate.has(this.optimizer)) {
         warnedClipRate.add(this.optimizer);
-        const scaled = coef !== undefined ? `; mean coefficient ${coef.toPrecision(3)}, so updates are scaled by about ${coef.toPrecision(2)}` : "";
+        const scaled =
+          coef !== undefined
+            ? `; mean coefficient ${coef.toPrecision(3)}, so updates are scaled by about ${coef.toPrecision(2)}`
+            : "";
         console.warn(
           `gradclip: ${clipped} of the last ${this.window} steps were clipped${maxNorm !== undefined ? ` (threshold ${maxNorm})` : ""}${scaled}: ` +
             "clipping acts as a learning-rate cut. Raise the threshold (see the pre-clip grad_norm), or use an adaptive rule (autoclip, zclip). " +
@@ -320,7 +342,11 @@ export interface FitLogsOptions {
  * step carries its values: then the epoch value is the mean over the
  * epoch's steps (see `StepMeans`).
  */
-export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks, options: FitLogsOptions = {}): FitLogsCallback {
+export function fitLogsCallback(
+  optimizer: ClippedOptimizer,
+  hooks: FitLogsHooks,
+  options: FitLogsOptions = {},
+): FitLogsCallback {
   let target: Logs | null = null;
   // True once tfjs calls us directly as a tf.Callback (setParams is called only then).
   let direct = false;
@@ -328,7 +354,7 @@ export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks
   const appliedLoss = optimizer.nonFinite === "skip" || optimizer.skipsSpikes ? new AppliedLoss() : null;
   const accumulating = optimizer.gradientAccumulationSteps > 1;
   const stepMeans = accumulating ? new StepMeans() : null;
-  const warning = options.clipRateWarning === false ? null : options.clipRateWarning ?? {};
+  const warning = options.clipRateWarning === false ? null : (options.clipRateWarning ?? {});
   const watch = warning ? new ClipRateWatch(optimizer, warning.window ?? 100, warning.threshold ?? 0.9) : null;
   // The params tfjs shares with BaseLogger (whose metrics list says which keys reach the epoch logs).
   let params: CallbackParams | undefined;
@@ -350,16 +376,18 @@ export function fitLogsCallback(optimizer: ClippedOptimizer, hooks: FitLogsHooks
     if (p) params = p;
     if (params && Array.isArray(params.metrics) && !params.metrics.includes(key)) params.metrics.push(key);
   };
-  const put = (logs: Logs): PutStepLog => (key, value) => {
-    if (logs[key] !== undefined) {
-      // Another callback wrote it for this batch: keep theirs (replacing a tensor would leak it).
-      if (typeof value !== "number") value.dispose();
-      return;
-    }
-    logs[key] = value;
-    addMetric(undefined, key);
-    stepMeans?.add(key, value);
-  };
+  const put =
+    (logs: Logs): PutStepLog =>
+    (key, value) => {
+      if (logs[key] !== undefined) {
+        // Another callback wrote it for this batch: keep theirs (replacing a tensor would leak it).
+        if (typeof value !== "number") value.dispose();
+        return;
+      }
+      logs[key] = value;
+      addMetric(undefined, key);
+      stepMeans?.add(key, value);
+    };
   const callback: FitLogsCallback = {
     setParams(params) {
       direct = true;
@@ -443,7 +471,10 @@ export function putStepLogs(info: StepInfo, put: PutStepLog, options: StepLogOpt
   const norm = logValue(info.totalNormValue, info.totalNorm);
   if (norm !== undefined) put(GRAD_NORM, norm);
   if (info.skipped) return;
-  const clippedNorm = logValue(info.clippedNormValue, info.clippedNormValue === undefined ? info.clippedNorm : undefined);
+  const clippedNorm = logValue(
+    info.clippedNormValue,
+    info.clippedNormValue === undefined ? info.clippedNorm : undefined,
+  );
   if (clippedNorm !== undefined) put(GRAD_NORM_CLIPPED, clippedNorm);
   const coef = logValue(info.coefficientValue, info.coefficient);
   if (coef !== undefined) put(CLIP_COEF, coef);

@@ -67,11 +67,7 @@ export interface NamedTensor {
  * 5
  * ```
  */
-export type TensorGrads =
-  | tf.Tensor
-  | tf.NamedTensorMap
-  | NamedTensor[]
-  | (tf.Tensor | null | undefined)[];
+export type TensorGrads = tf.Tensor | tf.NamedTensorMap | NamedTensor[] | (tf.Tensor | null | undefined)[];
 
 /** One gradient found in a container: property `key` of `holder` holds `tensor`. */
 interface GradSlot {
@@ -144,12 +140,16 @@ export function checkTensor(x: unknown, where: string, fnName: string): tf.Tenso
       : ArrayBuffer.isView(x)
         ? ' (a typed array: use the functions of "gradclip" itself, or wrap it with tf.tensor)'
         : "";
-    throw new TypeError(`gradclip: ${fnName}: ${where} must be a tf.Tensor, null or undefined; got ${describeValue(x)}${hint}.`);
+    throw new TypeError(
+      `gradclip: ${fnName}: ${where} must be a tf.Tensor, null or undefined; got ${describeValue(x)}${hint}.`,
+    );
   }
   const t = x as tf.Tensor;
   const { disposed, dtype } = attempt(() => ({ disposed: t.isDisposed, dtype: t.dtype }), `reading ${where}`, fnName);
   if (disposed) {
-    throw new TypeError(`gradclip: ${fnName}: ${where} is a disposed tensor; pass live tensors (dispose gradients after clipping them).`);
+    throw new TypeError(
+      `gradclip: ${fnName}: ${where} is a disposed tensor; pass live tensors (dispose gradients after clipping them).`,
+    );
   }
   if (!attempt(() => heldByEngine(t), `reading ${where}`, fnName)) {
     throw new TypeError(
@@ -180,7 +180,8 @@ function readTensorGrads(grads: unknown, fnName: string): CollectedGrads {
   }
   if (attempt(() => Array.isArray(grads), "checking grads", fnName)) return readArray(grads as unknown[], fnName);
   const notAMap = attempt(() => notAMapHint(grads), "checking grads", fnName);
-  if (notAMap !== null) throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${notAMap}.`);
+  if (notAMap !== null)
+    throw new TypeError(`gradclip: ${fnName}: grads must be ${ACCEPTED}; got ${describeValue(grads)}${notAMap}.`);
   return readMap(grads as Record<string, unknown>, fnName);
 }
 
@@ -206,10 +207,15 @@ function notAMapHint(x: object): string | null {
 }
 
 function readMap(map: Record<string, unknown>, fnName: string): CollectedGrads {
-  const tensors: tf.Tensor[] = [], slots: GradSlot[] = [];
+  const tensors: tf.Tensor[] = [],
+    slots: GradSlot[] = [];
   for (const name of attempt(() => Object.keys(map), "listing the names in grads", fnName)) {
     const where = `gradient ${JSON.stringify(name)}`;
-    const t = checkTensor(attempt(() => map[name], `reading ${where}`, fnName), where, fnName);
+    const t = checkTensor(
+      attempt(() => map[name], `reading ${where}`, fnName),
+      where,
+      fnName,
+    );
     if (!t) continue;
     tensors.push(t);
     slots.push({ tensor: t, where, holder: map, holderName: "grads", key: name, advice: MAP_ADVICE });
@@ -218,7 +224,8 @@ function readMap(map: Record<string, unknown>, fnName: string): CollectedGrads {
 }
 
 function readArray(list: unknown[], fnName: string): CollectedGrads {
-  const tensors: tf.Tensor[] = [], slots: GradSlot[] = [];
+  const tensors: tf.Tensor[] = [],
+    slots: GradSlot[] = [];
   const firstWithName = new Map<string, number>();
   // An entry object listed twice has one slot: it is written once.
   const seen = new Set<object>();
@@ -226,8 +233,11 @@ function readArray(list: unknown[], fnName: string): CollectedGrads {
   for (let i = 0; i < length; i++) {
     const entry = attempt(() => list[i], `reading entry ${i}`, fnName);
     if (entry === null || entry === undefined) continue;
-    if (attempt(() => isTensor(entry), `checking entry ${i}`, fnName) || typeof entry !== "object" ||
-        !attempt(() => "tensor" in entry, `checking entry ${i}`, fnName)) {
+    if (
+      attempt(() => isTensor(entry), `checking entry ${i}`, fnName) ||
+      typeof entry !== "object" ||
+      !attempt(() => "tensor" in entry, `checking entry ${i}`, fnName)
+    ) {
       const t = checkTensor(entry, `entry ${i}`, fnName)!;
       tensors.push(t);
       slots.push({ tensor: t, where: `entry ${i}`, holder: list, holderName: "grads", key: i, advice: ARRAY_ADVICE });
@@ -236,7 +246,9 @@ function readArray(list: unknown[], fnName: string): CollectedGrads {
     const named = entry as { name?: unknown; tensor?: unknown };
     const name = attempt(() => named.name, `reading the name of entry ${i}`, fnName);
     if (typeof name !== "string") {
-      throw new TypeError(`gradclip: ${fnName}: entry ${i} must be { name: string, tensor }; its name is ${describeValue(name)}.`);
+      throw new TypeError(
+        `gradclip: ${fnName}: entry ${i} must be { name: string, tensor }; its name is ${describeValue(name)}.`,
+      );
     }
     const first = firstWithName.get(name);
     if (first !== undefined) {
@@ -247,12 +259,23 @@ function readArray(list: unknown[], fnName: string): CollectedGrads {
     }
     firstWithName.set(name, i);
     const where = `entry ${i} (${JSON.stringify(name)})`;
-    const t = checkTensor(attempt(() => named.tensor, `reading the tensor of ${where}`, fnName), where, fnName);
+    const t = checkTensor(
+      attempt(() => named.tensor, `reading the tensor of ${where}`, fnName),
+      where,
+      fnName,
+    );
     if (!t) continue;
     tensors.push(t);
     if (seen.has(named)) continue;
     seen.add(named);
-    slots.push({ tensor: t, where, holder: named, holderName: "its { name, tensor } object", key: "tensor", advice: NAMED_ADVICE });
+    slots.push({
+      tensor: t,
+      where,
+      holder: named,
+      holderName: "its { name, tensor } object",
+      key: "tensor",
+      advice: NAMED_ADVICE,
+    });
   }
   return { tensors, slots, single: null };
 }
@@ -271,7 +294,9 @@ export function collectTensorGrads(grads: unknown, fnName: string): tf.Tensor[] 
 function checkStillLive(slots: readonly GradSlot[], fnName: string): void {
   for (const s of slots) {
     if (s.tensor.isDisposed) {
-      throw new TypeError(`gradclip: ${fnName}: ${s.where} was disposed while ${fnName} read the container (by a getter or Proxy trap).`);
+      throw new TypeError(
+        `gradclip: ${fnName}: ${s.where} was disposed while ${fnName} read the container (by a getter or Proxy trap).`,
+      );
     }
   }
 }
@@ -328,13 +353,16 @@ function planBatches(ts: readonly tf.Tensor[], plan: BatchPlan | undefined): num
   for (const b of batches) {
     for (const i of b) {
       if (!(Number.isInteger(i) && i >= 0 && i < ts.length) || seen[i]) {
-        throw new Error(`gradclip: internal error: a batch plan lists index ${i} of ${ts.length} gradients twice or out of range.`);
+        throw new Error(
+          `gradclip: internal error: a batch plan lists index ${i} of ${ts.length} gradients twice or out of range.`,
+        );
       }
       seen[i] = 1;
       count++;
     }
   }
-  if (count !== ts.length) throw new Error(`gradclip: internal error: a batch plan covers ${count} of ${ts.length} gradients.`);
+  if (count !== ts.length)
+    throw new Error(`gradclip: internal error: a batch plan covers ${count} of ${ts.length} gradients.`);
   return batches.filter((b) => b.length > 0);
 }
 
@@ -407,7 +435,8 @@ function checkWritable(s: GradSlot, fnName: string): void {
       cause = e;
     }
   }
-  if (reason !== null) throw new TypeError(readOnlyMessage(s, reason, fnName), cause === undefined ? undefined : { cause });
+  if (reason !== null)
+    throw new TypeError(readOnlyMessage(s, reason, fnName), cause === undefined ? undefined : { cause });
 }
 
 function readOnlyMessage(s: GradSlot, reason: string, fnName: string): string {
@@ -456,8 +485,12 @@ function updateSlots(slots: readonly GradSlot[], f: TensorBatchMap, plan: BatchP
     }
     const kept = restore(written, aliases);
     for (const a of aliases.values()) if (!kept.has(a)) a.dispose();
-    throw new TypeError(kept.size === 0 ? problem : `${problem.replace(/ Nothing was changed\.$/, "")} ` +
-      `${kept.size} entries could not be restored: they hold copies of their gradients (same values; the originals are not disposed).`);
+    throw new TypeError(
+      kept.size === 0
+        ? problem
+        : `${problem.replace(/ Nothing was changed\.$/, "")} ` +
+            `${kept.size} entries could not be restored: they hold copies of their gradients (same values; the originals are not disposed).`,
+    );
   }
   // 2. The originals are now replaced: dispose them, so each alias's storage is its own and f may reuse it.
   for (const t of aliases.keys()) t.dispose();
@@ -475,12 +508,17 @@ function updateSlots(slots: readonly GradSlot[], f: TensorBatchMap, plan: BatchP
  * are disposed and an internal error thrown, nothing changed).
  */
 function moveEach(targets: readonly tf.Tensor[], results: readonly tf.Tensor[]): void {
-  const fits = results.length === targets.length &&
+  const fits =
+    results.length === targets.length &&
     results.every((r, i) => r === targets[i] || (r.dtype === targets[i]!.dtype && r.size === targets[i]!.size));
   if (!fits) {
-    results.forEach((r, i) => { if (r !== targets[i]) r.dispose(); });
+    results.forEach((r, i) => {
+      if (r !== targets[i]) r.dispose();
+    });
     const shapes = (ts: readonly tf.Tensor[]) => ts.map((t) => `[${t.shape}]`).join(", ");
-    throw new Error(`gradclip: internal error: results of shapes ${shapes(results)} for gradients of shapes ${shapes(targets)}.`);
+    throw new Error(
+      `gradclip: internal error: results of shapes ${shapes(results)} for gradients of shapes ${shapes(targets)}.`,
+    );
   }
   targets.forEach((t, i) => moveInto(t, results[i]!));
 }
@@ -511,7 +549,9 @@ function moveInto(target: tf.Tensor, source: tf.Tensor): void {
   if (source.dataId !== target.dataId) {
     if (source.dtype !== target.dtype || source.size !== target.size) {
       source.dispose();
-      throw new Error(`gradclip: internal error: a result of shape [${source.shape}] for a gradient of shape [${target.shape}].`);
+      throw new Error(
+        `gradclip: internal error: a result of shape [${source.shape}] for a gradient of shape [${target.shape}].`,
+      );
     }
     const storage = target.dataId;
     target.dataId = source.dataId;

@@ -6,8 +6,23 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import type { GradientMonitor } from "../monitor/monitor.js";
-import { CLIP_RATE, fitLogsCallback, GRAD_NORM, putSkipCounts, putStepLogs, SKIPPED, type FitLogsCallback, type Logs } from "./fit-logs.js";
-import { checkArguments, feedMonitor, resolveFeedOptions, type MonitorFeed, type MonitorFeedOptions } from "./monitor-feed.js";
+import {
+  CLIP_RATE,
+  fitLogsCallback,
+  GRAD_NORM,
+  putSkipCounts,
+  putStepLogs,
+  SKIPPED,
+  type FitLogsCallback,
+  type Logs,
+} from "./fit-logs.js";
+import {
+  checkArguments,
+  feedMonitor,
+  resolveFeedOptions,
+  type MonitorFeed,
+  type MonitorFeedOptions,
+} from "./monitor-feed.js";
 
 /**
  * Options of `gradientMonitorCallback`: those of `feedMonitor`.

@@ -131,7 +131,12 @@ function hold(t: tf.Tensor): tf.Tensor {
 function variableNorms(info: StepInfo): { names: string[]; norms: tf.Tensor | number[] } {
   const names: string[] = [];
   const grads: tf.Tensor[] = [];
-  info.grads.forEach((g, i) => { if (g) { names.push(info.names[i]!); grads.push(g); } });
+  info.grads.forEach((g, i) => {
+    if (g) {
+      names.push(info.names[i]!);
+      grads.push(g);
+    }
+  });
   const k = clipPathForActiveBackend();
   const values = grads.map((g) => totalNormOf(k, [g], info.normType));
   if (values.every((v): v is number => typeof v === "number")) return { names, norms: values };
@@ -144,7 +149,12 @@ function variableNorms(info: StepInfo): { names: string[]; norms: tf.Tensor | nu
 function planRead(batch: readonly Pending[]): { parts: tf.Tensor[]; build: Get<MonitorStepInput[]> } {
   const parts: tf.Tensor[] = [];
   let size = 0;
-  const at = (t: tf.Tensor): number => { parts.push(t); const o = size; size += t.size; return o; };
+  const at = (t: tf.Tensor): number => {
+    parts.push(t);
+    const o = size;
+    size += t.size;
+    return o;
+  };
   const scalar = (v: tf.Tensor | number): Get<number> => {
     if (typeof v === "number") return () => v;
     const o = at(v);
@@ -152,18 +162,30 @@ function planRead(batch: readonly Pending[]): { parts: tf.Tensor[]; build: Get<M
   };
   const vector = (v: tf.Tensor | number[]): Get<number[]> => {
     if (Array.isArray(v)) return () => v;
-    const o = at(v), n = v.size;
+    const o = at(v),
+      n = v.size;
     return (b) => Array.from({ length: n }, (_, i) => b[o + i]!);
   };
   const getters = batch.map((s): Get<MonitorStepInput> => {
     const total = scalar(s.totalNorm);
     const coef = s.coefficient !== undefined ? scalar(s.coefficient) : null;
-    const clipped = typeof s.clipped === "boolean" ? () => s.clipped as boolean : ((get: Get<number>) => (b: ArrayLike<number>) => get(b) !== 0)(scalar(s.clipped));
+    const clipped =
+      typeof s.clipped === "boolean"
+        ? () => s.clipped as boolean
+        : (
+            (get: Get<number>) => (b: ArrayLike<number>) =>
+              get(b) !== 0
+          )(scalar(s.clipped));
     const loss = s.loss ? scalar(s.loss) : null;
     const norms = s.norms ? vector(s.norms) : null;
     return (b) => {
       // The clipper's own account of the step: nothing here is re-derived from the norm.
-      const step: MonitorStepInput = { totalNorm: total(b), skipped: s.skipped, clipped: clipped(b), maxNorm: s.maxNorm ?? null };
+      const step: MonitorStepInput = {
+        totalNorm: total(b),
+        skipped: s.skipped,
+        clipped: clipped(b),
+        maxNorm: s.maxNorm ?? null,
+      };
       if (coef) step.coefficient = coef(b);
       if (loss) step.loss = loss(b);
       if (norms && s.names) {
@@ -228,7 +250,11 @@ function planRead(batch: readonly Pending[]): { parts: tf.Tensor[]; build: Get<M
  * ]
  * ```
  */
-export function feedMonitor(optimizer: tf.Optimizer, monitor: GradientMonitor, options?: MonitorFeedOptions): MonitorFeed {
+export function feedMonitor(
+  optimizer: tf.Optimizer,
+  monitor: GradientMonitor,
+  options?: MonitorFeedOptions,
+): MonitorFeed {
   const opt = checkArguments(optimizer, monitor, "feedMonitor");
   const { perVariable, readEvery } = resolveFeedOptions(options, "feedMonitor");
   let pending: Pending[] = [];
@@ -270,9 +296,15 @@ export function feedMonitor(optimizer: tf.Optimizer, monitor: GradientMonitor, o
   let unsubscribe: (() => void) | null = opt.onStep(listener);
 
   return {
-    get steps() { return steps; },
-    get skippedSteps() { return skippedSteps; },
-    get pendingSteps() { return pending.length; },
+    get steps() {
+      return steps;
+    },
+    get skippedSteps() {
+      return skippedSteps;
+    },
+    get pendingSteps() {
+      return pending.length;
+    },
     async flush() {
       drain();
       await monitor.flush();
@@ -289,7 +321,9 @@ export function feedMonitor(optimizer: tf.Optimizer, monitor: GradientMonitor, o
 export function checkArguments(optimizer: unknown, monitor: unknown, fnName: string): ClippedOptimizer {
   const opt = checkClippedOptimizer(optimizer, fnName);
   if (!(monitor instanceof GradientMonitor)) {
-    throw new TypeError(`gradclip: ${fnName}: monitor must be a GradientMonitor (new GradientMonitor() from "gradclip"); got ${describeValue(monitor)}.`);
+    throw new TypeError(
+      `gradclip: ${fnName}: monitor must be a GradientMonitor (new GradientMonitor() from "gradclip"); got ${describeValue(monitor)}.`,
+    );
   }
   return opt;
 }

@@ -111,7 +111,11 @@ export function normParts(g: tf.Tensor, p: number): NormParts {
  * 16-bit textures. The one recipe of the generic total norm and AGC's unit
  * norms. (m = 0 or Infinity makes q NaN: callers repair it.)
  */
-export function maxAndMeanPow(a: tf.Tensor, p: number, axes?: readonly number[]): { max: tf.Tensor; meanPow: tf.Tensor } {
+export function maxAndMeanPow(
+  a: tf.Tensor,
+  p: number,
+  axes?: readonly number[],
+): { max: tf.Tensor; meanPow: tf.Tensor } {
   const ax = axes === undefined ? undefined : [...axes];
   const keepDims = axes !== undefined;
   const m = tf.max(a, ax, keepDims);
@@ -138,12 +142,19 @@ function powOp(x: tf.Tensor, p: number): tf.Tensor {
  * scale^p · mean · N. `m_i = 0` gets weight 0 and `m_i = Infinity` weight 1
  * (NaN anywhere already made `m_i` or `q_i` NaN, and stays NaN). Finite p only.
  */
-export function perTensorParts(parts: readonly NormParts[], sizes: readonly number[]): { scales: tf.Tensor1D; weights: tf.Tensor1D } {
+export function perTensorParts(
+  parts: readonly NormParts[],
+  sizes: readonly number[],
+): { scales: tf.Tensor1D; weights: tf.Tensor1D } {
   const total = sizes.reduce((n, k) => n + k, 0);
   const m = tf.stack(parts.map((x) => x.max)) as tf.Tensor1D;
   const q = tf.stack(parts.map((x) => x.meanPow!)) as tf.Tensor1D;
   const w = tf.mul(q, tf.tensor1d(sizes.map((k) => k / total)));
-  const weights = tf.where(tf.equal(m, 0), tf.zerosLike(m), tf.where(tf.equal(m, Infinity), tf.onesLike(m), w)) as tf.Tensor1D;
+  const weights = tf.where(
+    tf.equal(m, 0),
+    tf.zerosLike(m),
+    tf.where(tf.equal(m, Infinity), tf.onesLike(m), w),
+  ) as tf.Tensor1D;
   return { scales: m, weights };
 }
 
@@ -169,7 +180,8 @@ export function partCoefficientOps(count: number): PartCoefficientOps<tf.Scalar>
   return {
     ...scalarCoefficientOps,
     divideByPartNorm(c, scale, mean, p) {
-      if (p < 1) return tf.pow(tf.div(Math.pow(c, p), tf.mul(tf.pow(scale, p), tf.mul(mean, count))), 1 / p) as tf.Scalar;
+      if (p < 1)
+        return tf.pow(tf.div(Math.pow(c, p), tf.mul(tf.pow(scale, p), tf.mul(mean, count))), 1 / p) as tf.Scalar;
       return tf.div(tf.div(c, tf.mul(rootOp(mean, p), rootOf(count, p))), scale) as tf.Scalar;
     },
     whereOverflowed: (total, part, overflowed, otherwise) =>

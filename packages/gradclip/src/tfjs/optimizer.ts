@@ -7,7 +7,14 @@ import * as tf from "@tensorflow/tfjs-core";
 import type { SpikeSignal, SpikeSkipRule, SpikeSkipState } from "../adaptive/spike-skip.js";
 import { NonFiniteNormError } from "../core/errors.js";
 import { describeValue } from "../core/describe.js";
-import { within, type ClipFlag, type ClipFlagSource, type ClipStep, type GradientClipper, type JsonValue } from "./clipper.js";
+import {
+  within,
+  type ClipFlag,
+  type ClipFlagSource,
+  type ClipStep,
+  type GradientClipper,
+  type JsonValue,
+} from "./clipper.js";
 import { GradientAccumulator, isAccumulatorWeight } from "./accumulate.js";
 import { checkTensor, type NamedTensor } from "./grads.js";
 import { disposeValue, readValue, toScalar, totalNormForClipping, totalNormOf } from "./norm.js";
@@ -212,7 +219,8 @@ type Container = tf.NamedTensorMap | NamedTensor[];
 function readEntries(vg: unknown): { names: string[]; grads: (tf.Tensor | null)[] } {
   const where = "ClippedOptimizer.applyGradients";
   if (Array.isArray(vg)) {
-    const names: string[] = [], grads: (tf.Tensor | null)[] = [];
+    const names: string[] = [],
+      grads: (tf.Tensor | null)[] = [];
     vg.forEach((e: unknown, i) => {
       if (typeof e !== "object" || e === null || !("name" in e)) {
         throw new TypeError(`gradclip: ${where}: entry ${i} must be { name, tensor }; got ${describeValue(e)}.`);
@@ -235,7 +243,9 @@ function readEntries(vg: unknown): { names: string[]; grads: (tf.Tensor | null)[
 function rebuild(vg: Container, grads: readonly (tf.Tensor | null)[]): Container {
   if (Array.isArray(vg)) return vg.map((e, i) => ({ name: e.name, tensor: grads[i] ?? e.tensor }));
   const out: tf.NamedTensorMap = {};
-  Object.keys(vg).forEach((n, i) => { out[n] = grads[i] ?? (vg as tf.NamedTensorMap)[n]!; });
+  Object.keys(vg).forEach((n, i) => {
+    out[n] = grads[i] ?? (vg as tf.NamedTensorMap)[n]!;
+  });
   return out;
 }
 
@@ -286,16 +296,25 @@ const FROM_CONFIG = "ClippedOptimizer.fromConfig";
  * builds (read as they are; their strings with `_` may already have been
  * camel-cased by tfjs-layers).
  */
-function readClippingConfig(config: tf.serialization.ConfigDict): { clipping: { [key: string]: JsonValue } | undefined; state: JsonValue | undefined } {
+function readClippingConfig(config: tf.serialization.ConfigDict): {
+  clipping: { [key: string]: JsonValue } | undefined;
+  state: JsonValue | undefined;
+} {
   const raw = config.clipping as unknown;
   const rawState = config.clipperState as unknown;
   // A state that is not a string was put there by hand or by an earlier build: taken as it is (and validated by the clipper).
-  const state = rawState === undefined ? undefined
-    : typeof rawState === "string" ? decodeSavedJson(rawState, FROM_CONFIG, "clipperState") : decodeSavedValue(rawState);
+  const state =
+    rawState === undefined
+      ? undefined
+      : typeof rawState === "string"
+        ? decodeSavedJson(rawState, FROM_CONFIG, "clipperState")
+        : decodeSavedValue(rawState);
   if (typeof raw !== "string") return { clipping: isRecord(raw) ? raw : undefined, state };
   const clipping = decodeSavedJson(raw, FROM_CONFIG, "clipping");
   if (!isRecord(clipping)) {
-    throw new TypeError(`gradclip: ${FROM_CONFIG}: clipping must encode an options object; got ${describeValue(clipping)}.`);
+    throw new TypeError(
+      `gradclip: ${FROM_CONFIG}: clipping must encode an options object; got ${describeValue(clipping)}.`,
+    );
   }
   return { clipping, state };
 }
@@ -309,7 +328,9 @@ function deserializeOptimizer(o: unknown, maps: readonly ClassNameMap[]): tf.Opt
   }
   const { className, config } = o;
   if (!isRecord(config)) {
-    throw new TypeError(`gradclip: ${FROM_CONFIG}: optimizer.config must be an object (the ${JSON.stringify(className)} config); got ${describeValue(config)}.`);
+    throw new TypeError(
+      `gradclip: ${FROM_CONFIG}: optimizer.config must be an object (the ${JSON.stringify(className)} config); got ${describeValue(config)}.`,
+    );
   }
   for (const map of maps) {
     // Own entries only: "constructor", "toString", "__proto__" are not registered classes.
@@ -318,7 +339,9 @@ function deserializeOptimizer(o: unknown, maps: readonly ClassNameMap[]): tf.Opt
     if (!Array.isArray(entry) || typeof entry[0] !== "function" || typeof entry[1] !== "function") continue;
     const made = (entry[1] as (cls: unknown, config: tf.serialization.ConfigDict) => unknown)(entry[0], config);
     if (!(made instanceof tf.Optimizer)) {
-      throw new TypeError(`gradclip: ${FROM_CONFIG}: the registered class ${JSON.stringify(className)} did not give an optimizer; got ${describeValue(made)}.`);
+      throw new TypeError(
+        `gradclip: ${FROM_CONFIG}: the registered class ${JSON.stringify(className)} did not give an optimizer; got ${describeValue(made)}.`,
+      );
     }
     return made;
   }
@@ -362,7 +385,10 @@ const rawFlags = new WeakMap<StepInfo, () => ClipFlag>();
  */
 export function clippedFlagOf(info: StepInfo): ClipFlag {
   const flag = rawFlags.get(info);
-  if (flag === undefined) throw new TypeError(`gradclip: clippedFlagOf: not a StepInfo from ClippedOptimizer.onStep; got ${describeValue(info)}.`);
+  if (flag === undefined)
+    throw new TypeError(
+      `gradclip: clippedFlagOf: not a StepInfo from ClippedOptimizer.onStep; got ${describeValue(info)}.`,
+    );
   return flag();
 }
 
@@ -376,7 +402,8 @@ export function clippedFlagOf(info: StepInfo): ClipFlag {
 function fromAnotherTfjsCopy(x: object): boolean {
   for (let p = Object.getPrototypeOf(x) as object | null; p !== null; p = Object.getPrototypeOf(p) as object | null) {
     if (p === tf.Optimizer.prototype) return false;
-    if (Object.hasOwn(p, "saveIterations") && Object.hasOwn(p, "extractIterations") && Object.hasOwn(p, "minimize")) return true;
+    if (Object.hasOwn(p, "saveIterations") && Object.hasOwn(p, "extractIterations") && Object.hasOwn(p, "minimize"))
+      return true;
   }
   return false;
 }
@@ -473,7 +500,9 @@ export class ClippedOptimizer extends tf.Optimizer {
     const fn = "withGradientClipping";
     Object.defineProperty(this, CLIPPED_OPTIMIZER_BRAND, { value: true });
     if (!(optimizer instanceof tf.Optimizer)) {
-      throw new TypeError(`gradclip: ${fn}: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)); got ${describeValue(optimizer)}.`);
+      throw new TypeError(
+        `gradclip: ${fn}: optimizer must be a tf.Optimizer (e.g. tf.train.adam(1e-3)); got ${describeValue(optimizer)}.`,
+      );
     }
     if (optimizer instanceof ClippedOptimizer) {
       throw new TypeError(
@@ -482,7 +511,8 @@ export class ClippedOptimizer extends tf.Optimizer {
       );
     }
     const r = resolveClippingOptions(options, fn);
-    if (fromAnotherTfjsCopy(optimizer)) warnTwoCopies(`the optimizer (${optimizer.getClassName?.() ?? describeValue(optimizer)})`);
+    if (fromAnotherTfjsCopy(optimizer))
+      warnTwoCopies(`the optimizer (${optimizer.getClassName?.() ?? describeValue(optimizer)})`);
     this.optimizer = optimizer;
     this.clipper = r.clipper;
     this.normType = r.p;
@@ -533,7 +563,8 @@ export class ClippedOptimizer extends tf.Optimizer {
    * @throws TypeError without `skipSpikes`; TypeError / RangeError for a malformed state.
    */
   restoreSpikeSkipState(state: unknown): void {
-    if (!this.spikeRule) throw new TypeError("gradclip: ClippedOptimizer.restoreSpikeSkipState: this optimizer has no skipSpikes option.");
+    if (!this.spikeRule)
+      throw new TypeError("gradclip: ClippedOptimizer.restoreSpikeSkipState: this optimizer has no skipSpikes option.");
     this.spikeState = this.spikeRule.parseState(state);
   }
 
@@ -549,7 +580,9 @@ export class ClippedOptimizer extends tf.Optimizer {
    */
   onStep(listener: StepListener): () => void {
     this.listeners.add(listener);
-    return () => { this.listeners.delete(listener); };
+    return () => {
+      this.listeners.delete(listener);
+    };
   }
 
   /**
@@ -578,7 +611,10 @@ export class ClippedOptimizer extends tf.Optimizer {
    * `applyGradients` can check it (`nonFinite`) and report it to step
    * listeners (it is not owned here).
    */
-  override computeGradients(f: () => tf.Scalar, varList?: tf.Variable[]): {
+  override computeGradients(
+    f: () => tf.Scalar,
+    varList?: tf.Variable[],
+  ): {
     /** The loss. */
     value: tf.Scalar;
     /** The gradients, by variable name. */
@@ -642,7 +678,17 @@ export class ClippedOptimizer extends tf.Optimizer {
     const skip = (reasons: SkipReason[]) => {
       this.skipped++;
       for (const r of reasons) this.reasonCounts[r]++;
-      this.report({ total, hostTotal, skipped: true, skipReasons: reasons, microBatches, clipped: false, names, grads, loss });
+      this.report({
+        total,
+        hostTotal,
+        skipped: true,
+        skipReasons: reasons,
+        microBatches,
+        clipped: false,
+        names,
+        grads,
+        loss,
+      });
     };
     try {
       if (this.nonFinite !== "propagate" || this.spikeRule) {
@@ -652,7 +698,9 @@ export class ClippedOptimizer extends tf.Optimizer {
         const badLoss = read.loss !== undefined && !Number.isFinite(read.loss);
         if (this.nonFinite !== "propagate" && (!Number.isFinite(read.norm) || badLoss)) {
           if (this.nonFinite === "error") {
-            throw Number.isFinite(read.norm) ? new NonFiniteLossError(read.loss!) : new NonFiniteNormError(read.norm, this.normType);
+            throw Number.isFinite(read.norm)
+              ? new NonFiniteLossError(read.loss!)
+              : new NonFiniteNormError(read.norm, this.normType);
           }
           skip(["nonFinite"]);
           return;
@@ -670,26 +718,56 @@ export class ClippedOptimizer extends tf.Optimizer {
         }
       }
       const step: ClipStep = {
-        grads, names, totalNorm: total, normType: this.normType, totalNormValue,
+        grads,
+        names,
+        totalNorm: total,
+        normType: this.normType,
+        totalNormValue,
         variable: (name) => tf.engine().registeredVariables[name],
       };
-      let outcome: { grads: (tf.Tensor | null)[]; clipped: ClipFlagSource; maxNorm?: number | undefined; clipValue?: number | undefined; coefficient?: ScalarValue | undefined } | null = null;
+      let outcome: {
+        grads: (tf.Tensor | null)[];
+        clipped: ClipFlagSource;
+        maxNorm?: number | undefined;
+        clipValue?: number | undefined;
+        coefficient?: ScalarValue | undefined;
+      } | null = null;
       tf.tidy(() => {
         const o = this.clipper.clip(step);
         checkOutcome(o, grads.length, this.clipper.kind);
         // Kept past the tidy; disposed below once the wrapped optimizer has used them.
-        o.grads.forEach((g, i) => { if (g && g !== grads[i]) tf.keep(g); });
+        o.grads.forEach((g, i) => {
+          if (g && g !== grads[i]) tf.keep(g);
+        });
         if (typeof o.coefficient !== "number" && o.coefficient !== undefined) tf.keep(o.coefficient);
         if (o.clipped instanceof tf.Tensor) tf.keep(o.clipped);
-        outcome = { grads: o.grads, clipped: o.clipped, maxNorm: o.maxNorm, clipValue: o.clipValue, coefficient: o.coefficient };
+        outcome = {
+          grads: o.grads,
+          clipped: o.clipped,
+          maxNorm: o.maxNorm,
+          clipValue: o.clipValue,
+          coefficient: o.coefficient,
+        };
       });
       const out = outcome!;
       try {
         try {
           this.optimizer.applyGradients(rebuild(variableGradients, out.grads));
-          this.report({ total, hostTotal, skipped: false, microBatches, ...out, applied: out.grads, names, grads, loss });
+          this.report({
+            total,
+            hostTotal,
+            skipped: false,
+            microBatches,
+            ...out,
+            applied: out.grads,
+            names,
+            grads,
+            loss,
+          });
         } finally {
-          out.grads.forEach((g, i) => { if (g && g !== grads[i]) g.dispose(); });
+          out.grads.forEach((g, i) => {
+            if (g && g !== grads[i]) g.dispose();
+          });
         }
       } finally {
         if (out.coefficient !== undefined) disposeValue(out.coefficient);
@@ -711,14 +789,22 @@ export class ClippedOptimizer extends tf.Optimizer {
       };
       let clipped: boolean | undefined = typeof raw === "boolean" ? raw : undefined;
       let flag: tf.Scalar | undefined;
-      const expired = (what: string) => new Error(`gradclip: StepInfo.${what} is valid only during the onStep listener call; read it there.`);
+      const expired = (what: string) =>
+        new Error(`gradclip: StepInfo.${what} is valid only during the onStep listener call; read it there.`);
       const info: StepInfo = {
         totalNorm: typeof r.total === "number" ? toScalar(r.total) : r.total,
-        normType: this.normType, skipped: r.skipped, skipReasons: r.skipReasons ?? [], microBatches: r.microBatches, names: r.names, grads: r.grads,
+        normType: this.normType,
+        skipped: r.skipped,
+        skipReasons: r.skipReasons ?? [],
+        microBatches: r.microBatches,
+        names: r.names,
+        grads: r.grads,
         ...(r.hostTotal !== undefined ? { totalNormValue: r.hostTotal } : {}),
         ...(r.maxNorm !== undefined ? { maxNorm: r.maxNorm } : {}),
         ...(r.clipValue !== undefined ? { clipValue: r.clipValue } : {}),
-        ...(r.coefficient !== undefined ? { coefficient: typeof r.coefficient === "number" ? toScalar(r.coefficient) : r.coefficient } : {}),
+        ...(r.coefficient !== undefined
+          ? { coefficient: typeof r.coefficient === "number" ? toScalar(r.coefficient) : r.coefficient }
+          : {}),
         ...(typeof r.coefficient === "number" ? { coefficientValue: r.coefficient } : {}),
         ...(r.loss !== undefined ? { loss: r.loss } : {}),
         get clipped(): boolean {
@@ -728,7 +814,8 @@ export class ClippedOptimizer extends tf.Optimizer {
         get clippedFlag(): tf.Scalar {
           if (!live) throw expired("clippedFlag");
           const f = rawFlag();
-          return (flag ??= typeof f === "boolean" ? tf.scalar(f ? 1 : 0, "float32") : (tf.cast(f, "float32") as tf.Scalar));
+          return (flag ??=
+            typeof f === "boolean" ? tf.scalar(f ? 1 : 0, "float32") : (tf.cast(f, "float32") as tf.Scalar));
         },
       };
       if (r.applied) {
@@ -742,11 +829,18 @@ export class ClippedOptimizer extends tf.Optimizer {
         let scalar: tf.Scalar | undefined;
         Object.defineProperty(info, "clippedNorm", {
           enumerable: true,
-          get: () => (scalar ??= (() => { const v = normOf(); return typeof v === "number" ? tf.scalar(v, "float32") : v; })()),
+          get: () =>
+            (scalar ??= (() => {
+              const v = normOf();
+              return typeof v === "number" ? tf.scalar(v, "float32") : v;
+            })()),
         });
         Object.defineProperty(info, "clippedNormValue", {
           enumerable: true,
-          get: () => { const v = normOf(); return typeof v === "number" ? v : undefined; },
+          get: () => {
+            const v = normOf();
+            return typeof v === "number" ? v : undefined;
+          },
         });
       }
       rawFlags.set(info, rawFlag);
@@ -831,8 +925,16 @@ export class ClippedOptimizer extends tf.Optimizer {
       clipping: encodeSavedJson(this.clippingConfig, "ClippedOptimizer.getConfig: clipping"),
     };
     const state = this.clipper.getState?.();
-    if (state !== undefined) config.clipperState = encodeSavedJson(state, `ClippedOptimizer.getConfig: the ${this.clipper.kind} clipper's state`);
-    if (this.spikeState !== null) config.spikeSkipState = encodeSavedJson(this.spikeState as unknown as JsonValue, "ClippedOptimizer.getConfig: the skipSpikes state");
+    if (state !== undefined)
+      config.clipperState = encodeSavedJson(
+        state,
+        `ClippedOptimizer.getConfig: the ${this.clipper.kind} clipper's state`,
+      );
+    if (this.spikeState !== null)
+      config.spikeSkipState = encodeSavedJson(
+        this.spikeState as unknown as JsonValue,
+        "ClippedOptimizer.getConfig: the skipSpikes state",
+      );
     return config;
   }
 
@@ -862,7 +964,8 @@ function rebuildFromConfig<T extends tf.serialization.Serializable>(
   config: tf.serialization.ConfigDict,
   maps: readonly ClassNameMap[],
 ): T {
-  if (!isRecord(config)) throw new TypeError(`gradclip: ${FROM_CONFIG}: config must be an object; got ${describeValue(config)}.`);
+  if (!isRecord(config))
+    throw new TypeError(`gradclip: ${FROM_CONFIG}: config must be an object; got ${describeValue(config)}.`);
   const { clipping, state } = readClippingConfig(config);
   if (!clipping || "customClipper" in clipping) {
     throw new TypeError(
@@ -878,7 +981,12 @@ function rebuildFromConfig<T extends tf.serialization.Serializable>(
     const spikes = config.spikeSkipState as unknown;
     if (spikes !== undefined) {
       within(`${FROM_CONFIG} (saved skipSpikes state)`, () =>
-        opt.restoreSpikeSkipState(typeof spikes === "string" ? decodeSavedJson(spikes, FROM_CONFIG, "spikeSkipState") : decodeSavedValue(spikes)));
+        opt.restoreSpikeSkipState(
+          typeof spikes === "string"
+            ? decodeSavedJson(spikes, FROM_CONFIG, "spikeSkipState")
+            : decodeSavedValue(spikes),
+        ),
+      );
     }
     return opt as unknown as T;
   } catch (e) {
@@ -890,11 +998,18 @@ function rebuildFromConfig<T extends tf.serialization.Serializable>(
 /** Checks a clipper's outcome before anything is applied. */
 function checkOutcome(o: unknown, n: number, kind: string): void {
   const where = `gradclip: ClippedOptimizer.applyGradients: the ${JSON.stringify(kind)} clipper`;
-  if (!isRecord(o) || !Array.isArray(o.grads)) throw new TypeError(`${where} must return { grads, clipped }; got ${describeValue(o)}.`);
+  if (!isRecord(o) || !Array.isArray(o.grads))
+    throw new TypeError(`${where} must return { grads, clipped }; got ${describeValue(o)}.`);
   if (o.grads.length !== n) throw new TypeError(`${where} returned ${o.grads.length} gradients for ${n}.`);
   const clipped = o.clipped as unknown;
-  if (typeof clipped !== "boolean" && typeof clipped !== "function" && !(clipped instanceof tf.Tensor && clipped.size === 1)) {
-    throw new TypeError(`${where} must say whether it changed the gradients (clipped: a boolean, a scalar tensor or a function giving one); got ${describeValue(clipped)}.`);
+  if (
+    typeof clipped !== "boolean" &&
+    typeof clipped !== "function" &&
+    !(clipped instanceof tf.Tensor && clipped.size === 1)
+  ) {
+    throw new TypeError(
+      `${where} must say whether it changed the gradients (clipped: a boolean, a scalar tensor or a function giving one); got ${describeValue(clipped)}.`,
+    );
   }
 }
 
@@ -951,9 +1066,15 @@ tf.serialization.registerClass(ClippedOptimizer);
  */
 export function registerClippedOptimizer(serialization: TfjsSerialization): void {
   const fn = "registerClippedOptimizer";
-  if (typeof serialization !== "object" || serialization === null || typeof serialization.registerClass !== "function" ||
-    typeof serialization.SerializationMap?.getMap !== "function") {
-    throw new TypeError(`gradclip: ${fn}: serialization must be tf.serialization of a @tensorflow/tfjs-core copy; got ${describeValue(serialization)}.`);
+  if (
+    typeof serialization !== "object" ||
+    serialization === null ||
+    typeof serialization.registerClass !== "function" ||
+    typeof serialization.SerializationMap?.getMap !== "function"
+  ) {
+    throw new TypeError(
+      `gradclip: ${fn}: serialization must be tf.serialization of a @tensorflow/tfjs-core copy; got ${describeValue(serialization)}.`,
+    );
   }
   const theirs = serialization.SerializationMap.getMap();
   const ours = tf.serialization.SerializationMap.getMap();

@@ -157,14 +157,29 @@ export interface ResolvedClipping {
 }
 
 /** The options that are not a clipping rule. */
-const POLICY_KEYS = ["normType", "nonFinite", "errorIfNonfinite", "skipSpikes", "gradientAccumulationSteps", "clipper"] as const;
+const POLICY_KEYS = [
+  "normType",
+  "nonFinite",
+  "errorIfNonfinite",
+  "skipSpikes",
+  "gradientAccumulationSteps",
+  "clipper",
+] as const;
 
 /**
  * The clipper option keys of the package: the one place they are
  * registered. Add a saved clipper here (and its key's type in
  * `GradientClippingOptions`); see `ClipperOption`.
  */
-const BUILT_IN: readonly ClipperOption[] = [maxNormOption, clipnormOption, clipValueOption, autoClipOption, zClipOption, agcOption, adaGcOption];
+const BUILT_IN: readonly ClipperOption[] = [
+  maxNormOption,
+  clipnormOption,
+  clipValueOption,
+  autoClipOption,
+  zClipOption,
+  agcOption,
+  adaGcOption,
+];
 
 /** Option keys added with `registerClipperOption`. */
 // Shared by the ES module and CommonJS builds (see core/shared.ts).
@@ -234,26 +249,36 @@ export function registerClipperOption<O>(option: ClipperOption<O>): () => void {
   // Stored untyped: the registry holds options of every type, each given back only what its own parse returned.
   const untyped = option as ClipperOption;
   if (typeof option !== "object" || option === null) {
-    throw new TypeError(`gradclip: ${where}: option must be { key, parse, create, aliases?, takesNormType? }; got ${describeValue(option)}.`);
+    throw new TypeError(
+      `gradclip: ${where}: option must be { key, parse, create, aliases?, takesNormType? }; got ${describeValue(option)}.`,
+    );
   }
   checkOptions(option, where, ["key", "aliases", "takesNormType", "parse", "create"]);
   if (typeof option.key !== "string" || option.key === "") {
     throw new TypeError(`gradclip: ${where}: key must be a non-empty string; got ${describeValue(option.key)}.`);
   }
-  if (option.aliases !== undefined && !(Array.isArray(option.aliases) && option.aliases.every((a) => typeof a === "string" && a !== ""))) {
-    throw new TypeError(`gradclip: ${where}: aliases must be an array of non-empty strings; got ${describeValue(option.aliases)}.`);
+  if (
+    option.aliases !== undefined &&
+    !(Array.isArray(option.aliases) && option.aliases.every((a) => typeof a === "string" && a !== ""))
+  ) {
+    throw new TypeError(
+      `gradclip: ${where}: aliases must be an array of non-empty strings; got ${describeValue(option.aliases)}.`,
+    );
   }
   if (typeof option.parse !== "function" || typeof option.create !== "function") {
     throw new TypeError(`gradclip: ${where}: parse and create must be functions (see ClipperOption).`);
   }
   checkBoolean(option.takesNormType, `${where}: takesNormType`, false);
   const taken = new Map<string, string>();
-  for (const o of allOptions()) if (!(registered.get(untyped.key) === o)) for (const n of namesOf(o)) taken.set(n, o.key);
+  for (const o of allOptions())
+    if (!(registered.get(untyped.key) === o)) for (const n of namesOf(o)) taken.set(n, o.key);
   for (const n of POLICY_KEYS) taken.set(n, n);
   for (const n of namesOf(untyped)) {
     const owner = taken.get(n);
     if (owner !== undefined) {
-      throw new TypeError(`gradclip: ${where}: the option key ${JSON.stringify(n)} is taken (by ${JSON.stringify(owner)}); choose another.`);
+      throw new TypeError(
+        `gradclip: ${where}: the option key ${JSON.stringify(n)} is taken (by ${JSON.stringify(owner)}); choose another.`,
+      );
     }
   }
   registered.set(untyped.key, untyped);
@@ -273,7 +298,8 @@ export function optionsFromConfig(config: { [key: string]: JsonValue }): Gradien
   for (const [k, raw] of Object.entries(config)) {
     if (k === "customObjects") continue;
     const v = decodeSavedValue(raw);
-    out[k] = (k === "maxNorm" || k === "clipnorm" || k === "clipValue" || k === "normType") && v === "inf" ? Infinity : v;
+    out[k] =
+      (k === "maxNorm" || k === "clipnorm" || k === "clipValue" || k === "normType") && v === "inf" ? Infinity : v;
   }
   return out as GradientClippingOptions;
 }
@@ -305,7 +331,9 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
   for (const option of rules) {
     const names = namesOf(option).filter((n) => o[n] !== undefined);
     if (names.length > 1) {
-      throw new TypeError(`gradclip: ${fnName}: ${names.join(" and ")} are the same option (${names.slice(1).join(", ")}: Keras's name); give one.`);
+      throw new TypeError(
+        `gradclip: ${fnName}: ${names.join(" and ")} are the same option (${names.slice(1).join(", ")}: Keras's name); give one.`,
+      );
     }
     if (names.length === 1) given.push({ option, name: names[0]! });
   }
@@ -321,7 +349,12 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
   const normTypeGiven = o.normType !== undefined;
   const p = within(fnName, () => parseNormType(o.normType as NormType | undefined));
   if (normTypeGiven && rule !== null && !rule.option?.takesNormType) {
-    throw new TypeError(`gradclip: ${fnName}: normType applies to ${rules.filter((r) => r.takesNormType).map((r) => r.key).join(" or ")}, not to ${rule.name}.`);
+    throw new TypeError(
+      `gradclip: ${fnName}: normType applies to ${rules
+        .filter((r) => r.takesNormType)
+        .map((r) => r.key)
+        .join(" or ")}, not to ${rule.name}.`,
+    );
   }
   const nonFinite = resolvePolicy(o, fnName);
 
@@ -332,11 +365,17 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
     const where = `${fnName}: options.skipSpikes`;
     const given = checkNestedOptions(o.skipSpikes, where, SPIKE_SKIP_KEYS);
     const parsed: Record<string, unknown> = {};
-    for (const k of SPIKE_SKIP_KEYS) if (given[k] !== undefined) parsed[k] = Array.isArray(given[k]) ? [...(given[k] as unknown[])] : given[k];
+    for (const k of SPIKE_SKIP_KEYS)
+      if (given[k] !== undefined) parsed[k] = Array.isArray(given[k]) ? [...(given[k] as unknown[])] : given[k];
     skipSpikes = within(where, () => spikeSkipRule(parsed as SpikeSkipOptions));
     config.skipSpikes = toSavable(parsed, where) as JsonValue;
   }
-  const accumulationSteps = checkInteger(o.gradientAccumulationSteps, `${fnName}: options.gradientAccumulationSteps`, 1, 1);
+  const accumulationSteps = checkInteger(
+    o.gradientAccumulationSteps,
+    `${fnName}: options.gradientAccumulationSteps`,
+    1,
+    1,
+  );
   if (o.gradientAccumulationSteps !== undefined) config.gradientAccumulationSteps = accumulationSteps;
   let clipper: GradientClipper = noClipper;
   if (rule?.option) {
@@ -347,7 +386,9 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
   } else if (rule) {
     const c = o.clipper as GradientClipper;
     if (typeof c !== "object" || c === null || typeof c.clip !== "function" || typeof c.kind !== "string") {
-      throw new TypeError(`gradclip: ${fnName}: options.clipper must be a GradientClipper ({ kind, clip(step) }); got ${describeValue(c)}.`);
+      throw new TypeError(
+        `gradclip: ${fnName}: options.clipper must be a GradientClipper ({ kind, clip(step) }); got ${describeValue(c)}.`,
+      );
     }
     clipper = c;
   }
@@ -359,13 +400,17 @@ function resolvePolicy(o: Record<string, unknown>, fnName: string): NonFinitePol
   let nonFinite: NonFinitePolicy = "propagate";
   if (o.nonFinite !== undefined) {
     if (o.nonFinite !== "propagate" && o.nonFinite !== "error" && o.nonFinite !== "skip") {
-      throw new TypeError(`gradclip: ${fnName}: options.nonFinite must be "propagate", "error" or "skip"; got ${describeValue(o.nonFinite)}.`);
+      throw new TypeError(
+        `gradclip: ${fnName}: options.nonFinite must be "propagate", "error" or "skip"; got ${describeValue(o.nonFinite)}.`,
+      );
     }
     nonFinite = o.nonFinite;
   }
   if (errorIfNonfinite) {
     if (o.nonFinite !== undefined && nonFinite !== "error") {
-      throw new TypeError(`gradclip: ${fnName}: errorIfNonfinite: true conflicts with nonFinite: "${nonFinite}"; give one.`);
+      throw new TypeError(
+        `gradclip: ${fnName}: errorIfNonfinite: true conflicts with nonFinite: "${nonFinite}"; give one.`,
+      );
     }
     nonFinite = "error";
   }

@@ -72,7 +72,9 @@ function toJsonForm(value: unknown, path: string, seen: Set<object>): unknown {
     case "object":
       break;
     default:
-      throw new TypeError(`gradclip: ${path} cannot be saved with a model (JSON holds no ${describeValue(value)}); give JSON values.`);
+      throw new TypeError(
+        `gradclip: ${path} cannot be saved with a model (JSON holds no ${describeValue(value)}); give JSON values.`,
+      );
   }
   if (value === null) return null;
   if (seen.has(value)) throw new TypeError(`gradclip: ${path} refers to itself and cannot be saved with a model.`);
@@ -80,19 +82,32 @@ function toJsonForm(value: unknown, path: string, seen: Set<object>): unknown {
   try {
     if (Array.isArray(value)) {
       return value.map((x, i) => {
-        if (x === undefined) throw new TypeError(`gradclip: ${path}[${i}] is undefined, which JSON cannot hold in an array; give null or remove it.`);
+        if (x === undefined)
+          throw new TypeError(
+            `gradclip: ${path}[${i}] is undefined, which JSON cannot hold in an array; give null or remove it.`,
+          );
         return toJsonForm(x, `${path}[${i}]`, seen);
       });
     }
     if (!isPlainObject(value)) {
-      throw new TypeError(`gradclip: ${path} is ${describeValue(value)}, which cannot be saved with a model; give a plain object of JSON values.`);
+      throw new TypeError(
+        `gradclip: ${path} is ${describeValue(value)}, which cannot be saved with a model; give a plain object of JSON values.`,
+      );
     }
     const out: Record<string, unknown> = {};
     for (const [k, x] of Object.entries(value)) {
-      if (k === TAG) throw new TypeError(`gradclip: ${path} has the key "${TAG}", which the saved form reserves for numbers JSON cannot hold.`);
+      if (k === TAG)
+        throw new TypeError(
+          `gradclip: ${path} has the key "${TAG}", which the saved form reserves for numbers JSON cannot hold.`,
+        );
       if (x === undefined) continue;
       // Defined, not assigned: a key "__proto__" stays an own property.
-      Object.defineProperty(out, k, { value: toJsonForm(x, `${path}.${k}`, seen), enumerable: true, writable: true, configurable: true });
+      Object.defineProperty(out, k, {
+        value: toJsonForm(x, `${path}.${k}`, seen),
+        enumerable: true,
+        writable: true,
+        configurable: true,
+      });
     }
     return out;
   } finally {
@@ -130,7 +145,12 @@ function fromJsonForm(v: unknown): unknown {
   }
   const out: Record<string, unknown> = {};
   for (const k of keys) {
-    Object.defineProperty(out, k, { value: fromJsonForm((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true });
+    Object.defineProperty(out, k, {
+      value: fromJsonForm((v as Record<string, unknown>)[k]),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   }
   return out;
 }

@@ -8,7 +8,12 @@ import { close, float64Tol } from "../support/tolerance.js";
 interface RuleCase {
   name: string;
   options: AdaGcRuleOptions & { maxNorm: number | null };
-  steps: { totalNorm: number; norms: { name: string; norm: number }[]; coefficients: number[]; gamma: Record<string, number> }[];
+  steps: {
+    totalNorm: number;
+    norms: { name: string; norm: number }[];
+    coefficients: number[];
+    gamma: Record<string, number>;
+  }[];
 }
 interface ArrayStep {
   grads: Record<string, number[] | null>;
@@ -37,7 +42,10 @@ test("adaGcRule equals the reference implementation's per-tensor rule on every f
       state = r.state;
     });
     assert.equal(state.step, c.steps.length);
-    assert.ok(c.steps.some((s) => s.coefficients.some((x) => x < 1)), `${c.name}: something is clipped`);
+    assert.ok(
+      c.steps.some((s) => s.coefficients.some((x) => x < 1)),
+      `${c.name}: something is clipped`,
+    );
   }
 });
 
@@ -76,7 +84,17 @@ test("after warmup, each tensor's clipped norm is min(‖g_i‖, λ_rel·γ_i) a
     state = r.state;
   });
   // The 30x spike in b was clipped to λ·γ: about 3 · 1.05, not 30.
-  assert.ok(close(30 * (adaGcRule({ clipRatio: lambda, beta, warmupSteps: 3, maxNorm: Infinity }).update({ step: 3, gamma: { b: 3 } }, { totalNorm: 30, norms: [{ name: "b", norm: 30 }] }).coefficients[0]!), 3.15, float64Tol(1e-6)));
+  assert.ok(
+    close(
+      30 *
+        adaGcRule({ clipRatio: lambda, beta, warmupSteps: 3, maxNorm: Infinity }).update(
+          { step: 3, gamma: { b: 3 } },
+          { totalNorm: 30, norms: [{ name: "b", norm: 30 }] },
+        ).coefficients[0]!,
+      3.15,
+      float64Tol(1e-6),
+    ),
+  );
 });
 
 test("AdaGC.clip_ on float32 gradients equals the reference transcription (values, γ)", () => {
@@ -91,9 +109,15 @@ test("AdaGC.clip_ on float32 gradients equals the reference transcription (value
       }
       const got = arrays[name]!;
       // The reference computes its coefficient from norms summed in another order: equal to float32 rounding.
-      expected.forEach((x, i) => assert.ok(Math.abs(got[i]! - x) <= 2 ** -22 * Math.abs(x) + 1e-30, `step ${t} ${name}[${i}]: ${got[i]} vs ${x}`));
+      expected.forEach((x, i) =>
+        assert.ok(
+          Math.abs(got[i]! - x) <= 2 ** -22 * Math.abs(x) + 1e-30,
+          `step ${t} ${name}[${i}]: ${got[i]} vs ${x}`,
+        ),
+      );
     }
-    for (const [name, g] of Object.entries(s.gamma)) assert.ok(close(adagc.state().gamma[name]!, g, float64Tol(1e-6)), `step ${t} γ ${name}`);
+    for (const [name, g] of Object.entries(s.gamma))
+      assert.ok(close(adagc.state().gamma[name]!, g, float64Tol(1e-6)), `step ${t} γ ${name}`);
     assert.equal(r.warmup, t < 5);
     assert.equal(r.tensors, Object.values(s.grads).filter((g) => g !== null).length);
   }
@@ -101,16 +125,31 @@ test("AdaGC.clip_ on float32 gradients equals the reference transcription (value
 
 test("AdaGC.clip_ reports what it did and leaves unclipped tensors untouched bit for bit", () => {
   const adagc = new AdaGC({ warmupSteps: 1, maxNorm: Infinity });
-  adagc.clip_([{ name: "w", grad: new Float64Array([3, 4]) }, { name: "b", grad: new Float64Array([1]) }]);
+  adagc.clip_([
+    { name: "w", grad: new Float64Array([3, 4]) },
+    { name: "b", grad: new Float64Array([1]) },
+  ]);
   const w = new Float64Array([30, 40]);
   const b = new Float64Array([0.5]);
-  const r = adagc.clip_([{ name: "w", grad: w }, { name: "b", grad: b }, { name: "none", grad: null }]);
+  const r = adagc.clip_([
+    { name: "w", grad: w },
+    { name: "b", grad: b },
+    { name: "none", grad: null },
+  ]);
   const expected = (1.04 * 5) / (50 + 1e-6);
   assert.deepEqual(Array.from(w), [30 * expected, 40 * expected]);
   assert.deepEqual(Array.from(b), [0.5]);
   assert.deepEqual(
     { ...r, totalNorm: Math.round(r.totalNorm * 1e9) / 1e9 },
-    { totalNorm: Math.round(Math.hypot(50, 0.5) * 1e9) / 1e9, maxNorm: NaN, coefficient: expected, clipped: true, warmup: false, tensors: 2, clippedTensors: 1 },
+    {
+      totalNorm: Math.round(Math.hypot(50, 0.5) * 1e9) / 1e9,
+      maxNorm: NaN,
+      coefficient: expected,
+      clipped: true,
+      warmup: false,
+      tensors: 2,
+      clippedTensors: 1,
+    },
   );
   assert.deepEqual(adagc.state().gamma, { w: 5 * 0.99 + 1.04 * 5 * (1 - 0.99), b: 1 * 0.99 + 0.5 * (1 - 0.99) });
   // Warmup steps report the global threshold.
@@ -149,13 +188,23 @@ test("state round trip: save after k steps, restore, continue: identical to one 
 test("non-finite norms: state unchanged; warmup coefficient as PyTorch's (0 for Infinity, NaN for NaN); errorIfNonfinite throws first", () => {
   const rule = adaGcRule({ warmupSteps: 2 });
   const s0 = rule.update(rule.init(), { totalNorm: 3, norms: [{ name: "w", norm: 3 }] }).state;
-  for (const [n, coef] of [[Infinity, 0], [NaN, NaN]] as const) {
+  for (const [n, coef] of [
+    [Infinity, 0],
+    [NaN, NaN],
+  ] as const) {
     const r = rule.update(s0, { totalNorm: n, norms: [{ name: "w", norm: n }] });
     assert.deepEqual(r.coefficients, [coef]);
     assert.deepEqual(r.state, s0);
   }
   const after = { step: 5, gamma: { w: 2, b: 1 } };
-  const r = rule.update(after, { totalNorm: Infinity, norms: [{ name: "w", norm: Infinity }, { name: "b", norm: 5 }, { name: "new", norm: NaN }] });
+  const r = rule.update(after, {
+    totalNorm: Infinity,
+    norms: [
+      { name: "w", norm: Infinity },
+      { name: "b", norm: 5 },
+      { name: "new", norm: NaN },
+    ],
+  });
   assert.deepEqual(r.coefficients, [0, (1.04 * 1) / (5 + 1e-6), 1]);
   assert.deepEqual(r.state, after);
   const clipper = new AdaGC({ errorIfNonfinite: true, warmupSteps: 0 });
@@ -175,17 +224,46 @@ test("options, inputs and states are validated with clear errors, before anythin
     [{ maxNorm: -1 }, /maxNorm must be a number >= 0/],
   ];
   for (const [o, re] of bad) assert.throws(() => adaGcRule(o), re);
-  assert.throws(() => adaGcRule({ clip_ratio: 1 } as never), /unknown option "clip_ratio" \(did you mean clipRatio\?\)/);
+  assert.throws(
+    () => adaGcRule({ clip_ratio: 1 } as never),
+    /unknown option "clip_ratio" \(did you mean clipRatio\?\)/,
+  );
   assert.throws(() => new AdaGC({ lambdaRel: 1 } as never), /AdaGC: unknown option "lambdaRel"/);
   const rule = adaGcRule();
-  assert.throws(() => rule.update(rule.init(), { totalNorm: 1, norms: [{ name: "w", norm: 1 }, { name: "w", norm: 1 }] }), /names "w" twice/);
+  assert.throws(
+    () =>
+      rule.update(rule.init(), {
+        totalNorm: 1,
+        norms: [
+          { name: "w", norm: 1 },
+          { name: "w", norm: 1 },
+        ],
+      }),
+    /names "w" twice/,
+  );
   assert.throws(() => rule.update(rule.init(), { totalNorm: -1, norms: [] }), /totalNorm is a norm/);
-  assert.throws(() => rule.update({ step: 0 } as never, { totalNorm: 1, norms: [] }), /adaGcRule\.update: state\.gamma must be a plain object/);
-  assert.throws(() => rule.parseState({ step: 1, gamma: { w: -1 } }), /AdaGC state\.gamma\["w"\] must be a finite number >= 0/);
+  assert.throws(
+    () => rule.update({ step: 0 } as never, { totalNorm: 1, norms: [] }),
+    /adaGcRule\.update: state\.gamma must be a plain object/,
+  );
+  assert.throws(
+    () => rule.parseState({ step: 1, gamma: { w: -1 } }),
+    /AdaGC state\.gamma\["w"\] must be a finite number >= 0/,
+  );
   const clipper = new AdaGC({ warmupSteps: 0 });
   const a = new Float32Array([100]);
-  assert.throws(() => clipper.clip_([{ name: "a", grad: a }, { name: "a", grad: new Float32Array([1]) }]), /entry 1 \("a"\): the name is given twice/);
-  assert.throws(() => clipper.clip_([{ name: "a", grad: a }, { grad: new Float32Array([1]) } as never]), /entry 1: name must be a string/);
+  assert.throws(
+    () =>
+      clipper.clip_([
+        { name: "a", grad: a },
+        { name: "a", grad: new Float32Array([1]) },
+      ]),
+    /entry 1 \("a"\): the name is given twice/,
+  );
+  assert.throws(
+    () => clipper.clip_([{ name: "a", grad: a }, { grad: new Float32Array([1]) } as never]),
+    /entry 1: name must be a string/,
+  );
   assert.throws(() => clipper.clip_([{ name: "a", grad: [1] as never }]), /grad must be a Float32Array/);
   assert.equal(a[0], 100);
   assert.deepEqual(clipper.state(), { step: 0, gamma: {} });

@@ -23,7 +23,14 @@ function normAt(a: ArrayLike<number>, idx: number[]): number {
 }
 
 /** The paper's rule per unit, written out. */
-function paperAgc(grad: ArrayLike<number>, param: ArrayLike<number>, shape: number[], axis: "last" | "first", lambda = 0.01, eps = 1e-3) {
+function paperAgc(
+  grad: ArrayLike<number>,
+  param: ArrayLike<number>,
+  shape: number[],
+  axis: "last" | "first",
+  lambda = 0.01,
+  eps = 1e-3,
+) {
   return unitIndices(shape, axis).map((idx) => {
     const g = normAt(grad, idx);
     const w = Math.max(normAt(param, idx), eps);
@@ -51,7 +58,12 @@ test("each clipped unit ends with ||G_u|| <= lambda * max(||W_u||, eps); others 
         const after = normAt(grad, u.idx);
         assert.ok(after <= 0.01 * u.w * (1 + 1e-6), `${axis} [${shape}]: ${after} > ${0.01 * u.w}`);
         if (u.scale === 1) for (const i of u.idx) assert.equal(grad[i], before[i]);
-        else for (const i of u.idx) assert.ok(close(grad[i]!, before[i]! * u.scale, float64Tol(2 ** -23)), `${grad[i]} vs ${before[i]! * u.scale}`);
+        else
+          for (const i of u.idx)
+            assert.ok(
+              close(grad[i]!, before[i]! * u.scale, float64Tol(2 ** -23)),
+              `${grad[i]} vs ${before[i]! * u.scale}`,
+            );
       }
       assert.ok(close(res.coefficient, Math.min(1, ...units.map((u) => u.scale)), float64Tol(1e-12)));
       assert.equal(res.clipped, res.clippedUnits > 0);
@@ -68,10 +80,11 @@ test("Keras [in, out] with units on the last axis equals PyTorch [out, in] with 
   const g = r.float64(nin * nout, 0.1);
   const wt = new Float64Array(nin * nout);
   const gt = new Float64Array(nin * nout);
-  for (let i = 0; i < nin; i++) for (let o = 0; o < nout; o++) {
-    wt[o * nin + i] = w[i * nout + o]!;
-    gt[o * nin + i] = g[i * nout + o]!;
-  }
+  for (let i = 0; i < nin; i++)
+    for (let o = 0; o < nout; o++) {
+      wt[o * nin + i] = w[i * nout + o]!;
+      gt[o * nin + i] = g[i * nout + o]!;
+    }
   const a = new AGC({ unitAxis: "last", clipping: 0.02 }).clip_([{ grad: g, param: w, shape: [nin, nout] }]);
   const b = new AGC({ unitAxis: "first", clipping: 0.02 }).clip_([{ grad: gt, param: wt, shape: [nout, nin] }]);
   assert.ok(a.clippedUnits > 0);
@@ -96,8 +109,18 @@ test("scalars and vectors are one unit; zero-size tensors are skipped", () => {
 
 test("exclusion by exact name, RegExp or predicate leaves those gradients untouched", () => {
   const make = (): AgcParameter[] => [
-    { name: "dense_1/kernel", grad: new Float32Array([1, 1, 1, 1]), param: new Float32Array([1, 1, 1, 1]), shape: [2, 2] },
-    { name: "dense_2/kernel", grad: new Float32Array([1, 1, 1, 1]), param: new Float32Array([1, 1, 1, 1]), shape: [2, 2] },
+    {
+      name: "dense_1/kernel",
+      grad: new Float32Array([1, 1, 1, 1]),
+      param: new Float32Array([1, 1, 1, 1]),
+      shape: [2, 2],
+    },
+    {
+      name: "dense_2/kernel",
+      grad: new Float32Array([1, 1, 1, 1]),
+      param: new Float32Array([1, 1, 1, 1]),
+      shape: [2, 2],
+    },
     { name: "dense_2/bias", grad: new Float32Array([1, 1]), param: new Float32Array([1, 1]), shape: [2] },
     { grad: null, param: new Float32Array([1]), shape: [1] },
   ];
@@ -117,9 +140,15 @@ test("exclusion by exact name, RegExp or predicate leaves those gradients untouc
 test("malformed entries throw before any gradient is modified", () => {
   const good = { name: "a", grad: new Float32Array([1, 1]), param: new Float32Array([1, 1]), shape: [2] };
   const agc = new AGC();
-  assert.throws(() => agc.clip_([good, { name: "b", grad: new Float32Array(6), param: new Float32Array(6), shape: [2, 2] }]), /entry 1 \("b"\): shape \[2, 2\] has 4 elements but grad has 6/);
+  assert.throws(
+    () => agc.clip_([good, { name: "b", grad: new Float32Array(6), param: new Float32Array(6), shape: [2, 2] }]),
+    /entry 1 \("b"\): shape \[2, 2\] has 4 elements but grad has 6/,
+  );
   assert.throws(() => agc.clip_([good, { grad: new Float32Array(2), param: [1, 2] as never, shape: [2] }]), TypeError);
-  assert.throws(() => agc.clip_([good, { grad: new Float32Array(2), param: new Float32Array(2), shape: [2.5] }]), RangeError);
+  assert.throws(
+    () => agc.clip_([good, { grad: new Float32Array(2), param: new Float32Array(2), shape: [2.5] }]),
+    RangeError,
+  );
   assert.throws(() => agc.clip_(good as never), TypeError);
   assert.deepEqual(Array.from(good.grad), [1, 1]);
   assert.throws(() => new AGC({ clipping: 0 }), /clipping must be a finite number > 0/);
@@ -146,7 +175,10 @@ test("the unit scale formula: NaN propagates untouched, an infinite gradient uni
   };
   const g = [0, 0.005, 0.02, 3, NaN];
   const w = [0, 1, 1, 0.5, 1];
-  assert.deepEqual(agcUnitScaleWith(ops, g, w, 0.01, 1e-3), g.map((x, i) => agcUnitScale(x, w[i]!, 0.01, 1e-3)));
+  assert.deepEqual(
+    agcUnitScaleWith(ops, g, w, 0.01, 1e-3),
+    g.map((x, i) => agcUnitScale(x, w[i]!, 0.01, 1e-3)),
+  );
 });
 
 test("unit layouts and reduction axes for tfjs", () => {

@@ -1,7 +1,12 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { spikeSkipRule, type SpikeSkipInput, type SpikeSkipOptions, type SpikeSkipState } from "../../src/adaptive/spike-skip.js";
+import {
+  spikeSkipRule,
+  type SpikeSkipInput,
+  type SpikeSkipOptions,
+  type SpikeSkipState,
+} from "../../src/adaptive/spike-skip.js";
 
 interface Case {
   name: string;
@@ -13,13 +18,18 @@ interface Case {
 }
 
 /** fixtures/spike-skip.json, from gen_spike_skip.py: OLMo-core's rule (torch) and the documented rule (numpy). */
-const fixture: { cases: Case[] } = JSON.parse(readFileSync(new URL("./fixtures/spike-skip.json", import.meta.url), "utf8"));
+const fixture: { cases: Case[] } = JSON.parse(
+  readFileSync(new URL("./fixtures/spike-skip.json", import.meta.url), "utf8"),
+);
 
-const num = (x: number | string) => (typeof x === "number" ? x : Number(x.replace("inf", "Infinity").replace("nan", "NaN")));
+const num = (x: number | string) =>
+  typeof x === "number" ? x : Number(x.replace("inf", "Infinity").replace("nan", "NaN"));
 
 function optionsOf(c: Case): SpikeSkipOptions {
   const { maxConsecutive, ...rest } = c.options;
-  return maxConsecutive === undefined ? rest : { ...rest, maxConsecutive: maxConsecutive === "Infinity" ? Infinity : maxConsecutive };
+  return maxConsecutive === undefined
+    ? rest
+    : { ...rest, maxConsecutive: maxConsecutive === "Infinity" ? Infinity : maxConsecutive };
 }
 
 function run(options: SpikeSkipOptions, steps: SpikeSkipInput[], from?: SpikeSkipState) {
@@ -41,7 +51,10 @@ test("spikeSkipRule equals the numpy transcription of its documented rule on eve
     const got = run(optionsOf(c), stepsOf(c));
     assert.deepEqual(got.decisions, c.decisions, c.name);
     assert.deepEqual(got.state, c.final, c.name);
-    assert.ok(c.decisions.some((d) => d[0] || d[2]), `${c.name}: the case exercises a spike`);
+    assert.ok(
+      c.decisions.some((d) => d[0] || d[2]),
+      `${c.name}: the case exercises a spike`,
+    );
   }
 });
 
@@ -54,9 +67,25 @@ test("OLMo-core agreement: the same decisions up to and including the first skip
   }
   const shift = fixture.cases.find((x) => x.name === "level shift, defaults")!;
   const ours = run({}, stepsOf(shift)).decisions;
-  assert.deepEqual(ours.map((d) => d[0] ? 0 : 1), shift.olmo, "ours skips exactly what OLMo-core skips");
-  assert.deepEqual(ours.slice(128, 133).map((d) => [d[0], d[2]]), [[true, false], [true, false], [true, false], [true, false], [false, true]]);
-  assert.ok(ours.slice(133).every((d) => !d[0] && d[1].length === 0), "after the forced step the new level is the baseline");
+  assert.deepEqual(
+    ours.map((d) => (d[0] ? 0 : 1)),
+    shift.olmo,
+    "ours skips exactly what OLMo-core skips",
+  );
+  assert.deepEqual(
+    ours.slice(128, 133).map((d) => [d[0], d[2]]),
+    [
+      [true, false],
+      [true, false],
+      [true, false],
+      [true, false],
+      [false, true],
+    ],
+  );
+  assert.ok(
+    ours.slice(133).every((d) => !d[0] && d[1].length === 0),
+    "after the forced step the new level is the baseline",
+  );
   // Where they differ, by design: OLMo-core's window keeps the first spike and misses the second.
   const masked = fixture.cases.find((x) => x.name === "masked second spike")!;
   assert.equal(masked.olmo![160], 1);
@@ -65,13 +94,16 @@ test("OLMo-core agreement: the same decisions up to and including the first skip
 
 test("defaults are OLMo-core's: 6 sigma over 128 steps, judged from the 64th step, both signals; at most 4 skips in a row", () => {
   const rule = spikeSkipRule();
-  assert.deepEqual({ ...rule.options, signals: [...rule.options.signals] }, {
-    window: 128,
-    threshold: 6,
-    minSteps: 63,
-    signals: ["loss", "gradNorm"],
-    maxConsecutive: 4,
-  });
+  assert.deepEqual(
+    { ...rule.options, signals: [...rule.options.signals] },
+    {
+      window: 128,
+      threshold: 6,
+      minSteps: 63,
+      signals: ["loss", "gradNorm"],
+      maxConsecutive: 4,
+    },
+  );
   // Not judged before 63 accepted values, judged from the 64th step on.
   let s = rule.init();
   for (let i = 0; i < 62; i++) s = rule.update(s, { loss: 1 + (i % 2) * 0.01, gradNorm: 1 }).state;
@@ -156,13 +188,22 @@ test("parseState checks saved states and keeps the last window values", () => {
     [null, /spike-skip state must be a plain object/],
     [{ loss: [NaN], gradNorm: [], consecutive: 0, pending: [] }, /state\.loss\[0\] must be a finite number/],
     [{ loss: [], gradNorm: [-1], consecutive: 0, pending: [] }, /state\.gradNorm\[0\] must be a finite number >= 0/],
-    [{ loss: [], gradNorm: [] , pending: [] }, /consecutive must be an integer >= 0; got undefined/],
+    [{ loss: [], gradNorm: [], pending: [] }, /consecutive must be an integer >= 0; got undefined/],
     [{ loss: [], gradNorm: [], consecutive: 1.5, pending: [] }, /consecutive must be an integer/],
-    [{ loss: [], gradNorm: [], consecutive: 0, pending: [{ loss: 1, gradNorm: null }] }, /pending holds 1 steps but consecutive is 0/],
-    [{ loss: [], gradNorm: [], consecutive: 1, pending: [{ loss: "1", gradNorm: null }] }, /pending\[0\]\.loss must be null or a finite number/],
+    [
+      { loss: [], gradNorm: [], consecutive: 0, pending: [{ loss: 1, gradNorm: null }] },
+      /pending holds 1 steps but consecutive is 0/,
+    ],
+    [
+      { loss: [], gradNorm: [], consecutive: 1, pending: [{ loss: "1", gradNorm: null }] },
+      /pending\[0\]\.loss must be null or a finite number/,
+    ],
   ];
   for (const [value, re] of bad) assert.throws(() => rule.parseState(value), re);
-  assert.throws(() => rule.update({ loss: [], gradNorm: [] } as never, { loss: 1 }), /spikeSkipRule\.update: state\.consecutive/);
+  assert.throws(
+    () => rule.update({ loss: [], gradNorm: [] } as never, { loss: 1 }),
+    /spikeSkipRule\.update: state\.consecutive/,
+  );
 });
 
 test("options and inputs are validated with clear errors naming the function", () => {

@@ -67,7 +67,12 @@ test("zClipRule follows the paper step by step: warmup boundary, spikes, EMA wit
   for (const o of cases) {
     const expected = paperZClip(spiky, o);
     const got = runRule(spiky, { alpha: o.alpha, zThreshold: o.z, warmupSteps: o.warmup, maxNorm: o.cap });
-    got.factors.forEach((f, i) => assert.ok(close(f, expected.factors[i]!, float64Tol(1e-12)), `${JSON.stringify(o)} step ${i}: ${f} vs ${expected.factors[i]}`));
+    got.factors.forEach((f, i) =>
+      assert.ok(
+        close(f, expected.factors[i]!, float64Tol(1e-12)),
+        `${JSON.stringify(o)} step ${i}: ${f} vs ${expected.factors[i]}`,
+      ),
+    );
     assert.ok(close(got.state.mean!, expected.mean, float64Tol(1e-12)));
     assert.ok(close(got.state.variance!, expected.variance, float64Tol(1e-12)));
     // The spikes after warmup are clipped; ordinary steps are untouched (factor exactly 1).
@@ -80,13 +85,18 @@ test("zClipRule matches the authors' zclip.py logic exactly (fixture: both modes
   const seen = new Set<string>();
   for (const c of reference.zclip) {
     const o = c.options;
-    for (const k of ["mode", "clipOption", "clipFactor", "skipUpdateOnSpike"] as const) if (o[k] !== undefined) seen.add(k);
+    for (const k of ["mode", "clipOption", "clipFactor", "skipUpdateOnSpike"] as const)
+      if (o[k] !== undefined) seen.add(k);
     const got = runRule(c.norms, { ...o, maxNorm: o.maxNorm ?? undefined });
     got.factors.forEach((f, i) => assert.equal(f, c.coefficients[i], `${JSON.stringify(o)} step ${i}`));
     assert.equal(got.state.mean, c.final.mean);
     assert.equal(got.state.variance, c.final.var);
   }
-  assert.deepEqual([...seen].sort(), ["clipFactor", "clipOption", "mode", "skipUpdateOnSpike"], "the fixture covers every reference option");
+  assert.deepEqual(
+    [...seen].sort(),
+    ["clipFactor", "clipOption", "mode", "skipUpdateOnSpike"],
+    "the fixture covers every reference option",
+  );
 });
 
 test("warmup: statistics are set exactly at the warmupSteps-th norm (mean, population variance)", () => {
@@ -203,7 +213,10 @@ test("options and states are validated with clear errors", () => {
   assert.throws(() => new ZClip([] as never), TypeError);
   assert.throws(() => parseZClipState({ warmup: [], mean: 1, variance: null }), /variance must be a finite number/);
   assert.throws(() => parseZClipState({ warmup: [1], mean: 1, variance: 0 }), /warmup must be empty/);
-  assert.throws(() => parseZClipState({ warmup: [1, 2, 3] , mean: null, variance: null }, { warmupSteps: 3 }), /warmupSteps/);
+  assert.throws(
+    () => parseZClipState({ warmup: [1, 2, 3], mean: null, variance: null }, { warmupSteps: 3 }),
+    /warmupSteps/,
+  );
   assert.deepEqual(parseZClipState({ warmup: [], mean: 2, variance: 0.5 }), { warmup: [], mean: 2, variance: 0.5 });
 });
 
@@ -285,18 +298,29 @@ test("ZClip (typed arrays) takes the new options and rejects unknown ones", () =
   const r = c.clip_(g);
   assert.equal(r.maxNorm, 6);
   assert.equal(g[1], 9 * (6 / (9 + 1e-6)));
-  assert.throws(() => new ZClip({ clip_factor: 0.5 } as never), /unknown option "clip_factor" \(did you mean clipFactor\?\)/);
+  assert.throws(
+    () => new ZClip({ clip_factor: 0.5 } as never),
+    /unknown option "clip_factor" \(did you mean clipFactor\?\)/,
+  );
   assert.throws(() => new ZClip({ zThresh: 2 } as never), /unknown option "zThresh"/);
 });
 
 test("the new options are validated, and settings with no effect in the chosen mode are refused", () => {
   assert.throws(() => zClipRule({ mode: "z" as never }), /zClipRule: mode must be "zscore" or "percentile"; got "z"/);
   assert.throws(() => zClipRule({ clipOption: "adaptive_scaling" as never }), /write "adaptiveScaling"/);
-  assert.throws(() => zClipRule({ mode: "percentile", clipOption: "mean" }), /clipOption applies to mode "zscore" only/);
-  assert.throws(() => zClipRule({ mode: "percentile", clipFactor: 0.5 }), /clipFactor applies to clipOption "adaptiveScaling"/);
+  assert.throws(
+    () => zClipRule({ mode: "percentile", clipOption: "mean" }),
+    /clipOption applies to mode "zscore" only/,
+  );
+  assert.throws(
+    () => zClipRule({ mode: "percentile", clipFactor: 0.5 }),
+    /clipFactor applies to clipOption "adaptiveScaling"/,
+  );
   assert.throws(() => zClipRule({ clipOption: "mean", clipFactor: 0.5 }), /clipFactor applies/);
   assert.throws(() => zClipRule({ clipFactor: 0 }), /clipFactor must be a finite number > 0/);
   assert.throws(() => zClipRule({ skipUpdateOnSpike: 1 as never }), /skipUpdateOnSpike must be a boolean/);
   assert.throws(() => zClipRule({ maxGradNorm: 1 } as never), /unknown option "maxGradNorm"/);
-  assert.doesNotThrow(() => zClipRule({ mode: "zscore", clipOption: "adaptiveScaling", clipFactor: 0.7, skipUpdateOnSpike: true }));
+  assert.doesNotThrow(() =>
+    zClipRule({ mode: "zscore", clipOption: "adaptiveScaling", clipFactor: 0.7, skipUpdateOnSpike: true }),
+  );
 });

@@ -17,7 +17,12 @@ test("returns the norm before clipping; float32 grads use the coefficient rounde
   const want = exactNorm([Math.fround(0.1), Math.fround(-0.2), Math.fround(0.3), 0.1, -0.2, 0.3], 2);
   assert.ok(Math.abs(total - want) <= 1e-15 * want);
   const coef = 0.05 / (total + 1e-6);
-  assert.ok(sameBits(f32, Float32Array.of(0.1, -0.2, 0.3).map((x) => Math.fround(x * Math.fround(coef)))));
+  assert.ok(
+    sameBits(
+      f32,
+      Float32Array.of(0.1, -0.2, 0.3).map((x) => Math.fround(x * Math.fround(coef))),
+    ),
+  );
   assert.ok(sameBits(f64, Float64Array.of(0.1 * coef, -0.2 * coef, 0.3 * coef)));
 });
 
@@ -42,7 +47,7 @@ test("views into a shared buffer: only the viewed elements change", () => {
 test("maxNorm and clipValue -0 behave as 0 (no sign flips)", () => {
   const a = Float32Array.of(3, -4);
   clipGradNorm_(a, -0);
-  assert.ok(Object.is(a[0], 0) && Object.is(a[1], -0), `${Array.from(a, (x) => Object.is(x, -0) ? "-0" : x)}`);
+  assert.ok(Object.is(a[0], 0) && Object.is(a[1], -0), `${Array.from(a, (x) => (Object.is(x, -0) ? "-0" : x))}`);
   const b = Float64Array.of(3, -4);
   clipGradValue_(b, -0);
   assert.ok(Object.is(b[0], 0) && Object.is(b[1], -0));
@@ -67,11 +72,26 @@ test("a registered kernel provider is used for the arrays it accepts, and can be
     name: "spy",
     // The core hands kernels plain views of the caller's arrays (gradView): compare the memory viewed.
     accepts: (a) => a.buffer === mine.buffer && a.byteOffset === mine.byteOffset && a.length === mine.length,
-    sumSquares: (a) => { calls.push("sumSquares"); return jsArrayKernels.sumSquares(a); },
-    sumPow: (a, p) => { calls.push("sumPow"); return jsArrayKernels.sumPow(a, p); },
-    maxAbs: (a) => { calls.push("maxAbs"); return jsArrayKernels.maxAbs(a); },
-    scale: (a, c) => { calls.push("scale"); jsArrayKernels.scale(a, c); },
-    clamp: (a, c) => { calls.push("clamp"); jsArrayKernels.clamp(a, c); },
+    sumSquares: (a) => {
+      calls.push("sumSquares");
+      return jsArrayKernels.sumSquares(a);
+    },
+    sumPow: (a, p) => {
+      calls.push("sumPow");
+      return jsArrayKernels.sumPow(a, p);
+    },
+    maxAbs: (a) => {
+      calls.push("maxAbs");
+      return jsArrayKernels.maxAbs(a);
+    },
+    scale: (a, c) => {
+      calls.push("scale");
+      jsArrayKernels.scale(a, c);
+    },
+    clamp: (a, c) => {
+      calls.push("clamp");
+      jsArrayKernels.clamp(a, c);
+    },
   };
   const unregister = registerArrayKernelProvider(provider);
   try {
@@ -111,7 +131,12 @@ test("arrayNorm of one array: float64 near the ends of the range, every kind of 
 });
 
 test("jsArrayKernels: maxAbs finds NaN anywhere; clamp keeps NaN; scale rounds the factor for float32", () => {
-  for (const a of [[NaN, 1, 2], [1, NaN, 2], [5, 1, NaN], [Infinity, NaN]]) {
+  for (const a of [
+    [NaN, 1, 2],
+    [1, NaN, 2],
+    [5, 1, NaN],
+    [Infinity, NaN],
+  ]) {
     assert.ok(Number.isNaN(jsArrayKernels.maxAbs(Float64Array.from(a))), `${a}`);
   }
   assert.equal(jsArrayKernels.maxAbs(Float32Array.of(-0, -7, 3)), 7);

@@ -5,7 +5,13 @@
  */
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm, NonFiniteNormError } from "../../src/index.js";
+import {
+  clipGradNorm_,
+  clipGradsWithNorm_,
+  clipGradValue_,
+  getTotalNorm,
+  NonFiniteNormError,
+} from "../../src/index.js";
 import type { Grad } from "../../src/arrays/grads.js";
 import { sameBits } from "../support/tolerance.js";
 import { assertThrowsTyped } from "../support/errors.js";
@@ -32,15 +38,27 @@ function assertUnchanged(arrays: readonly Grad[]): void {
 
 describe("unsupported gradients: TypeError naming what was given and what is accepted", () => {
   const BAD_ENTRIES: [string, unknown, RegExp][] = [
-    ["a number (from a number[])", 1.5, /entry 2 must be a Float32Array, a Float64Array, a \{ grad \} object, null or undefined; got 1\.5 \(a plain number array\? wrap it: Float64Array\.from/],
+    [
+      "a number (from a number[])",
+      1.5,
+      /entry 2 must be a Float32Array, a Float64Array, a \{ grad \} object, null or undefined; got 1\.5 \(a plain number array\? wrap it: Float64Array\.from/,
+    ],
     ["an Int32Array", new Int32Array(2), /entry 2 .*got an Int32Array \(convert it/],
     ["a Uint8Array", new Uint8Array(2), /entry 2 .*got a Uint8Array/],
     ["a string", "w", /entry 2 .*got "w"/],
     ["a nested array", [new Float32Array(2)], /entry 2 .*got an Array of length 1 \(nested arrays are not accepted/],
-    ["a { grad } with a number[]", { grad: [1, 2] }, /the \.grad of entry 2 must be a Float32Array, a Float64Array, null or undefined; got an Array of length 2/],
+    [
+      "a { grad } with a number[]",
+      { grad: [1, 2] },
+      /the \.grad of entry 2 must be a Float32Array, a Float64Array, null or undefined; got an Array of length 2/,
+    ],
     ["a { grad } with an Int32Array", { grad: new Int32Array(1) }, /the \.grad of entry 2 .*got an Int32Array/],
     ["a { grad } with a string", { grad: "x" }, /the \.grad of entry 2 .*got "x"/],
-    ["an object without grad", { data: new Float32Array(1) }, /entry 2 .*got an Object \(an object without a grad property\)/],
+    [
+      "an object without grad",
+      { data: new Float32Array(1) },
+      /entry 2 .*got an Object \(an object without a grad property\)/,
+    ],
     ["a boolean", true, /entry 2 .*got true/],
     ["a function", () => 1, /entry 2 .*got a function/],
   ];
@@ -57,7 +75,10 @@ describe("unsupported gradients: TypeError naming what was given and what is acc
       const v = victims();
       let yielded = 0;
       function* gen() {
-        for (const g of v) { yielded++; yield g; }
+        for (const g of v) {
+          yielded++;
+          yield g;
+        }
         yielded++;
         yield [1, 2, 3] as unknown as Grad;
         yielded++;
@@ -68,7 +89,11 @@ describe("unsupported gradients: TypeError naming what was given and what is acc
       assertUnchanged(v);
     });
     const BAD_TOP: [string, unknown, RegExp][] = [
-      ["a number[]... as a number", 3, /grads must be a Float32Array, a Float64Array, a \{ grad \} object, null or undefined, or an iterable of these; got 3\./],
+      [
+        "a number[]... as a number",
+        3,
+        /grads must be a Float32Array, a Float64Array, a \{ grad \} object, null or undefined, or an iterable of these; got 3\./,
+      ],
       ["an Int32Array", new Int32Array(3), /grads must be .*got an Int32Array \(convert it: Float32Array\.from/],
       ["a string", "grads", /grads must be .*got "grads"/],
       ["an object without grad", { weights: 1 }, /grads must be .*got an Object \(an object without a grad property\)/],
@@ -100,19 +125,34 @@ describe("invalid thresholds: RangeError for negative/NaN, TypeError for non-num
   for (const [bad, kind, pattern] of BAD_NUMBERS) {
     test(`maxNorm ${String(bad)}`, () => {
       const v = victims();
-      assertThrowsTyped(() => clipGradNorm_(v, bad as number), kind, new RegExp("maxNorm must be a number >= 0; " + pattern.source));
-      assertThrowsTyped(() => clipGradsWithNorm_(v, bad as number, 50), kind, new RegExp("maxNorm must be a number >= 0; " + pattern.source));
+      assertThrowsTyped(
+        () => clipGradNorm_(v, bad as number),
+        kind,
+        new RegExp("maxNorm must be a number >= 0; " + pattern.source),
+      );
+      assertThrowsTyped(
+        () => clipGradsWithNorm_(v, bad as number, 50),
+        kind,
+        new RegExp("maxNorm must be a number >= 0; " + pattern.source),
+      );
       assertUnchanged(v);
     });
     test(`clipValue ${String(bad)}`, () => {
       const v = victims();
-      assertThrowsTyped(() => clipGradValue_(v, bad as number), kind, new RegExp("clipValue must be a number >= 0; " + pattern.source));
+      assertThrowsTyped(
+        () => clipGradValue_(v, bad as number),
+        kind,
+        new RegExp("clipValue must be a number >= 0; " + pattern.source),
+      );
       assertUnchanged(v);
     });
   }
   test("maxNorm is checked before a generator is read", () => {
     let read = false;
-    function* gen() { read = true; yield new Float32Array(1); }
+    function* gen() {
+      read = true;
+      yield new Float32Array(1);
+    }
     assert.throws(() => clipGradNorm_(gen(), -1), RangeError);
     assert.throws(() => clipGradValue_(gen(), NaN), RangeError);
     assert.equal(read, false);
@@ -157,7 +197,11 @@ describe("invalid options: nothing modified", () => {
     for (const bad of [1, "true", null, 0, "yes"]) {
       test(`${fnName}: errorIfNonfinite ${JSON.stringify(bad)}`, () => {
         const v = victims();
-        assertThrowsTyped(() => call(v, { errorIfNonfinite: bad }), TypeError, /errorIfNonfinite must be a boolean; got /);
+        assertThrowsTyped(
+          () => call(v, { errorIfNonfinite: bad }),
+          TypeError,
+          /errorIfNonfinite must be a boolean; got /,
+        );
         assertUnchanged(v);
       });
     }
@@ -176,7 +220,10 @@ describe("invalid options: nothing modified", () => {
       });
     }
     const UNKNOWN_KEYS: [Record<string, unknown>, RegExp][] = [
-      [{ norm_type: 1 }, /unknown option "norm_type" \(did you mean normType\?\); known options: normType, errorIfNonfinite\./],
+      [
+        { norm_type: 1 },
+        /unknown option "norm_type" \(did you mean normType\?\); known options: normType, errorIfNonfinite\./,
+      ],
       [{ normtype: "inf" }, /unknown option "normtype" \(did you mean normType\?\)/],
       [{ normType: 1, maxNorm: 3 }, /unknown option "maxNorm"; known options: normType, errorIfNonfinite\./],
     ];
@@ -204,7 +251,10 @@ describe("NonFiniteNormError: thrown before anything is modified", () => {
       test(`${label} in the last gradient of a generator, normType ${normType}`, () => {
         const v = victims();
         const last = Float32Array.of(1, bad);
-        function* gen() { yield* v; yield { grad: last }; }
+        function* gen() {
+          yield* v;
+          yield { grad: last };
+        }
         assert.throws(
           () => clipGradNorm_(gen(), 1, { normType, errorIfNonfinite: true }),
           (err: unknown) => {

@@ -47,7 +47,11 @@ export const inputForms: readonly InputForm[] = [
     applies: () => true,
     build: (g) => generate(g.map((x, i) => (i % 2 === 0 ? x : { grad: x }))),
   },
-  { name: "Set", applies: (g) => new Set(g.filter((x) => x !== null)).size === g.filter((x) => x !== null).length, build: (g) => new Set(g) },
+  {
+    name: "Set",
+    applies: (g) => new Set(g.filter((x) => x !== null)).size === g.filter((x) => x !== null).length,
+    build: (g) => new Set(g),
+  },
   { name: "single typed array", applies: (g) => g.length === 1 && g[0] !== null, build: (g) => g[0]! },
   { name: "single { grad }", applies: (g) => g.length === 1, build: (g) => ({ grad: g[0] }) },
   { name: "single null", applies: (g) => g.length === 1 && g[0] === null, build: () => null },

@@ -40,15 +40,46 @@ function hostileEntries(): [string, unknown, RegExp][] {
   const revocable = Proxy.revocable({}, {});
   revocable.revoke();
   return [
-    ["a Proxy of a Float32Array", new Proxy(Float32Array.of(5), {}), /entry 1 must be .*got a Proxy or imitation of a typed array \(pass the real Float32Array\/Float64Array itself\)/],
+    [
+      "a Proxy of a Float32Array",
+      new Proxy(Float32Array.of(5), {}),
+      /entry 1 must be .*got a Proxy or imitation of a typed array \(pass the real Float32Array\/Float64Array itself\)/,
+    ],
     ["a Proxy of a Float64Array", new Proxy(Float64Array.of(5), {}), /entry 1 must be .*imitation/],
     ["an object with Float64Array.prototype", Object.create(Float64Array.prototype), /entry 1 must be .*imitation/],
-    ["a Proxy claiming Float64Array.prototype", new Proxy({}, { getPrototypeOf: () => Float64Array.prototype }), /entry 1 must be .*imitation/],
-    ["a { grad } holding a Proxy", { grad: new Proxy(Float32Array.of(5), {}) }, /the \.grad of entry 1 must be a Float32Array.*imitation/],
+    [
+      "a Proxy claiming Float64Array.prototype",
+      new Proxy({}, { getPrototypeOf: () => Float64Array.prototype }),
+      /entry 1 must be .*imitation/,
+    ],
+    [
+      "a { grad } holding a Proxy",
+      { grad: new Proxy(Float32Array.of(5), {}) },
+      /the \.grad of entry 1 must be a Float32Array.*imitation/,
+    ],
     ["a detached Float32Array", detached(), /entry 1 is a detached or out-of-bounds typed array/],
     ["a { grad } holding a detached array", { grad: detached() }, /the \.grad of entry 1 is a detached/],
-    ["a { grad } whose getter throws", { get grad(): never { throw new Error("no grad"); } }, /reading the \.grad of entry 1 threw: no grad/],
-    ["a Proxy whose has trap throws", new Proxy({}, { has() { throw new Error("trap"); } }), /reading the \.grad of entry 1 threw: trap/],
+    [
+      "a { grad } whose getter throws",
+      {
+        get grad(): never {
+          throw new Error("no grad");
+        },
+      },
+      /reading the \.grad of entry 1 threw: no grad/,
+    ],
+    [
+      "a Proxy whose has trap throws",
+      new Proxy(
+        {},
+        {
+          has() {
+            throw new Error("trap");
+          },
+        },
+      ),
+      /reading the \.grad of entry 1 threw: trap/,
+    ],
     ["a revoked Proxy", revocable.proxy, /entry 1/],
   ];
 }
@@ -58,19 +89,25 @@ describe("a bad entry after a good one: TypeError naming the entry, the good one
     for (const [what, bad, pattern] of hostileEntries()) {
       test(`${fnName}: ${what}`, () => {
         const good = Float32Array.of(30, -40);
-        assert.throws(() => call([good, bad]), (e: unknown) => {
-          assert.ok(e instanceof TypeError, `a TypeError, got ${String(e)}`);
-          assert.ok(e.message.startsWith(`gradclip: ${fnName}: `), e.message);
-          assert.match(e.message, pattern);
-          return true;
-        });
+        assert.throws(
+          () => call([good, bad]),
+          (e: unknown) => {
+            assert.ok(e instanceof TypeError, `a TypeError, got ${String(e)}`);
+            assert.ok(e.message.startsWith(`gradclip: ${fnName}: `), e.message);
+            assert.match(e.message, pattern);
+            return true;
+          },
+        );
         assert.deepEqual(Array.from(good), [30, -40], "the good gradient was modified");
       });
     }
   }
   test("the issue's example: clipGradValue_([good, new Proxy(Float32Array.of(5), {})], 1) throws before touching good", () => {
     const good = Float32Array.of(5, -5);
-    assert.throws(() => clipGradValue_([good, new Proxy(Float32Array.of(5), {})], 1), /clipGradValue_: entry 1 must be/);
+    assert.throws(
+      () => clipGradValue_([good, new Proxy(Float32Array.of(5), {})], 1),
+      /clipGradValue_: entry 1 must be/,
+    );
     assert.deepEqual(Array.from(good), [5, -5]);
   });
 });
@@ -78,12 +115,28 @@ describe("a bad entry after a good one: TypeError naming the entry, the good one
 describe("the same inputs on their own (not in a list)", () => {
   for (const [fnName, call] of Object.entries(CALLS)) {
     test(`${fnName}: a Proxy, an imitation, a detached array, a { grad } of each`, () => {
-      const imitations = [new Proxy(Float32Array.of(5), {}), Object.create(Float32Array.prototype), new Proxy({}, { getPrototypeOf: () => Float32Array.prototype })];
+      const imitations = [
+        new Proxy(Float32Array.of(5), {}),
+        Object.create(Float32Array.prototype),
+        new Proxy({}, { getPrototypeOf: () => Float32Array.prototype }),
+      ];
       for (const bad of imitations) {
-        assert.throws(() => call(bad), (e: unknown) => e instanceof TypeError && e.message.startsWith(`gradclip: ${fnName}: grads must be`) && /imitation/.test(e.message));
-        assert.throws(() => call({ grad: bad }), (e: unknown) => e instanceof TypeError && /the \.grad of the parameter must be/.test(e.message));
+        assert.throws(
+          () => call(bad),
+          (e: unknown) =>
+            e instanceof TypeError &&
+            e.message.startsWith(`gradclip: ${fnName}: grads must be`) &&
+            /imitation/.test(e.message),
+        );
+        assert.throws(
+          () => call({ grad: bad }),
+          (e: unknown) => e instanceof TypeError && /the \.grad of the parameter must be/.test(e.message),
+        );
       }
-      assert.throws(() => call(detached()), (e: unknown) => e instanceof TypeError && e.message.startsWith(`gradclip: ${fnName}: grads is a detached`));
+      assert.throws(
+        () => call(detached()),
+        (e: unknown) => e instanceof TypeError && e.message.startsWith(`gradclip: ${fnName}: grads is a detached`),
+      );
       assert.throws(() => call({ grad: detached() }), /the \.grad of the parameter is a detached/);
     });
   }
@@ -91,7 +144,12 @@ describe("the same inputs on their own (not in a list)", () => {
     assert.throws(() => getTotalNorm([detached()]), TypeError);
     assert.equal(getTotalNorm([new Float32Array(0), new Float64Array(0)]), 0);
     // Resizable buffers are ES2024 (in Node 20); typed here by hand for the ES2022 lib.
-    const resizable = new (ArrayBuffer as unknown as new (n: number, o: { maxByteLength: number }) => ArrayBuffer & { resize(n: number): void })(16, { maxByteLength: 32 });
+    const resizable = new (
+      ArrayBuffer as unknown as new (
+        n: number,
+        o: { maxByteLength: number },
+      ) => ArrayBuffer & { resize(n: number): void }
+    )(16, { maxByteLength: 32 });
     const view = new Float32Array(resizable, 0, 4).fill(1);
     resizable.resize(8); // the fixed-length view is now out of bounds
     assert.throws(() => getTotalNorm(view), /out-of-bounds/);
@@ -143,17 +201,27 @@ describe("the caller's iterables: errors typed, nothing modified", () => {
       yield good;
       throw new Error("iterator failed");
     }
-    assert.throws(() => clipGradValue_(gen(), 1), (e: unknown) => {
-      assert.ok(e instanceof TypeError);
-      assert.match(e.message, /^gradclip: clipGradValue_: iterating grads \(at entry 1\) threw: iterator failed/);
-      assert.equal((e.cause as Error).message, "iterator failed");
-      return true;
-    });
+    assert.throws(
+      () => clipGradValue_(gen(), 1),
+      (e: unknown) => {
+        assert.ok(e instanceof TypeError);
+        assert.match(e.message, /^gradclip: clipGradValue_: iterating grads \(at entry 1\) threw: iterator failed/);
+        assert.equal((e.cause as Error).message, "iterator failed");
+        return true;
+      },
+    );
     assert.deepEqual(Array.from(good), [30, -40]);
   });
   test("a Symbol.iterator getter that throws, and one that is not a function", () => {
-    const throwing = { get [Symbol.iterator](): never { throw new Error("no iterator"); } };
-    assert.throws(() => getTotalNorm(throwing as never), /getTotalNorm: reading grads\[Symbol.iterator\] threw: no iterator/);
+    const throwing = {
+      get [Symbol.iterator](): never {
+        throw new Error("no iterator");
+      },
+    };
+    assert.throws(
+      () => getTotalNorm(throwing as never),
+      /getTotalNorm: reading grads\[Symbol.iterator\] threw: no iterator/,
+    );
     assert.throws(() => getTotalNorm({ [Symbol.iterator]: 5 } as never), /getTotalNorm: grads must be/);
   });
   test("the iterator is closed when an entry is refused (as for-of does)", () => {
@@ -180,8 +248,17 @@ describe("GradBuffer, useWasmKernels, wasmKernelsForMemory: the same class of in
     const memory = new WebAssembly.Memory({ initial: 1 });
     const fakes = [new Proxy(memory, {}), Object.create(WebAssembly.Memory.prototype), { buffer: new ArrayBuffer(8) }];
     for (const fake of fakes) {
-      assert.throws(() => useWasmKernels(fake as never), (e: unknown) => e instanceof TypeError && e.message.startsWith("gradclip: useWasmKernels: memory must be a WebAssembly.Memory"));
-      assert.throws(() => wasmKernelsForMemory(fake as never), (e: unknown) => e instanceof TypeError && e.message.startsWith("gradclip: wasmKernelsForMemory: memory must be"));
+      assert.throws(
+        () => useWasmKernels(fake as never),
+        (e: unknown) =>
+          e instanceof TypeError &&
+          e.message.startsWith("gradclip: useWasmKernels: memory must be a WebAssembly.Memory"),
+      );
+      assert.throws(
+        () => wasmKernelsForMemory(fake as never),
+        (e: unknown) =>
+          e instanceof TypeError && e.message.startsWith("gradclip: wasmKernelsForMemory: memory must be"),
+      );
     }
   });
   test("the kernels of wasmKernelsForMemory check every array: no imitation, no detached view, no lying subclass", () => {
@@ -190,8 +267,19 @@ describe("GradBuffer, useWasmKernels, wasmKernelsForMemory: the same class of in
     const view = new Float32Array(memory.buffer, 64, 8).fill(2);
     const neighbour = new Float32Array(memory.buffer, 1024, 8).fill(5);
     for (const bad of [new Proxy(view, {}), Object.create(Float32Array.prototype), [1, 2]]) {
-      for (const run of [() => k.sumSquares(bad as never), () => k.maxAbs(bad as never), () => k.scale(bad as never, 0), () => k.clamp(bad as never, 0), () => k.sumPow(bad as never, 1)]) {
-        assert.throws(run, (e: unknown) => e instanceof TypeError && /^gradclip: wasmKernelsForMemory kernels: \w+: the array must be a real Float32Array/.test(e.message));
+      for (const run of [
+        () => k.sumSquares(bad as never),
+        () => k.maxAbs(bad as never),
+        () => k.scale(bad as never, 0),
+        () => k.clamp(bad as never, 0),
+        () => k.sumPow(bad as never, 1),
+      ]) {
+        assert.throws(
+          run,
+          (e: unknown) =>
+            e instanceof TypeError &&
+            /^gradclip: wasmKernelsForMemory kernels: \w+: the array must be a real Float32Array/.test(e.message),
+        );
       }
     }
     // A subclass whose byteOffset and length point at the neighbour: the built-in values are used.
@@ -216,11 +304,23 @@ describe("GradBuffer, useWasmKernels, wasmKernelsForMemory: the same class of in
     assert.throws(() => new GradBuffer([Infinity]), RangeError);
     assert.throws(() => new GradBuffer([[2 ** 40, 2 ** 40]]), /more than 2\^53 - 1 elements/);
     assert.throws(() => new GradBuffer([[2 ** 53]]), RangeError);
-    const throwing = { *[Symbol.iterator]() { yield 2; throw new Error("shape source failed"); } };
-    assert.throws(() => new GradBuffer(throwing), (e: unknown) => e instanceof TypeError && /GradBuffer: iterating shapes threw: shape source failed/.test(e.message));
+    const throwing = {
+      *[Symbol.iterator]() {
+        yield 2;
+        throw new Error("shape source failed");
+      },
+    };
+    assert.throws(
+      () => new GradBuffer(throwing),
+      (e: unknown) =>
+        e instanceof TypeError && /GradBuffer: iterating shapes threw: shape source failed/.test(e.message),
+    );
     const shape = [2, 3];
     const buf = new GradBuffer([shape, -0]);
-    assert.deepEqual(buf.grads.map((g) => g.length), [6, 0]);
+    assert.deepEqual(
+      buf.grads.map((g) => g.length),
+      [6, 0],
+    );
     assert.ok(Object.isFrozen(buf.grads));
   });
 });

@@ -19,7 +19,16 @@ const SUBNORMAL_SLACK = 2 ** -1060;
 /** ±m · 2^e with m in [1, 2) (or an exact zero): spreads values over many binades. */
 function valueArb(minExp: number, maxExp: number): fc.Arbitrary<number> {
   return fc.oneof(
-    { weight: 12, arbitrary: fc.tuple(fc.double({ min: 1, max: 2, maxExcluded: true, noNaN: true }), fc.integer({ min: minExp, max: maxExp }), fc.boolean()).map(([m, e, neg]) => (neg ? -1 : 1) * m * 2 ** e) },
+    {
+      weight: 12,
+      arbitrary: fc
+        .tuple(
+          fc.double({ min: 1, max: 2, maxExcluded: true, noNaN: true }),
+          fc.integer({ min: minExp, max: maxExp }),
+          fc.boolean(),
+        )
+        .map(([m, e, neg]) => (neg ? -1 : 1) * m * 2 ** e),
+    },
     { weight: 1, arbitrary: fc.constantFrom(0, -0) },
   );
 }
@@ -34,13 +43,18 @@ function gradArb(f64Exp: [number, number], f32Exp: [number, number], maxLength =
   return fc
     .boolean()
     .chain((f32) =>
-      fc.record({ f32: fc.constant(f32), values: fc.array(f32 ? valueArb(...f32Exp) : valueArb(...f64Exp), { maxLength }) }),
+      fc.record({
+        f32: fc.constant(f32),
+        values: fc.array(f32 ? valueArb(...f32Exp) : valueArb(...f64Exp), { maxLength }),
+      }),
     )
     .map(({ f32, values }: GradShape) => (f32 ? Float32Array.from(values) : Float64Array.from(values)));
 }
 
 function listArb(grad: fc.Arbitrary<Grad>): fc.Arbitrary<(Grad | null)[]> {
-  return fc.array(fc.oneof({ weight: 6, arbitrary: grad }, { weight: 1, arbitrary: fc.constant(null) }), { maxLength: 5 });
+  return fc.array(fc.oneof({ weight: 6, arbitrary: grad }, { weight: 1, arbitrary: fc.constant(null) }), {
+    maxLength: 5,
+  });
 }
 
 const WIDE = listArb(gradArb([-1074, 1023], [-149, 126]));
@@ -81,17 +95,31 @@ test("the norm matches a compensated, power-of-two-scaled reference for any p", 
 
 test("absolute homogeneity: ||c·g|| = |c|·||g|| for powers of two far into overflow/underflow territory", () => {
   fc.assert(
-    fc.property(listArb(gradArb([-60, 60], [-30, 30])), P_ANY, fc.integer({ min: -900, max: 900 }), fc.boolean(), (list, p, k, neg) => {
-      // One exact factor per precision: float32 arrays take one that keeps them in float32's normal range.
-      const k32 = Math.max(-60, Math.min(60, k));
-      for (const [isF32, e] of [[true, k32], [false, k]] as const) {
-        const before: Grad[] = list.filter((g): g is Grad => g !== null && g instanceof Float32Array === isF32);
-        if (before.length === 0) continue;
-        const c = (neg ? -1 : 1) * 2 ** e;
-        const after = before.map((g) => g.map((x) => x * c));
-        assertNear(getTotalNorm(after, { normType: p }), 2 ** e * getTotalNorm(before, { normType: p }), 1e-13, `p=${p} k=${e}`);
-      }
-    }),
+    fc.property(
+      listArb(gradArb([-60, 60], [-30, 30])),
+      P_ANY,
+      fc.integer({ min: -900, max: 900 }),
+      fc.boolean(),
+      (list, p, k, neg) => {
+        // One exact factor per precision: float32 arrays take one that keeps them in float32's normal range.
+        const k32 = Math.max(-60, Math.min(60, k));
+        for (const [isF32, e] of [
+          [true, k32],
+          [false, k],
+        ] as const) {
+          const before: Grad[] = list.filter((g): g is Grad => g !== null && g instanceof Float32Array === isF32);
+          if (before.length === 0) continue;
+          const c = (neg ? -1 : 1) * 2 ** e;
+          const after = before.map((g) => g.map((x) => x * c));
+          assertNear(
+            getTotalNorm(after, { normType: p }),
+            2 ** e * getTotalNorm(before, { normType: p }),
+            1e-13,
+            `p=${p} k=${e}`,
+          );
+        }
+      },
+    ),
     RUNS,
   );
 });
@@ -105,7 +133,12 @@ test("absolute homogeneity for arbitrary factors (float64)", () => {
       fc.boolean(),
       (list, p, c, neg) => {
         const scaled = list.map((g) => g?.map((x) => x * (neg ? -c : c)) ?? null);
-        assertNear(getTotalNorm(scaled, { normType: p }), c * getTotalNorm(list, { normType: p }), 1e-12, `p=${p} c=${c}`);
+        assertNear(
+          getTotalNorm(scaled, { normType: p }),
+          c * getTotalNorm(list, { normType: p }),
+          1e-12,
+          `p=${p} c=${c}`,
+        );
       },
     ),
     RUNS,
@@ -161,11 +194,15 @@ test("splitting or concatenating tensors does not change the norm for p < 1, wit
 
 const SPECIAL = fc.constantFrom(NaN, Infinity, -Infinity, 0, -0);
 const WITH_SPECIALS = listArb(
-  fc.boolean().chain((f32) =>
-    fc
-      .array(fc.oneof({ weight: 4, arbitrary: valueArb(-100, 100) }, { weight: 1, arbitrary: SPECIAL }), { maxLength: 12 })
-      .map((v) => (f32 ? Float32Array.from(v) : Float64Array.from(v))),
-  ),
+  fc
+    .boolean()
+    .chain((f32) =>
+      fc
+        .array(fc.oneof({ weight: 4, arbitrary: valueArb(-100, 100) }, { weight: 1, arbitrary: SPECIAL }), {
+          maxLength: 12,
+        })
+        .map((v) => (f32 ? Float32Array.from(v) : Float64Array.from(v))),
+    ),
 );
 
 test("p = inf equals max |g| exactly (NaN if any NaN)", () => {
@@ -193,7 +230,9 @@ test("NaN anywhere gives NaN; otherwise ±Infinity gives Infinity, for every p",
 test("a generator gives the same norm as the array it yields", () => {
   fc.assert(
     fc.property(MODERATE, P_ANY, (list, p) => {
-      function* gen() { yield* list; }
+      function* gen() {
+        yield* list;
+      }
       assert.ok(Object.is(getTotalNorm(gen(), { normType: p }), getTotalNorm(list, { normType: p })));
     }),
     RUNS,
@@ -219,12 +258,14 @@ test("after clipping the norm is <= maxNorm (1e-6 relative), each value scaled b
           if (!g) return;
           const b = before[i]!;
           const c = g instanceof Float32Array ? Math.fround(coef) : coef;
-          const want = g instanceof Float32Array ? Float32Array.from(b, (x) => x * c) : Float64Array.from(b, (x) => x * c);
+          const want =
+            g instanceof Float32Array ? Float32Array.from(b, (x) => x * c) : Float64Array.from(b, (x) => x * c);
           assert.ok(sameBits(g, want), `grad ${i} scaled by ${coef}`);
         });
         const after = getTotalNorm(list, { normType: p });
         assert.ok(after <= maxNorm * (1 + 1e-6), `p=${p}: ${after} > ${maxNorm}`);
-        if (coef === 1) list.forEach((g, i) => assert.ok(g === null || sameBits(g, before[i]!), "unchanged below maxNorm"));
+        if (coef === 1)
+          list.forEach((g, i) => assert.ok(g === null || sameBits(g, before[i]!), "unchanged below maxNorm"));
       },
     ),
     RUNS,
@@ -245,23 +286,28 @@ test("already below maxNorm: nothing changes", () => {
 
 test("clipGradValue_ bounds every element, keeps NaN, leaves in-range values alone", () => {
   fc.assert(
-    fc.property(WITH_SPECIALS, fc.oneof(fc.constantFrom(0, Infinity), fc.double({ min: 0, max: 2 ** 101, noNaN: true })), (list, clip) => {
-      const before = copy(list);
-      clipGradValue_(list, clip);
-      list.forEach((g, i) => {
-        if (!g) return;
-        const bound = g instanceof Float32Array ? Math.fround(clip) : clip;
-        const b = before[i]!;
-        for (let j = 0; j < g.length; j++) {
-          const x: number = b[j]!, y: number = g[j]!;
-          if (Number.isNaN(x)) assert.ok(Number.isNaN(y), "NaN stays NaN");
-          else if (x > clip) assert.equal(y, bound);
-          else if (x < -clip) assert.equal(y, -bound);
-          else assert.ok(Object.is(y, x), `in-range ${x} changed to ${y}`);
-          if (!Number.isNaN(y)) assert.ok(Math.abs(y) <= bound);
-        }
-      });
-    }),
+    fc.property(
+      WITH_SPECIALS,
+      fc.oneof(fc.constantFrom(0, Infinity), fc.double({ min: 0, max: 2 ** 101, noNaN: true })),
+      (list, clip) => {
+        const before = copy(list);
+        clipGradValue_(list, clip);
+        list.forEach((g, i) => {
+          if (!g) return;
+          const bound = g instanceof Float32Array ? Math.fround(clip) : clip;
+          const b = before[i]!;
+          for (let j = 0; j < g.length; j++) {
+            const x: number = b[j]!,
+              y: number = g[j]!;
+            if (Number.isNaN(x)) assert.ok(Number.isNaN(y), "NaN stays NaN");
+            else if (x > clip) assert.equal(y, bound);
+            else if (x < -clip) assert.equal(y, -bound);
+            else assert.ok(Object.is(y, x), `in-range ${x} changed to ${y}`);
+            if (!Number.isNaN(y)) assert.ok(Math.abs(y) <= bound);
+          }
+        });
+      },
+    ),
     RUNS,
   );
 });

@@ -34,8 +34,14 @@ function integerRoot(n: bigint, p: number): bigint {
 
 /** x · 2^e without intermediate overflow or underflow (exact unless the result is subnormal). */
 function ldexp(x: number, e: number): number {
-  while (e > 1000) { x *= 2 ** 1000; e -= 1000; }
-  while (e < -1000) { x *= 2 ** -1000; e += 1000; }
+  while (e > 1000) {
+    x *= 2 ** 1000;
+    e -= 1000;
+  }
+  while (e < -1000) {
+    x *= 2 ** -1000;
+    e += 1000;
+  }
   return x * 2 ** e;
 }
 
@@ -58,7 +64,7 @@ export function exactNorm(values: readonly number[], p: number): number {
   const emin = Math.min(...parts.map((d) => d.exponent));
   // Σ M_i^p · 2^(p (E_i - emin)), an exact integer; the norm is S^(1/p) · 2^emin.
   let sum = 0n;
-  for (const { mantissa, exponent } of parts) sum += mantissa ** BigInt(p) << BigInt(p * (exponent - emin));
+  for (const { mantissa, exponent } of parts) sum += (mantissa ** BigInt(p)) << BigInt(p * (exponent - emin));
   const extra = Math.max(0, 64 - Math.floor(bitLength(sum) / p)); // root bits beyond the 64 we want
   let root = integerRoot(sum << BigInt(p * extra), p);
   // Keep 64 significant bits so that Number() cannot overflow.
@@ -78,7 +84,8 @@ export function referenceNorm(values: readonly number[], p: number): number {
   for (const v of values) max = Math.max(max, Math.abs(v));
   if (p === Infinity || max === 0) return max;
   const e = Math.floor(Math.log2(max));
-  let sum = 0, compensation = 0;
+  let sum = 0,
+    compensation = 0;
   for (const v of values) {
     const term = Math.abs(ldexp(v, -e)) ** p;
     const t = sum + term;

@@ -17,7 +17,9 @@ const SHAPES = [[3, 5], 7, [], [0, 4], [2, 2, 3], 33];
 
 function filled<D extends "float32" | "float64">(values: (i: number, j: number) => number, dtype?: D): GradBuffer<D> {
   const buf = new GradBuffer<D>(SHAPES, dtype ? { dtype } : undefined);
-  buf.grads.forEach((g, i) => { for (let j = 0; j < g.length; j++) g[j] = values(i, j); });
+  buf.grads.forEach((g, i) => {
+    for (let j = 0; j < g.length; j++) g[j] = values(i, j);
+  });
   return buf;
 }
 
@@ -30,7 +32,10 @@ function assertSameGrads(actual: readonly Grad[], expected: readonly Grad[]): vo
 
 test("GradBuffer allocates one zero-filled, 64-byte-aligned view per shape in one memory", () => {
   const buf = new GradBuffer(SHAPES);
-  assert.deepEqual(buf.grads.map((g) => g.length), [15, 7, 1, 0, 12, 33]);
+  assert.deepEqual(
+    buf.grads.map((g) => g.length),
+    [15, 7, 1, 0, 12, 33],
+  );
   assert.equal(buf.dtype, "float32");
   for (const g of buf.grads) {
     assert.ok(g instanceof Float32Array);
@@ -45,7 +50,10 @@ test("GradBuffer allocates one zero-filled, 64-byte-aligned view per shape in on
   assert.ok(buf.grads.every((g) => g.every((v) => v === 0)));
   const b64 = new GradBuffer([4, [2, 3]], { dtype: "float64" });
   assert.ok(b64.grads.every((g) => g instanceof Float64Array));
-  assert.deepEqual(b64.grads.map((g) => g.length), [4, 6]);
+  assert.deepEqual(
+    b64.grads.map((g) => g.length),
+    [4, 6],
+  );
 });
 
 test("GradBuffer rejects bad shapes and dtypes with TypeError / RangeError", () => {

@@ -38,12 +38,22 @@ function dstInMemory(Ctor: typeof Float32Array | typeof Float64Array, n: number,
  * `dstOffset` (another alignment) equal jsArrayKernels' in-place kernel on a copy;
  * the source is left as it was.
  */
-function checkInto(k: ArrayKernels, Ctor: typeof Float32Array | typeof Float64Array, values: ArrayLike<number>,
-  offset: number, dstOffset: number, ctx: string): void {
-  const kinds: ["scale" | "clamp", number[]][] = [["scale", COEFS], ["clamp", CLAMPS]];
+function checkInto(
+  k: ArrayKernels,
+  Ctor: typeof Float32Array | typeof Float64Array,
+  values: ArrayLike<number>,
+  offset: number,
+  dstOffset: number,
+  ctx: string,
+): void {
+  const kinds: ["scale" | "clamp", number[]][] = [
+    ["scale", COEFS],
+    ["clamp", CLAMPS],
+  ];
   for (const [kind, cs] of kinds) {
     for (const c of cs) {
-      const src = inMemory(Ctor, values, offset), dst = dstInMemory(Ctor, values.length, dstOffset);
+      const src = inMemory(Ctor, values, offset),
+        dst = dstInMemory(Ctor, values.length, dstOffset);
       const expected = new Ctor(values);
       jsArrayKernels[kind](expected, c);
       if (kind === "scale") k.scaleInto!(src, dst, c);
@@ -68,13 +78,15 @@ function checkAll(Ctor: typeof Float32Array | typeof Float64Array, values: Array
   assert.ok(Object.is(wasm.sumPow(w, 3), jsArrayKernels.sumPow(js, 3)), `sumPow 3 ${ctx}`);
   assert.ok(Object.is(wasm.maxAbs(w), jsArrayKernels.maxAbs(js)), `maxAbs ${ctx}`);
   for (const c of COEFS) {
-    const a = inMemory(Ctor, values, offset), b = new Ctor(values);
+    const a = inMemory(Ctor, values, offset),
+      b = new Ctor(values);
     wasm.scale(a, c);
     jsArrayKernels.scale(b, c);
     assertSameBits(a, b, `scale(${c}) ${ctx}`);
   }
   for (const c of CLAMPS) {
-    const a = inMemory(Ctor, values, offset), b = new Ctor(values);
+    const a = inMemory(Ctor, values, offset),
+      b = new Ctor(values);
     wasm.clamp(a, c);
     jsArrayKernels.clamp(b, c);
     assertSameBits(a, b, `clamp(${c}) ${ctx}`);
@@ -147,7 +159,9 @@ test("jsArrayKernels.scaleInto / clampInto equal the in-place kernels on a copy,
       const values = Array.from({ length: n }, (_, i) => (i === 5 ? NaN : i === 7 ? -Infinity : r.signed(1e3)));
       for (const c of [...COEFS, ...CLAMPS]) {
         for (const kind of ["scale", "clamp"] as const) {
-          const src = new Ctor(values), dst = new Ctor(n), expected = new Ctor(values);
+          const src = new Ctor(values),
+            dst = new Ctor(n),
+            expected = new Ctor(values);
           jsArrayKernels[kind](expected, c);
           jsArrayKernels[`${kind}Into`](src, dst, c);
           assertSameBits(dst, expected, `js ${kind}Into(${c}) ${Ctor.name}[${n}]`);
@@ -186,7 +200,10 @@ test("arrays outside the memory go to jsArrayKernels; views detached by memory.g
   growable.grow(1);
   assert.equal(before.length, 0); // detached
   // Issue 9 item 8: a detached view reads as empty; a sum of 0 would be silently wrong.
-  assert.throws(() => k.sumSquares(before), /wasmKernelsForMemory kernels: sumSquares: the array is a detached or out-of-bounds typed array/);
+  assert.throws(
+    () => k.sumSquares(before),
+    /wasmKernelsForMemory kernels: sumSquares: the array is a detached or out-of-bounds typed array/,
+  );
   const after = new Float32Array(growable.buffer, 65536, 16).fill(3);
   assert.equal(k.sumSquares(after), 16 * 9);
   k.clamp(after, 1);

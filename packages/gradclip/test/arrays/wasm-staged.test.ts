@@ -40,12 +40,14 @@ test("staged kernels equal jsArrayKernels bit for bit at chunk-boundary lengths 
         assert.ok(Object.is(k.sumPow(a, 2.5), jsArrayKernels.sumPow(a, 2.5)), `sumPow 2.5 ${ctx}`);
         assert.ok(Object.is(k.maxAbs(a), jsArrayKernels.maxAbs(a)), `maxAbs ${ctx}`);
         for (const c of [0.3, 1e-30, NaN]) {
-          const x = a.slice(), y = a.slice();
+          const x = a.slice(),
+            y = a.slice();
           k.scale(x, c);
           jsArrayKernels.scale(y, c);
           assertSameBits(x, y, `scale(${c}) ${ctx}`);
         }
-        const x = a.slice(), y = a.slice();
+        const x = a.slice(),
+          y = a.slice();
         k.clamp(x, 50);
         jsArrayKernels.clamp(y, 50);
         assertSameBits(x, y, `clamp ${ctx}`);
@@ -66,7 +68,8 @@ test("staged kernels: NaN, infinities and 1e20 in the first chunk, at a chunk bo
         assert.ok(Object.is(k.sumSquares(a), jsArrayKernels.sumSquares(a)), `sumSquares ${ctx}`);
         assert.ok(Object.is(k.sumPow(a, 1), jsArrayKernels.sumPow(a, 1)), `sumPow 1 ${ctx}`);
         assert.ok(Object.is(k.maxAbs(a), jsArrayKernels.maxAbs(a)), `maxAbs ${ctx}`);
-        const x = a.slice(), y = a.slice();
+        const x = a.slice(),
+          y = a.slice();
         k.scale(x, 0.25);
         jsArrayKernels.scale(y, 0.25);
         assertSameBits(x, y, `scale ${ctx}`);
@@ -88,10 +91,17 @@ test("staged scaleInto / clampInto: a one-pass copy equal to the in-place kernel
       const values = data(n, { at: n - 2, value: NaN });
       if (CHUNK - 1 < n) values[CHUNK - 1] = -Infinity;
       // Source and destination at different element offsets of larger buffers.
-      const srcBacking = new Ctor(n + 1), dstBacking = new Ctor(n + 5);
+      const srcBacking = new Ctor(n + 1),
+        dstBacking = new Ctor(n + 5);
       srcBacking.set(values, 1);
-      const src = srcBacking.subarray(1), dst = dstBacking.subarray(3, 3 + n);
-      for (const [kind, c] of [["scale", 0.3], ["scale", 1e-30], ["clamp", 50], ["clamp", 0]] as const) {
+      const src = srcBacking.subarray(1),
+        dst = dstBacking.subarray(3, 3 + n);
+      for (const [kind, c] of [
+        ["scale", 0.3],
+        ["scale", 1e-30],
+        ["clamp", 50],
+        ["clamp", 0],
+      ] as const) {
         dstBacking.fill(7);
         const expected = new Ctor(values);
         jsArrayKernels[kind](expected, c);

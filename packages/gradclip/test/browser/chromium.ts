@@ -22,7 +22,11 @@ export const BASE_FLAGS: readonly string[] = [
 ];
 
 /** Extra flags that expose WebGPU on SwiftShader (Vulkan) in headless Chromium. */
-export const WEBGPU_FLAGS: readonly string[] = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-angle=swiftshader"];
+export const WEBGPU_FLAGS: readonly string[] = [
+  "--enable-unsafe-webgpu",
+  "--enable-features=Vulkan",
+  "--use-angle=swiftshader",
+];
 
 /** Why the browser suite cannot run here, or null when Chromium is present. */
 export function chromiumUnavailableReason(): string | null {

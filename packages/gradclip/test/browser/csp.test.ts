@@ -15,7 +15,8 @@ import { chromiumUnavailableReason, launchChromium, type LaunchedChromium } from
 import { servedRoots, startStaticServer, type StaticServer } from "./server.js";
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
-const unavailable = chromiumUnavailableReason() ?? (existsSync(join(repoRoot, "dist/index.js")) ? null : "dist/index.js is not built");
+const unavailable =
+  chromiumUnavailableReason() ?? (existsSync(join(repoRoot, "dist/index.js")) ? null : "dist/index.js is not built");
 let server: StaticServer | undefined;
 let chromium: LaunchedChromium | undefined;
 
@@ -43,7 +44,9 @@ async function load(fixture: string): Promise<PageOutcome> {
   });
   try {
     await page.goto(`${server!.origin}/test/browser/fixtures/${fixture}`);
-    const result = (await page.waitForFunction(() => (window as unknown as { cspResult?: unknown }).cspResult, null, { timeout: 30_000 }).then((h) => h.jsonValue())) as PageOutcome["result"];
+    const result = (await page
+      .waitForFunction(() => (window as unknown as { cspResult?: unknown }).cspResult, null, { timeout: 30_000 })
+      .then((h) => h.jsonValue())) as PageOutcome["result"];
     return { result, warnings };
   } finally {
     await page.close();

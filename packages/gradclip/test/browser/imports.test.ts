@@ -19,8 +19,18 @@ const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const ENTRIES = [
   { name: "gradclip", file: "dist/index.js", source: "src/index.ts", allowed: [] as string[] },
   { name: "gradclip/extend", file: "dist/extend.js", source: "src/extend.ts", allowed: [] as string[] },
-  { name: "gradclip/tfjs", file: "dist/tfjs/index.js", source: "src/tfjs/index.ts", allowed: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"] },
-  { name: "gradclip/tfjs/extend", file: "dist/tfjs/extend.js", source: "src/tfjs/extend.ts", allowed: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"] },
+  {
+    name: "gradclip/tfjs",
+    file: "dist/tfjs/index.js",
+    source: "src/tfjs/index.ts",
+    allowed: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"],
+  },
+  {
+    name: "gradclip/tfjs/extend",
+    file: "dist/tfjs/extend.js",
+    source: "src/tfjs/extend.ts",
+    allowed: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"],
+  },
 ];
 
 test("importSpecifiers finds static, re-export and dynamic imports", () => {
@@ -32,7 +42,7 @@ test("importSpecifiers is not misled by a regular expression literal before a do
   // The shape of dist/monitor/history.js's CSV quoting, where ts.preProcessFile found a fake `import ... from "gradclip"`.
   const src = [
     "function csvField(s) {",
-    "    return /[\",\\r\\n]/.test(s) ? `\"${s.replace(/\"/g, '\"\"')}\"` : s;",
+    '    return /[",\\r\\n]/.test(s) ? `"${s.replace(/"/g, \'""\')}"` : s;',
     "}",
     "function csvNumber(x) {",
     '    return x === null ? "" : String(x);',
@@ -49,8 +59,10 @@ test("importSpecifiers is not misled by a regular expression literal before a do
 });
 
 test("isNodeBuiltin recognises Node-only modules and nothing else", () => {
-  for (const s of ["fs", "node:fs", "fs/promises", "path", "node:test", "worker_threads"]) assert.equal(isNodeBuiltin(s), true, s);
-  for (const s of ["@tensorflow/tfjs-core", "gradclip", "fsevents-not-builtin"]) assert.equal(isNodeBuiltin(s), false, s);
+  for (const s of ["fs", "node:fs", "fs/promises", "path", "node:test", "worker_threads"])
+    assert.equal(isNodeBuiltin(s), true, s);
+  for (const s of ["@tensorflow/tfjs-core", "gradclip", "fsevents-not-builtin"])
+    assert.equal(isNodeBuiltin(s), false, s);
 });
 
 test("the static server refuses paths outside dist/, node_modules/, examples/ and fixtures", () => {
@@ -58,10 +70,25 @@ test("the static server refuses paths outside dist/, node_modules/, examples/ an
   const workspaceRoot = resolve(repoRoot, "../..");
   assert.equal(resolveServedPath(roots, "/dist/index.js"), join(repoRoot, "dist/index.js"));
   assert.equal(resolveServedPath(roots, "/packages/gradclip/dist/index.js"), join(repoRoot, "dist/index.js"));
-  assert.equal(resolveServedPath(roots, "/test/browser/fixtures/harness.html"), join(repoRoot, "test/browser/fixtures/harness.html"));
+  assert.equal(
+    resolveServedPath(roots, "/test/browser/fixtures/harness.html"),
+    join(repoRoot, "test/browser/fixtures/harness.html"),
+  );
   assert.equal(resolveServedPath(roots, "/node_modules/x/y.js"), join(workspaceRoot, "node_modules/x/y.js"));
-  assert.equal(resolveServedPath(roots, "/examples/browser/index.html"), join(workspaceRoot, "examples/browser/index.html"));
-  for (const p of ["/package.json", "/src/index.ts", "/dist/../package.json", "/dist/%2e%2e/package.json", "/test/browser/server.ts", "/distx/a.js", "/%E0%A4%A", "/packages/cli/src/main.ts"]) {
+  assert.equal(
+    resolveServedPath(roots, "/examples/browser/index.html"),
+    join(workspaceRoot, "examples/browser/index.html"),
+  );
+  for (const p of [
+    "/package.json",
+    "/src/index.ts",
+    "/dist/../package.json",
+    "/dist/%2e%2e/package.json",
+    "/test/browser/server.ts",
+    "/distx/a.js",
+    "/%E0%A4%A",
+    "/packages/cli/src/main.ts",
+  ]) {
     assert.equal(resolveServedPath(roots, p), null, p);
   }
 });
@@ -78,10 +105,20 @@ for (const entry of ENTRIES) {
     }
     assert.equal(distStalenessMessage(), null, distStalenessMessage() ?? "");
     const graph = walkImports([abs], repoRoot);
-    t.diagnostic(`${entry.name}: ${graph.files.length} modules, bare imports: ${[...new Set(graph.bare.map((b) => b.specifier))].join(", ") || "none"}`);
+    t.diagnostic(
+      `${entry.name}: ${graph.files.length} modules, bare imports: ${[...new Set(graph.bare.map((b) => b.specifier))].join(", ") || "none"}`,
+    );
     assert.deepEqual(graph.missing, [], "relative imports must resolve to files (with their .js extension)");
-    assert.deepEqual(graph.bare.filter((b) => isNodeBuiltin(b.specifier)), [], "Node built-ins in the browser graph");
-    assert.deepEqual(graph.bare.filter((b) => !entry.allowed.includes(b.specifier)), [], `only ${entry.allowed.join(", ") || "no packages"} may be imported`);
+    assert.deepEqual(
+      graph.bare.filter((b) => isNodeBuiltin(b.specifier)),
+      [],
+      "Node built-ins in the browser graph",
+    );
+    assert.deepEqual(
+      graph.bare.filter((b) => !entry.allowed.includes(b.specifier)),
+      [],
+      `only ${entry.allowed.join(", ") || "no packages"} may be imported`,
+    );
     assert.deepEqual(graph.requires, [], "require()/createRequire are CommonJS and do not exist in browsers");
     for (const f of graph.files) {
       // A .ts source or a sourcemap-only file in the graph would mean a broken build.
@@ -106,7 +143,10 @@ test("a bundler (esbuild, platform browser) bundles both entries and keeps gradc
     t.skip("esbuild is not installed (it comes with tsx)");
     return;
   }
-  const entries: Record<string, string> = { gradclip: join(repoRoot, "dist/index.js"), "gradclip/tfjs": join(repoRoot, "dist/tfjs/index.js") };
+  const entries: Record<string, string> = {
+    gradclip: join(repoRoot, "dist/index.js"),
+    "gradclip/tfjs": join(repoRoot, "dist/tfjs/index.js"),
+  };
   if (!existsSync(entries["gradclip/tfjs"]!)) {
     t.skip("dist/tfjs/index.js not built");
     return;
@@ -122,16 +162,31 @@ test("a bundler (esbuild, platform browser) bundles both entries and keeps gradc
   const bundle = async (contents: string) => {
     const r = await esbuild.build({
       stdin: { contents, resolveDir: repoRoot, loader: "js" },
-      bundle: true, write: false, platform: "browser", format: "esm", logLevel: "silent",
-      external: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"], plugins: [self],
+      bundle: true,
+      write: false,
+      platform: "browser",
+      format: "esm",
+      logLevel: "silent",
+      external: ["@tensorflow/tfjs-core", "@tensorflow/tfjs-layers"],
+      plugins: [self],
     });
     return { text: r.outputFiles[0]!.text, warnings: r.warnings.map((w) => w.text) };
   };
-  const app = await bundle(`import { clipGradNorm_ } from "gradclip"; import { withGradientClipping } from "gradclip/tfjs"; console.log(clipGradNorm_, withGradientClipping);`);
+  const app = await bundle(
+    `import { clipGradNorm_ } from "gradclip"; import { withGradientClipping } from "gradclip/tfjs"; console.log(clipGradNorm_, withGradientClipping);`,
+  );
   assert.deepEqual(app.warnings, []);
   assert.match(app.text, /registerClass\(/, "the wrapper's serialization registration is bundled");
 
   const sideEffectOnly = await bundle(`import "gradclip/tfjs";`);
-  assert.deepEqual(sideEffectOnly.warnings, [], "the bundler drops `import \"gradclip/tfjs\"`: package.json sideEffects must list dist/tfjs modules that register");
-  assert.match(sideEffectOnly.text, /registerClass\(/, "import \"gradclip/tfjs\" registers the optimizer class for tf.loadLayersModel");
+  assert.deepEqual(
+    sideEffectOnly.warnings,
+    [],
+    'the bundler drops `import "gradclip/tfjs"`: package.json sideEffects must list dist/tfjs modules that register',
+  );
+  assert.match(
+    sideEffectOnly.text,
+    /registerClass\(/,
+    'import "gradclip/tfjs" registers the optimizer class for tf.loadLayersModel',
+  );
 });

@@ -15,9 +15,9 @@ export interface BackendLimits {
 }
 
 export interface PlannedCounts {
-  "clipGradNorm_": number;
-  "getTotalNorm": number;
-  "clipGradValue_": number;
+  clipGradNorm_: number;
+  getTotalNorm: number;
+  clipGradValue_: number;
 }
 
 /**
@@ -25,7 +25,11 @@ export interface PlannedCounts {
  * in-place batches (`planBatches`) are whole programs, so batching adds none, except webgl's packed
  * coefficient copy, made once per batch of packed gradients.
  */
-export function plannedPrograms(sizes: readonly number[], packed: readonly boolean[], limits: BackendLimits): PlannedCounts {
+export function plannedPrograms(
+  sizes: readonly number[],
+  packed: readonly boolean[],
+  limits: BackendLimits,
+): PlannedCounts {
   const webgl = limits.backend === "webgl";
   // As webgl.ts / webgpu.ts read them.
   const units = webgl ? Math.min(limits.bindings, 16) : Math.max(2, limits.bindings);
@@ -42,7 +46,16 @@ export function plannedPrograms(sizes: readonly number[], packed: readonly boole
     // webgpu: sizes that are multiples of 4 (mapped as vec4) and the others in separate dispatches.
     if (!webgl) {
       const perDispatch = Math.floor(units / 2);
-      return chunks(sizes.filter((n) => n % 4 === 0), perDispatch).length + chunks(sizes.filter((n) => n % 4 !== 0), perDispatch).length;
+      return (
+        chunks(
+          sizes.filter((n) => n % 4 === 0),
+          perDispatch,
+        ).length +
+        chunks(
+          sizes.filter((n) => n % 4 !== 0),
+          perDispatch,
+        ).length
+      );
     }
     const unpacked = sizes.filter((_, i) => !packed[i]);
     const maxElements = (limits.maxTextureSize ?? 2048) ** 2;
@@ -50,7 +63,9 @@ export function plannedPrograms(sizes: readonly number[], packed: readonly boole
     // The in-place functions hand packed gradients over 16 at a time (webgl.ts's planBatches),
     // and each such call makes one packed copy of the coefficient.
     const packedCoefficient = extraInputs > 0 ? Math.ceil(nPacked / 16) : 0;
-    return planGroups(unpacked, null, { maxCount: units - extraInputs, maxElements }).length + nPacked + packedCoefficient;
+    return (
+      planGroups(unpacked, null, { maxCount: units - extraInputs, maxElements }).length + nPacked + packedCoefficient
+    );
   };
   return { clipGradNorm_: norm + 1 + map(1), getTotalNorm: norm, clipGradValue_: map(0) };
 }

@@ -6,8 +6,20 @@ import { combineNorms } from "../../src/core/combine.js";
 import { clipCoefficient } from "../../src/core/coefficient.js";
 import { normOfRawPart } from "../../src/core/norm-part.js";
 import {
-  clampExpression, coefficientStatements, hostFactors, normalizedPart, normStatements, partStatements, rangeBranches, rowLayout, rowLayouts,
-  rowPartialStatements, STORE_MAX, TWO_STEP_FACTOR, type IndexDialect, type ShaderDialect,
+  clampExpression,
+  coefficientStatements,
+  hostFactors,
+  normalizedPart,
+  normStatements,
+  partStatements,
+  rangeBranches,
+  rowLayout,
+  rowLayouts,
+  rowPartialStatements,
+  STORE_MAX,
+  TWO_STEP_FACTOR,
+  type IndexDialect,
+  type ShaderDialect,
 } from "../../src/tfjs/backends/shader-norm.js";
 import { seededRandom } from "../support/random.js";
 
@@ -29,20 +41,34 @@ function closeToCore(got: number, want: number, p: number): boolean {
 }
 
 const builtins = {
-  abs: Math.abs, sqrt: Math.sqrt, pow: Math.pow, log2: Math.log2, exp2: (x: number) => 2 ** x,
-  isnan: Number.isNaN, isinf: (x: number) => Math.abs(x) === Infinity,
+  abs: Math.abs,
+  sqrt: Math.sqrt,
+  pow: Math.pow,
+  log2: Math.log2,
+  exp2: (x: number) => 2 ** x,
+  isnan: Number.isNaN,
+  isinf: (x: number) => Math.abs(x) === Infinity,
 };
 
 /** The norm of the concatenation of `parts`, from one loop per part. */
 function shaderNormOfParts(parts: number[][], p: number): number {
-  const vectors = parts.map((_, k) => ({ bound: parts[k]!.length, count: `v[${k}].length`, load: (j: string) => `abs(v[${k}][${j}])` }));
+  const vectors = parts.map((_, k) => ({
+    bound: parts[k]!.length,
+    count: `v[${k}].length`,
+    load: (j: string) => `abs(v[${k}][${j}])`,
+  }));
   const { code, result } = normStatements(js, vectors, p, "g");
   const f = new Function("v", ...Object.keys(builtins), `${code}\nreturn ${result};`);
   return f(parts, ...Object.values(builtins)) as number;
 }
 
 function shaderNorm(values: number[], p: number): number {
-  const { code, result } = normStatements(js, { bound: values.length, count: "v.length", load: (j) => `abs(v[${j}])` }, p, "g");
+  const { code, result } = normStatements(
+    js,
+    { bound: values.length, count: "v.length", load: (j) => `abs(v[${j}])` },
+    p,
+    "g",
+  );
   const f = new Function("v", ...Object.keys(builtins), `${code}\nreturn ${result};`);
   return f(values, ...Object.values(builtins)) as number;
 }
@@ -50,10 +76,20 @@ function shaderNorm(values: number[], p: number): number {
 test("generated norm statements equal the core's combineNorms (NaN, Infinity, 0, 1e±30 included)", () => {
   const rng = seededRandom(7);
   const rand = () => rng.signed();
-  const cases: number[][] = [[], [0, 0], [3, -4], [1e30, -2e30, 5], [1e-30, 3e-30], [1, NaN, 2], [Infinity, 1], [-Infinity, NaN]];
+  const cases: number[][] = [
+    [],
+    [0, 0],
+    [3, -4],
+    [1e30, -2e30, 5],
+    [1e-30, 3e-30],
+    [1, NaN, 2],
+    [Infinity, 1],
+    [-Infinity, NaN],
+  ];
   // p < 1 extremes: a ratio that underflows (1e-320 / 1e10) yet counts, and a root that overflows (2000^(1/0.01)).
   cases.push([1e10, 1e-320], [1e-300, ...new Array<number>(2000).fill(1e-300)]);
-  for (let k = 0; k < 20; k++) cases.push(Array.from({ length: 1 + k * 7 }, () => rand() * 10 ** Math.round(rand() * 20)));
+  for (let k = 0; k < 20; k++)
+    cases.push(Array.from({ length: 1 + k * 7 }, () => rand() * 10 ** Math.round(rand() * 20)));
   for (const p of [1, 2, 3, 0.5, 0.1, 0.01, Infinity]) {
     for (const v of cases) {
       const want = combineNorms(v.map(Math.abs), p);
@@ -68,9 +104,19 @@ test("generated norm statements equal the core's combineNorms (NaN, Infinity, 0,
 });
 
 /** Runs coefficientStatements in JS (float64): [coefficient, a, b]. */
-function coefficientOf(maxNorm: number, total: number, part: { scale: number; sum: number; p: number } | null): [number, number, number] {
+function coefficientOf(
+  maxNorm: number,
+  total: number,
+  part: { scale: number; sum: number; p: number } | null,
+): [number, number, number] {
   const c = coefficientStatements(js, maxNorm, "t", part ? { scale: "s", sum: "x", count: 1, p: part.p } : null, "k_")!;
-  const f = new Function("t", "s", "x", ...Object.keys(builtins), `${c.code}\nreturn [${c.coefficient}, ${c.factors[0]}, ${c.factors[1]}];`);
+  const f = new Function(
+    "t",
+    "s",
+    "x",
+    ...Object.keys(builtins),
+    `${c.code}\nreturn [${c.coefficient}, ${c.factors[0]}, ${c.factors[1]}];`,
+  );
   return f(total, part?.scale, part?.sum, ...Object.values(builtins)) as [number, number, number];
 }
 
@@ -82,7 +128,8 @@ test("generated coefficient equals the core's clipCoefficient, as factors (c, 1)
         // A part changes nothing while the total is finite (or infinite with the part: here it is not the total's).
         const [got, a, b] = coefficientOf(maxNorm, total, total === Infinity ? null : part);
         assert.ok(Object.is(got, want), `maxNorm ${maxNorm}, total ${total}: ${got}`);
-        if (!(want === 0 && maxNorm !== 0)) assert.deepEqual([a, b], [want, 1], `maxNorm ${maxNorm}, total ${total}: factors`);
+        if (!(want === 0 && maxNorm !== 0))
+          assert.deepEqual([a, b], [want, 1], `maxNorm ${maxNorm}, total ${total}: factors`);
         else assert.equal(a * b, 0);
       }
     }
@@ -95,8 +142,12 @@ test("generated coefficient from the part where the float32 total overflowed; tw
   const exact = (m: number, s: number, x: number, p: number) => Math.min(1, m / (s * x ** (1 / p)));
   // [3e38, 3e38], [1e38] at p = 2 (issue 9 item 6): part (3e38, 19/9), total Infinity in float32, coefficient 2.29e-39.
   const cases: { m: number; s: number; x: number; p: number }[] = [
-    { m: 1, s: 3e38, x: 19 / 9, p: 2 }, { m: 1, s: 3e38, x: 7 / 3, p: 1 }, { m: 1e30, s: 3e38, x: 19 / 9, p: 2 },
-    { m: 0.5, s: 2e38, x: 1000, p: 3 }, { m: 1, s: 1e37, x: 100, p: 0.5 }, { m: 1, s: 1e30, x: 10, p: 0.1 },
+    { m: 1, s: 3e38, x: 19 / 9, p: 2 },
+    { m: 1, s: 3e38, x: 7 / 3, p: 1 },
+    { m: 1e30, s: 3e38, x: 19 / 9, p: 2 },
+    { m: 0.5, s: 2e38, x: 1000, p: 3 },
+    { m: 1, s: 1e37, x: 100, p: 0.5 },
+    { m: 1, s: 1e30, x: 10, p: 0.1 },
     { m: 5, s: 1, x: 1e10, p: 0.25 },
   ];
   for (const { m, s, x, p } of cases) {
@@ -112,9 +163,16 @@ test("generated coefficient from the part where the float32 total overflowed; tw
   }
   // The plain total too: [3e38] alone has a finite float32 total and a subnormal coefficient 3.3e-39.
   const [coef, a, b] = coefficientOf(1, 3e38, null);
-  assert.ok(coef < 2 ** -126 && a === TWO_STEP_FACTOR && Math.abs(a * b - 1 / 3e38) <= 1e-12 / 3e38, `total 3e38: ${coef}, ${a} · ${b}`);
+  assert.ok(
+    coef < 2 ** -126 && a === TWO_STEP_FACTOR && Math.abs(a * b - 1 / 3e38) <= 1e-12 / 3e38,
+    `total 3e38: ${coef}, ${a} · ${b}`,
+  );
   // Not overflowed: an infinite or NaN part, or an infinite scale, leaves the core's plain coefficient (0, NaN).
-  for (const [part, want] of [[{ scale: Infinity, sum: 1, p: 2 }, 0], [{ scale: 2, sum: Infinity, p: 2 }, 0], [{ scale: NaN, sum: NaN, p: 2 }, 0]] as const) {
+  for (const [part, want] of [
+    [{ scale: Infinity, sum: 1, p: 2 }, 0],
+    [{ scale: 2, sum: Infinity, p: 2 }, 0],
+    [{ scale: NaN, sum: NaN, p: 2 }, 0],
+  ] as const) {
     const [c, fa, fb] = coefficientOf(1, Infinity, part);
     assert.ok(Object.is(c, want) && fa * fb === 0, `part ${JSON.stringify(part)}: ${c}`);
   }
@@ -130,14 +188,24 @@ test("parts: stored as (norm, 1) up to STORE_MAX, else (max, sum); merging store
   const rand = () => rng.signed();
   /** The stored part of `values` (as a row program leaves it). */
   const stored = (values: number[], p: number): [number, number] => {
-    const { code, part } = partStatements(js, { bound: values.length, count: "v.length", load: (j) => `abs(v[${j}])` }, p, "g");
+    const { code, part } = partStatements(
+      js,
+      { bound: values.length, count: "v.length", load: (j) => `abs(v[${j}])` },
+      p,
+      "g",
+    );
     const n = normalizedPart(js, part, p, "st_");
     const f = new Function("v", ...Object.keys(builtins), `${code}\n${n.code}\nreturn [${n.scale}, ${n.sum}];`);
     return f(values, ...Object.values(builtins)) as [number, number];
   };
   /** The norm of merged stored parts (as a merge program computes it). */
   const merged = (parts: [number, number][][], p: number): number => {
-    const vectors = parts.map((_, k) => ({ bound: parts[k]!.length, count: `v[${k}].length`, load: (j: string) => `v[${k}][${j}][0]`, sum: (j: string) => `v[${k}][${j}][1]` }));
+    const vectors = parts.map((_, k) => ({
+      bound: parts[k]!.length,
+      count: `v[${k}].length`,
+      load: (j: string) => `v[${k}][${j}][0]`,
+      sum: (j: string) => `v[${k}][${j}][1]`,
+    }));
     const { code, part } = partStatements(js, vectors, p, "m");
     const f = new Function("v", ...Object.keys(builtins), `${code}\nreturn ${part.norm};`);
     return f(parts, ...Object.values(builtins)) as number;
@@ -149,8 +217,13 @@ test("parts: stored as (norm, 1) up to STORE_MAX, else (max, sum); merging store
       const parts = chunks.map((c) => stored(c, p));
       parts.forEach(([scale, sum], i) => {
         const norm = combineNorms(chunks[i]!.map(Math.abs), p);
-        if (p === Infinity || norm <= STORE_MAX) assert.ok(sum === 1 && closeToCore(scale, norm, p), `p=${p} chunk ${i}: (${scale}, ${sum}) for norm ${norm}`);
-        else assert.ok(scale === Math.max(...chunks[i]!.map(Math.abs)) && closeToCore(normOfRawPart({ scale, sum }, p), norm, p), `p=${p} chunk ${i}: (${scale}, ${sum})`);
+        if (p === Infinity || norm <= STORE_MAX)
+          assert.ok(sum === 1 && closeToCore(scale, norm, p), `p=${p} chunk ${i}: (${scale}, ${sum}) for norm ${norm}`);
+        else
+          assert.ok(
+            scale === Math.max(...chunks[i]!.map(Math.abs)) && closeToCore(normOfRawPart({ scale, sum }, p), norm, p),
+            `p=${p} chunk ${i}: (${scale}, ${sum})`,
+          );
       });
       const want = combineNorms(values.map(Math.abs), p);
       // Two vectors of parts (one merge program reading two row programs' outputs), then the same merged again.
@@ -161,8 +234,31 @@ test("parts: stored as (norm, 1) up to STORE_MAX, else (max, sum); merging store
   // A part of zeros keeps scale 0 (a later merge does not scale tiny parts against 1), NaN wins, then Infinity.
   assert.deepEqual(stored([0, 0], 2), [0, 1]);
   assert.equal(merged([[[0, 1]], [[1e-30, 1]]], 2), 1e-30);
-  assert.ok(Number.isNaN(merged([[[Infinity, Infinity], [NaN, NaN]]], 2)));
-  assert.equal(merged([[[Infinity, Infinity], [3, 1]]], 2), Infinity);
+  assert.ok(
+    Number.isNaN(
+      merged(
+        [
+          [
+            [Infinity, Infinity],
+            [NaN, NaN],
+          ],
+        ],
+        2,
+      ),
+    ),
+  );
+  assert.equal(
+    merged(
+      [
+        [
+          [Infinity, Infinity],
+          [3, 1],
+        ],
+      ],
+      2,
+    ),
+    Infinity,
+  );
 });
 
 test("row layout covers every element with rows and cols near sqrt(n)", () => {
@@ -179,7 +275,8 @@ test("rangeBranches finds the range of every index with a balanced tree", () => 
     const f = new Function("i", code) as (i: number) => [number, number];
     let at = 0;
     lengths.forEach((len, k) => {
-      for (let local = 0; local < len; local++) assert.deepEqual(f(at + local), [k, local], `lengths ${lengths}: index ${at + local}`);
+      for (let local = 0; local < len; local++)
+        assert.deepEqual(f(at + local), [k, local], `lengths ${lengths}: index ${at + local}`);
       at += len;
     });
     // log2 comparisons, not one per range.
@@ -191,7 +288,9 @@ test("rangeBranches finds the range of every index with a balanced tree", () => 
 test("row partials of several inputs in one program: each output row is the core's norm of its row", () => {
   const rng = seededRandom(3);
   const rand = () => rng.signed();
-  const inputs = [7, 1, 40, 513, 64, 3].map((n) => Array.from({ length: n }, () => rand() * 10 ** Math.round(rand() * 6)));
+  const inputs = [7, 1, 40, 513, 64, 3].map((n) =>
+    Array.from({ length: n }, () => rand() * 10 ** Math.round(rand() * 6)),
+  );
   inputs[2]![5] = NaN;
   inputs[4]![0] = -Infinity;
   const lengths = inputs.map((x) => x.length);
@@ -201,7 +300,14 @@ test("row partials of several inputs in one program: each output row is the core
     const uniforms: Record<string, number> = {};
     const variants = [
       rowPartialStatements(js, "row", lengths, p, (k, i) => `xs[${k}][${i}]`),
-      rowPartialStatements(js, "row", lengths, p, (k, i) => `xs[${k}][${i}]`, (what, k, value) => ((uniforms[`${what}${k}`] = value), `u.${what}${k}`)),
+      rowPartialStatements(
+        js,
+        "row",
+        lengths,
+        p,
+        (k, i) => `xs[${k}][${i}]`,
+        (what, k, value) => ((uniforms[`${what}${k}`] = value), `u.${what}${k}`),
+      ),
     ];
     assert.ok(!/\b513\b/.test(variants[1]!.code), "no size left as a literal");
     for (const { code, scale, sum } of variants) {
@@ -214,10 +320,17 @@ test("row partials of several inputs in one program: each output row is the core
           const [s, x2] = f(row, inputs, uniforms, ...Object.values(builtins)) as [number, number];
           // The row's part: (norm, 1) up to STORE_MAX, else (max, sum) with that norm.
           const got = x2 === 1 ? s : normOfRawPart({ scale: s, sum: x2 }, p);
-          assert.ok(closeToCore(got, want, p) || (Number.isNaN(want) && Number.isNaN(s)), `p=${p} input ${k} row ${r}: (${s}, ${x2}) vs ${want}`);
+          assert.ok(
+            closeToCore(got, want, p) || (Number.isNaN(want) && Number.isNaN(s)),
+            `p=${p} input ${k} row ${r}: (${s}, ${x2}) vs ${want}`,
+          );
           // (max, sum): the scale is the row's largest |x| (for a row of one element that is (|x|, 1), the same as (norm, 1)).
           if (p !== Infinity && Number.isFinite(want) && want > STORE_MAX) {
-            assert.equal(s, Math.max(...x.slice(r * cols, (r + 1) * cols).map(Math.abs)), `p=${p} input ${k} row ${r}: a large norm is kept as (max, sum)`);
+            assert.equal(
+              s,
+              Math.max(...x.slice(r * cols, (r + 1) * cols).map(Math.abs)),
+              `p=${p} input ${k} row ${r}: a large norm is kept as (max, sum)`,
+            );
           }
         }
       });
@@ -227,7 +340,10 @@ test("row partials of several inputs in one program: each output row is the core
 
 test("generated clamp equals the core's clamp (x > c ? c : x < -c ? -c : x, NaN kept); null without a float32 literal", () => {
   for (const c of [0, 0.3, 1, 2.5e30]) {
-    const f = new Function("x", "isnan", `return ${clampExpression(js, c, "x")};`) as (x: number, isnan: (v: number) => boolean) => number;
+    const f = new Function("x", "isnan", `return ${clampExpression(js, c, "x")};`) as (
+      x: number,
+      isnan: (v: number) => boolean,
+    ) => number;
     const m = Math.fround(c);
     for (const x of [0, -0, 0.1, -0.1, 0.3, -0.3, 5, -5, Infinity, -Infinity, NaN, 1e38]) {
       const want = x > m ? m : x < -m ? -m : x;

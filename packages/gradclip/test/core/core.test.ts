@@ -37,7 +37,12 @@ describe("clipCoefficient: min(1, maxNorm / (totalNorm + 1e-6)), NaN kept", () =
       divideConstantBy: (c, x) => ({ v: c / x.v }),
       clampMax: (x, max) => ({ v: x.v > max ? max : x.v }),
     };
-    for (const [maxNorm, total] of [[1, 3], [3, 1], [1, NaN], [2, Infinity]] as const) {
+    for (const [maxNorm, total] of [
+      [1, 3],
+      [3, 1],
+      [1, NaN],
+      [2, Infinity],
+    ] as const) {
       assert.ok(Object.is(clipCoefficientWith(boxed, maxNorm, { v: total }).v, clipCoefficient(maxNorm, total)));
     }
   });
@@ -92,10 +97,22 @@ describe("combineNorms: (Σ n_i^p)^(1/p), overflow-safe", () => {
   test("combineNormsWith: p = inf needs only the max", () => {
     const used: string[] = [];
     const ops: NormCombineOps<number[], number> = {
-      max: (v) => { used.push("max"); return Math.max(0, ...v); },
-      safeScale: (s) => { used.push("safeScale"); return s > 0 && s < Infinity ? s : 1; },
-      sumPowScaled: (v, s, p) => { used.push("sum"); return v.reduce((a, x) => a + (x / s) ** p, 0); },
-      mulRoot: (s, x, p) => { used.push("root"); return s * x ** (1 / p); },
+      max: (v) => {
+        used.push("max");
+        return Math.max(0, ...v);
+      },
+      safeScale: (s) => {
+        used.push("safeScale");
+        return s > 0 && s < Infinity ? s : 1;
+      },
+      sumPowScaled: (v, s, p) => {
+        used.push("sum");
+        return v.reduce((a, x) => a + (x / s) ** p, 0);
+      },
+      mulRoot: (s, x, p) => {
+        used.push("root");
+        return s * x ** (1 / p);
+      },
     };
     assert.equal(combineNormsWith(ops, [2, 9], Infinity), 9);
     assert.deepEqual(used, ["max"]);
@@ -112,7 +129,10 @@ describe("validation", () => {
   });
   test("parseNormType: RangeError for 0, negatives, NaN, -Infinity; TypeError for non-numbers", () => {
     for (const bad of [0, -0, -1, NaN, -Infinity]) {
-      assert.throws(() => parseNormType(bad), (e: unknown) => e instanceof RangeError && /p > 0, Infinity or "inf"/.test(e.message));
+      assert.throws(
+        () => parseNormType(bad),
+        (e: unknown) => e instanceof RangeError && /p > 0, Infinity or "inf"/.test(e.message),
+      );
     }
     for (const bad of ["foo", "2", "Infinity", null, true, {}, [2]]) {
       assert.throws(() => parseNormType(bad as never), TypeError);
@@ -138,7 +158,10 @@ describe("validation", () => {
   });
   test("resolveNormOptions: defaults and normalisation", () => {
     assert.deepEqual(resolveNormOptions(undefined, "fn"), { p: 2, errorIfNonfinite: false });
-    assert.deepEqual(resolveNormOptions({ normType: "inf", errorIfNonfinite: true }, "fn"), { p: Infinity, errorIfNonfinite: true });
+    assert.deepEqual(resolveNormOptions({ normType: "inf", errorIfNonfinite: true }, "fn"), {
+      p: Infinity,
+      errorIfNonfinite: true,
+    });
   });
   test("describe: short and grammatical", () => {
     assert.equal(describeValue(null), "null");
@@ -151,7 +174,10 @@ describe("validation", () => {
     assert.equal(describeValue(new Map()), "a Map");
     assert.equal(describeValue({}), "an Object");
     assert.equal(describeValue(Object.create(null)), "an object");
-    assert.equal(describeValue(() => 1), "a function");
+    assert.equal(
+      describeValue(() => 1),
+      "a function",
+    );
   });
 });
 

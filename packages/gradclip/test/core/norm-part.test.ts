@@ -27,7 +27,8 @@ const tolerance = (p: number): number => 4 + 2 / Math.min(p, 1);
 
 const reference = loadReference();
 const caseNamed = (name: string) => reference.cases.find((c) => c.name === name)!;
-const expected = (name: string, p: number): number => Number(caseNamed(name).norms[reference.ps.indexOf(p === Infinity ? "inf" : p)]!);
+const expected = (name: string, p: number): number =>
+  Number(caseNamed(name).norms[reference.ps.indexOf(p === Infinity ? "inf" : p)]!);
 const jsonRoundTrip = (part: NormPart): NormPart => JSON.parse(JSON.stringify(part)) as NormPart;
 
 describe("issue 9 item 4: small p on one large tensor (exact references from mpmath)", () => {
@@ -81,7 +82,10 @@ describe("exact references: every p, every magnitude, every split", () => {
           const total = getTotalNorm(grads, { normType: p });
           const parts = grads.map((g) => jsonRoundTrip(getLocalNormPart(g, { normType: p })));
           const sharded = combineNormParts(parts);
-          for (const [what, got] of [["getTotalNorm", total], ["combineNormParts", sharded]] as const) {
+          for (const [what, got] of [
+            ["getTotalNorm", total],
+            ["combineNormParts", sharded],
+          ] as const) {
             const ulps = ulpsBetween(got, want);
             assert.ok(ulps <= tolerance(p), `p=${pp}, ${k} tensors, ${what}: ${got} vs ${want} (${ulps} ulps)`);
           }
@@ -94,11 +98,35 @@ describe("exact references: every p, every magnitude, every split", () => {
 describe("NormPart: small, JSON-safe, mergeable", () => {
   test("the fields; float32 with p = 1 or 2 gives scale 1 and the plain power sum", () => {
     assert.deepEqual(getLocalNormPart(Float32Array.of(3, -4)), { normType: 2, scale: 1, sum: 25, nan: 0, inf: 0 });
-    assert.deepEqual(getLocalNormPart([Float32Array.of(3), Float32Array.of(-4)], { normType: 1 }), { normType: 1, scale: 1, sum: 7, nan: 0, inf: 0 });
-    assert.deepEqual(getLocalNormPart(Float32Array.of(3, -4), { normType: "inf" }), { normType: "inf", scale: 4, sum: 1, nan: 0, inf: 0 });
-    assert.deepEqual(getLocalNormPart(Float64Array.of(2, -4), { normType: 3 }), { normType: 3, scale: 4, sum: 1.125, nan: 0, inf: 0 });
+    assert.deepEqual(getLocalNormPart([Float32Array.of(3), Float32Array.of(-4)], { normType: 1 }), {
+      normType: 1,
+      scale: 1,
+      sum: 7,
+      nan: 0,
+      inf: 0,
+    });
+    assert.deepEqual(getLocalNormPart(Float32Array.of(3, -4), { normType: "inf" }), {
+      normType: "inf",
+      scale: 4,
+      sum: 1,
+      nan: 0,
+      inf: 0,
+    });
+    assert.deepEqual(getLocalNormPart(Float64Array.of(2, -4), { normType: 3 }), {
+      normType: 3,
+      scale: 4,
+      sum: 1.125,
+      nan: 0,
+      inf: 0,
+    });
     for (const p of [0.5, 1, 2, 3, Infinity]) {
-      assert.deepEqual(getLocalNormPart([new Float32Array(3), null], { normType: p }), { normType: p === Infinity ? "inf" : p, scale: 0, sum: 0, nan: 0, inf: 0 });
+      assert.deepEqual(getLocalNormPart([new Float32Array(3), null], { normType: p }), {
+        normType: p === Infinity ? "inf" : p,
+        scale: 0,
+        sum: 0,
+        nan: 0,
+        inf: 0,
+      });
       assert.deepEqual(getLocalNormPart([], { normType: p }).scale, 0);
     }
   });
@@ -139,12 +167,25 @@ describe("NormPart: small, JSON-safe, mergeable", () => {
         mergeNormParts([mergeNormParts(parts.slice(4, 7)), parts[7]!]),
       ]);
       assert.ok(ulpsBetween(tree, flat) <= tolerance(p), `p=${p}: ${tree} vs ${flat}`);
-      assert.ok(ulpsBetween(flat, getTotalNorm(values.map((v) => Float64Array.of(v)), { normType: p })) <= tolerance(p));
+      assert.ok(
+        ulpsBetween(
+          flat,
+          getTotalNorm(
+            values.map((v) => Float64Array.of(v)),
+            { normType: p },
+          ),
+        ) <= tolerance(p),
+      );
     }
   });
 
   test("SUM of plain numbers for float32 at p = 1, 2; MAX for p = inf: the same total as all parts", () => {
-    const shards = [Float32Array.of(1e20, -2e20), Float32Array.of(3e-30), Float32Array.of(-7, 1e19, 0.5), new Float32Array(2)];
+    const shards = [
+      Float32Array.of(1e20, -2e20),
+      Float32Array.of(3e-30),
+      Float32Array.of(-7, 1e19, 0.5),
+      new Float32Array(2),
+    ];
     for (const p of [1, 2]) {
       const parts = shards.map((s) => getLocalNormPart(s, { normType: p }));
       assert.ok(parts.every((q) => q.scale === 1 || (q.scale === 0 && q.sum === 0)));
@@ -159,14 +200,25 @@ describe("NormPart: small, JSON-safe, mergeable", () => {
 
   test("merging never overflows: float64 power sums near the top of the range", () => {
     // Each tensor's Σg² is 1e308 (finite); added plainly two would overflow.
-    const a = Float64Array.of(1e154), b = Float64Array.of(-1e154);
+    const a = Float64Array.of(1e154),
+      b = Float64Array.of(-1e154);
     const parts = [getLocalNormPart(a), getLocalNormPart(b)];
     assert.deepEqual(parts[0], { normType: 2, scale: 1, sum: 1e154 * 1e154, nan: 0, inf: 0 });
     assert.ok(ulpsBetween(combineNormParts(parts), Math.SQRT2 * 1e154) <= 2);
     assert.ok(ulpsBetween(getTotalNorm([a, b]), Math.SQRT2 * 1e154) <= 2);
-    assert.equal(combineNormParts([getLocalNormPart(Float64Array.of(1.5e308, 1.5e308), { normType: 1 })]), Infinity, "a true value beyond float64 is Infinity");
-    const huge = mergeNormParts([getLocalNormPart(Float64Array.of(1.5e308, 1.5e308)), getLocalNormPart(Float64Array.of(1e308))]);
-    assert.ok(huge.scale > 0 && Number.isFinite(huge.scale) && Number.isFinite(huge.sum), "the merged part stays finite");
+    assert.equal(
+      combineNormParts([getLocalNormPart(Float64Array.of(1.5e308, 1.5e308), { normType: 1 })]),
+      Infinity,
+      "a true value beyond float64 is Infinity",
+    );
+    const huge = mergeNormParts([
+      getLocalNormPart(Float64Array.of(1.5e308, 1.5e308)),
+      getLocalNormPart(Float64Array.of(1e308)),
+    ]);
+    assert.ok(
+      huge.scale > 0 && Number.isFinite(huge.scale) && Number.isFinite(huge.sum),
+      "the merged part stays finite",
+    );
     assert.equal(combineNormParts([huge]), Infinity);
   });
 
@@ -176,8 +228,14 @@ describe("NormPart: small, JSON-safe, mergeable", () => {
     const inf = getLocalNormPart(Float32Array.of(Infinity));
     assert.throws(() => combineNormParts([inf], { errorIfNonfinite: true }), NonFiniteNormError);
     assert.equal(combineNormParts([inf], { errorIfNonfinite: false }), Infinity);
-    assert.throws(() => combineNormParts([inf], { errorIfNonFinite: true } as never), /unknown option "errorIfNonFinite" \(did you mean errorIfNonfinite\?\)/);
-    assert.throws(() => getLocalNormPart(Float32Array.of(1), { norm_type: 2 } as never), /getLocalNormPart: unknown option "norm_type" \(did you mean normType\?\)/);
+    assert.throws(
+      () => combineNormParts([inf], { errorIfNonFinite: true } as never),
+      /unknown option "errorIfNonFinite" \(did you mean errorIfNonfinite\?\)/,
+    );
+    assert.throws(
+      () => getLocalNormPart(Float32Array.of(1), { norm_type: 2 } as never),
+      /getLocalNormPart: unknown option "norm_type" \(did you mean normType\?\)/,
+    );
     assert.throws(() => getLocalNormPart(Float32Array.of(1), { normType: 0 }), RangeError);
   });
 });
@@ -191,35 +249,104 @@ describe("parts received from elsewhere: hostile JSON gives typed errors", () =>
     ["array entry", "[[2, 1, 4]]", TypeError, /parts\[0\] must be a norm part/],
     ["missing sum", '[{"normType":2,"scale":1}]', TypeError, /parts\[0\] must have a sum field/],
     ["unknown field", '[{"normType":2,"scale":1,"sum":4,"nan":0,"inf":0,"rank":3}]', TypeError, /unknown field "rank"/],
-    ["misspelt field", '[{"normType":2,"Scale":1,"sum":4}]', TypeError, /unknown field "Scale" \(did you mean scale\?\)/],
-    ["__proto__ field", '[{"normType":2,"scale":1,"sum":4,"__proto__":{"x":1}}]', TypeError, /unknown field "__proto__"/],
-    ["normType a string", '[{"normType":"2","scale":1,"sum":4}]', TypeError, /parts\[0\]\.normType must be a number p > 0 or "inf"; got "2"/],
+    [
+      "misspelt field",
+      '[{"normType":2,"Scale":1,"sum":4}]',
+      TypeError,
+      /unknown field "Scale" \(did you mean scale\?\)/,
+    ],
+    [
+      "__proto__ field",
+      '[{"normType":2,"scale":1,"sum":4,"__proto__":{"x":1}}]',
+      TypeError,
+      /unknown field "__proto__"/,
+    ],
+    [
+      "normType a string",
+      '[{"normType":"2","scale":1,"sum":4}]',
+      TypeError,
+      /parts\[0\]\.normType must be a number p > 0 or "inf"; got "2"/,
+    ],
     ["normType 0", '[{"normType":0,"scale":1,"sum":4}]', RangeError, /normType must be a number p > 0/],
     ["normType NaN (null in JSON)", '[{"normType":null,"scale":1,"sum":4}]', TypeError, /normType must be a number/],
-    ["negative scale", '[{"normType":2,"scale":-1,"sum":4}]', RangeError, /parts\[0\]\.scale must be a finite number >= 0; got -1/],
-    ["scale Infinity (1e999 in JSON)", '[{"normType":2,"scale":1e999,"sum":4}]', RangeError, /scale must be a finite number >= 0 \(a part holds no NaN or Infinity/],
-    ["sum NaN (null in JSON)", '[{"normType":2,"scale":1,"sum":null}]', TypeError, /parts\[0\]\.sum must be a finite number >= 0; got null/],
+    [
+      "negative scale",
+      '[{"normType":2,"scale":-1,"sum":4}]',
+      RangeError,
+      /parts\[0\]\.scale must be a finite number >= 0; got -1/,
+    ],
+    [
+      "scale Infinity (1e999 in JSON)",
+      '[{"normType":2,"scale":1e999,"sum":4}]',
+      RangeError,
+      /scale must be a finite number >= 0 \(a part holds no NaN or Infinity/,
+    ],
+    [
+      "sum NaN (null in JSON)",
+      '[{"normType":2,"scale":1,"sum":null}]',
+      TypeError,
+      /parts\[0\]\.sum must be a finite number >= 0; got null/,
+    ],
     ["sum a string", '[{"normType":2,"scale":1,"sum":"4"}]', TypeError, /sum must be a finite number/],
     ["negative sum", '[{"normType":2,"scale":1,"sum":-4}]', RangeError, /sum must be a finite number >= 0; got -4/],
-    ["fractional nan count", '[{"normType":2,"scale":1,"sum":4,"nan":0.5,"inf":0}]', RangeError, /parts\[0\]\.nan must be an integer >= 0; got 0.5/],
-    ["negative inf count", '[{"normType":2,"scale":1,"sum":4,"nan":0,"inf":-1}]', RangeError, /inf must be an integer >= 0/],
+    [
+      "fractional nan count",
+      '[{"normType":2,"scale":1,"sum":4,"nan":0.5,"inf":0}]',
+      RangeError,
+      /parts\[0\]\.nan must be an integer >= 0; got 0.5/,
+    ],
+    [
+      "negative inf count",
+      '[{"normType":2,"scale":1,"sum":4,"nan":0,"inf":-1}]',
+      RangeError,
+      /inf must be an integer >= 0/,
+    ],
     ["scale 0 with a sum", '[{"normType":2,"scale":0,"sum":4}]', RangeError, /scale 0 but sum 4/],
     ["inf parts summed", '[{"normType":"inf","scale":3,"sum":4}]', RangeError, /merge by MAX, not by SUM/],
-    ["normTypes mixed", `[${good},{"normType":3,"scale":1,"sum":4}]`, RangeError, /parts\[1\]\.normType is 3 but parts\[0\]\.normType is 2/],
-    ["inf mixed with 2", '[{"normType":"inf","scale":3,"sum":1},' + good + "]", RangeError, /parts\[1\]\.normType is 2 but parts\[0\]\.normType is "inf"/],
+    [
+      "normTypes mixed",
+      `[${good},{"normType":3,"scale":1,"sum":4}]`,
+      RangeError,
+      /parts\[1\]\.normType is 3 but parts\[0\]\.normType is 2/,
+    ],
+    [
+      "inf mixed with 2",
+      '[{"normType":"inf","scale":3,"sum":1},' + good + "]",
+      RangeError,
+      /parts\[1\]\.normType is 2 but parts\[0\]\.normType is "inf"/,
+    ],
   ];
   for (const [what, json, type, message] of CASES) {
     test(what, () => {
       const parsed: unknown = JSON.parse(json);
       for (const f of [combineNormParts, mergeNormParts] as ((x: never) => unknown)[]) {
-        assert.throws(() => f(parsed as never), (e: unknown) => e instanceof type && message.test((e as Error).message) && /^gradclip: /.test((e as Error).message), `${what}`);
+        assert.throws(
+          () => f(parsed as never),
+          (e: unknown) =>
+            e instanceof type && message.test((e as Error).message) && /^gradclip: /.test((e as Error).message),
+          `${what}`,
+        );
       }
     });
   }
-  test("a part given as Infinity instead of \"inf\" is the same norm; a getter is read once", () => {
-    assert.equal(combineNormParts([{ normType: Infinity, scale: 3, sum: 1, nan: 0, inf: 0 } as never, JSON.parse('{"normType":"inf","scale":2,"sum":1}')]), 3);
+  test('a part given as Infinity instead of "inf" is the same norm; a getter is read once', () => {
+    assert.equal(
+      combineNormParts([
+        { normType: Infinity, scale: 3, sum: 1, nan: 0, inf: 0 } as never,
+        JSON.parse('{"normType":"inf","scale":2,"sum":1}'),
+      ]),
+      3,
+    );
     let reads = 0;
-    const sneaky = { normType: 2, scale: 1, nan: 0, inf: 0, get sum() { return reads++ === 0 ? 9 : -1; } };
+    const sneaky = {
+      normType: 2,
+      scale: 1,
+      nan: 0,
+      inf: 0,
+      get sum() {
+        return reads++ === 0 ? 9 : -1;
+      },
+    };
     assert.equal(combineNormParts([sneaky as never]), 3);
   });
 });
@@ -237,21 +364,35 @@ describe("the coefficient of a part whose norm overflows", () => {
   const f32Total = (x: number) => ({ v: Math.fround(x) }); // a float32 total
   test("finite total: the plain formula; overflowed total of a finite part: maxNorm / (scale · sum^(1/p))", () => {
     for (const p of [0.5, 1, 2, 3]) {
-      const part = { scale: { v: 2 }, sum: { v: 9 } }, total = 2 * 9 ** (1 / p);
-      assert.equal(clipCoefficientOfPartWith(boxed, 1, part, f32Total(total), p).v, clipCoefficient(1, Math.fround(total)));
+      const part = { scale: { v: 2 }, sum: { v: 9 } },
+        total = 2 * 9 ** (1 / p);
+      assert.equal(
+        clipCoefficientOfPartWith(boxed, 1, part, f32Total(total), p).v,
+        clipCoefficient(1, Math.fround(total)),
+      );
     }
     // [3e38, 3e38], [1e38] at p = 2: the norm 4.36e38 is Infinity in float32, the coefficient is not 0.
     const part = { scale: { v: 3e38 }, sum: { v: 2 + 1 / 9 } };
     const coef = clipCoefficientOfPartWith(boxed, 1, part, f32Total(3e38 * Math.sqrt(2 + 1 / 9)), 2).v;
     assert.ok(3e38 * Math.sqrt(2 + 1 / 9) > F32_MAX);
     assert.ok(Math.abs(coef / (1 / (3e38 * Math.sqrt(2 + 1 / 9))) - 1) < 1e-15, `${coef}`);
-    assert.equal(clipCoefficientOfPartWith(boxed, Infinity, part, { v: Infinity }, 2).v, 1, "maxNorm Infinity: no clipping");
+    assert.equal(
+      clipCoefficientOfPartWith(boxed, Infinity, part, { v: Infinity }, 2).v,
+      1,
+      "maxNorm Infinity: no clipping",
+    );
     assert.equal(clipCoefficientOfPartWith(boxed, 0, part, { v: Infinity }, 2).v, 0);
   });
   test("infinite or NaN gradients keep PyTorch's rule (coefficient 0, NaN)", () => {
-    assert.equal(clipCoefficientOfPartWith(boxed, 1, { scale: { v: 1 }, sum: { v: Infinity } }, { v: Infinity }, 2).v, 0);
+    assert.equal(
+      clipCoefficientOfPartWith(boxed, 1, { scale: { v: 1 }, sum: { v: Infinity } }, { v: Infinity }, 2).v,
+      0,
+    );
     assert.ok(Number.isNaN(clipCoefficientOfPartWith(boxed, 1, { scale: { v: 1 }, sum: { v: NaN } }, { v: NaN }, 2).v));
-    assert.equal(clipCoefficientOfPartWith(boxed, 1, { scale: { v: 5 }, sum: { v: 1 } }, { v: 5 }, Infinity).v, 1 / (5 + 1e-6));
+    assert.equal(
+      clipCoefficientOfPartWith(boxed, 1, { scale: { v: 5 }, sum: { v: 1 } }, { v: 5 }, Infinity).v,
+      1 / (5 + 1e-6),
+    );
   });
 });
 
@@ -263,7 +404,7 @@ describe("float helpers", () => {
     assert.equal(ldexp(1.5, -1074), 2 ** -1073, "ties to even");
     assert.equal(ldexp(1.25, -1074), 2 ** -1074);
     assert.equal(ldexp(3e-320, 1000), 3e-320 * 2 ** 1000);
-    assert.equal(ldexp(1e300, -1300), (1e300 * 2 ** -1000) * 2 ** -300);
+    assert.equal(ldexp(1e300, -1300), 1e300 * 2 ** -1000 * 2 ** -300);
     assert.equal(ldexp(1, 1024), Infinity);
     assert.equal(ldexp(-1, 1024), -Infinity);
   });

@@ -65,10 +65,15 @@ export function referenceValues(c: ReferenceCase): number[] {
 }
 
 /** The same values in `parts` contiguous arrays of the case's dtype (fewer when there are fewer values). */
-export function splitInto(values: readonly number[], dtype: "float32" | "float64", parts: number): (Float32Array | Float64Array)[] {
+export function splitInto(
+  values: readonly number[],
+  dtype: "float32" | "float64",
+  parts: number,
+): (Float32Array | Float64Array)[] {
   const make = (v: number[]) => (dtype === "float32" ? Float32Array.from(v) : Float64Array.from(v));
   const k = Math.max(1, Math.min(parts, values.length));
   const out = [];
-  for (let i = 0; i < k; i++) out.push(make(values.slice(Math.floor((i * values.length) / k), Math.floor(((i + 1) * values.length) / k))));
+  for (let i = 0; i < k; i++)
+    out.push(make(values.slice(Math.floor((i * values.length) / k), Math.floor(((i + 1) * values.length) / k))));
   return out;
 }

@@ -76,24 +76,41 @@ describe("every options object rejects a misspelt key with a did-you-mean hint n
         (e: unknown) => {
           assert.ok(e instanceof TypeError, `a TypeError, got ${String(e)}`);
           const escaped = fnName.replace(/[.]/g, "\\.");
-          assert.match(e.message, new RegExp(`^gradclip: ${escaped}: unknown option "${typo}" \\(did you mean ${meant}\\?\\); known options: `));
+          assert.match(
+            e.message,
+            new RegExp(
+              `^gradclip: ${escaped}: unknown option "${typo}" \\(did you mean ${meant}\\?\\); known options: `,
+            ),
+          );
           return true;
         },
       );
     });
   }
   test("a key far from every known one gets no hint, and the known keys are listed", () => {
-    assert.throws(() => new AutoClip({ learningRate: 1 } as never), (e: unknown) => {
-      assert.ok(e instanceof TypeError);
-      assert.match(e.message, /^gradclip: AutoClip: unknown option "learningRate"; known options: percentile, historySize, normType, errorIfNonfinite\.$/);
-      return true;
-    });
+    assert.throws(
+      () => new AutoClip({ learningRate: 1 } as never),
+      (e: unknown) => {
+        assert.ok(e instanceof TypeError);
+        assert.match(
+          e.message,
+          /^gradclip: AutoClip: unknown option "learningRate"; known options: percentile, historySize, normType, errorIfNonfinite\.$/,
+        );
+        return true;
+      },
+    );
   });
   test("GradBuffer { dtpye: 'float64' } throws instead of silently allocating float32", () => {
-    assert.throws(() => new GradBuffer([4], { dtpye: "float64" } as never), /GradBuffer: unknown option "dtpye" \(did you mean dtype\?\)/);
+    assert.throws(
+      () => new GradBuffer([4], { dtpye: "float64" } as never),
+      /GradBuffer: unknown option "dtpye" \(did you mean dtype\?\)/,
+    );
   });
   test("GradientMonitor.fromHistory refuses window (it comes from the history)", () => {
-    assert.throws(() => GradientMonitor.fromHistory(new GradientMonitor().toJSON(), { window: 5 } as never), /fromHistory: unknown option "window"/);
+    assert.throws(
+      () => GradientMonitor.fromHistory(new GradientMonitor().toJSON(), { window: 5 } as never),
+      /fromHistory: unknown option "window"/,
+    );
   });
 });
 
@@ -113,11 +130,14 @@ describe("options must be plain objects", () => {
   for (const fnName of Object.keys(MAKERS)) {
     for (const [what, value] of NOT_PLAIN) {
       test(`${fnName}: ${what} is a TypeError naming the function`, () => {
-        assert.throws(() => MAKERS[fnName]!(value), (e: unknown) => {
-          assert.ok(e instanceof TypeError, `a TypeError, got ${String(e)}`);
-          assert.ok(e.message.startsWith(`gradclip: ${fnName} options must be a`), e.message);
-          return true;
-        });
+        assert.throws(
+          () => MAKERS[fnName]!(value),
+          (e: unknown) => {
+            assert.ok(e instanceof TypeError, `a TypeError, got ${String(e)}`);
+            assert.ok(e.message.startsWith(`gradclip: ${fnName} options must be a`), e.message);
+            return true;
+          },
+        );
       });
     }
   }
@@ -134,20 +154,65 @@ describe("options are read once; their getters' errors are typed; Object.prototy
   test("a getter that throws is a TypeError naming the function and the option, with the error as cause", () => {
     const boom = new Error("boom");
     const cases: [string, unknown][] = [
-      ["AutoClip", { get percentile() { throw boom; } }],
-      ["ZClip", { get alpha() { throw boom; } }],
-      ["AGC", { get clipping() { throw boom; } }],
-      ["GradientMonitor", { get window() { throw boom; } }],
-      ["GradBuffer", { get dtype() { throw boom; } }],
-      ["clipGradNorm_", { get normType() { throw boom; } }],
+      [
+        "AutoClip",
+        {
+          get percentile() {
+            throw boom;
+          },
+        },
+      ],
+      [
+        "ZClip",
+        {
+          get alpha() {
+            throw boom;
+          },
+        },
+      ],
+      [
+        "AGC",
+        {
+          get clipping() {
+            throw boom;
+          },
+        },
+      ],
+      [
+        "GradientMonitor",
+        {
+          get window() {
+            throw boom;
+          },
+        },
+      ],
+      [
+        "GradBuffer",
+        {
+          get dtype() {
+            throw boom;
+          },
+        },
+      ],
+      [
+        "clipGradNorm_",
+        {
+          get normType() {
+            throw boom;
+          },
+        },
+      ],
     ];
     for (const [fnName, options] of cases) {
-      assert.throws(() => MAKERS[fnName]!(options), (e: unknown) => {
-        assert.ok(e instanceof TypeError, `${fnName}: a TypeError, got ${String(e)}`);
-        assert.match(e.message, new RegExp(`^gradclip: ${fnName}: reading option \\w+ threw: boom`));
-        assert.equal(e.cause, boom);
-        return true;
-      });
+      assert.throws(
+        () => MAKERS[fnName]!(options),
+        (e: unknown) => {
+          assert.ok(e instanceof TypeError, `${fnName}: a TypeError, got ${String(e)}`);
+          assert.match(e.message, new RegExp(`^gradclip: ${fnName}: reading option \\w+ threw: boom`));
+          assert.equal(e.cause, boom);
+          return true;
+        },
+      );
     }
   });
   test("a getter runs once: a value that changes between reads cannot slip past the check", () => {
@@ -162,13 +227,29 @@ describe("options are read once; their getters' errors are typed; Object.prototy
     assert.equal(clipGradNorm_(g, 100, options), 7);
     assert.equal(reads, 1);
     let percentileReads = 0;
-    const clipper = new AutoClip({ get percentile() { percentileReads++; return 50; } });
+    const clipper = new AutoClip({
+      get percentile() {
+        percentileReads++;
+        return 50;
+      },
+    });
     clipper.clip_([Float32Array.of(1)]);
     assert.equal(percentileReads, 1);
   });
   test("a Proxy whose ownKeys trap throws is a TypeError naming the function", () => {
-    const hostile = new Proxy({}, { ownKeys() { throw new Error("no keys"); } });
-    assert.throws(() => new ZClip(hostile as never), (e: unknown) => e instanceof TypeError && /^gradclip: ZClip options: listing its keys threw: no keys/.test(e.message));
+    const hostile = new Proxy(
+      {},
+      {
+        ownKeys() {
+          throw new Error("no keys");
+        },
+      },
+    );
+    assert.throws(
+      () => new ZClip(hostile as never),
+      (e: unknown) =>
+        e instanceof TypeError && /^gradclip: ZClip options: listing its keys threw: no keys/.test(e.message),
+    );
   });
   test("a polluted Object.prototype does not set options", () => {
     const proto = Object.prototype as Record<string, unknown>;

@@ -4,7 +4,13 @@
  * combined from every worker's part (the transport is postMessage of JSON).
  */
 import { parentPort, workerData } from "node:worker_threads";
-import { clipGradsWithNorm_, combineNormParts, getLocalNormPart, type NormPart, type NormType } from "../../src/index.js";
+import {
+  clipGradsWithNorm_,
+  combineNormParts,
+  getLocalNormPart,
+  type NormPart,
+  type NormType,
+} from "../../src/index.js";
 
 interface ShardData {
   buffer: SharedArrayBuffer;

@@ -5,7 +5,7 @@ import { parseMonitorHistory, MonitorHistoryError, monitorHistoryToCSV } from ".
 
 function sample(): GradientMonitor {
   const m = new GradientMonitor({ window: 20, meta: { run: "test" } });
-  m.record({ totalNorm: 0.8, maxNorm: 1, loss: 2.3, norms: { "dense/kernel": 0.6, "a,b\"c": 0.2 } });
+  m.record({ totalNorm: 0.8, maxNorm: 1, loss: 2.3, norms: { "dense/kernel": 0.6, 'a,b"c': 0.2 } });
   m.record({ totalNorm: 3.5, maxNorm: 1, loss: 2.1 });
   m.record({ totalNorm: NaN, skipped: true, loss: NaN });
   m.record({ totalNorm: Infinity, maxNorm: Infinity, norms: { "dense/kernel": Infinity } });
@@ -35,6 +35,7 @@ test("JSON round trip: JSON.stringify(monitor) then parseMonitorHistory restores
 
 test("parse errors name what is wrong", () => {
   const good = JSON.parse(JSON.stringify(sample()));
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the mutations write wrongly typed values on purpose
   const mutate = (f: (o: any) => void) => {
     const o = structuredClone(good);
     f(o);
@@ -51,16 +52,29 @@ test("parse errors name what is wrong", () => {
     [mutate((o) => delete o.totals), /at totals: expected an object; got undefined/],
     [mutate((o) => (o.totals.steps = 2)), /at totals.steps: counts 2 steps but 5 records/],
     [mutate((o) => (o.records = {})), /at records: expected an array/],
-    [mutate((o) => (o.records[1].totalNorm = "big")), /at records\[1\]\.totalNorm: expected a number \(or "NaN", "Infinity", "-Infinity"\); got "big"/],
+    [
+      mutate((o) => (o.records[1].totalNorm = "big")),
+      /at records\[1\]\.totalNorm: expected a number \(or "NaN", "Infinity", "-Infinity"\); got "big"/,
+    ],
     [mutate((o) => (o.records[1].totalNorm = -2)), /at records\[1\]\.totalNorm: a norm must be >= 0/],
     [mutate((o) => (o.records[0].clipped = 1)), /at records\[0\]\.clipped: expected true or false/],
     [mutate((o) => (o.records[0].step = 0.5)), /at records\[0\]\.step: expected an integer/],
     [mutate((o) => (o.records[0].norms["dense/kernel"] = null)), /at records\[0\]\.norms\["dense\/kernel"\]/],
   ];
   for (const [input, re] of cases) {
-    assert.throws(() => parseMonitorHistory(input), (e: unknown) => e instanceof MonitorHistoryError && re.test(e.message), String(re));
+    assert.throws(
+      () => parseMonitorHistory(input),
+      (e: unknown) => e instanceof MonitorHistoryError && re.test(e.message),
+      String(re),
+    );
   }
-  const e = (() => { try { parseMonitorHistory(cases[10]![0]); } catch (x) { return x as MonitorHistoryError; } })();
+  const e = (() => {
+    try {
+      parseMonitorHistory(cases[10]![0]);
+    } catch (x) {
+      return x as MonitorHistoryError;
+    }
+  })();
   assert.equal(e?.path, "records[1].totalNorm");
 });
 
@@ -73,13 +87,21 @@ function readCSV(text: string): string[][] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') { field += '"'; i++; }
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ",") { row.push(field); field = ""; }
-    else if (ch === "\n") { row.push(field); rows.push(row); row = []; field = ""; }
-    else field += ch;
+    else if (ch === ",") {
+      row.push(field);
+      field = "";
+    } else if (ch === "\n") {
+      row.push(field);
+      rows.push(row);
+      row = [];
+      field = "";
+    } else field += ch;
   }
   return rows;
 }
@@ -87,7 +109,18 @@ function readCSV(text: string): string[][] {
 test("CSV export: one row a step, per-variable columns, round-trips the values", () => {
   const m = sample();
   const rows = readCSV(m.toCSV());
-  assert.deepEqual(rows[0], ["step", "totalNorm", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss", "norm:dense/kernel", 'norm:a,b"c']);
+  assert.deepEqual(rows[0], [
+    "step",
+    "totalNorm",
+    "maxNorm",
+    "coefficient",
+    "clipped",
+    "nonFinite",
+    "skipped",
+    "loss",
+    "norm:dense/kernel",
+    'norm:a,b"c',
+  ]);
   assert.equal(rows.length, 6);
   const num = (s: string) => (s === "" ? null : Number(s));
   m.records.forEach((r, i) => {

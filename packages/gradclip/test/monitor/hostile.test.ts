@@ -30,7 +30,10 @@ describe("the monitor hands out copies: changing them changes nothing inside", (
   test("records, last(), record(), recordMany(), history()", () => {
     const m = new GradientMonitor({ window: 10 });
     const returned = m.record({ totalNorm: 1, maxNorm: 10, norms: { a: 1 } });
-    m.recordMany([{ totalNorm: 2, maxNorm: 10 }, { totalNorm: 3, maxNorm: 10 }]).forEach((r) => (r.totalNorm = 1e9));
+    m.recordMany([
+      { totalNorm: 2, maxNorm: 10 },
+      { totalNorm: 3, maxNorm: 10 },
+    ]).forEach((r) => (r.totalNorm = 1e9));
     const before = m.stats();
     returned.totalNorm = 1e9;
     returned.norms!.a = 1e9;
@@ -57,9 +60,19 @@ describe("the monitor hands out copies: changing them changes nothing inside", (
   test("a meta that JSON cannot write is refused when the monitor is made, not when it is saved", () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    assert.throws(() => new GradientMonitor({ meta: cyclic }), (e: unknown) => e instanceof TypeError && /^gradclip: GradientMonitor: meta must be JSON-serialisable/.test(e.message));
-    assert.throws(() => new GradientMonitor({ meta: { n: 1n } as never }), /GradientMonitor: meta must be JSON-serialisable/);
-    assert.throws(() => new GradientMonitor({ meta: new Map() as never }), /GradientMonitor: meta must be a plain object/);
+    assert.throws(
+      () => new GradientMonitor({ meta: cyclic }),
+      (e: unknown) =>
+        e instanceof TypeError && /^gradclip: GradientMonitor: meta must be JSON-serialisable/.test(e.message),
+    );
+    assert.throws(
+      () => new GradientMonitor({ meta: { n: 1n } as never }),
+      /GradientMonitor: meta must be JSON-serialisable/,
+    );
+    assert.throws(
+      () => new GradientMonitor({ meta: new Map() as never }),
+      /GradientMonitor: meta must be a plain object/,
+    );
   });
 });
 
@@ -92,7 +105,10 @@ describe("variables named __proto__, constructor, hasOwnProperty keep their norm
     m.record({ totalNorm: 1, norms: { other: 3 } });
     const csv = monitorHistoryToCSV(m.records);
     assert.doesNotMatch(csv, /function/);
-    const rows = csv.trim().split("\n").map((l) => l.split(","));
+    const rows = csv
+      .trim()
+      .split("\n")
+      .map((l) => l.split(","));
     assert.deepEqual(rows[0]!.slice(-2), ["norm:constructor", "norm:other"]);
     assert.deepEqual(rows[2]!.slice(-2), ["", "3"]);
   });
@@ -102,12 +118,26 @@ describe("stats(window) and suggestMaxNorm({ window }) check window", () => {
   const m = new GradientMonitor({ window: 2 });
   for (const x of [1, 2, 3, 4]) m.record({ totalNorm: x });
   const BAD: [unknown, typeof TypeError | typeof RangeError][] = [
-    ["x", TypeError], [NaN, RangeError], [0, RangeError], [-1, RangeError], [1.5, RangeError], [-Infinity, RangeError], [2 ** 53, RangeError], [null, TypeError],
+    ["x", TypeError],
+    [NaN, RangeError],
+    [0, RangeError],
+    [-1, RangeError],
+    [1.5, RangeError],
+    [-Infinity, RangeError],
+    [2 ** 53, RangeError],
+    [null, TypeError],
   ];
   for (const [bad, kind] of BAD) {
     test(`stats(${String(bad)}) is a ${kind.name}`, () => {
-      assert.throws(() => m.stats(bad as never), (e: unknown) => e instanceof kind && /^gradclip: GradientMonitor\.stats: window must be an integer >= 1/.test(e.message));
-      assert.throws(() => m.suggestMaxNorm({ window: bad as never }), (e: unknown) => e instanceof kind && /GradientMonitor\.suggestMaxNorm: window/.test(e.message));
+      assert.throws(
+        () => m.stats(bad as never),
+        (e: unknown) =>
+          e instanceof kind && /^gradclip: GradientMonitor\.stats: window must be an integer >= 1/.test(e.message),
+      );
+      assert.throws(
+        () => m.suggestMaxNorm({ window: bad as never }),
+        (e: unknown) => e instanceof kind && /GradientMonitor\.suggestMaxNorm: window/.test(e.message),
+      );
     });
   }
   test("valid windows still work", () => {
@@ -119,25 +149,53 @@ describe("stats(window) and suggestMaxNorm({ window }) check window", () => {
 
 describe("the monitor's options and inputs: typed errors naming the function, nothing recorded", () => {
   test("options: counts and quantiles", () => {
-    assert.throws(() => new GradientMonitor({ window: NaN }), (e: unknown) => e instanceof RangeError && /^gradclip: GradientMonitor: window must be an integer >= 1/.test(e.message));
-    assert.throws(() => new GradientMonitor({ capacity: 1.5 }), /^RangeError: gradclip: GradientMonitor: capacity must be an integer >= 1/);
+    assert.throws(
+      () => new GradientMonitor({ window: NaN }),
+      (e: unknown) =>
+        e instanceof RangeError && /^gradclip: GradientMonitor: window must be an integer >= 1/.test(e.message),
+    );
+    assert.throws(
+      () => new GradientMonitor({ capacity: 1.5 }),
+      /^RangeError: gradclip: GradientMonitor: capacity must be an integer >= 1/,
+    );
     assert.throws(() => new GradientMonitor({ capacity: 2 ** 60 }), RangeError);
-    assert.throws(() => new GradientMonitor({ quantiles: [0.5, NaN] }), /GradientMonitor: quantiles\[1\] must be a number in \[0, 1\]/);
-    assert.throws(() => new GradientMonitor({ quantiles: new Float64Array([0.5]) as never }), /GradientMonitor: quantiles must be an array/);
+    assert.throws(
+      () => new GradientMonitor({ quantiles: [0.5, NaN] }),
+      /GradientMonitor: quantiles\[1\] must be a number in \[0, 1\]/,
+    );
+    assert.throws(
+      () => new GradientMonitor({ quantiles: new Float64Array([0.5]) as never }),
+      /GradientMonitor: quantiles must be an array/,
+    );
     assert.equal(new GradientMonitor({ capacity: Infinity }).capacity, Infinity);
   });
   test("a column name that is misspelt is refused with a hint", () => {
     const m = new GradientMonitor();
-    assert.throws(() => m.recordColumns({ totalNorm: [1], los: [2] } as never), /GradientMonitor columns: unknown option "los" \(did you mean loss\?\)/);
+    assert.throws(
+      () => m.recordColumns({ totalNorm: [1], los: [2] } as never),
+      /GradientMonitor columns: unknown option "los" \(did you mean loss\?\)/,
+    );
     assert.equal(m.totals.steps, 0);
   });
   test("a step whose getter throws records nothing and names the field", () => {
     const m = new GradientMonitor();
     m.record({ totalNorm: 1 });
-    const bad = { totalNorm: 2, get loss(): never { throw new Error("loss unavailable"); } };
-    assert.throws(() => m.recordMany([{ totalNorm: 3 }, bad]), (e: unknown) => e instanceof TypeError && /GradientMonitor: step: reading loss threw: loss unavailable/.test(e.message));
+    const bad = {
+      totalNorm: 2,
+      get loss(): never {
+        throw new Error("loss unavailable");
+      },
+    };
+    assert.throws(
+      () => m.recordMany([{ totalNorm: 3 }, bad]),
+      (e: unknown) =>
+        e instanceof TypeError && /GradientMonitor: step: reading loss threw: loss unavailable/.test(e.message),
+    );
     assert.equal(m.totals.steps, 1);
-    assert.throws(() => m.record({ totalNorm: 1, norms: new Map([["a", 1]]) as never }), /norms must be a plain object .*a Map\? pass Object\.fromEntries/);
+    assert.throws(
+      () => m.record({ totalNorm: 1, norms: new Map([["a", 1]]) as never }),
+      /norms must be a plain object .*a Map\? pass Object\.fromEntries/,
+    );
   });
   test("-0 as a step or norm is stored as 0", () => {
     const m = new GradientMonitor();
@@ -146,7 +204,15 @@ describe("the monitor's options and inputs: typed errors naming the function, no
   });
   test("parseMonitorHistory: a getter that throws in an already-parsed object is a MonitorHistoryError", () => {
     const h = new GradientMonitor().toJSON() as unknown as Record<string, unknown>;
-    Object.defineProperty(h, "records", { get() { throw new Error("lazy records failed"); }, enumerable: true });
-    assert.throws(() => parseMonitorHistory(h), (e: unknown) => e instanceof Error && e.name === "MonitorHistoryError" && /lazy records failed/.test(e.message));
+    Object.defineProperty(h, "records", {
+      get() {
+        throw new Error("lazy records failed");
+      },
+      enumerable: true,
+    });
+    assert.throws(
+      () => parseMonitorHistory(h),
+      (e: unknown) => e instanceof Error && e.name === "MonitorHistoryError" && /lazy records failed/.test(e.message),
+    );
   });
 });

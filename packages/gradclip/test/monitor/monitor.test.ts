@@ -18,7 +18,16 @@ function naiveQuantile(xs: number[], q: number): number {
 test("record fills defaults: step numbering, the core coefficient, clipped, nonFinite", () => {
   const m = new GradientMonitor();
   const a = m.record({ totalNorm: 3, maxNorm: 1 });
-  assert.deepEqual(a, { step: 0, totalNorm: 3, maxNorm: 1, coefficient: clipCoefficient(1, 3), clipped: true, nonFinite: false, skipped: false, loss: null });
+  assert.deepEqual(a, {
+    step: 0,
+    totalNorm: 3,
+    maxNorm: 1,
+    coefficient: clipCoefficient(1, 3),
+    clipped: true,
+    nonFinite: false,
+    skipped: false,
+    loss: null,
+  });
   const b = m.record({ totalNorm: 0.5, maxNorm: Infinity, loss: 2.5 });
   assert.equal(b.step, 1);
   assert.equal(b.coefficient, 1);
@@ -74,7 +83,8 @@ test("stats over the window match a direct computation", () => {
       assert.ok(close(st.std, std, { rtol: 1e-10, atol: 0 }) || st.std === std);
       assert.equal(st.min, Math.min(...xs));
       assert.equal(st.max, Math.max(...xs));
-      for (const { q, value } of st.quantiles) assert.ok(close(value, naiveQuantile(xs, q), { rtol: 1e-12, atol: 0 }) || value === naiveQuantile(xs, q));
+      for (const { q, value } of st.quantiles)
+        assert.ok(close(value, naiveQuantile(xs, q), { rtol: 1e-12, atol: 0 }) || value === naiveQuantile(xs, q));
     }
     assert.equal(st.skippedSteps, win.filter((s) => s.skipped).length);
     assert.equal(st.nonFiniteSteps, win.filter((s) => !Number.isFinite(s.n)).length);
@@ -91,7 +101,10 @@ test("stats over the window match a direct computation", () => {
 test("capacity keeps the most recent records; totals count the whole run", () => {
   const m = new GradientMonitor({ capacity: 10, window: 4 });
   for (let i = 0; i < 35; i++) m.record({ totalNorm: i, maxNorm: 20, skipped: i % 5 === 0 });
-  assert.deepEqual(m.records.map((r) => r.step), Array.from({ length: 10 }, (_, i) => 25 + i));
+  assert.deepEqual(
+    m.records.map((r) => r.step),
+    Array.from({ length: 10 }, (_, i) => 25 + i),
+  );
   // Clipped (coefficient < 1) from norm 20 on, since 20 / (20 + 1e-6) < 1; skipped steps 20, 25, 30 do not count.
   assert.deepEqual(m.totals, { steps: 35, clippedSteps: 12, skippedSteps: 7, nonFiniteSteps: 0 });
   assert.equal(m.stats(1000).steps, 10);
@@ -107,11 +120,17 @@ test("recordColumns takes batched device reads (typed arrays, 0/1 flags, per-var
     loss: new Float32Array([3, 2.5, NaN]),
     norms: { w: new Float32Array([0.5, 1.5, NaN]) },
   });
-  assert.deepEqual(recs.map((r) => r.step), [0, 1, 2]);
+  assert.deepEqual(
+    recs.map((r) => r.step),
+    [0, 1, 2],
+  );
   assert.equal(recs[1]!.clipped, true);
   assert.equal(recs[2]!.skipped, true);
   assert.deepEqual(recs[1]!.norms, { w: 1.5 });
-  assert.throws(() => m.recordColumns({ totalNorm: [1, 2], loss: [1] }), /column loss has 1 entries but totalNorm has 2/);
+  assert.throws(
+    () => m.recordColumns({ totalNorm: [1, 2], loss: [1] }),
+    /column loss has 1 entries but totalNorm has 2/,
+  );
   assert.equal(m.totals.steps, 3);
 });
 
@@ -128,13 +147,26 @@ test("recordAsync stores batches in call order whatever order they resolve in, a
   assert.equal(m.totals.steps, 0, "nothing stored before the first batch resolves");
   assert.equal(m.pending, 5);
   resolveFirst([{ totalNorm: 1 }, { totalNorm: 2 }]);
-  assert.deepEqual((await p3).map((r) => r.totalNorm), [5, 6]);
+  assert.deepEqual(
+    (await p3).map((r) => r.totalNorm),
+    [5, 6],
+  );
   assert.deepEqual(await bad, []);
   assert.deepEqual(await invalid, []);
   await p1;
   await p2;
   await assert.rejects(m.flush(), (e: unknown) => e instanceof AggregateError && e.errors.length === 2);
-  assert.deepEqual(m.records.map((r) => [r.step, r.totalNorm]), [[0, 1], [1, 2], [2, 3], [3, 4], [4, 5], [5, 6]]);
+  assert.deepEqual(
+    m.records.map((r) => [r.step, r.totalNorm]),
+    [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+      [4, 5],
+      [5, 6],
+    ],
+  );
   assert.equal(m.pending, 0);
   await m.flush(); // errors are reported once
 });

@@ -74,7 +74,12 @@ test("the monitor suggests from usable steps only (not skipped, finite), over a 
 
 test("misspelt option keys are a TypeError with a did-you-mean, before anything is computed", () => {
   const norms = new Array(30).fill(1);
-  assert.throws(() => suggestMaxNorm(norms, { minsteps: 3 } as never), (e: unknown) => e instanceof TypeError && /suggestMaxNorm: unknown option "minsteps" \(did you mean minSteps\?\)/.test((e as Error).message));
+  assert.throws(
+    () => suggestMaxNorm(norms, { minsteps: 3 } as never),
+    (e: unknown) =>
+      e instanceof TypeError &&
+      /suggestMaxNorm: unknown option "minsteps" \(did you mean minSteps\?\)/.test((e as Error).message),
+  );
   assert.throws(() => suggestMaxNorm(norms, { Factor: 3 } as never), /did you mean factor\?/);
   assert.throws(() => suggestMaxNorm(norms, { windw: 3 } as never), /unknown option "windw"/);
   const m = new GradientMonitor();

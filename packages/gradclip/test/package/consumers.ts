@@ -43,7 +43,14 @@ console.log(JSON.stringify({
 
 /** Checks what a consumer printed; `isModule`: it ran as CommonJS. */
 export function checkConsumerOutput(out: unknown, isModule: boolean): void {
-  const o = out as { norm: number; clipped: number[]; tfNorm: number; tfClipped: number[]; wrapped: boolean; isModule: boolean };
+  const o = out as {
+    norm: number;
+    clipped: number[];
+    tfNorm: number;
+    tfClipped: number[];
+    wrapped: boolean;
+    isModule: boolean;
+  };
   assert.equal(o.norm, 5);
   assert.ok(Math.abs(o.clipped[0]! - 0.6) < 1e-6 && Math.abs(o.clipped[1]! - 0.8) < 1e-6, String(o.clipped));
   assert.equal(o.tfNorm, 5);

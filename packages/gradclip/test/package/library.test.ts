@@ -10,7 +10,17 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { builtinModules } from "node:module";
 import { join, relative } from "node:path";
-import { fullProject, LIBRARY_ROOT, libraryOnlyProject, moduleSpecifiers, packTarballs, REPO_ROOT, run, runOk, scratchDir } from "./packed.js";
+import {
+  fullProject,
+  LIBRARY_ROOT,
+  libraryOnlyProject,
+  moduleSpecifiers,
+  packTarballs,
+  REPO_ROOT,
+  run,
+  runOk,
+  scratchDir,
+} from "./packed.js";
 import { checkConsumerOutput, CJS_CONSUMER, ESM_CONSUMER } from "./consumers.js";
 
 const NODE = process.execPath;
@@ -30,10 +40,25 @@ function runJson(dir: string, file: string): unknown {
 
 test("the library tarball ships package.json, README, LICENSE and dist/ only", () => {
   const { library } = packTarballs();
-  const entries = runOk("tar", ["-tzf", library]).stdout.trim().split("\n").map((e) => e.replace(/^package\//, ""));
+  const entries = runOk("tar", ["-tzf", library])
+    .stdout.trim()
+    .split("\n")
+    .map((e) => e.replace(/^package\//, ""));
   const top = [...new Set(entries.map((e) => e.split("/")[0]))].sort();
   assert.deepEqual(top, ["LICENSE", "README.md", "dist", "package.json"]);
-  for (const build of ["dist/index.js", "dist/index.d.ts", "dist/extend.js", "dist/tfjs/index.js", "dist/tfjs/extend.js", "dist/cjs/index.js", "dist/cjs/index.d.ts", "dist/cjs/extend.js", "dist/cjs/tfjs/index.js", "dist/cjs/tfjs/extend.js", "dist/cjs/package.json"]) {
+  for (const build of [
+    "dist/index.js",
+    "dist/index.d.ts",
+    "dist/extend.js",
+    "dist/tfjs/index.js",
+    "dist/tfjs/extend.js",
+    "dist/cjs/index.js",
+    "dist/cjs/index.d.ts",
+    "dist/cjs/extend.js",
+    "dist/cjs/tfjs/index.js",
+    "dist/cjs/tfjs/extend.js",
+    "dist/cjs/package.json",
+  ]) {
     assert.ok(entries.includes(build), `${build} is in the tarball`);
   }
 });
@@ -61,21 +86,35 @@ test("every source map in the tarball carries the sources it names (the package 
   const maps = filesUnder(installed).filter((f) => f.endsWith(".map"));
   assert.ok(maps.length > 50, `${maps.length} maps`);
   for (const f of maps) {
-    const map = JSON.parse(readFileSync(join(installed, f), "utf8")) as { sources: string[]; sourcesContent?: (string | null)[] };
-    assert.equal(map.sourcesContent?.length, map.sources.length, `${f}: sourcesContent for each of ${map.sources.join(", ")}`);
-    assert.ok(map.sourcesContent!.every((s) => typeof s === "string" && s.length > 0), f);
+    const map = JSON.parse(readFileSync(join(installed, f), "utf8")) as {
+      sources: string[];
+      sourcesContent?: (string | null)[];
+    };
+    assert.equal(
+      map.sourcesContent?.length,
+      map.sources.length,
+      `${f}: sourcesContent for each of ${map.sources.join(", ")}`,
+    );
+    assert.ok(
+      map.sourcesContent!.every((s) => typeof s === "string" && s.length > 0),
+      f,
+    );
   }
 });
 
 test("moduleSpecifiers finds every kind of module reference in JavaScript and .d.ts files", () => {
-  const js = 'const s = `a ${1} b`;\nimport "late";\nexport { x } from "./x.js";\nconst m = await import("dyn");\nconst r = require("req");\n';
+  const js =
+    'const s = `a ${1} b`;\nimport "late";\nexport { x } from "./x.js";\nconst m = await import("dyn");\nconst r = require("req");\n';
   assert.deepEqual(moduleSpecifiers(js, "a.js").sort(), ["./x.js", "dyn", "late", "req"]);
   const dts = '/// <reference types="tref" />\nexport declare const t: import("itype").T;\nimport x = require("eq");\n';
   assert.deepEqual(moduleSpecifiers(dts, "a.d.ts").sort(), ["eq", "itype", "tref"]);
 });
 
 /** Bare imports a module may keep: the (optional) peers. */
-const PEER_DEPENDENCIES = Object.keys((JSON.parse(readFileSync(join(LIBRARY_ROOT, "package.json"), "utf8")) as { peerDependencies: object }).peerDependencies);
+const PEER_DEPENDENCIES = Object.keys(
+  (JSON.parse(readFileSync(join(LIBRARY_ROOT, "package.json"), "utf8")) as { peerDependencies: object })
+    .peerDependencies,
+);
 
 test("no published module (JavaScript or .d.ts, either build) imports a package other than the optional peers and Node built-ins", () => {
   const installed = join(libraryOnlyProject(), "node_modules/gradclip");
@@ -83,13 +122,20 @@ test("no published module (JavaScript or .d.ts, either build) imports a package 
   assert.ok(modules.length > 100);
   const offending: string[] = [];
   for (const f of modules) {
-    for (const spec of moduleSpecifiers(readFileSync(join(installed, f), "utf8"), f).filter((x) => !x.startsWith("."))) {
+    for (const spec of moduleSpecifiers(readFileSync(join(installed, f), "utf8"), f).filter(
+      (x) => !x.startsWith("."),
+    )) {
       const pkg = spec.startsWith("@") ? spec.split("/").slice(0, 2).join("/") : spec.split("/")[0]!;
       // Node built-ins are no dependency (the browser entries' graphs are kept free of them by test/browser/imports.test.ts).
-      if (!PEER_DEPENDENCIES.includes(pkg) && !spec.startsWith("node:") && !builtinModules.includes(pkg)) offending.push(`${f}: ${spec}`);
+      if (!PEER_DEPENDENCIES.includes(pkg) && !spec.startsWith("node:") && !builtinModules.includes(pkg))
+        offending.push(`${f}: ${spec}`);
     }
   }
-  assert.deepEqual(offending, [], "a library the package needs must be bundled into dist at build time (scripts/build.ts), not imported");
+  assert.deepEqual(
+    offending,
+    [],
+    "a library the package needs must be bundled into dist at build time (scripts/build.ts), not imported",
+  );
 });
 
 test("publint finds nothing to report in the library tarball", async () => {
@@ -97,8 +143,14 @@ test("publint finds nothing to report in the library tarball", async () => {
   const { formatMessage } = await import("publint/utils");
   const { library } = packTarballs();
   const data = readFileSync(library);
-  const { messages, pkg } = await publint({ pack: { tarball: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) }, level: "suggestion" });
-  assert.deepEqual(messages.map((m) => `${m.type}: ${formatMessage(m, pkg, { color: false })}`), []);
+  const { messages, pkg } = await publint({
+    pack: { tarball: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength) },
+    level: "suggestion",
+  });
+  assert.deepEqual(
+    messages.map((m) => `${m.type}: ${formatMessage(m, pkg, { color: false })}`),
+    [],
+  );
 });
 
 test("arethetypeswrong: every entry resolves its own types under node10, node16 (CommonJS and ESM) and bundler", () => {
@@ -107,8 +159,18 @@ test("arethetypeswrong: every entry resolves its own types under node10, node16 
   const r = run(NODE, [attw, library, "--format", "json"], { cwd: REPO_ROOT });
   const report = JSON.parse(r.stdout) as { analysis: { problems: unknown[]; entrypoints: Record<string, unknown> } };
   assert.deepEqual(report.analysis.problems, []);
-  const declared = Object.keys((JSON.parse(readFileSync(join(REPO_ROOT, "packages/gradclip/package.json"), "utf8")) as { exports: Record<string, unknown> }).exports);
-  assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), declared.sort(), "every subpath of exports is analysed");
+  const declared = Object.keys(
+    (
+      JSON.parse(readFileSync(join(REPO_ROOT, "packages/gradclip/package.json"), "utf8")) as {
+        exports: Record<string, unknown>;
+      }
+    ).exports,
+  );
+  assert.deepEqual(
+    Object.keys(report.analysis.entrypoints).sort(),
+    declared.sort(),
+    "every subpath of exports is analysed",
+  );
   assert.equal(r.status, 0, r.stderr);
 });
 
@@ -116,7 +178,9 @@ test("npm install of the library into an empty project adds exactly one package"
   const project = libraryOnlyProject();
   const installed = readdirSync(join(project, "node_modules")).filter((n) => !n.startsWith("."));
   assert.deepEqual(installed, ["gradclip"]);
-  const lock = JSON.parse(readFileSync(join(project, "package-lock.json"), "utf8")) as { packages: Record<string, unknown> };
+  const lock = JSON.parse(readFileSync(join(project, "package-lock.json"), "utf8")) as {
+    packages: Record<string, unknown>;
+  };
   assert.deepEqual(Object.keys(lock.packages).sort(), ["", "node_modules/gradclip"]);
 });
 
@@ -229,7 +293,12 @@ for (const first of ["esm", "cjs"] as const) {
       assert.equal(out.loadedState, 2, "the clipper state saved with the model is restored");
       assert.equal(out.plainIsClipped, false);
       assert.equal(out.kernelsBuilt, 1, "a backend path registered through one build is used by the other");
-      assert.deepEqual(out.registries, ["arrays.kernelProviders", "tfjs.clipKernels", "tfjs.clipKernelsBuilt", "tfjs.clipperOptions"]);
+      assert.deepEqual(out.registries, [
+        "arrays.kernelProviders",
+        "tfjs.clipKernels",
+        "tfjs.clipKernelsBuilt",
+        "tfjs.clipperOptions",
+      ]);
       assert.equal(out.providerAdded, 1);
     } finally {
       scratch.remove();
@@ -248,7 +317,11 @@ test("without tfjs-core installed, gradclip works and gradclip/tfjs fails naming
     for (const file of ["tfjs.cjs", "tfjs.mjs"]) {
       const r = run(NODE, [file], { cwd: scratch.dir });
       assert.notEqual(r.status, 0, file);
-      const firstLines = r.stderr.split("\n").filter((l) => /Error|Cannot find/.test(l)).slice(0, 2).join("\n");
+      const firstLines = r.stderr
+        .split("\n")
+        .filter((l) => /Error|Cannot find/.test(l))
+        .slice(0, 2)
+        .join("\n");
       assert.match(firstLines, /Cannot find (module|package) '@tensorflow\/tfjs-core'/, `${file}:\n${r.stderr}`);
     }
   } finally {
@@ -260,7 +333,8 @@ test("a browser bundle of the core (esbuild) holds gradclip's ES modules only: n
   const esbuild = await import("esbuild");
   const project = fullProject();
   // Everything a tfjs user and the CLI install is there to be (wrongly) pulled in.
-  for (const p of ["@tensorflow/tfjs-core", "vega", "gradclip-cli"]) assert.ok(existsSync(join(project, "node_modules", p)), p);
+  for (const p of ["@tensorflow/tfjs-core", "vega", "gradclip-cli"])
+    assert.ok(existsSync(join(project, "node_modules", p)), p);
   const r = await esbuild.build({
     stdin: {
       contents: `import { clipGradNorm_, getTotalNorm, GradientMonitor, AutoClip } from "gradclip"; console.log(clipGradNorm_, getTotalNorm, GradientMonitor, AutoClip);`,
@@ -268,9 +342,18 @@ test("a browser bundle of the core (esbuild) holds gradclip's ES modules only: n
       loader: "js",
     },
     absWorkingDir: project,
-    bundle: true, write: false, platform: "browser", format: "esm", metafile: true, minify: true, logLevel: "silent",
+    bundle: true,
+    write: false,
+    platform: "browser",
+    format: "esm",
+    metafile: true,
+    minify: true,
+    logLevel: "silent",
   });
-  assert.deepEqual(r.warnings.map((w) => w.text), []);
+  assert.deepEqual(
+    r.warnings.map((w) => w.text),
+    [],
+  );
   const inputs = Object.keys(r.metafile.inputs).filter((i) => i !== "<stdin>");
   assert.ok(inputs.length > 5, inputs.join(", "));
   const outside = inputs.filter((i) => !/^node_modules\/gradclip\/dist\//.test(i) || /\/dist\/(cjs|tfjs)\//.test(i));

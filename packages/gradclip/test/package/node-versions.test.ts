@@ -15,10 +15,15 @@ import { childEnv, fullProject, scratchDir } from "./packed.js";
 /** The versions run: the floor of `engines`, then the latest of each line after it. */
 export const NODE_VERSIONS = ["20.0.0", "22", "24", "26"] as const;
 
-function exec(command: string, args: readonly string[], cwd: string): Promise<{ status: number | null; stdout: string; stderr: string }> {
+function exec(
+  command: string,
+  args: readonly string[],
+  cwd: string,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((ok, fail) => {
     const child = spawn(command, args, { cwd, env: childEnv() });
-    let stdout = "", stderr = "";
+    let stdout = "",
+      stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
     child.stderr.setEncoding("utf8").on("data", (d: string) => (stderr += d));
     const timer = setTimeout(() => child.kill("SIGKILL"), 240_000);
@@ -37,11 +42,30 @@ await import("./consumer.mjs");
 `;
 
 test("a CommonJS and an ES module consumer run on each Node line that engines claims", async (t) => {
-  const scratch = scratchDir(fullProject(), { "consumer.cjs": CJS_CONSUMER, "consumer.mjs": ESM_CONSUMER, "both.mjs": BOTH });
+  const scratch = scratchDir(fullProject(), {
+    "consumer.cjs": CJS_CONSUMER,
+    "consumer.mjs": ESM_CONSUMER,
+    "both.mjs": BOTH,
+  });
   try {
     // Fetching the Node builds is the slow part: all at once. Each says where its binary is, which then runs directly.
     const fetched = await Promise.all(
-      NODE_VERSIONS.map((v) => exec("npx", ["--prefer-offline", "--yes", "--package", `node@${v}`, "--", "node", "-p", "process.version + ' ' + process.execPath"], scratch.dir)),
+      NODE_VERSIONS.map((v) =>
+        exec(
+          "npx",
+          [
+            "--prefer-offline",
+            "--yes",
+            "--package",
+            `node@${v}`,
+            "--",
+            "node",
+            "-p",
+            "process.version + ' ' + process.execPath",
+          ],
+          scratch.dir,
+        ),
+      ),
     );
     const runnable: { version: string; binary: string }[] = [];
     NODE_VERSIONS.forEach((v, i) => {
@@ -49,7 +73,8 @@ test("a CommonJS and an ES module consumer run on each Node line that engines cl
       const [version, binary] = r.stdout.trim().split(" ");
       if (r.status === 0 && version?.startsWith(`v${v}`) && binary) runnable.push({ version: v, binary });
       // No Node build to be had (offline, empty cache) is not the package's failure: reported, not failed.
-      else t.diagnostic(`node@${v} not available from npm (exit ${r.status}): ${r.stderr.trim().split("\n").pop() ?? ""}`);
+      else
+        t.diagnostic(`node@${v} not available from npm (exit ${r.status}): ${r.stderr.trim().split("\n").pop() ?? ""}`);
     });
     if (runnable.length === 0) {
       t.skip("no other Node version could be installed from npm");
@@ -60,7 +85,10 @@ test("a CommonJS and an ES module consumer run on each Node line that engines cl
       await t.test(`Node ${version}`, () => {
         const r = runs[i]!;
         assert.equal(r.status, 0, `Node ${version}:\n${r.stderr}`);
-        const outs = r.stdout.split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l) as { node: string; isModule: boolean });
+        const outs = r.stdout
+          .split("\n")
+          .filter((l) => l.startsWith("{"))
+          .map((l) => JSON.parse(l) as { node: string; isModule: boolean });
         assert.deepEqual(outs.map((o) => o.isModule).sort(), [false, true], "both consumers printed");
         for (const out of outs) {
           assert.ok(out.node.startsWith(`v${version}`), `ran on ${out.node}`);

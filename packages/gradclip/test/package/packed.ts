@@ -18,7 +18,17 @@
  */
 import { spawnSync, type SpawnSyncOptions } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,7 +38,11 @@ export const LIBRARY_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..
 export const REPO_ROOT = resolve(LIBRARY_ROOT, "../..");
 export const CLI_ROOT = join(REPO_ROOT, "packages/cli");
 // One folder per checkout: runs in other checkouts on this machine keep their own fixtures.
-const CACHE_ROOT = join(tmpdir(), "gradclip-package-tests", createHash("sha256").update(REPO_ROOT).digest("hex").slice(0, 12));
+const CACHE_ROOT = join(
+  tmpdir(),
+  "gradclip-package-tests",
+  createHash("sha256").update(REPO_ROOT).digest("hex").slice(0, 12),
+);
 
 /** The environment for child processes: ours without npm's per-run variables (npm_config_*, npm_package_*, ...). */
 export function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -47,7 +61,13 @@ export interface RunResult {
 
 /** Runs a command to completion (no shell); never throws for a non-zero exit. */
 export function run(command: string, args: readonly string[], options: SpawnSyncOptions = {}): RunResult {
-  const r = spawnSync(command, args, { encoding: "utf8", env: childEnv(), timeout: 300_000, maxBuffer: 64 << 20, ...options });
+  const r = spawnSync(command, args, {
+    encoding: "utf8",
+    env: childEnv(),
+    timeout: 300_000,
+    maxBuffer: 64 << 20,
+    ...options,
+  });
   if (r.error) throw r.error;
   return { status: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
@@ -56,7 +76,9 @@ export function run(command: string, args: readonly string[], options: SpawnSync
 export function runOk(command: string, args: readonly string[], options: SpawnSyncOptions = {}): RunResult {
   const r = run(command, args, options);
   if (r.status !== 0) {
-    throw new Error(`${command} ${args.join(" ")} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    throw new Error(
+      `${command} ${args.join(" ")} exited ${r.status}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
   }
   return r;
 }
@@ -92,9 +114,15 @@ function inputsKey(): string {
       ...listFiles(join(root, "dist")),
       ...listFiles(join(root, "bin")),
     ]),
-  ].filter((f) => existsSync(f)).sort();
+  ]
+    .filter((f) => existsSync(f))
+    .sort();
   // Contents, not times: a rebuild that emits the same files reuses the fixtures.
-  for (const f of files) hash.update(`${relative(REPO_ROOT, f)}\0`).update(readFileSync(f)).update("\0");
+  for (const f of files)
+    hash
+      .update(`${relative(REPO_ROOT, f)}\0`)
+      .update(readFileSync(f))
+      .update("\0");
   return hash.digest("hex").slice(0, 16);
 }
 
@@ -137,7 +165,8 @@ function lock(path: string): () => void {
 function makeCached(name: string, dir: string, make: (dir: string) => void): string {
   // Fixtures of older builds: removed, so the cache does not grow run after run.
   for (const old of readdirSync(CACHE_ROOT)) {
-    if (old.startsWith(`${name}-`) && old !== basename(dir)) rmSync(join(CACHE_ROOT, old), { recursive: true, force: true });
+    if (old.startsWith(`${name}-`) && old !== basename(dir))
+      rmSync(join(CACHE_ROOT, old), { recursive: true, force: true });
   }
   const tmp = mkdtempSync(join(CACHE_ROOT, `.${name}-`));
   try {
@@ -163,11 +192,21 @@ export interface Tarballs {
 /** The two tarballs, packed from the current build (build first: npm test does). */
 export function packTarballs(): Tarballs {
   for (const root of [LIBRARY_ROOT, CLI_ROOT]) {
-    if (!existsSync(join(root, "dist"))) throw new Error(`${relative(REPO_ROOT, root)}/dist is missing: run npm run build first`);
+    if (!existsSync(join(root, "dist")))
+      throw new Error(`${relative(REPO_ROOT, root)}/dist is missing: run npm run build first`);
   }
   const key = inputsKey();
   const dir = cached("pack", key, (tmp) => {
-    npm(REPO_ROOT, ["pack", "--workspace", "gradclip", "--workspace", "gradclip-cli", "--pack-destination", tmp, "--loglevel=error"]);
+    npm(REPO_ROOT, [
+      "pack",
+      "--workspace",
+      "gradclip",
+      "--workspace",
+      "gradclip-cli",
+      "--pack-destination",
+      tmp,
+      "--loglevel=error",
+    ]);
   });
   const find = (prefix: RegExp) => {
     const f = readdirSync(dir).find((n) => prefix.test(n));
@@ -180,12 +219,16 @@ export function packTarballs(): Tarballs {
 /** Throws if a folder above `dir` has a node_modules, which would let packages resolve that the project does not install. */
 function assertIsolated(dir: string): void {
   for (let d = dirname(dir); d !== dirname(d); d = dirname(d)) {
-    if (existsSync(join(d, "node_modules"))) throw new Error(`${d}/node_modules exists: projects under ${dir} would resolve packages from it`);
+    if (existsSync(join(d, "node_modules")))
+      throw new Error(`${d}/node_modules exists: projects under ${dir} would resolve packages from it`);
   }
 }
 
 function makeProject(dir: string, tarballs: readonly string[]): void {
-  writeFileSync(join(dir, "package.json"), `${JSON.stringify({ name: "consumer", version: "1.0.0", private: true }, null, 2)}\n`);
+  writeFileSync(
+    join(dir, "package.json"),
+    `${JSON.stringify({ name: "consumer", version: "1.0.0", private: true }, null, 2)}\n`,
+  );
   npm(dir, ["install", ...NPM_FLAGS, ...tarballs]);
 }
 
@@ -229,12 +272,21 @@ export function moduleSpecifiers(text: string, fileName: string): string[] {
   const file = ts.createSourceFile(fileName, text, ts.ScriptTarget.Latest, false, kind);
   const out = file.typeReferenceDirectives.map((d) => d.fileName);
   const visit = (node: ts.Node): void => {
-    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier && ts.isStringLiteral(node.moduleSpecifier)) {
+    if (
+      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
+      node.moduleSpecifier &&
+      ts.isStringLiteral(node.moduleSpecifier)
+    ) {
       out.push(node.moduleSpecifier.text);
     } else if (ts.isCallExpression(node) && node.arguments[0] && ts.isStringLiteralLike(node.arguments[0])) {
       const callee = node.expression;
-      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === "require")) out.push(node.arguments[0].text);
-    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument) && ts.isStringLiteral(node.argument.literal)) {
+      if (callee.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(callee) && callee.text === "require"))
+        out.push(node.arguments[0].text);
+    } else if (
+      ts.isImportTypeNode(node) &&
+      ts.isLiteralTypeNode(node.argument) &&
+      ts.isStringLiteral(node.argument.literal)
+    ) {
       out.push(node.argument.literal.text);
     } else if (ts.isExternalModuleReference(node) && ts.isStringLiteral(node.expression)) {
       out.push(node.expression.text);

@@ -73,14 +73,35 @@ interface Mode {
   readonly runs: boolean;
 }
 
-const K = ts.ModuleKind, R = ts.ModuleResolutionKind;
+const K = ts.ModuleKind,
+  R = ts.ModuleResolutionKind;
 const MODES: readonly Mode[] = [
-  { name: "nodenext, ES module", type: "module", options: { module: K.NodeNext, moduleResolution: R.NodeNext }, runs: true },
-  { name: "nodenext, CommonJS", type: "commonjs", options: { module: K.NodeNext, moduleResolution: R.NodeNext }, runs: true },
+  {
+    name: "nodenext, ES module",
+    type: "module",
+    options: { module: K.NodeNext, moduleResolution: R.NodeNext },
+    runs: true,
+  },
+  {
+    name: "nodenext, CommonJS",
+    type: "commonjs",
+    options: { module: K.NodeNext, moduleResolution: R.NodeNext },
+    runs: true,
+  },
   { name: "node16, ES module", type: "module", options: { module: K.Node16, moduleResolution: R.Node16 }, runs: false },
-  { name: "node16, CommonJS", type: "commonjs", options: { module: K.Node16, moduleResolution: R.Node16 }, runs: false },
+  {
+    name: "node16, CommonJS",
+    type: "commonjs",
+    options: { module: K.Node16, moduleResolution: R.Node16 },
+    runs: false,
+  },
   { name: "bundler", type: "module", options: { module: K.ESNext, moduleResolution: R.Bundler }, runs: false },
-  { name: "node10, CommonJS", type: "commonjs", options: { module: K.CommonJS, moduleResolution: R.Node10 }, runs: false },
+  {
+    name: "node10, CommonJS",
+    type: "commonjs",
+    options: { module: K.CommonJS, moduleResolution: R.Node10 },
+    runs: false,
+  },
 ];
 
 const COMMON: ts.CompilerOptions = {
@@ -99,7 +120,8 @@ function cachingHost(options: ts.CompilerOptions): ts.CompilerHost {
   const host = ts.createCompilerHost(options);
   const getSourceFile = host.getSourceFile.bind(host);
   host.getSourceFile = (fileName, languageVersion, onError, shouldCreate) => {
-    if (!/[\\/]node_modules[\\/]|[\\/]lib\.[^\\/]*\.d\.ts$/.test(fileName)) return getSourceFile(fileName, languageVersion, onError, shouldCreate);
+    if (!/[\\/]node_modules[\\/]|[\\/]lib\.[^\\/]*\.d\.ts$/.test(fileName))
+      return getSourceFile(fileName, languageVersion, onError, shouldCreate);
     const key = `${fileName}\0${JSON.stringify(languageVersion)}`;
     if (!parsed.has(key)) parsed.set(key, getSourceFile(fileName, languageVersion, onError, shouldCreate));
     return parsed.get(key);
@@ -109,14 +131,22 @@ function cachingHost(options: ts.CompilerOptions): ts.CompilerHost {
 
 /** Diagnostics of the consumer and of gradclip's .d.ts files (other libraries' types are theirs to check). */
 function diagnostics(program: ts.Program): string[] {
-  const ours = program.getSourceFiles().filter((f) => !f.fileName.includes(`${sep}node_modules${sep}`.replace(/\\/g, "/")) || /\/node_modules\/gradclip\//.test(f.fileName));
+  const ours = program
+    .getSourceFiles()
+    .filter(
+      (f) =>
+        !f.fileName.includes(`${sep}node_modules${sep}`.replace(/\\/g, "/")) ||
+        /\/node_modules\/gradclip\//.test(f.fileName),
+    );
   const all = [
     ...program.getOptionsDiagnostics(),
     ...program.getGlobalDiagnostics(),
     ...ours.flatMap((f) => [...program.getSyntacticDiagnostics(f), ...program.getSemanticDiagnostics(f)]),
   ];
   return all.map((d) => {
-    const where = d.file ? `${d.file.fileName.replace(/^.*\/node_modules\//, "node_modules/")}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}` : "";
+    const where = d.file
+      ? `${d.file.fileName.replace(/^.*\/node_modules\//, "node_modules/")}:${d.file.getLineAndCharacterOfPosition(d.start ?? 0).line + 1}`
+      : "";
     return `TS${d.code} ${where} ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`;
   });
 }
@@ -137,7 +167,13 @@ for (const mode of MODES) {
       assert.equal(emitted.emitSkipped, false);
       const r = run(process.execPath, [join(dir, "out/index.js")], { cwd: dir });
       assert.equal(r.status, 0, r.stderr);
-      const out = JSON.parse(r.stdout.trim()) as { norm: number; simd: string; epochs: number; steps: number; isError: boolean };
+      const out = JSON.parse(r.stdout.trim()) as {
+        norm: number;
+        simd: string;
+        epochs: number;
+        steps: number;
+        isError: boolean;
+      };
       assert.equal(out.norm, 5);
       assert.equal(out.simd, "boolean", "gradclip/extend runs from the consumer");
       assert.equal(out.epochs, 2, "grad_norm logged per epoch");

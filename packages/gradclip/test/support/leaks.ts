@@ -31,7 +31,8 @@ function difference(before: Counts, options: LeakCheckOptions): string | null {
   const now = counts();
   const out: string[] = [];
   if (now.numTensors !== before.numTensors) out.push(`numTensors ${before.numTensors} -> ${now.numTensors}`);
-  if ((options.bytes ?? true) && now.numBytes !== before.numBytes) out.push(`numBytes ${before.numBytes} -> ${now.numBytes}`);
+  if ((options.bytes ?? true) && now.numBytes !== before.numBytes)
+    out.push(`numBytes ${before.numBytes} -> ${now.numBytes}`);
   if (options.dataBuffers && now.numDataBuffers !== before.numDataBuffers) {
     out.push(`numDataBuffers ${before.numDataBuffers} -> ${now.numDataBuffers}`);
   }
@@ -54,7 +55,11 @@ export class MemoryMark {
 
   /** Asserts that exactly `delta` more tensors are alive than at the mark (negative: fewer). */
   assertTensorDelta(delta: number, what = "live tensors"): void {
-    assert.equal(this.tensorDelta(), delta, `${what}: numTensors ${this.#at.numTensors} -> ${tf.memory().numTensors}, expected ${delta >= 0 ? "+" : ""}${delta}`);
+    assert.equal(
+      this.tensorDelta(),
+      delta,
+      `${what}: numTensors ${this.#at.numTensors} -> ${tf.memory().numTensors}, expected ${delta >= 0 ? "+" : ""}${delta}`,
+    );
   }
 }
 
@@ -94,7 +99,11 @@ export function expectNoLeak<T>(what: string, fn: () => T, options: LeakCheckOpt
 }
 
 /** `expectNoLeak` for an async `fn`: memory compared once its promise settles. */
-export async function expectNoLeakAsync<T>(what: string, fn: () => Promise<T>, options: LeakCheckOptions = {}): Promise<T> {
+export async function expectNoLeakAsync<T>(
+  what: string,
+  fn: () => Promise<T>,
+  options: LeakCheckOptions = {},
+): Promise<T> {
   const before = counts();
   const result = await fn().catch((error: unknown) => failOrRethrow(before, what, options, error));
   check(before, what, options);
@@ -102,7 +111,12 @@ export async function expectNoLeakAsync<T>(what: string, fn: () => Promise<T>, o
 }
 
 /** Asserts that `fn` throws as `assert.throws(fn, expected)` checks, and that it left no tensor (or byte) behind. */
-export function assertThrowsNoLeak(fn: () => unknown, expected: assert.AssertPredicate, what: string, options: LeakCheckOptions = {}): void {
+export function assertThrowsNoLeak(
+  fn: () => unknown,
+  expected: assert.AssertPredicate,
+  what: string,
+  options: LeakCheckOptions = {},
+): void {
   const before = counts();
   assert.throws(fn, expected, what);
   const leak = difference(before, options);

@@ -9,7 +9,8 @@ test("mulberry32: the same sequence as the browser harness's own copy (fixtures/
   assert.ok(source, "harness.js defines prng(seed)");
   const harnessPrng = new Function(`${source}; return prng;`)() as (seed: number) => () => number;
   for (const seed of [0, 1, 99, 2 ** 32 - 1]) {
-    const ours = mulberry32(seed), theirs = harnessPrng(seed);
+    const ours = mulberry32(seed),
+      theirs = harnessPrng(seed);
     for (let i = 0; i < 1000; i++) assert.equal(ours(), theirs(), `seed ${seed}, value ${i}`);
   }
   const s = mulberry32(123);
@@ -23,7 +24,9 @@ test("seededRandom: the same seed gives the same data; different seeds differ; t
   assert.deepEqual(Array.from(seededRandom(7).float32(50, 3)), Array.from(seededRandom(7).float32(50, 3)));
   assert.notDeepEqual(seededRandom(7).values(5), seededRandom(8).values(5));
   const r = seededRandom(42);
-  const f32 = r.float32(1000, 3), f64 = r.float64(1000, 1e-30), v = r.values(1000, 5);
+  const f32 = r.float32(1000, 3),
+    f64 = r.float64(1000, 1e-30),
+    v = r.values(1000, 5);
   assert.ok(f32 instanceof Float32Array && f32.every((x) => x >= -3 && x <= 3));
   assert.ok(f64 instanceof Float64Array && f64.every((x) => x >= -1e-30 && x < 1e-30));
   assert.ok(v.every((x) => x >= -5 && x < 5) && v.some((x) => x < 0) && v.some((x) => x > 0));

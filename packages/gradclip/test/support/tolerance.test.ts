@@ -1,7 +1,17 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  assertAllClose, assertDeepClose, assertSameBits, close, closeSymmetric, float32Tol, float64Tol, mismatch, relErr, sameBits, ulpsBetween,
+  assertAllClose,
+  assertDeepClose,
+  assertSameBits,
+  close,
+  closeSymmetric,
+  float32Tol,
+  float64Tol,
+  mismatch,
+  relErr,
+  sameBits,
+  ulpsBetween,
 } from "./tolerance.js";
 
 test("close: |a - e| <= atol + rtol·|e|, NaN only equals NaN, an infinite expected value only itself", () => {
@@ -31,7 +41,10 @@ test("mismatch and assertAllClose: the first element out of tolerance, or a leng
   assert.equal(mismatch([1, 2.1, 3], [1, 2, 4], tol), "[1] = 2.1, expected 2");
   assert.equal(mismatch([1], [1, 2], tol), "length 1, expected 2");
   assertAllClose([1, 2], [1, 2 + 1e-7], tol, "ok");
-  assert.throws(() => assertAllClose([1, 2.1], [1, 2], tol, "grads"), /grads\[1\] = 2\.1, expected 2 \(rtol 0\.000001, atol 0\)/);
+  assert.throws(
+    () => assertAllClose([1, 2.1], [1, 2], tol, "grads"),
+    /grads\[1\] = 2\.1, expected 2 \(rtol 0\.000001, atol 0\)/,
+  );
   assert.throws(() => assertAllClose([1], [1, 2], tol, "grads"), /grads: length 1, expected 2/);
 });
 

@@ -42,7 +42,12 @@ export function mismatch(actual: ArrayLike<number>, expected: ArrayLike<number>,
 }
 
 /** Asserts `close` element by element (same length); the message names `what`, the index and the tolerance. */
-export function assertAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol: Tolerance, what: string): void {
+export function assertAllClose(
+  actual: ArrayLike<number>,
+  expected: ArrayLike<number>,
+  tol: Tolerance,
+  what: string,
+): void {
   const bad = mismatch(actual, expected, tol);
   if (bad !== null) assert.fail(`${what}${bad.startsWith("[") ? "" : ": "}${bad} (rtol ${tol.rtol}, atol ${tol.atol})`);
 }
@@ -63,7 +68,8 @@ function shown(x: number | undefined): string {
 export function assertSameBits(actual: ArrayLike<number>, expected: ArrayLike<number>, what: string): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
   for (let i = 0; i < expected.length; i++) {
-    if (!Object.is(actual[i], expected[i])) assert.fail(`${what}[${i}]: got ${shown(actual[i])}, expected ${shown(expected[i])}`);
+    if (!Object.is(actual[i], expected[i]))
+      assert.fail(`${what}[${i}]: got ${shown(actual[i])}, expected ${shown(expected[i])}`);
   }
 }
 
@@ -110,7 +116,8 @@ export function assertDeepClose(actual: unknown, expected: unknown, path: string
   const mismatches: string[] = [];
   const walk = (a: unknown, e: unknown, p: string, atol: number) => {
     if (typeof e === "number") {
-      if (typeof a !== "number" || !closeSymmetric(a, e, rtol, atol)) mismatches.push(`${p}: got ${String(a)}, cpu ${e}`);
+      if (typeof a !== "number" || !closeSymmetric(a, e, rtol, atol))
+        mismatches.push(`${p}: got ${String(a)}, cpu ${e}`);
     } else if (Array.isArray(e)) {
       if (!Array.isArray(a) || a.length !== e.length) {
         mismatches.push(`${p}: got ${Array.isArray(a) ? `length ${a.length}` : typeof a}, cpu length ${e.length}`);
@@ -123,7 +130,8 @@ export function assertDeepClose(actual: unknown, expected: unknown, path: string
         mismatches.push(`${p}: got ${String(a)}, cpu an object`);
         return;
       }
-      const ka = Object.keys(a).sort(), ke = Object.keys(e).sort();
+      const ka = Object.keys(a).sort(),
+        ke = Object.keys(e).sort();
       if (ka.join() !== ke.join()) mismatches.push(`${p}: keys ${ka.join(",")} vs cpu ${ke.join(",")}`);
       for (const k of ke) walk((a as Record<string, unknown>)[k], (e as Record<string, unknown>)[k], `${p}.${k}`, atol);
     } else if (a !== e) {

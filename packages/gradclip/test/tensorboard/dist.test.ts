@@ -17,7 +17,8 @@ const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const distEntry = join(packageRoot, "dist/tensorboard/index.js");
 
 function requireDist(): void {
-  if (!existsSync(distEntry)) assert.fail("dist/tensorboard/index.js is missing: build first (npm run build, which npm ci runs through prepare)");
+  if (!existsSync(distEntry))
+    assert.fail("dist/tensorboard/index.js is missing: build first (npm run build, which npm ci runs through prepare)");
 }
 
 test("dist/tensorboard imports only Node built-ins: the libraries are bundled, tfjs is not needed", (t) => {
@@ -26,16 +27,31 @@ test("dist/tensorboard imports only Node built-ins: the libraries are bundled, t
   const bare = [...new Set(graph.bare.map((b) => b.specifier))].sort();
   t.diagnostic(`${graph.files.length} modules; bare imports: ${bare.join(", ")}`);
   assert.deepEqual(graph.missing, []);
-  assert.deepEqual(bare.filter((s) => !isNodeBuiltin(s)), [], "packages imported at run time");
+  assert.deepEqual(
+    bare.filter((s) => !isNodeBuiltin(s)),
+    [],
+    "packages imported at run time",
+  );
   assert.ok(graph.files.includes("dist/tensorboard/vendor.js"));
-  assert.ok(!existsSync(join(packageRoot, "dist/tensorboard/vendor.d.ts")), "vendor.d.ts (naming the bundled packages) is removed");
+  assert.ok(
+    !existsSync(join(packageRoot, "dist/tensorboard/vendor.d.ts")),
+    "vendor.d.ts (naming the bundled packages) is removed",
+  );
 });
 
 test("dist/tensorboard/vendor.js names the bundled packages; THIRD-PARTY-NOTICES.txt holds their copyrights and licences", () => {
   requireDist();
   const vendor = readFileSync(join(packageRoot, "dist/tensorboard/vendor.js"), "utf8");
-  const pkg = (name: string) => (JSON.parse(readFileSync(join(packageRoot, "../../node_modules", name, "package.json"), "utf8")) as { version: string }).version;
-  assert.match(vendor, new RegExp(`@bufbuild/protobuf ${pkg("@bufbuild/protobuf")} \\(\\(Apache-2\\.0 AND BSD-3-Clause\\)\\)`));
+  const pkg = (name: string) =>
+    (
+      JSON.parse(readFileSync(join(packageRoot, "../../node_modules", name, "package.json"), "utf8")) as {
+        version: string;
+      }
+    ).version;
+  assert.match(
+    vendor,
+    new RegExp(`@bufbuild/protobuf ${pkg("@bufbuild/protobuf")} \\(\\(Apache-2\\.0 AND BSD-3-Clause\\)\\)`),
+  );
   assert.match(vendor, new RegExp(`crc-32 ${pkg("crc-32")} \\(Apache-2\\.0\\)`));
   assert.match(vendor, /THIRD-PARTY-NOTICES\.txt/);
   assert.match(vendor, /\(C\) 2014-present SheetJS/, "crc-32's own legal comment is kept");
@@ -47,7 +63,8 @@ test("dist/tensorboard/vendor.js names the bundled packages; THIRD-PARTY-NOTICES
     "SheetJS",
     "Apache License",
     "TERMS AND CONDITIONS FOR USE, REPRODUCTION, AND DISTRIBUTION",
-  ]) assert.ok(notices.includes(needle), `notices lack ${JSON.stringify(needle)}`);
+  ])
+    assert.ok(notices.includes(needle), `notices lack ${JSON.stringify(needle)}`);
 });
 
 test("gradclip/tensorboard (built) writes the same bytes as the source; its callback accepts gradclip/tfjs's optimizer", async (t) => {
@@ -56,7 +73,11 @@ test("gradclip/tensorboard (built) writes the same bytes as the source; its call
   const dir = tempLogdir(t);
   const write = (W: new (logdir: string) => Pick<TensorBoardWriter, "scalar" | "close" | "path">) => {
     const w = new W(dir);
-    [[0.5, 1], [NaN, 2], [1e39, 3]].forEach(([v, s], i) => w.scalar(`t${i}`, v!, s!, 1_700_000_000.5 + i));
+    [
+      [0.5, 1],
+      [NaN, 2],
+      [1e39, 3],
+    ].forEach(([v, s], i) => w.scalar(`t${i}`, v!, s!, 1_700_000_000.5 + i));
     w.close();
     const bytes = readFileSync(w.path);
     return bytes.subarray(Number(bytes.readBigUInt64LE(0)) + 16); // after the file_version event (its wall time is now)
@@ -66,6 +87,8 @@ test("gradclip/tensorboard (built) writes the same bytes as the source; its call
   const tfjs = await import("gradclip/tfjs");
   const tfc = await import("@tensorflow/tfjs-core");
   await import("@tensorflow/tfjs-backend-cpu");
-  const cb = built.tensorBoardCallback(dir, { optimizer: tfjs.withGradientClipping(tfc.train.sgd(0.1), { maxNorm: 1 }) as never });
+  const cb = built.tensorBoardCallback(dir, {
+    optimizer: tfjs.withGradientClipping(tfc.train.sgd(0.1), { maxNorm: 1 }) as never,
+  });
   assert.equal(cb.logdir, dir);
 });

@@ -16,7 +16,12 @@ const PROTO_ROOT = join(HERE, "proto");
 const READER = join(HERE, "read_events.py");
 const PYTHON = "/usr/bin/python3";
 
-export interface ReadValue { tag: string; kind: string | null; value: string; bits: number }
+export interface ReadValue {
+  tag: string;
+  kind: string | null;
+  value: string;
+  bits: number;
+}
 export interface ReadRecord {
   length: number;
   length_crc_ok: boolean;
@@ -29,7 +34,12 @@ export interface ReadRecord {
   source_writer?: string;
   values?: ReadValue[];
 }
-export interface ReadFile { path: string; size: number; records: ReadRecord[]; trailing_bytes: number }
+export interface ReadFile {
+  path: string;
+  size: number;
+  records: ReadRecord[];
+  trailing_bytes: number;
+}
 
 let generated: string | null | undefined;
 let unavailable = "";
@@ -39,13 +49,19 @@ export function pythonReaderUnavailable(): string | null {
   if (generated === undefined) {
     generated = null;
     if (!existsSync(PYTHON)) unavailable = `${PYTHON} not found (Debian: apt-get install python3 python3-protobuf)`;
-    else if (spawnSync(PYTHON, ["-c", "import google.protobuf"]).status !== 0) unavailable = `${PYTHON} has no protobuf module (Debian: apt-get install python3-protobuf)`;
-    else if (spawnSync("protoc", ["--version"]).status !== 0) unavailable = "protoc not found (Debian: apt-get install protobuf-compiler)";
+    else if (spawnSync(PYTHON, ["-c", "import google.protobuf"]).status !== 0)
+      unavailable = `${PYTHON} has no protobuf module (Debian: apt-get install python3-protobuf)`;
+    else if (spawnSync("protoc", ["--version"]).status !== 0)
+      unavailable = "protoc not found (Debian: apt-get install protobuf-compiler)";
     else {
       const out = mkdtempSync(join(tmpdir(), "gradclip-tb-proto-"));
       process.on("exit", () => rmSync(out, { recursive: true, force: true }));
       const protos = readdirSync(join(PROTO_ROOT, "tensorboard/compat/proto")).filter((f) => f.endsWith(".proto"));
-      execFileSync("protoc", [`--proto_path=${PROTO_ROOT}`, `--python_out=${out}`, ...protos.map((f) => join(PROTO_ROOT, "tensorboard/compat/proto", f))]);
+      execFileSync("protoc", [
+        `--proto_path=${PROTO_ROOT}`,
+        `--python_out=${out}`,
+        ...protos.map((f) => join(PROTO_ROOT, "tensorboard/compat/proto", f)),
+      ]);
       generated = out;
     }
   }

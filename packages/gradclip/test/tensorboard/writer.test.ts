@@ -59,15 +59,22 @@ test("scalars read back by an independent reader: CRCs, tags, steps, float32 val
   assert.equal(first.what, "file_version");
   assert.equal(first.file_version, "brain.Event:2");
   assert.equal(first.source_writer, "gradclip.tensorboard");
-  assert.ok(Number(first.wall_time) >= before - 1e-3 && Number(first.wall_time) <= after + 1e-3, `first wall time ${first.wall_time}`);
+  assert.ok(
+    Number(first.wall_time) >= before - 1e-3 && Number(first.wall_time) <= after + 1e-3,
+    `first wall time ${first.wall_time}`,
+  );
   const scalars = scalarsOf([file!]);
   assert.equal(scalars.length, cases.length);
   scalars.forEach((s, i) => {
     const [tag, value, step, wallTime] = cases[i]!;
     assert.equal(s.tag, tag);
     assert.equal(s.step, step);
-    assert.ok(sameFloat32(s.value, value), `${tag}@${step}: read ${s.value.value} (bits ${s.value.bits}), wrote ${value}`);
-    if (wallTime === undefined) assert.ok(s.wallTime >= before - 1e-3 && s.wallTime <= after + 1e-3, `wall time ${s.wallTime}`);
+    assert.ok(
+      sameFloat32(s.value, value),
+      `${tag}@${step}: read ${s.value.value} (bits ${s.value.bits}), wrote ${value}`,
+    );
+    if (wallTime === undefined)
+      assert.ok(s.wallTime >= before - 1e-3 && s.wallTime <= after + 1e-3, `wall time ${s.wallTime}`);
     else assert.equal(s.wallTime, wallTime);
   });
   assert.equal(scalars[8]!.value.value, "inf");
@@ -80,8 +87,11 @@ test("file name as TensorBoard's writer names it; filenameSuffix; exclusive crea
   const a = new TensorBoardWriter(dir);
   const b = new TensorBoardWriter(dir, { filenameSuffix: ".v2" });
   const after = Math.floor(Date.now() / 1000);
-  const pattern = new RegExp(`^events\\.out\\.tfevents\\.(\\d{10})\\.${hostname().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.${process.pid}\\.(\\d+)(\\.v2)?$`);
-  const ma = pattern.exec(basename(a.path)), mb = pattern.exec(basename(b.path));
+  const pattern = new RegExp(
+    `^events\\.out\\.tfevents\\.(\\d{10})\\.${hostname().replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\.${process.pid}\\.(\\d+)(\\.v2)?$`,
+  );
+  const ma = pattern.exec(basename(a.path)),
+    mb = pattern.exec(basename(b.path));
   assert.ok(ma && mb, `${basename(a.path)} / ${basename(b.path)}`);
   assert.ok(Number(ma[1]) >= before && Number(ma[1]) <= after);
   assert.equal(mb[3], ".v2");
@@ -90,7 +100,8 @@ test("file name as TensorBoard's writer names it; filenameSuffix; exclusive crea
   const n = Number(mb[2]);
   const blockers: string[] = [];
   for (const s of [after, after + 1]) {
-    for (let k = n + 1; k <= n + 3; k++) blockers.push(join(dir, `events.out.tfevents.${String(s).padStart(10, "0")}.${hostname()}.${process.pid}.${k}`));
+    for (let k = n + 1; k <= n + 3; k++)
+      blockers.push(join(dir, `events.out.tfevents.${String(s).padStart(10, "0")}.${hostname()}.${process.pid}.${k}`));
   }
   for (const p of blockers) writeFileSync(p, "not ours");
   const c = new TensorBoardWriter(dir);
@@ -110,8 +121,14 @@ test("several writers in one directory, interleaved: each file is whole and hold
   const files = readEventFiles(writers.map((w) => w.path));
   files.forEach((f, i) => {
     const s = scalarsOf([f]);
-    assert.deepEqual(s.map((x) => x.tag), Array(7).fill(`w${i}`));
-    assert.deepEqual(s.map((x) => Number(x.value.value)), [0, 1, 2, 3, 4, 5, 6].map((step) => step * 10 + i));
+    assert.deepEqual(
+      s.map((x) => x.tag),
+      Array(7).fill(`w${i}`),
+    );
+    assert.deepEqual(
+      s.map((x) => Number(x.value.value)),
+      [0, 1, 2, 3, 4, 5, 6].map((step) => step * 10 + i),
+    );
   });
 });
 
@@ -148,12 +165,20 @@ test("bad arguments throw TypeError / RangeError before anything is queued", (t)
   const w = new TensorBoardWriter(dir);
   w.scalar("ok", 1, 0);
   const bad: [() => void, ErrorConstructor, RegExp][] = [
-    [() => w.scalar(undefined as unknown as string, 1, 0), TypeError, /TensorBoardWriter\.scalar: tag must be a string; got undefined/],
+    [
+      () => w.scalar(undefined as unknown as string, 1, 0),
+      TypeError,
+      /TensorBoardWriter\.scalar: tag must be a string; got undefined/,
+    ],
     [() => w.scalar("", 1, 0), RangeError, /tag must be a non-empty string/],
     [() => w.scalar("a\nb", 1, 0), RangeError, /control characters/],
     [() => w.scalar("nul\u0000", 1, 0), RangeError, /control characters/],
     [() => w.scalar("half \ud800 pair", 1, 0), RangeError, /unpaired UTF-16 surrogate/],
-    [() => w.scalar("v", "1" as unknown as number, 0), TypeError, /value must be a number \(NaN and Infinity are allowed\); got "1"/],
+    [
+      () => w.scalar("v", "1" as unknown as number, 0),
+      TypeError,
+      /value must be a number \(NaN and Infinity are allowed\); got "1"/,
+    ],
     [() => w.scalar("v", 1n as unknown as number, 0), TypeError, /value must be a number/],
     [() => w.scalar("s", 1, 1.5), RangeError, /step must be an integer in/],
     [() => w.scalar("s", 1, NaN), RangeError, /step must be an integer/],
@@ -165,13 +190,21 @@ test("bad arguments throw TypeError / RangeError before anything is queued", (t)
     [() => w.scalar("s", 1, 1, "now" as unknown as number), TypeError, /wallTime must be a number/],
   ];
   for (const [call, type, message] of bad) {
-    assert.throws(call, (e: unknown) => e instanceof type && message.test((e as Error).message) && (e as Error).message.startsWith("gradclip: "), String(message));
+    assert.throws(
+      call,
+      (e: unknown) =>
+        e instanceof type && message.test((e as Error).message) && (e as Error).message.startsWith("gradclip: "),
+      String(message),
+    );
   }
   assert.equal(w.pending, 1, "only the good scalar is queued");
   w.close();
   assert.throws(() => new TensorBoardWriter(""), TypeError);
   assert.throws(() => new TensorBoardWriter(3 as unknown as string), /logdir must be a non-empty string/);
-  assert.throws(() => new TensorBoardWriter(dir, { max_queue: 3 } as never), /unknown option "max_queue" \(did you mean maxQueue\?\)/);
+  assert.throws(
+    () => new TensorBoardWriter(dir, { max_queue: 3 } as never),
+    /unknown option "max_queue" \(did you mean maxQueue\?\)/,
+  );
   assert.throws(() => new TensorBoardWriter(dir, { maxQueue: 0 }), RangeError);
   assert.throws(() => new TensorBoardWriter(dir, { maxQueue: 2.5 }), RangeError);
   assert.throws(() => new TensorBoardWriter(dir, { flushMillis: 0 }), RangeError);
@@ -188,14 +221,26 @@ test("logdir that is a file: TensorBoardWriterError naming it; writing after clo
   writeFileSync(file, "x");
   assert.throws(
     () => new TensorBoardWriter(file),
-    (e: unknown) => e instanceof TensorBoardWriterError && e.code === "EEXIST" && /could not create the log directory .*not-a-dir.*a file is in the way/.test(e.message),
+    (e: unknown) =>
+      e instanceof TensorBoardWriterError &&
+      e.code === "EEXIST" &&
+      /could not create the log directory .*not-a-dir.*a file is in the way/.test(e.message),
   );
-  assert.throws(() => new TensorBoardWriter(join(file, "sub")), (e: unknown) => e instanceof TensorBoardWriterError && e.code === "ENOTDIR");
+  assert.throws(
+    () => new TensorBoardWriter(join(file, "sub")),
+    (e: unknown) => e instanceof TensorBoardWriterError && e.code === "ENOTDIR",
+  );
   const w = new TensorBoardWriter(dir);
   w.close();
   w.close(); // idempotent
   w.flush(); // nothing to write
-  assert.throws(() => w.scalar("a", 1, 1), (e: unknown) => e instanceof TensorBoardWriterError && e.code === "ERR_WRITER_CLOSED" && /is closed; create a new TensorBoardWriter/.test(e.message));
+  assert.throws(
+    () => w.scalar("a", 1, 1),
+    (e: unknown) =>
+      e instanceof TensorBoardWriterError &&
+      e.code === "ERR_WRITER_CLOSED" &&
+      /is closed; create a new TensorBoardWriter/.test(e.message),
+  );
 });
 
 /** Replaces fs.writeSync (the ESM binding the writer imported too) for the duration of `body`. */
@@ -223,15 +268,21 @@ test("short writes: the writer loops until every byte is written", (t) => {
   const w = new TensorBoardWriter(dir);
   const original = fs.writeSync;
   let calls = 0;
-  withWriteSync(((fd: number, buffer: Uint8Array, offset: number, length: number) => {
-    calls++;
-    return original(fd, buffer, offset, Math.min(length, 7));
-  }) as typeof fs.writeSync, () => {
-    for (let i = 0; i < 5; i++) w.scalar("short", i, i);
-    w.close();
-  });
+  withWriteSync(
+    ((fd: number, buffer: Uint8Array, offset: number, length: number) => {
+      calls++;
+      return original(fd, buffer, offset, Math.min(length, 7));
+    }) as typeof fs.writeSync,
+    () => {
+      for (let i = 0; i < 5; i++) w.scalar("short", i, i);
+      w.close();
+    },
+  );
   assert.ok(calls > 10, `${calls} writeSync calls`);
-  assert.deepEqual(scalarsOf(readEventFiles([w.path])).map((s) => Number(s.value.value)), [0, 1, 2, 3, 4]);
+  assert.deepEqual(
+    scalarsOf(readEventFiles([w.path])).map((s) => Number(s.value.value)),
+    [0, 1, 2, 3, 4],
+  );
 });
 
 test("a failed write throws TensorBoardWriterError with the fs code, closes the writer, and keeps the file readable", async (t) => {
@@ -245,30 +296,49 @@ test("a failed write throws TensorBoardWriterError with the fs code, closes the 
   const size = statSync(w.path).size;
   w.scalar("lost", 2, 2);
   withWriteSync(enospc as typeof fs.writeSync, () => {
-    assert.throws(() => w.flush(), (e: unknown) => e instanceof TensorBoardWriterError && e.code === "ENOSPC" && /1 scalars lost; the writer is now closed/.test(e.message));
+    assert.throws(
+      () => w.flush(),
+      (e: unknown) =>
+        e instanceof TensorBoardWriterError &&
+        e.code === "ENOSPC" &&
+        /1 scalars lost; the writer is now closed/.test(e.message),
+    );
   });
   assert.equal(w.closed, true);
-  assert.throws(() => w.scalar("after", 3, 3), (e: unknown) => e instanceof TensorBoardWriterError && e.code === "ENOSPC");
+  assert.throws(
+    () => w.scalar("after", 3, 3),
+    (e: unknown) => e instanceof TensorBoardWriterError && e.code === "ENOSPC",
+  );
   assert.equal(statSync(w.path).size, size);
   // A timed flush that fails: the error comes from the next call.
   const v = new TensorBoardWriter(dir, { flushMillis: 10 });
   v.scalar("x", 1, 1);
   await withWriteSync(enospc as typeof fs.writeSync, () => new Promise((r) => setTimeout(r, 80)));
-  assert.throws(() => v.scalar("y", 2, 2), (e: unknown) => e instanceof TensorBoardWriterError && e.code === "ENOSPC");
+  assert.throws(
+    () => v.scalar("y", 2, 2),
+    (e: unknown) => e instanceof TensorBoardWriterError && e.code === "ENOSPC",
+  );
 });
 
 const CHILD = fileURLToPath(new URL("./fixtures/exit-child.ts", import.meta.url));
 
 test("a process that exits without close() writes its queue; a killed one keeps every earlier flush", (t) => {
   if (!pythonReader(t)) return;
-  for (const [mode, expected] of [["exit", [1, 2]], ["kill", [1, 2]]] as const) {
+  for (const [mode, expected] of [
+    ["exit", [1, 2]],
+    ["kill", [1, 2]],
+  ] as const) {
     const dir = tempLogdir(t);
     const r = spawnSync(process.execPath, ["--import", "tsx", CHILD, dir, mode], { encoding: "utf8" });
     if (mode === "exit") assert.equal(r.status, 0, r.stderr);
     else assert.equal(r.signal, "SIGKILL");
     const files = eventFiles(dir);
     assert.equal(files.length, 1);
-    assert.deepEqual(scalarsOf(readEventFiles(files)).map((s) => Number(s.value.value)), expected, mode);
+    assert.deepEqual(
+      scalarsOf(readEventFiles(files)).map((s) => Number(s.value.value)),
+      expected,
+      mode,
+    );
   }
 });
 

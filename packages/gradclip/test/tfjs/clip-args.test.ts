@@ -14,7 +14,10 @@ const VALUES = [3, -4, 0, -0, 0.5, -Infinity, Infinity, NaN];
 
 for (const mode of MODES) {
   test(`-0 thresholds (${mode}): maxNorm / clipValue -0 give the core's results, signs of zeros included`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const cases: [string, (g: tf.Tensor[]) => void, (g: Float32Array[]) => void][] = [
       ["clipGradNorm_", (g) => tf.dispose(clipGradNorm_(g, -0)), (g) => core.clipGradNorm_(g, -0)],
       ["clipGradsWithNorm_", (g) => clipGradsWithNorm_(g, -0, 5), (g) => core.clipGradsWithNorm_(g, -0, 5)],
@@ -36,12 +39,17 @@ for (const mode of MODES) {
   });
 
   test(`totalNorm (${mode}): a tensor totalNorm must be rank 0; a scalar gradient keeps shape []`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const g = tf.scalar(2);
     const grads = [g];
     for (const bad of [tf.tensor1d([4]), tf.tensor2d([[4]])]) {
-      assert.throws(() => clipGradsWithNorm_(grads, 1, bad as unknown as tf.Scalar), (e: unknown) =>
-        e instanceof TypeError && /rank 0/.test(e.message) && e.message.includes(`[${bad.shape}]`));
+      assert.throws(
+        () => clipGradsWithNorm_(grads, 1, bad as unknown as tf.Scalar),
+        (e: unknown) => e instanceof TypeError && /rank 0/.test(e.message) && e.message.includes(`[${bad.shape}]`),
+      );
       assert.equal(grads[0], g, "nothing replaced");
       assert.ok(!g.isDisposed, "nothing disposed");
       bad.dispose();

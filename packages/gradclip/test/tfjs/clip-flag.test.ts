@@ -40,17 +40,25 @@ function withNorm(n: number, size = 3): number[] {
 
 for (const mode of MODES) {
   test(`clipnorm (${mode}): per-tensor norms 969, 111, 1679, 55 with clipnorm 1800 clip nothing (global 1943); with 1000, one tensor clips`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const norms = [969, 111, 1679, 55];
     assert.ok(Math.abs(norm(norms) - 1943) < 1, "the global norm is about 1943, above the threshold");
-    for (const [threshold, expectClipped] of [[1800, false], [1000, true]] as const) {
+    for (const [threshold, expectClipped] of [
+      [1800, false],
+      [1000, true],
+    ] as const) {
       const values = norms.map((n) => withNorm(n));
       const vars = variablesFor(values);
       const opt = withGradientClipping(tf.train.sgd(1), { clipnorm: threshold });
       const monitor = new GradientMonitor();
       const feed = feedMonitor(opt, monitor, { readEvery: 3 });
       const infos: { clipped: boolean; coefficient: number | undefined; maxNorm: number | undefined }[] = [];
-      opt.onStep((info) => infos.push({ clipped: info.clipped, coefficient: info.coefficient?.dataSync()[0], maxNorm: info.maxNorm }));
+      opt.onStep((info) =>
+        infos.push({ clipped: info.clipped, coefficient: info.coefficient?.dataSync()[0], maxNorm: info.maxNorm }),
+      );
       for (let step = 0; step < 4; step++) {
         const grads = values.map((v) => tf.tensor(v));
         opt.applyGradients(vars.map((v, i) => ({ name: v.name, tensor: grads[i]! })));
@@ -64,11 +72,17 @@ for (const mode of MODES) {
         assert.equal(info.clipped, expectClipped, `clipnorm ${threshold}: StepInfo.clipped`);
         assert.equal(info.maxNorm, threshold);
         const smallest = expectClipped ? core.clipCoefficient(threshold, 1679) : 1;
-        assert.ok(Math.abs(info.coefficient! - smallest) <= 1e-6, `coefficient ${info.coefficient} vs the smallest per-tensor ${smallest}`);
+        assert.ok(
+          Math.abs(info.coefficient! - smallest) <= 1e-6,
+          `coefficient ${info.coefficient} vs the smallest per-tensor ${smallest}`,
+        );
       }
       monitor.records.forEach((r) => {
         assert.equal(r.clipped, expectClipped, "the monitor record's clipped is the clipper's");
-        assert.ok(Math.abs(r.totalNorm - norm(norms)) < 1e-3 * norm(norms), "the record keeps the global pre-clip norm");
+        assert.ok(
+          Math.abs(r.totalNorm - norm(norms)) < 1e-3 * norm(norms),
+          "the record keeps the global pre-clip norm",
+        );
       });
       tf.dispose(vars);
       opt.dispose();
@@ -76,7 +90,10 @@ for (const mode of MODES) {
   });
 
   test(`clipValue (${mode}): 1e-6 on gradients near 100 clamps every step: clipped, clip_rate 1 in fit logs and monitor`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const model = smallModel(2);
     const opt = withGradientClipping(tf.train.sgd(1e-3), { clipValue: 1e-6 });
     model.compile({ optimizer: opt, loss: "meanSquaredError" });
@@ -89,7 +106,13 @@ for (const mode of MODES) {
       assert.equal(info.clipValue, 1e-6);
       maxAbs.push(Math.max(...info.grads.map((g) => (g ? Math.max(...Array.from(g.dataSync(), Math.abs)) : 0))));
     });
-    const h = await model.fit(xs, ys, { epochs: 2, batchSize: 4, shuffle: false, verbose: 0, callbacks: [gradientMonitorCallback(opt, monitor, { readEvery: 3 })] });
+    const h = await model.fit(xs, ys, {
+      epochs: 2,
+      batchSize: 4,
+      shuffle: false,
+      verbose: 0,
+      callbacks: [gradientMonitorCallback(opt, monitor, { readEvery: 3 })],
+    });
     stop();
     assert.ok(Math.min(...maxAbs) > 1, `the largest |g| of every step is large (min ${Math.min(...maxAbs)})`);
     assert.deepEqual(h.history.clip_rate, [1, 1], "clip_rate per epoch");
@@ -98,7 +121,12 @@ for (const mode of MODES) {
     // And a clipValue above every |g| clips nothing.
     const loose = withGradientClipping(tf.train.sgd(1e-3), { clipValue: 1e9 });
     model.compile({ optimizer: loose, loss: "meanSquaredError" });
-    const h2 = await model.fit(xs, ys, { epochs: 1, batchSize: 4, verbose: 0, callbacks: [gradientMonitorCallback(loose, new GradientMonitor())] });
+    const h2 = await model.fit(xs, ys, {
+      epochs: 1,
+      batchSize: 4,
+      verbose: 0,
+      callbacks: [gradientMonitorCallback(loose, new GradientMonitor())],
+    });
     assert.deepEqual(h2.history.clip_rate, [0]);
     tf.dispose([xs, ys]);
     model.dispose();
@@ -111,16 +139,31 @@ for (const mode of MODES) {
  * applied gradient differs from the input one, and that the coefficient is
  * the applied/input ratio where the clipper reports one.
  */
-async function checkFlagsAgainstUpdates(options: GradientClippingOptions, scales: number[], mode: string): Promise<{ clipped: number; kept: number }> {
+async function checkFlagsAgainstUpdates(
+  options: GradientClippingOptions,
+  scales: number[],
+  mode: string,
+): Promise<{ clipped: number; kept: number }> {
   const v = tf.variable(tf.fill([2, 3], 0.5), true, uniqueName("flags"));
   const opt = withGradientClipping(tf.train.sgd(1), options) as ClippedOptimizer;
   let seen: { clipped: boolean; coefficient?: number; flag: number } | null = null;
   opt.onStep((info: StepInfo) => {
-    seen = { clipped: info.clipped, flag: info.clippedFlag.dataSync()[0]!, ...(info.coefficient ? { coefficient: info.coefficient.dataSync()[0]! } : {}) };
+    seen = {
+      clipped: info.clipped,
+      flag: info.clippedFlag.dataSync()[0]!,
+      ...(info.coefficient ? { coefficient: info.coefficient.dataSync()[0]! } : {}),
+    };
   });
-  let clipped = 0, kept = 0;
+  let clipped = 0,
+    kept = 0;
   for (const [step, scale] of scales.entries()) {
-    const g = tf.mul(tf.tensor([[1, -2, 3], [0.5, -0.25, 4]]), scale);
+    const g = tf.mul(
+      tf.tensor([
+        [1, -2, 3],
+        [0.5, -0.25, 4],
+      ]),
+      scale,
+    );
     // The same parameter values every step (AGC's thresholds depend on them), so the update is the applied gradient.
     tf.tidy(() => v.assign(tf.fill([2, 3], 0.5)));
     const before = Float32Array.from(v.dataSync());
@@ -135,11 +178,19 @@ async function checkFlagsAgainstUpdates(options: GradientClippingOptions, scales
     if (s.coefficient !== undefined && s.coefficient < 1 && 1 - s.coefficient < 1e-5) continue;
     // Float32 rounding of 0.5 - g is the only difference left when nothing was clipped.
     const changed = applied.some((a, i) => Math.abs(a - input[i]!) > 1e-6 * (Math.abs(input[i]!) + 1));
-    assert.equal(s.clipped, changed, `${mode} ${JSON.stringify(options)} step ${step} (scale ${scale}): clipped ${s.clipped} but changed ${changed}`);
+    assert.equal(
+      s.clipped,
+      changed,
+      `${mode} ${JSON.stringify(options)} step ${step} (scale ${scale}): clipped ${s.clipped} but changed ${changed}`,
+    );
     if (s.coefficient !== undefined && opt.clipper.kind !== "clipnorm" && opt.clipper.kind !== "agc") {
-      assert.ok(Math.abs(ratio - s.coefficient) <= 1e-5 * Math.max(1, s.coefficient), `coefficient ${s.coefficient} vs applied/input ${ratio}`);
+      assert.ok(
+        Math.abs(ratio - s.coefficient) <= 1e-5 * Math.max(1, s.coefficient),
+        `coefficient ${s.coefficient} vs applied/input ${ratio}`,
+      );
     }
-    if (s.clipped) clipped++; else kept++;
+    if (s.clipped) clipped++;
+    else kept++;
   }
   v.dispose();
   opt.dispose();
@@ -148,11 +199,21 @@ async function checkFlagsAgainstUpdates(options: GradientClippingOptions, scales
 
 for (const mode of MODES) {
   test(`every clipper's clipped flag says whether it changed the gradients (${mode})`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const scales = [1, 2, 0.5, 30, 1, 0.9, 1.1, 500, 1, 0.01, 1, 3];
     const cases: GradientClippingOptions[] = [
-      { maxNorm: 5 }, { maxNorm: 5, normType: 1 }, { maxNorm: 5, normType: Infinity }, { clipnorm: 5 }, { clipValue: 3.5 },
-      { autoclip: { percentile: 50 } }, { zclip: { warmupSteps: 3, zThreshold: 1 } }, { agc: { clipping: 0.5 } }, {},
+      { maxNorm: 5 },
+      { maxNorm: 5, normType: 1 },
+      { maxNorm: 5, normType: Infinity },
+      { clipnorm: 5 },
+      { clipValue: 3.5 },
+      { autoclip: { percentile: 50 } },
+      { zclip: { warmupSteps: 3, zThreshold: 1 } },
+      { agc: { clipping: 0.5 } },
+      {},
     ];
     for (const options of cases) {
       const { clipped, kept } = await checkFlagsAgainstUpdates(options, scales, mode);
@@ -165,10 +226,19 @@ for (const mode of MODES) {
 test("a clipper must say whether it clipped: an outcome without clipped is a TypeError before anything is applied", async () => {
   await useMode("cpu");
   const v = tf.variable(tf.zeros([2]), true, uniqueName("noflag"));
-  const careless = { kind: "careless", clip: (step: { grads: readonly (tf.Tensor | null)[] }) => ({ grads: step.grads.map((g) => (g ? tf.mul(g, 2) : null)) }) };
+  const careless = {
+    kind: "careless",
+    clip: (step: { grads: readonly (tf.Tensor | null)[] }) => ({
+      grads: step.grads.map((g) => (g ? tf.mul(g, 2) : null)),
+    }),
+  };
   const opt = withGradientClipping(tf.train.sgd(1), { clipper: careless as unknown as GradientClipper });
   const g = tf.tensor([1, 2]);
-  assertThrowsNoLeak(() => opt.applyGradients([{ name: v.name, tensor: g }]), /"careless" clipper must say whether it changed the gradients/, "no tensor left behind");
+  assertThrowsNoLeak(
+    () => opt.applyGradients([{ name: v.name, tensor: g }]),
+    /"careless" clipper must say whether it changed the gradients/,
+    "no tensor left behind",
+  );
   assert.deepEqual(Array.from(v.dataSync()), [0, 0], "nothing applied");
   tf.dispose([v, g]);
 });
@@ -179,7 +249,10 @@ test("StepInfo: coefficient for maxNorm; clipped / clippedFlag are for the liste
   const opt = withGradientClipping(tf.train.sgd(1), { maxNorm: 1 });
   let kept: StepInfo | null = null;
   let coefficient = NaN;
-  opt.onStep((info) => { kept = info; coefficient = info.coefficient!.dataSync()[0]!; });
+  opt.onStep((info) => {
+    kept = info;
+    coefficient = info.coefficient!.dataSync()[0]!;
+  });
   const g = tf.tensor([3, 4]);
   opt.applyGradients([{ name: v.name, tensor: g }]);
   assert.ok(Math.abs(coefficient - core.clipCoefficient(1, 5)) < 1e-7, `coefficient ${coefficient}`);
@@ -197,14 +270,26 @@ test("monitor callback in fit: clip_rate is the fraction of steps whose clipper 
   model.compile({ optimizer: opt, loss: "meanSquaredError" });
   const { xs, ys } = batch(8, 1);
   const monitor = new GradientMonitor();
-  const h = await model.fit(xs, ys, { epochs: 1, batchSize: 2, shuffle: false, verbose: 0, callbacks: [gradientMonitorCallback(opt, monitor)] });
+  const h = await model.fit(xs, ys, {
+    epochs: 1,
+    batchSize: 2,
+    shuffle: false,
+    verbose: 0,
+    callbacks: [gradientMonitorCallback(opt, monitor)],
+  });
   assert.deepEqual(h.history.clip_rate, [0]);
   const median = [...monitor.records.map((r) => r.totalNorm)].sort((a, b) => a - b)[2]!;
   const opt2 = withGradientClipping(tf.train.sgd(1e-4), { maxNorm: median });
   const model2 = smallModel(9);
   model2.compile({ optimizer: opt2, loss: "meanSquaredError" });
   const monitor2 = new GradientMonitor();
-  const h2 = await model2.fit(xs, ys, { epochs: 1, batchSize: 2, shuffle: false, verbose: 0, callbacks: [gradientMonitorCallback(opt2, monitor2)] });
+  const h2 = await model2.fit(xs, ys, {
+    epochs: 1,
+    batchSize: 2,
+    shuffle: false,
+    verbose: 0,
+    callbacks: [gradientMonitorCallback(opt2, monitor2)],
+  });
   const expected = monitor2.records.filter((r) => r.totalNorm + 1e-6 > median).length / monitor2.records.length;
   assert.ok(expected > 0 && expected < 1, `some but not all steps above ${median} (${expected})`);
   assert.equal(h2.history.clip_rate![0], expected);
@@ -219,13 +304,25 @@ test("clipValue's flag costs nothing unless a step listener asks for it (generic
   const g = tf.mul(tf.randomNormal([64], 0, 1, "float32", 5), 10);
   const kernelsPerStep = async (listen: "none" | "norm" | "clipped"): Promise<number> => {
     const opt = withGradientClipping(tf.train.sgd(0.1), { clipValue: 0.5 });
-    if (listen !== "none") opt.onStep((info) => { if (listen === "clipped") assert.equal(info.clipped, true); });
-    const profile = await tf.profile(() => { opt.applyGradients([{ name: v.name, tensor: g }]); });
+    if (listen !== "none")
+      opt.onStep((info) => {
+        if (listen === "clipped") assert.equal(info.clipped, true);
+      });
+    const profile = await tf.profile(() => {
+      opt.applyGradients([{ name: v.name, tensor: g }]);
+    });
     opt.dispose();
     return profile.kernels.length;
   };
-  const [none, norm, clipped] = [await kernelsPerStep("none"), await kernelsPerStep("norm"), await kernelsPerStep("clipped")];
+  const [none, norm, clipped] = [
+    await kernelsPerStep("none"),
+    await kernelsPerStep("norm"),
+    await kernelsPerStep("clipped"),
+  ];
   assert.ok(clipped > norm, `reading clipped runs the max-|g| reduction (${clipped} kernels vs ${norm})`);
-  assert.ok(norm - none <= 1, `a listener that does not read clipped adds at most the norm scalar's copy (${norm} vs ${none})`);
+  assert.ok(
+    norm - none <= 1,
+    `a listener that does not read clipped adds at most the norm scalar's copy (${norm} vs ${none})`,
+  );
   tf.dispose([v, g]);
 });

@@ -6,7 +6,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { ClippedOptimizer, feedMonitor, gradNormCallback, gradientMonitorCallback, withGradientClipping } from "../../src/tfjs/index.js";
+import {
+  ClippedOptimizer,
+  feedMonitor,
+  gradNormCallback,
+  gradientMonitorCallback,
+  withGradientClipping,
+} from "../../src/tfjs/index.js";
 import { GradientMonitor } from "../../src/index.js";
 import { MODES, useMode } from "./setup.js";
 import { smallModel } from "./training.js";
@@ -23,7 +29,10 @@ type CallbackKind = "gradNorm" | "monitor";
 
 for (const mode of MODES) {
   test(`nonFinite "skip" (${mode}): skipped steps are left out of the epoch loss, so history.loss is finite`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const { xs, ys } = dataWithNanBatch();
     for (const kind of ["gradNorm", "monitor"] as CallbackKind[]) {
       const model = smallModel(7);
@@ -31,20 +40,36 @@ for (const mode of MODES) {
       model.compile({ optimizer: opt, loss: "meanSquaredError" });
       const batchLosses: { loss: number; size: number }[][] = [];
       const recorder = {
-        onEpochBegin: async () => { batchLosses.push([]); },
-        onBatchEnd: async (_b: number, logs?: tfl.Logs) => { batchLosses.at(-1)!.push({ loss: logs!.loss as number, size: logs!.size as number }); },
+        onEpochBegin: async () => {
+          batchLosses.push([]);
+        },
+        onBatchEnd: async (_b: number, logs?: tfl.Logs) => {
+          batchLosses.at(-1)!.push({ loss: logs!.loss as number, size: logs!.size as number });
+        },
       };
       const ours = kind === "gradNorm" ? gradNormCallback(opt) : gradientMonitorCallback(opt, new GradientMonitor());
-      const h = await model.fit(xs, ys, { epochs: 2, batchSize: 4, shuffle: false, verbose: 0, callbacks: [ours, recorder] });
+      const h = await model.fit(xs, ys, {
+        epochs: 2,
+        batchSize: 4,
+        shuffle: false,
+        verbose: 0,
+        callbacks: [ours, recorder],
+      });
       assert.equal(opt.skippedSteps, 2, `${kind}: one NaN batch per epoch skipped`);
       h.history.loss!.forEach((l, e) => {
         const applied = batchLosses[e]!.filter((b) => Number.isFinite(b.loss));
         assert.equal(applied.length, 3, "three applied batches per epoch");
         const mean = applied.reduce((s, b) => s + b.loss * b.size, 0) / applied.reduce((s, b) => s + b.size, 0);
         assert.ok(Number.isFinite(l as number), `${kind} epoch ${e}: history.loss ${String(l)} is finite`);
-        assert.ok(Math.abs((l as number) - mean) <= 1e-5 * mean, `${kind} epoch ${e}: ${String(l)} is the applied batches' mean ${mean}`);
+        assert.ok(
+          Math.abs((l as number) - mean) <= 1e-5 * mean,
+          `${kind} epoch ${e}: ${String(l)} is the applied batches' mean ${mean}`,
+        );
       });
-      assert.ok(batchLosses.every((e) => e.some((b) => Number.isNaN(b.loss))), "the batch logs still show the NaN batch's loss");
+      assert.ok(
+        batchLosses.every((e) => e.some((b) => Number.isNaN(b.loss))),
+        "the batch logs still show the NaN batch's loss",
+      );
       model.dispose();
     }
     tf.dispose([xs, ys]);
@@ -53,13 +78,25 @@ for (const mode of MODES) {
 
 test('nonFinite "skip": epochs without a skipped step keep tfjs\'s own loss; an epoch of only skipped steps has NaN', async () => {
   await useMode("cpu");
-  const x = tf.tensor(new Float32Array(32).map((_, i) => Math.cos(i)), [8, 4]);
-  const y = tf.tensor(new Float32Array(16).map((_, i) => Math.sin(i)), [8, 2]);
+  const x = tf.tensor(
+    new Float32Array(32).map((_, i) => Math.cos(i)),
+    [8, 4],
+  );
+  const y = tf.tensor(
+    new Float32Array(16).map((_, i) => Math.sin(i)),
+    [8, 2],
+  );
   const run = async (withCallback: boolean) => {
     const model = smallModel(3);
     const opt = withGradientClipping(tf.train.sgd(0.05), { nonFinite: "skip" });
     model.compile({ optimizer: opt, loss: "meanSquaredError" });
-    const h = await model.fit(x, y, { epochs: 2, batchSize: 3, shuffle: false, verbose: 0, callbacks: withCallback ? [gradNormCallback(opt)] : [] });
+    const h = await model.fit(x, y, {
+      epochs: 2,
+      batchSize: 3,
+      shuffle: false,
+      verbose: 0,
+      callbacks: withCallback ? [gradNormCallback(opt)] : [],
+    });
     model.dispose();
     return h.history.loss as number[];
   };
@@ -81,10 +118,15 @@ test("gradNormCallback / gradientMonitorCallback / feedMonitor accept model.opti
   await useMode("cpu");
   const model = smallModel(1);
   model.compile({ optimizer: withGradientClipping(tf.train.sgd(0.01), { maxNorm: 1 }), loss: "meanSquaredError" });
-  const xs = tf.ones([4, 4]), ys = tf.ones([4, 2]);
+  const xs = tf.ones([4, 4]),
+    ys = tf.ones([4, 2]);
   // These lines type-check: model.optimizer is a tf.Optimizer.
   const monitor = new GradientMonitor();
-  const h = await model.fit(xs, ys, { epochs: 1, verbose: 0, callbacks: [gradNormCallback(model.optimizer), gradientMonitorCallback(model.optimizer, monitor)] });
+  const h = await model.fit(xs, ys, {
+    epochs: 1,
+    verbose: 0,
+    callbacks: [gradNormCallback(model.optimizer), gradientMonitorCallback(model.optimizer, monitor)],
+  });
   assert.equal(h.history.grad_norm!.length, 1);
   assert.equal(monitor.records.length, 1);
   const feed = feedMonitor(model.optimizer, new GradientMonitor());
@@ -98,11 +140,19 @@ test("gradNormCallback / gradientMonitorCallback / feedMonitor accept model.opti
   ] as const) {
     assert.throws(call, (e: unknown) => {
       assert.ok(e instanceof TypeError);
-      assert.match(e.message, new RegExp(`^gradclip: ${fn}: optimizer must be the optimizer returned by withGradientClipping.*; got an? SGDOptimizer\\.$`));
+      assert.match(
+        e.message,
+        new RegExp(
+          `^gradclip: ${fn}: optimizer must be the optimizer returned by withGradientClipping.*; got an? SGDOptimizer\\.$`,
+        ),
+      );
       return true;
     });
   }
-  assert.throws(() => gradientMonitorCallback(model.optimizer, {} as GradientMonitor), /gradientMonitorCallback: monitor must be a GradientMonitor/);
+  assert.throws(
+    () => gradientMonitorCallback(model.optimizer, {} as GradientMonitor),
+    /gradientMonitorCallback: monitor must be a GradientMonitor/,
+  );
   tf.dispose([xs, ys]);
   model.dispose();
   plain.dispose();
@@ -111,11 +161,17 @@ test("gradNormCallback / gradientMonitorCallback / feedMonitor accept model.opti
 test("withGradientClipping of an already wrapped optimizer is a TypeError that says what to do", async () => {
   await useMode("cpu");
   const once = withGradientClipping(tf.train.adam(0.01), { maxNorm: 1 });
-  assert.throws(() => withGradientClipping(once, { clipValue: 1 }), (e: unknown) => {
-    assert.ok(e instanceof TypeError);
-    assert.match(e.message, /^gradclip: withGradientClipping: optimizer is already a ClippedOptimizer \(clipping with maxNorm\).*wrap its inner optimizer \(wrapped\.optimizer\)/);
-    return true;
-  });
+  assert.throws(
+    () => withGradientClipping(once, { clipValue: 1 }),
+    (e: unknown) => {
+      assert.ok(e instanceof TypeError);
+      assert.match(
+        e.message,
+        /^gradclip: withGradientClipping: optimizer is already a ClippedOptimizer \(clipping with maxNorm\).*wrap its inner optimizer \(wrapped\.optimizer\)/,
+      );
+      return true;
+    },
+  );
   assert.throws(() => new ClippedOptimizer(once, {}), /already a ClippedOptimizer/);
   const again = withGradientClipping(once.optimizer, { clipValue: 1 });
   assert.equal(again.optimizer, once.optimizer, "the inner optimizer can be wrapped instead");

@@ -30,15 +30,24 @@ const PS = [1, 2, 3, Infinity, 0.5];
 function gradientCases(): { name: string; grads: Float32Array[] }[] {
   const r = seededRandom(7);
   const random = (n: number, scale = 1) => r.float32(n, scale);
-  const withAt = (a: Float32Array, at: number, v: number) => { a[at] = v; return a; };
+  const withAt = (a: Float32Array, at: number, v: number) => {
+    a[at] = v;
+    return a;
+  };
   return [
     { name: "odd lengths", grads: [1, 3, 7, 8, 9, 17, 4095, 4097, 16385].map((n) => random(n)) },
     { name: "a long tensor beside short ones", grads: [random(40_003, 10), random(5), random(2)] },
     { name: "NaN in the SIMD body", grads: [withAt(random(4099), 17, NaN), random(9)] },
     { name: "NaN in the tail", grads: [random(33), withAt(random(4097), 4096, NaN)] },
     { name: "+Infinity and -Infinity", grads: [withAt(random(4100), 3, Infinity), withAt(random(11), 10, -Infinity)] },
-    { name: "huge: near 1e20 and 3e38", grads: [random(4101, 1e20), Float32Array.of(3e38, -3e38, 1e38), random(7, 1e30)] },
-    { name: "tiny: near 1e-30 and subnormal", grads: [random(4103, 1e-30), Float32Array.of(1e-40, -1e-45, 1e-38, 0, -0)] },
+    {
+      name: "huge: near 1e20 and 3e38",
+      grads: [random(4101, 1e20), Float32Array.of(3e38, -3e38, 1e38), random(7, 1e30)],
+    },
+    {
+      name: "tiny: near 1e-30 and subnormal",
+      grads: [random(4103, 1e-30), Float32Array.of(1e-40, -1e-45, 1e-38, 0, -0)],
+    },
     { name: "zeros and -0", grads: [new Float32Array(4096), Float32Array.of(-0, 0, -0)] },
   ];
 }
@@ -74,8 +83,12 @@ function compareWithCore(shared: boolean, what: string): void {
       const tensors = grads.map((g) => tf.tensor(g));
       const aliases = shared ? tensors.map((t) => tf.reshape(t, t.shape)) : [];
       clipGradValue_(tensors, clipValue);
-      values(tensors).forEach((v, i) => assertSameBits(v, copies[i]!, `${what}, ${name}, clipValue ${clipValue}, gradient ${i}`));
-      values(aliases).forEach((v, i) => assertSameBits(v, grads[i]!, `${what}, ${name}, clipValue ${clipValue}, alias ${i}`));
+      values(tensors).forEach((v, i) =>
+        assertSameBits(v, copies[i]!, `${what}, ${name}, clipValue ${clipValue}, gradient ${i}`),
+      );
+      values(aliases).forEach((v, i) =>
+        assertSameBits(v, grads[i]!, `${what}, ${name}, clipValue ${clipValue}, alias ${i}`),
+      );
       tf.dispose([...tensors, ...aliases]);
     }
   }
@@ -85,14 +98,20 @@ for (const mode of ["cpu", "wasm"] as Mode[]) {
   for (const shared of [false, true]) {
     const kind = shared ? "storage shared with another tensor (new storage written)" : "storage not shared";
     test(`${mode}, ${kind}: norms and clipped gradients equal the core's bit for bit (p = ${PS.join(", ")})`, async (t) => {
-      if ((await useMode(mode)) !== mode) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+      if ((await useMode(mode)) !== mode) {
+        t.diagnostic(`skipped: backend ${mode} unavailable`);
+        return;
+      }
       expectNoLeak("no tensor or storage leaked", () => compareWithCore(shared, mode), { dataBuffers: true });
     });
   }
 }
 
 test("cpu: nothing is written in place: the user's array, an array read with dataSync() and a slice keep their values", async (t) => {
-  if ((await useMode("cpu")) !== "cpu") { t.diagnostic("skipped: cpu unavailable"); return; }
+  if ((await useMode("cpu")) !== "cpu") {
+    t.diagnostic("skipped: cpu unavailable");
+    return;
+  }
   const leakCheck = markMemory();
   const r = seededRandom(3);
   const mine = r.float32(5000, 10);
@@ -112,18 +131,32 @@ test("cpu: nothing is written in place: the user's array, an array read with dat
   assertSameBits(mine, mineCopy, "the array passed to tf.tensor");
   assertSameBits(seen, seenCopy, "the array dataSync() returned");
   assertSameBits(whole.dataSync(), wholeCopy, "the tensor a slice was taken from");
-  assert.ok(grads.every((g) => g.dataSync().every((v) => Math.abs(v) <= 0.001)), "the gradients were clipped");
+  assert.ok(
+    grads.every((g) => g.dataSync().every((v) => Math.abs(v) <= 0.001)),
+    "the gradients were clipped",
+  );
   tf.dispose([n, whole, ...grads]);
   leakCheck.assertNoLeak();
 });
 
 test("host path: a kernel that throws leaves no half-written new tensor behind", async (t) => {
-  if ((await useMode("cpu")) !== "cpu") { t.diagnostic("skipped: cpu unavailable"); return; }
-  const failing: ArrayKernels = { ...jsArrayKernels, scaleInto() { throw new Error("kernel failed"); } };
+  if ((await useMode("cpu")) !== "cpu") {
+    t.diagnostic("skipped: cpu unavailable");
+    return;
+  }
+  const failing: ArrayKernels = {
+    ...jsArrayKernels,
+    scaleInto() {
+      throw new Error("kernel failed");
+    },
+  };
   const k = hostClipPath("test", { ...cpuMemory(tf.backend())!, kernels: failing });
   const g = tf.tensor(new Float32Array(5000).fill(2));
   assertThrowsNoLeak(() => k.scale(g, 0.5, true), /kernel failed/, "the new tensor was disposed");
-  assert.ok(g.dataSync().every((v) => v === 2), "the input is unchanged");
+  assert.ok(
+    g.dataSync().every((v) => v === 2),
+    "the input is unchanged",
+  );
   g.dispose();
 });
 
@@ -137,7 +170,10 @@ test("cpu: new storage of 4096+ elements comes uninitialised, sized exactly; sma
 });
 
 test("wasm: the path runs gradclip's SIMD kernels bound to the tfjs-wasm heap's WebAssembly.Memory", async (t) => {
-  if ((await useMode("wasm")) !== "wasm") { t.diagnostic("skipped: wasm unavailable"); return; }
+  if ((await useMode("wasm")) !== "wasm") {
+    t.diagnostic("skipped: wasm unavailable");
+    return;
+  }
   const backend = tf.backend();
   const memory = wasmHeapMemory(backend);
   assert.ok(memory instanceof WebAssembly.Memory, "the heap's memory is found");
@@ -149,7 +185,10 @@ test("wasm: the path runs gradclip's SIMD kernels bound to the tfjs-wasm heap's 
 });
 
 test("wasm: tensors at heap offsets of every alignment the allocator gives are clipped exactly", async (t) => {
-  if ((await useMode("wasm")) !== "wasm") { t.diagnostic("skipped: wasm unavailable"); return; }
+  if ((await useMode("wasm")) !== "wasm") {
+    t.diagnostic("skipped: wasm unavailable");
+    return;
+  }
   const leakCheck = markMemory();
   const backend = tf.backend() as unknown as { dataIdMap: { get(id: object): { memoryOffset: number } } };
   const r = seededRandom(11);
@@ -170,7 +209,10 @@ test("wasm: tensors at heap offsets of every alignment the allocator gives are c
 });
 
 test("wasm: the heap grows while new tensors are allocated in a call: results exact, the old views never used", async (t) => {
-  if ((await useMode("wasm")) !== "wasm") { t.diagnostic("skipped: wasm unavailable"); return; }
+  if ((await useMode("wasm")) !== "wasm") {
+    t.diagnostic("skipped: wasm unavailable");
+    return;
+  }
   const leakCheck = markMemory();
   const memory = wasmHeapMemory(tf.backend())!;
   // Gradients as large as the heap is now: the new tensors for them cannot fit without growing it.

@@ -16,7 +16,11 @@ import { genericClipPath } from "../../src/tfjs/backends/index.js";
 import type { ClipPath } from "../../src/tfjs/backends/types.js";
 import { assertThrowsNoLeak, markMemory } from "../support/leaks.js";
 
-interface Call { op: "scale" | "clamp"; sizes: number[]; liveBytes: number }
+interface Call {
+  op: "scale" | "clamp";
+  sizes: number[];
+  liveBytes: number;
+}
 
 /** Registers on cpu a path that records its batched calls; `plan` as its planBatches (none: the default). */
 function recordingPath(plan?: (ts: readonly tf.Tensor[], op: "scale" | "clamp") => number[][]) {
@@ -56,19 +60,39 @@ test("in-place batches: runs of 16 distinct gradients by default, every result m
     const total = norm.dataSync()[0]!;
     norm.dispose();
     leakCheck.assertNoLeak("no tensor left over");
-    assert.deepEqual(calls.map((c) => [c.op, c.sizes.length]), [["scale", 16], ["scale", 16], ["scale", 8]]);
+    assert.deepEqual(
+      calls.map((c) => [c.op, c.sizes.length]),
+      [
+        ["scale", 16],
+        ["scale", 16],
+        ["scale", 8],
+      ],
+    );
     // Each batch starts with the earlier batches' results in place of their gradients: as much memory each time.
-    assert.equal(new Set(calls.map((c) => c.liveBytes)).size, 1, `bytes at each call: ${calls.map((c) => c.liveBytes)}`);
+    assert.equal(
+      new Set(calls.map((c) => c.liveBytes)).size,
+      1,
+      `bytes at each call: ${calls.map((c) => c.liveBytes)}`,
+    );
     const coef = 1 / (total + 1e-6);
     grads.forEach((g, i) => {
       if (want[i] === null) return assert.equal(g, null);
       const got = Array.from(g!.dataSync());
-      got.forEach((v, j) => assert.ok(Math.abs(v - Math.fround(want[i]![j]! * coef)) <= 1e-6 * Math.abs(v), `entry ${i}[${j}]`));
+      got.forEach((v, j) =>
+        assert.ok(Math.abs(v - Math.fround(want[i]![j]! * coef)) <= 1e-6 * Math.abs(v), `entry ${i}[${j}]`),
+      );
     });
     assert.equal(grads[40], grads[3], "the repeated entry holds the same result as its first entry");
     calls.length = 0;
     clipGradValue_(grads, 2);
-    assert.deepEqual(calls.map((c) => [c.op, c.sizes.length]), [["clamp", 16], ["clamp", 16], ["clamp", 8]]);
+    assert.deepEqual(
+      calls.map((c) => [c.op, c.sizes.length]),
+      [
+        ["clamp", 16],
+        ["clamp", 16],
+        ["clamp", 8],
+      ],
+    );
     tf.dispose(grads.filter((g): g is tf.Tensor => g !== null && g !== grads[40]));
   } finally {
     restore();
@@ -91,12 +115,19 @@ test("in-place batches: the path's planBatches decides the batches (a single ten
     const leakCheck = markMemory();
     clipGradsWithNorm_(grads, 1, 1000);
     leakCheck.assertNoLeak();
-    assert.deepEqual(calls.map((c) => c.sizes), [[1, 3], [5, 1], [2, 4], [2]]);
+    assert.deepEqual(
+      calls.map((c) => c.sizes),
+      [[1, 3], [5, 1], [2, 4], [2]],
+    );
     grads.forEach((g, i) => assert.ok(Math.abs(g.dataSync()[0]! - (i + 1) / (1000 + 1e-6)) < 1e-9, `entry ${i}`));
     calls.length = 0;
     const single = grads[2]!;
     tf.dispose(clipGradNorm_(single, 1e-3));
-    assert.deepEqual(calls.map((c) => c.sizes), [[3]], "a single tensor: one call with it");
+    assert.deepEqual(
+      calls.map((c) => c.sizes),
+      [[3]],
+      "a single tensor: one call with it",
+    );
     assert.ok(!single.isDisposed);
     tf.dispose(grads);
   } finally {
@@ -106,7 +137,10 @@ test("in-place batches: the path's planBatches decides the batches (a single ten
 
 test("in-place batches: a plan that misses or repeats a gradient is an internal error before anything changes", async () => {
   await tf.setBackend("cpu");
-  for (const bad of [(ts: readonly tf.Tensor[]) => [ts.map((_, i) => i).slice(1)], (ts: readonly tf.Tensor[]) => [[0], ts.map((_, i) => i)]]) {
+  for (const bad of [
+    (ts: readonly tf.Tensor[]) => [ts.map((_, i) => i).slice(1)],
+    (ts: readonly tf.Tensor[]) => [[0], ts.map((_, i) => i)],
+  ]) {
     const { calls, restore } = recordingPath(bad);
     try {
       const grads = gradients(4);

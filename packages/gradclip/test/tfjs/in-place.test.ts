@@ -10,7 +10,11 @@ import assert from "node:assert/strict";
 import vm from "node:vm";
 import * as tf from "@tensorflow/tfjs-core";
 import {
-  clipGradNorm_, clipGradsWithNorm_, clipGradValue_, getTotalNorm, NonFiniteNormError,
+  clipGradNorm_,
+  clipGradsWithNorm_,
+  clipGradValue_,
+  getTotalNorm,
+  NonFiniteNormError,
 } from "../../src/tfjs/index.js";
 import { MODES, useMode } from "./setup.js";
 import { markMemory } from "../support/leaks.js";
@@ -34,10 +38,11 @@ function expectedAlone(fn: InPlaceFn): number[] {
 /** A snapshot of the tensors and their values, to check that nothing changed. */
 function snapshot(tensors: tf.Tensor[]): () => void {
   const values = tensors.map((t) => Array.from(t.dataSync()));
-  return () => tensors.forEach((t, i) => {
-    assert.ok(!t.isDisposed, `input ${i} not disposed`);
-    assert.deepEqual(Array.from(t.dataSync()), values[i], `input ${i} keeps its values`);
-  });
+  return () =>
+    tensors.forEach((t, i) => {
+      assert.ok(!t.isDisposed, `input ${i} not disposed`);
+      assert.deepEqual(Array.from(t.dataSync()), values[i], `input ${i} keeps its values`);
+    });
 }
 
 interface Hostile {
@@ -51,9 +56,17 @@ const HOSTILE: Hostile[] = [
   {
     name: "a frozen NamedTensorMap",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([1, 2]);
       const grads = Object.freeze({ a, b });
-      return { grads, inputs: [a, b], holds: () => { assert.equal(grads.a, a); assert.equal(grads.b, b); } };
+      return {
+        grads,
+        inputs: [a, b],
+        holds: () => {
+          assert.equal(grads.a, a);
+          assert.equal(grads.b, b);
+        },
+      };
     },
     message: /cannot replace gradient "a": grads is frozen\..*writable copy, e\.g\. const copy = \{ \.\.\.grads \}/,
   },
@@ -69,18 +82,40 @@ const HOSTILE: Hostile[] = [
   {
     name: "a frozen { name, tensor } after a writable one (no half update)",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([1, 2]);
       const grads = [{ name: "a", tensor: a }, Object.freeze({ name: "b", tensor: b })];
-      return { grads, inputs: [a, b], holds: () => { assert.equal(grads[0]!.tensor, a); assert.equal(grads[1]!.tensor, b); } };
+      return {
+        grads,
+        inputs: [a, b],
+        holds: () => {
+          assert.equal(grads[0]!.tensor, a);
+          assert.equal(grads[1]!.tensor, b);
+        },
+      };
     },
-    message: /cannot replace entry 1 \("b"\): its \{ name, tensor \} object is frozen\..*grads\.map\(\(\{ name, tensor \}\) => \(\{ name, tensor \}\)\)/,
+    message:
+      /cannot replace entry 1 \("b"\): its \{ name, tensor \} object is frozen\..*grads\.map\(\(\{ name, tensor \}\) => \(\{ name, tensor \}\)\)/,
   },
   {
     name: "a getter-only entry",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
-      const grads = { b, get a() { return a; } };
-      return { grads, inputs: [a, b], holds: () => { assert.equal(grads.a, a); assert.equal(grads.b, b); } };
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([1, 2]);
+      const grads = {
+        b,
+        get a() {
+          return a;
+        },
+      };
+      return {
+        grads,
+        inputs: [a, b],
+        holds: () => {
+          assert.equal(grads.a, a);
+          assert.equal(grads.b, b);
+        },
+      };
     },
     message: /cannot replace gradient "a": it is a getter without a setter/,
   },
@@ -88,7 +123,11 @@ const HOSTILE: Hostile[] = [
     name: "a non-writable property of an extensible map",
     make() {
       const a = tf.tensor([30, 40]);
-      const grads = Object.defineProperty({}, "a", { value: a, writable: false, enumerable: true }) as tf.NamedTensorMap;
+      const grads = Object.defineProperty({}, "a", {
+        value: a,
+        writable: false,
+        enumerable: true,
+      }) as tf.NamedTensorMap;
       return { grads, inputs: [a], holds: () => assert.equal(grads.a, a) };
     },
     message: /cannot replace gradient "a": it is a read-only property/,
@@ -107,7 +146,11 @@ const HOSTILE: Hostile[] = [
     make() {
       const a = tf.tensor([30, 40]);
       const target = { a };
-      const grads = new Proxy(target, { set() { throw new Error("locked"); } });
+      const grads = new Proxy(target, {
+        set() {
+          throw new Error("locked");
+        },
+      });
       return { grads, inputs: [a], holds: () => assert.equal(target.a, a) };
     },
     message: /cannot replace gradient "a": writing it threw: locked/,
@@ -116,10 +159,18 @@ const HOSTILE: Hostile[] = [
     // Like Vue's readonly(): the set trap reports success and keeps the old value.
     name: "a Proxy that ignores writes (found at the write, after the checks)",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([1, 2]);
       const target = { a, b };
       const grads = new Proxy(target, { set: () => true });
-      return { grads, inputs: [a, b], holds: () => { assert.equal(target.a, a); assert.equal(target.b, b); } };
+      return {
+        grads,
+        inputs: [a, b],
+        holds: () => {
+          assert.equal(target.a, a);
+          assert.equal(target.b, b);
+        },
+      };
     },
     message: /cannot replace gradient "a": grads ignored the write/,
   },
@@ -127,7 +178,8 @@ const HOSTILE: Hostile[] = [
     // Accepts rewriting the current value (the check) but no other value: refused at the write.
     name: "a Proxy that only accepts no-op writes, on the second entry",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([1, 2]);
       const target: tf.Tensor[] = [a, b];
       const grads = new Proxy(target, {
         set(o, k, v) {
@@ -135,7 +187,14 @@ const HOSTILE: Hostile[] = [
           return Reflect.set(o, k, v);
         },
       });
-      return { grads, inputs: [a, b], holds: () => { assert.equal(target[0], a); assert.equal(target[1], b); } };
+      return {
+        grads,
+        inputs: [a, b],
+        holds: () => {
+          assert.equal(target[0], a);
+          assert.equal(target[1], b);
+        },
+      };
     },
     message: /cannot replace entry 1: grads refused the write/,
   },
@@ -143,7 +202,12 @@ const HOSTILE: Hostile[] = [
     name: "a getter that throws",
     make() {
       const a = tf.tensor([30, 40]);
-      const grads = { a, get b(): tf.Tensor { throw new Error("boom"); } };
+      const grads = {
+        a,
+        get b(): tf.Tensor {
+          throw new Error("boom");
+        },
+      };
       return { grads, inputs: [a], holds: () => assert.equal(grads.a, a) };
     },
     message: /reading gradient "b" threw: boom/,
@@ -153,16 +217,32 @@ const HOSTILE: Hostile[] = [
     make() {
       const a = tf.tensor([30, 40]);
       const target = { a };
-      return { grads: new Proxy(target, { ownKeys() { throw new Error("no keys"); } }), inputs: [a], holds: () => assert.equal(target.a, a) };
+      return {
+        grads: new Proxy(target, {
+          ownKeys() {
+            throw new Error("no keys");
+          },
+        }),
+        inputs: [a],
+        holds: () => assert.equal(target.a, a),
+      };
     },
     message: /listing the names in grads threw: no keys/,
   },
   {
     name: "an entry that returns another tensor on each read",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([3, 4]);
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([3, 4]);
       let reads = 0;
-      const grads = { get w() { return reads++ % 2 ? b : a; }, set w(_v: tf.Tensor) { /* accepted, kept */ } };
+      const grads = {
+        get w() {
+          return reads++ % 2 ? b : a;
+        },
+        set w(_v: tf.Tensor) {
+          /* accepted, kept */
+        },
+      };
       return { grads, inputs: [a, b], holds: () => undefined };
     },
     message: /gradient "w" changed while .* read it \(it now holds a Tensor\)/,
@@ -170,11 +250,26 @@ const HOSTILE: Hostile[] = [
   {
     name: "a setter that changes another entry",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([3, 4]), c = tf.tensor([5]);
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([3, 4]),
+        c = tf.tensor([5]);
       const store: Record<string, tf.Tensor> = { a, b };
       const grads = Object.defineProperties({} as Record<string, tf.Tensor>, {
-        a: { enumerable: true, get: () => store.a, set: (v: tf.Tensor) => { store.a = v; store.b = c; } },
-        b: { enumerable: true, get: () => store.b, set: (v: tf.Tensor) => { store.b = v; } },
+        a: {
+          enumerable: true,
+          get: () => store.a,
+          set: (v: tf.Tensor) => {
+            store.a = v;
+            store.b = c;
+          },
+        },
+        b: {
+          enumerable: true,
+          get: () => store.b,
+          set: (v: tf.Tensor) => {
+            store.b = v;
+          },
+        },
       });
       return { grads, inputs: [a, b, c], holds: () => undefined };
     },
@@ -183,9 +278,20 @@ const HOSTILE: Hostile[] = [
   {
     name: "two entries with the same name",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
-      const grads = [{ name: "w", tensor: a }, { name: "w", tensor: b }];
-      return { grads, inputs: [a, b], holds: () => { assert.equal(grads[0]!.tensor, a); assert.equal(grads[1]!.tensor, b); } };
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([1, 2]);
+      const grads = [
+        { name: "w", tensor: a },
+        { name: "w", tensor: b },
+      ];
+      return {
+        grads,
+        inputs: [a, b],
+        holds: () => {
+          assert.equal(grads[0]!.tensor, a);
+          assert.equal(grads[1]!.tensor, b);
+        },
+      };
     },
     message: /entries 0 and 1 have the same name "w"/,
   },
@@ -201,25 +307,43 @@ const HOSTILE: Hostile[] = [
   {
     name: "an int32 gradient after a good one",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([1, 2], [2], "int32");
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([1, 2], [2], "int32");
       const grads = [a, b];
-      return { grads, inputs: [a, b], holds: () => { assert.equal(grads[0], a); assert.equal(grads[1], b); } };
+      return {
+        grads,
+        inputs: [a, b],
+        holds: () => {
+          assert.equal(grads[0], a);
+          assert.equal(grads[1], b);
+        },
+      };
     },
-    message: /entry 1 must be a float32 tensor \(gradients are\); got dtype int32 \(cast it: tf\.cast\(g, "float32"\)\)/,
+    message:
+      /entry 1 must be a float32 tensor \(gradients are\); got dtype int32 \(cast it: tf\.cast\(g, "float32"\)\)/,
   },
   {
     name: "a bool gradient",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([1, 0], [2], "bool");
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([1, 0], [2], "bool");
       const grads = { a, b };
-      return { grads, inputs: [a, b], holds: () => { assert.equal(grads.a, a); assert.equal(grads.b, b); } };
+      return {
+        grads,
+        inputs: [a, b],
+        holds: () => {
+          assert.equal(grads.a, a);
+          assert.equal(grads.b, b);
+        },
+      };
     },
     message: /gradient "b" must be a float32 tensor .*got dtype bool/,
   },
   {
     name: "a disposed gradient after a good one",
     make() {
-      const a = tf.tensor([30, 40]), dead = tf.tensor([1]);
+      const a = tf.tensor([30, 40]),
+        dead = tf.tensor([1]);
       dead.dispose();
       const grads = [a, dead];
       return { grads, inputs: [a], holds: () => assert.equal(grads[0], a) };
@@ -231,7 +355,12 @@ const HOSTILE: Hostile[] = [
     name: "a tensor this engine does not hold",
     make() {
       const a = tf.tensor([30, 40]);
-      const Ctor = tf.Tensor as unknown as new (shape: number[], dtype: string, dataId: object, id: number) => tf.Tensor;
+      const Ctor = tf.Tensor as unknown as new (
+        shape: number[],
+        dtype: string,
+        dataId: object,
+        id: number,
+      ) => tf.Tensor;
       const grads = [a, new Ctor([2], "float32", {}, -1)];
       return { grads, inputs: [a], holds: () => assert.equal(grads[0], a) };
     },
@@ -260,7 +389,9 @@ const HOSTILE: Hostile[] = [
     name: "a class instance",
     make() {
       const a = tf.tensor([30, 40]);
-      class Holder { constructor(readonly w: tf.Tensor) {} }
+      class Holder {
+        constructor(readonly w: tf.Tensor) {}
+      }
       const grads = new Holder(a);
       return { grads, inputs: [a], holds: () => assert.equal(grads.w, a) };
     },
@@ -269,9 +400,19 @@ const HOSTILE: Hostile[] = [
   {
     name: "a getter that disposes an entry read before it",
     make() {
-      const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
+      const a = tf.tensor([30, 40]),
+        b = tf.tensor([1, 2]);
       let stored = b;
-      const grads = { a, get b() { a.dispose(); return stored; }, set b(v: tf.Tensor) { stored = v; } };
+      const grads = {
+        a,
+        get b() {
+          a.dispose();
+          return stored;
+        },
+        set b(v: tf.Tensor) {
+          stored = v;
+        },
+      };
       return { grads, inputs: [b], holds: () => undefined };
     },
     message: /gradient "a" was disposed while .* read the container/,
@@ -288,17 +429,23 @@ const HOSTILE: Hostile[] = [
 for (const mode of MODES) {
   for (const h of HOSTILE) {
     test(`hostile container (${mode}): ${h.name}: TypeError naming the function and entry, nothing changed or leaked`, async (t) => {
-      if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+      if (!(await useMode(mode))) {
+        t.diagnostic(`skipped: backend ${mode} unavailable`);
+        return;
+      }
       for (const fn of IN_PLACE) {
         const leakCheck = markMemory();
         const { grads, inputs, holds } = h.make();
         const unchanged = snapshot(inputs);
-        assert.throws(() => call(fn, grads), (e: unknown) => {
-          assert.ok(e instanceof TypeError, `${fn}: a TypeError (got ${String(e)})`);
-          assert.match(e.message, new RegExp(`^gradclip: ${fn}: `), `${fn}: names the function`);
-          assert.match(e.message, h.message, fn);
-          return true;
-        });
+        assert.throws(
+          () => call(fn, grads),
+          (e: unknown) => {
+            assert.ok(e instanceof TypeError, `${fn}: a TypeError (got ${String(e)})`);
+            assert.match(e.message, new RegExp(`^gradclip: ${fn}: `), `${fn}: names the function`);
+            assert.match(e.message, h.message, fn);
+            return true;
+          },
+        );
         holds();
         unchanged();
         tf.dispose(inputs);
@@ -308,9 +455,13 @@ for (const mode of MODES) {
   }
 
   test(`read-only containers (${mode}): getTotalNorm only reads, so it accepts them`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const leakCheck = markMemory();
-    const a = tf.tensor([30, 40]), b = tf.tensor([0, 0]);
+    const a = tf.tensor([30, 40]),
+      b = tf.tensor([0, 0]);
     for (const grads of [Object.freeze({ a, b }), Object.freeze([a, b]), [Object.freeze({ name: "a", tensor: a })]]) {
       const n = getTotalNorm(grads as tf.Tensor[]);
       assertAllClose(n.dataSync(), [50], float32Tol(1e-6), "norm");
@@ -321,7 +472,10 @@ for (const mode of MODES) {
   });
 
   test(`sealed and non-extensible containers (${mode}): their entries can be replaced, so they are clipped`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     for (const fn of IN_PLACE) {
       const leakCheck = markMemory();
       const a = tf.tensor([30, 40]);
@@ -332,18 +486,27 @@ for (const mode of MODES) {
       call(fn, closed);
       call(fn, [entry]);
       assert.ok(a.isDisposed, `${fn}: the old tensor is disposed`);
-      for (const g of [sealed.a, closed[0]!, entry.tensor]) assertAllClose(g.dataSync(), expectedAlone(fn), float32Tol(1e-6), fn);
+      for (const g of [sealed.a, closed[0]!, entry.tensor])
+        assertAllClose(g.dataSync(), expectedAlone(fn), float32Tol(1e-6), fn);
       tf.dispose([sealed.a, closed[0]!, entry.tensor]);
       leakCheck.assertNoLeak(`${fn}: no tensor left over`);
     }
   });
 
   test(`a Proxy that allows writes (${mode}): updated through its traps`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const leakCheck = markMemory();
     const target: Record<string, tf.Tensor> = { a: tf.tensor([30, 40]) };
     let sets = 0;
-    const grads = new Proxy(target, { set(o, k, v) { sets++; return Reflect.set(o, k, v); } });
+    const grads = new Proxy(target, {
+      set(o, k, v) {
+        sets++;
+        return Reflect.set(o, k, v);
+      },
+    });
     call("clipGradNorm_", grads);
     assert.ok(sets >= 1);
     assertAllClose(target.a!.dataSync(), expectedAlone("clipGradNorm_"), float32Tol(1e-6), "clipped");
@@ -354,7 +517,10 @@ for (const mode of MODES) {
 
 for (const mode of MODES) {
   test(`single tensor (${mode}): updated itself, as PyTorch's clip_grad_norm_(tensor) is; the norm returned`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const leakCheck = markMemory();
     const g = tf.tensor([[30, 40]]);
     const n0 = getTotalNorm(g);
@@ -363,11 +529,21 @@ for (const mode of MODES) {
     assertAllClose(n.dataSync(), [50], float32Tol(1e-6), "the pre-clip norm");
     assert.ok(!g.isDisposed, "the tensor is not disposed");
     assert.deepEqual(g.shape, [1, 2]);
-    assertAllClose(g.dataSync(), [30 / (50 + 1e-6), 40 / (50 + 1e-6)], float32Tol(1e-6), "the tensor itself is clipped");
+    assertAllClose(
+      g.dataSync(),
+      [30 / (50 + 1e-6), 40 / (50 + 1e-6)],
+      float32Tol(1e-6),
+      "the tensor itself is clipped",
+    );
     clipGradValue_(g, 0.7);
     assertAllClose(g.dataSync(), [30 / (50 + 1e-6), 0.7], float32Tol(1e-6), "clamped in place");
     clipGradsWithNorm_(g, 0.5, 1);
-    assertAllClose(g.dataSync(), [0.5 * 30 / (50 + 1e-6) / (1 + 1e-6), 0.5 * 0.7 / (1 + 1e-6)], float32Tol(1e-6), "scaled in place");
+    assertAllClose(
+      g.dataSync(),
+      [(0.5 * 30) / (50 + 1e-6) / (1 + 1e-6), (0.5 * 0.7) / (1 + 1e-6)],
+      float32Tol(1e-6),
+      "scaled in place",
+    );
     // Within the threshold: unchanged.
     const small = tf.tensor([0.3, 0.4]);
     const ns = clipGradNorm_(small, 1);
@@ -379,7 +555,10 @@ for (const mode of MODES) {
   });
 
   test(`single tensor (${mode}): other tensors sharing its storage, and the array it was made from, keep their values`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const leakCheck = markMemory();
     const arr = new Float32Array([30, 40]);
     const g = tf.tensor(arr);
@@ -393,7 +572,10 @@ for (const mode of MODES) {
   });
 
   test(`single tensor (${mode}): a tf.Variable is updated as by assign; errors leave the tensor as it was`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const leakCheck = markMemory();
     const init = tf.tensor([30, 40]);
     const v = tf.variable(init);
@@ -406,14 +588,20 @@ for (const mode of MODES) {
     assert.ok(Number.isNaN(nan.dataSync()[1]!) && nan.dataSync()[0] === 1, "unchanged on error");
     assert.throws(() => clipGradNorm_(v, -1), /^RangeError: gradclip: clipGradNorm_: maxNorm must be a number >= 0/);
     assert.throws(() => clipGradValue_(v, NaN), /^RangeError: gradclip: clipGradValue_: clipValue must be/);
-    assert.throws(() => clipGradsWithNorm_(v, 1, v as unknown as tf.Scalar), /clipGradsWithNorm_: totalNorm must be a tf.Scalar \(rank 0\)/);
+    assert.throws(
+      () => clipGradsWithNorm_(v, 1, v as unknown as tf.Scalar),
+      /clipGradsWithNorm_: totalNorm must be a tf.Scalar \(rank 0\)/,
+    );
     assertAllClose(v.dataSync(), [0.6, 0.8], float32Tol(1e-6), "variable unchanged by the failed calls");
     tf.dispose([n, nan, v]);
     leakCheck.assertNoLeak();
   });
 
   test(`single tensor (${mode}): refused while tfjs records gradients (the tape would see new values)`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const leakCheck = markMemory();
     const x = tf.tensor([3, 4]);
     let message = "";
@@ -424,7 +612,11 @@ for (const mode of MODES) {
     })) as unknown as Parameters<typeof tf.customGrad>[0]);
     const dx = tf.grad((y: tf.Tensor) => {
       const z = tf.mul(y, 1);
-      try { clipGradValue_(z, 1); } catch (e) { message = (e as Error).message; }
+      try {
+        clipGradValue_(z, 1);
+      } catch (e) {
+        message = (e as Error).message;
+      }
       z.dispose();
       return sumOfSquares(y) as tf.Scalar;
     })(x);
@@ -437,9 +629,16 @@ for (const mode of MODES) {
 
 for (const mode of MODES) {
   test(`unusual but valid gradients (${mode}): empty and scalar tensors, a "__proto__" name, a map from another realm`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const leakCheck = markMemory();
-    const map = Object.defineProperty({}, "__proto__", { value: tf.tensor([30, 40]), enumerable: true, writable: true }) as tf.NamedTensorMap;
+    const map = Object.defineProperty({}, "__proto__", {
+      value: tf.tensor([30, 40]),
+      enumerable: true,
+      writable: true,
+    }) as tf.NamedTensorMap;
     const other = vm.runInNewContext("({})") as tf.NamedTensorMap;
     other.w = tf.tensor([30, 40]);
     const list = [tf.tensor([]), tf.scalar(-3)];
@@ -450,9 +649,19 @@ for (const mode of MODES) {
     }
     // clipGradNorm_ to norm 1, then clipGradsWithNorm_(1, 50) scales by 1 / 50; the clamp at 0.5 changes nothing.
     const after = expectedAlone("clipGradNorm_").map((x) => x / (50 + 1e-6));
-    assertAllClose(map["__proto__"]!.dataSync(), after, float32Tol(1e-6), "the \"__proto__\" gradient, after the three calls");
+    assertAllClose(
+      map["__proto__"]!.dataSync(),
+      after,
+      float32Tol(1e-6),
+      'the "__proto__" gradient, after the three calls',
+    );
     assertAllClose(other.w!.dataSync(), after, float32Tol(1e-6), "the other realm's map, after the three calls");
-    assertAllClose(list[1]!.dataSync(), [-3 / (3 + 1e-6) / (50 + 1e-6)], float32Tol(1e-6), "the scalar, after the three calls");
+    assertAllClose(
+      list[1]!.dataSync(),
+      [-3 / (3 + 1e-6) / (50 + 1e-6)],
+      float32Tol(1e-6),
+      "the scalar, after the three calls",
+    );
     assert.equal(Object.getPrototypeOf(map), Object.prototype, "the prototype is not touched");
     const n = getTotalNorm(list);
     assertAllClose(n.dataSync(), [3 / (3 + 1e-6) / (50 + 1e-6)], float32Tol(1e-6), "norm with an empty tensor");
@@ -464,17 +673,33 @@ for (const mode of MODES) {
 test("clipGradsWithNorm_: totalNorm must be a float32 scalar that is not one of the gradients", async () => {
   await useMode("cpu");
   const leakCheck = markMemory();
-  const g = tf.tensor([30, 40]), n = tf.scalar(50);
+  const g = tf.tensor([30, 40]),
+    n = tf.scalar(50);
   const grads = [g, n];
   const unchanged = snapshot([g, n]);
-  assert.throws(() => clipGradsWithNorm_(grads, 1, n), /^TypeError: gradclip: clipGradsWithNorm_: totalNorm is also one of the gradients/);
+  assert.throws(
+    () => clipGradsWithNorm_(grads, 1, n),
+    /^TypeError: gradclip: clipGradsWithNorm_: totalNorm is also one of the gradients/,
+  );
   assert.throws(() => clipGradsWithNorm_(n, 1, n), /totalNorm is also one of the gradients/);
   const int = tf.scalar(50, "int32");
-  assert.throws(() => clipGradsWithNorm_(grads, 1, int), /^TypeError: gradclip: clipGradsWithNorm_: totalNorm must be a float32 tf.Scalar; got dtype int32/);
-  assert.throws(() => clipGradsWithNorm_(grads, 1, -1), /^RangeError: gradclip: clipGradsWithNorm_: totalNorm is a norm/);
+  assert.throws(
+    () => clipGradsWithNorm_(grads, 1, int),
+    /^TypeError: gradclip: clipGradsWithNorm_: totalNorm must be a float32 tf.Scalar; got dtype int32/,
+  );
+  assert.throws(
+    () => clipGradsWithNorm_(grads, 1, -1),
+    /^RangeError: gradclip: clipGradsWithNorm_: totalNorm is a norm/,
+  );
   const Ctor = tf.Tensor as unknown as new (shape: number[], dtype: string, dataId: object, id: number) => tf.Scalar;
-  assert.throws(() => clipGradsWithNorm_(grads, 1, new Ctor([], "float32", {}, -1)), /^TypeError: gradclip: clipGradsWithNorm_: totalNorm is a tensor that this tfjs engine does not hold/);
-  assert.throws(() => clipGradsWithNorm_(grads, 1, "5" as unknown as number), /^TypeError: gradclip: clipGradsWithNorm_: totalNorm must be a number or a tf.Scalar/);
+  assert.throws(
+    () => clipGradsWithNorm_(grads, 1, new Ctor([], "float32", {}, -1)),
+    /^TypeError: gradclip: clipGradsWithNorm_: totalNorm is a tensor that this tfjs engine does not hold/,
+  );
+  assert.throws(
+    () => clipGradsWithNorm_(grads, 1, "5" as unknown as number),
+    /^TypeError: gradclip: clipGradsWithNorm_: totalNorm must be a number or a tf.Scalar/,
+  );
   unchanged();
   assert.equal(grads[0], g);
   tf.dispose([g, n, int]);
@@ -482,9 +707,13 @@ test("clipGradsWithNorm_: totalNorm must be a float32 scalar that is not one of 
 });
 
 test("wasm: an exclusive gradient is clipped in its own storage (the aliases do not cost a copy)", async (t) => {
-  if ((await useMode("wasm")) !== "wasm") { t.diagnostic("skipped: wasm unavailable"); return; }
+  if ((await useMode("wasm")) !== "wasm") {
+    t.diagnostic("skipped: wasm unavailable");
+    return;
+  }
   const leakCheck = markMemory();
-  const a = tf.tensor([30, 40]), b = tf.tensor([1, 2]);
+  const a = tf.tensor([30, 40]),
+    b = tf.tensor([1, 2]);
   const storage = [a.dataId, b.dataId];
   const grads = { a, b };
   tf.dispose(clipGradNorm_(grads, 1));

@@ -31,7 +31,10 @@ test("the simulated runtime has no WebAssembly SIMD: gradclip compiles no kernel
 
 for (const mode of ["cpu", "wasm"] as Mode[]) {
   test(`${mode} without SIMD: clipGradNorm_ and clipGradValue_ give exactly the written-out results`, async (t) => {
-    if ((await useMode(mode)) !== mode) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if ((await useMode(mode)) !== mode) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     if (mode === "wasm") {
       assert.ok(wasmHeapMemory(tf.backend()), "the heap is found");
       assert.equal(wasmMemory(tf.backend())!.kernels, jsArrayKernels, "the heap gets the JavaScript kernels");
@@ -46,9 +49,21 @@ for (const mode of ["cpu", "wasm"] as Mode[]) {
       assert.ok(Object.is(n.dataSync()[0], Math.fround(total)), `norm ${n.dataSync()[0]} vs the core's ${total}`);
       const k = Math.fround(clipCoefficient(1, total));
       // Float32Array.map rounds each written-out result to float32, as the kernels do.
-      tensors.forEach((x, i) => assertSameBits(x.dataSync(), grads[i]!.map((v) => v * k), `shared ${shared}, gradient ${i}`));
+      tensors.forEach((x, i) =>
+        assertSameBits(
+          x.dataSync(),
+          grads[i]!.map((v) => v * k),
+          `shared ${shared}, gradient ${i}`,
+        ),
+      );
       clipGradValue_(tensors, 0.001);
-      tensors.forEach((x, i) => assertSameBits(x.dataSync(), grads[i]!.map((v) => Math.min(0.001, Math.max(-0.001, Math.fround(v * k)))), `clamped ${i}`));
+      tensors.forEach((x, i) =>
+        assertSameBits(
+          x.dataSync(),
+          grads[i]!.map((v) => Math.min(0.001, Math.max(-0.001, Math.fround(v * k)))),
+          `clamped ${i}`,
+        ),
+      );
       if (shared) assertAliasesKept(aliases, grads);
       tf.dispose([n, ...tensors, ...aliases]);
     }

@@ -15,7 +15,10 @@ import { markMemory } from "../support/leaks.js";
 
 for (const mode of MODES) {
   test(`minimize (${mode}): a NaN or infinite loss with finite gradients is skipped ("skip"), refused ("error"), applied ("propagate")`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     for (const bad of [NaN, Infinity, -Infinity]) {
       for (const policy of ["skip", "error", "propagate"] as NonFinitePolicy[]) {
         const v = tf.variable(tf.tensor([1, -2, 3]), true, uniqueName("loss_v"));
@@ -30,11 +33,14 @@ for (const mode of MODES) {
         const skippedInfo: boolean[] = [];
         opt.onStep((info) => skippedInfo.push(info.skipped));
         if (policy === "error") {
-          assert.throws(() => opt.minimize(f, false, [v]), (e: unknown) => {
-            assert.ok(e instanceof NonFiniteLossError, String(e));
-            assert.ok(Object.is(e.loss, bad), `the error carries the loss ${e.loss}`);
-            return true;
-          });
+          assert.throws(
+            () => opt.minimize(f, false, [v]),
+            (e: unknown) => {
+              assert.ok(e instanceof NonFiniteLossError, String(e));
+              assert.ok(Object.is(e.loss, bad), `the error carries the loss ${e.loss}`);
+              return true;
+            },
+          );
         } else {
           opt.minimize(f, false, [v]);
         }
@@ -45,7 +51,11 @@ for (const mode of MODES) {
           assert.equal(opt.iterations, 2);
         } else {
           assert.deepEqual(after, before, `${policy} ${bad}: weights unchanged`);
-          assert.deepEqual((await opt.getWeights()).map((w) => Array.from(w.tensor.dataSync())), slots, `${policy}: Adam's slots unchanged`);
+          assert.deepEqual(
+            (await opt.getWeights()).map((w) => Array.from(w.tensor.dataSync())),
+            slots,
+            `${policy}: Adam's slots unchanged`,
+          );
           assert.equal(opt.iterations, 1, `${policy}: iterations unchanged`);
           assert.equal(opt.skippedSteps, policy === "skip" ? 1 : 0);
           assert.deepEqual(skippedInfo, policy === "skip" ? [true] : []);
@@ -62,7 +72,11 @@ test("fit: a batch whose custom loss is NaN (finite gradients) does not reach th
   // The log term does not depend on the weights; it is NaN when a target is below -1000.
   const loss = (yTrue: tf.Tensor, yPred: tf.Tensor) =>
     tf.add(tf.losses.meanSquaredError(yTrue, yPred), tf.log(tf.add(tf.min(yTrue), 1000))) as tf.Scalar;
-  const model = tfl.sequential({ layers: [tfl.layers.dense({ units: 2, inputShape: [4], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) })] });
+  const model = tfl.sequential({
+    layers: [
+      tfl.layers.dense({ units: 2, inputShape: [4], kernelInitializer: tfl.initializers.glorotUniform({ seed: 1 }) }),
+    ],
+  });
   const opt = withGradientClipping(tf.train.sgd(0.01), { nonFinite: "skip" });
   model.compile({ optimizer: opt, loss });
   const { xs, ys } = batch(4, 0, { scale: 1 });
@@ -74,25 +88,42 @@ test("fit: a batch whose custom loss is NaN (finite gradients) does not reach th
   assert.deepEqual(weightsOf(model), w0, "the NaN-loss batch changed no weight");
   assert.equal(opt.skippedSteps, 1);
   await model.trainOnBatch(xs, ys);
-  assert.ok(weightsOf(model).some((w, i) => w.some((x, j) => x !== w0[i]![j])), "the next batch trains");
+  assert.ok(
+    weightsOf(model).some((w, i) => w.some((x, j) => x !== w0[i]![j])),
+    "the next batch trains",
+  );
   tf.dispose([xs, ys, badYs]);
   model.dispose();
 });
 
 for (const mode of MODES) {
   test(`host reads per step (${mode}): the default policy adds none; "skip"/"error" read the norm and the loss in one read`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const reads: Record<string, number> = {};
     for (const policy of ["propagate", "skip", "error"] as NonFinitePolicy[]) {
       for (const path of ["minimize", "applyGradients"] as const) {
-        const v = tf.variable(tf.tensor([[1, -2], [3, 0.5]]), true, uniqueName("reads"));
+        const v = tf.variable(
+          tf.tensor([
+            [1, -2],
+            [3, 0.5],
+          ]),
+          true,
+          uniqueName("reads"),
+        );
         const opt = withGradientClipping(tf.train.sgd(0.01), { maxNorm: 1, nonFinite: policy });
         const f = () => tf.sum(tf.square(v)) as tf.Scalar;
         opt.minimize(f, false, [v]);
         const { reads: n } = countReads(() => {
           for (let i = 0; i < 10; i++) {
             if (path === "minimize") opt.minimize(f, false, [v]);
-            else { const { grads, value } = tf.variableGrads(f, [v]); opt.applyGradients(grads); tf.dispose([grads[v.name]!, value]); }
+            else {
+              const { grads, value } = tf.variableGrads(f, [v]);
+              opt.applyGradients(grads);
+              tf.dispose([grads[v.name]!, value]);
+            }
           }
         });
         reads[`${policy}/${path}`] = n / 10;

@@ -40,7 +40,10 @@ function assertNear(got: ArrayLike<number>, want: ArrayLike<number>, rtol: numbe
 for (const mode of MODES) {
   test(`total beyond float32 (${mode}): [3e38, 3e38], [1e38] clip to maxNorm, not to 0`, async (t) => {
     const path = await useMode(mode);
-    if (!path) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!path) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     assert.equal(path, mode);
     const data = [Float32Array.of(3e38, 3e38), Float32Array.of(1e38)];
     const want = hostClipped(data, 1);
@@ -64,7 +67,10 @@ for (const mode of MODES) {
   });
 
   test(`optimizer wrapper (${mode}): a finite step whose norm exceeds float32 is clipped, not skipped or zeroed`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const leakCheck = markMemory();
     const w = tf.tidy(() => tf.variable(tf.zeros([2]), true, `w_${mode}_overflow`));
     const b = tf.tidy(() => tf.variable(tf.zeros([1]), true, `b_${mode}_overflow`));
@@ -72,14 +78,29 @@ for (const mode of MODES) {
     const grads = { [w.name]: tf.tensor([3e38, 3e38]), [b.name]: tf.tensor([1e38]) };
     opt.applyGradients(grads);
     const want = hostClipped([Float32Array.of(3e38, 3e38), Float32Array.of(1e38)], 1);
-    assertNear(w.dataSync(), want[0]!.map((x) => -x), rtolFor(mode), "w after one SGD step");
-    assertNear(b.dataSync(), want[1]!.map((x) => -x), rtolFor(mode), "b after one SGD step");
+    assertNear(
+      w.dataSync(),
+      want[0]!.map((x) => -x),
+      rtolFor(mode),
+      "w after one SGD step",
+    );
+    assertNear(
+      b.dataSync(),
+      want[1]!.map((x) => -x),
+      rtolFor(mode),
+      "b after one SGD step",
+    );
     // clipnorm: the same per tensor.
     const perTensor = withGradientClipping(tf.train.sgd(1), { clipnorm: 1 });
     tf.tidy(() => w.assign(tf.zeros([2])));
     perTensor.applyGradients({ [w.name]: grads[w.name]! });
     const one = hostClipped([Float32Array.of(3e38, 3e38)], 1);
-    assertNear(w.dataSync(), one[0]!.map((x) => -x), rtolFor(mode), "clipnorm");
+    assertNear(
+      w.dataSync(),
+      one[0]!.map((x) => -x),
+      rtolFor(mode),
+      "clipnorm",
+    );
     tf.dispose([...Object.values(grads), w, b]);
     opt.dispose();
     perTensor.dispose();
@@ -88,7 +109,10 @@ for (const mode of MODES) {
 
   test(`getLocalNormPart on tensors (${mode}): the core's part of the same float32 values`, async (t) => {
     const path = await useMode(mode);
-    if (!path) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!path) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const sets: Float32Array[][] = [
       [Float32Array.of(3, -4), Float32Array.of(0.5, 0, 1e-3)],
       [Float32Array.of(1e20, -3e19), Float32Array.of(2e-30), new Float32Array(5)],
@@ -121,7 +145,13 @@ for (const mode of MODES) {
     }
     const nan = [tf.tensor([1, NaN]), tf.tensor([Infinity])];
     assert.deepEqual(await getLocalNormPart(nan), { normType: 2, scale: 0, sum: 0, nan: 1, inf: 0 });
-    assert.deepEqual(await getLocalNormPart([nan[1]!], { normType: "inf" }), { normType: "inf", scale: 0, sum: 0, nan: 0, inf: 1 });
+    assert.deepEqual(await getLocalNormPart([nan[1]!], { normType: "inf" }), {
+      normType: "inf",
+      scale: 0,
+      sum: 0,
+      nan: 0,
+      inf: 1,
+    });
     // The work is queued when the call returns: the gradients may be disposed before the part is read.
     const pending = getLocalNormPart(nan, { normType: 3 });
     tf.dispose(nan);
@@ -134,7 +164,10 @@ test("getLocalNormPart on tensors: bad arguments are clear errors (rejections)",
   await useMode("cpu");
   const g = [tf.tensor([1, 2])];
   const int = tf.tensor([1], [1], "int32");
-  await assert.rejects(getLocalNormPart(g, { norm_type: 2 } as never), /getLocalNormPart: unknown option "norm_type" \(did you mean normType\?\)/);
+  await assert.rejects(
+    getLocalNormPart(g, { norm_type: 2 } as never),
+    /getLocalNormPart: unknown option "norm_type" \(did you mean normType\?\)/,
+  );
   await assert.rejects(getLocalNormPart(g, { normType: -1 }), RangeError);
   await assert.rejects(getLocalNormPart([int] as never), /getLocalNormPart: entry 0 must be a float32 tensor/);
   await assert.rejects(getLocalNormPart(5 as never), TypeError);

@@ -26,7 +26,10 @@ function extremeCases(): { name: string; grads: Float32Array[] }[] {
     { name: "10,000 elements of 1e-20", grads: [manySmall] },
     { name: "1e20 beside 1,000 of 1e-25 (ratio underflows)", grads: [spread] },
     { name: "split: 1e30 | 1e-30", grads: [Float32Array.of(1e30), Float32Array.of(1e-30)] },
-    { name: "huge, tiny and subnormal", grads: [Float32Array.of(3e38, -1e-38), Float32Array.of(1e-40, 0, -2e-45), Float32Array.of(1)] },
+    {
+      name: "huge, tiny and subnormal",
+      grads: [Float32Array.of(3e38, -1e-38), Float32Array.of(1e-40, 0, -2e-45), Float32Array.of(1)],
+    },
     { name: "zeros beside a tensor", grads: [new Float32Array(5), Float32Array.of(-3, 4)] },
   ];
 }
@@ -39,7 +42,10 @@ function tolerance(p: number): number {
 for (const mode of MODES) {
   test(`extreme values (${mode}): the norm equals the core's for p in ${PS.join(", ")}`, async (t) => {
     const path = await useMode(mode);
-    if (!path) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!path) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     assert.equal(path, mode, "the expected clipping path is active");
     for (const { name, grads } of extremeCases()) {
       const want = PS.map((p) => core.getTotalNorm(grads, { normType: p }));
@@ -57,7 +63,10 @@ for (const mode of MODES) {
   });
 
   test(`p = 0.1 (${mode}): a 10,000-element tensor with a single 1 is not clipped below maxNorm 1e30`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     const data = new Float32Array(10000);
     data[0] = 1;
     const grads = [tf.tensor(data)];
@@ -78,7 +87,10 @@ function maxDroppingNaN(): () => void {
   tf.registerKernel({
     ...original,
     kernelFunc: (args) => {
-      const backend = args.backend as tf.KernelBackend & { makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo; disposeIntermediateTensorInfo(t: tf.TensorInfo): void };
+      const backend = args.backend as tf.KernelBackend & {
+        makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
+        disposeIntermediateTensorInfo(t: tf.TensorInfo): void;
+      };
       const x = args.inputs["x"]!;
       const values = (backend.readSync(x.dataId) as Float32Array).map((v) => (Number.isNaN(v) ? -Infinity : v));
       const clean = backend.makeTensorInfo(x.shape, "float32", values);
@@ -94,7 +106,10 @@ function maxDroppingNaN(): () => void {
 }
 
 test("generic path, p = inf: NaN gives NaN even where the backend's max drops NaN", async (t) => {
-  if ((await useMode("generic")) !== "generic") { t.diagnostic("skipped: generic path unavailable"); return; }
+  if ((await useMode("generic")) !== "generic") {
+    t.diagnostic("skipped: generic path unavailable");
+    return;
+  }
   const restore = maxDroppingNaN();
   try {
     const probe = tf.max(tf.tensor([1, NaN, 2]));

@@ -8,15 +8,24 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import {
-  NonFiniteLossError, NonFiniteNormError, gradNormCallback, withGradientClipping, type GradientClippingOptions,
+  NonFiniteLossError,
+  NonFiniteNormError,
+  gradNormCallback,
+  withGradientClipping,
+  type GradientClippingOptions,
 } from "../../src/tfjs/index.js";
 import { useMode } from "./setup.js";
 import { batch, smallModel, uniqueName } from "./training.js";
 import { assertSteadyMemory, markMemory } from "../support/leaks.js";
 
 const CLIPPERS: GradientClippingOptions[] = [
-  {}, { maxNorm: 1 }, { clipnorm: 0.5 }, { clipValue: 0.1 }, { autoclip: { percentile: 10, historySize: 50 } },
-  { zclip: { warmupSteps: 5 } }, { agc: { clipping: 0.01 } },
+  {},
+  { maxNorm: 1 },
+  { clipnorm: 0.5 },
+  { clipValue: 0.1 },
+  { autoclip: { percentile: 10, historySize: 50 } },
+  { zclip: { warmupSteps: 5 } },
+  { agc: { clipping: 0.01 } },
 ];
 const POLICIES = ["propagate", "skip", "error"] as const;
 
@@ -26,8 +35,10 @@ test("minimize: 1,000 steps per policy and clipper (finite, NaN-gradient and NaN
     for (const clipping of CLIPPERS) {
       const w = tf.variable(tf.randomNormal([4, 3], 0, 1, "float32", 1), true, uniqueName("leak_w"));
       const b = tf.variable(tf.zeros([3]), true, uniqueName("leak_b"));
-      const x = tf.randomNormal([8, 4], 0, 1, "float32", 2), y = tf.randomNormal([8, 3], 0, 1, "float32", 3);
-      const nanX = tf.fill([8, 4], NaN), nanLoss = tf.scalar(NaN);
+      const x = tf.randomNormal([8, 4], 0, 1, "float32", 2),
+        y = tf.randomNormal([8, 3], 0, 1, "float32", 3);
+      const nanX = tf.fill([8, 4], NaN),
+        nanLoss = tf.scalar(NaN);
       const opt = withGradientClipping(tf.train.sgd(0.01), { ...clipping, nonFinite: policy });
       let thrown = 0;
       const what = `${policy} ${JSON.stringify(clipping)}`;
@@ -42,12 +53,18 @@ test("minimize: 1,000 steps per policy and clipper (finite, NaN-gradient and NaN
           const cost = opt.minimize(f, i % 2 === 0, [w, b]);
           cost?.dispose();
         } catch (e) {
-          assert.ok(policy === "error" && (e instanceof NonFiniteNormError || e instanceof NonFiniteLossError), `${what}: ${String(e)}`);
+          assert.ok(
+            policy === "error" && (e instanceof NonFiniteNormError || e instanceof NonFiniteLossError),
+            `${what}: ${String(e)}`,
+          );
           thrown++;
         }
         if (policy === "propagate" && kind !== "finite") {
           // Start again from finite weights, so later steps keep exercising every path.
-          tf.tidy(() => { w.assign(tf.randomNormal([4, 3], 0, 1, "float32", i)); b.assign(tf.zeros([3])); });
+          tf.tidy(() => {
+            w.assign(tf.randomNormal([4, 3], 0, 1, "float32", i));
+            b.assign(tf.zeros([3]));
+          });
         }
       });
       if (policy === "error") assert.equal(thrown, 200, `${what}: the error path ran for every NaN step`);
@@ -63,7 +80,8 @@ test('nonFinite "error": failing trainOnBatch and fit batches leak nothing (1,00
   const model = smallModel(1);
   const opt = withGradientClipping(tf.train.adam(0.01), { maxNorm: 1, nonFinite: "error" });
   model.compile({ optimizer: opt, loss: "meanSquaredError" });
-  const good = batch(8, 0), bad = batch(8, 0, { nan: true });
+  const good = batch(8, 0),
+    bad = batch(8, 0, { nan: true });
   await assertSteadyMemory("trainOnBatch", 1000, async () => {
     await assert.rejects(model.trainOnBatch(bad.xs, bad.ys), NonFiniteNormError);
   });
@@ -76,14 +94,33 @@ test('nonFinite "error": failing trainOnBatch and fit batches leak nothing (1,00
     for (let i = 0; i < 20; i++) await run();
     return leakCheck.tensorDelta() / 20;
   };
-  const baseline = await leakedPerAbortedFit(() => assert.rejects(model.fit(good.xs, good.ys, {
-    epochs: 1, batchSize: 4, verbose: 0, callbacks: { onBatchBegin: async () => { throw new RangeError("abort"); } },
-  }), RangeError));
+  const baseline = await leakedPerAbortedFit(() =>
+    assert.rejects(
+      model.fit(good.xs, good.ys, {
+        epochs: 1,
+        batchSize: 4,
+        verbose: 0,
+        callbacks: {
+          onBatchBegin: async () => {
+            throw new RangeError("abort");
+          },
+        },
+      }),
+      RangeError,
+    ),
+  );
   assert.equal(baseline, 1, "tfjs-layers' own leak per aborted fit");
   const cb = gradNormCallback(opt);
-  const ours = await leakedPerAbortedFit(() => assert.rejects(model.fit(bad.xs, bad.ys, { epochs: 1, batchSize: 4, verbose: 0, callbacks: [cb] }), NonFiniteNormError));
-  assert.equal(ours, baseline, "a fit aborted by nonFinite: \"error\" leaks nothing beyond tfjs-layers' own tensor");
-  await assertSteadyMemory("fit after aborted fits", 5, () => model.fit(good.xs, good.ys, { epochs: 1, batchSize: 4, verbose: 0, callbacks: [cb] }));
+  const ours = await leakedPerAbortedFit(() =>
+    assert.rejects(
+      model.fit(bad.xs, bad.ys, { epochs: 1, batchSize: 4, verbose: 0, callbacks: [cb] }),
+      NonFiniteNormError,
+    ),
+  );
+  assert.equal(ours, baseline, 'a fit aborted by nonFinite: "error" leaks nothing beyond tfjs-layers\' own tensor');
+  await assertSteadyMemory("fit after aborted fits", 5, () =>
+    model.fit(good.xs, good.ys, { epochs: 1, batchSize: 4, verbose: 0, callbacks: [cb] }),
+  );
   model.dispose();
   tf.dispose([good.xs, good.ys, bad.xs, bad.ys]);
 });

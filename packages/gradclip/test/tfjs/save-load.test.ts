@@ -7,7 +7,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
-import { ClippedOptimizer, NonFiniteNormError, withGradientClipping, type GradientClippingOptions } from "../../src/tfjs/index.js";
+import {
+  ClippedOptimizer,
+  NonFiniteNormError,
+  withGradientClipping,
+  type GradientClippingOptions,
+} from "../../src/tfjs/index.js";
 import { registerClipperOption, type GradientClipper, type JsonValue } from "../../src/tfjs/extend.js";
 import { useMode } from "./setup.js";
 import { batch, saveAndLoad, smallModel, weightsOf } from "./training.js";
@@ -45,7 +50,8 @@ function sameJson(a: unknown, b: unknown, path = "value"): void {
     return;
   }
   assert.equal(Array.isArray(a), Array.isArray(b), `${path}: array vs object`);
-  const ka = Object.keys(a).sort(), kb = Object.keys(b).sort();
+  const ka = Object.keys(a).sort(),
+    kb = Object.keys(b).sort();
   assert.deepEqual(ka, kb, `${path}: keys`);
   for (const k of ka) sameJson((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
 }
@@ -84,8 +90,11 @@ async function roundTrip(what: string, options: GradientClippingOptions): Promis
 test("save/load: wrappers without a clipping rule keep their policy ({}, nonFinite skip/error, errorIfNonfinite)", async () => {
   await useMode("cpu");
   const cases: [GradientClippingOptions, string][] = [
-    [{}, "propagate"], [{ nonFinite: "skip" }, "skip"], [{ nonFinite: "error" }, "error"],
-    [{ errorIfNonfinite: true }, "error"], [{ nonFinite: "propagate" }, "propagate"],
+    [{}, "propagate"],
+    [{ nonFinite: "skip" }, "skip"],
+    [{ nonFinite: "error" }, "error"],
+    [{ errorIfNonfinite: true }, "error"],
+    [{ nonFinite: "propagate" }, "propagate"],
   ];
   for (const [options, policy] of cases) {
     const back = await roundTrip(JSON.stringify(options), options);
@@ -95,7 +104,10 @@ test("save/load: wrappers without a clipping rule keep their policy ({}, nonFini
   // The restored policy acts: "skip" skips a NaN batch after loading, "error" throws.
   for (const policy of ["skip", "error"] as const) {
     const model = smallModel(4);
-    model.compile({ optimizer: withGradientClipping(tf.train.sgd(0.1), { nonFinite: policy }), loss: "meanSquaredError" });
+    model.compile({
+      optimizer: withGradientClipping(tf.train.sgd(0.1), { nonFinite: policy }),
+      loss: "meanSquaredError",
+    });
     const loaded = await saveAndLoad(model);
     const { xs, ys } = batch(4, 0, { nan: true });
     const w0 = weightsOf(loaded);
@@ -126,20 +138,34 @@ test("save/load: every accepted number saves losslessly (Infinity, -0, huge and 
     { global_clipnorm: -0 },
     { agc: { clipping: 1e-300, eps: 1.7976931348623157e308 } },
   ];
-  for (const options of cases) await roundTrip(JSON.stringify(options, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)), options);
+  for (const options of cases)
+    await roundTrip(
+      JSON.stringify(options, (_k, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v)),
+      options,
+    );
 });
 
-test("save/load: a registered option's values, NaN, -0 and strings like \"Infinity\" included, come back as they were", async () => {
+test('save/load: a registered option\'s values, NaN, -0 and strings like "Infinity" included, come back as they were', async () => {
   await useMode("cpu");
   const seen: unknown[] = [];
   const identity: GradientClipper = { kind: "odd", clip: (step) => ({ grads: [...step.grads], clipped: false }) };
   const unregister = registerClipperOption({
     key: "odd",
     parse: (v) => v,
-    create: (o) => { seen.push(o); return identity; },
+    create: (o) => {
+      seen.push(o);
+      return identity;
+    },
   });
   try {
-    const value = { a: -0, b: NaN, c: [Infinity, -Infinity, 0, -0], s: "Infinity", n: null, nested: { t: "$number", u: "NaN" } };
+    const value = {
+      a: -0,
+      b: NaN,
+      c: [Infinity, -Infinity, 0, -0],
+      s: "Infinity",
+      n: null,
+      nested: { t: "$number", u: "NaN" },
+    };
     await roundTrip("odd", { odd: value } as GradientClippingOptions);
     assert.equal(seen.length, 2, "created when made and when loaded");
     sameJson(seen[1], value, "the options the loaded clipper was created from");
@@ -162,16 +188,22 @@ test("options that cannot be saved losslessly are refused when the optimizer is 
       [{ $number: "Infinity" }, /reserves/],
     ];
     for (const [value, message] of bad) {
-      assert.throws(() => withGradientClipping(tf.train.sgd(1), { raw: value } as GradientClippingOptions), (e: unknown) => {
-        assert.ok(e instanceof TypeError, String(e));
-        assert.match(e.message, /^gradclip: withGradientClipping: /);
-        assert.match(e.message, message);
-        return true;
-      });
+      assert.throws(
+        () => withGradientClipping(tf.train.sgd(1), { raw: value } as GradientClippingOptions),
+        (e: unknown) => {
+          assert.ok(e instanceof TypeError, String(e));
+          assert.match(e.message, /^gradclip: withGradientClipping: /);
+          assert.match(e.message, message);
+          return true;
+        },
+      );
     }
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
-    assert.throws(() => withGradientClipping(tf.train.sgd(1), { raw: cyclic } as GradientClippingOptions), /refers to itself/);
+    assert.throws(
+      () => withGradientClipping(tf.train.sgd(1), { raw: cyclic } as GradientClippingOptions),
+      /refers to itself/,
+    );
     // Keys whose value is undefined are an absent option: accepted, left out.
     const opt = withGradientClipping(tf.train.sgd(1), { raw: { a: 1, b: undefined } } as GradientClippingOptions);
     assert.deepEqual(savedClipping(opt).raw, { a: 1 });
@@ -197,14 +229,25 @@ test("fromConfig: an inner className that is an Object.prototype name is a clear
   await useMode("cpu");
   for (const className of ["constructor", "__proto__", "toString", "hasOwnProperty", "valueOf"]) {
     const config = { optimizer: { className, config: {} }, clipping: JSON.stringify({ nonFinite: "propagate" }) };
-    assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, config), (e: unknown) => {
-      assert.ok(e instanceof TypeError, `${className}: ${String(e)}`);
-      assert.match(e.message, new RegExp(`ClippedOptimizer\\.fromConfig: .*${JSON.stringify(className).replace(/[$]/g, "\\$")} is not a registered tfjs class`));
-      return true;
-    });
+    assert.throws(
+      () => ClippedOptimizer.fromConfig(ClippedOptimizer, config),
+      (e: unknown) => {
+        assert.ok(e instanceof TypeError, `${className}: ${String(e)}`);
+        assert.match(
+          e.message,
+          new RegExp(
+            `ClippedOptimizer\\.fromConfig: .*${JSON.stringify(className).replace(/[$]/g, "\\$")} is not a registered tfjs class`,
+          ),
+        );
+        return true;
+      },
+    );
   }
   for (const optimizer of [undefined, null, "SGD", { className: 3 }, { className: "SGD", config: "x" }]) {
-    assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, { optimizer, clipping: "{}" } as never), /ClippedOptimizer\.fromConfig: optimizer/);
+    assert.throws(
+      () => ClippedOptimizer.fromConfig(ClippedOptimizer, { optimizer, clipping: "{}" } as never),
+      /ClippedOptimizer\.fromConfig: optimizer/,
+    );
   }
 });
 
@@ -214,10 +257,22 @@ test("fromConfig: invalid saved options or state name fromConfig and leave nothi
   const inner = { className: "Adam", config: adam.getConfig() };
   adam.dispose();
   const leakCheck = markMemory();
-  assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, { optimizer: inner, clipping: JSON.stringify({ autoclip: { percentile: 500 } }) }),
-    /ClippedOptimizer\.fromConfig \(saved clipping\): withGradientClipping: options\.autoclip: .*percentile/);
-  assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, {
-    optimizer: inner, clipping: JSON.stringify({ autoclip: {} }), clipperState: JSON.stringify({ norms: [-1] }),
-  }), /ClippedOptimizer\.fromConfig \(saved clipper state\): .*norms\[0\]/);
+  assert.throws(
+    () =>
+      ClippedOptimizer.fromConfig(ClippedOptimizer, {
+        optimizer: inner,
+        clipping: JSON.stringify({ autoclip: { percentile: 500 } }),
+      }),
+    /ClippedOptimizer\.fromConfig \(saved clipping\): withGradientClipping: options\.autoclip: .*percentile/,
+  );
+  assert.throws(
+    () =>
+      ClippedOptimizer.fromConfig(ClippedOptimizer, {
+        optimizer: inner,
+        clipping: JSON.stringify({ autoclip: {} }),
+        clipperState: JSON.stringify({ norms: [-1] }),
+      }),
+    /ClippedOptimizer\.fromConfig \(saved clipper state\): .*norms\[0\]/,
+  );
   leakCheck.assertNoLeak();
 });

@@ -30,10 +30,14 @@ const other = secondCopy();
 
 for (const mode of ["cpu", "wasm"] as Mode[]) {
   test(`a second tfjs-core copy (${mode}): its tensors are clipped like our own, nothing leaked`, async (t) => {
-    if (!(await useMode(mode))) { t.diagnostic(`skipped: backend ${mode} unavailable`); return; }
+    if (!(await useMode(mode))) {
+      t.diagnostic(`skipped: backend ${mode} unavailable`);
+      return;
+    }
     assert.notEqual(other.tensor, tf.tensor, "really another copy of the module");
     const leakCheck = markMemory();
-    const a = other.tensor([30, 40]), b = other.tensor([0]);
+    const a = other.tensor([30, 40]),
+      b = other.tensor([0]);
     const grads = { a, b };
     const n0 = getTotalNorm(grads);
     assertAllClose(n0.dataSync(), [50], float32Tol(1e-6), "norm");

@@ -9,7 +9,13 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs-core";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { ClippedOptimizer, withGradientClipping, type GradientClippingOptions } from "../../src/tfjs/index.js";
-import { agcClipper, registerClipperOption, thresholdClipper, type GradientClipper, type JsonValue } from "../../src/tfjs/extend.js";
+import {
+  agcClipper,
+  registerClipperOption,
+  thresholdClipper,
+  type GradientClipper,
+  type JsonValue,
+} from "../../src/tfjs/extend.js";
 import { type ThresholdRule } from "../../src/index.js";
 import { useMode } from "./setup.js";
 
@@ -41,10 +47,13 @@ async function trainSteps(model: tfl.LayersModel, from: number, n: number): Prom
 /** Saves with the optimizer, through JSON text as a file would, and loads back through tfjs-layers. */
 async function saveAndLoad(model: tfl.LayersModel): Promise<tfl.LayersModel> {
   let saved: tf.io.ModelArtifacts | null = null;
-  await model.save(tf.io.withSaveHandler(async (a) => {
-    saved = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
-  }), { includeOptimizer: true });
+  await model.save(
+    tf.io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
+    }),
+    { includeOptimizer: true },
+  );
   const a = saved! as tf.io.ModelArtifacts;
   const asFile: tf.io.ModelArtifacts = {
     ...a,
@@ -61,7 +70,10 @@ function weights(model: tfl.LayersModel): Float32Array[] {
 /** The clipping options a config holds, decoded (new form: JSON text). */
 function clippingOf(config: tf.serialization.ConfigDict): { [key: string]: JsonValue } {
   assert.equal(typeof config.clipping, "string", "clipping is saved as text");
-  assert.ok(!(config.clipping as string).includes("_"), "the saved text has no underscore for tfjs-layers to camel-case");
+  assert.ok(
+    !(config.clipping as string).includes("_"),
+    "the saved text has no underscore for tfjs-layers to camel-case",
+  );
   return JSON.parse(config.clipping as string);
 }
 
@@ -75,11 +87,29 @@ function clipFor(clipper: GradientClipper, model: tfl.LayersModel): Float32Array
     const vars = model.trainableWeights;
     const grads = vars.map((v, i) => {
       const shape = v.shape as number[]; // a built layer's weights have known shapes
-      return tf.reshape(tf.mul(tf.sin(tf.add(tf.range(0, shape.reduce((a, b) => a * b, 1)), i)), 100), shape);
+      return tf.reshape(
+        tf.mul(
+          tf.sin(
+            tf.add(
+              tf.range(
+                0,
+                shape.reduce((a, b) => a * b, 1),
+              ),
+              i,
+            ),
+          ),
+          100,
+        ),
+        shape,
+      );
     });
     const total = Math.hypot(...grads.map((g) => Math.hypot(...g.dataSync())));
     const out = clipper.clip({
-      grads, names: vars.map((v) => v.name), totalNorm: total, normType: 2, totalNormValue: () => total,
+      grads,
+      names: vars.map((v) => v.name),
+      totalNorm: total,
+      normType: 2,
+      totalNormValue: () => total,
       variable: (n) => tf.engine().registeredVariables[n],
     });
     result = out.grads.map((g) => Float32Array.from(g!.dataSync()));
@@ -118,7 +148,8 @@ async function roundTrip(
   if (byName) {
     const [a, b] = [clipFor(opt.clipper, model), clipFor(back.clipper, model)];
     a.forEach((g, i) => assert.deepEqual(b[i], g, `${what}: gradient ${i} clipped the same`));
-    model.dispose(); loaded.dispose();
+    model.dispose();
+    loaded.dispose();
     return;
   }
   await trainSteps(model, 3, 3);
@@ -126,7 +157,8 @@ async function roundTrip(
   const [a, b] = [weights(model), weights(loaded)];
   a.forEach((w, i) => assert.deepEqual(b[i], w, `${what}: weight ${i} after training on`));
   assert.deepEqual(back.clipper.getState?.(), opt.clipper.getState?.(), `${what}: clipper state after training on`);
-  model.dispose(); loaded.dispose();
+  model.dispose();
+  loaded.dispose();
 }
 
 const kernelOf = (m: tfl.LayersModel, i: number) => `${m.layers[i]!.name}/kernel`;
@@ -145,7 +177,13 @@ test("save/load: AGC exclude names with '_' (tfjs default layer names) come back
       // The check above is meaningful: AGC clips these gradients, except the excluded output layer's.
       const original = clipFor(identity, m);
       const clipped = clipFor(agcClipper({ clipping: 0.01, exclude: [kernelOf(m, 2), biasOf(m, 2)] }), m);
-      clipped.forEach((g, i) => assert.equal(i >= 4, g.every((v, j) => v === original[i]![j]), `entry ${i}`));
+      clipped.forEach((g, i) =>
+        assert.equal(
+          i >= 4,
+          g.every((v, j) => v === original[i]![j]),
+          `entry ${i}`,
+        ),
+      );
     },
     true,
   );
@@ -163,22 +201,37 @@ test("save/load: an AGC excludePattern with '_' comes back unchanged", async () 
 
 test("save/load: AutoClip and ZClip state is restored and training continues identically", async () => {
   await useMode("cpu");
-  await roundTrip("autoclip", () => ({ autoclip: { percentile: 50, historySize: 10 } }),
-    (c) => assert.deepEqual(c.autoclip, { percentile: 50, historySize: 10 }));
-  await roundTrip("zclip", () => ({ zclip: { warmupSteps: 2, zThreshold: 1.5 }, nonFinite: "skip" }),
-    (c) => { assert.deepEqual(c.zclip, { warmupSteps: 2, zThreshold: 1.5 }); assert.equal(c.nonFinite, "skip"); });
+  await roundTrip(
+    "autoclip",
+    () => ({ autoclip: { percentile: 50, historySize: 10 } }),
+    (c) => assert.deepEqual(c.autoclip, { percentile: 50, historySize: 10 }),
+  );
+  await roundTrip(
+    "zclip",
+    () => ({ zclip: { warmupSteps: 2, zThreshold: 1.5 }, nonFinite: "skip" }),
+    (c) => {
+      assert.deepEqual(c.zclip, { warmupSteps: 2, zThreshold: 1.5 });
+      assert.equal(c.nonFinite, "skip");
+    },
+  );
 });
 
 test("save/load: an option key, option and state keys containing '_' (registerClipperOption)", async () => {
   await useMode("cpu");
-  interface S { max_seen: number }
+  interface S {
+    max_seen: number;
+  }
   const create = (o: { scale_factor: number }) => {
     const scale = o.scale_factor;
     const rule: ThresholdRule<S> = {
       init: () => ({ max_seen: 0 }),
-      update: (s, n) => { const max_seen = Math.max(s.max_seen, n); return { maxNorm: max_seen * scale, state: { max_seen } }; },
+      update: (s, n) => {
+        const max_seen = Math.max(s.max_seen, n);
+        return { maxNorm: max_seen * scale, state: { max_seen } };
+      },
       parseState: (j) => {
-        if (typeof (j as { max_seen?: unknown }).max_seen !== "number") throw new TypeError(`bad half_max state ${JSON.stringify(j)}`);
+        if (typeof (j as { max_seen?: unknown }).max_seen !== "number")
+          throw new TypeError(`bad half_max state ${JSON.stringify(j)}`);
         return j as S;
       },
     };
@@ -186,13 +239,17 @@ test("save/load: an option key, option and state keys containing '_' (registerCl
   };
   const parse = (o: unknown, where: string) => {
     const scale = (o as { scale_factor?: unknown } | null)?.scale_factor;
-    if (typeof scale !== "number") throw new TypeError(`gradclip: ${where} needs scale_factor; got ${JSON.stringify(o)}`);
+    if (typeof scale !== "number")
+      throw new TypeError(`gradclip: ${where} needs scale_factor; got ${JSON.stringify(o)}`);
     return { scale_factor: scale };
   };
   const unregister = registerClipperOption({ key: "half_max", parse, create });
   try {
-    await roundTrip("half_max", () => ({ half_max: { scale_factor: 0.5 } }) as GradientClippingOptions,
-      (c) => assert.deepEqual(c.half_max, { scale_factor: 0.5 }));
+    await roundTrip(
+      "half_max",
+      () => ({ half_max: { scale_factor: 0.5 } }) as GradientClippingOptions,
+      (c) => assert.deepEqual(c.half_max, { scale_factor: 0.5 }),
+    );
   } finally {
     unregister();
   }
@@ -201,7 +258,8 @@ test("save/load: an option key, option and state keys containing '_' (registerCl
 test("save/load: the wrapped optimizer's own config loads back exactly as tfjs loads that optimizer saved alone", async () => {
   await useMode("cpu");
   const make = () => tf.train.adam(0.03, 0.8, 0.95, 1e-5);
-  const plain = model3(5), wrapped = model3(5);
+  const plain = model3(5),
+    wrapped = model3(5);
   plain.compile({ optimizer: make(), loss: "meanSquaredError" });
   wrapped.compile({ optimizer: withGradientClipping(make(), { maxNorm: 1 }), loss: "meanSquaredError" });
   const [p2, w2] = [await saveAndLoad(plain), await saveAndLoad(wrapped)];
@@ -224,7 +282,10 @@ test("fromConfig: configs saved by earlier builds (plain clipping and state obje
   assert.equal(back.nonFinite, "error");
   assert.deepEqual(back.clipper.getState!(), { norms: [1, 2, 4] });
   assert.deepEqual(clippingOf(back.getConfig()), legacy.clipping, "re-saved in the new form");
-  assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, { ...legacy, clipping: "{not json" }), /not valid JSON/);
+  assert.throws(
+    () => ClippedOptimizer.fromConfig(ClippedOptimizer, { ...legacy, clipping: "{not json" }),
+    /not valid JSON/,
+  );
   assert.throws(() => ClippedOptimizer.fromConfig(ClippedOptimizer, { ...legacy, clipping: "[1]" }), /options object/);
   back.dispose();
 });

@@ -26,14 +26,23 @@ export function smallModel(seed = 1, shape: SmallModelShape = {}): tfl.Sequentia
   const init = (s: number) => tfl.initializers.glorotUniform({ seed: s });
   return tfl.sequential({
     layers: [
-      tfl.layers.dense({ units: shape.hidden ?? 6, inputShape: [shape.inputs ?? 4], activation: "tanh", kernelInitializer: init(seed) }),
+      tfl.layers.dense({
+        units: shape.hidden ?? 6,
+        inputShape: [shape.inputs ?? 4],
+        activation: "tanh",
+        kernelInitializer: init(seed),
+      }),
       tfl.layers.dense({ units: shape.outputs ?? 2, name: shape.outputName, kernelInitializer: init(seed + 1) }),
     ],
   });
 }
 
 /** Deterministic inputs and large targets (so gradients are large); `nan` makes every input NaN. */
-export function batch(n: number, step = 0, opts: { scale?: number; nan?: boolean } = {}): { xs: tf.Tensor; ys: tf.Tensor } {
+export function batch(
+  n: number,
+  step = 0,
+  opts: { scale?: number; nan?: boolean } = {},
+): { xs: tf.Tensor; ys: tf.Tensor } {
   const x = new Float32Array(n * 4).map((_, i) => (opts.nan ? NaN : Math.sin(i * 1.3 + step)));
   const y = new Float32Array(n * 2).map((_, i) => (opts.scale ?? 50) * Math.cos(i * 0.7 + step));
   return { xs: tf.tensor(x, [n, 4]), ys: tf.tensor(y, [n, 2]) };
@@ -55,12 +64,19 @@ export async function saveAndLoad(
 /** What `model.save(..., { includeOptimizer: true })` writes, as a file would hold it. */
 export async function saveArtifacts(model: tfl.LayersModel, io: typeof tf.io = tf.io): Promise<tf.io.ModelArtifacts> {
   let saved: tf.io.ModelArtifacts | null = null;
-  await model.save(io.withSaveHandler(async (a) => {
-    saved = a;
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
-  }), { includeOptimizer: true });
+  await model.save(
+    io.withSaveHandler(async (a) => {
+      saved = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: "JSON" } };
+    }),
+    { includeOptimizer: true },
+  );
   const a = saved! as tf.io.ModelArtifacts;
-  return { ...a, modelTopology: JSON.parse(JSON.stringify(a.modelTopology)), trainingConfig: JSON.parse(JSON.stringify(a.trainingConfig)) };
+  return {
+    ...a,
+    modelTopology: JSON.parse(JSON.stringify(a.modelTopology)),
+    trainingConfig: JSON.parse(JSON.stringify(a.trainingConfig)),
+  };
 }
 
 /**
@@ -72,8 +88,14 @@ export function countReads<T>(f: () => T): { result: T; reads: number } {
   const engine = tf.engine() as unknown as { readSync: (id: unknown) => unknown; read: (id: unknown) => unknown };
   const { readSync, read } = engine;
   let reads = 0;
-  engine.readSync = function (this: unknown, id: unknown) { reads++; return readSync.call(this, id); };
-  engine.read = function (this: unknown, id: unknown) { reads++; return read.call(this, id); };
+  engine.readSync = function (this: unknown, id: unknown) {
+    reads++;
+    return readSync.call(this, id);
+  };
+  engine.read = function (this: unknown, id: unknown) {
+    reads++;
+    return read.call(this, id);
+  };
   try {
     return { result: f(), reads };
   } finally {

@@ -40,7 +40,9 @@ const layersCopyDir = copyPackage("@tensorflow/tfjs-layers", "tf-layers.node.js"
 // The copy of tfjs-layers resolves "@tensorflow/tfjs-core" to the copy next to it.
 const warnings: string[] = [];
 const warn = console.warn;
-console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(" ")); };
+console.warn = (...args: unknown[]) => {
+  warnings.push(args.map(String).join(" "));
+};
 const tfB = require(coreCopyDir) as typeof tf;
 const tflB = require(layersCopyDir) as typeof tflTypes;
 console.warn = warn;
@@ -57,31 +59,66 @@ function modelB(seed: number): tflTypes.Sequential {
 
 test("two copies of tfjs-core: warned once, training works, load fails until registerClippedOptimizer(tf.serialization), then loads", async (t) => {
   await useMode("cpu");
-  assert.notEqual(tfB.serialization.SerializationMap.getMap(), tf.serialization.SerializationMap.getMap(), "really two registries");
+  assert.notEqual(
+    tfB.serialization.SerializationMap.getMap(),
+    tf.serialization.SerializationMap.getMap(),
+    "really two registries",
+  );
   const gradclipWarnings = () => warnings.filter((w) => w.startsWith("gradclip:"));
-  console.warn = (...args: unknown[]) => { warnings.push(args.map(String).join(" ")); };
+  console.warn = (...args: unknown[]) => {
+    warnings.push(args.map(String).join(" "));
+  };
   try {
     // gradclip's own optimizers, and a hand-made one, are not taken for another copy's.
     withGradientClipping(tf.train.adam(0.05), { maxNorm: 1 }).dispose();
-    const handMade = { minimize() { return null; }, computeGradients() { return { value: tf.scalar(0), grads: {} }; }, applyGradients() {}, dispose() {} };
+    const handMade = {
+      minimize() {
+        return null;
+      },
+      computeGradients() {
+        return { value: tf.scalar(0), grads: {} };
+      },
+      applyGradients() {},
+      dispose() {},
+    };
     withGradientClipping(handMade as unknown as tf.Optimizer, {});
     assert.equal(gradclipWarnings().length, 0, "no warning for a single copy");
     const model = modelB(1);
     const opt = withGradientClipping(tfB.train.adam(0.05), { maxNorm: 0.5, nonFinite: "skip" });
     assert.equal(gradclipWarnings().length, 1, "one warning");
     t.diagnostic(gradclipWarnings()[0]!);
-    assert.match(gradclipWarnings()[0]!, /another copy of @tensorflow\/tfjs-core.*registerClippedOptimizer\(tf\.serialization\)/);
+    assert.match(
+      gradclipWarnings()[0]!,
+      /another copy of @tensorflow\/tfjs-core.*registerClippedOptimizer\(tf\.serialization\)/,
+    );
     withGradientClipping(tfB.train.sgd(0.1), { maxNorm: 1 }).dispose();
     assert.equal(gradclipWarnings().length, 1, "only once");
 
     model.compile({ optimizer: opt, loss: "meanSquaredError" });
-    const xs = tfB.tensor2d([[1, 2, 3], [0.5, -1, 2], [3, 0, -2], [1, 1, 1]]);
-    const ys = tfB.tensor2d([[10, -20], [5, 5], [-30, 1], [2, 2]]);
+    const xs = tfB.tensor2d([
+      [1, 2, 3],
+      [0.5, -1, 2],
+      [3, 0, -2],
+      [1, 1, 1],
+    ]);
+    const ys = tfB.tensor2d([
+      [10, -20],
+      [5, 5],
+      [-30, 1],
+      [2, 2],
+    ]);
     await model.fit(xs, ys, { epochs: 2, batchSize: 2, verbose: 0 });
     assert.equal(opt.iterations, 4, "training through the other copy's tfjs-layers clips and steps");
 
     const artifacts = await saveArtifacts(model, tfB.io);
-    await assert.rejects(tflB.loadLayersModel(tfB.io.fromMemory(artifacts)), (e: unknown) => { t.diagnostic(`before registering: ${String(e).split("\n")[0]}`); return /gradclip\.ClippedOptimizer/.test(String(e)); }, "the other copy does not know the class");
+    await assert.rejects(
+      tflB.loadLayersModel(tfB.io.fromMemory(artifacts)),
+      (e: unknown) => {
+        t.diagnostic(`before registering: ${String(e).split("\n")[0]}`);
+        return /gradclip\.ClippedOptimizer/.test(String(e));
+      },
+      "the other copy does not know the class",
+    );
 
     registerClippedOptimizer(tfB.serialization);
     registerClippedOptimizer(tfB.serialization); // idempotent
@@ -94,7 +131,11 @@ test("two copies of tfjs-core: warned once, training works, load fails until reg
     assert.equal(back.iterations, 4);
     // The wrapped optimizer comes from the app's copy, as it was saved.
     const adamB = tfB.train.adam(0.1);
-    assert.equal(Object.getPrototypeOf(back.optimizer), Object.getPrototypeOf(adamB), "the inner Adam is the other copy's class");
+    assert.equal(
+      Object.getPrototypeOf(back.optimizer),
+      Object.getPrototypeOf(adamB),
+      "the inner Adam is the other copy's class",
+    );
     adamB.dispose();
     // Training on continues identically.
     await model.trainOnBatch(xs, ys);
@@ -107,5 +148,8 @@ test("two copies of tfjs-core: warned once, training works, load fails until reg
   } finally {
     console.warn = warn;
   }
-  assert.throws(() => registerClippedOptimizer({} as never), /registerClippedOptimizer: serialization must be tf\.serialization/);
+  assert.throws(
+    () => registerClippedOptimizer({} as never),
+    /registerClippedOptimizer: serialization must be tf\.serialization/,
+  );
 });

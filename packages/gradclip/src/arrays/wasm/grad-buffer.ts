@@ -150,12 +150,17 @@ export class GradBuffer<D extends GradDType = "float32"> {
     }
     const pages = Math.max(1, Math.ceil(bytes / PAGE));
     if (pages > MAX_PAGES) {
-      throw new RangeError(`gradclip: GradBuffer: ${bytes} bytes exceed WebAssembly's 4 GiB; split the parameters over several buffers.`);
+      throw new RangeError(
+        `gradclip: GradBuffer: ${bytes} bytes exceed WebAssembly's 4 GiB; split the parameters over several buffers.`,
+      );
     }
     try {
       this.memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
     } catch (e) {
-      throw new RangeError(`gradclip: GradBuffer: could not allocate ${bytes} bytes of WebAssembly memory: ${messageOf(e)}`, { cause: e });
+      throw new RangeError(
+        `gradclip: GradBuffer: could not allocate ${bytes} bytes of WebAssembly memory: ${messageOf(e)}`,
+        { cause: e },
+      );
     }
     this.dtype = dtype;
     this.grads = Object.freeze(counts.map((n, i) => new Ctor(this.memory.buffer, offsets[i], n) as GradArrayOf<D>));

@@ -25,7 +25,9 @@ export function checkMemory(memory: unknown, fnName: string): WebAssembly.Memory
   try {
     buffer = memoryBufferGetter.call(memory);
   } catch {
-    throw new TypeError(`gradclip: ${fnName}: memory must be a WebAssembly.Memory (not a Proxy or imitation of one); got ${describeValue(memory)}.`);
+    throw new TypeError(
+      `gradclip: ${fnName}: memory must be a WebAssembly.Memory (not a Proxy or imitation of one); got ${describeValue(memory)}.`,
+    );
   }
   if (typeof SharedArrayBuffer !== "undefined" && buffer instanceof SharedArrayBuffer) {
     throw new TypeError(`gradclip: ${fnName}: only non-shared WebAssembly memories are supported; got a shared one.`);
@@ -48,22 +50,28 @@ const KERNEL_FN = "wasmKernelsForMemory kernels";
 /** `a` as a plain view (see `gradView`), or TypeError: the kernels are public, so every array is checked. */
 function viewOf(a: unknown, method: string): Grad {
   if (!isGrad(a)) {
-    throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: the array must be a real Float32Array or Float64Array; got ${describeValue(a)}.`);
+    throw new TypeError(
+      `gradclip: ${KERNEL_FN}: ${method}: the array must be a real Float32Array or Float64Array; got ${describeValue(a)}.`,
+    );
   }
   return gradView(a, `${KERNEL_FN}: ${method}: the array`);
 }
 
 /** Source and destination as plain views of one type and length, or TypeError. */
 function pairOf(src: unknown, dst: unknown, method: string): [Grad, Grad] {
-  const s = viewOf(src, method), d = viewOf(dst, method);
+  const s = viewOf(src, method),
+    d = viewOf(dst, method);
   if (s.constructor !== d.constructor || s.length !== d.length) {
-    throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: src and dst must have the same type and length; got ${describeValue(src)} and ${describeValue(dst)}.`);
+    throw new TypeError(
+      `gradclip: ${KERNEL_FN}: ${method}: src and dst must have the same type and length; got ${describeValue(src)} and ${describeValue(dst)}.`,
+    );
   }
   return [s, d];
 }
 
 function numberArg(c: unknown, method: string, name: string): number {
-  if (typeof c !== "number") throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: ${name} must be a number; got ${describeValue(c)}.`);
+  if (typeof c !== "number")
+    throw new TypeError(`gradclip: ${KERNEL_FN}: ${method}: ${name} must be a number; got ${describeValue(c)}.`);
   return c;
 }
 
@@ -74,7 +82,8 @@ function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
     sumPow: (a, p) => {
       const v = viewOf(a, "sumPow");
       const q = numberArg(p, "sumPow", "p");
-      if (!(q > 0 && q < Infinity)) throw new RangeError(`gradclip: ${KERNEL_FN}: sumPow: p must be a finite number > 0; got ${describeValue(q)}.`);
+      if (!(q > 0 && q < Infinity))
+        throw new RangeError(`gradclip: ${KERNEL_FN}: sumPow: p must be a finite number > 0; got ${describeValue(q)}.`);
       return k.sumPow(v, q);
     },
     maxAbs: (a) => k.maxAbs(viewOf(a, "maxAbs")),
@@ -85,7 +94,8 @@ function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
     clamp: (a, c) => {
       const v = viewOf(a, "clamp");
       const x = numberArg(c, "clamp", "c");
-      if (!(x >= 0)) throw new RangeError(`gradclip: ${KERNEL_FN}: clamp: c must be a number >= 0; got ${describeValue(x)}.`);
+      if (!(x >= 0))
+        throw new RangeError(`gradclip: ${KERNEL_FN}: clamp: c must be a number >= 0; got ${describeValue(x)}.`);
       k.clamp(v, x);
     },
     scaleInto: (src, dst, c) => {
@@ -95,7 +105,8 @@ function checkedKernels(k: Required<ArrayKernels>): Required<ArrayKernels> {
     clampInto: (src, dst, c) => {
       const [s, d] = pairOf(src, dst, "clampInto");
       const x = numberArg(c, "clampInto", "c");
-      if (!(x >= 0)) throw new RangeError(`gradclip: ${KERNEL_FN}: clampInto: c must be a number >= 0; got ${describeValue(x)}.`);
+      if (!(x >= 0))
+        throw new RangeError(`gradclip: ${KERNEL_FN}: clampInto: c must be a number >= 0; got ${describeValue(x)}.`);
       k.clampInto(s, d, x);
     },
   };
@@ -163,11 +174,15 @@ function bindKernels(memory: WebAssembly.Memory): Required<ArrayKernels> {
     sumPow(a, p) {
       // Only p = 1 has a SIMD kernel: other powers need Math.pow.
       if (p !== 1 || !inMemory(a)) return jsArrayKernels.sumPow(a, p);
-      return a instanceof Float32Array ? wasm.sumAbsF32(a.byteOffset, a.length) : wasm.sumAbsF64(a.byteOffset, a.length);
+      return a instanceof Float32Array
+        ? wasm.sumAbsF32(a.byteOffset, a.length)
+        : wasm.sumAbsF64(a.byteOffset, a.length);
     },
     maxAbs(a) {
       if (!inMemory(a)) return jsArrayKernels.maxAbs(a);
-      return a instanceof Float32Array ? wasm.maxAbsF32(a.byteOffset, a.length) : wasm.maxAbsF64(a.byteOffset, a.length);
+      return a instanceof Float32Array
+        ? wasm.maxAbsF32(a.byteOffset, a.length)
+        : wasm.maxAbsF64(a.byteOffset, a.length);
     },
     scale(a, c) {
       if (!inMemory(a)) return jsArrayKernels.scale(a, c);

@@ -4,7 +4,12 @@
  * kernel registry of ../kernels.ts; every other array keeps jsArrayKernels.
  */
 import type { Grad } from "../grads.js";
-import { jsArrayKernels, registerArrayKernelProvider, type ArrayKernels, type ArrayKernelProvider } from "../kernels.js";
+import {
+  jsArrayKernels,
+  registerArrayKernelProvider,
+  type ArrayKernels,
+  type ArrayKernelProvider,
+} from "../kernels.js";
 import { boundKernels, checkMemory, wasmSimdSupported } from "./memory-kernels.js";
 
 // Weak, so that a dropped GradBuffer's memory can be collected.

@@ -49,23 +49,33 @@ function createStaged(): StagedKernels | null {
   const f64 = new Float64Array(memory.buffer, DATA, CHUNK);
 
   /** Σ term(a_i) in the 8-accumulator order (see ../kernels.ts). */
-  function sum8(a: Grad, is32: boolean, accumulate: (p: number, blocks: number, acc: number) => void,
-    term: (x: number) => number): number {
+  function sum8(
+    a: Grad,
+    is32: boolean,
+    accumulate: (p: number, blocks: number, acc: number) => void,
+    term: (x: number) => number,
+  ): number {
     const stage = is32 ? f32 : f64;
     acc.fill(0);
-    const n = a.length, n8 = n - (n % 8);
+    const n = a.length,
+      n8 = n - (n % 8);
     for (let i = 0; i < n8; i += CHUNK) {
       const len = Math.min(CHUNK, n8 - i);
       stage.set(a.subarray(i, i + len));
       accumulate(DATA, len >> 3, ACC);
     }
     for (let i = n8; i < n; i++) acc[0] += term(a[i]!);
-    return ((acc[0]! + acc[1]!) + (acc[2]! + acc[3]!)) + ((acc[4]! + acc[5]!) + (acc[6]! + acc[7]!));
+    return acc[0]! + acc[1]! + (acc[2]! + acc[3]!) + (acc[4]! + acc[5]! + (acc[6]! + acc[7]!));
   }
 
   /** Runs an in-place kernel chunk by chunk: a chunk of src copied in, run, copied out to dst (src itself for in place). */
-  function staging(src: Grad, dst: Grad, c: number, k32: (p: number, n: number, c: number) => void,
-    k64: (p: number, n: number, c: number) => void): void {
+  function staging(
+    src: Grad,
+    dst: Grad,
+    c: number,
+    k32: (p: number, n: number, c: number) => void,
+    k64: (p: number, n: number, c: number) => void,
+  ): void {
     const is32 = src instanceof Float32Array;
     const stage = is32 ? f32 : f64;
     const kernel = is32 ? k32 : k64;
@@ -80,7 +90,9 @@ function createStaged(): StagedKernels | null {
   const square = (x: number): number => x * x;
   return {
     sumSquares: (a) =>
-      a instanceof Float32Array ? sum8(a, true, w.accSumSquaresF32, square) : sum8(a, false, w.accSumSquaresF64, square),
+      a instanceof Float32Array
+        ? sum8(a, true, w.accSumSquaresF32, square)
+        : sum8(a, false, w.accSumSquaresF64, square),
     sumAbs: (a) =>
       a instanceof Float32Array ? sum8(a, true, w.accSumAbsF32, Math.abs) : sum8(a, false, w.accSumAbsF64, Math.abs),
     maxAbs(a) {

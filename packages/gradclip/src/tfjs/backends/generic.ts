@@ -21,7 +21,10 @@ function totalWithPart(tensors: readonly tf.Tensor[], p: number): { total: tf.Sc
     const total = vectorCombineOps.max(tf.stack(parts.map((x) => x.max)) as tf.Tensor1D);
     return { total, part: { scale: tf.clone(total), sum: tf.onesLike(total) as tf.Scalar, count } };
   }
-  const { scales, weights } = perTensorParts(parts, list.map((t) => t.size));
+  const { scales, weights } = perTensorParts(
+    parts,
+    list.map((t) => t.size),
+  );
   const { scale, sum } = mergePartsWith(vectorCombineOps, scales, weights, p);
   return { total: partNormOp(scale, sum, count, p), part: { scale, sum, count } };
 }

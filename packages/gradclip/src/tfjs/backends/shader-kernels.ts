@@ -63,7 +63,10 @@ export interface ShaderPrograms {
    * part's scale and sum (the runner takes those three and reads what the
    * statements use), or null when the shader cannot spell `maxNorm`.
    */
-  coefficient(maxNorm: number, part: { readonly count: number; readonly p: number } | null): ((inputs: tf.Scalar[]) => tf.Tensor) | null;
+  coefficient(
+    maxNorm: number,
+    part: { readonly count: number; readonly p: number } | null,
+  ): ((inputs: tf.Scalar[]) => tf.Tensor) | null;
   /**
    * Batches of the non-empty `ts` for `scaleAll` / `clampAll` calls (see
    * `ClipPath.planBatches`): each a whole number of programs, so that
@@ -87,7 +90,8 @@ export interface GroupLimits {
  * exceeded. Keys come in the order of their first item. Returns item indices.
  */
 export function planGroups(sizes: readonly number[], keys: readonly string[] | null, limits: GroupLimits): number[][] {
-  if (!(limits.maxCount >= 1)) throw new RangeError(`gradclip: planGroups: maxCount must be >= 1; got ${limits.maxCount}`);
+  if (!(limits.maxCount >= 1))
+    throw new RangeError(`gradclip: planGroups: maxCount must be >= 1; got ${limits.maxCount}`);
   const maxElements = limits.maxElements ?? Infinity;
   const open = new Map<string, { items: number[]; elements: number }>();
   const groups: number[][] = [];
@@ -110,7 +114,10 @@ export function planGroups(sizes: readonly number[], keys: readonly string[] | n
     if (!order.has(key)) order.set(key, order.size);
   });
   const keyOf = (g: number[]) => order.get(keys?.[g[0]!] ?? "")!;
-  return groups.map((g, at) => ({ g, at })).sort((a, b) => keyOf(a.g) - keyOf(b.g) || a.at - b.at).map((x) => x.g);
+  return groups
+    .map((g, at) => ({ g, at }))
+    .sort((a, b) => keyOf(a.g) - keyOf(b.g) || a.at - b.at)
+    .map((x) => x.g);
 }
 
 /** `items` in runs of at most `size`. */
@@ -124,7 +131,11 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
  * Applies `run` to the non-empty entries of `ts` (the generic `fallback` to
  * empty ones) and returns the results in the order of `ts`.
  */
-function mapNonEmpty(ts: readonly tf.Tensor[], run: (list: tf.Tensor[]) => tf.Tensor[], fallback: (t: tf.Tensor) => tf.Tensor): tf.Tensor[] {
+function mapNonEmpty(
+  ts: readonly tf.Tensor[],
+  run: (list: tf.Tensor[]) => tf.Tensor[],
+  fallback: (t: tf.Tensor) => tf.Tensor,
+): tf.Tensor[] {
   const list = ts.filter((t) => t.size > 0);
   const results = list.length > 0 ? run(list) : [];
   let next = 0;
@@ -135,8 +146,17 @@ export function shaderClipPath(programs: ShaderPrograms): ClipPath {
   const maxInputs = Math.max(2, programs.maxNormInputs);
   /** [norm, scale, sum] of the tensors (non-empty): row parts, a tree of merges, each reading at most maxInputs. */
   const finished = (list: readonly tf.Tensor[], p: number): tf.Tensor => {
-    const groups = planGroups(list.map((t) => t.size), list.map((t) => programs.layoutKey(t)), { maxCount: maxInputs });
-    let parts = groups.map((g) => programs.rowParts(g.map((i) => list[i]!), p));
+    const groups = planGroups(
+      list.map((t) => t.size),
+      list.map((t) => programs.layoutKey(t)),
+      { maxCount: maxInputs },
+    );
+    let parts = groups.map((g) =>
+      programs.rowParts(
+        g.map((i) => list[i]!),
+        p,
+      ),
+    );
     while (parts.length > maxInputs) parts = chunks(parts, maxInputs).map((c) => programs.mergeParts(c, p, false));
     return programs.mergeParts(parts, p, true);
   };
@@ -149,7 +169,11 @@ export function shaderClipPath(programs: ShaderPrograms): ClipPath {
     tf.tidy(() => {
       // A coefficient known on the host is split as the device's are (a subnormal one is two normal factors).
       const c = factors ?? (typeof coef === "number" ? tf.tensor1d(hostFactors(coef), "float32") : coef);
-      return mapNonEmpty(ts, (list) => programs.scaleAll(list, c), (t) => genericClipPath.scale(t, coef, false));
+      return mapNonEmpty(
+        ts,
+        (list) => programs.scaleAll(list, c),
+        (t) => genericClipPath.scale(t, coef, false),
+      );
     });
   const clampAll = (ts: readonly tf.Tensor[], c: number, owned: boolean): tf.Tensor[] =>
     tf.tidy(() => {
@@ -181,7 +205,12 @@ export function shaderClipPath(programs: ShaderPrograms): ClipPath {
     planBatches(ts, op) {
       const nonEmpty = ts.map((_, i) => i).filter((i) => ts[i]!.size > 0);
       const empty = ts.map((_, i) => i).filter((i) => ts[i]!.size === 0);
-      const batches = programs.planBatches(nonEmpty.map((i) => ts[i]!), op).map((b) => b.map((k) => nonEmpty[k]!));
+      const batches = programs
+        .planBatches(
+          nonEmpty.map((i) => ts[i]!),
+          op,
+        )
+        .map((b) => b.map((k) => nonEmpty[k]!));
       // Empty tensors take the generic path (no program): one batch for all of them.
       return empty.length > 0 ? [...batches, empty] : batches;
     },

@@ -47,7 +47,8 @@ export const glsl: ShaderDialect & IndexDialect = {
   min: (a, b) => `min(${a}, ${b})`,
   float: (n, init) => `float ${n} = ${init};`,
   bool: (n, init) => `bool ${n} = ${init};`,
-  loop: (j, bound, count, body) => `for (int ${j} = 0; ${j} < ${bound}; ${j}++) { if (${j} >= ${count}) { break; } ${body} }`,
+  loop: (j, bound, count, body) =>
+    `for (int ${j} = 0; ${j} < ${bound}; ${j}++) { if (${j} >= ${count}) { break; } ${body} }`,
   select: (c, a, b) => `((${c}) ? (${a}) : (${b}))`,
   nan: "NAN",
 };
@@ -105,7 +106,12 @@ export interface ShaderPart {
  * combination (Infinity where it exceeds float32). For p = Infinity, sum is 1
  * and norm = scale.
  */
-export function partStatements(d: ShaderDialect, v: ShaderVector | readonly ShaderVector[], p: number, prefix: string): { code: string; part: ShaderPart } {
+export function partStatements(
+  d: ShaderDialect,
+  v: ShaderVector | readonly ShaderVector[],
+  p: number,
+  prefix: string,
+): { code: string; part: ShaderPart } {
   const lines: string[] = [];
   let serial = 0;
   const fresh = (name: string) => `${prefix}${name}${serial++}`;
@@ -120,10 +126,16 @@ export function partStatements(d: ShaderDialect, v: ShaderVector | readonly Shad
   };
   const ops: NormCombineOps<readonly ShaderVector[], string> = {
     max(xs) {
-      const m = fresh("max"), nan = fresh("nan"), a = fresh("a"), out = fresh("m");
+      const m = fresh("max"),
+        nan = fresh("nan"),
+        a = fresh("a"),
+        out = fresh("m");
       lines.push(d.float(m, "0.0"), d.bool(nan, "false"));
       // An explicit isnan (tfjs's bit-exact helper): max() and > may drop NaN.
-      loops(xs, (j, x) => `${d.float(a, x.load(j))} if (isnan(${a})) { ${nan} = true; } else if (${a} > ${m}) { ${m} = ${a}; }`);
+      loops(
+        xs,
+        (j, x) => `${d.float(a, x.load(j))} if (isnan(${a})) { ${nan} = true; } else if (${a} > ${m}) { ${m} = ${a}; }`,
+      );
       lines.push(d.float(out, d.select(nan, d.nan, m)));
       return out;
     },
@@ -133,7 +145,8 @@ export function partStatements(d: ShaderDialect, v: ShaderVector | readonly Shad
       return out;
     },
     sumPowScaled(xs, s, pp, weights) {
-      const acc = fresh("acc"), r = fresh("r");
+      const acc = fresh("acc"),
+        r = fresh("r");
       // pow(0, p) and pow(NaN, p) are left undefined by GLSL: spell them out.
       const powOf = (y: string) => d.select(`isnan(${y})`, y, d.select(`${y} == 0.0`, "0.0", `pow(${y}, ${P})`));
       let load = (x: ShaderVector, j: string) => `${x.load(j)} / ${s}`;
@@ -149,7 +162,11 @@ export function partStatements(d: ShaderDialect, v: ShaderVector | readonly Shad
       if (weights) {
         // A part's weight is its sum; a zero one adds 0 (not 0 · NaN).
         const w = fresh("w");
-        loops(xs, (j, x) => `${d.float(r, load(x, j))} ${d.float(w, x.sum!(j))} ${acc} = ${acc} + ${d.select(`${w} == 0.0`, "0.0", `${w} * (${term})`)};`);
+        loops(
+          xs,
+          (j, x) =>
+            `${d.float(r, load(x, j))} ${d.float(w, x.sum!(j))} ${acc} = ${acc} + ${d.select(`${w} == 0.0`, "0.0", `${w} * (${term})`)};`,
+        );
       } else {
         loops(xs, (j, x) => `${d.float(r, load(x, j))} ${acc} = ${acc} + ${term};`);
       }
@@ -158,7 +175,9 @@ export function partStatements(d: ShaderDialect, v: ShaderVector | readonly Shad
     mulRoot(s, x, pp) {
       const out = fresh("n");
       if (pp >= 1) {
-        lines.push(d.float(out, pp === 2 ? `${s} * sqrt(${x})` : pp === 1 ? `${s} * ${x}` : `${s} * pow(${x}, 1.0 / ${P})`));
+        lines.push(
+          d.float(out, pp === 2 ? `${s} * sqrt(${x})` : pp === 1 ? `${s} * ${x}` : `${s} * pow(${x}, 1.0 / ${P})`),
+        );
         return out;
       }
       // Σ^(1/p) overflows for p < 1 where s · Σ^(1/p) may not: then (s^p · Σ)^(1/p), as the core does.
@@ -169,7 +188,8 @@ export function partStatements(d: ShaderDialect, v: ShaderVector | readonly Shad
     },
   };
   const weighted = vectors.length > 0 && vectors.every((x) => x.sum !== undefined);
-  if (!weighted && vectors.some((x) => x.sum !== undefined)) throw new Error("gradclip: internal error: vectors of parts and of values mixed.");
+  if (!weighted && vectors.some((x) => x.sum !== undefined))
+    throw new Error("gradclip: internal error: vectors of parts and of values mixed.");
   // The core's recipe (combineNormsWith for values, mergePartsWith for parts), keeping the raw largest scale:
   // a merged part of zeros keeps scale 0, so a later merge does not scale tiny parts against 1.
   const largest = ops.max(vectors);
@@ -181,7 +201,12 @@ export function partStatements(d: ShaderDialect, v: ShaderVector | readonly Shad
 }
 
 /** Statements that leave the p-norm of `v` (values, or parts) in the float variable named by `result` (see `partStatements`). */
-export function normStatements(d: ShaderDialect, v: ShaderVector | readonly ShaderVector[], p: number, prefix: string): { code: string; result: string } {
+export function normStatements(
+  d: ShaderDialect,
+  v: ShaderVector | readonly ShaderVector[],
+  p: number,
+  prefix: string,
+): { code: string; result: string } {
   const { code, part } = partStatements(d, v, p, prefix);
   return { code, result: part.norm };
 }
@@ -191,9 +216,16 @@ export function normStatements(d: ShaderDialect, v: ShaderVector | readonly Shad
  * at most `STORE_MAX`, else (scale, sum) (NaN and Infinity in the scale);
  * (scale, 1) for p = Infinity. Both stand for the same power sum.
  */
-export function normalizedPart(d: ShaderDialect, part: ShaderPart, p: number, prefix: string): { code: string; scale: string; sum: string } {
+export function normalizedPart(
+  d: ShaderDialect,
+  part: ShaderPart,
+  p: number,
+  prefix: string,
+): { code: string; scale: string; sum: string } {
   if (p === Infinity) return { code: "", scale: part.scale, sum: "1.0" };
-  const small = `${prefix}small`, scale = `${prefix}scale`, sum = `${prefix}sum`;
+  const small = `${prefix}small`,
+    scale = `${prefix}scale`,
+    sum = `${prefix}sum`;
   return {
     code: [
       d.bool(small, `${part.norm} <= ${floatLiteral(STORE_MAX)}`),
@@ -252,7 +284,9 @@ export function coefficientStatements(
   const m = Math.fround(maxNorm);
   if (!Number.isFinite(m)) return null;
   const v = (name: string) => `${prefix}${name}`;
-  const C = floatLiteral(m), EPS = floatLiteral(CLIP_EPSILON), A = floatLiteral(TWO_STEP_FACTOR);
+  const C = floatLiteral(m),
+    EPS = floatLiteral(CLIP_EPSILON),
+    A = floatLiteral(TWO_STEP_FACTOR);
   // `x > 1 ? 1 : x` keeps NaN, as the core's clampMax does.
   const atMostOne = (x: string) => d.select(`${x} > 1.0`, "1.0", x);
   const lines: string[] = [d.float(v("t"), `${total} + ${EPS}`), d.float(v("plain"), atMostOne(`${C} / ${v("t")}`))];
@@ -262,13 +296,19 @@ export function coefficientStatements(
   }
   const LOG2C = floatLiteral(Math.log2(m));
   lines.push(d.float(v("plainLog"), `${LOG2C} - log2(${v("t")})`), d.float(v("plainB"), `${C} / (${v("t")} * ${A})`));
-  let coefficient = v("plain"), log = v("plainLog"), second = v("plainB");
+  let coefficient = v("plain"),
+    log = v("plainLog"),
+    second = v("plainB");
   const usesPart = part !== null && part.p !== Infinity;
   if (part && usesPart) {
-    const P = floatLiteral(part.p), S = part.scale;
+    const P = floatLiteral(part.p),
+      S = part.scale;
     lines.push(
       d.float(v("x"), part.count === 1 ? part.sum : `${part.sum} * ${floatLiteral(part.count)}`),
-      d.bool(v("over"), `isinf(${total}) && ${total} > 0.0 && ${S} > 0.0 && !isinf(${S}) && !isnan(${S}) && !isinf(${v("x")}) && !isnan(${v("x")})`),
+      d.bool(
+        v("over"),
+        `isinf(${total}) && ${total} > 0.0 && ${S} > 0.0 && !isinf(${S}) && !isnan(${S}) && !isinf(${v("x")}) && !isnan(${v("x")})`,
+      ),
       d.float(v("partLog"), `${LOG2C} - log2(${S}) - log2(${v("x")}) / ${P}`),
     );
     if (part.p >= 1) {
@@ -290,11 +330,18 @@ export function coefficientStatements(
       d.float(v("log"), d.select(v("over"), v("partLog"), v("plainLog"))),
       d.float(v("b"), d.select(v("over"), v("partB"), v("plainB"))),
     );
-    coefficient = v("coef"); log = v("log"); second = v("b");
+    coefficient = v("coef");
+    log = v("log");
+    second = v("b");
   }
   // log2 of the coefficient decides, a margin of 1 above the normal range; NaN gives one factor, NaN.
   lines.push(d.bool(v("two"), `${log} < ${floatLiteral(Math.log2(TWO_STEP_BELOW))}`));
-  return { code: lines.join("\n"), coefficient, factors: [d.select(v("two"), A, coefficient), d.select(v("two"), second, "1.0")], usesPart };
+  return {
+    code: lines.join("\n"),
+    coefficient,
+    factors: [d.select(v("two"), A, coefficient), d.select(v("two"), second, "1.0")],
+    usesPart,
+  };
 }
 
 /**
@@ -329,14 +376,22 @@ export function clampExpression(d: ShaderDialect, c: number, x: string): string 
  * GLSL and WGSL): log2(ranges) comparisons rather than one per range. The
  * last range is not bounded: `index` must be below the total.
  */
-export function rangeBranches(index: string, lengths: readonly number[], body: (k: number, local: string) => string): string {
+export function rangeBranches(
+  index: string,
+  lengths: readonly number[],
+  body: (k: number, local: string) => string,
+): string {
   const starts: number[] = [];
   lengths.reduce((at, len) => (starts.push(at), at + len), 0);
   return rangeBranchesAt(index, starts.map(String), body);
 }
 
 /** `rangeBranches` with the ranges' starts given as shader expressions (e.g. uniforms); `starts[0]` is 0. */
-export function rangeBranchesAt(index: string, starts: readonly string[], body: (k: number, local: string) => string): string {
+export function rangeBranchesAt(
+  index: string,
+  starts: readonly string[],
+  body: (k: number, local: string) => string,
+): string {
   const tree = (lo: number, hi: number): string => {
     if (hi - lo === 1) return body(lo, lo === 0 ? index : `(${index} - ${starts[lo]})`);
     const mid = (lo + hi) >> 1;
@@ -387,13 +442,22 @@ export function rowPartialStatements(
   const starts = layouts.map((_, k) => (k === 0 ? "0" : parameter("rowEnd", k - 1, ends[k - 1]!)));
   const pick = rangeBranchesAt(row, starts, (k, local) => {
     const cols = parameter("cols", k, layouts[k]!.cols);
-    const { code, part } = partStatements(d, { bound: layouts[k]!.cols, count: "count", load: (j) => `abs(${load(k, `start + ${j}`)})` }, p, `g${k}_`);
+    const { code, part } = partStatements(
+      d,
+      { bound: layouts[k]!.cols, count: "count", load: (j) => `abs(${load(k, `start + ${j}`)})` },
+      p,
+      `g${k}_`,
+    );
     const stored = normalizedPart(d, part, p, `g${k}_stored_`);
-    return `start = ${local} * ${cols}; count = ${d.min(cols, `${parameter("n", k, layouts[k]!.n)} - start`)}; ${code} ${stored.code} ` +
-      `rowScale = ${stored.scale}; rowSum = ${stored.sum};`;
+    return (
+      `start = ${local} * ${cols}; count = ${d.min(cols, `${parameter("n", k, layouts[k]!.n)} - start`)}; ${code} ${stored.code} ` +
+      `rowScale = ${stored.scale}; rowSum = ${stored.sum};`
+    );
   });
   return {
-    code: [d.int("start", "0"), d.int("count", "0"), d.float("rowScale", "0.0"), d.float("rowSum", "0.0"), pick].join("\n"),
+    code: [d.int("start", "0"), d.int("count", "0"), d.float("rowScale", "0.0"), d.float("rowSum", "0.0"), pick].join(
+      "\n",
+    ),
     scale: "rowScale",
     sum: "rowSum",
   };

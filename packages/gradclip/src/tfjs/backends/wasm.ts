@@ -67,8 +67,12 @@ function heapKernels(memory: WebAssembly.Memory | null): ArrayKernels | undefine
 
 export function wasmMemory(backend: tf.KernelBackend): HostMemory | null {
   const b = backend as unknown as WasmBackendShape;
-  if (!(b.wasm?.HEAPF32 instanceof Float32Array) || typeof b.dataIdMap?.get !== "function" ||
-      typeof b.makeOutput !== "function" || typeof b.refCount !== "function") {
+  if (
+    !(b.wasm?.HEAPF32 instanceof Float32Array) ||
+    typeof b.dataIdMap?.get !== "function" ||
+    typeof b.makeOutput !== "function" ||
+    typeof b.refCount !== "function"
+  ) {
     return null;
   }
   const memory = wasmHeapMemory(backend);

@@ -34,7 +34,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
-  clampExpression, coefficientStatements, glsl, normalizedPart, partStatements, rangeBranches, rowLayouts, rowPartialStatements,
+  clampExpression,
+  coefficientStatements,
+  glsl,
+  normalizedPart,
+  partStatements,
+  rangeBranches,
+  rowLayouts,
+  rowPartialStatements,
 } from "./shader-norm.js";
 import { chunks, planGroups, shaderClipPath } from "./shader-kernels.js";
 import type { ClipPath } from "./types.js";
@@ -78,7 +85,8 @@ function packedSampler(name: string, shape: readonly number[]): string {
   const rank = shape.length;
   const R = rank >= 2 ? shape[rank - 2]! : 1;
   const C = shape[rank - 1]!;
-  const TR = Math.ceil(R / 2), TC = Math.ceil(C / 2);
+  const TR = Math.ceil(R / 2),
+    TC = Math.ceil(C / 2);
   const batch = rank === 3 ? `int b = t / ${TR * TC}; t -= b * ${TR * TC}; ` : "";
   const args = rank === 3 ? "b, 2 * rp, 2 * cp" : rank === 2 ? "2 * rp, 2 * cp" : "2 * cp";
   return `float get${name}Texel(int j) {
@@ -108,7 +116,9 @@ function rowPartsProgram(shapes: readonly number[][], packed: boolean, p: number
   const names = shapes.map((_, k) => `X${k}`);
   const lengths = shapes.map((s) => (packed ? packedLength(s) : sizeOf(s)));
   const samplers = packed ? shapes.map((s, k) => packedSampler(names[k]!, s)) : [];
-  const { code, scale, sum } = rowPartialStatements(glsl, "row", lengths, p, (k, i) => (packed ? `get${names[k]}Texel(${i})` : `get${names[k]}(${i})`));
+  const { code, scale, sum } = rowPartialStatements(glsl, "row", lengths, p, (k, i) =>
+    packed ? `get${names[k]}Texel(${i})` : `get${names[k]}(${i})`,
+  );
   return {
     variableNames: names,
     outputShape: [2 * rowLayouts(lengths).reduce((a, l) => a + l.rows, 0)],
@@ -238,7 +248,11 @@ export function webglClipPath(backend: tf.KernelBackend): ClipPath | null {
 
   /** The flat programs' groups of unpacked tensors `ts` (indices), `extraInputs` textures taken by other inputs. */
   const flatGroups = (ts: readonly tf.Tensor[], extraInputs: number): number[][] =>
-    planGroups(ts.map((t) => t.size), null, { maxCount: Math.max(1, units - extraInputs), maxElements: maxFlatOutput });
+    planGroups(
+      ts.map((t) => t.size),
+      null,
+      { maxCount: Math.max(1, units - extraInputs), maxElements: maxFlatOutput },
+    );
 
   /**
    * `op` of each tensor: unpacked ones batched into flat outputs (up to
@@ -253,11 +267,21 @@ export function webglClipPath(backend: tf.KernelBackend): ClipPath | null {
     const packed = ts.map(isPacked);
     const out: tf.Tensor[] = new Array<tf.Tensor>(ts.length);
     const unpackedIdx = ts.map((_, i) => i).filter((i) => !packed[i]);
-    const groups = flatGroups(unpackedIdx.map((i) => ts[i]!), extra.names.length);
+    const groups = flatGroups(
+      unpackedIdx.map((i) => ts[i]!),
+      extra.names.length,
+    );
     for (const g of groups) {
       const members = g.map((k) => unpackedIdx[k]!);
       const views = members.map((i) => unpackedView(ts[i]!));
-      const flat = run(flatMapProgram(views.map((v) => v.size), op, extra.names), [...views, ...extra.unpacked]);
+      const flat = run(
+        flatMapProgram(
+          views.map((v) => v.size),
+          op,
+          extra.names,
+        ),
+        [...views, ...extra.unpacked],
+      );
       let offset = 0;
       for (const i of members) {
         const t = ts[i]!;
@@ -285,9 +309,24 @@ export function webglClipPath(backend: tf.KernelBackend): ClipPath | null {
     rowParts(ts, p) {
       const packed = isPacked(ts[0]!);
       const views = ts.map((t) => (packed ? packedView(t) : unpackedView(t)));
-      return run(rowPartsProgram(views.map((v) => v.shape), packed, p), views);
+      return run(
+        rowPartsProgram(
+          views.map((v) => v.shape),
+          packed,
+          p,
+        ),
+        views,
+      );
     },
-    mergeParts: (vs, p, finish) => run(mergeProgram(vs.map((v) => v.size / 2), p, finish), [...vs]),
+    mergeParts: (vs, p, finish) =>
+      run(
+        mergeProgram(
+          vs.map((v) => v.size / 2),
+          p,
+          finish,
+        ),
+        [...vs],
+      ),
     // Contiguous views of an unpacked texture: tfjs's shallow slices, no program.
     pieces: (t, shapes) => {
       let at = 0;
@@ -304,11 +343,25 @@ export function webglClipPath(backend: tf.KernelBackend): ClipPath | null {
       const unpackedOp = two ? (x: string) => `(${x} * getC(0)) * getC(1)` : (x: string) => `${x} * getC()`;
       const packedOp = two ? (x: string) => `(${x} * getC(0).x) * getC(0).y` : (x: string) => `${x} * getC(0).x`;
       // A packed program samples every input packed: the coefficient gets a packed copy, once per call.
-      const packedCoefficient = () => [run({
-        variableNames: ["C"], outputShape: [two ? 2 : 1], packedInputs: false, packedOutput: true,
-        userCode: two ? "void main() { setOutput(vec4(getC(0), getC(1), 0.0, 0.0)); }" : "void main() { setOutput(vec4(getC())); }",
-      }, [c])];
-      return mapAll(ts, (x, packed) => (packed ? packedOp(x) : unpackedOp(x)), { unpacked: [c], names: ["C"], packed: packedCoefficient });
+      const packedCoefficient = () => [
+        run(
+          {
+            variableNames: ["C"],
+            outputShape: [two ? 2 : 1],
+            packedInputs: false,
+            packedOutput: true,
+            userCode: two
+              ? "void main() { setOutput(vec4(getC(0), getC(1), 0.0, 0.0)); }"
+              : "void main() { setOutput(vec4(getC())); }",
+          },
+          [c],
+        ),
+      ];
+      return mapAll(ts, (x, packed) => (packed ? packedOp(x) : unpackedOp(x)), {
+        unpacked: [c],
+        names: ["C"],
+        packed: packedCoefficient,
+      });
     },
     clampAll(ts, c) {
       const expr = clampExpression(glsl, c, "x");
@@ -320,15 +373,27 @@ export function webglClipPath(backend: tf.KernelBackend): ClipPath | null {
       const packed = ts.map((_, i) => i).filter((i) => isPacked(ts[i]!));
       // A flat program per batch; packed tensors one program each, PACKED_BATCH per batch (scaling
       // makes one packed copy of the coefficient per call).
-      const flat = flatGroups(unpacked.map((i) => ts[i]!), op === "scale" ? 1 : 0).map((g) => g.map((k) => unpacked[k]!));
+      const flat = flatGroups(
+        unpacked.map((i) => ts[i]!),
+        op === "scale" ? 1 : 0,
+      ).map((g) => g.map((k) => unpacked[k]!));
       return [...flat, ...chunks(packed, PACKED_BATCH)];
     },
     coefficient(maxNorm, part) {
-      const c = coefficientStatements(glsl, maxNorm, "getT()", part ? { scale: "getS()", sum: "getX()", ...part } : null, "k_");
+      const c = coefficientStatements(
+        glsl,
+        maxNorm,
+        "getT()",
+        part ? { scale: "getS()", sum: "getX()", ...part } : null,
+        "k_",
+      );
       if (c === null) return null;
       const names = c.usesPart ? ["T", "S", "X"] : ["T"];
       const program = {
-        variableNames: names, outputShape: [3], packedInputs: false, packedOutput: false,
+        variableNames: names,
+        outputShape: [3],
+        packedInputs: false,
+        packedOutput: false,
         userCode: `void main() { ${c.code} int i = getOutputCoords(); setOutput(i == 0 ? ${c.coefficient} : (i == 1 ? ${c.factors[0]} : ${c.factors[1]})); }`,
       };
       return (inputs) => run(program, inputs.slice(0, names.length));

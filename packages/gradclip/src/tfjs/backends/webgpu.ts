@@ -28,7 +28,14 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import {
-  clampExpression, coefficientStatements, normalizedPart, partStatements, rangeBranchesAt, rowLayouts, rowPartialStatements, wgsl,
+  clampExpression,
+  coefficientStatements,
+  normalizedPart,
+  partStatements,
+  rangeBranchesAt,
+  rowLayouts,
+  rowPartialStatements,
+  wgsl,
 } from "./shader-norm.js";
 import { chunks, planGroups, shaderClipPath } from "./shader-kernels.js";
 import type { ClipPath } from "./types.js";
@@ -87,22 +94,43 @@ interface GPUComputePassShape {
   end(): void;
 }
 interface GPUCommandEncoderShape {
-  copyBufferToBuffer(src: GPUBufferShape, srcOffset: number, dst: GPUBufferShape, dstOffset: number, size: number): void;
+  copyBufferToBuffer(
+    src: GPUBufferShape,
+    srcOffset: number,
+    dst: GPUBufferShape,
+    dstOffset: number,
+    size: number,
+  ): void;
   beginComputePass(descriptor?: object): GPUComputePassShape;
 }
 interface GPUPipelineShape {
   getBindGroupLayout(index: number): unknown;
 }
 interface GPUDeviceShape {
-  readonly limits: { readonly maxStorageBuffersPerShaderStage?: number; readonly maxComputeWorkgroupsPerDimension?: number };
+  readonly limits: {
+    readonly maxStorageBuffersPerShaderStage?: number;
+    readonly maxComputeWorkgroupsPerDimension?: number;
+  };
   createShaderModule(descriptor: { code: string; label?: string }): unknown;
-  createComputePipeline(descriptor: { layout: "auto"; compute: { module: unknown; entryPoint: string }; label?: string }): GPUPipelineShape;
-  createBindGroup(descriptor: { layout: unknown; entries: { binding: number; resource: { buffer: GPUBufferShape } }[] }): unknown;
+  createComputePipeline(descriptor: {
+    layout: "auto";
+    compute: { module: unknown; entryPoint: string };
+    label?: string;
+  }): GPUPipelineShape;
+  createBindGroup(descriptor: {
+    layout: unknown;
+    entries: { binding: number; resource: { buffer: GPUBufferShape } }[];
+  }): unknown;
   createBuffer(descriptor: { size: number; usage: number; mappedAtCreation?: boolean }): GPUBufferShape;
 }
 
 interface WebGPUBackendShape {
-  runWebGPUProgram(program: WebGPUProgramShape, inputs: tf.TensorInfo[], outputDtype: "float32", uniforms?: UniformValues): tf.TensorInfo;
+  runWebGPUProgram(
+    program: WebGPUProgramShape,
+    inputs: tf.TensorInfo[],
+    outputDtype: "float32",
+    uniforms?: UniformValues,
+  ): tf.TensorInfo;
 }
 
 /** The backend internals the multi-output dispatches use (tfjs-backend-webgpu 4.x). */
@@ -127,7 +155,13 @@ const USAGE_UNIFORM = 0x0040;
  * `index` with `index · perInvocation` < size (it writes `perInvocation`
  * outputs from `index · perInvocation` on).
  */
-function flatProgram(key: string, variableNames: string[], outputShape: number[], body: string, perInvocation = 1): WebGPUProgramShape {
+function flatProgram(
+  key: string,
+  variableNames: string[],
+  outputShape: number[],
+  body: string,
+  perInvocation = 1,
+): WebGPUProgramShape {
   const size = outputShape.reduce((a, b) => a * b, 1);
   const guard = perInvocation === 1 ? "index < uniforms.size" : `index * ${perInvocation} < uniforms.size`;
   return {
@@ -148,10 +182,20 @@ function flatProgram(key: string, variableNames: string[], outputShape: number[]
  * per row, one invocation per row; the sizes are uniforms, so the program
  * depends on the input count and p only.
  */
-function rowPartsProgram(sizes: readonly number[], p: number): { program: WebGPUProgramShape; uniforms: UniformValues } {
+function rowPartsProgram(
+  sizes: readonly number[],
+  p: number,
+): { program: WebGPUProgramShape; uniforms: UniformValues } {
   const names = sizes.map((_, k) => `X${k}`);
   const u = uniformFields();
-  const { code, scale, sum } = rowPartialStatements(wgsl, "index", sizes, p, (k, i) => `${names[k]}[${i}]`, (what, k, value) => u.name(`${what}${k}`, value));
+  const { code, scale, sum } = rowPartialStatements(
+    wgsl,
+    "index",
+    sizes,
+    p,
+    (k, i) => `${names[k]}[${i}]`,
+    (what, k, value) => u.name(`${what}${k}`, value),
+  );
   const rows = rowLayouts(sizes).reduce((a, l) => a + l.rows, 0);
   const body = `${code} setOutputAtIndex(2 * index, ${scale}); setOutputAtIndex(2 * index + 1, ${sum});`;
   const program = flatProgram(`gradclip_rowparts_${p}_${sizes.length}`, names, [2 * rows], body, 2);
@@ -164,7 +208,11 @@ function rowPartsProgram(sizes: readonly number[], p: number): { program: WebGPU
  * for rowPartsProgram), one loop per vector, in one invocation: a pair, or
  * with `finish` [norm, scale, sum].
  */
-function mergeProgram(pairs: readonly number[], p: number, finish: boolean): { program: WebGPUProgramShape; uniforms: UniformValues } {
+function mergeProgram(
+  pairs: readonly number[],
+  p: number,
+  finish: boolean,
+): { program: WebGPUProgramShape; uniforms: UniformValues } {
   const names = pairs.map((_, k) => `V${k}`);
   const u = uniformFields();
   const vectors = pairs.map((n, k) => ({
@@ -177,14 +225,22 @@ function mergeProgram(pairs: readonly number[], p: number, finish: boolean): { p
   const stored = normalizedPart(wgsl, part, p, "c_stored_");
   const outputs = finish ? [part.norm, stored.scale, stored.sum] : [stored.scale, stored.sum];
   const body = `${code} ${stored.code} ${outputs.map((o, i) => `setOutputAtIndex(${i}, ${o});`).join(" ")}`;
-  const program = flatProgram(`gradclip_merge_${p}_${pairs.length}_${finish ? "finish" : "part"}`, names, [outputs.length], body, outputs.length);
+  const program = flatProgram(
+    `gradclip_merge_${p}_${pairs.length}_${finish ? "finish" : "part"}`,
+    names,
+    [outputs.length],
+    body,
+    outputs.length,
+  );
   program.uniforms = u.declaration();
   return { program, uniforms: u.values };
 }
 
 /** `x · c` (c a scalar, or the factors [a, b] applied as (x · a) · b), one tensor per program. */
 function scaleProgram(size: number, factors: boolean): WebGPUProgramShape {
-  const body = factors ? "setOutputAtIndex(index, (X[index] * C[0]) * C[1]);" : "setOutputAtIndex(index, X[index] * C[0]);";
+  const body = factors
+    ? "setOutputAtIndex(index, (X[index] * C[0]) * C[1]);"
+    : "setOutputAtIndex(index, X[index] * C[0]);";
   return flatProgram(factors ? "gradclip_scale2" : "gradclip_scale", ["X", "C"], [size], body);
 }
 
@@ -217,7 +273,10 @@ function multiMapShader(count: number, width: 1 | 4, op: (x: string) => string, 
   const field = (k: number) => `[${k >> 2}][${k & 3}]`;
   const end = (k: number) => `sizes.ends${field(k)}`;
   const starts = Array.from({ length: count }, (_, k) => (k === 0 ? "0" : end(k - 1)));
-  const apply = width === 4 ? (x: string) => `vec4<f32>(mapOne(${x}.x), mapOne(${x}.y), mapOne(${x}.z), mapOne(${x}.w))` : (x: string) => `mapOne(${x})`;
+  const apply =
+    width === 4
+      ? (x: string) => `vec4<f32>(mapOne(${x}.x), mapOne(${x}.y), mapOne(${x}.z), mapOne(${x}.w))`
+      : (x: string) => `mapOne(${x})`;
   const branches = rangeBranchesAt("i", starts, (k, local) => {
     const n = `sizes.n${field(k)}`;
     const m = k === 0 ? end(0) : `(${end(k)} - ${end(k - 1)})`;
@@ -292,7 +351,11 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
     let p = pipelines.get(code);
     if (!p) {
       const module = b.device.createShaderModule({ code, label: "gradclip_multimap" });
-      p = b.device.createComputePipeline({ layout: "auto", compute: { module, entryPoint: "main" }, label: "gradclip_multimap" });
+      p = b.device.createComputePipeline({
+        layout: "auto",
+        compute: { module, entryPoint: "main" },
+        label: "gradclip_multimap",
+      });
       pipelines.set(code, p);
     }
     return p;
@@ -303,7 +366,14 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
     if (inputs.some((x) => x === null) || (coefficient && !coefficientSource)) return null;
     const outputs = ts.map((t) => b.makeTensorInfo([...t.shape], "float32"));
     try {
-      record(ts, inputs as GPUBufferShape[], outputs.map((o) => bufferOf(b, o)!), op, coefficientSource, 4 * (coefficient?.size ?? 0));
+      record(
+        ts,
+        inputs as GPUBufferShape[],
+        outputs.map((o) => bufferOf(b, o)!),
+        op,
+        coefficientSource,
+        4 * (coefficient?.size ?? 0),
+      );
     } catch (e) {
       for (const o of outputs) backend.disposeData(o.dataId);
       throw e;
@@ -312,14 +382,27 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
   };
 
   function record(
-    ts: readonly tf.Tensor[], inputs: GPUBufferShape[], outBuffers: GPUBufferShape[], op: (x: string) => string,
-    coefficientSource: GPUBufferShape | null, coefficientBytes: number,
+    ts: readonly tf.Tensor[],
+    inputs: GPUBufferShape[],
+    outBuffers: GPUBufferShape[],
+    op: (x: string) => string,
+    coefficientSource: GPUBufferShape | null,
+    coefficientBytes: number,
   ): void {
     const coefficient = coefficientSource !== null;
     const transient: GPUBufferShape[] = [];
     const width = (i: number): 1 | 4 => multiMapWidth(ts[i]!.size);
     const order = ts.map((_, i) => i);
-    const groups = [...chunks(order.filter((i) => width(i) === 4), perDispatch), ...chunks(order.filter((i) => width(i) === 1), perDispatch)];
+    const groups = [
+      ...chunks(
+        order.filter((i) => width(i) === 4),
+        perDispatch,
+      ),
+      ...chunks(
+        order.filter((i) => width(i) === 1),
+        perDispatch,
+      ),
+    ];
     const work = groups.map((g) => {
       const w = width(g[0]!);
       const sizes = g.map((i) => ts[i]!.size / w);
@@ -335,7 +418,10 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
       const fields = new Int32Array(endsBuffer.getMappedRange());
       fields.set(sizes);
       let at = 0;
-      fields.set(sizes.map((n) => (at += invocationsOf(n))), 4 * vectors);
+      fields.set(
+        sizes.map((n) => (at += invocationsOf(n))),
+        4 * vectors,
+      );
       endsBuffer.unmap();
       transient.push(endsBuffer);
       entries.push({ binding: entries.length, resource: { buffer: endsBuffer } });
@@ -346,7 +432,12 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
       });
       const workgroups = Math.ceil(sizes.reduce((a, n) => a + invocationsOf(n), 0) / WORKGROUP);
       const x = Math.min(workgroups, maxGroupsPerDimension);
-      return { pipeline, bindGroup: b.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }), x, y: Math.ceil(workgroups / x) };
+      return {
+        pipeline,
+        bindGroup: b.device.createBindGroup({ layout: pipeline.getBindGroupLayout(0), entries }),
+        x,
+        y: Math.ceil(workgroups / x),
+      };
     });
     // After everything tfjs has recorded (the inputs' producers), in its encoder, then submitted.
     b.ensureCommandEncoderReady();
@@ -370,7 +461,12 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
  * by buffer copies on the backend's command encoder (no program), submitted
  * at once (so that `t`'s buffer may be reused by tfjs right after).
  */
-function copyPieces(backend: tf.KernelBackend, b: WebGPUBackendInternals, t: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
+function copyPieces(
+  backend: tf.KernelBackend,
+  b: WebGPUBackendInternals,
+  t: tf.Tensor,
+  shapes: readonly number[][],
+): tf.Tensor[] {
   const source = bufferOf(b, t);
   if (source === null) return slicePieces(t, shapes);
   const infos = shapes.map((shape) => b.makeTensorInfo([...shape], "float32"));
@@ -406,8 +502,13 @@ export function webgpuClipPath(backend: tf.KernelBackend): ClipPath | null {
   const b = backend as unknown as Partial<WebGPUBackendShape>;
   if (typeof b.runWebGPUProgram !== "function") return null;
   const run = (program: WebGPUProgramShape, inputs: tf.Tensor[], uniforms?: UniformValues): tf.Tensor =>
-    tf.engine().makeTensorFromTensorInfo(b.runWebGPUProgram!.call(backend, program, inputs, "float32", uniforms), backend);
-  const runWith = ({ program, uniforms }: { program: WebGPUProgramShape; uniforms: UniformValues }, inputs: tf.Tensor[]) => run(program, inputs, uniforms);
+    tf
+      .engine()
+      .makeTensorFromTensorInfo(b.runWebGPUProgram!.call(backend, program, inputs, "float32", uniforms), backend);
+  const runWith = (
+    { program, uniforms }: { program: WebGPUProgramShape; uniforms: UniformValues },
+    inputs: tf.Tensor[],
+  ) => run(program, inputs, uniforms);
   // 1-D views throughout: free (a reshape shares the buffer), and they keep the programs' uniforms small.
   const flat = (t: tf.Tensor) => tf.reshape(t, [t.size]);
   const internals = internalsOf(backend);
@@ -420,14 +521,33 @@ export function webgpuClipPath(backend: tf.KernelBackend): ClipPath | null {
     name: "webgpu",
     maxNormInputs: storageLimit - 1,
     layoutKey: () => "flat",
-    rowParts: (ts, p) => runWith(rowPartsProgram(ts.map((t) => t.size), p), ts.map(flat)),
-    mergeParts: (vs, p, finish) => runWith(mergeProgram(vs.map((v) => v.size / 2), p, finish), vs.map(flat)),
+    rowParts: (ts, p) =>
+      runWith(
+        rowPartsProgram(
+          ts.map((t) => t.size),
+          p,
+        ),
+        ts.map(flat),
+      ),
+    mergeParts: (vs, p, finish) =>
+      runWith(
+        mergeProgram(
+          vs.map((v) => v.size / 2),
+          p,
+          finish,
+        ),
+        vs.map(flat),
+      ),
     pieces: (t, shapes) => (internals ? copyPieces(backend, internals, t, shapes) : slicePieces(t, shapes)),
     scaleAll(ts, c) {
       // c: a scalar, or the factors [a, b] applied as (x · a) · b.
       const two = c.size === 2;
-      const op = two ? (x: string) => `(${x} * coefficient.c.x) * coefficient.c.y` : (x: string) => `${x} * coefficient.c.x`;
-      return multiMap?.(ts, op, c) ?? ts.map((t) => tf.reshape(run(scaleProgram(t.size, two), [flat(t), flat(c)]), t.shape));
+      const op = two
+        ? (x: string) => `(${x} * coefficient.c.x) * coefficient.c.y`
+        : (x: string) => `${x} * coefficient.c.x`;
+      return (
+        multiMap?.(ts, op, c) ?? ts.map((t) => tf.reshape(run(scaleProgram(t.size, two), [flat(t), flat(c)]), t.shape))
+      );
     },
     clampAll(ts, c) {
       const expr = clampExpression(wgsl, c, "x");
@@ -435,11 +555,25 @@ export function webgpuClipPath(backend: tf.KernelBackend): ClipPath | null {
       return multiMap(ts, () => expr, null);
     },
     planBatches(ts) {
-      if (multiMap === null) return chunks(ts.map((_, i) => i), IN_PLACE_TENSORS);
-      return planGroups(ts.map((t) => t.size), ts.map((t) => String(multiMapWidth(t.size))), { maxCount: perBatch });
+      if (multiMap === null)
+        return chunks(
+          ts.map((_, i) => i),
+          IN_PLACE_TENSORS,
+        );
+      return planGroups(
+        ts.map((t) => t.size),
+        ts.map((t) => String(multiMapWidth(t.size))),
+        { maxCount: perBatch },
+      );
     },
     coefficient(maxNorm, part) {
-      const c = coefficientStatements(wgsl, maxNorm, "T[0]", part ? { scale: "S[0]", sum: "X[0]", ...part } : null, "k_");
+      const c = coefficientStatements(
+        wgsl,
+        maxNorm,
+        "T[0]",
+        part ? { scale: "S[0]", sum: "X[0]", ...part } : null,
+        "k_",
+      );
       if (c === null) return null;
       const key = `gradclip_coef_${Math.fround(maxNorm)}_${c.usesPart ? `${part!.p}_${part!.count}` : "total"}`;
       const body = `${c.code} setOutputAtIndex(0, ${c.coefficient}); setOutputAtIndex(1, ${c.factors[0]}); setOutputAtIndex(2, ${c.factors[1]});`;
