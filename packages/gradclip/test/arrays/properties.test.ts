@@ -194,15 +194,13 @@ test("splitting or concatenating tensors does not change the norm for p < 1, wit
 
 const SPECIAL = fc.constantFrom(NaN, Infinity, -Infinity, 0, -0);
 const WITH_SPECIALS = listArb(
-  fc
-    .boolean()
-    .chain((f32) =>
-      fc
-        .array(fc.oneof({ weight: 4, arbitrary: valueArb(-100, 100) }, { weight: 1, arbitrary: SPECIAL }), {
-          maxLength: 12,
-        })
-        .map((v) => (f32 ? Float32Array.from(v) : Float64Array.from(v))),
-    ),
+  fc.boolean().chain((f32) =>
+    fc
+      .array(fc.oneof({ weight: 4, arbitrary: valueArb(-100, 100) }, { weight: 1, arbitrary: SPECIAL }), {
+        maxLength: 12,
+      })
+      .map((v) => (f32 ? Float32Array.from(v) : Float64Array.from(v))),
+  ),
 );
 
 test("p = inf equals max |g| exactly (NaN if any NaN)", () => {
