@@ -300,21 +300,7 @@ export function lossPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
     height: o.height ?? 150,
     title: titled(`${o.lossTitle ?? "training loss (log)"}${diverged.length > 0 ? " · × diverged" : ""}`),
     layer: [
-      {
-        data: { values: series(runs, (r) => r.loss, w) },
-        mark: { type: "line", strokeWidth: 1.2, clip: true },
-        encoding: {
-          x: stepX(o),
-          y: {
-            field: "value",
-            type: "quantitative",
-            title: "loss",
-            scale: { type: "log", domain: o.lossDomain, nice: false },
-            axis: logAxis(o.lossDomain),
-          },
-          color: runColor(o, o.legend ?? false),
-        },
-      },
+      runLineLayer(runs, (r) => r.loss, "loss", o.lossDomain, o, w),
       ...(diverged.length > 0
         ? [
             {
@@ -337,6 +323,32 @@ export function lossPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
         : []),
       ...(o.chanceLoss !== null ? refLayers([{ value: o.chanceLoss, label: "chance", color: COLORS.chance }]) : []),
     ],
+  };
+}
+
+/** One line a run of `value` against step, on a log axis over `domain`: the layer the loss and norm panels share. */
+function runLineLayer(
+  runs: readonly PlotRun[],
+  value: Parameters<typeof series>[1],
+  title: string,
+  domain: [number, number],
+  o: RunPanelsOptions,
+  w: number,
+): object {
+  return {
+    data: { values: series(runs, value, w) },
+    mark: { type: "line", strokeWidth: 1.2, clip: true },
+    encoding: {
+      x: stepX(o),
+      y: {
+        field: "value",
+        type: "quantitative",
+        title,
+        scale: { type: "log", domain, nice: false },
+        axis: logAxis(domain),
+      },
+      color: runColor(o, o.legend ?? false),
+    },
   };
 }
 
@@ -363,21 +375,7 @@ export function normPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object
     height: o.height ?? 150,
     title: titled(o.normTitle ?? "pre-clip gradient norm (log)"),
     layer: [
-      {
-        data: { values: series(runs, (r) => r.totalNorm, w) },
-        mark: { type: "line", strokeWidth: 1.2, clip: true },
-        encoding: {
-          x: stepX(o),
-          y: {
-            field: "value",
-            type: "quantitative",
-            title: "norm",
-            scale: { type: "log", domain: o.normDomain, nice: false },
-            axis: logAxis(o.normDomain),
-          },
-          color: runColor(o, o.legend ?? false),
-        },
-      },
+      runLineLayer(runs, (r) => r.totalNorm, "norm", o.normDomain, o, w),
       ...(thresholds.length > 0
         ? [
             {
