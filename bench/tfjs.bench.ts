@@ -11,9 +11,11 @@
  *    the machine may be shared and noisy. Targets: cpu <= 2.0x, wasm <= 1.3x
  *    PyTorch. Each call gets fresh gradient tensors, made outside the timed
  *    region, as after a backward pass. Also timed: wasm with every storage
- *    shared (results go to new tensors), and the floor of any cpu path that
- *    returns new tensors (allocating them and writing each once); for these,
- *    the fresh memory (page faults) and garbage collection per call.
+ *    shared (results go to new tensors), and the two floors of any cpu path
+ *    that returns new tensors: allocating them and writing each once, and
+ *    reading the gradients with SIMD (copying their storage into WebAssembly
+ *    memory, nothing computed); for these, the fresh memory (page faults) and
+ *    garbage collection per call.
  * 2. `naive`: the composition users write today,
  *      total = tf.norm(tf.stack(grads.map(g => tf.norm(g))));
  *      coef = min(1, maxNorm / (total + 1e-6)); grads.map(g => tf.mul(g, coef))
@@ -276,6 +278,38 @@ function cpuAllocationFloor(shapes: number[][], report: Report): Variant {
   return v;
 }
 
+/** Elements a chunk in cpuReadFloor: 64 KiB of float32, as the staged kernels (src/arrays/wasm/staged.ts). */
+const READ_CHUNK = 16384;
+
+/**
+ * The least a cpu path pays to read its gradients with SIMD: WebAssembly
+ * sees only its own memory, so each cpu tensor's storage (a JavaScript typed
+ * array) is copied into it, chunk by chunk, and nothing is computed. The
+ * JavaScript loops, the other way to read it, are slower still.
+ */
+function cpuReadFloor(source: Float32Array[], report: Report): Variant {
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+  const stage = new Float32Array(memory.buffer, 0, READ_CHUNK);
+  const v: Variant = {
+    label: "(floor) their storage copied into WebAssembly memory",
+    async run(iters) {
+      await tf.setBackend("cpu");
+      return timedCalls(
+        v,
+        report,
+        iters,
+        () => null,
+        () => {
+          for (const a of source) {
+            for (let i = 0; i < a.length; i += READ_CHUNK) stage.set(a.subarray(i, Math.min(a.length, i + READ_CHUNK)));
+          }
+        },
+      );
+    },
+  };
+  return v;
+}
+
 async function torchRatio(source: Float32Array[], shapes: number[][], allElements: number): Promise<void> {
   await tf.setBackend("wasm"); // initialised before anything is timed
   await tf.setBackend("cpu");
@@ -311,9 +345,10 @@ async function torchRatio(source: Float32Array[], shapes: number[][], allElement
     report,
   );
   const floor = cpuAllocationFloor(shapes, report);
+  const readFloor = cpuReadFloor(source, report);
   const loadBefore = loadavg()[0]!;
   const torch = await startTorch(PYTHON, "h.");
-  const ours = [cpu, wasm, wasmShared, floor];
+  const ours = [cpu, wasm, wasmShared, floor, readFloor];
   const all = [...ours, bandwidth, ...(torch ? [torch.variant] : [])];
   const perRound = new Map<Variant, number[]>(all.map((v) => [v, []]));
   const samples = new Map<Variant, number[]>(all.map((v) => [v, []]));
@@ -375,6 +410,11 @@ async function torchRatio(source: Float32Array[], shapes: number[][], allElement
         `${median(pauses.map((p) => p.length))} collections taking ${median(pauses.map((p) => p.reduce((ms, g) => ms + g.ms, 0))).toFixed(1)} ms`,
     );
   }
+  const floorsMs = median(samples.get(floor)!) + median(samples.get(readFloor)!);
+  console.log(
+    `the two cpu floors together (new tensors written once, the gradients read once by SIMD): ${floorsMs.toFixed(1)} ms` +
+      (torchMs === undefined ? "" : ` = ${(floorsMs / torchMs).toFixed(2)}x PyTorch, before any arithmetic`),
+  );
   if (torch) {
     for (const [v, target] of [
       [cpu, 2.0],
