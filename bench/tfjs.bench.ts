@@ -253,6 +253,18 @@ function clipVariant(
   return v;
 }
 
+/** A floor row: `call` timed on the cpu backend, nothing set up per call. */
+function floorVariant(label: string, report: Report, call: () => void): Variant {
+  const v: Variant = {
+    label,
+    async run(iters) {
+      await tf.setBackend("cpu");
+      return timedCalls(v, report, iters, () => null, call);
+    },
+  };
+  return v;
+}
+
 /**
  * The least any cpu path returning new tensors pays: new tensors of the same
  * shapes (storage allocated as the cpu path allocates it), each written once,
@@ -260,22 +272,9 @@ function clipVariant(
  */
 function cpuAllocationFloor(shapes: number[][], report: Report): Variant {
   const sizes = shapes.map((sh) => sh.reduce((a, b) => a * b, 1));
-  const v: Variant = {
-    label: "(floor) new cpu tensors of these shapes, written once",
-    async run(iters) {
-      await tf.setBackend("cpu");
-      return timedCalls(
-        v,
-        report,
-        iters,
-        () => null,
-        () => {
-          tf.dispose(sizes.map((n, i) => tf.tensor(uninitializedFloat32(n).fill(0.5), shapes[i]!, "float32")));
-        },
-      );
-    },
-  };
-  return v;
+  return floorVariant("(floor) new cpu tensors of these shapes, written once", report, () => {
+    tf.dispose(sizes.map((n, i) => tf.tensor(uninitializedFloat32(n).fill(0.5), shapes[i]!, "float32")));
+  });
 }
 
 /** Elements a chunk in cpuReadFloor: 64 KiB of float32, as the staged kernels (src/arrays/wasm/staged.ts). */
@@ -290,24 +289,11 @@ const READ_CHUNK = 16384;
 function cpuReadFloor(source: Float32Array[], report: Report): Variant {
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
   const stage = new Float32Array(memory.buffer, 0, READ_CHUNK);
-  const v: Variant = {
-    label: "(floor) their storage copied into WebAssembly memory",
-    async run(iters) {
-      await tf.setBackend("cpu");
-      return timedCalls(
-        v,
-        report,
-        iters,
-        () => null,
-        () => {
-          for (const a of source) {
-            for (let i = 0; i < a.length; i += READ_CHUNK) stage.set(a.subarray(i, Math.min(a.length, i + READ_CHUNK)));
-          }
-        },
-      );
-    },
-  };
-  return v;
+  return floorVariant("(floor) their storage copied into WebAssembly memory", report, () => {
+    for (const a of source) {
+      for (let i = 0; i < a.length; i += READ_CHUNK) stage.set(a.subarray(i, Math.min(a.length, i + READ_CHUNK)));
+    }
+  });
 }
 
 async function torchRatio(source: Float32Array[], shapes: number[][], allElements: number): Promise<void> {
