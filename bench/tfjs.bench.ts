@@ -37,6 +37,8 @@ import { wasmSimdSupported } from "../packages/gradclip/src/arrays/wasm/memory-k
 import { clipGradNorm_, withGradientClipping } from "../packages/gradclip/src/tfjs/index.js";
 import { clipPathForActiveBackend } from "../packages/gradclip/src/tfjs/backends/index.js";
 import { uninitializedFloat32 } from "../packages/gradclip/src/tfjs/backends/cpu.js";
+// Chunks as the staged kernels copy them (1 MiB of float32).
+import { CHUNK as READ_CHUNK } from "../packages/gradclip/src/arrays/wasm/staged.js";
 import { BandwidthProbe, median, readShapes, startTorch, type Variant } from "./shared.js";
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
@@ -277,17 +279,16 @@ function cpuAllocationFloor(shapes: number[][], report: Report): Variant {
   });
 }
 
-/** Elements a chunk in cpuReadFloor: 64 KiB of float32, as the staged kernels (src/arrays/wasm/staged.ts). */
-const READ_CHUNK = 16384;
-
 /**
  * The least a cpu path pays to read its gradients with SIMD: WebAssembly
  * sees only its own memory, so each cpu tensor's storage (a JavaScript typed
- * array) is copied into it, chunk by chunk, and nothing is computed. The
- * JavaScript loops, the other way to read it, are slower still.
+ * array) is copied into it, chunk by chunk as the staged kernels copy it,
+ * and nothing is computed. The JavaScript loops, the other way to read it,
+ * are slower still.
  */
 function cpuReadFloor(source: Float32Array[], report: Report): Variant {
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+  const pages = Math.ceil((READ_CHUNK * 4) / 65536);
+  const memory = new WebAssembly.Memory({ initial: pages, maximum: pages });
   const stage = new Float32Array(memory.buffer, 0, READ_CHUNK);
   return floorVariant("(floor) their storage copied into WebAssembly memory", report, () => {
     for (const a of source) {

@@ -5,10 +5,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { jsArrayKernels, arrayKernelsFor } from "../../src/arrays/kernels.js";
-import { stagedKernels } from "../../src/arrays/wasm/staged.js";
+import { CHUNK, stagedKernels } from "../../src/arrays/wasm/staged.js";
 import { assertSameBits } from "../support/tolerance.js";
-
-const CHUNK = 16384; // staged.ts's chunk length
 
 function data(n: number, special?: { at: number; value: number }): number[] {
   const v = Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) * 100 * ((i % 7) + 1));
