@@ -37,7 +37,7 @@
 import { describeValue, messageOf } from "../core/describe.js";
 import { fromJsonNumber, toJsonNumber, type JsonNumber } from "../core/json-number.js";
 import { isPlainObject } from "../core/options.js";
-import type { MonitorRecord } from "./record.js";
+import { STEP_SCALAR_FIELDS, type MonitorRecord } from "./record.js";
 
 export type { JsonNumber } from "../core/json-number.js";
 
@@ -456,7 +456,8 @@ function csvField(s: string): string {
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-function csvNumber(x: number | null | undefined): string {
+/** A cell: empty for a value not reported. */
+function csvCell(x: number | boolean | null | undefined): string {
   return x === null || x === undefined ? "" : String(x);
 }
 
@@ -494,30 +495,13 @@ export function monitorHistoryToCSV(records: readonly MonitorRecord[]): string {
           names.push(k);
         }
   }
-  const header = [
-    "step",
-    "totalNorm",
-    "maxNorm",
-    "coefficient",
-    "clipped",
-    "nonFinite",
-    "skipped",
-    "loss",
-    ...names.map((k) => `norm:${k}`),
-  ];
+  const header = [...STEP_SCALAR_FIELDS, ...names.map((k) => `norm:${k}`)];
   const lines = [header.map(csvField).join(",")];
   for (const r of records) {
     const row = [
-      String(r.step),
-      csvNumber(r.totalNorm),
-      csvNumber(r.maxNorm),
-      csvNumber(r.coefficient),
-      String(r.clipped),
-      String(r.nonFinite),
-      String(r.skipped),
-      csvNumber(r.loss),
+      ...STEP_SCALAR_FIELDS.map((f) => csvCell(r[f])),
       // Own properties only: a record without a norm for "constructor" must not read Object's.
-      ...names.map((k) => csvNumber(r.norms && Object.hasOwn(r.norms, k) ? r.norms[k] : undefined)),
+      ...names.map((k) => csvCell(r.norms && Object.hasOwn(r.norms, k) ? r.norms[k] : undefined)),
     ];
     lines.push(row.join(","));
   }

@@ -18,7 +18,7 @@ import {
   type MonitorHistoryJSON,
   type MonitorTotals,
 } from "./history.js";
-import { copyRecord, resolveStep, type MonitorRecord, type MonitorStepInput } from "./record.js";
+import { copyRecord, resolveStep, STEP_KEYS, type MonitorRecord, type MonitorStepInput } from "./record.js";
 import { summarize, type MonitorStats } from "./stats.js";
 import { suggestMaxNorm, type MaxNormSuggestion, type SuggestMaxNormOptions } from "./suggest.js";
 
@@ -55,17 +55,7 @@ const HISTORY_OPTION_KEYS: readonly (keyof Omit<GradientMonitorOptions, "window"
   "quantiles",
   "meta",
 ];
-const COLUMN_KEYS: readonly (keyof MonitorColumns)[] = [
-  "totalNorm",
-  "step",
-  "maxNorm",
-  "coefficient",
-  "clipped",
-  "nonFinite",
-  "skipped",
-  "loss",
-  "norms",
-];
+const COLUMN_KEYS: readonly (keyof MonitorColumns)[] = STEP_KEYS;
 
 /**
  * Steps given column-wise, e.g. straight from one `tensor.data()` per field

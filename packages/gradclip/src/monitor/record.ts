@@ -101,7 +101,8 @@ function checkFlag(value: unknown, name: string, fallback: boolean): boolean {
   return value;
 }
 
-const STEP_KEYS = [
+/** A step's scalar fields, in the order of the history's CSV columns. */
+export const STEP_SCALAR_FIELDS = [
   "step",
   "totalNorm",
   "maxNorm",
@@ -110,8 +111,10 @@ const STEP_KEYS = [
   "nonFinite",
   "skipped",
   "loss",
-  "norms",
 ] as const;
+
+/** The keys a step (and the monitor's column-wise input) may have. */
+export const STEP_KEYS = [...STEP_SCALAR_FIELDS, "norms"] as const;
 
 /**
  * Validates one step and fills in its defaults (see `MonitorStepInput`).
