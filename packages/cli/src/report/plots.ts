@@ -117,6 +117,19 @@ function logAxis(domain: readonly [number, number]) {
   return { values: logTicks(domain), format: "~g" };
 }
 
+/** The y encoding of a held-out metric: accuracy on [0, 1] in percent, or the loss on a log axis over `lossDomain`. */
+function heldOutY(metric: "accuracy" | "loss", field: string, lossDomain: [number, number]): object {
+  return metric === "accuracy"
+    ? { field, type: "quantitative", title: "held-out accuracy", scale: { domain: [0, 1] }, axis: { format: "%" } }
+    : {
+        field,
+        type: "quantitative",
+        title: "held-out loss (log)",
+        scale: { type: "log", domain: lossDomain },
+        axis: logAxis(lossDomain),
+      };
+}
+
 /** A horizontal reference line with a label at its left end: chance, the learned level, a threshold. */
 export interface RefLine {
   value: number;
@@ -197,22 +210,7 @@ export function outcomeSpec(opts: {
   const lossDomain = logDomain([...points.map((p) => p.value ?? NaN), ...opts.lines.map((l) => l.value)]);
   const worst = metric === "accuracy" ? 0 : lossDomain[1];
   const values = points.map((p) => ({ ...p, y: p.value ?? worst, seedLabel: `seed ${p.seed}` }));
-  const y =
-    metric === "accuracy"
-      ? {
-          field: "y",
-          type: "quantitative",
-          title: "held-out accuracy",
-          scale: { domain: [0, 1] },
-          axis: { format: "%" },
-        }
-      : {
-          field: "y",
-          type: "quantitative",
-          title: "held-out loss (log)",
-          scale: { type: "log", domain: lossDomain },
-          axis: logAxis(lossDomain),
-        };
+  const y = heldOutY(metric, "y", lossDomain);
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -493,24 +491,11 @@ export function twinSpec(opts: {
 }): TopLevelSpec {
   const o = { ...opts.panels, width: WIDE, height: 130, legend: true };
   const colors = opts.panels.colors!;
-  const evalY =
-    opts.metric === "accuracy"
-      ? {
-          field: "value",
-          type: "quantitative",
-          title: "held-out accuracy",
-          scale: { domain: [0, 1] },
-          axis: { format: "%" },
-        }
-      : {
-          field: "value",
-          type: "quantitative",
-          title: "held-out loss",
-          scale: {
-            type: "log",
-            domain: logDomain([...opts.evals.map((e) => e.value), ...opts.evalLines.map((l) => l.value)]),
-          },
-        };
+  const evalY = heldOutY(
+    opts.metric,
+    "value",
+    logDomain([...opts.evals.map((e) => e.value), ...opts.evalLines.map((l) => l.value)]),
+  );
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -578,16 +563,7 @@ export function sweepSpec(opts: {
   // Seeds side by side around their sweep point (a small multiplicative offset on the log axis).
   const spread = (seed: number) => Math.pow(1.06, seeds.indexOf(seed) - (seeds.length - 1) / 2);
   const values = opts.points.map((p) => ({ ...p, xj: p.x * spread(p.seed), y: p.value ?? worst }));
-  const y =
-    opts.metric === "accuracy"
-      ? {
-          field: "y",
-          type: "quantitative",
-          title: "held-out accuracy",
-          scale: { domain: [0, 1] },
-          axis: { format: "%" },
-        }
-      : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain } };
+  const y = heldOutY(opts.metric, "y", lossDomain);
   const groups = [...new Set(opts.markers.map((m) => m.group))];
   return {
     $schema: SCHEMA,
@@ -749,16 +725,7 @@ export function lrSpec(opts: {
       .sort((a, b) => a - b)
       .map((seed) => `${s}|${seed}`),
   );
-  const y =
-    opts.metric === "accuracy"
-      ? {
-          field: "y",
-          type: "quantitative",
-          title: "held-out accuracy",
-          scale: { domain: [0, 1] },
-          axis: { format: "%" },
-        }
-      : { field: "y", type: "quantitative", title: "held-out loss (log)", scale: { type: "log", domain: lossDomain } };
+  const y = heldOutY(opts.metric, "y", lossDomain);
   return {
     $schema: SCHEMA,
     config: CONFIG,
