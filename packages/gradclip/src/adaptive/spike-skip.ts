@@ -11,6 +11,7 @@
 import { describeValue } from "../core/describe.js";
 import { readArray, readFields, readOptions } from "../core/options.js";
 import { checkInteger, checkIntegerOrInfinity, checkPositive } from "../core/validate.js";
+import { meanAndSquaredDeviations } from "./moments.js";
 import { checkNorm, checkObject } from "./options.js";
 
 /**
@@ -363,18 +364,9 @@ export function spikeSkipRule(options?: SpikeSkipOptions): SpikeSkipRule {
 function isSpike(x: number, window: readonly number[], r: Resolved): boolean {
   if (!Number.isFinite(x)) return true;
   if (window.length < r.minSteps) return false;
-  const { mean, std } = meanAndStd(window);
-  return x - mean > r.threshold * std;
-}
-
-/** Mean and sample standard deviation (Bessel's correction, as `torch.std_mean`), two passes in float64. */
-function meanAndStd(xs: readonly number[]): { mean: number; std: number } {
-  let s = 0;
-  for (const x of xs) s += x;
-  const mean = s / xs.length;
-  let v = 0;
-  for (const x of xs) v += (x - mean) * (x - mean);
-  return { mean, std: Math.sqrt(v / (xs.length - 1)) };
+  // The sample standard deviation (Bessel's correction, as `torch.std_mean`).
+  const { mean, squaredDeviations } = meanAndSquaredDeviations(window);
+  return x - mean > r.threshold * Math.sqrt(squaredDeviations / (window.length - 1));
 }
 
 function finiteOrNull(x: number | undefined): number | null {

@@ -8,6 +8,7 @@
 import { describeValue } from "../core/describe.js";
 import { readFields, readOptions } from "../core/options.js";
 import { checkBoolean, checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
+import { meanAndSquaredDeviations } from "./moments.js";
 import { checkNorm, checkNormArray, checkObject } from "./options.js";
 import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
 import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
@@ -339,12 +340,8 @@ function spikeLimit(o: ResolvedZClip, mean: number, std: number): number {
 
 /** Mean and population variance, summed left to right as the reference's Python `sum`. */
 function meanAndVariance(xs: readonly number[]): { mean: number; variance: number } {
-  let s = 0;
-  for (const x of xs) s += x;
-  const mean = s / xs.length;
-  let v = 0;
-  for (const x of xs) v += (x - mean) * (x - mean);
-  return { mean, variance: v / xs.length };
+  const { mean, squaredDeviations } = meanAndSquaredDeviations(xs);
+  return { mean, variance: squaredDeviations / xs.length };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * Statistics over a window of monitor records.
  */
+import { meanAndSquaredDeviations } from "../adaptive/moments.js";
 import { quantile } from "../adaptive/percentile.js";
 import type { MonitorRecord } from "./record.js";
 
@@ -66,17 +67,13 @@ export function usableNorms(records: readonly MonitorRecord[]): number[] {
 export function summarize(records: readonly MonitorRecord[], quantiles: readonly number[]): MonitorStats {
   const norms = usableNorms(records);
   const n = norms.length;
-  let sum = 0;
   let min = Infinity;
   let max = -Infinity;
   for (const x of norms) {
-    sum += x;
     if (x < min) min = x;
     if (x > max) max = x;
   }
-  const mean = n > 0 ? sum / n : NaN;
-  let ss = 0;
-  for (const x of norms) ss += (x - mean) * (x - mean);
+  const { mean, squaredDeviations: ss } = meanAndSquaredDeviations(norms);
   let applied = 0;
   let clipped = 0;
   let skippedSteps = 0;
