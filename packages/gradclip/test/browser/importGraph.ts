@@ -6,7 +6,7 @@
 import { builtinModules } from "node:module";
 import { readFileSync, existsSync } from "node:fs";
 import { dirname, resolve, relative } from "node:path";
-import ts from "typescript";
+import { moduleSpecifiers } from "../support/module-specifiers.js";
 
 export interface ImportGraph {
   /** Files reached, relative to the root given to walkImports. */
@@ -26,36 +26,6 @@ export function isNodeBuiltin(specifier: string): boolean {
   return specifier.startsWith("node:") || NODE_BUILTINS.has(specifier) || NODE_BUILTINS.has(specifier.split("/")[0]!);
 }
 
-/**
- * Every static import, re-export and literal dynamic import() in `source`,
- * from a full parse (`ts.preProcessFile` scans without parsing: after a
- * regular expression literal such as `/"/g` it can lose track of strings and
- * take an `import` in a doc comment's example for code).
- */
-export function importSpecifiers(source: string): string[] {
-  const file = ts.createSourceFile("module.js", source, ts.ScriptTarget.Latest, false, ts.ScriptKind.JS);
-  const out: string[] = [];
-  const visit = (node: ts.Node): void => {
-    if (
-      (ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) &&
-      node.moduleSpecifier &&
-      ts.isStringLiteral(node.moduleSpecifier)
-    ) {
-      out.push(node.moduleSpecifier.text);
-    } else if (
-      ts.isCallExpression(node) &&
-      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
-      node.arguments[0] &&
-      ts.isStringLiteralLike(node.arguments[0])
-    ) {
-      out.push(node.arguments[0].text);
-    }
-    ts.forEachChild(node, visit);
-  };
-  visit(file);
-  return out;
-}
-
 /** Follows relative imports from `entries` (absolute paths); `root` only shortens the reported paths. */
 export function walkImports(entries: readonly string[], root: string): ImportGraph {
   const seen = new Set<string>();
@@ -71,7 +41,7 @@ export function walkImports(entries: readonly string[], root: string): ImportGra
     for (const m of source.matchAll(/\brequire\s*\(|\bcreateRequire\b/g)) {
       graph.requires.push({ from, snippet: source.slice(Math.max(0, m.index - 30), m.index + 40) });
     }
-    for (const spec of importSpecifiers(source)) {
+    for (const spec of moduleSpecifiers(source, file)) {
       if (spec.startsWith(".") || spec.startsWith("/")) {
         const target = resolve(dirname(file), spec);
         if (existsSync(target)) queue.push(target);

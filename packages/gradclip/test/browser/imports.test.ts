@@ -9,7 +9,8 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { importSpecifiers, isNodeBuiltin, walkImports } from "./importGraph.js";
+import { isNodeBuiltin, walkImports } from "./importGraph.js";
+import { moduleSpecifiers } from "../support/module-specifiers.js";
 import { resolveServedPath, servedRoots } from "./server.js";
 import { distStalenessMessage } from "../dist-freshness.js";
 
@@ -33,12 +34,12 @@ const ENTRIES = [
   },
 ];
 
-test("importSpecifiers finds static, re-export and dynamic imports", () => {
+test("moduleSpecifiers finds static, re-export and dynamic imports", () => {
   const src = `import a from "./a.js"; export { b } from "./b.js"; export * from "pkg";\nconst m = await import("node:fs");\n// import "./commented.js"`;
-  assert.deepEqual(importSpecifiers(src).sort(), ["./a.js", "./b.js", "node:fs", "pkg"]);
+  assert.deepEqual(moduleSpecifiers(src, "module.js").sort(), ["./a.js", "./b.js", "node:fs", "pkg"]);
 });
 
-test("importSpecifiers is not misled by a regular expression literal before a doc comment's example", () => {
+test("moduleSpecifiers is not misled by a regular expression literal before a doc comment's example", () => {
   // The shape of dist/monitor/history.js's CSV quoting, where ts.preProcessFile found a fake `import ... from "gradclip"`.
   const src = [
     "function csvField(s) {",
@@ -55,7 +56,7 @@ test("importSpecifiers is not misled by a regular expression literal before a do
     " */",
     "export function f() {}",
   ].join("\n");
-  assert.deepEqual(importSpecifiers(src), []);
+  assert.deepEqual(moduleSpecifiers(src, "module.js"), []);
 });
 
 test("isNodeBuiltin recognises Node-only modules and nothing else", () => {
