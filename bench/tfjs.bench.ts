@@ -200,7 +200,7 @@ interface Report {
   costs: Map<Variant, CallCosts>;
 }
 
-/** Times `call` (which returns what to dispose) `iters` times; `setup` runs untimed before each call. */
+/** Times `call` `iters` times on what `setup` (untimed, before each call) made for it. */
 function timedCalls<T>(v: Variant, report: Report, iters: number, setup: () => T, call: (input: T) => void): number[] {
   const costs = report.costs.get(v) ?? { faultMB: [], intervals: [] };
   report.costs.set(v, costs);
