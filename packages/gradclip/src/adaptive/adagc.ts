@@ -17,8 +17,15 @@ import { combineNorms } from "../core/combine.js";
 import { describeValue } from "../core/describe.js";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { readArray, readFields, readIterable, readOptions } from "../core/options.js";
-import { checkBoolean, checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
-import { checkNorm, checkObject } from "./options.js";
+import {
+  checkBoolean,
+  checkInteger,
+  checkNonNegative,
+  checkNorm,
+  checkNumberIn,
+  checkPositive,
+} from "../core/validate.js";
+import { checkObject } from "./options.js";
 import type { ClipResult } from "./rule.js";
 
 /**

@@ -3,8 +3,8 @@
  * percentile of the gradient norms seen so far.
  */
 import { readFields, readOptions } from "../core/options.js";
-import { checkIntegerOrInfinity, checkNumberIn } from "../core/validate.js";
-import { checkNorm, checkNormArray, checkObject } from "./options.js";
+import { checkIntegerOrInfinity, checkNorm, checkNumberIn } from "../core/validate.js";
+import { checkNormArray, checkObject } from "./options.js";
 import { percentile } from "./percentile.js";
 import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
 import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";

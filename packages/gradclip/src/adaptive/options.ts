@@ -1,29 +1,10 @@
 /**
- * Checks for the adaptive clippers' norms and saved states. The option
- * checks themselves live in `core/` (`core/options.ts` for options objects,
- * `core/validate.ts` for values); they are re-exported here for the modules
- * that import them from this file.
+ * Checks for the adaptive clippers' saved states. The option checks
+ * themselves live in `core/` (`core/options.ts` for options objects,
+ * `core/validate.ts` for values, norms included).
  */
 import { describeValue } from "../core/describe.js";
 import { isPlainObject, readArray } from "../core/options.js";
-
-export { checkInteger, checkIntegerOrInfinity, checkNumberIn, checkPositive } from "../core/validate.js";
-
-/**
- * A total norm handed to a rule: a number >= 0, or NaN/Infinity (accepted,
- * see each rule for what a non-finite norm does); -0 becomes 0.
- */
-export function checkNorm(value: unknown, name: string): number {
-  if (typeof value !== "number") {
-    throw new TypeError(
-      `gradclip: ${name} must be a number (a norm, >= 0, NaN or Infinity); got ${describeValue(value)}.`,
-    );
-  }
-  if (value < 0) {
-    throw new RangeError(`gradclip: ${name} is a norm and must be >= 0 (or NaN/Infinity); got ${value}.`);
-  }
-  return value === 0 ? 0 : value;
-}
 
 /** Checks that `value` is a plain object (a saved state: `{ ... }` or `JSON.parse` output). */
 export function checkObject(value: unknown, what: string): Record<string, unknown> {

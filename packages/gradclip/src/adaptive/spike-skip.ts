@@ -10,9 +10,9 @@
  */
 import { describeValue } from "../core/describe.js";
 import { readArray, readFields, readOptions } from "../core/options.js";
-import { checkInteger, checkIntegerOrInfinity, checkPositive } from "../core/validate.js";
+import { checkInteger, checkIntegerOrInfinity, checkNorm, checkPositive } from "../core/validate.js";
 import { meanAndSquaredDeviations } from "./moments.js";
-import { checkNorm, checkObject } from "./options.js";
+import { checkObject } from "./options.js";
 
 /**
  * A signal the spike test watches: the step's loss, or its pre-clip total

@@ -7,9 +7,16 @@
  */
 import { describeValue } from "../core/describe.js";
 import { readFields, readOptions } from "../core/options.js";
-import { checkBoolean, checkInteger, checkNonNegative, checkNumberIn, checkPositive } from "../core/validate.js";
+import {
+  checkBoolean,
+  checkInteger,
+  checkNonNegative,
+  checkNorm,
+  checkNumberIn,
+  checkPositive,
+} from "../core/validate.js";
 import { meanAndSquaredDeviations } from "./moments.js";
-import { checkNorm, checkNormArray, checkObject } from "./options.js";
+import { checkNormArray, checkObject } from "./options.js";
 import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
 import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
 

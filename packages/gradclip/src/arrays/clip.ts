@@ -3,15 +3,15 @@
  */
 import { clipCoefficient } from "../core/coefficient.js";
 import { assertFiniteNorm } from "../core/nonfinite.js";
-import { describeValue } from "../core/describe.js";
 import { mergeRawParts, normOfRawPart, toNormPart, type NormPart, type RawPart } from "../core/norm-part.js";
 import { checkOptions } from "../core/options.js";
 import {
   checkNonNegative,
-  parseNormType,
-  resolveNormOptions,
+  checkNorm,
   type NormOptions,
   type NormType,
+  parseNormType,
+  resolveNormOptions,
 } from "../core/validate.js";
 import { collectGrads, type Grad, type Grads } from "./grads.js";
 import { arrayKernelsFor } from "./kernels.js";
@@ -169,14 +169,7 @@ export function getLocalNormPart(grads: Grads, options?: { normType?: NormType }
  */
 export function clipGradsWithNorm_(grads: Grads, maxNorm: number, totalNorm: number): void {
   maxNorm = checkNonNegative(maxNorm, "clipGradsWithNorm_: maxNorm");
-  if (typeof totalNorm !== "number") {
-    throw new TypeError(`gradclip: clipGradsWithNorm_: totalNorm must be a number; got ${describeValue(totalNorm)}.`);
-  }
-  if (totalNorm < 0) {
-    throw new RangeError(
-      `gradclip: clipGradsWithNorm_: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`,
-    );
-  }
+  totalNorm = checkNorm(totalNorm, "clipGradsWithNorm_: totalNorm");
   scaleAll(collectGrads(grads, "clipGradsWithNorm_"), clipCoefficient(maxNorm, totalNorm));
 }
 

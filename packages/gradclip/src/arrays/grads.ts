@@ -2,7 +2,7 @@
  * The gradient input forms the typed-array functions accept, and their
  * normalisation into a flat list of arrays.
  */
-import { describeValue, isTypedArrayImitation, messageOf, typedArrayTag } from "../core/describe.js";
+import { callerError, describeValue, isTypedArrayImitation, typedArrayTag } from "../core/describe.js";
 
 /**
  * One gradient tensor, flattened row-major: a `Float32Array` or a
@@ -166,11 +166,6 @@ function hintFor(value: unknown, isEntry: boolean): string {
   if (typedArrayTag(value) !== undefined) return " (convert it: Float32Array.from(values))";
   if (typeof value === "object" && value !== null) return " (an object without a grad property)";
   return "";
-}
-
-/** Wraps an error thrown by the caller's own code (a getter, a Proxy trap, an iterator) in a TypeError naming where. */
-function callerError(fnName: string, what: string, e: unknown): TypeError {
-  return new TypeError(`gradclip: ${fnName}: ${what} threw: ${messageOf(e)}`, { cause: e });
 }
 
 const NO_GRAD = Symbol("no grad property");

@@ -40,6 +40,11 @@ export function messageOf(error: unknown): string {
   }
 }
 
+/** Wraps an error thrown by the caller's own code (a getter, a Proxy trap, an iterator) in a TypeError naming where. */
+export function callerError(fnName: string, what: string, e: unknown): TypeError {
+  return new TypeError(`gradclip: ${fnName}: ${what} threw: ${messageOf(e)}`, { cause: e });
+}
+
 /** A short, human description of a value for error messages. */
 export function describeValue(value: unknown): string {
   if (value === null) return "null";

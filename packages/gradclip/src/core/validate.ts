@@ -183,3 +183,18 @@ export function resolveNormOptions(
     errorIfNonfinite: checkBoolean(o.errorIfNonfinite, `${fnName}: errorIfNonfinite`, false),
   };
 }
+
+/**
+ * A total norm: a number >= 0, or NaN/Infinity (accepted: each caller says
+ * what a non-finite norm does); -0 becomes 0. TypeError for a non-number,
+ * RangeError for a negative one, both naming `name`.
+ */
+export function checkNorm(value: unknown, name: string): number {
+  if (typeof value !== "number") {
+    throw new TypeError(`gradclip: ${name} must be a number; got ${describeValue(value)}.`);
+  }
+  if (value < 0) {
+    throw new RangeError(`gradclip: ${name} is a norm and must be >= 0 (or NaN/Infinity); got ${value}.`);
+  }
+  return value === 0 ? 0 : value;
+}

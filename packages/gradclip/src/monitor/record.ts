@@ -4,6 +4,7 @@
 import { clipCoefficient } from "../core/coefficient.js";
 import { describeValue, messageOf } from "../core/describe.js";
 import { isPlainObject, readFields } from "../core/options.js";
+import { checkNorm } from "../core/validate.js";
 
 /**
  * What a caller reports for one step. Only `totalNorm` is required; a
@@ -128,11 +129,7 @@ export function resolveStep(input: MonitorStepInput, previousStep: number | null
     );
   }
   const f = readFields(input, "GradientMonitor: step", STEP_KEYS);
-  const totalNorm = checkNumber(f.totalNorm, "totalNorm");
-  if (totalNorm < 0)
-    throw new RangeError(
-      `gradclip: GradientMonitor: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`,
-    );
+  const totalNorm = checkNorm(f.totalNorm, "GradientMonitor: totalNorm");
   const step = f.step === undefined ? (previousStep === null ? 0 : previousStep + 1) : checkNumber(f.step, "step");
   if (!Number.isSafeInteger(step))
     throw new RangeError(`gradclip: GradientMonitor: step must be an integer; got ${step}.`);
@@ -189,10 +186,7 @@ function checkNorms(norms: unknown): Record<string, number> {
   const out: [string, number][] = [];
   for (const [name, v] of entries) {
     const key = `norms[${JSON.stringify(name)}]`;
-    const n = checkNumber(v, key);
-    if (n < 0)
-      throw new RangeError(`gradclip: GradientMonitor: ${key} is a norm and must be >= 0 (or NaN/Infinity); got ${n}.`);
-    out.push([name, n === 0 ? 0 : n]);
+    out.push([name, checkNorm(v, `GradientMonitor: ${key}`)]);
   }
   return Object.fromEntries(out); // own data properties, whatever the names
 }

@@ -6,7 +6,7 @@
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { checkInteger, checkPositive } from "../adaptive/options.js";
+import { checkInteger, checkPositive } from "../core/validate.js";
 import { describeValue } from "../core/describe.js";
 import { checkOptions } from "../core/options.js";
 import { encodeFileVersionEvent, encodeScalarEvent } from "./event.js";

@@ -13,7 +13,7 @@
 import * as tf from "@tensorflow/tfjs-core";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { describeValue } from "../core/describe.js";
-import { checkNonNegative, resolveNormOptions, type NormOptions } from "../core/validate.js";
+import { checkNonNegative, checkNorm, resolveNormOptions, type NormOptions } from "../core/validate.js";
 import { collectTensorGrads, heldByEngine, prepareInPlace, type NamedTensor, type TensorGrads } from "./grads.js";
 import {
   batchesFor,
@@ -257,11 +257,7 @@ function ownScalar(total: ScalarValue): tf.Scalar {
 
 function checkTotalNorm(totalNorm: unknown, fn: string): void {
   if (typeof totalNorm === "number") {
-    if (totalNorm < 0) {
-      throw new RangeError(
-        `gradclip: ${fn}: totalNorm is a norm and must be >= 0 (or NaN/Infinity); got ${totalNorm}.`,
-      );
-    }
+    checkNorm(totalNorm, `${fn}: totalNorm`);
     return;
   }
   if (!(totalNorm instanceof tf.Tensor)) {

@@ -10,7 +10,7 @@
  * changed; then each alias is filled with its result.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { describeValue } from "../core/describe.js";
+import { callerError, describeValue, messageOf } from "../core/describe.js";
 
 /**
  * tfjs's `{ name, tensor }` (what `Optimizer.applyGradients` takes in a
@@ -98,16 +98,12 @@ const ARRAY_ADVICE = "pass a writable copy, e.g. const copy = [...grads], and re
 const NAMED_ADVICE =
   "pass writable entries, e.g. const copy = grads.map(({ name, tensor }) => ({ name, tensor })), and read the clipped gradients from the copy";
 
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
-
 /** `read()`, with anything it throws (a hostile getter or Proxy trap) turned into a TypeError naming `what`. */
 function attempt<T>(read: () => T, what: string, fnName: string): T {
   try {
     return read();
   } catch (e) {
-    throw new TypeError(`gradclip: ${fnName}: ${what} threw: ${messageOf(e)}`, { cause: e });
+    throw callerError(fnName, what, e);
   }
 }
 

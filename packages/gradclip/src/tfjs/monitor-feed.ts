@@ -7,7 +7,7 @@
  * numbers already and are used as they are.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { checkInteger } from "../adaptive/options.js";
+import { checkInteger } from "../core/validate.js";
 import { checkOptions } from "../core/options.js";
 import { checkBoolean } from "../core/validate.js";
 import { describeValue } from "../core/describe.js";

@@ -14,5 +14,4 @@ registerClipPath("webgpu", webgpuClipPath);
 
 export { registerClipPath, clipPathForActiveBackend, type ClipPathFactory } from "./registry.js";
 export type { ClipPath, ScalarValue } from "./types.js";
-export { hostClipPath, type HostMemory } from "./host.js";
 export { genericClipPath } from "./generic.js";

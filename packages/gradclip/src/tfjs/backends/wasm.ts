@@ -50,14 +50,6 @@ export function wasmHeapMemory(backend: tf.KernelBackend): WebAssembly.Memory | 
   return null;
 }
 
-/** The heap the wasm backend's tensors live in (its current buffer), or null. */
-export function wasmHeap(backend: tf.KernelBackend): ArrayBufferLike | null {
-  const memory = wasmHeapMemory(backend);
-  if (memory) return memory.buffer;
-  const heap = (backend as unknown as WasmBackendShape).wasm?.HEAPF32;
-  return heap instanceof Float32Array ? heap.buffer : null;
-}
-
 /** SIMD kernels bound to `memory`, or undefined for a shared memory (the kernel module imports an unshared one). */
 function heapKernels(memory: WebAssembly.Memory | null): ArrayKernels | undefined {
   if (!memory) return undefined;
