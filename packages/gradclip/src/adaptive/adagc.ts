@@ -479,7 +479,7 @@ export class AdaGC {
       const c = coefficients[i]!;
       if (c !== 1) arrayKernelsFor(e.grad).scale(e.grad, c);
       if (c < 1) clippedTensors++;
-      if (!(c >= coefficient)) coefficient = c; // NaN sticks
+      coefficient = Math.min(coefficient, c); // NaN wins, whatever the order
     });
     this.#state = state;
     return {

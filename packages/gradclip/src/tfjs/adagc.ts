@@ -10,7 +10,14 @@ import { adaGcRule, ADAGC_RULE_KEYS, type AdaGcRuleOptions, type AdaGcState } fr
 import { combineNorms } from "../core/combine.js";
 import * as tf from "@tensorflow/tfjs-core";
 import { describeValue } from "../core/describe.js";
-import { checkNestedOptions, within, type ClipperOption, type GradientClipper, type JsonValue } from "./clipper.js";
+import {
+  checkNestedOptions,
+  smallest,
+  within,
+  type ClipperOption,
+  type GradientClipper,
+  type JsonValue,
+} from "./clipper.js";
 import { scaleBy, totalNormOf } from "./norm.js";
 import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js";
 
@@ -83,14 +90,7 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
       state = r.state;
       order = names;
       restoredOrder = null;
-      let coefficient = 1;
-      for (const c of r.coefficients) if (!(c >= coefficient)) coefficient = c; // NaN sticks
-      return {
-        grads,
-        coefficient,
-        clipped: r.coefficients.some((c) => c < 1),
-        ...(r.warmup ? { maxNorm: rule.options.maxNorm } : {}),
-      };
+      return { grads, ...smallest(r.coefficients), ...(r.warmup ? { maxNorm: rule.options.maxNorm } : {}) };
     },
     getState: () => ({ ...structuredClone(state), order: [...order] }) as unknown as JsonValue,
     setState(json) {

@@ -397,8 +397,8 @@ function belowOne(coef: ScalarValue): ClipFlag {
   return typeof coef === "number" ? coef < 1 : (tf.less(coef, 1) as tf.Scalar);
 }
 
-/** The smallest of several coefficients (NaN if one is NaN) and whether any is below 1. */
-function smallest(coefs: readonly ScalarValue[]): { coefficient: ScalarValue; clipped: ClipFlag } {
+/** The smallest of several coefficients (1 for none, NaN if one is NaN) and whether any is below 1. */
+export function smallest(coefs: readonly ScalarValue[]): { coefficient: ScalarValue; clipped: ClipFlag } {
   if (coefs.every((c): c is number => typeof c === "number")) {
     return { coefficient: coefs.length === 0 ? 1 : Math.min(...coefs), clipped: coefs.some((c) => c < 1) };
   }

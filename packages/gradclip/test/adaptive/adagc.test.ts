@@ -156,6 +156,24 @@ test("AdaGC.clip_ reports what it did and leaves unclipped tensors untouched bit
   assert.equal(new AdaGC().clip_([{ name: "w", grad: new Float32Array([3, 4]) }]).maxNorm, 1);
 });
 
+test("AdaGC.clip_: a NaN coefficient is the step's coefficient, whatever the order of the tensors", () => {
+  for (const order of [
+    ["w", "b"],
+    ["b", "w"],
+  ]) {
+    const adagc = new AdaGC({ warmupSteps: 1, maxNorm: Infinity });
+    adagc.clip_([
+      { name: "w", grad: new Float64Array([3, 4]) },
+      { name: "b", grad: new Float64Array([1]) },
+    ]);
+    // After warmup: w's norm is NaN (its coefficient NaN), b's is far above its threshold (coefficient < 1).
+    const grads: Record<string, Float64Array> = { w: new Float64Array([NaN, 1]), b: new Float64Array([100]) };
+    const r = adagc.clip_(order.map((name) => ({ name, grad: grads[name]! })));
+    assert.ok(Number.isNaN(r.coefficient), `order ${order.join(",")}: coefficient ${r.coefficient}`);
+    assert.equal(r.clipped, true);
+  }
+});
+
 test("state round trip: save after k steps, restore, continue: identical to one run", () => {
   const c = fixture.rule[1]!;
   const rule = adaGcRule(optionsOf(c));

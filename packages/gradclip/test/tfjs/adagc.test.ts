@@ -120,6 +120,35 @@ test("adagc in fit: saved with the model (options and γ), continues identically
   tf.dispose([xs, ys]);
 });
 
+test("adagc: a NaN coefficient is the step's coefficient, whatever the order of the variables", async () => {
+  await useMode("cpu");
+  for (const order of [
+    ["w", "b"],
+    ["b", "w"],
+  ]) {
+    const vars = {
+      w: tf.variable(tf.zeros([2]), true, uniqueName("adagc_nan_w")),
+      b: tf.variable(tf.zeros([1]), true, uniqueName("adagc_nan_b")),
+    };
+    const opt = withGradientClipping(tf.train.sgd(0.1), { adagc: { warmupSteps: 1, maxNorm: Infinity } });
+    const infos: StepInfo[] = [];
+    opt.onStep((i) => infos.push(i));
+    const step = (values: Record<string, number[]>) => {
+      const gs = order.map((k) => ({ name: vars[k as "w" | "b"].name, tensor: tf.tensor(values[k]!) }));
+      opt.applyGradients(gs);
+      tf.dispose(gs.map((g) => g.tensor));
+    };
+    step({ w: [3, 4], b: [1] });
+    // After warmup: w's norm is NaN (its coefficient NaN), b's far above its threshold (coefficient < 1).
+    step({ w: [NaN, 1], b: [100] });
+    const last = infos.at(-1)!;
+    assert.ok(Number.isNaN(last.coefficientValue), `order ${order.join(",")}: coefficient ${last.coefficientValue}`);
+    assert.equal(last.clipped, true);
+    opt.dispose();
+    tf.dispose(Object.values(vars));
+  }
+});
+
 test("adagc: no host read on cpu; options checked with the key named", async () => {
   await useMode("cpu");
   const v = tf.variable(tf.ones([4]), true, uniqueName("adagc_reads"));
