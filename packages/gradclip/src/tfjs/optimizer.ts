@@ -819,9 +819,10 @@ export class ClippedOptimizer extends tf.Optimizer {
         },
       };
       if (r.applied) {
-        // The post-clip norm, computed once on first read of either property.
+        // The post-clip norm, computed once on first read of either property; where nothing
+        // was scaled (coefficient 1, no rule) it is the pre-clip total: no second pass.
         const applied = r.applied.filter((g): g is tf.Tensor => g !== null);
-        let norm: ScalarValue | undefined;
+        let norm: ScalarValue | undefined = r.applied.every((g, i) => g === r.grads[i]) ? r.total : undefined;
         const normOf = (): ScalarValue => {
           if (!live) throw expired("clippedNorm");
           return (norm ??= totalNormOf(clipPathForActiveBackend(), applied, this.normType));

@@ -14,6 +14,7 @@ import {
   type GradientClippingOptions,
 } from "../../src/tfjs/index.js";
 import { GradientMonitor } from "../../src/index.js";
+import { clipPathForActiveBackend } from "../../src/tfjs/backends/index.js";
 import { useMode, type Mode } from "./setup.js";
 import { batch, smallModel } from "./training.js";
 import { markMemory } from "../support/leaks.js";
@@ -247,5 +248,56 @@ for (const mode of ["cpu", "generic"] as Mode[]) {
       /did you mean perVariable\?/,
     );
     tf.dispose([xs, ys]);
+  });
+}
+
+for (const mode of ["cpu", "generic"] as const) {
+  test(`clippedNorm (${mode}) of a step that scaled nothing is the pre-clip total: no second pass over the gradients`, async () => {
+    await useMode(mode);
+    const v = tf.variable(tf.zeros([64]), true, `step_logs_unscaled_${mode}`);
+    const path = clipPathForActiveBackend();
+    const original = path.totalNorm;
+    let passes = 0;
+    path.totalNorm = (ts, p) => {
+      passes++;
+      return original.call(path, ts, p);
+    };
+    try {
+      // On cpu a coefficient of 1 is a host number (nothing scaled); on generic only the rule-less wrapper scales nothing.
+      const cases: [object, boolean][] =
+        mode === "cpu"
+          ? [
+              [{ maxNorm: 1e6 }, false],
+              [{}, false],
+              [{ maxNorm: 0.01 }, true],
+            ]
+          : [
+              [{}, false],
+              [{ maxNorm: 0.01 }, true],
+            ];
+      for (const [options, scaled] of cases) {
+        const opt = withGradientClipping(tf.train.sgd(0.01), options);
+        let during = -1;
+        let clipped = NaN;
+        let total = NaN;
+        opt.onStep((i) => {
+          const before = passes;
+          clipped = i.clippedNorm.dataSync()[0]!;
+          total = i.totalNorm.dataSync()[0]!;
+          during = passes - before;
+        });
+        const g = tf.fill([64], 0.5);
+        opt.applyGradients([{ name: v.name, tensor: g }]);
+        g.dispose();
+        opt.dispose();
+        const what = `${mode} ${JSON.stringify(options)}`;
+        assert.equal(during, scaled ? 1 : 0, `${what}: norm passes while reading clippedNorm`);
+        if (scaled) assert.ok(Math.abs(clipped - 0.01) < 1e-6, `${what}: post-clip norm ${clipped}`);
+        else assert.equal(clipped, total, `${what}: post-clip norm = pre-clip norm`);
+      }
+    } finally {
+      path.totalNorm = original;
+      v.dispose();
+    }
   });
 }
