@@ -12,7 +12,7 @@ import { resolveAgcSettings, type AgcSettings } from "../adaptive/agc.js";
 import { agcUnitScaleWith, type AgcScaleOps } from "../adaptive/agc-scale.js";
 import { unitReductionAxes, type UnitAxis } from "../adaptive/units.js";
 import { describeValue } from "../core/describe.js";
-import { checkNestedOptions, within, type ClipperOption, type GradientClipper } from "./clipper.js";
+import { belowOne, checkNestedOptions, within, type ClipperOption, type GradientClipper } from "./clipper.js";
 import { maxAndMeanPow } from "./ops.js";
 
 /**
@@ -207,7 +207,8 @@ function makeAgc(o: AgcClipperOptions): GradientClipper {
       });
       if (scales.length === 0) return { grads, coefficient: 1, clipped: false };
       const coefficient = tf.min(tf.concat(scales)) as tf.Scalar;
-      return { grads, coefficient, clipped: tf.less(coefficient, 1) as tf.Scalar };
+      // Asked for by step listeners only (as globalNormClipper's): a device comparison costs programs on a GPU.
+      return { grads, coefficient, clipped: () => belowOne(coefficient) };
     },
   };
 }

@@ -393,7 +393,7 @@ function scaleAll(grads: readonly (tf.Tensor | null)[], coef: ScalarValue): (tf.
 }
 
 /** `coef < 1` where `coef` lives (false for NaN). */
-function belowOne(coef: ScalarValue): ClipFlag {
+export function belowOne(coef: ScalarValue): ClipFlag {
   return typeof coef === "number" ? coef < 1 : (tf.less(coef, 1) as tf.Scalar);
 }
 

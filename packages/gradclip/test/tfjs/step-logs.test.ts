@@ -282,7 +282,7 @@ for (const mode of ["cpu", "generic"] as const) {
         let total = NaN;
         opt.onStep((i) => {
           const before = passes;
-          clipped = i.clippedNorm.dataSync()[0]!;
+          clipped = i.clippedNorm!.dataSync()[0]!;
           total = i.totalNorm.dataSync()[0]!;
           during = passes - before;
         });
