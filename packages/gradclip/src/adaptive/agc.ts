@@ -3,11 +3,12 @@
  * 2021, "High-Performance Large-Scale Image Recognition Without
  * Normalization"), on typed arrays.
  */
-import { getTotalNorm } from "../arrays/clip.js";
+import { totalNormOf } from "../arrays/clip.js";
 import { gradView, isGrad, type Grad } from "../arrays/grads.js";
 import { arrayKernelsFor } from "../arrays/kernels.js";
 import { arrayNorm } from "../arrays/norm.js";
 import { describeValue, messageOf } from "../core/describe.js";
+import { assertFiniteNorm } from "../core/nonfinite.js";
 import { TINY_SUM } from "../core/float.js";
 import { readArray, readFields, readIterable, readOptions } from "../core/options.js";
 import { checkShape } from "../core/shape.js";
@@ -203,10 +204,11 @@ export class AGC {
    */
   clip_(params: Iterable<AgcParameter>): AgcResult {
     const list = this.#check(params);
-    const totalNorm = getTotalNorm(
+    const totalNorm = totalNormOf(
       list.map((e) => e.grad),
-      { errorIfNonfinite: this.#errorIfNonfinite },
+      2,
     );
+    assertFiniteNorm(totalNorm, 2, this.#errorIfNonfinite);
     let units = 0;
     let clippedUnits = 0;
     let coefficient = 1;

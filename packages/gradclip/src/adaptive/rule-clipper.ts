@@ -3,10 +3,12 @@
  * and applies its threshold with the core's coefficient. AutoClip and ZClip
  * are this class with their own rule.
  */
-import { getTotalNorm } from "../arrays/clip.js";
+import { scaleAll, totalNormOf } from "../arrays/clip.js";
 import { collectGrads, type Grads } from "../arrays/grads.js";
+import { clipCoefficient } from "../core/coefficient.js";
+import { assertFiniteNorm } from "../core/nonfinite.js";
 import { checkBoolean, parseNormType, type NormType } from "../core/validate.js";
-import { applyThreshold, type ClipResult, type ThresholdRule } from "./rule.js";
+import type { ClipResult, ThresholdRule } from "./rule.js";
 
 /** The total-norm options every rule clipper takes. */
 export interface RuleClipperNormOptions {
@@ -22,7 +24,9 @@ export class RuleClipper<S> {
   readonly rule: ThresholdRule<S>;
   readonly #name: string;
   readonly #parseState: (state: unknown) => S;
-  readonly #normOptions: { normType: NormType; errorIfNonfinite: boolean };
+  /** The norm's order and the non-finite policy, checked once in the constructor. */
+  readonly #p: number;
+  readonly #errorIfNonfinite: boolean;
   #state: S;
 
   /**
@@ -39,10 +43,8 @@ export class RuleClipper<S> {
     this.#name = name;
     this.rule = rule;
     this.#parseState = parseState;
-    this.#normOptions = {
-      normType: parseNormType(options?.normType, name),
-      errorIfNonfinite: checkBoolean(options?.errorIfNonfinite, `${name}: errorIfNonfinite`, false),
-    };
+    this.#p = parseNormType(options?.normType, name);
+    this.#errorIfNonfinite = checkBoolean(options?.errorIfNonfinite, `${name}: errorIfNonfinite`, false);
     this.#state = rule.init();
   }
 
@@ -59,12 +61,15 @@ export class RuleClipper<S> {
    *   `NonFiniteNormError` with `errorIfNonfinite`, before anything is modified.
    */
   clip_(grads: Grads): ClipResult {
+    // Collected once; the norm and the scaling then work on the list (what getTotalNorm and clipGradsWithNorm_ do).
     const list = collectGrads(grads, `${this.#name}.clip_`);
-    const totalNorm = getTotalNorm(list, this.#normOptions);
+    const totalNorm = totalNormOf(list, this.#p);
+    assertFiniteNorm(totalNorm, this.#p, this.#errorIfNonfinite);
     const { maxNorm, state } = this.rule.update(this.#state, totalNorm);
-    const result = applyThreshold(list, maxNorm, totalNorm);
+    const coefficient = clipCoefficient(maxNorm, totalNorm);
+    scaleAll(list, coefficient);
     this.#state = state;
-    return result;
+    return { totalNorm, maxNorm, coefficient, clipped: coefficient < 1 };
   }
 
   /** A JSON-serialisable copy of the current state (changing it does not change the clipper). */

@@ -3,9 +3,6 @@
  * init/update with explicit state), and the clipping step every typed-array
  * clipper ends with.
  */
-import { clipCoefficient } from "../core/coefficient.js";
-import { clipGradsWithNorm_ } from "../arrays/clip.js";
-import type { Grad } from "../arrays/grads.js";
 
 /**
  * What a `ThresholdRule` returns for one step: the threshold to clip this
@@ -117,14 +114,4 @@ export interface ClipResult {
   coefficient: number;
   /** Whether any gradient was scaled down (`coefficient < 1`). */
   clipped: boolean;
-}
-
-/**
- * Clips `list` with `maxNorm` exactly as `clipGradsWithNorm_` does and
- * reports the coefficient it used (`clipCoefficient`, the core formula).
- */
-export function applyThreshold(list: readonly Grad[], maxNorm: number, totalNorm: number): ClipResult {
-  const coefficient = clipCoefficient(maxNorm, totalNorm);
-  clipGradsWithNorm_(list, maxNorm, totalNorm);
-  return { totalNorm, maxNorm, coefficient, clipped: coefficient < 1 };
 }

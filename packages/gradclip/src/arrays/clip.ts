@@ -25,7 +25,13 @@ function totalPartOf(list: readonly Grad[], p: number): RawPart {
   );
 }
 
-function scaleAll(list: readonly Grad[], coef: number): void {
+/** The total p-norm of collected gradients (no checks: the public functions' core). */
+export function totalNormOf(list: readonly Grad[], p: number): number {
+  return normOfRawPart(totalPartOf(list, p), p);
+}
+
+/** Multiplies collected gradients by `coef` in place. */
+export function scaleAll(list: readonly Grad[], coef: number): void {
   // coef === 1 changes no value (x · 1 = x, NaN stays NaN): skip the write pass.
   if (coef === 1) return;
   for (const g of list) arrayKernelsFor(g).scale(g, coef);
@@ -84,7 +90,7 @@ function scaleAll(list: readonly Grad[], coef: number): void {
  */
 export function getTotalNorm(grads: Grads, options?: NormOptions): number {
   const { p, errorIfNonfinite } = resolveNormOptions(options, "getTotalNorm");
-  const total = normOfRawPart(totalPartOf(collectGrads(grads, "getTotalNorm"), p), p);
+  const total = totalNormOf(collectGrads(grads, "getTotalNorm"), p);
   assertFiniteNorm(total, p, errorIfNonfinite);
   return total;
 }
@@ -217,7 +223,7 @@ export function clipGradNorm_(grads: Grads, maxNorm: number, options?: NormOptio
   maxNorm = checkNonNegative(maxNorm, "clipGradNorm_: maxNorm");
   const { p, errorIfNonfinite } = resolveNormOptions(options, "clipGradNorm_");
   const list = collectGrads(grads, "clipGradNorm_");
-  const total = normOfRawPart(totalPartOf(list, p), p);
+  const total = totalNormOf(list, p);
   assertFiniteNorm(total, p, errorIfNonfinite);
   scaleAll(list, clipCoefficient(maxNorm, total));
   return total;
