@@ -15,7 +15,7 @@ import { trainAll } from "./pool.js";
 import { pilotSuggestions, type PilotSuggestion } from "./suggestions.js";
 import type { Chance, DivergedRule, LearnedRule, TaskName } from "./tasks.js";
 import { taskOf, type RunResult, type RunSummary } from "./train.js";
-import { headline, metricRange, pct, strategyStats, verdict } from "./verdict.js";
+import { headline, strategyRow, verdict } from "./verdict.js";
 
 /** summary.json: what other tools read. */
 export interface DemoSummary {
@@ -60,11 +60,8 @@ export function strategyTable(summary: DemoSummary): { columns: string[]; rows: 
   return {
     columns: ["strategy", "learned", "diverged", metric, "clip rate"],
     rows: summary.config.strategies.map((s) => {
-      const st = strategyStats(s, summary.runs);
-      const range = metricRange(st, task).replace(/^held-out (accuracy|MSE) /, "");
-      const clip =
-        st.clipRate[0] === st.clipRate[1] ? pct(st.clipRate[0]) : `${pct(st.clipRate[0])}-${pct(st.clipRate[1])}`;
-      return [s, `${st.learned}/${st.runs}`, String(st.diverged), range, clip];
+      const row = strategyRow(s, summary.runs, task);
+      return [s, row.learned, String(row.stats.diverged), row.metric, row.clipRate];
     }),
   };
 }
@@ -143,8 +140,7 @@ export async function runDemo(
     ["maxNorm", results.maxNorm],
   ] as const) {
     for (const r of list) {
-      const same = results.main.find((m) => m === r);
-      const name = historyName(r.summary, same ? "main" : part);
+      const name = historyName(r.summary, results.main.includes(r) ? "main" : part);
       if (written.has(name)) continue;
       written.add(name);
       await writeFile(join(outDir, "histories", name), JSON.stringify(encodeMonitorHistory(r.history)) + "\n");

@@ -1,9 +1,10 @@
 /**
  * What `suggestMaxNorm` says about each unclipped run of the demo, used as
- * a pilot: the value, the warnings, and where it lands on the maxNorm sweep.
+ * a pilot: the value and the warnings (the report places it on the maxNorm
+ * sweep).
  */
 import { suggestMaxNorm } from "gradclip";
-import type { RunResult, RunSummary } from "./train.js";
+import type { RunResult } from "./train.js";
 
 /** One pilot's suggestion, as summary.json stores it. */
 export interface PilotSuggestion {
@@ -47,25 +48,4 @@ export function pilotSuggestions(results: readonly RunResult[]): PilotSuggestion
     });
   }
   return out.sort((a, b) => b.lr - a.lr || a.seed - b.seed);
-}
-
-/**
- * Where `maxNorm` falls on the sweep: the nearest sweep points below and
- * above it, with how many of their runs learned.
- */
-export function sweepNeighbours(
-  maxNorm: number,
-  sweep: readonly RunSummary[],
-): {
-  below?: { maxNorm: number; learned: number; n: number };
-  above?: { maxNorm: number; learned: number; n: number };
-} {
-  const points = [...new Set(sweep.map((r) => r.maxNorm!))].sort((a, b) => a - b);
-  const at = (m: number) => {
-    const rs = sweep.filter((r) => r.maxNorm === m);
-    return { maxNorm: m, learned: rs.filter((r) => r.learned).length, n: rs.length };
-  };
-  const below = points.filter((m) => m <= maxNorm).at(-1);
-  const above = points.find((m) => m >= maxNorm);
-  return { ...(below !== undefined ? { below: at(below) } : {}), ...(above !== undefined ? { above: at(above) } : {}) };
 }

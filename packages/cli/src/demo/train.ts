@@ -14,9 +14,6 @@ import { scoreRun, stepDiverged, type HeldOut } from "./score.js";
 import { describeStrategy, makeOptimizer } from "./strategies.js";
 import { makeTask, type Task } from "./tasks.js";
 
-/** Which part of the demo a run belongs to. */
-export type RunGroup = "main" | "lr-sweep" | "max-norm-sweep";
-
 /** What to train. */
 export interface RunSpec {
   strategy: StrategyName;
@@ -62,9 +59,6 @@ export interface RunResult {
   evals: EvalPoint[];
 }
 
-/** Called after every step with the step index (0-based) and its training loss. */
-export type StepCallback = (step: number, loss: number) => void;
-
 /** Independent streams per seed, so each strategy sees the same weights and batches. */
 function streams(seed: number) {
   return { init: mulberry32(seed * 7919), data: mulberry32(seed * 104729) };
@@ -79,7 +73,7 @@ export function taskOf(config: DemoConfig): Task {
 }
 
 /** Trains one run. Disposes every tensor it makes; throws only for bugs or a broken backend. */
-export function trainRun(config: DemoConfig, spec: RunSpec, onStep?: StepCallback): RunResult {
+export function trainRun(config: DemoConfig, spec: RunSpec): RunResult {
   const task = taskOf(config);
   const { strategy, seed } = spec;
   const rng = streams(seed);
@@ -126,7 +120,6 @@ export function trainRun(config: DemoConfig, spec: RunSpec, onStep?: StepCallbac
   try {
     evals.push({ step: 0, ...evaluate() });
     let steps = 0;
-    let clipped = 0;
     for (let step = 0; step < config.steps; step++) {
       const batch = task.draw(rng.data, config.batchSize);
       const { value, grads } = tf.variableGrads(() => task.loss(rnnOutput(rnn, batch), batch), rnn.list);
@@ -141,9 +134,7 @@ export function trainRun(config: DemoConfig, spec: RunSpec, onStep?: StepCallbac
       const info = pending as StepRecord | null;
       if (!info) throw new Error("gradclip demo: the clipping optimizer reported no step.");
       monitor.record({ step, ...info, loss });
-      if (info.clipped) clipped++;
       steps = step + 1;
-      onStep?.(step, loss);
       if (stepDiverged(task.diverged, loss, info.totalNorm, info.skipped)) break;
       if (steps % config.evalEvery === 0 && steps < config.steps) evals.push({ step: steps, ...evaluate() });
     }
@@ -163,7 +154,7 @@ export function trainRun(config: DemoConfig, spec: RunSpec, onStep?: StepCallbac
         ...outcome,
         heldOutLoss: finite ? final.loss : null,
         ...(task.kind === "classification" ? { heldOutAccuracy: finite ? final.accuracy : null } : {}),
-        clipRate: steps > 0 ? clipped / steps : 0,
+        clipRate: steps > 0 ? history.totals.clippedSteps / steps : 0,
         steps,
       },
       history,

@@ -54,8 +54,15 @@ export function num(x: number): string {
   return String(Number(x.toPrecision(3)));
 }
 
-function spread([a, b]: [number, number], f: (x: number) => string): string {
+/** "lo-hi" in `f`'s words, or one value when both ends read the same. */
+export function spread([a, b]: [number, number], f: (x: number) => string): string {
   return f(a) === f(b) ? f(a) : `${f(a)}-${f(b)}`;
+}
+
+/** `spread` over the smallest and largest of `xs`; "—" when there are none. */
+export function spreadOf(xs: readonly number[], f: (x: number) => string): string {
+  const r = range(xs);
+  return r ? spread(r, f) : "—";
 }
 
 /** "held-out accuracy 26-76%" or "held-out loss 0.2-0.5", the task's headline metric. */
@@ -80,14 +87,34 @@ export function learnedText(task: Task): string {
     : `held-out loss <= ${num(r.atMost)} (10% of the chance loss)`;
 }
 
-/** "k/n learned" for one strategy, with the headline metric and clip rate. */
-export function strategyLine(s: StrategyStats, task: Task): string {
-  const div = s.diverged > 0 ? `, ${s.diverged} diverged` : "";
-  return `${s.learned}/${s.runs} learned${div} (${metricRange(s, task)}; clipped ${spread(s.clipRate, pct)} of steps)`;
+/** One strategy's row, as the terminal table, the report's table and its cards show it. */
+export interface StrategyRow {
+  stats: StrategyStats;
+  /** "k/n" seeds learned. */
+  learned: string;
+  /** The headline metric's range without its name: "26%-76%", "0.2-0.5". */
+  metric: string;
+  /** The clip-rate range: "7%-8%", or one value when the two rates are equal. */
+  clipRate: string;
+  tone: "good" | "bad" | "mixed";
 }
 
-/** Counts "k/n" of runs in `runs` matching `pick`, as text per distinct `key`. */
-function perPoint(
+/** The row of `strategy` among `runs`. */
+export function strategyRow(strategy: StrategyName, runs: readonly RunSummary[], task: Task): StrategyRow {
+  const s = strategyStats(strategy, runs);
+  const [lo, hi] = s.clipRate;
+  return {
+    stats: s,
+    learned: `${s.learned}/${s.runs}`,
+    metric: metricRange(s, task).replace(/^held-out (accuracy|MSE) /, ""),
+    // The rates themselves are compared (not their text, as `spread` does): two that print alike still read as a range.
+    clipRate: lo === hi ? pct(lo) : `${pct(lo)}-${pct(hi)}`,
+    tone: s.learned === s.runs ? "good" : s.learned === 0 ? "bad" : "mixed",
+  };
+}
+
+/** The distinct values of `key` over `runs`, ascending, each with how many of its runs learned out of how many. */
+export function perPoint(
   runs: readonly RunSummary[],
   key: (r: RunSummary) => number,
 ): { value: number; learned: number; n: number }[] {

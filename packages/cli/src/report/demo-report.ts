@@ -6,7 +6,7 @@
  */
 import type { DemoConfig, StrategyName } from "../demo/config.js";
 import type { DemoResults } from "../demo/index.js";
-import { sweepNeighbours, type PilotSuggestion } from "../demo/suggestions.js";
+import type { PilotSuggestion } from "../demo/suggestions.js";
 import { describeStrategy } from "../demo/strategies.js";
 import type { Task } from "../demo/tasks.js";
 import { taskOf, type RunResult, type RunSummary } from "../demo/train.js";
@@ -19,6 +19,9 @@ import {
   normJump,
   num,
   pct,
+  perPoint,
+  spreadOf,
+  strategyRow,
   strategyStats,
   ZCLIP_WARMUP_STEPS,
 } from "../demo/verdict.js";
@@ -28,6 +31,7 @@ import {
   histogramSpec,
   logDomain,
   lrSpec,
+  normDomainOf,
   outcomeSpec,
   renderSvg,
   runPanelsSpec,
@@ -39,7 +43,7 @@ import {
   type RefLine,
 } from "./plots.js";
 
-function outcome(r: RunSummary): OutcomePoint["outcome"] {
+function outcome(r: Pick<RunSummary, "learned" | "diverged">): OutcomePoint["outcome"] {
   return r.diverged ? "diverged" : r.learned ? "learned" : "did not learn";
 }
 
@@ -69,19 +73,32 @@ function metricLines(task: Task): RefLine[] {
   ];
 }
 
+/** The seeds' colours, in order (repeating past the tenth seed). */
+const SEED_PALETTE = [
+  "#4e79a7",
+  "#f28e2b",
+  "#59a14f",
+  "#b07aa1",
+  "#edc948",
+  "#76b7b2",
+  "#ff9da7",
+  "#9c755f",
+  "#bab0ac",
+  "#e15759",
+] as const;
+
 export function plotRun(r: RunResult, label: string): PlotRun {
   return { label, records: r.history.records, divergedAtStep: r.summary.divergedAtStep };
 }
 
 function card(strategy: StrategyName, runs: readonly RunSummary[], task: Task): Card {
-  const s = strategyStats(strategy, runs);
-  const tone = s.learned === s.runs ? "good" : s.learned === 0 ? "bad" : "mixed";
-  const clip = s.clipRate[0] === s.clipRate[1] ? pct(s.clipRate[0]) : `${pct(s.clipRate[0])}-${pct(s.clipRate[1])}`;
+  const row = strategyRow(strategy, runs, task);
+  const s = row.stats;
   return {
     name: strategy,
-    big: `${s.learned}/${s.runs}`,
-    sub: `seeds learned${s.diverged ? `, ${s.diverged} diverged` : ""} · ${metricRange(s, task).replace("held-out ", "")} · clipped ${clip} of steps`,
-    tone,
+    big: row.learned,
+    sub: `seeds learned${s.diverged ? `, ${s.diverged} diverged` : ""} · ${metricRange(s, task).replace("held-out ", "")} · clipped ${row.clipRate} of steps`,
+    tone: row.tone,
   };
 }
 
@@ -122,25 +139,11 @@ export function twinSeed(main: readonly RunResult[]): number | null {
   return best ? best[0].summary.seed : null;
 }
 
-function pctRange(xs: readonly number[]): string {
-  const lo = pct(Math.min(...xs));
-  const hi = pct(Math.max(...xs));
-  return lo === hi ? lo : `${lo}-${hi}`;
-}
-
-function range(xs: readonly number[]): string {
-  if (xs.length === 0) return "—";
-  const lo = Math.min(...xs);
-  const hi = Math.max(...xs);
-  return num(lo) === num(hi) ? num(lo) : `${num(lo)}-${num(hi)}`;
-}
-
 /** The pilot groups for the maxNorm section: one per pilot learning rate and outcome. */
 function pilotGroups(suggestions: readonly PilotSuggestion[]): { label: string; items: PilotSuggestion[] }[] {
   const groups = new Map<string, PilotSuggestion[]>();
   for (const s of suggestions) {
-    const what = s.diverged ? "diverged" : s.learned ? "learned" : "did not learn";
-    const label = `unclipped pilots at lr ${s.lr} that ${what === "learned" ? "learned" : what === "diverged" ? "diverged" : "did not learn"}`;
+    const label = `unclipped pilots at lr ${s.lr} that ${outcome(s)}`;
     groups.set(label, [...(groups.get(label) ?? []), s]);
   }
   return [...groups.entries()].map(([label, items]) => ({ label, items }));
@@ -157,16 +160,15 @@ function warningCounts(items: readonly PilotSuggestion[]): string {
 /** The sweep points around `values` (from the one at or below the smallest to the one at or above the largest), as text. */
 function landing(values: readonly number[], sweep: readonly RunSummary[]): string {
   if (values.length === 0 || sweep.length === 0) return "";
-  const lo = sweepNeighbours(Math.min(...values), sweep);
-  const hi = sweepNeighbours(Math.max(...values), sweep);
-  const from = lo.below?.maxNorm ?? lo.above!.maxNorm;
-  const to = hi.above?.maxNorm ?? hi.below!.maxNorm;
-  const points = [...new Set(sweep.map((r) => r.maxNorm!))].filter((m) => m >= from && m <= to).sort((a, b) => a - b);
+  const points = perPoint(sweep, (r) => r.maxNorm!);
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  // The last point at or below the smallest value (else the first above it) to the first at or above the largest (else the last below it).
+  const from = points.filter((p) => p.value <= lo).at(-1)?.value ?? points.find((p) => p.value >= lo)!.value;
+  const to = points.find((p) => p.value >= hi)?.value ?? points.filter((p) => p.value <= hi).at(-1)!.value;
   const text = points
-    .map((m) => {
-      const rs = sweep.filter((r) => r.maxNorm === m);
-      return `${rs.filter((r) => r.learned).length}/${rs.length} at ${m}`;
-    })
+    .filter((p) => p.value >= from && p.value <= to)
+    .map((p) => `${p.learned}/${p.n} at ${p.value}`)
     .join(", ");
   return ` The sweep around it learned ${text}.`;
 }
@@ -218,15 +220,14 @@ export async function demoReport(results: DemoResults, command: string): Promise
 
   // 3. Per strategy, and why runs failed.
   const rows = c.strategies.map((s) => {
-    const st = strategyStats(s, summary.runs);
-    const tone = st.learned === st.runs ? "good" : st.learned === 0 ? "bad" : "mixed";
+    const row = strategyRow(s, summary.runs, task);
     return [
       s,
       { text: describeStrategy(s, c), wrap: true },
-      { text: `${st.learned}/${st.runs}`, tone },
-      String(st.diverged),
-      metricRange(st, task).replace(/^held-out (accuracy|MSE) /, ""),
-      st.clipRate[0] === st.clipRate[1] ? pct(st.clipRate[0]) : `${pct(st.clipRate[0])}-${pct(st.clipRate[1])}`,
+      { text: row.learned, tone: row.tone },
+      String(row.stats.diverged),
+      row.metric,
+      row.clipRate,
     ] as const;
   });
   const failing = main.map((r) => ({ r, why: explainRun(r, task) })).filter((x) => x.why !== null);
@@ -254,10 +255,14 @@ export async function demoReport(results: DemoResults, command: string): Promise
   ];
   if (zclipJumps.length > 0) {
     const inWarmup = zclipJumps.filter((j) => j!.step < ZCLIP_WARMUP_STEPS).length;
+    const jumpSteps = spreadOf(
+      zclipJumps.map((j) => j!.step),
+      num,
+    );
     strategyParts.push(
       paragraph(
         `ZClip with its defaults: its first ${ZCLIP_WARMUP_STEPS} steps are warmup, when it only collects norms and applies no threshold unless maxNorm is given. ` +
-          `In ${inWarmup} of its ${zclipJumps.length} failing runs the largest norm jump came inside the warmup (steps ${range(zclipJumps.map((j) => j!.step))}). ` +
+          `In ${inWarmup} of its ${zclipJumps.length} failing runs the largest norm jump came inside the warmup (steps ${jumpSteps}). ` +
           `zclip-cap is the same rule with maxNorm ${c.zclipMaxNorm}, which also caps the warmup.`,
       ),
     );
@@ -279,11 +284,7 @@ export async function demoReport(results: DemoResults, command: string): Promise
   const allRuns = main.map((r) => plotRun(r, `seed ${r.summary.seed}`));
   const steps: [number, number] = [0, c.steps];
   const lossDomain = logDomain([...allRuns.flatMap((r) => r.records.map((x) => x.loss ?? NaN)), task.chance.loss]);
-  const normDomain = logDomain([
-    ...allRuns.flatMap((r) =>
-      r.records.flatMap((x) => [x.totalNorm, x.maxNorm !== null && x.maxNorm < Infinity ? x.maxNorm : NaN]),
-    ),
-  ]);
+  const normDomain = normDomainOf(allRuns.flatMap((r) => r.records));
   if (seed !== null) {
     const n = main.find((r) => r.summary.strategy === "none" && r.summary.seed === seed)!;
     const k = main.find((r) => r.summary.strategy === "clip-norm" && r.summary.seed === seed)!;
@@ -325,23 +326,8 @@ export async function demoReport(results: DemoResults, command: string): Promise
       "note",
     ),
   ];
-  const seedColors = {
-    domain: Array.from({ length: c.seeds }, (_, i) => `seed ${i + 1}`),
-    range: [
-      "#4e79a7",
-      "#f28e2b",
-      "#59a14f",
-      "#b07aa1",
-      "#edc948",
-      "#76b7b2",
-      "#ff9da7",
-      "#9c755f",
-      "#bab0ac",
-      "#e15759",
-    ].slice(0, Math.max(1, c.seeds)),
-  };
-  if (seedColors.range.length < seedColors.domain.length)
-    seedColors.range = seedColors.domain.map((_, i) => seedColors.range[i % 10] ?? "#555");
+  const seedLabels = Array.from({ length: c.seeds }, (_, i) => `seed ${i + 1}`);
+  const seedColors = { domain: seedLabels, range: seedLabels.map((_, i) => SEED_PALETTE[i % SEED_PALETTE.length]!) };
   for (const [i, s] of c.strategies.entries()) {
     const runs = main.filter((r) => r.summary.strategy === s).map((r) => plotRun(r, `seed ${r.summary.seed}`));
     const st = strategyStats(s, summary.runs);
@@ -411,7 +397,7 @@ export async function demoReport(results: DemoResults, command: string): Promise
       const label = g.items.length === 1 ? g.label.replace("pilots", "pilot") : g.label;
       maxNormParts.push(
         paragraph(
-          `suggestMaxNorm on the ${g.items.length} ${label}: ${values.length > 0 ? range(values) : "no value"}${refused > 0 ? ` (${refused} refused: ${reasons})` : ""}` +
+          `suggestMaxNorm on the ${g.items.length} ${label}: ${values.length > 0 ? spreadOf(values, num) : "no value"}${refused > 0 ? ` (${refused} refused: ${reasons})` : ""}` +
             `${values.length > 0 ? `; ${warningCounts(g.items.filter((s) => s.maxNorm !== null))}` : ""}.` +
             landing(values, summary.sweeps.maxNorm),
         ),
@@ -536,7 +522,7 @@ export function lrQuestion(sweep: readonly RunSummary[], c: DemoConfig): string 
       : " With clip-norm no learning rate learned in every seed.";
   const third =
     clipRates.length > 0
-      ? ` At lr ${c.learningRate} clip-norm scaled only ${pctRange(clipRates)} of the steps; on every other step the gradient enters the same lr ${c.learningRate} update unscaled, so clipping is not a uniformly smaller learning rate: it shortens only the few steps that would throw the weights off.`
+      ? ` At lr ${c.learningRate} clip-norm scaled only ${spreadOf(clipRates, pct)} of the steps; on every other step the gradient enters the same lr ${c.learningRate} update unscaled, so clipping is not a uniformly smaller learning rate: it shortens only the few steps that would throw the weights off.`
       : "";
   return first + second + third;
 }

@@ -21,6 +21,7 @@ import {
   COLORS,
   histogramSpec,
   logDomain,
+  normDomainOf,
   perVariableSpec,
   renderSvg,
   runPanelsSpec,
@@ -150,6 +151,10 @@ export interface HistoryReport {
   history: MonitorHistory;
   outOfOrder: number;
   divergedAtStep: number | null;
+  /** The pre-clip norms of the applied (not skipped) records: what `suggestion` and the histogram read. */
+  appliedNorms: number[];
+  /** Whether any record had a threshold (a finite maxNorm) or was clipped: the clip rate means something. */
+  hasThreshold: boolean;
   suggestion: MaxNormSuggestion;
   /** The step (not the index) of the first spike suggestMaxNorm found, when it found one. */
   firstSpikeStep: number | null;
@@ -179,7 +184,8 @@ export function historyReport(input: MonitorHistory, fallbackName: string): Hist
   const losses = recs.map((r) => r.loss).filter((l): l is number => l !== null);
   const t = history.totals;
   const applied = recs.filter((r) => !r.skipped);
-  const suggestion = suggestMaxNorm(applied.map((r) => r.totalNorm));
+  const appliedNorms = applied.map((r) => r.totalNorm);
+  const suggestion = suggestMaxNorm(appliedNorms);
   const spike = suggestion.ok ? suggestion.warnings.find((w) => w.code === "spikes") : undefined;
   const firstSpikeStep = spike?.index !== undefined ? (applied[spike.index]?.step ?? null) : null;
   const diverged = divergedAtStep(recs);
@@ -271,6 +277,8 @@ export function historyReport(input: MonitorHistory, fallbackName: string): Hist
     history,
     outOfOrder,
     divergedAtStep: diverged,
+    appliedNorms,
+    hasThreshold,
     suggestion,
     firstSpikeStep,
     verdict: sentences.join(" "),
@@ -326,9 +334,7 @@ export async function renderHistoryReport(model: HistoryReport): Promise<string>
   const run: PlotRun = { label: model.name, records: recs, divergedAtStep: model.divergedAtStep };
   const steps: [number, number] = [recs[0]!.step, Math.max(recs.at(-1)!.step, recs[0]!.step + 1)];
   const lossDomain = logDomain(recs.map((r) => r.loss ?? NaN));
-  const normDomain = logDomain(
-    recs.flatMap((r) => [r.totalNorm, r.maxNorm !== null && r.maxNorm < Infinity ? r.maxNorm : NaN]),
-  );
+  const normDomain = normDomainOf(recs);
   parts.push(
     section("loss-norm", "Loss and gradient norm", [
       plot(
@@ -351,7 +357,7 @@ export async function renderHistoryReport(model: HistoryReport): Promise<string>
       ),
     ]),
   );
-  if (recs.some((r) => r.clipped) || recs.some((r) => r.maxNorm !== null && r.maxNorm < Infinity)) {
+  if (model.hasThreshold) {
     const window = Math.max(1, Math.min(model.history.window, Math.ceil(recs.length / 5)));
     parts.push(
       section("clip-rate", "Clip rate over time", [
@@ -387,7 +393,6 @@ export async function renderHistoryReport(model: HistoryReport): Promise<string>
     );
   }
   const maxNormParts: Part[] = [];
-  const norms = recs.filter((r) => !r.skipped).map((r) => r.totalNorm);
   const markers: Marker[] = [];
   const colors: Record<string, string> = {};
   if (model.suggestion.ok) {
@@ -406,7 +411,7 @@ export async function renderHistoryReport(model: HistoryReport): Promise<string>
         histogramSpec({
           title: "Pre-clip norms of the applied steps",
           subtitle: "10 bins a decade",
-          values: norms,
+          values: model.appliedNorms,
           markers,
           markerColors: colors,
           width: WIDE,

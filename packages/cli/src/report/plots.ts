@@ -130,6 +130,20 @@ function heldOutY(metric: "accuracy" | "loss", field: string, lossDomain: [numbe
       };
 }
 
+/**
+ * The y encoding (field "y") of the held-out results of `points` with the
+ * reference `lines` on the same axis, and `worst`: where a point without a
+ * finite result is drawn (accuracy 0, or the top of the loss axis).
+ */
+function heldOutAxis(
+  metric: "accuracy" | "loss",
+  points: readonly { value: number | null }[],
+  lines: readonly RefLine[],
+): { y: object; worst: number } {
+  const lossDomain = logDomain([...points.map((p) => p.value ?? NaN), ...lines.map((l) => l.value)]);
+  return { y: heldOutY(metric, "y", lossDomain), worst: metric === "accuracy" ? 0 : lossDomain[1] };
+}
+
 /** A horizontal reference line with a label at its left end: chance, the learned level, a threshold. */
 export interface RefLine {
   value: number;
@@ -206,11 +220,9 @@ export function outcomeSpec(opts: {
   lines: readonly RefLine[];
   width?: number;
 }): TopLevelSpec {
-  const { points, metric } = opts;
-  const lossDomain = logDomain([...points.map((p) => p.value ?? NaN), ...opts.lines.map((l) => l.value)]);
-  const worst = metric === "accuracy" ? 0 : lossDomain[1];
+  const { points } = opts;
+  const { y, worst } = heldOutAxis(opts.metric, points, opts.lines);
   const values = points.map((p) => ({ ...p, y: p.value ?? worst, seedLabel: `seed ${p.seed}` }));
-  const y = heldOutY(metric, "y", lossDomain);
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -274,12 +286,13 @@ function runColor(o: RunPanelsOptions, legend: boolean) {
   };
 }
 
-function stepX(o: RunPanelsOptions) {
+/** The step x encoding over `steps`, shared by every plot against step. */
+function stepX(steps: [number, number]) {
   return {
     field: "step",
     type: "quantitative",
     title: "step",
-    scale: { domain: o.steps, nice: false },
+    scale: { domain: steps, nice: false },
     axis: { tickMinStep: 1, format: "d" },
   };
 }
@@ -337,7 +350,7 @@ function runLineLayer(
     data: { values: series(runs, value, w) },
     mark: { type: "line", strokeWidth: 1.2, clip: true },
     encoding: {
-      x: stepX(o),
+      x: stepX(o.steps),
       y: {
         field: "value",
         type: "quantitative",
@@ -350,6 +363,16 @@ function runLineLayer(
   };
 }
 
+/** A record's threshold where it had one (a finite maxNorm), else null. */
+function threshold(r: { maxNorm: number | null }): number | null {
+  return r.maxNorm !== null && r.maxNorm < Infinity ? r.maxNorm : null;
+}
+
+/** The log domain of a norm panel over `records`: their pre-clip norms and the thresholds they had. */
+export function normDomainOf(records: readonly { totalNorm: number; maxNorm: number | null }[]): [number, number] {
+  return logDomain(records.flatMap((r) => [r.totalNorm, threshold(r) ?? NaN]));
+}
+
 /**
  * Pre-clip total norm against step (log), one line a run; each run's
  * threshold dashed only over the steps that had one (finite maxNorm); the
@@ -357,7 +380,7 @@ function runLineLayer(
  */
 export function normPanel(runs: readonly PlotRun[], o: RunPanelsOptions): object {
   const w = o.width ?? WIDTH;
-  const thresholds = series(runs, (r) => (r.maxNorm !== null && r.maxNorm < Infinity ? r.maxNorm : null), w);
+  const thresholds = series(runs, threshold, w);
   const marks: { step: number; run: string; value: number; mark: string; count: number }[] = [];
   for (const run of runs) {
     const own = run.records
@@ -490,7 +513,6 @@ export function twinSpec(opts: {
   panels: RunPanelsOptions;
 }): TopLevelSpec {
   const o = { ...opts.panels, width: WIDE, height: 130, legend: true };
-  const colors = opts.panels.colors!;
   const evalY = heldOutY(
     opts.metric,
     "value",
@@ -512,15 +534,9 @@ export function twinSpec(opts: {
             data: { values: opts.evals },
             mark: { type: "line", point: { size: 18, filled: true }, strokeWidth: 1.4, clip: true },
             encoding: {
-              x: stepX(o),
+              x: stepX(o.steps),
               y: evalY,
-              color: {
-                field: "run",
-                type: "nominal",
-                title: null,
-                scale: colors,
-                legend: { orient: "top", direction: "horizontal", columns: 8 },
-              },
+              color: runColor(o, true),
             },
           },
           ...refLayers(opts.evalLines),
@@ -541,6 +557,28 @@ export interface Marker {
 }
 
 /**
+ * The vertical rules of `markers` on a log-x plot, one colour per marker
+ * group (listed in the legend); `opacity` only when given.
+ */
+function markerLayer(markers: readonly Marker[], markerColors: Record<string, string>, opacity?: number): object {
+  const groups = [...new Set(markers.map((m) => m.group))];
+  return {
+    data: { values: markers },
+    mark: { type: "rule", strokeWidth: 1.5, ...(opacity !== undefined ? { opacity } : {}) },
+    encoding: {
+      x: { field: "value", type: "quantitative" },
+      color: {
+        field: "group",
+        type: "nominal",
+        title: null,
+        scale: { domain: groups, range: groups.map((g) => markerColors[g] ?? "#555") },
+        legend: { orient: "top", direction: "vertical" },
+      },
+    },
+  };
+}
+
+/**
  * The maxNorm sweep: held-out metric per seed against maxNorm (log), the
  * chance and learned lines, and vertical ticks where `markers` fall (one
  * colour per marker group, listed in the legend).
@@ -557,14 +595,11 @@ export function sweepSpec(opts: {
 }): TopLevelSpec {
   const xs = [...opts.points.map((p) => p.x), ...opts.markers.map((m) => m.value)];
   const xDomain = logDomain(xs);
-  const lossDomain = logDomain([...opts.points.map((p) => p.value ?? NaN), ...opts.lines.map((l) => l.value)]);
-  const worst = opts.metric === "accuracy" ? 0 : lossDomain[1];
+  const { y, worst } = heldOutAxis(opts.metric, opts.points, opts.lines);
   const seeds = [...new Set(opts.points.map((p) => p.seed))].sort((a, b) => a - b);
   // Seeds side by side around their sweep point (a small multiplicative offset on the log axis).
   const spread = (seed: number) => Math.pow(1.06, seeds.indexOf(seed) - (seeds.length - 1) / 2);
   const values = opts.points.map((p) => ({ ...p, xj: p.x * spread(p.seed), y: p.value ?? worst }));
-  const y = heldOutY(opts.metric, "y", lossDomain);
-  const groups = [...new Set(opts.markers.map((m) => m.group))];
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -572,24 +607,7 @@ export function sweepSpec(opts: {
     width: WIDE,
     height: 220,
     layer: [
-      ...(opts.markers.length > 0
-        ? [
-            {
-              data: { values: opts.markers },
-              mark: { type: "rule", strokeWidth: 1.5, opacity: 0.8 },
-              encoding: {
-                x: { field: "value", type: "quantitative" },
-                color: {
-                  field: "group",
-                  type: "nominal",
-                  title: null,
-                  scale: { domain: groups, range: groups.map((g) => opts.markerColors[g] ?? "#555") },
-                  legend: { orient: "top", direction: "vertical" },
-                },
-              },
-            },
-          ]
-        : []),
+      ...(opts.markers.length > 0 ? [markerLayer(opts.markers, opts.markerColors, 0.8)] : []),
       {
         data: { values },
         mark: { type: "point", filled: true, size: 46, opacity: 0.9 },
@@ -645,7 +663,6 @@ export function histogramSpec(opts: {
   width?: number;
 }): TopLevelSpec {
   const bins = logBins(opts.values);
-  const groups = [...new Set(opts.markers.map((m) => m.group))];
   const xDomain = logDomain([...bins.flatMap((b) => [b.lo, b.hi]), ...opts.markers.map((m) => m.value)]);
   return {
     $schema: SCHEMA,
@@ -670,24 +687,7 @@ export function histogramSpec(opts: {
           y2: { datum: 0 },
         },
       },
-      ...(opts.markers.length > 0
-        ? [
-            {
-              data: { values: opts.markers },
-              mark: { type: "rule", strokeWidth: 1.5 },
-              encoding: {
-                x: { field: "value", type: "quantitative" },
-                color: {
-                  field: "group",
-                  type: "nominal",
-                  title: null,
-                  scale: { domain: groups, range: groups.map((g) => opts.markerColors[g] ?? "#555") },
-                  legend: { orient: "top", direction: "vertical" },
-                },
-              },
-            },
-          ]
-        : []),
+      ...(opts.markers.length > 0 ? [markerLayer(opts.markers, opts.markerColors)] : []),
     ],
   } as TopLevelSpec;
 }
@@ -712,8 +712,7 @@ export function lrSpec(opts: {
 }): TopLevelSpec {
   const lrs = [...new Set(opts.points.map((p) => p.lr))].sort((a, b) => a - b).map(String);
   const strategies = [...new Set(opts.points.map((p) => p.strategy))];
-  const lossDomain = logDomain([...opts.points.map((p) => p.value ?? NaN), ...opts.lines.map((l) => l.value)]);
-  const worst = opts.metric === "accuracy" ? 0 : lossDomain[1];
+  const { y, worst } = heldOutAxis(opts.metric, opts.points, opts.lines);
   const values = opts.points.map((p) => ({
     ...p,
     lrLabel: String(p.lr),
@@ -725,7 +724,6 @@ export function lrSpec(opts: {
       .sort((a, b) => a - b)
       .map((seed) => `${s}|${seed}`),
   );
-  const y = heldOutY(opts.metric, "y", lossDomain);
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -789,13 +787,7 @@ export function clipRateSpec(opts: {
     },
     mark: { type: "area", line: { color: COLORS.clipped, strokeWidth: 1.2 }, color: "#cfe3f5", clip: true },
     encoding: {
-      x: {
-        field: "step",
-        type: "quantitative",
-        title: "step",
-        scale: { domain: opts.steps, nice: false },
-        axis: { tickMinStep: 1, format: "d" },
-      },
+      x: stepX(opts.steps),
       y: { field: "value", type: "quantitative", title: "clip rate", scale: { domain: [0, 1] }, axis: { format: "%" } },
     },
   } as TopLevelSpec;
@@ -817,6 +809,7 @@ export function perVariableSpec(opts: {
       ),
     );
   }
+  const yDomain = logDomain(values.map((v) => v.value));
   return {
     $schema: SCHEMA,
     config: CONFIG,
@@ -826,19 +819,13 @@ export function perVariableSpec(opts: {
     data: { values },
     mark: { type: "line", strokeWidth: 1.1, clip: true },
     encoding: {
-      x: {
-        field: "step",
-        type: "quantitative",
-        title: "step",
-        scale: { domain: opts.steps, nice: false },
-        axis: { tickMinStep: 1, format: "d" },
-      },
+      x: stepX(opts.steps),
       y: {
         field: "value",
         type: "quantitative",
         title: "norm (log)",
-        scale: { type: "log", domain: logDomain(values.map((v) => v.value)) },
-        axis: logAxis(logDomain(values.map((v) => v.value))),
+        scale: { type: "log", domain: yDomain },
+        axis: logAxis(yDomain),
       },
       color: {
         field: "run",
