@@ -18,7 +18,14 @@ import {
   type MonitorHistoryJSON,
   type MonitorTotals,
 } from "./history.js";
-import { copyRecord, resolveStep, STEP_KEYS, type MonitorRecord, type MonitorStepInput } from "./record.js";
+import {
+  copyRecord,
+  resolveStep,
+  STEP_KEYS,
+  STEP_SCALAR_FIELDS,
+  type MonitorRecord,
+  type MonitorStepInput,
+} from "./record.js";
 import { summarize, type MonitorStats } from "./stats.js";
 import { suggestMaxNorm, type MaxNormSuggestion, type SuggestMaxNormOptions } from "./suggest.js";
 
@@ -175,8 +182,7 @@ export function columnsToSteps(input: MonitorColumns): MonitorStepInput[] {
       );
     }
   };
-  for (const k of ["step", "maxNorm", "coefficient", "clipped", "nonFinite", "skipped", "loss"] as const)
-    check(k, columns[k]);
+  for (const k of STEP_SCALAR_FIELDS) if (k !== "totalNorm") check(k, columns[k]);
   const norms = columns.norms ? Object.entries(columns.norms) : [];
   for (const [k, c] of norms) check(`norms[${JSON.stringify(k)}]`, c);
   const out: MonitorStepInput[] = [];

@@ -203,9 +203,11 @@ export function tensorBoardCallback(logdir: string, options?: TensorBoardCallbac
 
   const write = async (logs: unknown, prefix: string, step: number) => {
     if (logs === null || typeof logs !== "object") return;
-    for (const key of Object.keys(logs)) {
-      if (NOT_VALUES.has(key)) continue;
-      const value = await numericValue((logs as Logs)[key]);
+    const keys = Object.keys(logs).filter((key) => !NOT_VALUES.has(key));
+    // All reads issued together (tensors in direct calls: one sync each), then written in key order.
+    const values = await Promise.all(keys.map((key) => numericValue((logs as Logs)[key])));
+    for (const [i, key] of keys.entries()) {
+      const value = values[i]!;
       if (value === null) continue;
       if (key.startsWith(VAL_PREFIX)) {
         val ??= new TensorBoardWriter(join(logdir, "val"));
@@ -274,9 +276,7 @@ export function tensorBoardCallback(logdir: string, options?: TensorBoardCallbac
       // Left undefined in a plain-object callback that writes epochs only, so tfjs reads nothing per batch.
       return direct || updateFreq === "batch" ? batchEnd : undefined;
     },
-    get onEpochEnd() {
-      return epochEnd;
-    },
+    onEpochEnd: epochEnd,
   };
   return callback;
 }

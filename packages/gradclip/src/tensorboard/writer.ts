@@ -7,7 +7,7 @@ import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { checkInteger, checkPositive } from "../core/validate.js";
-import { describeValue } from "../core/describe.js";
+import { describeValue, messageOf } from "../core/describe.js";
 import { checkOptions } from "../core/options.js";
 import { encodeFileVersionEvent, encodeScalarEvent } from "./event.js";
 import { frameRecord } from "./record.js";
@@ -91,10 +91,6 @@ let exitHookInstalled = false;
 function errorCode(e: unknown): string | undefined {
   const code = (e as { code?: unknown } | null)?.code;
   return typeof code === "string" ? code : undefined;
-}
-
-function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
 }
 
 // C0 controls and DEL: not printable in TensorBoard's tag list, and a NUL cuts the tag in C++ readers.
@@ -254,7 +250,7 @@ export class TensorBoardWriter {
       const code = errorCode(e);
       const hint = code === "EEXIST" || code === "ENOTDIR" ? " (a file is in the way: give a directory path)" : "";
       throw new TensorBoardWriterError(
-        `gradclip: ${fn}: could not create the log directory ${JSON.stringify(logdir)}${hint}: ${errorMessage(e)}`,
+        `gradclip: ${fn}: could not create the log directory ${JSON.stringify(logdir)}${hint}: ${messageOf(e)}`,
         code,
         e,
       );
@@ -268,7 +264,7 @@ export class TensorBoardWriter {
       closeSync(opened.fd);
       this.#fd = null;
       throw new TensorBoardWriterError(
-        `gradclip: ${fn}: could not write ${JSON.stringify(this.path)}: ${errorMessage(e)}`,
+        `gradclip: ${fn}: could not write ${JSON.stringify(this.path)}: ${messageOf(e)}`,
         errorCode(e),
         e,
       );
@@ -364,7 +360,7 @@ export class TensorBoardWriter {
       writeAll(this.#fd, bytes);
     } catch (e) {
       this.#failure = new TensorBoardWriterError(
-        `gradclip: ${fn}: could not write ${JSON.stringify(this.path)} (${records.length} scalars lost; the writer is now closed): ${errorMessage(e)}`,
+        `gradclip: ${fn}: could not write ${JSON.stringify(this.path)} (${records.length} scalars lost; the writer is now closed): ${messageOf(e)}`,
         errorCode(e),
         e,
       );
@@ -429,7 +425,7 @@ function openEventFile(logdir: string, suffix: string, fn: string): { path: stri
       // "wx" fails on an existing file: take the next counter value rather than touch another writer's file.
       if (errorCode(e) === "EEXIST" && attempt < 1000) continue;
       throw new TensorBoardWriterError(
-        `gradclip: ${fn}: could not create ${JSON.stringify(path)}: ${errorMessage(e)}`,
+        `gradclip: ${fn}: could not create ${JSON.stringify(path)}: ${messageOf(e)}`,
         errorCode(e),
         e,
       );
