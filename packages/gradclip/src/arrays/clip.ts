@@ -4,7 +4,7 @@
 import { clipCoefficient } from "../core/coefficient.js";
 import { assertFiniteNorm } from "../core/nonfinite.js";
 import { mergeRawParts, normOfRawPart, toNormPart, type NormPart, type RawPart } from "../core/norm-part.js";
-import { checkOptions } from "../core/options.js";
+import { readOptions } from "../core/options.js";
 import {
   checkNonNegative,
   checkNorm,
@@ -133,8 +133,8 @@ export function getTotalNorm(grads: Grads, options?: NormOptions): number {
  * ```
  */
 export function getLocalNormPart(grads: Grads, options?: { normType?: NormType }): NormPart {
-  checkOptions(options, "getLocalNormPart", ["normType"]);
-  const p = parseNormType(options?.normType);
+  const o = readOptions(options, "getLocalNormPart", ["normType"]);
+  const p = parseNormType(o.normType);
   return toNormPart(totalPartOf(collectGrads(grads, "getLocalNormPart"), p), p);
 }
 

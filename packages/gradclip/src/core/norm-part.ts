@@ -15,7 +15,7 @@ import { assertFiniteNorm } from "./nonfinite.js";
 import { exponentOf, ldexp, MIN_NORMAL, mulRoot } from "./float.js";
 import { checkBoolean } from "./validate.js";
 import { describeValue } from "./describe.js";
-import { checkOptions } from "./options.js";
+import { readOptions } from "./options.js";
 
 /**
  * What some gradients contribute to a total p-norm (from `getLocalNormPart`,
@@ -336,8 +336,8 @@ export function mergeNormParts(parts: Iterable<NormPart>): NormPart {
  * ```
  */
 export function combineNormParts(parts: Iterable<NormPart>, options?: { errorIfNonfinite?: boolean }): number {
-  checkOptions(options, "combineNormParts", ["errorIfNonfinite"]);
-  const errorIfNonfinite = checkBoolean(options?.errorIfNonfinite, "errorIfNonfinite", false);
+  const o = readOptions(options, "combineNormParts", ["errorIfNonfinite"]);
+  const errorIfNonfinite = checkBoolean(o.errorIfNonfinite, "errorIfNonfinite", false);
   const c = checkNormParts(parts, "combineNormParts");
   if (c.p === null) return 0;
   const total = c.nan > 0 ? NaN : c.inf > 0 ? Infinity : normOfRawPart(mergeRawParts(c.raws, c.p), c.p);

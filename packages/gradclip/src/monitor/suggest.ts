@@ -4,7 +4,7 @@
  */
 import { percentile, quantile } from "../adaptive/percentile.js";
 import { clipCoefficient } from "../core/coefficient.js";
-import { checkOptions } from "../core/options.js";
+import { readOptions } from "../core/options.js";
 import { checkInteger, checkNumberIn, checkPositive } from "../core/validate.js";
 
 /**
@@ -200,16 +200,16 @@ export const TREND_RATIO = 10;
  * ```
  */
 export function suggestMaxNorm(norms: ArrayLike<number>, options?: SuggestMaxNormOptions): MaxNormSuggestion {
-  checkOptions(options, "suggestMaxNorm", OPTION_KEYS);
-  const rule = options?.rule ?? "median";
+  const o = readOptions(options, "suggestMaxNorm", OPTION_KEYS);
+  const rule = o.rule ?? "median";
   if (rule !== "median" && rule !== "percentile") {
     throw new RangeError(
       `gradclip: suggestMaxNorm: rule must be "median" or "percentile"; got ${JSON.stringify(rule)}.`,
     );
   }
-  const factor = checkPositive(options?.factor, "factor", 2);
-  const p = checkNumberIn(options?.percentile, "percentile", 0, 100, 90);
-  const minSteps = checkInteger(options?.minSteps, "minSteps", 1, 25);
+  const factor = checkPositive(o.factor, "factor", 2);
+  const p = checkNumberIn(o.percentile, "percentile", 0, 100, 90);
+  const minSteps = checkInteger(o.minSteps, "minSteps", 1, 25);
   const used: number[] = [];
   /** Index into `norms` of each used value. */
   const at: number[] = [];

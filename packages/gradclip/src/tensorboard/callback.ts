@@ -12,7 +12,7 @@
 import { statSync } from "node:fs";
 import { join } from "node:path";
 import { describeValue } from "../core/describe.js";
-import { checkOptions } from "../core/options.js";
+import { readOptions } from "../core/options.js";
 import type { CallbackParams, FitLogsCallback, Hook, Logs } from "../tfjs/fit-logs.js";
 import { gradLogsLink } from "../tfjs/grad-logs-link.js";
 import type { ClippedOptimizer } from "../tfjs/optimizer.js";
@@ -167,21 +167,21 @@ export function tensorBoardCallback(logdir: string, options?: TensorBoardCallbac
       `gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`,
     );
   }
-  checkOptions(options, fn, ["optimizer", "updateFreq"]);
-  const updateFreq = options?.updateFreq ?? "epoch";
+  const o = readOptions(options, fn, ["optimizer", "updateFreq"]);
+  const updateFreq = o.updateFreq ?? "epoch";
   if (updateFreq !== "batch" && updateFreq !== "epoch") {
     const err = typeof updateFreq === "string" ? RangeError : TypeError;
     throw new err(`gradclip: ${fn}: updateFreq must be "batch" or "epoch"; got ${describeValue(updateFreq)}.`);
   }
   let inner: FitLogsCallback | null = null;
-  if (options?.optimizer !== undefined) {
+  if (o.optimizer !== undefined) {
     const link = gradLogsLink();
-    if (!link?.isClippedOptimizer(options.optimizer)) {
+    if (!link?.isClippedOptimizer(o.optimizer)) {
       throw new TypeError(
-        `gradclip: ${fn}: optimizer must be the optimizer returned by withGradientClipping (from "gradclip/tfjs"); got ${describeValue(options.optimizer)}.`,
+        `gradclip: ${fn}: optimizer must be the optimizer returned by withGradientClipping (from "gradclip/tfjs"); got ${describeValue(o.optimizer)}.`,
       );
     }
-    inner = link.gradNormCallback(options.optimizer);
+    inner = link.gradNormCallback(o.optimizer);
   }
   let isFile = false;
   try {

@@ -3,7 +3,7 @@
  * TensorBoard event file.
  */
 import { describeValue } from "../core/describe.js";
-import { checkOptions } from "../core/options.js";
+import { readOptions } from "../core/options.js";
 import { GradientMonitor } from "../monitor/monitor.js";
 import type { MonitorRecord } from "../monitor/record.js";
 import { checkStep, checkTag, checkValue, TensorBoardWriter } from "./writer.js";
@@ -130,11 +130,11 @@ export function writeMonitorRecords(
       `gradclip: ${fn}: writer must be a TensorBoardWriter (new TensorBoardWriter(logdir)); got ${describeValue(writer)}.`,
     );
   }
-  checkOptions(options, fn, ["prefix", "afterStep"]);
-  const prefix = options?.prefix ?? "";
+  const o = readOptions(options, fn, ["prefix", "afterStep"]);
+  const prefix = o.prefix ?? "";
   if (typeof prefix !== "string")
     throw new TypeError(`gradclip: ${fn}: prefix must be a string; got ${describeValue(prefix)}.`);
-  const afterStep = options?.afterStep === undefined ? undefined : checkStep(options.afterStep, fn, "afterStep");
+  const afterStep = o.afterStep === undefined ? undefined : checkStep(o.afterStep, fn, "afterStep");
   let records: Iterable<unknown>;
   if (source instanceof GradientMonitor) records = source.records;
   else if (source !== null && typeof source === "object" && Symbol.iterator in source) records = source;

@@ -8,7 +8,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { checkInteger, checkPositive } from "../core/validate.js";
 import { describeValue, messageOf } from "../core/describe.js";
-import { checkOptions } from "../core/options.js";
+import { readOptions } from "../core/options.js";
 import { encodeFileVersionEvent, encodeScalarEvent } from "./event.js";
 import { frameRecord } from "./record.js";
 
@@ -227,15 +227,15 @@ export class TensorBoardWriter {
         `gradclip: ${fn}: logdir must be a non-empty string (a directory path); got ${describeValue(logdir)}.`,
       );
     }
-    checkOptions(options, fn, ["maxQueue", "flushMillis", "filenameSuffix"]);
-    this.maxQueue = checkInteger(options?.maxQueue, "TensorBoardWriter: maxQueue", 1, 10);
-    this.flushMillis = checkPositive(options?.flushMillis, "TensorBoardWriter: flushMillis", 120_000);
+    const o = readOptions(options, fn, ["maxQueue", "flushMillis", "filenameSuffix"]);
+    this.maxQueue = checkInteger(o.maxQueue, "TensorBoardWriter: maxQueue", 1, 10);
+    this.flushMillis = checkPositive(o.flushMillis, "TensorBoardWriter: flushMillis", 120_000);
     // setTimeout fires at once for delays beyond 2^31 - 1 ms (about 24.8 days).
     if (this.flushMillis > MAX_TIMER_MS)
       throw new RangeError(
         `gradclip: ${fn}: flushMillis must be at most ${MAX_TIMER_MS} (about 24.8 days); got ${this.flushMillis}.`,
       );
-    const suffix = options?.filenameSuffix ?? "";
+    const suffix = o.filenameSuffix ?? "";
     if (typeof suffix !== "string")
       throw new TypeError(`gradclip: ${fn}: filenameSuffix must be a string; got ${describeValue(suffix)}.`);
     // eslint-disable-next-line no-control-regex -- NUL is what this pattern finds

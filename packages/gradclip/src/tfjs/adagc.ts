@@ -23,9 +23,7 @@ import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js"
 
 /** Checks `{ adagc: {...} }` and returns the given keys as a new object (what is saved). */
 function parseAdaGc(value: unknown, where: string): AdaGcRuleOptions {
-  const o = checkNestedOptions(value, where, ADAGC_RULE_KEYS);
-  const out: Record<string, unknown> = {};
-  for (const k of ADAGC_RULE_KEYS) if (o[k] !== undefined) out[k] = o[k];
+  const out = checkNestedOptions(value, where, ADAGC_RULE_KEYS);
   within(where, () => adaGcRule(out));
   return out as AdaGcRuleOptions;
 }

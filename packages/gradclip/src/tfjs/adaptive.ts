@@ -44,9 +44,7 @@ function ruleClipper<O extends object, S>(
   parseState: (json: unknown, options: O) => S,
 ): RuleClipper<O, S> {
   const parse = (value: unknown, where: string): O => {
-    const given = checkNestedOptions(value, where, keys);
-    const o: Record<string, unknown> = {};
-    for (const k of keys) if (given[k] !== undefined) o[k] = given[k];
+    const o = checkNestedOptions(value, where, keys);
     within(where, () => rule(o as O));
     return o as O;
   };

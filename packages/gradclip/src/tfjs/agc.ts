@@ -141,9 +141,8 @@ function parseAgc(value: unknown, where: string): AgcClipperOptions {
       `gradclip: ${where}: excludePattern must be a regular expression's source text; got ${describeValue(o.excludePattern)}.`,
     );
   }
-  const out: AgcClipperOptions = {};
-  for (const k of AGC_KEYS)
-    if (o[k] !== undefined) (out as Record<string, unknown>)[k] = k === "exclude" ? [...(o[k] as string[])] : o[k];
+  // A copy of the list: the saved options must not follow later changes to the caller's array.
+  const out = (o.exclude === undefined ? o : { ...o, exclude: [...(o.exclude as string[])] }) as AgcClipperOptions;
   settingsOf(out, where);
   return out;
 }

@@ -23,7 +23,7 @@ import type { ThresholdRule } from "../adaptive/rule.js";
 import { clipCoefficient } from "../core/coefficient.js";
 import { checkNonNegative } from "../core/validate.js";
 import { describeValue } from "../core/describe.js";
-import { checkOptions } from "../core/options.js";
+import { readOptions } from "../core/options.js";
 import { clampEach, coefficientOf, scaleBy, scaleEach, totalNormForClipping, totalNormOf } from "./norm.js";
 import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js";
 import type { JsonValue } from "./saved-json.js";
@@ -347,10 +347,11 @@ export interface ClipperOption<O = unknown> {
 }
 
 /**
- * Checks the value of an object-valued option key (`{ autoclip: {...} }`):
- * undefined or null give `{}` (the defaults); anything but a plain object,
- * or an unknown key (with a "did you mean" hint), is a TypeError naming
- * `where`.
+ * Checks the value of an object-valued option key (`{ autoclip: {...} }`)
+ * and returns the keys given (each read once, undefined ones left out) as a
+ * new object in `known` order (what is saved): undefined or null give `{}`
+ * (the defaults); anything but a plain object, or an unknown key (with a
+ * "did you mean" hint), is a TypeError naming `where`.
  */
 export function checkNestedOptions(value: unknown, where: string, known: readonly string[]): Record<string, unknown> {
   if (value === undefined || value === null) return {};
@@ -359,8 +360,10 @@ export function checkNestedOptions(value: unknown, where: string, known: readonl
       `gradclip: ${where} must be an options object ({} for the defaults); got ${describeValue(value)}.`,
     );
   }
-  checkOptions(value, where, known);
-  return value as Record<string, unknown>;
+  const given: Record<string, unknown> = readOptions(value as Record<string, unknown>, where, known);
+  const out: Record<string, unknown> = {};
+  for (const k of known) if (given[k] !== undefined) out[k] = given[k];
+  return out;
 }
 
 /**

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs-core";
 import { checkInteger } from "../core/validate.js";
-import { checkOptions } from "../core/options.js";
+import { readOptions } from "../core/options.js";
 import { checkBoolean } from "../core/validate.js";
 import { describeValue } from "../core/describe.js";
 import { GradientMonitor } from "../monitor/monitor.js";
@@ -114,8 +114,10 @@ interface Pending {
 
 /** Validated options. */
 export function resolveFeedOptions(options: unknown, fnName: string): { perVariable: boolean; readEvery: number } {
-  checkOptions(options, fnName, ["perVariable", "readEvery"]);
-  const o = (options ?? {}) as Record<string, unknown>;
+  const o = readOptions(options as { perVariable?: unknown; readEvery?: unknown } | undefined, fnName, [
+    "perVariable",
+    "readEvery",
+  ]);
   return {
     perVariable: checkBoolean(o.perVariable, `${fnName}: options.perVariable`, false),
     readEvery: checkInteger(o.readEvery, `${fnName}: options.readEvery`, 1, 32),

@@ -9,7 +9,7 @@ import * as tf from "@tensorflow/tfjs-core";
 import { TINY_SUM } from "../core/float.js";
 import { INF_PART, NAN_PART, toNormPart, ZERO_PART, type NormPart, type RawPart } from "../core/norm-part.js";
 import { parseNormType, type NormType } from "../core/validate.js";
-import { checkOptions } from "../core/options.js";
+import { readOptions } from "../core/options.js";
 import { genericClipPath } from "./backends/generic.js";
 import type { ClipPath } from "./backends/types.js";
 import { collectTensorGrads, type TensorGrads } from "./grads.js";
@@ -64,8 +64,8 @@ import { clipPathForActiveBackend } from "./backends/index.js";
  * ```
  */
 export async function getLocalNormPart(grads: TensorGrads, options?: { normType?: NormType }): Promise<NormPart> {
-  checkOptions(options, "getLocalNormPart", ["normType"]);
-  const p = parseNormType(options?.normType);
+  const o = readOptions(options, "getLocalNormPart", ["normType"]);
+  const p = parseNormType(o.normType);
   const tensors = collectTensorGrads(grads, "getLocalNormPart");
   const k = clipPathForActiveBackend();
   const host = k.normPart?.(tensors, p);

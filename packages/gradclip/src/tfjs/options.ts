@@ -363,10 +363,8 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
   let skipSpikes: SpikeSkipRule | null = null;
   if (o.skipSpikes !== undefined) {
     const where = `${fnName}: options.skipSpikes`;
-    const given = checkNestedOptions(o.skipSpikes, where, SPIKE_SKIP_KEYS);
-    const parsed: Record<string, unknown> = {};
-    for (const k of SPIKE_SKIP_KEYS)
-      if (given[k] !== undefined) parsed[k] = Array.isArray(given[k]) ? [...(given[k] as unknown[])] : given[k];
+    // spikeSkipRule and toSavable each copy what they keep (the signals list too).
+    const parsed = checkNestedOptions(o.skipSpikes, where, SPIKE_SKIP_KEYS);
     skipSpikes = within(where, () => spikeSkipRule(parsed as SpikeSkipOptions));
     config.skipSpikes = toSavable(parsed, where) as JsonValue;
   }
