@@ -7,7 +7,7 @@ import type { AutoClipRuleOptions } from "../adaptive/autoclip.js";
 import type { ZClipRuleOptions } from "../adaptive/zclip.js";
 import type { AdaGcRuleOptions } from "../adaptive/adagc.js";
 import { SPIKE_SKIP_KEYS, spikeSkipRule, type SpikeSkipOptions, type SpikeSkipRule } from "../adaptive/spike-skip.js";
-import { checkOptions } from "../core/options.js";
+import { checkOptions, readOptions } from "../core/options.js";
 import { sharedRegistry } from "../core/shared.js";
 import { checkBoolean, checkInteger, parseNormType, type NormType } from "../core/validate.js";
 import { describeValue } from "../core/describe.js";
@@ -323,8 +323,11 @@ export function resolveClippingOptions(options: unknown, fnName = "withGradientC
     throw new TypeError(`gradclip: ${fnName}: options must be an object${hint}; got ${describeValue(options)}.`);
   }
   const rules = allOptions();
-  checkOptions(options, fnName, [...rules.flatMap(namesOf), ...POLICY_KEYS]);
-  const o = options as Record<string, unknown>;
+  // Each option read once (a getter runs once); everything below reads the snapshot.
+  const o: Record<string, unknown> = readOptions(options as Record<string, unknown>, fnName, [
+    ...rules.flatMap(namesOf),
+    ...POLICY_KEYS,
+  ]);
 
   // Which rule: at most one option key (or one of its aliases) besides the policy keys.
   const given: { option: ClipperOption | null; name: string }[] = [];
