@@ -466,7 +466,7 @@ function updateSlots(slots: readonly GradSlot[], f: TensorBatchMap, plan: BatchP
   const aliases = new Map<tf.Tensor, tf.Tensor>();
   try {
     // A same-shape reshape shares the storage on every backend (tf.clone copies on wasm).
-    for (const s of slots) if (!aliases.has(s.tensor)) aliases.set(s.tensor, tf.reshape(s.tensor, s.tensor.shape));
+    for (const t of distinct) aliases.set(t, tf.reshape(t, t.shape));
   } catch (e) {
     tf.dispose([...aliases.values()]);
     throw e;
@@ -542,13 +542,8 @@ function restore(written: readonly GradSlot[], aliases: ReadonlyMap<tf.Tensor, t
  */
 function moveInto(target: tf.Tensor, source: tf.Tensor): void {
   if (source === target) return;
+  // Dtype and size were checked for every result before the first move (moveEach).
   if (source.dataId !== target.dataId) {
-    if (source.dtype !== target.dtype || source.size !== target.size) {
-      source.dispose();
-      throw new Error(
-        `gradclip: internal error: a result of shape [${source.shape}] for a gradient of shape [${target.shape}].`,
-      );
-    }
     const storage = target.dataId;
     target.dataId = source.dataId;
     source.dataId = storage;
