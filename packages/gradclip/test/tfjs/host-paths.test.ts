@@ -15,6 +15,7 @@ import { cpuMemory, uninitializedFloat32 } from "../../src/tfjs/backends/cpu.js"
 import { hostClipPath } from "../../src/tfjs/backends/host.js";
 import { wasmHeapMemory, wasmMemory } from "../../src/tfjs/backends/wasm.js";
 import { useMode, type Mode } from "./setup.js";
+import { countReads } from "./training.js";
 import { assertThrowsNoLeak, expectNoLeak, markMemory } from "../support/leaks.js";
 import { seededRandom } from "../support/random.js";
 import { assertSameBits } from "../support/tolerance.js";
@@ -232,3 +233,16 @@ test("wasm: the heap grows while new tensors are allocated in a call: results ex
   tf.dispose([n, ...tensors, ...aliases]);
   leakCheck.assertNoLeak();
 });
+
+for (const mode of ["cpu", "wasm"] as const) {
+  test(`${mode}: a device coefficient is read once for all the tensors scaled, not once a tensor`, async () => {
+    await useMode(mode);
+    const grads = Array.from({ length: 12 }, (_, i) => tf.fill([3 + i], 2));
+    const total = tf.scalar(10);
+    const { reads } = countReads(() => clipGradsWithNorm_(grads, 1, total));
+    assert.equal(reads, 1);
+    const c = 1 / (10 + 1e-6);
+    for (const g of grads) assert.ok(Math.abs(g.dataSync()[0]! - Math.fround(2 * Math.fround(c))) < 1e-7);
+    tf.dispose([...grads, total]);
+  });
+}

@@ -91,6 +91,14 @@ export function hostClipPath(name: string, mem: HostMemory): ClipPath {
     }
     return mergeRawParts(parts, p);
   };
+  /** `t` · c, `c` being `coef` read on the host. */
+  const scaleWith = (t: tf.Tensor, c: number, coef: ScalarValue, owned: boolean): tf.Tensor => {
+    const map: ElementMap = {
+      inPlace: (k, a) => k.scale(a, c),
+      into: (k, src, dst) => scaleInto(k, src, dst, c),
+    };
+    return mapInto(mem, t, owned, map) ?? genericClipPath.scale(t, coef, owned);
+  };
   return {
     name,
     totalNorm(tensors, p) {
@@ -98,13 +106,11 @@ export function hostClipPath(name: string, mem: HostMemory): ClipPath {
       return part ? normOfRawPart(part, p) : genericClipPath.totalNorm(tensors, p);
     },
     normPart,
-    scale(t, coef, owned) {
+    scale: (t, coef, owned) => scaleWith(t, readCoefficient(coef), coef, owned),
+    // The coefficient read once for all (a device scalar is one host read, not one a tensor).
+    scaleAll(ts, coef, owned) {
       const c = readCoefficient(coef);
-      const map: ElementMap = {
-        inPlace: (k, a) => k.scale(a, c),
-        into: (k, src, dst) => scaleInto(k, src, dst, c),
-      };
-      return mapInto(mem, t, owned, map) ?? genericClipPath.scale(t, coef, owned);
+      return ts.map((t) => scaleWith(t, c, coef, owned));
     },
     clamp(t, c, owned) {
       const map: ElementMap = {
