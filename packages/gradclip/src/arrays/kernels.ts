@@ -7,7 +7,7 @@
  * or where WebAssembly SIMD is unavailable. All give the same bits.
  */
 import type { Grad } from "./grads.js";
-import { stagedKernels } from "./wasm/staged.js";
+import { combineAccumulators, stagedKernels } from "./wasm/staged.js";
 import { sharedRegistry } from "../core/shared.js";
 
 /**
@@ -94,7 +94,7 @@ const BLOCK = 16384;
 /** The eight accumulators, carried across blocks (kernels are synchronous). */
 const acc = new Float64Array(8);
 
-const combine = (s: Float64Array): number => s[0]! + s[1]! + (s[2]! + s[3]!) + (s[4]! + s[5]! + (s[6]! + s[7]!));
+const combine = combineAccumulators;
 
 function sumSquaresBlock(a: Grad, i: number, end: number, s: Float64Array): void {
   let s0 = s[0]!,

@@ -147,12 +147,3 @@ export function mulRoot(s: number, x: number, p: number): number {
   const [f, e] = rootParts(s, x, p);
   return ldexp(f, e);
 }
-
-/** c / (s · x^(1/p)) without forming the product (which may overflow where the quotient does not); c >= 0. */
-export function divideByRoot(c: number, s: number, x: number, p: number): number {
-  const [f, e] = rootParts(s, x, p);
-  // The part is finite, so its norm is a finite number however large: Infinity / it is Infinity.
-  if (f === Infinity) return c === Infinity ? Infinity : 0;
-  if (f === 0) return c === 0 ? 0 : Infinity;
-  return ldexp(c / f, -e);
-}

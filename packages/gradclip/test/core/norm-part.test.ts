@@ -15,9 +15,18 @@ import {
   type NormPart,
 } from "../../src/index.js";
 import { clipCoefficient, clipCoefficientOfPartWith, type PartCoefficientOps } from "../../src/core/coefficient.js";
-import { divideByRoot, ldexp, mulRoot, pow2, powRatio } from "../../src/core/float.js";
+import { ldexp, mulRoot, pow2, powRatio, rootParts } from "../../src/core/float.js";
 import { loadReference, referenceValues, splitInto } from "./norm-reference.js";
 import { ulpsBetween } from "../support/tolerance.js";
+
+/** c / (s · x^(1/p)) without forming the product (which may overflow where the quotient does not); c >= 0. */
+function divideByRoot(c: number, s: number, x: number, p: number): number {
+  const [f, e] = rootParts(s, x, p);
+  // The part is finite, so its norm is a finite number however large: Infinity / it is Infinity.
+  if (f === Infinity) return c === Infinity ? Infinity : 0;
+  if (f === 0) return c === 0 ? 0 : Infinity;
+  return ldexp(c / f, -e);
+}
 
 /**
  * The accuracy promised: a few ulps; for p < 1 the p-th root amplifies the
