@@ -7,7 +7,7 @@ import { checkIntegerOrInfinity, checkNorm, checkNumberIn } from "../core/valida
 import { checkNormArray, checkObject } from "./options.js";
 import { percentile } from "./percentile.js";
 import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
-import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
+import { RuleClipper, type RuleClipperNormOptions, type SavedStateRule } from "./rule-clipper.js";
 
 /**
  * Hyperparameters of the AutoClip threshold rule (`autoClipRule`, the
@@ -85,9 +85,10 @@ function parseState(value: unknown, size: number, what: string): AutoClipState {
   return { norms: copy.length > size ? copy.slice(copy.length - size) : copy };
 }
 
-function ruleOf({ p, size }: ResolvedAutoClip): ThresholdRule<AutoClipState> {
+function ruleOf({ p, size }: ResolvedAutoClip): ThresholdRule<AutoClipState> & SavedStateRule<AutoClipState> {
   return {
     init: () => ({ norms: [] }),
+    parseState: (value) => parseState(value, size, "AutoClip state"),
     update(state: AutoClipState, totalNorm: number): ThresholdUpdate<AutoClipState> {
       // The state is the caller's: checked (and copied) like a saved one, so a bad one is a clear error.
       const { norms } = parseState(state, Infinity, "autoClipRule.update: state");
@@ -238,7 +239,7 @@ export class AutoClip extends RuleClipper<AutoClipState> {
   constructor(options?: AutoClipOptions) {
     const o = readOptions(options, "AutoClip", CLIPPER_KEYS);
     const resolved = resolveRule(o, "AutoClip");
-    super("AutoClip", ruleOf(resolved), (state) => parseState(state, resolved.size, "AutoClip state"), o);
+    super("AutoClip", ruleOf(resolved), o);
   }
 
   /**

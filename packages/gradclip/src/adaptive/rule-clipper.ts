@@ -10,6 +10,9 @@ import { assertFiniteNorm } from "../core/nonfinite.js";
 import { checkBoolean, parseNormType, type NormType } from "../core/validate.js";
 import type { ClipResult, ThresholdRule } from "./rule.js";
 
+/** A rule that can check a saved state (`parseState` required). */
+export type SavedStateRule<S> = Required<Pick<ThresholdRule<S>, "parseState">>;
+
 /** The total-norm options every rule clipper takes. */
 export interface RuleClipperNormOptions {
   /** Order of the total norm. Default 2 (the papers' L2 norm). */
@@ -23,26 +26,24 @@ export class RuleClipper<S> {
   /** The pure rule behind this clipper (`init`/`update`), for other backends and the tfjs wrapper. */
   readonly rule: ThresholdRule<S>;
   readonly #name: string;
-  readonly #parseState: (state: unknown) => S;
   /** The norm's order and the non-finite policy, checked once in the constructor. */
   readonly #p: number;
   readonly #errorIfNonfinite: boolean;
   #state: S;
 
   /**
-   * `parseState` validates a saved state (throwing a clear error) before
-   * `restore` adopts it. `options` is the subclass's snapshot of its options
-   * (`readOptions`, unknown keys already refused); only its norm options are read here.
+   * The rule's `parseState` validates a saved state (throwing a clear error)
+   * before `restore` adopts it. `options` is the subclass's snapshot of its
+   * options (`readOptions`, unknown keys already refused); only its norm
+   * options are read here.
    */
   protected constructor(
     name: string,
-    rule: ThresholdRule<S>,
-    parseState: (state: unknown) => S,
+    rule: ThresholdRule<S> & SavedStateRule<S>,
     options: RuleClipperNormOptions | undefined,
   ) {
     this.#name = name;
     this.rule = rule;
-    this.#parseState = parseState;
     this.#p = parseNormType(options?.normType, name);
     this.#errorIfNonfinite = checkBoolean(options?.errorIfNonfinite, `${name}: errorIfNonfinite`, false);
     this.#state = rule.init();
@@ -83,7 +84,7 @@ export class RuleClipper<S> {
    * returns `this`.
    */
   restore(state: unknown): this {
-    this.#state = this.#parseState(state);
+    this.#state = this.rule.parseState!(state);
     return this;
   }
 }

@@ -18,7 +18,7 @@ import {
 import { meanAndSquaredDeviations } from "./moments.js";
 import { checkNormArray, checkObject } from "./options.js";
 import type { ThresholdRule, ThresholdUpdate } from "./rule.js";
-import { RuleClipper, type RuleClipperNormOptions } from "./rule-clipper.js";
+import { RuleClipper, type RuleClipperNormOptions, type SavedStateRule } from "./rule-clipper.js";
 
 /** Added to the standard deviation in the z-score, as the reference code's `eps`. */
 export const ZCLIP_EPSILON = 1e-6;
@@ -298,10 +298,11 @@ export function zClipRule(options?: ZClipRuleOptions): ThresholdRule<ZClipState>
   return ruleOf(resolveRule(readOptions(options, "zClipRule", RULE_KEYS), "zClipRule"));
 }
 
-function ruleOf(o: ResolvedZClip): ThresholdRule<ZClipState> {
+function ruleOf(o: ResolvedZClip): ThresholdRule<ZClipState> & SavedStateRule<ZClipState> {
   const { alpha, warmupSteps, cap } = o;
   return {
     init: () => ({ warmup: [], mean: null, variance: null }),
+    parseState: (value) => parseState(value, warmupSteps, "ZClip state"),
     update(state: ZClipState, totalNorm: number): ThresholdUpdate<ZClipState> {
       // The state is the caller's: checked (and copied) like a saved one, so a bad one is a clear error.
       const checked = parseState(state, warmupSteps, "zClipRule.update: state");
@@ -467,7 +468,7 @@ export class ZClip extends RuleClipper<ZClipState> {
   constructor(options?: ZClipOptions) {
     const o = readOptions(options, "ZClip", CLIPPER_KEYS);
     const resolved = resolveRule(o, "ZClip");
-    super("ZClip", ruleOf(resolved), (state) => parseState(state, resolved.warmupSteps, "ZClip state"), o);
+    super("ZClip", ruleOf(resolved), o);
   }
 
   /**

@@ -10,18 +10,11 @@
 import {
   AUTOCLIP_RULE_KEYS,
   autoClipRule,
-  parseAutoClipState,
   type AutoClipRuleOptions,
   type AutoClipState,
 } from "../adaptive/autoclip.js";
 import type { ThresholdRule } from "../adaptive/rule.js";
-import {
-  parseZClipState,
-  ZCLIP_RULE_KEYS,
-  zClipRule,
-  type ZClipRuleOptions,
-  type ZClipState,
-} from "../adaptive/zclip.js";
+import { ZCLIP_RULE_KEYS, zClipRule, type ZClipRuleOptions, type ZClipState } from "../adaptive/zclip.js";
 import { checkNestedOptions, thresholdClipper, within, type ClipperOption, type GradientClipper } from "./clipper.js";
 
 /** A threshold rule as a wrapper clipper: its option key, and the function behind `autoClipClipper` & co. */
@@ -41,24 +34,18 @@ function ruleClipper<O extends object, S>(
   key: string,
   keys: readonly (keyof O & string)[],
   rule: (options: O) => ThresholdRule<S>,
-  parseState: (json: unknown, options: O) => S,
 ): RuleClipper<O, S> {
   const parse = (value: unknown, where: string): O => {
     const o = checkNestedOptions(value, where, keys);
     within(where, () => rule(o as O));
     return o as O;
   };
-  const create = (o: O) => thresholdClipper<S>(key, { ...rule(o), parseState: (json) => parseState(json, o) });
+  const create = (o: O) => thresholdClipper<S>(key, rule(o));
   return { option: { key, parse, create }, clipper: (options, where) => create(parse(options, where)) };
 }
 
-const autoclip = ruleClipper<AutoClipRuleOptions, AutoClipState>(
-  "autoclip",
-  AUTOCLIP_RULE_KEYS,
-  autoClipRule,
-  parseAutoClipState,
-);
-const zclip = ruleClipper<ZClipRuleOptions, ZClipState>("zclip", ZCLIP_RULE_KEYS, zClipRule, parseZClipState);
+const autoclip = ruleClipper<AutoClipRuleOptions, AutoClipState>("autoclip", AUTOCLIP_RULE_KEYS, autoClipRule);
+const zclip = ruleClipper<ZClipRuleOptions, ZClipState>("zclip", ZCLIP_RULE_KEYS, zClipRule);
 
 /**
  * AutoClip (Seetharaman et al., 2020) as a wrapper clipper: each step's
