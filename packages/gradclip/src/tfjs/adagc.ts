@@ -18,7 +18,7 @@ import {
   type GradientClipper,
   type JsonValue,
 } from "./clipper.js";
-import { scaleBy, totalNormOf } from "./norm.js";
+import { presentNorms, scaleBy } from "./norm.js";
 import { clipPathForActiveBackend, type ScalarValue } from "./backends/index.js";
 
 /** Checks `{ adagc: {...} }` and returns the given keys as a new object (what is saved). */
@@ -72,14 +72,14 @@ function makeAdaGc(o: AdaGcRuleOptions): GradientClipper & { readonly state: Ada
     },
     clip(step) {
       const k = clipPathForActiveBackend();
-      const present = step.grads.flatMap((g, i) => (g ? [i] : []));
-      const names = present.map((i) => step.names[i]!);
+      const measured = presentNorms(k, step.grads, step.names, 2);
+      const { indices: present, names } = measured;
       if (restoredOrder) state = remapped(state, restoredOrder, names);
-      const norms = hostNorms(present.map((i) => totalNormOf(k, [step.grads[i]!], 2)));
+      const norms = hostNorms(measured.norms);
       const r = rule.update(state, {
         // From the per-tensor norms, as the typed-array AdaGC: no second read for the global norm.
         totalNorm: combineNorms(norms, 2),
-        norms: present.map((i, j) => ({ name: step.names[i]!, norm: norms[j]! })),
+        norms: names.map((name, j) => ({ name, norm: norms[j]! })),
       });
       const grads = [...step.grads];
       present.forEach((i, j) => {

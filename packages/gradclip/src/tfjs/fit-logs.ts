@@ -19,7 +19,7 @@
  * is read per batch.
  */
 import * as tf from "@tensorflow/tfjs-core";
-import { totalNormOf } from "./norm.js";
+import { presentNorms } from "./norm.js";
 import { clipPathForActiveBackend } from "./backends/index.js";
 import { clippedFlagOf, type ClippedOptimizer, type SkipReason, type StepInfo } from "./optimizer.js";
 
@@ -479,12 +479,8 @@ export function putStepLogs(info: StepInfo, put: PutStepLog, options: StepLogOpt
   const coef = logValue(info.coefficientValue, info.coefficient);
   if (coef !== undefined) put(CLIP_COEF, coef);
   if (options.perVariable) {
-    const k = clipPathForActiveBackend();
-    info.grads.forEach((g, i) => {
-      if (!g) return;
-      const n = totalNormOf(k, [g], info.normType);
-      put(PER_VARIABLE_PREFIX + info.names[i]!, typeof n === "number" ? n : tf.keep(n));
-    });
+    const { names, norms } = presentNorms(clipPathForActiveBackend(), info.grads, info.names, info.normType);
+    norms.forEach((n, j) => put(PER_VARIABLE_PREFIX + names[j]!, typeof n === "number" ? n : tf.keep(n)));
   }
 }
 

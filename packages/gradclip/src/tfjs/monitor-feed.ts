@@ -13,7 +13,7 @@ import { checkBoolean } from "../core/validate.js";
 import { describeValue } from "../core/describe.js";
 import { GradientMonitor } from "../monitor/monitor.js";
 import type { MonitorStepInput } from "../monitor/record.js";
-import { totalNormOf } from "./norm.js";
+import { presentNorms } from "./norm.js";
 import { clipPathForActiveBackend } from "./backends/index.js";
 import { checkClippedOptimizer, clippedFlagOf, type ClippedOptimizer, type StepInfo } from "./optimizer.js";
 
@@ -131,16 +131,7 @@ function hold(t: tf.Tensor): tf.Tensor {
 
 /** Each variable's gradient norm: host numbers on cpu/wasm, else one kept vector. */
 function variableNorms(info: StepInfo): { names: string[]; norms: tf.Tensor | number[] } {
-  const names: string[] = [];
-  const grads: tf.Tensor[] = [];
-  info.grads.forEach((g, i) => {
-    if (g) {
-      names.push(info.names[i]!);
-      grads.push(g);
-    }
-  });
-  const k = clipPathForActiveBackend();
-  const values = grads.map((g) => totalNormOf(k, [g], info.normType));
+  const { names, norms: values } = presentNorms(clipPathForActiveBackend(), info.grads, info.names, info.normType);
   if (values.every((v): v is number => typeof v === "number")) return { names, norms: values };
   const norms = tf.keep(tf.tidy(() => tf.stack(values.map((v) => (typeof v === "number" ? tf.scalar(v) : v)))));
   tf.dispose(values.filter((v): v is tf.Scalar => typeof v !== "number"));

@@ -12,6 +12,25 @@ import { partCoefficientOps, scalarCoefficientOps } from "./ops.js";
 
 export type { ScalarValue };
 
+/**
+ * Each present gradient's own p-norm (null entries skipped), in order:
+ * where in `grads` it is, its name, its norm (a host number on cpu/wasm,
+ * else a scalar on the device). What per-variable logs and AdaGC measure.
+ */
+export function presentNorms(
+  k: ClipPath,
+  grads: readonly (tf.Tensor | null)[],
+  names: readonly string[],
+  p: number,
+): { indices: number[]; names: string[]; norms: ScalarValue[] } {
+  const indices = grads.flatMap((g, i) => (g ? [i] : []));
+  return {
+    indices,
+    names: indices.map((i) => names[i]!),
+    norms: indices.map((i) => totalNormOf(k, [grads[i]!], p)),
+  };
+}
+
 /** The total p-norm (see `ClipPath.totalNorm`); intermediates are disposed. */
 export function totalNormOf(k: ClipPath, tensors: readonly tf.Tensor[], p: number): ScalarValue {
   return tf.tidy(() => k.totalNorm(tensors, p));
