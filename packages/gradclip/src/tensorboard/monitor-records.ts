@@ -79,7 +79,7 @@ const isBoolean = (v: unknown): v is boolean => typeof v === "boolean";
  * | tag | value |
  * |---|---|
  * | `grad_norm` | `totalNorm`, the global norm before clipping |
- * | `grad_norm_clipped` | `totalNorm × coefficient`, the norm after clipping (only for a norm threshold, `maxNorm` not null, and a step not skipped) |
+ * | `grad_norm_clipped` | `totalNorm × coefficient`, the norm after clipping (only for a norm threshold, `maxNorm` not null, and a step not skipped); exact for one global coefficient (`maxNorm`, AutoClip, ZClip), a lower bound for Keras's per-tensor `clipnorm`, whose record holds the smallest coefficient (the fit callbacks log the exact post-clip norm) |
  * | `clip_coef` | `coefficient`, the factor the gradients were scaled by (1: not clipped) |
  * | `max_norm` | `maxNorm`, the threshold applied (only when not null) |
  * | `clipped` | 1 if the step was clipped, else 0 |
