@@ -155,6 +155,18 @@ class AppliedLoss {
 }
 
 /**
+ * `previous + value` where they live, for running sums over steps: numbers
+ * stay host numbers; with a tensor, a kept scalar (no read). A previous
+ * tensor is disposed.
+ */
+function addTo(previous: number | tf.Scalar, value: number | tf.Scalar): number | tf.Scalar {
+  if (typeof previous === "number" && typeof value === "number") return previous + value;
+  const next = tf.keep(tf.tidy(() => tf.add(previous, value) as tf.Scalar));
+  if (typeof previous !== "number") previous.dispose();
+  return next;
+}
+
+/**
  * Epoch means of step values computed here, for gradient accumulation:
  * there only one batch in k carries a step's values, and tfjs's `BaseLogger`
  * divides by every batch's samples, so its epoch mean would be k times too
@@ -165,18 +177,10 @@ class StepMeans {
   private sums = new Map<string, { sum: number | tf.Scalar; n: number }>();
 
   add(key: string, value: number | tf.Scalar): void {
-    const e = this.sums.get(key);
-    if (!e) {
-      this.sums.set(key, { sum: typeof value === "number" ? value : tf.keep(tf.clone(value)), n: 1 });
-      return;
-    }
-    const previous = e.sum;
-    e.sum =
-      typeof previous === "number" && typeof value === "number"
-        ? previous + value
-        : tf.keep(tf.tidy(() => tf.add(previous, value) as tf.Scalar));
-    if (typeof previous !== "number") previous.dispose();
+    const e = this.sums.get(key) ?? { sum: 0, n: 0 };
+    e.sum = addTo(e.sum, value);
     e.n++;
+    this.sums.set(key, e);
   }
 
   /** Writes each key's step mean into `logs` (replacing a value there) and starts over. */
@@ -237,8 +241,7 @@ const warnedClipRate = new WeakSet<ClippedOptimizer>();
  */
 class ClipRateWatch {
   private steps = 0;
-  private hostClipped = 0;
-  private deviceClipped: tf.Scalar | null = null;
+  private clipped: number | tf.Scalar = 0;
   private coefSum: number | tf.Scalar = 0;
   private coefCount = 0;
   private maxNorm: number | undefined;
@@ -253,34 +256,30 @@ class ClipRateWatch {
   add(info: StepInfo): void {
     if (info.skipped || warnedClipRate.has(this.optimizer)) return;
     const flag = clippedFlagOf(info);
-    if (typeof flag === "boolean") this.hostClipped += flag ? 1 : 0;
-    else this.deviceClipped = this.accumulate(this.deviceClipped, tf.cast(flag, "float32") as tf.Scalar);
+    this.clipped = addTo(
+      this.clipped,
+      typeof flag === "boolean" ? (flag ? 1 : 0) : (tf.cast(flag, "float32") as tf.Scalar),
+    );
     const coef = info.coefficientValue ?? info.coefficient;
     if (coef !== undefined) {
-      this.coefSum =
-        typeof coef === "number" && typeof this.coefSum === "number"
-          ? this.coefSum + coef
-          : this.accumulateAny(this.coefSum, coef);
+      this.coefSum = addTo(this.coefSum, coef);
       this.coefCount++;
     }
     this.maxNorm = info.maxNorm;
     if (++this.steps < this.window) return;
-    const host = this.hostClipped,
-      device = this.deviceClipped,
+    const clippedSum = this.clipped,
       coefSum = this.coefSum,
       coefCount = this.coefCount,
       maxNorm = this.maxNorm;
     this.steps = 0;
-    this.hostClipped = 0;
-    this.deviceClipped = null;
+    this.clipped = 0;
     this.coefSum = 0;
     this.coefCount = 0;
     this.pending = this.pending.then(async () => {
-      const clipped = host + (device ? (await device.data())[0]! : 0);
-      const coef =
-        coefCount === 0 ? undefined : (typeof coefSum === "number" ? coefSum : (await coefSum.data())[0]!) / coefCount;
-      device?.dispose();
-      if (typeof coefSum !== "number") coefSum.dispose();
+      const read = async (v: number | tf.Scalar) => (typeof v === "number" ? v : (await v.data())[0]!);
+      const clipped = await read(clippedSum);
+      const coef = coefCount === 0 ? undefined : (await read(coefSum)) / coefCount;
+      for (const v of [clippedSum, coefSum]) if (typeof v !== "number") v.dispose();
       if (clipped / this.window > this.threshold && !warnedClipRate.has(this.optimizer)) {
         warnedClipRate.add(this.optimizer);
         const scaled =
@@ -303,23 +302,9 @@ class ClipRateWatch {
 
   /** Drops a partial window (at train end). */
   reset(): void {
-    this.deviceClipped?.dispose();
-    if (typeof this.coefSum !== "number") this.coefSum.dispose();
-    this.deviceClipped = null;
-    this.coefSum = 0;
-    this.steps = this.hostClipped = this.coefCount = 0;
-  }
-
-  private accumulate(previous: tf.Scalar | null, value: tf.Scalar): tf.Scalar {
-    const next = tf.keep(previous ? (tf.add(previous, value) as tf.Scalar) : tf.clone(value));
-    previous?.dispose();
-    return next;
-  }
-
-  private accumulateAny(previous: number | tf.Scalar, value: number | tf.Scalar): tf.Scalar {
-    const next = tf.keep(tf.tidy(() => tf.add(previous, value) as tf.Scalar));
-    if (typeof previous !== "number") previous.dispose();
-    return next;
+    for (const v of [this.clipped, this.coefSum]) if (typeof v !== "number") v.dispose();
+    this.clipped = this.coefSum = 0;
+    this.steps = this.coefCount = 0;
   }
 }
 
