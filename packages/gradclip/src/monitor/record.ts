@@ -133,6 +133,10 @@ export function resolveStep(input: MonitorStepInput, previousStep: number | null
   const step = f.step === undefined ? (previousStep === null ? 0 : previousStep + 1) : checkNumber(f.step, "step");
   if (!Number.isSafeInteger(step))
     throw new RangeError(`gradclip: GradientMonitor: step must be an integer; got ${step}.`);
+  if (previousStep !== null && step <= previousStep)
+    throw new RangeError(
+      `gradclip: GradientMonitor: step must be after the previous one (${previousStep}); got ${step}. Give each step once, in order (or omit step to count on).`,
+    );
   let maxNorm: number | null = null;
   if (f.maxNorm !== undefined && f.maxNorm !== null) {
     maxNorm = checkNumber(f.maxNorm, "maxNorm");

@@ -190,3 +190,24 @@ test("whatever record accepts survives toJSON and parseMonitorHistory; negative 
   const back = GradientMonitor.fromHistory(JSON.parse(JSON.stringify(m)));
   assert.deepEqual(back.records, m.records);
 });
+
+test("record refuses a step not after the previous one (as documented), before recording anything", () => {
+  const m = new GradientMonitor();
+  m.record({ step: 5, totalNorm: 1 });
+  for (const step of [5, 4]) {
+    assert.throws(() => m.record({ step, totalNorm: 2 }), {
+      name: "RangeError",
+      message: new RegExp(`step must be after the previous one \\(5\\); got ${step}`),
+    });
+  }
+  assert.throws(
+    () =>
+      m.recordMany([
+        { step: 6, totalNorm: 1 },
+        { step: 6, totalNorm: 1 },
+      ]),
+    RangeError,
+  );
+  assert.equal(m.records.length, 1, "nothing recorded by the failed calls");
+  assert.equal(m.record({ totalNorm: 3 }).step, 6, "numbering counts on from the last recorded step");
+});
