@@ -128,6 +128,22 @@ export function chunks<T>(items: readonly T[], size: number): T[][] {
 }
 
 /**
+ * The consecutive elements of the 1-D `t` as tensors of `shapes` (from
+ * element 0), by slices: one piece covering all of `t` is `t` reshaped (no
+ * slice). Shallow slices (no program) on an unpacked WebGL texture.
+ */
+export function slicePieces(t: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
+  const sizes = shapes.map((shape) => shape.reduce((a, k) => a * k, 1));
+  if (shapes.length === 1 && sizes[0] === t.size) return [tf.reshape(t, shapes[0]!)];
+  let at = 0;
+  return shapes.map((shape, i) => {
+    const piece = tf.reshape(tf.slice(t, [at], [sizes[i]!]), shape);
+    at += sizes[i]!;
+    return piece;
+  });
+}
+
+/**
  * Applies `run` to the non-empty entries of `ts` (the generic `fallback` to
  * empty ones) and returns the results in the order of `ts`.
  */

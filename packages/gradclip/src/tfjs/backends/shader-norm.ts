@@ -237,11 +237,36 @@ export function normalizedPart(
   };
 }
 
+/**
+ * `partStatements` followed by `normalizedPart` (prefixes `prefix` and
+ * `storedPrefix`): `code` leaves the merged part of `v` as it is stored in
+ * `scale` and `sum`; `norm` is its norm (see `partStatements`).
+ */
+export function storedPartStatements(
+  d: ShaderDialect,
+  v: ShaderVector | readonly ShaderVector[],
+  p: number,
+  prefix: string,
+  storedPrefix: string,
+): { code: string; norm: string; scale: string; sum: string } {
+  const { code, part } = partStatements(d, v, p, prefix);
+  const stored = normalizedPart(d, part, p, storedPrefix);
+  return { code: `${code} ${stored.code}`, norm: part.norm, scale: stored.scale, sum: stored.sum };
+}
+
 /** Row layout of a flat tensor of `n` elements for row partials: cols a power of two near sqrt(n). */
 export function rowLayout(n: number): { rows: number; cols: number } {
   let cols = 1;
   while (cols * cols < n) cols *= 2;
   return { rows: Math.ceil(n / cols), cols };
+}
+
+/** What `coefficientStatements` makes: statements, and the expressions of the coefficient and its factors. */
+export interface CoefficientStatements {
+  readonly code: string;
+  readonly coefficient: string;
+  readonly factors: [string, string];
+  readonly usesPart: boolean;
 }
 
 /** 2^-64: the first factor of a two-factor coefficient (see `coefficientStatements`). */
@@ -280,7 +305,7 @@ export function coefficientStatements(
   total: string,
   part: { readonly scale: string; readonly sum: string; readonly count: number; readonly p: number } | null,
   prefix: string,
-): { code: string; coefficient: string; factors: [string, string]; usesPart: boolean } | null {
+): CoefficientStatements | null {
   const m = Math.fround(maxNorm);
   if (!Number.isFinite(m)) return null;
   const v = (name: string) => `${prefix}${name}`;
@@ -342,6 +367,34 @@ export function coefficientStatements(
     factors: [d.select(v("two"), A, coefficient), d.select(v("two"), second, "1.0")],
     usesPart,
   };
+}
+
+/** The inputs of a coefficient program, in binding order: the total, the part's scale, the part's sum. */
+export type CoefficientInput = "T" | "S" | "X";
+
+/**
+ * `coefficientStatements` for a program whose inputs are named
+ * `CoefficientInput`s (`read(name)`: the shader expression of that input's
+ * value): the statements, with `names` the inputs they read (["T"], or
+ * ["T", "S", "X"] where they use the part: a WebGPU program must bind only
+ * what it reads) and `select` taking those from [total, scale, sum].
+ */
+export function coefficientProgram(
+  d: ShaderDialect,
+  maxNorm: number,
+  read: (name: CoefficientInput) => string,
+  part: { readonly count: number; readonly p: number } | null,
+): (CoefficientStatements & { names: CoefficientInput[]; select<T>(inputs: readonly T[]): T[] }) | null {
+  const c = coefficientStatements(
+    d,
+    maxNorm,
+    read("T"),
+    part ? { scale: read("S"), sum: read("X"), ...part } : null,
+    "k_",
+  );
+  if (c === null) return null;
+  const names: CoefficientInput[] = c.usesPart ? ["T", "S", "X"] : ["T"];
+  return { ...c, names, select: (inputs) => inputs.slice(0, names.length) };
 }
 
 /**
@@ -427,6 +480,7 @@ export type RowParameter = "n" | "cols" | "rowEnd";
  * row length and end row (Σ rows_≤k) are literals, or the expressions
  * `parameter(what, k, value)` returns (uniforms: then the program does not
  * depend on the sizes; GLSL's loop bounds are still the row lengths).
+ * `rows`: the program's output rows (Σ rows_k over the inputs).
  */
 export function rowPartialStatements(
   d: ShaderDialect & IndexDialect,
@@ -435,22 +489,22 @@ export function rowPartialStatements(
   p: number,
   load: (k: number, index: string) => string,
   parameter: (what: RowParameter, k: number, value: number) => string = (_what, _k, value) => String(value),
-): { code: string; scale: string; sum: string } {
+): { code: string; scale: string; sum: string; rows: number } {
   const layouts = rowLayouts(lengths);
   const ends: number[] = [];
   layouts.reduce((at, l) => (ends.push(at + l.rows), at + l.rows), 0);
   const starts = layouts.map((_, k) => (k === 0 ? "0" : parameter("rowEnd", k - 1, ends[k - 1]!)));
   const pick = rangeBranchesAt(row, starts, (k, local) => {
     const cols = parameter("cols", k, layouts[k]!.cols);
-    const { code, part } = partStatements(
+    const stored = storedPartStatements(
       d,
       { bound: layouts[k]!.cols, count: "count", load: (j) => `abs(${load(k, `start + ${j}`)})` },
       p,
       `g${k}_`,
+      `g${k}_stored_`,
     );
-    const stored = normalizedPart(d, part, p, `g${k}_stored_`);
     return (
-      `start = ${local} * ${cols}; count = ${d.min(cols, `${parameter("n", k, layouts[k]!.n)} - start`)}; ${code} ${stored.code} ` +
+      `start = ${local} * ${cols}; count = ${d.min(cols, `${parameter("n", k, layouts[k]!.n)} - start`)}; ${stored.code} ` +
       `rowScale = ${stored.scale}; rowSum = ${stored.sum};`
     );
   });
@@ -460,5 +514,6 @@ export function rowPartialStatements(
     ),
     scale: "rowScale",
     sum: "rowSum",
+    rows: ends[ends.length - 1] ?? 0,
   };
 }

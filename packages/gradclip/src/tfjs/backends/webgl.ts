@@ -33,17 +33,16 @@
  * float16's largest value, so nothing overflows that fits the texture.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { IN_PLACE_BATCH } from "../grads.js";
 import {
   clampExpression,
-  coefficientStatements,
+  coefficientProgram,
   glsl,
-  normalizedPart,
-  partStatements,
   rangeBranches,
-  rowLayouts,
   rowPartialStatements,
+  storedPartStatements,
 } from "./shader-norm.js";
-import { chunks, planGroups, shaderClipPath } from "./shader-kernels.js";
+import { chunks, planGroups, shaderClipPath, slicePieces } from "./shader-kernels.js";
 import type { ClipPath } from "./types.js";
 
 interface WebGLProgramShape {
@@ -69,9 +68,6 @@ interface WebGLBackendShape {
  * about twice the time of 16 inputs with 32).
  */
 const MAX_UNITS_USED = 16;
-
-/** Packed gradients per in-place batch (see `planBatches`): each is a program of its own. */
-const PACKED_BATCH = 16;
 
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
@@ -116,12 +112,12 @@ function rowPartsProgram(shapes: readonly number[][], packed: boolean, p: number
   const names = shapes.map((_, k) => `X${k}`);
   const lengths = shapes.map((s) => (packed ? packedLength(s) : sizeOf(s)));
   const samplers = packed ? shapes.map((s, k) => packedSampler(names[k]!, s)) : [];
-  const { code, scale, sum } = rowPartialStatements(glsl, "row", lengths, p, (k, i) =>
+  const { code, scale, sum, rows } = rowPartialStatements(glsl, "row", lengths, p, (k, i) =>
     packed ? `get${names[k]}Texel(${i})` : `get${names[k]}(${i})`,
   );
   return {
     variableNames: names,
-    outputShape: [2 * rowLayouts(lengths).reduce((a, l) => a + l.rows, 0)],
+    outputShape: [2 * rows],
     packedInputs: packed,
     packedOutput: true,
     userCode: `
@@ -153,17 +149,16 @@ function mergeProgram(pairs: readonly number[], p: number, finish: boolean): Web
     load: (j: string) => `get${names[k]}(2 * ${j}).x`,
     sum: (j: string) => `get${names[k]}(2 * ${j}).y`,
   }));
-  const { code, part } = partStatements(glsl, vectors, p, "c");
-  const stored = normalizedPart(glsl, part, p, "c_stored_");
+  const stored = storedPartStatements(glsl, vectors, p, "c", "c_stored_");
   const output = finish
-    ? `int i = getOutputCoords(); setOutput(i == 0 ? ${part.norm} : (i == 1 ? ${stored.scale} : ${stored.sum}));`
+    ? `int i = getOutputCoords(); setOutput(i == 0 ? ${stored.norm} : (i == 1 ? ${stored.scale} : ${stored.sum}));`
     : `setOutput(vec4(${stored.scale}, ${stored.sum}, 0.0, 0.0));`;
   return {
     variableNames: names,
     outputShape: [finish ? 3 : 2],
     packedInputs: true,
     packedOutput: !finish,
-    userCode: `void main() { ${code} ${stored.code} ${output} }`,
+    userCode: `void main() { ${stored.code} ${output} }`,
   };
 }
 
@@ -282,13 +277,12 @@ export function webglClipPath(backend: tf.KernelBackend): ClipPath | null {
         ),
         [...views, ...extra.unpacked],
       );
-      let offset = 0;
-      for (const i of members) {
-        const t = ts[i]!;
-        // One member: the output is its own; otherwise a contiguous view (shallow slice, no program).
-        out[i] = tf.reshape(members.length === 1 ? flat : tf.slice(flat, [offset], [t.size]), t.shape);
-        offset += t.size;
-      }
+      // One member: the output is its own; otherwise contiguous views (shallow slices, no program).
+      const pieces = slicePieces(
+        flat,
+        members.map((i) => ts[i]!.shape),
+      );
+      members.forEach((i, k) => (out[i] = pieces[k]!));
     }
     const packedIdx = ts.map((_, i) => i).filter((i) => packed[i]);
     if (packedIdx.length > 0) {
@@ -328,15 +322,7 @@ export function webglClipPath(backend: tf.KernelBackend): ClipPath | null {
         [...vs],
       ),
     // Contiguous views of an unpacked texture: tfjs's shallow slices, no program.
-    pieces: (t, shapes) => {
-      let at = 0;
-      return shapes.map((shape) => {
-        const n = sizeOf(shape);
-        const piece = tf.reshape(tf.slice(t, [at], [n]), shape);
-        at += n;
-        return piece;
-      });
-    },
+    pieces: slicePieces,
     scaleAll(ts, c) {
       // c: a scalar, or the factors [a, b] applied as (x · a) · b.
       const two = c.rank === 1;
@@ -371,32 +357,25 @@ export function webglClipPath(backend: tf.KernelBackend): ClipPath | null {
     planBatches(ts, op) {
       const unpacked = ts.map((_, i) => i).filter((i) => !isPacked(ts[i]!));
       const packed = ts.map((_, i) => i).filter((i) => isPacked(ts[i]!));
-      // A flat program per batch; packed tensors one program each, PACKED_BATCH per batch (scaling
+      // A flat program per batch; packed tensors one program each, IN_PLACE_BATCH per batch (scaling
       // makes one packed copy of the coefficient per call).
       const flat = flatGroups(
         unpacked.map((i) => ts[i]!),
         op === "scale" ? 1 : 0,
       ).map((g) => g.map((k) => unpacked[k]!));
-      return [...flat, ...chunks(packed, PACKED_BATCH)];
+      return [...flat, ...chunks(packed, IN_PLACE_BATCH)];
     },
     coefficient(maxNorm, part) {
-      const c = coefficientStatements(
-        glsl,
-        maxNorm,
-        "getT()",
-        part ? { scale: "getS()", sum: "getX()", ...part } : null,
-        "k_",
-      );
+      const c = coefficientProgram(glsl, maxNorm, (name) => `get${name}()`, part);
       if (c === null) return null;
-      const names = c.usesPart ? ["T", "S", "X"] : ["T"];
       const program = {
-        variableNames: names,
+        variableNames: c.names,
         outputShape: [3],
         packedInputs: false,
         packedOutput: false,
         userCode: `void main() { ${c.code} int i = getOutputCoords(); setOutput(i == 0 ? ${c.coefficient} : (i == 1 ? ${c.factors[0]} : ${c.factors[1]})); }`,
       };
-      return (inputs) => run(program, inputs.slice(0, names.length));
+      return (inputs) => run(program, c.select(inputs));
     },
   });
 }

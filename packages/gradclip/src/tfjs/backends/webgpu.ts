@@ -27,17 +27,16 @@
  * Inputs are flat storage buffers (`X[i]`), so no coordinates are needed.
  */
 import * as tf from "@tensorflow/tfjs-core";
+import { IN_PLACE_BATCH } from "../grads.js";
 import {
   clampExpression,
-  coefficientStatements,
-  normalizedPart,
-  partStatements,
+  coefficientProgram,
   rangeBranchesAt,
-  rowLayouts,
   rowPartialStatements,
+  storedPartStatements,
   wgsl,
 } from "./shader-norm.js";
-import { chunks, planGroups, shaderClipPath } from "./shader-kernels.js";
+import { chunks, planGroups, shaderClipPath, slicePieces } from "./shader-kernels.js";
 import type { ClipPath } from "./types.js";
 
 interface WebGPUProgramShape {
@@ -188,7 +187,7 @@ function rowPartsProgram(
 ): { program: WebGPUProgramShape; uniforms: UniformValues } {
   const names = sizes.map((_, k) => `X${k}`);
   const u = uniformFields();
-  const { code, scale, sum } = rowPartialStatements(
+  const { code, scale, sum, rows } = rowPartialStatements(
     wgsl,
     "index",
     sizes,
@@ -196,7 +195,6 @@ function rowPartsProgram(
     (k, i) => `${names[k]}[${i}]`,
     (what, k, value) => u.name(`${what}${k}`, value),
   );
-  const rows = rowLayouts(sizes).reduce((a, l) => a + l.rows, 0);
   const body = `${code} setOutputAtIndex(2 * index, ${scale}); setOutputAtIndex(2 * index + 1, ${sum});`;
   const program = flatProgram(`gradclip_rowparts_${p}_${sizes.length}`, names, [2 * rows], body, 2);
   program.uniforms = u.declaration();
@@ -221,10 +219,9 @@ function mergeProgram(
     load: (j: string) => `${names[k]}[2 * ${j}]`,
     sum: (j: string) => `${names[k]}[2 * ${j} + 1]`,
   }));
-  const { code, part } = partStatements(wgsl, vectors, p, "c");
-  const stored = normalizedPart(wgsl, part, p, "c_stored_");
-  const outputs = finish ? [part.norm, stored.scale, stored.sum] : [stored.scale, stored.sum];
-  const body = `${code} ${stored.code} ${outputs.map((o, i) => `setOutputAtIndex(${i}, ${o});`).join(" ")}`;
+  const stored = storedPartStatements(wgsl, vectors, p, "c", "c_stored_");
+  const outputs = finish ? [stored.norm, stored.scale, stored.sum] : [stored.scale, stored.sum];
+  const body = `${stored.code} ${outputs.map((o, i) => `setOutputAtIndex(${i}, ${o});`).join(" ")}`;
   const program = flatProgram(
     `gradclip_merge_${p}_${pairs.length}_${finish ? "finish" : "part"}`,
     names,
@@ -303,14 +300,18 @@ const multiMapPerDispatch = (storageLimit: number) => Math.max(1, Math.floor(sto
 /** Values per invocation step of a multi-map: sizes that are multiples of 4 map a vec4 (in dispatches of their own). */
 const multiMapWidth = (size: number): 1 | 4 => (size % 4 === 0 ? 4 : 1);
 
-/** Gradients per in-place batch (see `planBatches`), rounded down to whole dispatches. */
-const IN_PLACE_TENSORS = 16;
-
 /** The invocations of each input of a multi-map dispatch (see multiMapShader). */
 const invocationsOf = (n: number) => Math.ceil(n / PER_INVOCATION);
 
 /** vec4s holding `count` end offsets. */
 const endsVectors = (count: number) => Math.ceil(count / 4);
+
+/**
+ * The most sizes uniforms a multi-map runner keeps (least recently used
+ * dropped beyond): a training step's dispatches reuse theirs, step after
+ * step, and a few dozen bytes each.
+ */
+const MAX_CACHED_SIZES = 256;
 
 function internalsOf(backend: tf.KernelBackend): WebGPUBackendInternals | null {
   const b = backend as unknown as Partial<WebGPUBackendInternals>;
@@ -347,18 +348,63 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
   const maxGroupsPerDimension = b.device.limits.maxComputeWorkgroupsPerDimension ?? 65535;
   const perDispatch = multiMapPerDispatch(storageLimit);
   let coefficientBuffer: GPUBufferShape | null = null;
-  const pipelineFor = (code: string): GPUPipelineShape => {
-    let p = pipelines.get(code);
+  /** The pipeline of `multiMapShader(count, width, op, withCoefficient)`, keyed by those (the source built on a miss). */
+  const pipelineFor = (
+    count: number,
+    width: 1 | 4,
+    op: (x: string) => string,
+    withCoefficient: boolean,
+  ): GPUPipelineShape => {
+    // The shader uses `op` only as op("x").
+    const key = `${count}:${width}:${withCoefficient ? 1 : 0}:${op("x")}`;
+    let p = pipelines.get(key);
     if (!p) {
+      const code = multiMapShader(count, width, op, withCoefficient);
       const module = b.device.createShaderModule({ code, label: "gradclip_multimap" });
       p = b.device.createComputePipeline({
         layout: "auto",
         compute: { module, entryPoint: "main" },
         label: "gradclip_multimap",
       });
-      pipelines.set(code, p);
+      pipelines.set(key, p);
     }
     return p;
+  };
+  /**
+   * The sizes uniform of a dispatch (n_k, then the invocation ends), by its
+   * width and sizes: written at creation (mapped; no ordering with the queue
+   * to think about), read-only thereafter, so dispatches and calls share it.
+   * Least recently used first; beyond MAX_CACHED_SIZES, `trimSizes` destroys
+   * the oldest once a call's work is submitted (WebGPU lets submitted work
+   * finish with a destroyed buffer; none is destroyed before its submit).
+   */
+  const sizesBuffers = new Map<string, GPUBufferShape>();
+  const sizesBufferFor = (width: 1 | 4, sizes: readonly number[]): GPUBufferShape => {
+    const key = `${width}:${sizes.join(",")}`;
+    let buffer = sizesBuffers.get(key);
+    if (buffer) {
+      sizesBuffers.delete(key);
+    } else {
+      const vectors = endsVectors(sizes.length);
+      buffer = b.device.createBuffer({ size: 32 * vectors, usage: USAGE_UNIFORM, mappedAtCreation: true });
+      const fields = new Int32Array(buffer.getMappedRange());
+      fields.set(sizes);
+      let at = 0;
+      fields.set(
+        sizes.map((n) => (at += invocationsOf(n))),
+        4 * vectors,
+      );
+      buffer.unmap();
+    }
+    sizesBuffers.set(key, buffer);
+    return buffer;
+  };
+  const trimSizes = () => {
+    for (const [key, buffer] of sizesBuffers) {
+      if (sizesBuffers.size <= MAX_CACHED_SIZES) break;
+      sizesBuffers.delete(key);
+      buffer.destroy();
+    }
   };
   return (ts: readonly tf.Tensor[], op: (x: string) => string, coefficient: tf.Tensor | null): tf.Tensor[] | null => {
     const inputs = ts.map((t) => bufferOf(b, t));
@@ -390,41 +436,23 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
     coefficientBytes: number,
   ): void {
     const coefficient = coefficientSource !== null;
-    const transient: GPUBufferShape[] = [];
     const width = (i: number): 1 | 4 => multiMapWidth(ts[i]!.size);
-    const order = ts.map((_, i) => i);
-    const groups = [
-      ...chunks(
-        order.filter((i) => width(i) === 4),
-        perDispatch,
-      ),
-      ...chunks(
-        order.filter((i) => width(i) === 1),
-        perDispatch,
-      ),
-    ];
+    // Dispatches of one width each (in the order of each width's first tensor), as planBatches groups them.
+    const groups = planGroups(
+      ts.map((t) => t.size),
+      ts.map((_, i) => String(width(i))),
+      { maxCount: perDispatch },
+    );
     const work = groups.map((g) => {
       const w = width(g[0]!);
       const sizes = g.map((i) => ts[i]!.size / w);
-      const pipeline = pipelineFor(multiMapShader(sizes.length, w, op, coefficient));
+      const pipeline = pipelineFor(sizes.length, w, op, coefficient);
       const entries: { binding: number; resource: { buffer: GPUBufferShape } }[] = [];
       if (coefficient) {
         coefficientBuffer ??= b.device.createBuffer({ size: 16, usage: USAGE_UNIFORM | USAGE_COPY_DST });
         entries.push({ binding: 0, resource: { buffer: coefficientBuffer } });
       }
-      // Written at creation: no ordering with the queue to think about; destroyed once submitted.
-      const vectors = endsVectors(sizes.length);
-      const endsBuffer = b.device.createBuffer({ size: 32 * vectors, usage: USAGE_UNIFORM, mappedAtCreation: true });
-      const fields = new Int32Array(endsBuffer.getMappedRange());
-      fields.set(sizes);
-      let at = 0;
-      fields.set(
-        sizes.map((n) => (at += invocationsOf(n))),
-        4 * vectors,
-      );
-      endsBuffer.unmap();
-      transient.push(endsBuffer);
-      entries.push({ binding: entries.length, resource: { buffer: endsBuffer } });
+      entries.push({ binding: entries.length, resource: { buffer: sizesBufferFor(w, sizes) } });
       const first = entries.length;
       g.forEach((i, k) => {
         entries.push({ binding: first + 2 * k, resource: { buffer: inputs[i]! } });
@@ -452,7 +480,7 @@ function multiMapRunner(backend: tf.KernelBackend, b: WebGPUBackendInternals, st
     }
     pass.end();
     b.submitQueue();
-    for (const buffer of transient) buffer.destroy();
+    trimSizes();
   }
 }
 
@@ -468,6 +496,7 @@ function copyPieces(
   shapes: readonly number[][],
 ): tf.Tensor[] {
   const source = bufferOf(b, t);
+  // Without a storage buffer: by slices (one program each).
   if (source === null) return slicePieces(t, shapes);
   const infos = shapes.map((shape) => b.makeTensorInfo([...shape], "float32"));
   try {
@@ -487,17 +516,6 @@ function copyPieces(
   return infos.map((info) => tf.engine().makeTensorFromTensorInfo(info, backend));
 }
 
-/** As `copyPieces`, by slices (one program each). */
-function slicePieces(t: tf.Tensor, shapes: readonly number[][]): tf.Tensor[] {
-  let at = 0;
-  return shapes.map((shape) => {
-    const n = shape.reduce((a, k) => a * k, 1);
-    const piece = tf.reshape(tf.slice(t, [at], [n]), shape);
-    at += n;
-    return piece;
-  });
-}
-
 export function webgpuClipPath(backend: tf.KernelBackend): ClipPath | null {
   const b = backend as unknown as Partial<WebGPUBackendShape>;
   if (typeof b.runWebGPUProgram !== "function") return null;
@@ -514,9 +532,9 @@ export function webgpuClipPath(backend: tf.KernelBackend): ClipPath | null {
   const internals = internalsOf(backend);
   const storageLimit = Math.max(2, internals?.device.limits.maxStorageBuffersPerShaderStage ?? 8);
   const multiMap = internals ? multiMapRunner(backend, internals, storageLimit) : null;
-  // In-place batches of whole dispatches (multiMapWidth apart), about IN_PLACE_TENSORS each.
+  // In-place batches of whole dispatches (multiMapWidth apart), about IN_PLACE_BATCH each.
   const perDispatch = multiMapPerDispatch(storageLimit);
-  const perBatch = perDispatch * Math.max(1, Math.floor(IN_PLACE_TENSORS / perDispatch));
+  const perBatch = perDispatch * Math.max(1, Math.floor(IN_PLACE_BATCH / perDispatch));
   return shaderClipPath({
     name: "webgpu",
     maxNormInputs: storageLimit - 1,
@@ -558,7 +576,7 @@ export function webgpuClipPath(backend: tf.KernelBackend): ClipPath | null {
       if (multiMap === null)
         return chunks(
           ts.map((_, i) => i),
-          IN_PLACE_TENSORS,
+          IN_PLACE_BATCH,
         );
       return planGroups(
         ts.map((t) => t.size),
@@ -567,20 +585,13 @@ export function webgpuClipPath(backend: tf.KernelBackend): ClipPath | null {
       );
     },
     coefficient(maxNorm, part) {
-      const c = coefficientStatements(
-        wgsl,
-        maxNorm,
-        "T[0]",
-        part ? { scale: "S[0]", sum: "X[0]", ...part } : null,
-        "k_",
-      );
+      const c = coefficientProgram(wgsl, maxNorm, (name) => `${name}[0]`, part);
       if (c === null) return null;
       const key = `gradclip_coef_${Math.fround(maxNorm)}_${c.usesPart ? `${part!.p}_${part!.count}` : "total"}`;
       const body = `${c.code} setOutputAtIndex(0, ${c.coefficient}); setOutputAtIndex(1, ${c.factors[0]}); setOutputAtIndex(2, ${c.factors[1]});`;
-      // Only what the shader reads: an unread binding would fail the pipeline's layout.
-      const names = c.usesPart ? ["T", "S", "X"] : ["T"];
-      const program = flatProgram(key, names, [3], body, 3);
-      return (inputs) => run(program, inputs.slice(0, names.length).map(flat));
+      // Only what the shader reads (c.names): an unread binding would fail the pipeline's layout.
+      const program = flatProgram(key, c.names, [3], body, 3);
+      return (inputs) => run(program, c.select(inputs).map(flat));
     },
   });
 }
